@@ -298,7 +298,7 @@ struct lifetime {
     [[nodiscard]] result<void> validate() const noexcept
     {
         if (value.count() < 0 || value.count() > 0xFFFFFFFFll)
-            return make_error(errc::invalid_argument, "LIFETIME of ", value.count(), " s does not fit 32 bits");
+            return make_error(errc::invalid_argument, "LIFETIME is negative or longer than 4294967295 s");
         return {};
     }
     [[nodiscard]] std::size_t size() const noexcept { return 4; }
