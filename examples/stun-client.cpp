@@ -1,7 +1,7 @@
 // stun-client: ask a STUN server which address it sees us at (RFC 8489 Binding), or a TURN
 // server for a relayed address (RFC 8656 Allocate).
 //
-//   stun-client HOST:PORT [--username U --password P] [--allocate] [--timeout S] [--verbose]
+//   stun-client HOST:PORT [--username U --password P] [--allocate [--hold S]] [--timeout S] [--verbose]
 //
 //   stun-client stun.example.org:3478            xor-mapped-address 203.0.113.7:40312
 //   stun-client [2001:db8::1]:3478                 (IPv6 works the same way)
@@ -17,7 +17,7 @@
 // USERNAME, REALM, NONCE and MESSAGE-INTEGRITY keyed with MD5(user:realm:password). A 438
 // (Stale Nonce) answer means "same again with this new NONCE". On success it prints the relayed
 // and the mapped address, then releases the allocation with a Refresh of LIFETIME 0
-// (RFC 8656 7.2).
+// (RFC 8656 7.2); --hold S waits S seconds before that.
 //
 // Every response must come from the server's address, carry our transaction id, and pass the
 // FINGERPRINT check when it has one (all requests here carry FINGERPRINT, RFC 8489 7.3);
@@ -50,6 +50,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace asio = boost::asio;
 using asio::ip::udp;
@@ -68,6 +69,7 @@ struct options {
     bool allocate = false;
     bool verbose = false;
     milliseconds timeout{5000};
+    std::chrono::seconds hold{0};
 };
 
 // RFC 8489 6.2.1 defaults, with the total bounded by --timeout.
@@ -353,11 +355,11 @@ std::optional<stun::message_view> turn_request(stun_transport& transport, stun::
         // 401 to a signed request means the credentials are wrong (RFC 8489 9.2.5).
         auto retry = auth.handle_error_response(*response);
         if (!retry) {
-            why.message = std::string(name) + " failed: error " + describe(*e) + " (" + retry.error().message() + ")";
+            why.message = std::string(name) + " failed: " + retry.error().message();
             return std::nullopt;
         }
-        std::cout << name << ": " << describe(*e) << ", realm \"" << auth.realm()
-                  << "\": retrying with long-term credentials\n";
+        std::cout << name << ": " << describe(*e) << ", realm \"" << auth.realm() << "\": retrying with "
+                  << (e->code == stun::error_codes::stale_nonce ? "the new nonce" : "long-term credentials") << '\n';
     }
 }
 
@@ -395,6 +397,13 @@ int run_allocate(stun_transport& transport, const options& opts)
     if (mapped) std::cout << "xor-mapped-address " << mapped->value.to_string() << '\n';
     if (lifetime) std::cout << "lifetime " << lifetime->value.count() << " s\n";
     std::printf("round-trip-time %.3f ms\n", std::chrono::duration<double, std::milli>(transport.rtt()).count());
+    std::cout << std::flush;
+    if (opts.hold.count() > 0) {
+        // Keep the relay for a while, e.g. to send traffic through it from another program. A
+        // server's nonce may expire meanwhile: the Refresh below then gets 438 and retries.
+        std::cout << "holding the allocation for " << opts.hold.count() << " s" << std::endl;
+        std::this_thread::sleep_for(opts.hold);
+    }
 
     // RFC 8656 7.2: a Refresh with LIFETIME 0 deletes the allocation at once, instead of
     // leaving it to expire.
@@ -419,12 +428,14 @@ int run_allocate(stun_transport& transport, const options& opts)
 int usage(const std::string& why)
 {
     if (!why.empty()) std::cerr << "stun-client: " << why << '\n';
-    std::cerr << "usage: stun-client HOST:PORT [--username U --password P] [--allocate] [--timeout S] [--verbose]\n"
+    std::cerr << "usage: stun-client HOST:PORT [--username U --password P] [--allocate [--hold S]] [--timeout S]\n"
+                 "                   [--verbose]\n"
                  "  HOST:PORT        server, e.g. 192.0.2.1:3478, [2001:db8::1]:3478, stun.example.org:3478\n"
                  "  --username U     credentials: short-term for a Binding, long-term for --allocate\n"
                  "  --password P\n"
                  "  --allocate       TURN Allocate (UDP relay), then release it\n"
                  "  --timeout S      give up after S seconds per request (default 5)\n"
+                 "  --hold S         with --allocate: keep the allocation S seconds before releasing it\n"
                  "  --verbose        log every step on stderr\n";
     return 2;
 }
@@ -470,6 +481,13 @@ int main(int argc, char** argv)
             if (ec != std::errc{} || end != text.data() + text.size() || !(seconds > 0 && seconds <= 600))
                 return usage("--timeout needs a number of seconds (0 < S <= 600)");
             opts.timeout = milliseconds(static_cast<long>(seconds * 1000));
+        } else if (arg == "--hold" && has_value) {
+            const std::string_view text = argv[++i];
+            unsigned seconds = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+            if (ec != std::errc{} || end != text.data() + text.size() || seconds > 3600)
+                return usage("--hold needs a number of seconds (0 to 3600)");
+            opts.hold = std::chrono::seconds(seconds);
         } else if (arg == "--help" || arg == "-h") {
             return usage("");
         } else if (!arg.starts_with("--") && target.empty()) {

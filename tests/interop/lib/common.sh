@@ -85,11 +85,12 @@ pk_wait_udp_listening() {
   return 1
 }
 
-# pk_start_coturn USER PASSWORD REALM: starts coturn on 127.0.0.1 with a free port and
-# long-term credentials; sets coturn_port, coturn_pid and coturn_log. Flags: see
+# pk_start_coturn USER PASSWORD REALM [EXTRA-FLAGS...]: starts coturn on 127.0.0.1 with a free
+# port and long-term credentials; sets coturn_port, coturn_pid and coturn_log. Flags: see
 # /work/shared/guide/interop-notes.md (own userdb and pidfile, loopback relaying allowed).
 pk_start_coturn() {
   local user=$1 password=$2 realm=$3 attempt
+  shift 3
   pk_require_program turnserver coturn
   for attempt in 1 2 3; do
     coturn_port=$(pk_free_udp_port 1)
@@ -98,7 +99,7 @@ pk_start_coturn() {
       --listening-ip=127.0.0.1 --listening-port="$coturn_port" --relay-ip=127.0.0.1 \
       --lt-cred-mech --user="$user:$password" --realm="$realm" --allow-loopback-peers \
       --userdb="$pk_tmp/coturn-userdb-$attempt.sqlite" --pidfile="$pk_tmp/coturn-$attempt.pid" \
-      --verbose --log-file=stdout >"$coturn_log" 2>&1 &
+      --verbose --log-file=stdout "$@" >"$coturn_log" 2>&1 &
     coturn_pid=$!
     pk_pids+=("$coturn_pid")
     if pk_wait_udp_listening "$coturn_port" "$coturn_pid" 10; then
