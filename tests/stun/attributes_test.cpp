@@ -171,11 +171,14 @@ TEST_CASE("ERROR-CODE and ADDRESS-ERROR-CODE: class, number, reason")
     CHECK(e.error_class() == 4);
     CHECK(e.number() == 38);
     CHECK(e.reason == "Stale Nonce");
-    // An empty reason is written as the RFC's phrase.
-    CHECK(round_trip(stun::error_code{401, {}}, 4 + 15).reason == "Unauthenticated");
-    CHECK(round_trip(stun::error_code{599, {}}, 4).reason.empty());
+    // standard() fills in the RFC's phrase; an empty reason stays empty (text() shows the phrase).
+    CHECK(round_trip(stun::error_code::standard(401), 4 + 15).reason == "Unauthenticated");
+    const auto bare = round_trip(stun::error_code{438, {}}, 4);
+    CHECK(bare.reason.empty());
+    CHECK(bare.text() == "Stale Nonce");
+    CHECK(round_trip(stun::error_code{599, {}}, 4).text().empty());
 
-    const auto a = round_trip(stun::address_error_code{net::address_family::ipv6, 440, {}}, 4 + 28);
+    const auto a = round_trip(stun::address_error_code::standard(net::address_family::ipv6, 440), 4 + 28);
     CHECK(a.family == net::address_family::ipv6);
     CHECK(a.code == 440);
     CHECK(a.reason == "Address Family not Supported");

@@ -218,7 +218,7 @@ TEST_CASE("unknown comprehension-required attributes are reported, optional ones
     // The 420 answer (RFC 8489 6.3.1.1) lists them in UNKNOWN-ATTRIBUTES.
     std::array<std::byte, 128> buffer{};
     stun::message_builder b{buffer, stun::binding_error, msg->id()};
-    b.add(stun::error_code{stun::error_codes::unknown_attribute, {}})
+    b.add(stun::error_code::standard(stun::error_codes::unknown_attribute))
         .add(stun::unknown_attributes{msg->unknown_comprehension_required()})
         .add_fingerprint();
     auto reply = stun::message_view::parse(*b.finish());
