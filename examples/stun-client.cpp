@@ -141,12 +141,26 @@ public:
             // Wait for the answer until the next retransmission (or the deadline).
             const auto wait_until = std::min(next_send + rto, deadline);
             while (auto size = receive_until(wait_until)) {
-                auto response = check(*size, id);
-                if (!response) continue;
-                if (const peerkit::result<void> ok = accept(*response); !ok) {
+                const auto note_drop = [&](std::string reason) {
                     ++dropped;
-                    drop_reason = ok.error().message();
+                    drop_reason = std::move(reason);
                     if (opts_.verbose) std::cerr << "  dropped a response: " << drop_reason << '\n';
+                };
+                auto parsed = stun::message_view::parse(std::as_bytes(std::span(buffer_).first(*size)));
+                // parse() verifies FINGERPRINT when present (RFC 8489 7.3).
+                if (!parsed) {
+                    note_drop(parsed.error().message());
+                    continue;
+                }
+                const stun::message_view& response = *parsed;
+                // A late answer to an earlier transaction (e.g. to a retransmission) is not ours.
+                if (response.id() != id || response.is_request() || response.is_indication()) {
+                    if (opts_.verbose) std::cerr << "  ignored a message that is not a response to this request\n";
+                    continue;
+                }
+                if (const peerkit::result<void> ok = accept(response); !ok) {
+                    const auto e = response.get<stun::error_code>();
+                    note_drop(e ? "error " + describe(*e) + " (" + ok.error().message() + ")" : ok.error().message());
                     continue;
                 }
                 rtt_ = clock_type::now() - next_send;
@@ -200,22 +214,6 @@ private:
             return std::nullopt;  // the deadline passed
         }
         return std::nullopt;
-    }
-
-    // Parses a datagram as a response to transaction `id`; nullopt (drop) otherwise.
-    std::optional<stun::message_view> check(std::size_t size, const stun::transaction_id& id)
-    {
-        // parse() verifies FINGERPRINT when present (RFC 8489 7.3, fingerprint_check default).
-        auto msg = stun::message_view::parse(std::as_bytes(std::span(buffer_).first(size)));
-        if (!msg) {
-            if (opts_.verbose) std::cerr << "  dropped a datagram: " << msg.error().message() << '\n';
-            return std::nullopt;
-        }
-        if (msg->id() != id || msg->is_request() || msg->is_indication()) {
-            if (opts_.verbose) std::cerr << "  dropped a message that is not a response to our request\n";
-            return std::nullopt;
-        }
-        return *msg;
     }
 
     asio::io_context& io_;
