@@ -32,13 +32,24 @@ show() {  # show TITLE COMMAND...: runs a step, prints its output indented, stop
     exit 1
   fi
   echo "$out" | sed 's/^/   | /'
+  last_output=$out
 }
+value() { sed -n "s/^$1 //p" <<<"$last_output" | head -n 1; }
 
 show "STUN Binding: what address does the server see us at?" \
   "$client" "$server" --timeout 3
+reflexive=$(value xor-mapped-address) rtt=$(value round-trip-time)
 show "TURN Allocate with long-term credentials (expect a 401 challenge, then a relayed address)" \
   "$client" "$server" --allocate --username "$user" --password "$password" --timeout 3
+relayed=$(value xor-relayed-address)
+[[ -n "$reflexive" && -n "$relayed" ]] || { echo "!! demo failed: missing addresses" >&2; exit 1; }
 
 pk_stop "$coturn_pid"
-echo
-echo "== demo passed: coturn answered the Binding and granted (then released) a relayed address"
+cat <<SUMMARY
+
+== demo passed
+   coturn sees this host at      $reflexive   (server-reflexive address; round trip $rtt)
+   coturn relays for us from     $relayed   (TURN allocation, granted after the 401 challenge,
+                                 then released with a Refresh of lifetime 0)
+   On loopback there is no NAT, so the reflexive address is simply our own socket's address.
+SUMMARY
