@@ -77,15 +77,17 @@ else
   pk_fail "turnutils_stunclient: exit $turnutils_rc, reflexive '$reflexive' not matched in the server log"
 fi
 
-# 3. The amplification rule and the drop rules, over IPv4 and IPv6.
-for address in 127.0.0.1 ::1; do
-  [[ $address == ::1 ]] && start_server ::1
+# 3. The amplification rule and the drop rules, over IPv4, IPv6, and IPv4 to a dual-stack
+#    server bound to :: (which must answer with the IPv4 address, not ::ffff:127.0.0.1).
+for setup in 127.0.0.1/127.0.0.1 ::1/::1 ::/127.0.0.1; do
+  bind=${setup%/*} address=${setup#*/}
+  [[ $bind != 127.0.0.1 ]] && start_server "$bind"
   if "$pk_python" "$pk_source_dir/tests/interop/lib/stun_probe.py" "$address" "$server_port" 96 3 \
-       >"$pk_tmp/probe-$address.out" 2>&1; then
-    pk_pass "probe over $address: $(tail -n 1 "$pk_tmp/probe-$address.out")"
+       >"$pk_tmp/probe.out" 2>&1; then
+    pk_pass "probe of a server on $bind over $address: $(tail -n 1 "$pk_tmp/probe.out")"
   else
-    sed 's/^/    probe: /' "$pk_tmp/probe-$address.out"
-    pk_fail "probe over $address found responses that break the rules (above)"
+    sed 's/^/    probe: /' "$pk_tmp/probe.out"
+    pk_fail "probe of a server on $bind over $address found responses that break the rules (above)"
   fi
 done
 grep -q 'dropped: ' "$server_log" || pk_fail "server log shows no dropped datagrams"
