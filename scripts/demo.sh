@@ -4,6 +4,7 @@
 # a TURN Allocate (long-term credentials: 401 challenge, then success), using the stun-client
 # example. Exits 0 when both worked. (Later issues replace this with a peer connection.)
 set -euo pipefail
+# shellcheck source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 cd "$peerkit_root"
 peerkit_install_packages
@@ -14,7 +15,7 @@ cmake --build --preset gcc -j"$(nproc)" --target example_stun-client example_stu
 client=$peerkit_root/build/examples/stun-client
 
 # coturn on a free port, with its own user database and pid file in a temporary directory.
-PEERKIT_BUILD_DIR=$peerkit_root/build
+# shellcheck source=../tests/interop/lib/common.sh
 source "$peerkit_root/tests/interop/lib/common.sh"
 user=demo password=demo-secret realm=peerkit.demo
 pk_start_coturn "$user" "$password" "$realm"

@@ -10,6 +10,7 @@
 #   5. A closed port: exit 1 with a clear timeout message, after about --timeout seconds.
 #   6. A server whose nonces expire: the Refresh gets 438 Stale Nonce and is retried.
 set -euo pipefail
+# shellcheck source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 
 client=$(pk_require_built examples/stun-client)
@@ -40,7 +41,7 @@ field() { sed -n "s/^$2 //p" "$pk_tmp/$1.out" | head -n 1; }
 
 # 1. Binding, IPv4 and IPv6: the server must see us at exactly our own address and port.
 for family in v4 v6; do
-  if [[ $family == v4 ]]; then server=127.0.0.1:$coturn_port; else server=[::1]:$coturn_port; fi
+  if [[ $family == v4 ]]; then server="127.0.0.1:$coturn_port"; else server="[::1]:$coturn_port"; fi
   run binding-$family "$server" --timeout 3
   local_address=$(field binding-$family local-address)
   mapped=$(field binding-$family xor-mapped-address)

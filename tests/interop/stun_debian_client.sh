@@ -9,6 +9,7 @@
 #   3. lib/stun_probe.py: odd and malformed requests; every response obeys the amplification
 #      rule (<= 96 bytes and <= 3x the request), malformed datagrams get nothing.
 set -euo pipefail
+# shellcheck source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 
 server=$(pk_require_built examples/stun-server)
