@@ -41,6 +41,7 @@
 #include <boost/asio.hpp>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>

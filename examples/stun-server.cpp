@@ -41,8 +41,10 @@
 #include <boost/asio.hpp>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <csignal>
 #include <cstddef>
 #include <cstdio>
 #include <iostream>
