@@ -19,6 +19,7 @@
 
 #include <array>
 #include <concepts>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -667,7 +668,7 @@ result<void> message_view::check_mac(const Key& key, std::size_t offset, attribu
     // message. The caller's bytes stay untouched: the header is patched in a copy.
     const std::size_t mac_length = peerkit::detail::load_be16(data_.data() + offset + 2);
     std::array<std::byte, header_size> header;
-    for (std::size_t i = 0; i < header_size; ++i) header[i] = data_[i];
+    std::memcpy(header.data(), data_.data(), header_size);
     peerkit::detail::store_be16(header.data() + 2, static_cast<std::uint16_t>(offset + 4 + mac_length - header_size));
     const bytes_view parts[] = {bytes_view(header), data_.subspan(header_size, offset - header_size)};
     const crypto::digest<N> mac = key.sign(parts);
