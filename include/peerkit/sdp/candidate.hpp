@@ -120,6 +120,7 @@ public:
                 const auto value = detail::cut(rest_, ' ');
                 if (name == "raddr" || name == "rport" || name == "tcptype") continue;
                 current_ = {name, value};
+                done_ = false;
                 return;
             }
         }

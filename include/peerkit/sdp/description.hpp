@@ -204,7 +204,7 @@ public:
         return {};
     }
 
-    friend bool operator==(const media_description&, const media_description&) = default;
+    friend bool operator==(const media_description& a, const media_description& b) noexcept { return a.lines == b.lines; }
 };
 
 // A whole session description.
@@ -326,7 +326,10 @@ public:
         return d;
     }
 
-    friend bool operator==(const session_description&, const session_description&) = default;
+    friend bool operator==(const session_description& a, const session_description& b) noexcept
+    {
+        return a.lines == b.lines && a.media == b.media;
+    }
 };
 
 }  // namespace peerkit::sdp

@@ -1,3 +1,0 @@
-#include <peerkit/sdp.hpp>
-#include <catch2/catch.hpp>
-TEST_CASE("smoke") { CHECK(true); }
