@@ -87,7 +87,7 @@ namespace detail {
     auto fail = [](const peerkit::error& e) -> result<void> { return e; };
     switch (n.empty() ? '\0' : n.front()) {
     case 'c':
-        if (n == "candidate") { if (auto r = parse_candidate(v); !r) return fail(r.error()); }
+        if (n == "candidate") { if (auto r = parse_candidate_value(v); !r) return fail(r.error()); }
         break;
     case 'e':
         if (n == "extmap") { if (auto r = parse_extmap(v); !r) return fail(r.error()); }
