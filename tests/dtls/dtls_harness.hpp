@@ -152,9 +152,12 @@ struct pair {
             drain_events(b, log_b);
             flush(link);
             if (done()) return true;
+            flush(link);  // done() may have sent something
             std::optional<time_point> next = link.next_delivery();
             for (auto t : {a.poll_timeout(), b.poll_timeout()})
                 if (t && (!next || *t < *next)) next = t;
+            // In real time, done() may be a retry loop: keep ticking while time is left.
+            if (!next && mode == clock_mode::real_clock) next = now + 5ms;
             if (!next || *next > end) return done();
             if (mode == clock_mode::real_clock) {
                 if (*next > dtls::clock::now()) std::this_thread::sleep_until(*next);
