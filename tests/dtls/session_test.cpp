@@ -356,3 +356,45 @@ TEST_CASE("a handshake without answer fails with handshake_timeout")
     CHECK(std::get<dtls::failed>(*e).reason == dtls::errc::handshake_timeout);
     CHECK_THAT(std::string(std::get<dtls::failed>(*e).reason.detail()), Catch::Contains("after 2000 ms"));
 }
+
+namespace {
+std::string read_file(const std::string& path)
+{
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    REQUIRE(f != nullptr);
+    std::string text;
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    std::fclose(f);
+    return text;
+}
+}  // namespace
+
+TEST_CASE("a large certificate is fragmented across datagrams within the MTU (RFC 6347 4.2.3)")
+{
+    const std::string dir = PEERKIT_TEST_DATA_DIR "/dtls/";
+    auto rsa = ossl::certificate::from_pem(read_file(dir + "rsa4096_cert.pem"), read_file(dir + "rsa4096_key.pem"));
+    REQUIRE(rsa.has_value());
+    auto rsa_ctx = ossl::context::create(*rsa);
+    REQUIRE(rsa_ctx.has_value());
+    for (std::size_t mtu : {1200u, 576u}) {
+        INFO("mtu " << mtu);
+        auto p = pair::make({.role = dtls::role::client, .remote_fingerprints = {rsa->sha256_fingerprint()}, .mtu = mtu},
+                            {.role = dtls::role::server, .remote_fingerprints = {}, .mtu = mtu});
+        auto server = ossl::session::create(*rsa_ctx, {.role = dtls::role::server,
+                                                       .remote_fingerprints = {cert_a().sha256_fingerprint()},
+                                                       .mtu = mtu});
+        REQUIRE(server.has_value());
+        p.b = std::move(*server);
+        simulated_link link{{.duplicate = 0.2, .reorder = 0.3, .delay = 2ms, .seed = mtu}};
+        REQUIRE(p.handshake(link));
+        CHECK(p.a.cipher_name() == "ECDHE-RSA-AES128-GCM-SHA256");
+        CHECK(p.log_b.largest_datagram <= mtu);
+        CHECK(p.log_a.largest_datagram <= mtu);
+        // Flight 4 is about 2.1 KB (a 4096-bit certificate and signature): at least two
+        // datagrams, plus the final CCS/Finished flight.
+        CHECK(p.log_b.datagrams >= 3);
+        exchange_data(p, link);
+    }
+}
