@@ -114,6 +114,8 @@ public:
     {
         return std::chrono::microseconds(state_->timer_us);
     }
+    // The SSL object, for inspection. Its ex_data index 0 (SSL_get_app_data), BIO, timer,
+    // info and verify callbacks belong to the session: do not replace them.
     [[nodiscard]] SSL* native_handle() const noexcept { return state_->ssl.get(); }
 
 private:
@@ -139,6 +141,7 @@ private:
         std::optional<error> verify_error;
         std::optional<error> alert_error;
         std::vector<std::byte> read_buffer;
+        std::size_t data_mtu = 0;  // max_application_data() once connected
 
         impl(std::shared_ptr<const context> c, session_config cfg) : ctx(std::move(c)), config(std::move(cfg)) {}
         impl(const impl&) = delete;
@@ -354,6 +357,9 @@ private:
         void on_connected()
         {
             status = session_state::connected;
+            // Plaintext that fits one record in one MTU-sized datagram (RFC 6347 4.1.1: a
+            // record must not span datagrams), given the negotiated cipher's expansion.
+            data_mtu = DTLS_get_data_mtu(ssl.get());
             handshake_deadline.reset();
             if (const SRTP_PROTECTION_PROFILE* p = SSL_get_selected_srtp_profile(ssl.get()))
                 srtp = srtp_profile_from_id(static_cast<std::uint16_t>(p->id));
@@ -464,10 +470,7 @@ private:
 
         [[nodiscard]] std::size_t max_application_data() const
         {
-            if (status != session_state::connected) return 0;
-            // Plaintext that fits one record in one MTU-sized datagram (RFC 6347 4.1.1:
-            // a record must not span datagrams), given the negotiated cipher's overhead.
-            return DTLS_get_data_mtu(ssl.get());
+            return status == session_state::connected ? data_mtu : 0;
         }
 
         result<void> send(time_point now, bytes_view data)
