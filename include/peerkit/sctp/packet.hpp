@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 
 namespace peerkit::sctp {
@@ -359,6 +360,7 @@ struct raw_chunk {
     bytes_view value{};
 
     static chunk_type type_of(const raw_chunk& c) noexcept { return static_cast<chunk_type>(c.type_value); }
+    static result<raw_chunk> parse(const chunk_view& c) noexcept { return raw_chunk{c.type, c.flags, c.value}; }
     [[nodiscard]] std::size_t size() const noexcept { return chunk_header_size + value.size(); }
     void write(byte_writer& w) const noexcept
     {
@@ -367,6 +369,11 @@ struct raw_chunk {
         w.write_u16(static_cast<std::uint16_t>(size()));
         w.write_bytes(value);
         write_chunk_padding(w, size());
+    }
+    friend bool operator==(const raw_chunk& a, const raw_chunk& b) noexcept
+    {
+        return a.type_value == b.type_value && a.flags == b.flags && a.value.size() == b.value.size() &&
+               (a.value.empty() || std::memcmp(a.value.data(), b.value.data(), a.value.size()) == 0);
     }
 };
 
