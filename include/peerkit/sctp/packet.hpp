@@ -150,7 +150,7 @@ struct checksum_options {
     // Off only when a lower layer already guarantees integrity and the caller wants speed
     // at the price of RFC conformance (tests, fuzzing).
     bool verify = true;
-    // RFC 9653 5.3: an endpoint that announced Zero Checksum Acceptable in its INIT / INIT ACK
+    // RFC 9653 5: an endpoint that announced Zero Checksum Acceptable in its INIT / INIT ACK
     // accepts packets whose checksum is zero in addition to packets with a correct CRC32c.
     // Only the association knows whether it announced it, so it is off by default.
     bool accept_zero = false;
@@ -280,7 +280,7 @@ private:
 // How packet_writer::finish fills the checksum field.
 enum class checksum_mode : std::uint8_t {
     crc32c,
-    // RFC 9653 5.2: only when the peer announced Zero Checksum Acceptable with an EDMID we
+    // RFC 9653 5: only when the peer announced Zero Checksum Acceptable with an EDMID we
     // use, and never on a packet with an INIT chunk (whose receiver cannot know yet) or on an
     // out-of-the-blue response. The association decides; the codec just writes zero.
     zero,
