@@ -114,6 +114,11 @@ public:
     [[nodiscard]] std::uint32_t local_verification_tag() const noexcept { return my_vtag_; }
     [[nodiscard]] std::uint32_t peer_verification_tag() const noexcept { return peer_vtag_; }
     [[nodiscard]] const association_config& config() const noexcept { return config_; }
+    // True when our INIT / INIT ACK says we accept zero checksums (RFC 9653 4).
+    [[nodiscard]] bool announces_zero_checksum() const noexcept
+    {
+        return config_.zero_checksum_edmid != edmid_none && config_.accept_zero_checksum;
+    }
 
 private:
     // TSNs and SSNs are serial numbers (RFC 9260 1.6). Internally every TSN is "unwrapped"
@@ -877,7 +882,7 @@ inline void association::write_init_chunk(byte_writer& w, std::uint8_t type, std
         w.write_u16(4);
     }
     // RFC 9653 4: Zero Checksum Acceptable, with our error detection method.
-    if (config_.zero_checksum_edmid != edmid_none) {
+    if (announces_zero_checksum()) {
         w.write_u16(detail::wire::param_zero_checksum_acceptable);
         w.write_u16(8);
         w.write_u32(config_.zero_checksum_edmid);
@@ -1203,7 +1208,7 @@ inline result<void> association::handle_packet(time_point now, bytes_view packet
     const auto first_type = std::to_integer<std::uint8_t>(packet[12]);
     // RFC 9653 5.3: having announced it, accept a zero checksum (never on an INIT).
     const std::uint32_t stored = detail::wire::load_checksum(packet);
-    const bool zero_ok = stored == 0 && config_.zero_checksum_edmid != edmid_none && first_type != detail::wire::init;
+    const bool zero_ok = stored == 0 && announces_zero_checksum() && first_type != detail::wire::init;
     if (!zero_ok) {
         const std::uint32_t crc = detail::wire::packet_crc(packet);
         if (crc != stored)
