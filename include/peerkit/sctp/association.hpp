@@ -964,6 +964,12 @@ inline result<void> association::parse_init(bytes_view value, bool is_ack, init_
         case detail::wire::param_zero_checksum_acceptable:
             if (v.size() >= 4) out.zero_checksum_edmid = peerkit::detail::load_be32(v.data());
             break;
+        case 5:   // IPv4 address (RFC 9260 3.3.2.1): one path only, over DTLS or UDP
+        case 6:   // IPv6 address
+        case 9:   // cookie preservative
+        case 11:  // host name address (deprecated)
+        case 12:  // supported address types
+            break;
         default:
             // RFC 9260 3.2.1: upper bits 00/01 say "stop processing this parameter list".
             if ((type & 0x8000u) == 0) return {};
