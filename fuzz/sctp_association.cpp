@@ -98,8 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             for (std::size_t i = 0; i < length; ++i) packet.push_back(static_cast<std::byte>(data[at + i]));
             at += length;
             if (!raw && packet.size() >= 12) {
-                peerkit::sctp::detail::wire::store_checksum(packet, 0);
-                peerkit::sctp::detail::wire::store_checksum(packet, peerkit::detail::crc32c(packet));
+                peerkit::sctp::store_checksum(packet.data() + 8, peerkit::sctp::compute_checksum(packet));
             }
             (void)b.handle_packet(now, packet);
             break;
