@@ -160,6 +160,7 @@ void BM_association_20ms_rtt(benchmark::State& state)
         std::uint64_t delivered = 0, sent = 0;
         const time_point start = p.now;
         std::optional<time_point> half_time;
+        double flight_sum = 0, rwnd_sum = 0, samples = 0;
         while (delivered < total) {
             while (p.a.buffered_amount() < 8 * 1024 * 1024 && sent < total) {
                 if (!p.a.send(p.now, 0, 53, message)) break;
@@ -179,6 +180,13 @@ void BM_association_20ms_rtt(benchmark::State& state)
                 (void)p.b.handle_packet(p.now, ab.queue.front().bytes);
                 ab.spare.push_back(std::move(ab.queue.front().bytes));
                 ab.queue.pop_front();
+                // The application reads as messages complete, as a runtime delivers them.
+                while (auto e = p.b.poll_event()) {
+                    if (auto* m = std::get_if<message_event>(&*e)) {
+                        delivered += m->data.size();
+                        p.b.recycle(std::move(m->data));
+                    }
+                }
                 while (auto packet = p.b.poll_transmit()) ba.push(p.now + one_way, *packet);
             }
             while (!ba.queue.empty() && ba.queue.front().at <= p.now) {
@@ -198,6 +206,11 @@ void BM_association_20ms_rtt(benchmark::State& state)
             while (p.a.poll_event()) {
             }
             if (!half_time && delivered >= total / 2) half_time = p.now;
+            if (half_time) {
+                flight_sum += static_cast<double>(p.a.bytes_in_flight());
+                rwnd_sum += static_cast<double>(p.a.peer_rwnd());
+                ++samples;
+            }
         }
         const double seconds = std::chrono::duration<double>(p.now - start).count();
         virtual_seconds += seconds;
@@ -205,6 +218,10 @@ void BM_association_20ms_rtt(benchmark::State& state)
             steady_mbps = static_cast<double>(total / 2) / 1e6 /
                           std::chrono::duration<double>(p.now - *half_time).count();
         final_cwnd = p.a.cwnd();
+        state.counters["avg_flight_KB"] = flight_sum / samples / 1000;
+        state.counters["avg_peer_rwnd_KB"] = rwnd_sum / samples / 1000;
+        state.counters["sacks"] = static_cast<double>(p.a.stats().sacks_received);
+        state.counters["data_packets"] = static_cast<double>(p.a.stats().packets_sent);
     }
     state.counters["virtual_MBps"] =
         static_cast<double>(total) * static_cast<double>(state.iterations()) / 1e6 / virtual_seconds;
