@@ -397,6 +397,7 @@ struct init_chunk {
     template <class F>
     void for_each_unrecognized(F&& f) const
     {
+        if (other_parameters.wire().empty()) return;  // a built chunk: nothing was received
         for (const tlv t : other_parameters) {
             if (is_known_init_parameter(t.type)) continue;
             const unknown_action action = unknown_parameter_action(t.type);
