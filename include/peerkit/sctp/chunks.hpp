@@ -31,32 +31,45 @@ namespace detail {
     return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
-[[nodiscard]] inline result<void> expect(const chunk_view& c, chunk_type t) noexcept
+// A check's outcome: nothing, or the error. (Not result<void>: that carries a whole error
+// object even on success, and the checks run on every chunk of every packet.)
+using failure = std::optional<peerkit::error>;
+
+// Errors are the cold path: built out of line so the checks inline to a compare and a branch.
+[[gnu::cold, gnu::noinline]] inline peerkit::error wrong_type_error(const chunk_view& c, chunk_type t) noexcept
 {
-    if (c.is(t)) return {};
     return make_error(errc::wrong_chunk_type, "expected a ", chunk_type_name(t), " chunk (type ",
                       static_cast<unsigned>(t), "), got ", chunk_type_name(c.type), " (type ", c.type, ")");
 }
-
-[[nodiscard]] inline result<void> expect_min_length(const chunk_view& c, std::size_t min) noexcept
+[[gnu::cold, gnu::noinline]] inline peerkit::error length_error(const chunk_view& c, std::size_t expected,
+                                                                bool exact) noexcept
 {
-    if (c.whole.size() >= min) return {};
     return make_error(errc::bad_chunk_length, chunk_type_name(c.type), " chunk at offset ", c.offset,
-                      " has length ", c.whole.size(), ", less than its minimum of ", min);
+                      " has length ", c.whole.size(), exact ? ", expected exactly " : ", less than its minimum of ",
+                      expected);
 }
 
-[[nodiscard]] inline result<void> expect_length(const chunk_view& c, std::size_t exact) noexcept
+[[nodiscard]] inline failure expect(const chunk_view& c, chunk_type t) noexcept
 {
-    if (c.whole.size() == exact) return {};
-    return make_error(errc::bad_chunk_length, chunk_type_name(c.type), " chunk at offset ", c.offset,
-                      " has length ", c.whole.size(), ", expected exactly ", exact);
+    if (c.is(t)) return std::nullopt;
+    return wrong_type_error(c, t);
+}
+[[nodiscard]] inline failure expect_min_length(const chunk_view& c, std::size_t min) noexcept
+{
+    if (c.whole.size() >= min) return std::nullopt;
+    return length_error(c, min, false);
+}
+[[nodiscard]] inline failure expect_length(const chunk_view& c, std::size_t exact) noexcept
+{
+    if (c.whole.size() == exact) return std::nullopt;
+    return length_error(c, exact, true);
 }
 }  // namespace detail
 
-#define PEERKIT_SCTP_TRY(expr)                           \
-    do {                                                 \
-        if (auto peerkit_try_ = (expr); !peerkit_try_)   \
-            return peerkit_try_.error();                 \
+// Returns the error of a check that failed (see detail::failure).
+#define PEERKIT_SCTP_TRY(expr)                              \
+    do {                                                    \
+        if (auto peerkit_failure_ = (expr)) return *peerkit_failure_; \
     } while (false)
 
 // ---------------------------------------------------------------------------------------------
@@ -426,11 +439,11 @@ struct init_chunk {
     }
 
 private:
-    result<void> decode_parameter(const tlv& t, std::string_view name) noexcept
+    detail::failure decode_parameter(const tlv& t, std::string_view name) noexcept
     {
         const auto type = static_cast<parameter_type>(t.type);
-        auto once = [&](bool seen) -> result<void> {
-            if (!seen) return {};
+        auto once = [&](bool seen) -> detail::failure {
+            if (!seen) return std::nullopt;
             return make_error(errc::duplicate_parameter, name, " carries parameter ", hex{t.type, 4}, " twice");
         };
         switch (type) {
@@ -440,29 +453,29 @@ private:
                 return make_error(errc::bad_parameter_length, name, " Forward-TSN-Supported parameter has length ",
                                   t.length(), ", expected 4");
             params.forward_tsn_supported = true;
-            return {};
+            return std::nullopt;
         case parameter_type::supported_extensions:
             PEERKIT_SCTP_TRY(once(params.supported_extensions.has_value()));
             params.supported_extensions = wire_array<std::uint8_t>::from_wire(t.value);
-            return {};
+            return std::nullopt;
         case parameter_type::zero_checksum_acceptable:
             PEERKIT_SCTP_TRY(once(params.zero_checksum_edmid.has_value()));
             if (t.value.size() != 4)  // RFC 9653 4: Length = 8
                 return make_error(errc::bad_parameter_length, name, " Zero Checksum Acceptable parameter has length ",
                                   t.length(), ", expected 8");
             params.zero_checksum_edmid = peerkit::detail::load_be32(t.value.data());
-            return {};
+            return std::nullopt;
         case parameter_type::state_cookie:
             PEERKIT_SCTP_TRY(once(params.state_cookie.has_value()));
             params.state_cookie = t.value;
-            return {};
+            return std::nullopt;
         case parameter_type::unrecognized_parameter:
             // Several may appear (one per reported parameter); keep the first, callers
             // that need all iterate other_parameters.
             if (!params.unrecognized_parameters) params.unrecognized_parameters = t.value;
-            return {};
+            return std::nullopt;
         default:
-            return {};  // recognised and deliberately ignored
+            return std::nullopt;  // recognised and deliberately ignored
         }
     }
 };
