@@ -130,9 +130,16 @@ private:
         const auto delta = static_cast<std::int32_t>(value - static_cast<std::uint32_t>(reference));
         return static_cast<tsn64>(static_cast<std::int64_t>(reference) + delta);
     }
-    static bool ssn_before(std::uint16_t a, std::uint16_t b) noexcept
+    // Message sequence numbers: 16-bit SSNs with DATA (RFC 9260 1.6), 32-bit MIDs with I-DATA
+    // (RFC 8260 2.1); both compared in serial arithmetic.
+    [[nodiscard]] bool seq_before(std::uint32_t a, std::uint32_t b) const noexcept
     {
+        if (use_i_data_) return a != b && static_cast<std::int32_t>(b - a) > 0;
         return a != b && static_cast<std::uint16_t>(b - a) < 0x8000u;
+    }
+    [[nodiscard]] std::uint32_t seq_next(std::uint32_t a) const noexcept
+    {
+        return use_i_data_ ? a + 1 : static_cast<std::uint16_t>(a + 1);
     }
 
     // ---- send side ----
@@ -141,9 +148,10 @@ private:
         std::uint16_t stream = 0;
         std::uint32_t ppid = 0;
         bool unordered = false;
-        bool numbered = false;   // an SSN was assigned (its first fragment was sent)
+        bool numbered = false;   // an SSN / MID was assigned (its first fragment was sent)
         bool abandoned = false;  // RFC 3758: given up on
-        std::uint16_t ssn = 0;
+        std::uint32_t seq = 0;   // SSN (DATA) or MID (I-DATA)
+        std::uint32_t next_fsn = 0;  // I-DATA fragment sequence number of the next fragment
         std::size_t offset = 0;  // bytes already cut into chunks
         std::uint32_t refs = 0;  // chunks in flight, plus one while in its stream's queue
         std::optional<std::uint16_t> max_retransmissions;
@@ -154,7 +162,8 @@ private:
         out_message* message = nullptr;
         std::uint32_t offset = 0;
         std::uint32_t length = 0;
-        std::uint16_t ssn = 0;
+        std::uint32_t seq = 0;  // SSN or MID
+        std::uint32_t fsn = 0;  // I-DATA only
         std::uint8_t flags = 0;
         tx_state state = tx_state::in_flight;
         std::uint16_t transmissions = 0;
@@ -163,7 +172,8 @@ private:
     };
     struct out_stream {
         detail::ring<out_message*> queue;
-        std::uint16_t next_ssn = 0;
+        std::uint32_t next_ssn = 0;            // next SSN, or next ordered MID with I-DATA
+        std::uint32_t next_unordered_mid = 0;  // I-DATA: unordered messages have MIDs too
         std::size_t buffered = 0;
         std::size_t low_threshold = 0;
         bool scheduled = false;  // in active_streams_
@@ -176,18 +186,28 @@ private:
         rx_state state = rx_state::empty;
         std::uint8_t flags = 0;
         std::uint16_t stream = 0;
-        std::uint16_t ssn = 0;
+        std::uint32_t seq = 0;  // SSN or MID
+        std::uint32_t fsn = 0;  // I-DATA only
         std::uint32_t ppid = 0;
         std::vector<std::byte> data;
     };
     struct ordered_message {
-        std::uint16_t ssn = 0;
+        std::uint32_t seq = 0;
         std::uint32_t ppid = 0;
         std::vector<std::byte> data;
     };
+    // RFC 8260: an I-DATA message being reassembled, its fragments found by FSN, not TSN.
+    struct partial_message {
+        bool unordered = false;
+        std::uint32_t mid = 0;
+        std::uint32_t ppid = 0;
+        std::optional<std::uint32_t> last_fsn;
+        std::vector<std::pair<std::uint32_t, tsn64>> fragments;  // (FSN, TSN)
+    };
     struct in_stream {
-        std::uint16_t next_ssn = 0;
+        std::uint32_t next_ssn = 0;  // next SSN, or next ordered MID with I-DATA
         std::vector<ordered_message> waiting;  // complete, waiting for earlier SSNs
+        std::vector<partial_message> partials;  // I-DATA only
     };
 
     // ---- decoded INIT / INIT ACK ----
@@ -228,7 +248,7 @@ private:
     std::uint32_t random_tag();
     void enter_established(time_point now, std::uint32_t peer_tag, std::uint32_t peer_initial_tsn,
                            std::uint32_t peer_a_rwnd, std::uint16_t peer_outbound,
-                           std::uint16_t peer_inbound, bool forward_tsn, bool reconfig,
+                           std::uint16_t peer_inbound, bool forward_tsn, bool reconfig, bool i_data,
                            bool zero_checksum);
     void fail(association_errc code, std::string reason);
     void push_event(association_event e) { events_.push_back() = std::move(e); }
@@ -275,7 +295,18 @@ private:
     rx_slot& slot_at(tsn64 t);
     void advance_cumulative();
     void try_reassemble(tsn64 t);
-    void deliver(std::uint16_t stream, std::uint16_t ssn, bool unordered, std::uint32_t ppid,
+    rx_slot* admit_chunk(std::uint32_t tsn, std::uint16_t stream, std::size_t size, bool& gap_or_dup, tsn64& t);
+    void finish_receive();
+    void handle_i_data(time_point now, const i_data_chunk& d, bool& gap_or_dup);
+    void try_reassemble_i_data(std::uint16_t stream, std::size_t partial_index);
+    void handle_i_forward_tsn(time_point now, const i_forward_tsn_chunk& f);
+    void skip_to_cumulative(tsn64 new_cum, bool drop_held_below);
+    void write_i_forward_tsn(byte_writer& w);
+    [[nodiscard]] std::size_t data_header_size() const noexcept
+    {
+        return use_i_data_ ? i_data_chunk::header_size : data_chunk::header_size;
+    }
+    void deliver(std::uint16_t stream, std::uint32_t seq, bool unordered, std::uint32_t ppid,
                  std::vector<std::byte>&& data);
     void drain_ordered(in_stream& s, std::uint16_t stream);
     void release_front_slots();
@@ -321,6 +352,7 @@ private:
     std::uint16_t negotiated_inbound_ = 0;
     bool use_forward_tsn_ = false;
     bool use_reconfig_ = false;
+    bool use_i_data_ = false;  // RFC 8260 interleaving, both sides offered it
     bool send_zero_checksum_ = false;
     std::vector<std::byte> cookie_;  // the cookie we echo (COOKIE-ECHOED state)
     init_info peer_offer_;           // the peer's INIT ACK, applied at COOKIE ACK
@@ -399,6 +431,7 @@ private:
     // Scratch for building SACK and FORWARD-TSN lists (kept to avoid allocating per packet).
     std::vector<gap_block> gap_scratch_;
     std::vector<forward_tsn_stream> forward_scratch_;
+    std::vector<i_forward_tsn_entry> i_forward_scratch_;
 
     // shutdown (RFC 9260 9.2)
     bool send_shutdown_ = false;
@@ -862,10 +895,14 @@ inline void association::write_init_chunk(byte_writer& w, bool ack, std::uint32_
 {
     // RFC 9260 3.3.2 / 3.3.3, with the extensions we offer: RFC 5061 4.2.7 Supported
     // Extensions, RFC 3758 3.1 Forward-TSN-Supported, RFC 9653 4 Zero Checksum Acceptable.
-    std::array<std::uint8_t, 2> extensions{};
+    std::array<std::uint8_t, 4> extensions{};
     std::size_t n = 0;
     if (config_.partial_reliability) extensions[n++] = static_cast<std::uint8_t>(chunk_type::forward_tsn);
     if (config_.stream_reset) extensions[n++] = static_cast<std::uint8_t>(chunk_type::re_config);
+    if (config_.interleaving) {
+        extensions[n++] = static_cast<std::uint8_t>(chunk_type::i_data);
+        if (config_.partial_reliability) extensions[n++] = static_cast<std::uint8_t>(chunk_type::i_forward_tsn);
+    }
     init_chunk c;
     c.ack = ack;
     c.initiate_tag = tag;
@@ -996,13 +1033,15 @@ inline void association::handle_init_ack(time_point now, const init_chunk& c)
 inline void association::enter_established(time_point now, std::uint32_t peer_tag, std::uint32_t peer_initial_tsn,
                                            std::uint32_t peer_a_rwnd, std::uint16_t peer_outbound,
                                            std::uint16_t peer_inbound, bool forward_tsn, bool reconfig,
-                                           bool zero_checksum)
+                                           bool i_data, bool zero_checksum)
 {
     peer_vtag_ = peer_tag;
     negotiated_outbound_ = std::min(config_.outbound_streams, peer_inbound);
     negotiated_inbound_ = std::min(config_.max_inbound_streams, peer_outbound);
     use_forward_tsn_ = config_.partial_reliability && forward_tsn;
     use_reconfig_ = config_.stream_reset && reconfig;
+    // RFC 8260 2.2: I-DATA only when both sides offered it.
+    use_i_data_ = config_.interleaving && i_data;
     // RFC 9653 5.2: zero checksums only towards a peer that accepts them for our method.
     send_zero_checksum_ = zero_checksum;
     rx_cum_ = (tsn64{1} << 32) + peer_initial_tsn - 1;
@@ -1096,7 +1135,7 @@ inline void association::handle_cookie_echo(time_point now, bytes_view value, st
         return;
     }
     enter_established(now, c.peer_tag, c.peer_initial_tsn, c.peer_a_rwnd, c.peer_outbound, c.peer_inbound,
-                      c.forward_tsn, c.reconfig, c.zero_checksum);
+                      c.forward_tsn, c.reconfig, c.i_data, c.zero_checksum);
     send_cookie_ack();
 }
 
@@ -1106,7 +1145,7 @@ inline void association::handle_cookie_ack(time_point now)
     if (state_ != association_state::cookie_echoed) return;
     const init_info& o = peer_offer_;
     enter_established(now, o.tag, o.initial_tsn, o.a_rwnd, o.outbound, o.inbound, o.forward_tsn, o.reconfig,
-                      config_.zero_checksum_edmid != edmid_none &&
+                      o.i_data, config_.zero_checksum_edmid != edmid_none &&
                           o.zero_checksum_edmid == config_.zero_checksum_edmid);
 }
 
@@ -1208,8 +1247,35 @@ inline bool association::handle_chunk(time_point now, const chunk_view& c, std::
         if (auto e = cookie_echo_chunk::parse(c)) handle_cookie_echo(now, e->cookie, vtag);
         break;
     case chunk_type::cookie_ack: handle_cookie_ack(now); break;
+    case chunk_type::i_data: {
+        if (!associated || !use_i_data_) goto unknown;  // not negotiated: an unknown chunk
+        had_data = true;
+        auto d = i_data_chunk::parse(c);
+        if (!d) {
+            if (d.error() == errc::empty_data_chunk) {
+                std::array<std::byte, 4> tsn{};
+                std::memcpy(tsn.data(), c.value.data(), 4);
+                send_abort_packet(peer_vtag_, false, cause_code::no_user_data, bytes_view(tsn));
+                fail(association_errc::protocol_violation, "I-DATA chunk without user data (RFC 8260 2.1)");
+            }
+            return false;
+        }
+        if (d->immediate) immediate = true;
+        handle_i_data(now, *d, gap_or_dup);
+        break;
+    }
+    case chunk_type::i_forward_tsn:
+        if (!associated || !use_i_data_ || !use_forward_tsn_) goto unknown;
+        if (auto f = i_forward_tsn_chunk::parse(c)) handle_i_forward_tsn(now, *f);
+        break;
     case chunk_type::data: {
         if (!associated) break;
+        if (use_i_data_) {
+            // RFC 8260 2.2: once I-DATA is negotiated, DATA is a protocol violation.
+            send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "DATA after I-DATA was negotiated");
+            fail(association_errc::protocol_violation, "the peer sent DATA although I-DATA was negotiated");
+            return false;
+        }
         had_data = true;
         auto d = data_chunk::parse(c);
         if (!d) {
@@ -1259,9 +1325,10 @@ inline bool association::handle_chunk(time_point now, const chunk_view& c, std::
         if (!associated || !use_reconfig_) break;
         if (auto r = reconfig_chunk::parse(c)) handle_reconfig(now, *r);
         break;
-    default: {
-        // RFC 9260 3.2: the upper two bits of an unknown type (I-DATA and I-FORWARD-TSN
-        // too: we never offer RFC 8260) say what to do.
+    default:
+    unknown: {
+        // RFC 9260 3.2: the upper two bits of an unknown type (I-DATA and I-FORWARD-TSN too
+        // when RFC 8260 was not negotiated) say what to do.
         const unknown_action action = unknown_chunk_action(c.type);
         if (should_report(action) && associated && !pending_error_)
             set_pending_error(cause_code::unrecognized_chunk_type,
@@ -1297,75 +1364,176 @@ inline std::size_t association::advertised_rwnd() const noexcept
     return rx_buffered_ < config_.receive_buffer_size ? config_.receive_buffer_size - rx_buffered_ : 0;
 }
 
-inline void association::handle_data(time_point now, const data_chunk& d, bool& gap_or_dup)
+// RFC 9260 6.2: the checks every received DATA / I-DATA chunk goes through. Returns its slot,
+// or nullptr when the chunk is a duplicate, out of the window, has no room, or was for an
+// invalid stream (then acknowledged and dropped, 6.5).
+inline association::rx_slot* association::admit_chunk(std::uint32_t tsn, std::uint16_t stream, std::size_t size,
+                                                      bool& gap_or_dup, tsn64& t)
 {
     static constexpr tsn64 max_tsn_window = 65536;  // slots we are prepared to track ahead
-    (void)now;
-    const bytes_view payload = d.payload;
     ++stats_.data_chunks_received;
-    const tsn64 t = unwrap(d.tsn, rx_cum_);
-    auto duplicate = [&] {
+    t = unwrap(tsn, rx_cum_);
+    auto duplicate = [&]() -> rx_slot* {
         ++stats_.duplicate_tsns_received;
-        if (duplicate_tsns_.size() < config_.max_duplicate_tsns_reported) duplicate_tsns_.push_back(d.tsn);
+        if (duplicate_tsns_.size() < config_.max_duplicate_tsns_reported) duplicate_tsns_.push_back(tsn);
         gap_or_dup = true;
+        return nullptr;
     };
     if (t <= rx_cum_) return duplicate();
-    if (t - rx_cum_ > max_tsn_window) return;  // far beyond any window we advertised
+    if (t - rx_cum_ > max_tsn_window) return nullptr;  // far beyond any window we advertised
     rx_slot& slot = slot_at(t);
     if (slot.state != rx_state::empty) return duplicate();
-    // RFC 9260 6.2: with no room, drop new DATA (the sender will retransmit). The chunk that
-    // advances the cumulative TSN is still taken while the user has nothing to read, so a
-    // buffer full of fragments cannot deadlock; a hard cap bounds memory whatever the peer does.
-    if (rx_buffered_ + payload.size() > config_.receive_buffer_size) {
+    // With no room, drop new DATA (the sender will retransmit). The chunk that advances the
+    // cumulative TSN is still taken while the user has nothing to read, so a buffer full of
+    // fragments cannot deadlock; a hard cap bounds memory whatever the peer does.
+    if (rx_buffered_ + size > config_.receive_buffer_size) {
         if (t != rx_cum_ + 1 || !events_.empty()) {
             ++stats_.packets_dropped;
             gap_or_dup = true;  // SACK at once: the sender learns our window is closed
-            return;
+            return nullptr;
         }
         if (rx_buffered_ > config_.receive_buffer_size + config_.max_message_size + config_.max_packet_size) {
             send_abort_packet(peer_vtag_, false, cause_code::out_of_resource, bytes_view{});
             fail(association_errc::resource_exhausted, "the peer overran the receive buffer");
-            return;
+            return nullptr;
         }
     }
     if (t != rx_cum_ + 1) gap_or_dup = true;
     rx_highest_ = std::max(rx_highest_, t);
-    if (d.stream_id >= negotiated_inbound_) {
+    if (stream >= negotiated_inbound_) {
         // RFC 9260 6.5: acknowledge the TSN, drop the chunk, report "Invalid Stream Identifier".
         slot.state = rx_state::consumed;
         if (!pending_error_) {
             std::array<std::byte, 4> info{};
-            peerkit::detail::store_be16(info.data(), d.stream_id);
+            peerkit::detail::store_be16(info.data(), stream);
             set_pending_error(cause_code::invalid_stream_identifier, info);
         }
-    } else if (d.beginning && d.ending) {
-        // A whole message in one chunk: straight to delivery.
-        slot.state = rx_state::consumed;
-        if (payload.size() > config_.max_message_size) {
-            send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
-            fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
-            return;
-        }
-        std::vector<std::byte> buffer = take_buffer(payload.size());
-        std::memcpy(buffer.data(), payload.data(), payload.size());
-        rx_buffered_ += payload.size();
-        deliver(d.stream_id, d.ssn, d.unordered, d.ppid, std::move(buffer));
-    } else {
-        slot.state = rx_state::held;
-        slot.flags = static_cast<std::uint8_t>((d.ending ? data_chunk::flag_end : 0) |
-                                               (d.beginning ? data_chunk::flag_beginning : 0) |
-                                               (d.unordered ? data_chunk::flag_unordered : 0));
-        slot.stream = d.stream_id;
-        slot.ssn = d.ssn;
-        slot.ppid = d.ppid;
-        slot.data.assign(payload.begin(), payload.end());
-        rx_buffered_ += payload.size();
-        try_reassemble(t);
-        if (state_ == association_state::closed) return;
+        finish_receive();
+        return nullptr;
     }
+    if (size > config_.max_message_size) {
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
+        fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
+        return nullptr;
+    }
+    return &slot;
+}
+
+inline void association::finish_receive()
+{
+    if (state_ == association_state::closed) return;
     advance_cumulative();
     release_front_slots();
     maybe_perform_incoming_reset();
+}
+
+inline void association::handle_data(time_point now, const data_chunk& d, bool& gap_or_dup)
+{
+    (void)now;
+    tsn64 t = 0;
+    rx_slot* slot = admit_chunk(d.tsn, d.stream_id, d.payload.size(), gap_or_dup, t);
+    if (slot == nullptr) return;
+    if (d.beginning && d.ending) {
+        // A whole message in one chunk: straight to delivery.
+        slot->state = rx_state::consumed;
+        std::vector<std::byte> buffer = take_buffer(d.payload.size());
+        std::memcpy(buffer.data(), d.payload.data(), d.payload.size());
+        rx_buffered_ += d.payload.size();
+        deliver(d.stream_id, d.ssn, d.unordered, d.ppid, std::move(buffer));
+    } else {
+        slot->state = rx_state::held;
+        slot->flags = static_cast<std::uint8_t>((d.ending ? data_chunk::flag_end : 0) |
+                                                (d.beginning ? data_chunk::flag_beginning : 0) |
+                                                (d.unordered ? data_chunk::flag_unordered : 0));
+        slot->stream = d.stream_id;
+        slot->seq = d.ssn;
+        slot->ppid = d.ppid;
+        slot->data.assign(d.payload.begin(), d.payload.end());
+        rx_buffered_ += d.payload.size();
+        try_reassemble(t);
+    }
+    finish_receive();
+}
+
+// RFC 8260 2.1: I-DATA fragments are found by (stream, U, MID) and ordered by FSN; their TSNs
+// need not be consecutive, because other messages' fragments may sit in between.
+inline void association::handle_i_data(time_point now, const i_data_chunk& d, bool& gap_or_dup)
+{
+    (void)now;
+    tsn64 t = 0;
+    rx_slot* slot = admit_chunk(d.tsn, d.stream_id, d.payload.size(), gap_or_dup, t);
+    if (slot == nullptr) return;
+    if (d.beginning && d.ending) {
+        slot->state = rx_state::consumed;
+        std::vector<std::byte> buffer = take_buffer(d.payload.size());
+        std::memcpy(buffer.data(), d.payload.data(), d.payload.size());
+        rx_buffered_ += d.payload.size();
+        deliver(d.stream_id, d.mid, d.unordered, d.ppid, std::move(buffer));
+        finish_receive();
+        return;
+    }
+    slot->state = rx_state::held;
+    slot->flags = static_cast<std::uint8_t>((d.ending ? data_chunk::flag_end : 0) |
+                                            (d.beginning ? data_chunk::flag_beginning : 0) |
+                                            (d.unordered ? data_chunk::flag_unordered : 0));
+    slot->stream = d.stream_id;
+    slot->seq = d.mid;
+    slot->fsn = d.beginning ? 0 : d.fsn;
+    slot->ppid = d.ppid;
+    slot->data.assign(d.payload.begin(), d.payload.end());
+    rx_buffered_ += d.payload.size();
+    in_stream& s = inbound(d.stream_id);
+    auto it = std::find_if(s.partials.begin(), s.partials.end(), [&](const partial_message& m) {
+        return m.unordered == d.unordered && m.mid == d.mid;
+    });
+    if (it == s.partials.end()) {
+        s.partials.emplace_back();
+        it = s.partials.end() - 1;
+        it->unordered = d.unordered;
+        it->mid = d.mid;
+    }
+    it->fragments.emplace_back(slot->fsn, t);
+    if (d.beginning) it->ppid = d.ppid;
+    if (d.ending) it->last_fsn = slot->fsn;
+    try_reassemble_i_data(d.stream_id, static_cast<std::size_t>(it - s.partials.begin()));
+    finish_receive();
+}
+
+inline void association::try_reassemble_i_data(std::uint16_t stream, std::size_t index)
+{
+    in_stream& s = inbound(stream);
+    partial_message& m = s.partials[index];
+    if (!m.last_fsn || m.fragments.size() != std::size_t{*m.last_fsn} + 1) return;
+    std::sort(m.fragments.begin(), m.fragments.end());
+    std::size_t size = 0;
+    for (std::size_t i = 0; i < m.fragments.size(); ++i) {
+        if (m.fragments[i].first != i) {
+            // Two fragments with one FSN: the peer broke RFC 8260 2.1.
+            send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "I-DATA FSNs are inconsistent");
+            fail(association_errc::protocol_violation, "I-DATA fragments with repeated FSNs");
+            return;
+        }
+        size += slot_at(m.fragments[i].second).data.size();
+    }
+    if (size > config_.max_message_size) {
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
+        fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
+        return;
+    }
+    std::vector<std::byte> buffer = take_buffer(size);
+    std::size_t at = 0;
+    for (const auto& [fsn, tsn] : m.fragments) {
+        rx_slot& slot = slot_at(tsn);
+        std::memcpy(buffer.data() + at, slot.data.data(), slot.data.size());
+        at += slot.data.size();
+        slot.state = rx_state::consumed;
+    }
+    const bool unordered = m.unordered;
+    const std::uint32_t mid = m.mid;
+    const std::uint32_t ppid = m.ppid;
+    s.partials[index] = std::move(s.partials.back());
+    s.partials.pop_back();
+    deliver(stream, mid, unordered, ppid, std::move(buffer));
 }
 
 inline void association::advance_cumulative()
@@ -1389,7 +1557,7 @@ inline void association::try_reassemble(tsn64 t)
 {
     auto same_message = [](const rx_slot& a, const rx_slot& b) {
         return a.stream == b.stream && ((a.flags ^ b.flags) & data_chunk::flag_unordered) == 0 &&
-               ((a.flags & data_chunk::flag_unordered) != 0 || a.ssn == b.ssn) && (a.flags & data_chunk::flag_end) == 0 &&
+               ((a.flags & data_chunk::flag_unordered) != 0 || a.seq == b.seq) && (a.flags & data_chunk::flag_end) == 0 &&
                (b.flags & data_chunk::flag_beginning) == 0;
     };
     const tsn64 end_of_ring = rx_base_ + rx_slots_.size();
@@ -1423,10 +1591,10 @@ inline void association::try_reassemble(tsn64 t)
         s.state = rx_state::consumed;
     }
     const rx_slot& head = slot_at(first);
-    deliver(head.stream, head.ssn, (head.flags & data_chunk::flag_unordered) != 0, head.ppid, std::move(buffer));
+    deliver(head.stream, head.seq, (head.flags & data_chunk::flag_unordered) != 0, head.ppid, std::move(buffer));
 }
 
-inline void association::deliver(std::uint16_t stream, std::uint16_t ssn, bool unordered, std::uint32_t ppid,
+inline void association::deliver(std::uint16_t stream, std::uint32_t seq, bool unordered, std::uint32_t ppid,
                                  std::vector<std::byte>&& data)
 {
     if (unordered) {
@@ -1434,15 +1602,15 @@ inline void association::deliver(std::uint16_t stream, std::uint16_t ssn, bool u
         return;
     }
     in_stream& s = inbound(stream);
-    if (ssn == s.next_ssn) {
-        ++s.next_ssn;
+    if (seq == s.next_ssn) {
+        s.next_ssn = seq_next(seq);
         push_event(message_event{stream, ppid, false, std::move(data)});
         drain_ordered(s, stream);
-    } else if (ssn_before(s.next_ssn, ssn)) {
+    } else if (seq_before(s.next_ssn, seq)) {
         // RFC 9260 6.5: hold it until the messages before it arrive.
         auto it = std::find_if(s.waiting.begin(), s.waiting.end(),
-                               [&](const ordered_message& m) { return ssn_before(ssn, m.ssn); });
-        s.waiting.insert(it, ordered_message{ssn, ppid, std::move(data)});
+                               [&](const ordered_message& m) { return seq_before(seq, m.seq); });
+        s.waiting.insert(it, ordered_message{seq, ppid, std::move(data)});
     } else {
         // Older than what we expect: skipped by a FORWARD-TSN (RFC 3758 3.6); drop it.
         rx_buffered_ -= std::min(rx_buffered_, data.size());
@@ -1453,9 +1621,9 @@ inline void association::deliver(std::uint16_t stream, std::uint16_t ssn, bool u
 inline void association::drain_ordered(in_stream& s, std::uint16_t stream)
 {
     std::size_t n = 0;
-    while (n < s.waiting.size() && s.waiting[n].ssn == s.next_ssn) {
+    while (n < s.waiting.size() && s.waiting[n].seq == s.next_ssn) {
         push_event(message_event{stream, s.waiting[n].ppid, false, std::move(s.waiting[n].data)});
-        ++s.next_ssn;
+        s.next_ssn = seq_next(s.next_ssn);
         ++n;
     }
     if (n != 0) s.waiting.erase(s.waiting.begin(), s.waiting.begin() + static_cast<std::ptrdiff_t>(n));
@@ -1498,6 +1666,30 @@ inline void association::write_sack(byte_writer& w)
 
 // ---- forward TSN in (RFC 3758 3.6) ----------------------------------------------------------------
 
+// RFC 3758 3.6 / RFC 8260 2.3.1: everything up to new_cum counts as received; fragments of
+// the abandoned messages in that range go.
+inline void association::skip_to_cumulative(tsn64 new_cum, bool drop_held_below)
+{
+    for (tsn64 t = rx_cum_ + 1; t <= new_cum; ++t) {
+        rx_slot& s = slot_at(t);
+        if (s.state == rx_state::held) rx_buffered_ -= std::min(rx_buffered_, s.data.size());
+        s.state = rx_state::consumed;
+    }
+    rx_highest_ = std::max(rx_highest_, new_cum);
+    rx_cum_ = new_cum;
+    // With DATA a message's fragments are consecutive and only whole messages are skipped,
+    // so fragments held below the cumulative point belong to abandoned messages too. (With
+    // I-DATA they may belong to interleaved live messages: the entries say which go.)
+    if (!drop_held_below) return;
+    for (std::size_t i = 0; i < rx_slots_.size() && rx_base_ + i <= rx_cum_; ++i) {
+        rx_slot& s = rx_slots_[i];
+        if (s.state == rx_state::held) {
+            rx_buffered_ -= std::min(rx_buffered_, s.data.size());
+            s.state = rx_state::consumed;
+        }
+    }
+}
+
 inline void association::handle_forward_tsn(time_point now, const forward_tsn_chunk& f)
 {
     (void)now;
@@ -1506,41 +1698,64 @@ inline void association::handle_forward_tsn(time_point now, const forward_tsn_ch
     sack_pending_ = true;
     if (new_cum <= rx_cum_) return;
     if (new_cum - rx_cum_ > 65536) return;  // not a TSN we could have been sent
-    // Everything up to new_cum counts as received; fragments of abandoned messages go.
-    for (tsn64 t = rx_cum_ + 1; t <= new_cum; ++t) {
-        rx_slot& s = slot_at(t);
-        if (s.state == rx_state::held) rx_buffered_ -= std::min(rx_buffered_, s.data.size());
-        s.state = rx_state::consumed;
-    }
-    rx_highest_ = std::max(rx_highest_, new_cum);
-    rx_cum_ = new_cum;
-    // Earlier held fragments (below the old cumulative point) of abandoned messages too.
-    for (std::size_t i = 0; i < rx_slots_.size() && rx_base_ + i <= rx_cum_; ++i) {
-        rx_slot& s = rx_slots_[i];
-        if (s.state == rx_state::held) {
-            rx_buffered_ -= std::min(rx_buffered_, s.data.size());
-            s.state = rx_state::consumed;
-        }
-    }
+    skip_to_cumulative(new_cum, true);
     // Ordered streams skip the abandoned SSNs.
     for (const forward_tsn_stream entry : f.streams) {
         const std::uint16_t stream = entry.stream_id;
-        const std::uint16_t ssn = entry.ssn;
+        const std::uint32_t ssn = entry.ssn;
         if (stream >= negotiated_inbound_) continue;
         in_stream& s = inbound(stream);
-        if (!ssn_before(ssn, s.next_ssn)) {
+        if (!seq_before(ssn, s.next_ssn)) {
             // Messages waiting with SSN <= ssn can never be completed in order; drop them.
-            while (!s.waiting.empty() && !ssn_before(ssn, s.waiting.front().ssn)) {
+            while (!s.waiting.empty() && !seq_before(ssn, s.waiting.front().seq)) {
                 rx_buffered_ -= std::min(rx_buffered_, s.waiting.front().data.size());
                 s.waiting.erase(s.waiting.begin());
             }
-            s.next_ssn = static_cast<std::uint16_t>(ssn + 1);
+            s.next_ssn = seq_next(ssn);
             drain_ordered(s, stream);
         }
     }
-    advance_cumulative();
-    release_front_slots();
-    maybe_perform_incoming_reset();
+    finish_receive();
+}
+
+inline void association::handle_i_forward_tsn(time_point now, const i_forward_tsn_chunk& f)
+{
+    (void)now;
+    const tsn64 new_cum = unwrap(f.new_cumulative_tsn, rx_cum_);
+    sack_now_ = true;
+    sack_pending_ = true;
+    if (new_cum <= rx_cum_) return;
+    if (new_cum - rx_cum_ > 65536) return;
+    skip_to_cumulative(new_cum, false);
+    for (const i_forward_tsn_entry entry : f.entries) {
+        if (entry.stream_id >= negotiated_inbound_) continue;
+        in_stream& s = inbound(entry.stream_id);
+        // RFC 8260 2.3.1: messages of this stream and kind up to MID are abandoned.
+        for (std::size_t i = 0; i < s.partials.size();) {
+            partial_message& m = s.partials[i];
+            if (m.unordered == entry.unordered && !seq_before(entry.mid, m.mid)) {
+                for (const auto& [fsn, tsn] : m.fragments) {
+                    if (tsn < rx_base_) continue;
+                    rx_slot& slot = slot_at(tsn);
+                    if (slot.state == rx_state::held) rx_buffered_ -= std::min(rx_buffered_, slot.data.size());
+                    slot.state = rx_state::consumed;
+                }
+                s.partials[i] = std::move(s.partials.back());
+                s.partials.pop_back();
+            } else {
+                ++i;
+            }
+        }
+        if (!entry.unordered && !seq_before(entry.mid, s.next_ssn)) {
+            while (!s.waiting.empty() && !seq_before(entry.mid, s.waiting.front().seq)) {
+                rx_buffered_ -= std::min(rx_buffered_, s.waiting.front().data.size());
+                s.waiting.erase(s.waiting.begin());
+            }
+            s.next_ssn = seq_next(entry.mid);
+            drain_ordered(s, entry.stream_id);
+        }
+    }
+    finish_receive();
 }
 
 // ---- SACK in (RFC 9260 6.2.1, 6.3.2, 7.2) ---------------------------------------------------------
@@ -1753,12 +1968,39 @@ inline void association::write_forward_tsn(byte_writer& w)
         // Replace an earlier entry of the same stream (SSNs only grow along TSNs).
         auto it = std::find_if(forward_scratch_.begin(), forward_scratch_.end(),
                                [&](const forward_tsn_stream& e) { return e.stream_id == c.message->stream; });
-        if (it != forward_scratch_.end()) it->ssn = c.ssn;
-        else if (forward_scratch_.size() < max_entries) forward_scratch_.push_back({c.message->stream, c.ssn});
+        const auto ssn = static_cast<std::uint16_t>(c.seq);
+        if (it != forward_scratch_.end()) it->ssn = ssn;
+        else if (forward_scratch_.size() < max_entries) forward_scratch_.push_back({c.message->stream, ssn});
     }
     forward_tsn_chunk f;
     f.new_cumulative_tsn = static_cast<std::uint32_t>(advanced_peer_ack_point_);
     f.streams = wire_array<forward_tsn_stream>(std::span<const forward_tsn_stream>(forward_scratch_));
+    f.write(w);
+    forward_tsn_pending_ = false;
+    ++stats_.forward_tsns_sent;
+}
+
+inline void association::write_i_forward_tsn(byte_writer& w)
+{
+    // RFC 8260 2.3.1: new cumulative TSN, then per stream and kind the largest abandoned MID.
+    i_forward_scratch_.clear();
+    const std::size_t max_entries = w.remaining() >= 8 ? (w.remaining() - 8) / 8 : 0;
+    for (tsn64 t = tx_cum_ack_ + 1; t <= advanced_peer_ack_point_; ++t) {
+        const tx_chunk& c = in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)];
+        if (c.message == nullptr) continue;
+        const bool unordered = (c.flags & data_chunk::flag_unordered) != 0;
+        auto it = std::find_if(i_forward_scratch_.begin(), i_forward_scratch_.end(), [&](const i_forward_tsn_entry& e) {
+            return e.stream_id == c.message->stream && e.unordered == unordered;
+        });
+        if (it != i_forward_scratch_.end()) {
+            if (seq_before(it->mid, c.seq)) it->mid = c.seq;
+        } else if (i_forward_scratch_.size() < max_entries) {
+            i_forward_scratch_.push_back({c.message->stream, unordered, c.seq});
+        }
+    }
+    i_forward_tsn_chunk f;
+    f.new_cumulative_tsn = static_cast<std::uint32_t>(advanced_peer_ack_point_);
+    f.entries = wire_array<i_forward_tsn_entry>(std::span<const i_forward_tsn_entry>(i_forward_scratch_));
     f.write(w);
     forward_tsn_pending_ = false;
     ++stats_.forward_tsns_sent;
@@ -1792,12 +2034,14 @@ inline void association::maybe_perform_incoming_reset()
         for (auto& s : in_streams_) {
             s.next_ssn = 0;
             s.waiting.clear();
+            s.partials.clear();
         }
     } else {
         for (const auto id : r.streams) {
             in_stream& s = inbound(id);
             s.next_ssn = 0;
             s.waiting.clear();
+            s.partials.clear();
         }
     }
     reconfig_response_ = {r.seq, reconfig_result::success_performed};
@@ -1859,7 +2103,7 @@ inline void association::handle_reconfig_parameter(time_point now, const reconfi
                         response->result == reconfig_result::success_nothing_to_do;
         for (const auto id : reset_in_flight_) {
             out_stream& s = outbound(id);
-            if (ok) s.next_ssn = 0;
+            if (ok) s.next_ssn = s.next_unordered_mid = 0;
             s.resetting = false;
         }
         error_count_ = 0;
@@ -2008,17 +2252,36 @@ inline void association::handle_error_chunk(time_point now, const error_chunk& e
 
 inline void association::write_data_chunk(byte_writer& w, tsn64 tsn, const tx_chunk& c)
 {
-    // RFC 9260 3.3.1.
-    data_chunk d;
-    d.tsn = static_cast<std::uint32_t>(tsn);
-    d.stream_id = c.message->stream;
-    d.ssn = c.ssn;
-    d.ppid = c.message->ppid;
-    d.beginning = (c.flags & data_chunk::flag_beginning) != 0;
-    d.ending = (c.flags & data_chunk::flag_end) != 0;
-    d.unordered = (c.flags & data_chunk::flag_unordered) != 0;
-    d.payload = bytes_view(c.message->data).subspan(c.offset, c.length);
-    d.write(w);
+    const bool beginning = (c.flags & data_chunk::flag_beginning) != 0;
+    const bool ending = (c.flags & data_chunk::flag_end) != 0;
+    const bool unordered = (c.flags & data_chunk::flag_unordered) != 0;
+    const bytes_view payload = bytes_view(c.message->data).subspan(c.offset, c.length);
+    if (use_i_data_) {
+        // RFC 8260 2.1.
+        i_data_chunk d;
+        d.tsn = static_cast<std::uint32_t>(tsn);
+        d.stream_id = c.message->stream;
+        d.mid = c.seq;
+        d.ppid = c.message->ppid;
+        d.fsn = c.fsn;
+        d.beginning = beginning;
+        d.ending = ending;
+        d.unordered = unordered;
+        d.payload = payload;
+        d.write(w);
+    } else {
+        // RFC 9260 3.3.1.
+        data_chunk d;
+        d.tsn = static_cast<std::uint32_t>(tsn);
+        d.stream_id = c.message->stream;
+        d.ssn = static_cast<std::uint16_t>(c.seq);
+        d.ppid = c.message->ppid;
+        d.beginning = beginning;
+        d.ending = ending;
+        d.unordered = unordered;
+        d.payload = payload;
+        d.write(w);
+    }
     ++stats_.data_chunks_sent;
 }
 
@@ -2030,7 +2293,7 @@ inline bool association::write_retransmissions(byte_writer& w, bool ignore_cwnd)
         if (c.state != tx_state::retransmit) continue;
         if (check_abandon_on_retransmit(now_, c)) continue;
         if (!ignore_cwnd && outstanding_bytes_ >= cwnd_) break;
-        if (w.remaining() < padded4(data_chunk::header_size + c.length)) break;
+        if (w.remaining() < padded4(data_header_size() + c.length)) break;
         const tsn64 tsn = tx_cum_ack_ + 1 + i;
         write_data_chunk(w, tsn, c);
         c.state = tx_state::in_flight;
@@ -2051,7 +2314,8 @@ inline bool association::write_new_data(time_point now, byte_writer& w, std::siz
         state_ != association_state::shutdown_received)
         return false;
     bool wrote = false;
-    const std::size_t max_payload = config_.max_packet_size - common_header_size - data_chunk::header_size;
+    const std::size_t header = data_header_size();
+    const std::size_t max_payload = config_.max_packet_size - common_header_size - header;
     while (!active_streams_.empty()) {
         const std::uint16_t id = active_streams_.front();
         out_stream& s = out_streams_[id];
@@ -2072,22 +2336,29 @@ inline bool association::write_new_data(time_point now, byte_writer& w, std::siz
         std::size_t fragment = std::min(remaining, max_payload);
         if (fragment > peer_rwnd_ && outstanding_bytes_ != 0) break;
         const std::size_t room = w.remaining();
-        if (room < padded4(data_chunk::header_size + fragment)) {
+        if (room < padded4(header + fragment)) {
             // Fragment to what is left only when the packet would otherwise leave much unused.
-            if (room < data_chunk::header_size + 256 || room < data_chunk::header_size + fragment / 2) break;
-            fragment = room - data_chunk::header_size - 3;
+            if (room < header + 256 || room < header + fragment / 2) break;
+            fragment = room - header - 3;
             fragment &= ~std::size_t{3};
             if (fragment == 0) break;
         }
         if (!m->numbered) {
             m->numbered = true;
-            if (!m->unordered) m->ssn = s.next_ssn++;
+            if (use_i_data_) {
+                // RFC 8260 2.1: MIDs count ordered and unordered messages separately.
+                m->seq = m->unordered ? s.next_unordered_mid++ : s.next_ssn++;
+            } else if (!m->unordered) {
+                m->seq = s.next_ssn;
+                s.next_ssn = seq_next(s.next_ssn);
+            }
         }
         tx_chunk& c = in_flight_.push_back();
         c.message = m;
         c.offset = static_cast<std::uint32_t>(m->offset);
         c.length = static_cast<std::uint32_t>(fragment);
-        c.ssn = m->ssn;
+        c.seq = m->seq;
+        c.fsn = m->next_fsn++;
         c.flags = static_cast<std::uint8_t>((m->offset == 0 ? data_chunk::flag_beginning : 0) |
                                             (m->offset + fragment == m->data.size() ? data_chunk::flag_end : 0) |
                                             (m->unordered ? data_chunk::flag_unordered : 0));
@@ -2120,6 +2391,11 @@ inline bool association::write_new_data(time_point now, byte_writer& w, std::siz
                 s.scheduled = false;
             }
             if (s.resetting) maybe_send_reset_request(now);
+        } else if (use_i_data_ && active_streams_.size() > 1) {
+            // RFC 8260: with I-DATA, streams take turns per chunk, so one large message does
+            // not hold the others back.
+            active_streams_.pop_front();
+            active_streams_.push_back() = id;
         }
     }
     return wrote;
@@ -2150,7 +2426,10 @@ inline std::size_t association::build_packet(time_point now, mutable_bytes out)
     }
     if (forward_tsn_pending_ && advanced_peer_ack_point_ > tx_cum_ack_ &&
         w.remaining() >= 8 + 4 * std::min<std::size_t>(64, static_cast<std::size_t>(advanced_peer_ack_point_ - tx_cum_ack_)))
-        write_forward_tsn(w);
+    {
+        if (use_i_data_) write_i_forward_tsn(w);
+        else write_forward_tsn(w);
+    }
     if ((send_reconfig_request_ && reset_request_seq_) || reconfig_response_) {
         if (w.remaining() >= 4 + 16 + 2 * reset_in_flight_.size() + 12 + 4) write_reconfig(w);
     }

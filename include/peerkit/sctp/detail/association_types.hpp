@@ -143,7 +143,7 @@ struct association_config {
     // Extensions we offer. Each is used only when the peer offers it too.
     bool partial_reliability = true;  // RFC 3758 FORWARD-TSN
     bool stream_reset = true;         // RFC 6525 RE-CONFIG
-    bool interleaving = false;        // RFC 8260 I-DATA / I-FORWARD-TSN (not implemented yet)
+    bool interleaving = false;        // RFC 8260 I-DATA / I-FORWARD-TSN message interleaving
     // RFC 9653: the lower layer's error detection method (edmid_dtls when SCTP runs over
     // DTLS). With a method set we send zero checksums, but only to a peer that announced it
     // accepts them for this very method; zero checksum is one-way, per direction.
