@@ -1043,21 +1043,34 @@ struct reconfig_chunk {
         PEERKIT_SCTP_TRY(detail::expect(c, chunk_type::re_config));
         auto list = tlv_list::parse(c.value, "parameter", "RE-CONFIG");
         if (!list) return list.error();
-        const std::size_t count = list->count();
-        // RFC 6525 3.1: one parameter, or two of the combinations listed there.
-        if (count == 0 || count > 2)
-            return make_error(errc::bad_chunk_value, "RE-CONFIG at offset ", c.offset, " carries ", count,
-                              " parameters; RFC 6525 3.1 allows one or two");
-        auto it = list->begin();
-        auto first = detail::parse_reconfig_parameter(*it);
-        if (!first) return first.error();
-        reconfig_chunk r{*first, std::nullopt};
-        if (count == 2) {
-            auto second = detail::parse_reconfig_parameter(*++it);
-            if (!second) return second.error();
-            r.second = *second;
+        // RFC 6525 3.1: one parameter, or two of the combinations listed there. Parameters
+        // of other types follow RFC 9260 3.2.1 like everywhere: skipped when their top bit
+        // is set, otherwise they end the processing of the chunk.
+        std::optional<reconfig_parameter> found[2];
+        std::size_t known = 0;
+        std::optional<tlv> first_unknown;
+        for (const tlv t : *list) {
+            if (t.type < static_cast<std::uint16_t>(parameter_type::outgoing_ssn_reset_request) ||
+                t.type > static_cast<std::uint16_t>(parameter_type::add_incoming_streams_request)) {
+                if (!first_unknown) first_unknown = t;
+                if (!should_skip(unknown_parameter_action(t.type))) break;
+                continue;
+            }
+            if (known == 2)
+                return make_error(errc::bad_chunk_value, "RE-CONFIG at offset ", c.offset,
+                                  " carries more than two re-configuration parameters (RFC 6525 3.1)");
+            auto parsed = detail::parse_reconfig_parameter(t);
+            if (!parsed) return parsed.error();
+            found[known++] = *parsed;
         }
-        return r;
+        if (known == 0) {
+            if (first_unknown)
+                return make_error(errc::unknown_parameter, "RE-CONFIG carries parameter ", hex{first_unknown->type, 4},
+                                  " and no re-configuration parameter of RFC 6525 4");
+            return make_error(errc::bad_chunk_value, "RE-CONFIG at offset ", c.offset,
+                              " carries no parameter; RFC 6525 3.1 requires one or two");
+        }
+        return reconfig_chunk{*found[0], found[1]};
     }
     void write(byte_writer& w) const noexcept
     {
