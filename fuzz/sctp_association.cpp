@@ -8,7 +8,8 @@
 //   0x04 n                 A resets stream n % 8, or B shuts down (n == 255), or A aborts (254)
 // and after each record A and B exchange what they have to say. Invariants are checked:
 // no crash, bounded memory (the sanitizers and libFuzzer's limits), and B's delivered
-// messages are never larger than the configured maximum.
+// messages are never larger than the configured maximum. Each script runs twice: with DATA
+// and with I-DATA (RFC 8260) negotiated.
 #include <peerkit/sctp/association.hpp>
 
 #include <chrono>
@@ -65,12 +66,14 @@ void exchange(association& a, association& b, time_point now)
         if (!moved) break;
     }
 }
-}  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+// Runs the script against a pair using DATA, then against a pair using I-DATA (RFC 8260).
+int run(const std::uint8_t* data, std::size_t size, bool interleaving)
 {
-    association a(small_config(), fixed_random(1));
-    association b(small_config(), fixed_random(2));
+    association_config config = small_config();
+    config.interleaving = interleaving;
+    association a(config, fixed_random(1));
+    association b(config, fixed_random(2));
     time_point now = time_point{} + std::chrono::hours(1);
     a.connect(now);
     exchange(a, b, now);
@@ -135,5 +138,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         exchange(a, b, now);
     }
+    return 0;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    run(data, size, false);
+    run(data, size, true);
     return 0;
 }
