@@ -1,0 +1,2508 @@
+// A sans-IO SCTP association (RFC 9260) as WebRTC data channels use it over DTLS (RFC 8261).
+//
+//   peerkit::sctp::association a{config, random};
+//   a.connect(now);                                  // or wait for the peer's INIT
+//   a.handle_packet(now, bytes);                     // an SCTP packet from DTLS
+//   while (auto p = a.poll_transmit()) dtls.send(*p);
+//   while (auto e = a.poll_event()) ...;             // connected, message, reset, closed...
+//   timer.expires_at(a.poll_timeout()) -> a.handle_timeout(now);
+//   a.send(now, stream, ppid, bytes, {.unordered = true});
+//
+// The machine never reads a clock and owns no socket. Its parts, in the order a packet meets
+// them, each citing the RFC section it implements:
+//   handshake   RFC 9260 5.1 (4-way with a signed state cookie), 5.2 (collisions)
+//   receiving   RFC 9260 6.2 (TSN tracking, delayed SACK), 6.5 (streams), 6.9 (reassembly)
+//   sending     RFC 9260 6.1 (cwnd, rwnd), 6.9 (fragmentation), 6.3 (RTO, T3-rtx),
+//               7.2 (congestion control), 7.2.4 (fast retransmit)
+//   extensions  RFC 3758 (FORWARD-TSN), RFC 6525 (stream reset), RFC 9653 (zero checksum)
+//   teardown    RFC 9260 9.1 (ABORT), 9.2 (SHUTDOWN), 8.3 (heartbeats), 8.1 (failure)
+//
+// Memory: messages given to send() are copied once into pooled buffers; chunks in flight and
+// received chunks live in rings that keep their storage. After warm-up no heap allocation
+// happens per packet; received messages come in vectors the user can hand back (recycle()).
+#pragma once
+
+#include <peerkit/bytes.hpp>
+#include <peerkit/error.hpp>
+#include <peerkit/sctp/chunks.hpp>
+#include <peerkit/sctp/packet.hpp>
+#include <peerkit/sctp/detail/association_hmac.hpp>
+#include <peerkit/sctp/detail/association_ring.hpp>
+#include <peerkit/sctp/detail/association_types.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace peerkit::sctp {
+
+class association {
+public:
+    // `random` must be a cryptographically secure source (verification tags and initial
+    // TSNs are unpredictable by design, RFC 9260 5.3.1 and 8.5).
+    association(association_config config, random_source random);
+
+    association(const association&) = delete;
+    association& operator=(const association&) = delete;
+
+    // ---- control -------------------------------------------------------------------------
+    // Starts the handshake by sending INIT (RFC 9260 5.1 A). Both sides may call it: the
+    // simultaneous open of WebRTC resolves as RFC 9260 5.2.1 and 5.2.4 describe.
+    void connect(time_point now);
+    // Graceful close (RFC 9260 9.2): sends what is queued, then SHUTDOWN.
+    void shutdown(time_point now);
+    // Immediate close (RFC 9260 9.1): ABORT with a user-initiated-abort cause carrying reason.
+    void abort(time_point now, std::string_view reason = {});
+    // RFC 6525 5.1.2: resets our outgoing streams (WebRTC closes a data channel this way).
+    // Messages already accepted on them are still sent first; send() on them fails until the
+    // reset completes (outgoing_streams_reset_event).
+    result<void> reset_streams(time_point now, std::span<const std::uint16_t> streams);
+
+    // ---- data ----------------------------------------------------------------------------
+    // Queues a message. Zero-length messages are refused (RFC 9260 6.1: a DATA chunk has
+    // user data; WebRTC sends an empty message as one byte with PPID 56 or 57).
+    result<void> send(time_point now, std::uint16_t stream, std::uint32_t ppid, bytes_view message,
+                      const send_options& options = {});
+    result<void> send(time_point now, std::uint16_t stream, std::uint32_t ppid,
+                      std::vector<std::byte>&& message, const send_options& options = {});
+
+    // Bytes accepted by send() on the stream (or all streams) and not yet sent.
+    [[nodiscard]] std::size_t buffered_amount(std::uint16_t stream) const noexcept;
+    [[nodiscard]] std::size_t buffered_amount() const noexcept { return queued_bytes_; }
+    void set_buffered_amount_low_threshold(std::uint16_t stream, std::size_t bytes);
+
+    // ---- sans-IO verbs -------------------------------------------------------------------
+    // One SCTP packet (the payload of one DTLS record or, with RFC 6951, one UDP datagram).
+    // Malformed or foreign packets are dropped and reported; the association carries on.
+    result<void> handle_packet(time_point now, bytes_view packet);
+    void handle_timeout(time_point now);
+    [[nodiscard]] std::optional<time_point> poll_timeout() const noexcept;
+    // The next packet to send, in a buffer owned by the association that stays valid until
+    // the next call of a non-const member function.
+    std::optional<bytes_view> poll_transmit();
+    // The same into the caller's buffer (at least max_packet_size bytes); 0 when idle.
+    std::size_t poll_transmit(mutable_bytes out);
+    std::optional<association_event> poll_event();
+    // Hands a received message's buffer back for reuse.
+    void recycle(std::vector<std::byte>&& buffer);
+
+    // ---- inspection ----------------------------------------------------------------------
+    [[nodiscard]] association_state state() const noexcept { return state_; }
+    [[nodiscard]] bool is_established() const noexcept { return state_ == association_state::established; }
+    [[nodiscard]] const association_stats& stats() const noexcept { return stats_; }
+    [[nodiscard]] std::uint16_t outbound_streams() const noexcept { return negotiated_outbound_; }
+    [[nodiscard]] std::uint16_t inbound_streams() const noexcept { return negotiated_inbound_; }
+    [[nodiscard]] std::size_t cwnd() const noexcept { return cwnd_; }
+    [[nodiscard]] std::size_t ssthresh() const noexcept { return ssthresh_; }
+    [[nodiscard]] std::size_t peer_rwnd() const noexcept { return peer_rwnd_; }
+    [[nodiscard]] std::size_t bytes_in_flight() const noexcept { return outstanding_bytes_; }
+    [[nodiscard]] duration rto() const noexcept { return rto_; }
+    [[nodiscard]] std::optional<duration> srtt() const noexcept { return srtt_; }
+    [[nodiscard]] bool peer_supports_partial_reliability() const noexcept { return use_forward_tsn_; }
+    [[nodiscard]] bool peer_supports_stream_reset() const noexcept { return use_reconfig_; }
+    // True when we send zero checksums (the peer accepts them for our method, RFC 9653).
+    [[nodiscard]] bool sending_zero_checksum() const noexcept { return send_zero_checksum_; }
+    [[nodiscard]] std::uint32_t local_verification_tag() const noexcept { return my_vtag_; }
+    [[nodiscard]] std::uint32_t peer_verification_tag() const noexcept { return peer_vtag_; }
+    [[nodiscard]] const association_config& config() const noexcept { return config_; }
+    // True when our INIT / INIT ACK says we accept zero checksums (RFC 9653 4).
+    [[nodiscard]] bool announces_zero_checksum() const noexcept
+    {
+        return config_.zero_checksum_edmid != edmid_none && config_.accept_zero_checksum;
+    }
+
+private:
+    // TSNs and SSNs are serial numbers (RFC 9260 1.6). Internally every TSN is "unwrapped"
+    // into 64 bits, starting at 2^32 + initial TSN, so comparisons are plain integer ones.
+    using tsn64 = std::uint64_t;
+    static tsn64 unwrap(std::uint32_t value, tsn64 reference) noexcept
+    {
+        const auto delta = static_cast<std::int32_t>(value - static_cast<std::uint32_t>(reference));
+        return static_cast<tsn64>(static_cast<std::int64_t>(reference) + delta);
+    }
+    // Message sequence numbers: 16-bit SSNs with DATA (RFC 9260 1.6), 32-bit MIDs with I-DATA
+    // (RFC 8260 2.1); both compared in serial arithmetic.
+    [[nodiscard]] bool seq_before(std::uint32_t a, std::uint32_t b) const noexcept
+    {
+        if (use_i_data_) return a != b && static_cast<std::int32_t>(b - a) > 0;
+        return a != b && static_cast<std::uint16_t>(b - a) < 0x8000u;
+    }
+    [[nodiscard]] std::uint32_t seq_next(std::uint32_t a) const noexcept
+    {
+        return use_i_data_ ? a + 1 : static_cast<std::uint16_t>(a + 1);
+    }
+
+    // ---- send side ----
+    struct out_message {
+        std::vector<std::byte> data;
+        std::uint16_t stream = 0;
+        std::uint32_t ppid = 0;
+        bool unordered = false;
+        bool numbered = false;   // an SSN / MID was assigned (its first fragment was sent)
+        bool abandoned = false;  // RFC 3758: given up on
+        std::uint32_t seq = 0;   // SSN (DATA) or MID (I-DATA)
+        std::uint32_t next_fsn = 0;  // I-DATA fragment sequence number of the next fragment
+        std::size_t offset = 0;  // bytes already cut into chunks
+        std::uint32_t refs = 0;  // chunks in flight, plus one while in its stream's queue
+        std::optional<std::uint16_t> max_retransmissions;
+        std::optional<time_point> expires;
+    };
+    enum class tx_state : std::uint8_t { in_flight, acked, retransmit, abandoned };
+    struct tx_chunk {
+        out_message* message = nullptr;
+        std::uint32_t offset = 0;
+        std::uint32_t length = 0;
+        std::uint32_t seq = 0;  // SSN or MID
+        std::uint32_t fsn = 0;  // I-DATA only
+        std::uint8_t flags = 0;
+        tx_state state = tx_state::in_flight;
+        std::uint16_t transmissions = 0;
+        std::uint8_t missing_reports = 0;
+        bool fast_retransmitted = false;
+    };
+    struct out_stream {
+        detail::ring<out_message*> queue;
+        std::uint32_t next_ssn = 0;            // next SSN, or next ordered MID with I-DATA
+        std::uint32_t next_unordered_mid = 0;  // I-DATA: unordered messages have MIDs too
+        std::size_t buffered = 0;
+        std::size_t low_threshold = 0;
+        bool scheduled = false;  // in active_streams_
+        bool resetting = false;  // reset requested: no new messages
+    };
+
+    // ---- receive side ----
+    enum class rx_state : std::uint8_t { empty, held, consumed };
+    struct rx_slot {
+        rx_state state = rx_state::empty;
+        std::uint8_t flags = 0;
+        std::uint16_t stream = 0;
+        std::uint32_t seq = 0;  // SSN or MID
+        std::uint32_t fsn = 0;  // I-DATA only
+        std::uint32_t ppid = 0;
+        std::vector<std::byte> data;
+    };
+    struct ordered_message {
+        std::uint32_t seq = 0;
+        std::uint32_t ppid = 0;
+        std::vector<std::byte> data;
+    };
+    // RFC 8260: an I-DATA message being reassembled, its fragments found by FSN, not TSN.
+    struct partial_message {
+        bool unordered = false;
+        std::uint32_t mid = 0;
+        std::uint32_t ppid = 0;
+        std::optional<std::uint32_t> last_fsn;
+        std::vector<std::pair<std::uint32_t, tsn64>> fragments;  // (FSN, TSN)
+    };
+    struct in_stream {
+        std::uint32_t next_ssn = 0;  // next SSN, or next ordered MID with I-DATA
+        std::vector<ordered_message> waiting;  // complete, waiting for earlier SSNs
+        std::vector<partial_message> partials;  // I-DATA only
+    };
+
+    // ---- decoded INIT / INIT ACK ----
+    struct init_info {
+        std::uint32_t tag = 0;
+        std::uint32_t a_rwnd = 0;
+        std::uint16_t outbound = 0;
+        std::uint16_t inbound = 0;
+        std::uint32_t initial_tsn = 0;
+        bool forward_tsn = false;
+        bool reconfig = false;
+        bool i_data = false;
+        std::uint32_t zero_checksum_edmid = edmid_none;
+        bytes_view cookie;
+    };
+    // What our cookie carries: everything needed to build the association at COOKIE ECHO.
+    struct cookie_contents {
+        std::uint32_t my_tag = 0, peer_tag = 0, my_initial_tsn = 0, peer_initial_tsn = 0;
+        std::uint32_t peer_a_rwnd = 0;
+        std::uint16_t peer_outbound = 0, peer_inbound = 0;
+        bool forward_tsn = false, reconfig = false, i_data = false, zero_checksum = false;
+        std::int64_t created_ns = 0;
+    };
+    static constexpr std::size_t cookie_body_size = 36;
+    static constexpr std::size_t cookie_size = cookie_body_size + 32;
+
+    struct timer {
+        std::optional<time_point> at;
+        int count = 0;  // expirations in a row (for back-off and give-up)
+        void start(time_point t) noexcept { at = t; }
+        void stop() noexcept { at.reset(); count = 0; }
+        [[nodiscard]] bool running() const noexcept { return at.has_value(); }
+        [[nodiscard]] bool due(time_point now) const noexcept { return at && *at <= now; }
+    };
+
+    // -- helpers (definitions below)
+    std::uint32_t random_u32();
+    std::uint32_t random_tag();
+    void enter_established(time_point now, std::uint32_t peer_tag, std::uint32_t peer_initial_tsn,
+                           std::uint32_t peer_a_rwnd, std::uint16_t peer_outbound,
+                           std::uint16_t peer_inbound, bool forward_tsn, bool reconfig, bool i_data,
+                           bool zero_checksum);
+    void fail(association_errc code, std::string reason);
+    void push_event(association_event e) { events_.push_back() = std::move(e); }
+
+    // packets
+    void queue_control_packet(std::vector<std::byte> packet) { control_packets_.push_back() = std::move(packet); }
+    std::vector<std::byte> make_packet(std::uint32_t vtag, bool force_crc,
+                                       const std::function<void(byte_writer&)>& body) const;
+    void write_init_chunk(byte_writer& w, bool ack, std::uint32_t tag, std::uint32_t initial_tsn,
+                          bytes_view cookie) const;
+    void send_init();
+    void send_cookie_echo();
+    void answer_init(time_point now, const init_info& init);
+    void send_abort_packet(std::uint32_t vtag, bool reflected, cause_code cause, bytes_view info);
+    void send_abort_packet(std::uint32_t vtag, bool reflected, cause_code cause, std::string_view text)
+    {
+        send_abort_packet(vtag, reflected, cause, as_bytes(text));
+    }
+    void finish_packet(mutable_bytes packet, bool force_crc) const;
+
+    // receiving
+    static init_info decode_init(const init_chunk& c);
+    bool handle_chunk(time_point now, const chunk_view& c, std::uint32_t vtag, bool& had_data, bool& gap_or_dup,
+                      bool& immediate);
+    void handle_init(time_point now, const init_chunk& init);
+    void handle_init_ack(time_point now, const init_chunk& ack);
+    void handle_cookie_echo(time_point now, bytes_view cookie, std::uint32_t vtag);
+    void handle_cookie_ack(time_point now);
+    void handle_data(time_point now, const data_chunk& d, bool& gap_or_dup);
+    void handle_sack(time_point now, const sack_chunk& sack);
+    void handle_forward_tsn(time_point now, const forward_tsn_chunk& f);
+    void handle_reconfig(time_point now, const reconfig_chunk& r);
+    void handle_reconfig_parameter(time_point now, const reconfig_parameter& p);
+    void handle_heartbeat(const heartbeat_chunk& h);
+    void handle_heartbeat_ack(time_point now, const heartbeat_chunk& h);
+    void handle_abort(const abort_chunk& a);
+    void handle_shutdown(time_point now, const shutdown_chunk& sd);
+    void handle_shutdown_ack(time_point now);
+    void handle_shutdown_complete();
+    void handle_error_chunk(time_point now, const error_chunk& e);
+    void set_pending_error(cause_code code, bytes_view info);
+
+    // receive path internals
+    rx_slot& slot_at(tsn64 t);
+    void advance_cumulative();
+    void try_reassemble(tsn64 t);
+    rx_slot* admit_chunk(std::uint32_t tsn, std::uint16_t stream, std::size_t size, bool& gap_or_dup, tsn64& t);
+    void finish_receive();
+    void handle_i_data(time_point now, const i_data_chunk& d, bool& gap_or_dup);
+    void try_reassemble_i_data(std::uint16_t stream, std::size_t partial_index);
+    void handle_i_forward_tsn(time_point now, const i_forward_tsn_chunk& f);
+    void skip_to_cumulative(tsn64 new_cum, bool drop_held_below);
+    void write_i_forward_tsn(byte_writer& w);
+    [[nodiscard]] std::size_t data_header_size() const noexcept
+    {
+        return use_i_data_ ? i_data_chunk::header_size : data_chunk::header_size;
+    }
+    void deliver(std::uint16_t stream, std::uint32_t seq, bool unordered, std::uint32_t ppid,
+                 std::vector<std::byte>&& data);
+    void drain_ordered(in_stream& s, std::uint16_t stream);
+    void release_front_slots();
+    std::vector<std::byte> take_buffer(std::size_t size);
+    std::size_t advertised_rwnd() const noexcept;
+    in_stream& inbound(std::uint16_t stream);
+    void maybe_perform_incoming_reset();
+    void write_sack(byte_writer& w);
+
+    // send path internals
+    out_message* new_message();
+    void release_message(out_message* m);
+    result<void> check_can_send(std::uint16_t stream, std::size_t size) const;
+    result<void> enqueue(time_point now, std::uint16_t stream, out_message* m);
+    out_stream& outbound(std::uint16_t stream);
+    bool write_new_data(time_point now, byte_writer& w, std::size_t& bytes_in_packet);
+    bool write_retransmissions(byte_writer& w, bool ignore_cwnd);
+    void write_data_chunk(byte_writer& w, tsn64 tsn, const tx_chunk& c);
+    void on_buffered_decrease(std::uint16_t stream, std::size_t bytes);
+    void abandon(time_point now, out_message* m);
+    void abandon_expired_queued(time_point now, out_stream& s);
+    bool check_abandon_on_retransmit(time_point now, tx_chunk& c);
+    void advance_peer_ack_point();
+    void write_forward_tsn(byte_writer& w);
+    void update_rto(duration rtt);
+    void on_t3_expired(time_point now);
+    void maybe_send_shutdown(time_point now);
+    void maybe_send_reset_request(time_point now);
+    void write_reconfig(byte_writer& w);
+    std::size_t build_packet(time_point now, mutable_bytes out);
+
+    // ---- members -------------------------------------------------------------------------
+    association_config config_;
+    random_source random_;
+    association_state state_ = association_state::closed;
+    bool ever_connected_ = false;
+    time_point now_{};
+
+    std::uint32_t my_vtag_ = 0;
+    std::uint32_t peer_vtag_ = 0;
+    std::uint32_t my_initial_tsn_ = 0;
+    std::uint16_t negotiated_outbound_ = 0;
+    std::uint16_t negotiated_inbound_ = 0;
+    bool use_forward_tsn_ = false;
+    bool use_reconfig_ = false;
+    bool use_i_data_ = false;  // RFC 8260 interleaving, both sides offered it
+    bool send_zero_checksum_ = false;
+    std::vector<std::byte> cookie_;  // the cookie we echo (COOKIE-ECHOED state)
+    init_info peer_offer_;           // the peer's INIT ACK, applied at COOKIE ACK
+
+    // Packets built ahead of time (handshake, ABORT, errors, replies to strangers).
+    detail::ring<std::vector<std::byte>> control_packets_;
+    std::vector<std::byte> tx_buffer_;
+
+    // send side
+    std::vector<out_stream> out_streams_;
+    detail::ring<std::uint16_t> active_streams_;  // round-robin over streams with queued data
+    std::vector<std::unique_ptr<out_message>> message_pool_;
+    std::vector<out_message*> free_messages_;
+    std::size_t queued_bytes_ = 0;  // not yet sent the first time
+    detail::ring<tx_chunk> in_flight_;  // TSNs tx_cum_ack_+1 ... next_tsn_-1
+    tsn64 next_tsn_ = 0;
+    tsn64 tx_cum_ack_ = 0;
+    tsn64 advanced_peer_ack_point_ = 0;  // RFC 3758 3.5
+    bool forward_tsn_pending_ = false;
+    std::size_t outstanding_bytes_ = 0;  // flight size (RFC 9260 6.1)
+    std::size_t retransmit_pending_ = 0;  // chunks marked for retransmission
+    bool fast_retransmit_now_ = false;    // RFC 9260 7.2.4 step 3: one packet beyond cwnd
+    std::size_t cwnd_ = 0;
+    std::size_t ssthresh_ = 0;
+    std::size_t partial_bytes_acked_ = 0;
+    std::size_t peer_rwnd_ = 0;
+    bool in_fast_recovery_ = false;
+    tsn64 fast_recovery_exit_ = 0;
+    duration rto_{};
+    std::optional<duration> srtt_;
+    duration rttvar_{};
+    std::optional<tsn64> rtt_probe_tsn_;
+    time_point rtt_probe_sent_{};
+    int error_count_ = 0;  // RFC 9260 8.1 association error counter
+    bool sack_since_t3_ = false;
+
+    // receive side
+    detail::ring<rx_slot> rx_slots_;  // TSNs rx_base_ ...
+    tsn64 rx_base_ = 0;
+    tsn64 rx_cum_ = 0;   // highest TSN received with no gaps below
+    tsn64 rx_highest_ = 0;
+    std::vector<in_stream> in_streams_;
+    std::size_t rx_buffered_ = 0;  // bytes held for the user (slots, waiting, events)
+    std::vector<std::uint32_t> duplicate_tsns_;
+    bool sack_pending_ = false;   // received DATA not yet acknowledged
+    bool sack_now_ = false;       // acknowledge in the next packet
+    int packets_since_sack_ = 0;
+    std::size_t last_advertised_rwnd_ = 0;
+    std::vector<std::vector<std::byte>> buffer_pool_;
+
+    // RE-CONFIG (RFC 6525)
+    std::uint32_t next_reconfig_seq_ = 0;     // our next request sequence number
+    std::uint32_t peer_reconfig_seq_ = 0;     // the peer's next expected request number
+    std::vector<std::uint16_t> reset_wanted_;  // streams waiting for a request
+    std::optional<std::uint32_t> reset_request_seq_;  // request in flight
+    bool send_reconfig_request_ = false;
+    std::vector<std::uint16_t> reset_in_flight_;
+    tsn64 reset_request_last_tsn_ = 0;
+    struct incoming_reset {
+        std::uint32_t seq = 0;
+        tsn64 last_tsn = 0;
+        std::vector<std::uint16_t> streams;
+    };
+    std::optional<incoming_reset> incoming_reset_pending_;
+    std::optional<std::pair<std::uint32_t, reconfig_result>> reconfig_response_;  // to send
+    std::optional<std::pair<std::uint32_t, reconfig_result>> last_reconfig_response_;
+
+    // heartbeats (RFC 9260 8.3)
+    std::vector<std::byte> heartbeat_ack_;  // Heartbeat Info to echo in a HEARTBEAT ACK
+    bool heartbeat_ack_due_ = false;
+    bool heartbeat_due_ = false;
+    std::optional<std::uint64_t> heartbeat_nonce_;
+    time_point heartbeat_sent_{};
+    std::optional<cause_code> pending_error_;  // an ERROR chunk to send: its cause ...
+    std::vector<std::byte> pending_error_info_;  // ... and the cause's information
+    // Scratch for building SACK and FORWARD-TSN lists (kept to avoid allocating per packet).
+    std::vector<gap_block> gap_scratch_;
+    std::vector<forward_tsn_stream> forward_scratch_;
+    std::vector<i_forward_tsn_entry> i_forward_scratch_;
+
+    // shutdown (RFC 9260 9.2)
+    bool send_shutdown_ = false;
+    bool send_shutdown_ack_ = false;
+
+    timer t1_;  // T1-init / T1-cookie
+    timer t2_;  // T2-shutdown
+    timer t3_;  // T3-rtx
+    timer delayed_ack_;
+    timer heartbeat_;
+    timer reconfig_timer_;
+
+    detail::ring<association_event> events_;
+    association_stats stats_;
+};
+
+// =================================================================================================
+// Implementation
+// =================================================================================================
+
+inline association::association(association_config config, random_source random)
+    : config_(std::move(config)), random_(std::move(random))
+{
+    if (config_.max_packet_size < 256) config_.max_packet_size = 256;  // room for INIT + DATA
+    if (config_.max_packet_size > 65535) config_.max_packet_size = 65535;
+    if (config_.outbound_streams == 0) config_.outbound_streams = 1;
+    if (config_.max_inbound_streams == 0) config_.max_inbound_streams = 1;
+    if (config_.rto_min <= duration::zero()) config_.rto_min = std::chrono::milliseconds(1);
+    if (config_.rto_max < config_.rto_min) config_.rto_max = config_.rto_min;
+    if (config_.receive_buffer_size < 4 * config_.max_packet_size)
+        config_.receive_buffer_size = 4 * config_.max_packet_size;
+    const bool secret_unset =
+        std::all_of(config_.cookie_secret.begin(), config_.cookie_secret.end(),
+                    [](std::byte b) { return b == std::byte{0}; });
+    if (secret_unset && random_) random_(config_.cookie_secret);
+    if (!config_.cookie_mac)
+        config_.cookie_mac = [](bytes_view key, bytes_view data, std::span<std::byte, 32> out) {
+            const auto mac = detail::hmac_sha256(key, data);
+            std::memcpy(out.data(), mac.data(), out.size());
+        };
+    tx_buffer_.resize(config_.max_packet_size);
+    my_vtag_ = random_tag();
+    my_initial_tsn_ = random_u32();
+    rto_ = std::clamp(config_.rto_initial, config_.rto_min, config_.rto_max);
+}
+
+inline std::uint32_t association::random_u32()
+{
+    std::array<std::byte, 4> b{};
+    if (random_) random_(b);
+    return peerkit::detail::load_be32(b.data());
+}
+
+inline std::uint32_t association::random_tag()
+{
+    // RFC 9260 5.3.1: a verification tag is never 0.
+    std::uint32_t t = random_u32();
+    while (t == 0) t = random_u32() | 1u;
+    return t;
+}
+
+// ---- public control ---------------------------------------------------------------------------
+
+inline void association::connect(time_point now)
+{
+    now_ = now;
+    if (state_ != association_state::closed || ever_connected_) return;
+    state_ = association_state::cookie_wait;
+    send_init();
+    t1_.stop();
+    t1_.start(now + rto_);
+}
+
+inline void association::shutdown(time_point now)
+{
+    now_ = now;
+    switch (state_) {
+    case association_state::established:
+        state_ = association_state::shutdown_pending;
+        maybe_send_shutdown(now);
+        break;
+    case association_state::cookie_wait:
+    case association_state::cookie_echoed:
+        // RFC 9260 9.2: nothing to shut down gracefully yet; end quietly.
+        abort(now, "shutdown before the association was established");
+        break;
+    default: break;
+    }
+}
+
+inline void association::abort(time_point now, std::string_view reason)
+{
+    now_ = now;
+    if (state_ == association_state::closed) return;
+    // RFC 9260 9.1: ABORT carries our peer's tag (or ours reflected before we know theirs).
+    const bool know_peer = state_ != association_state::cookie_wait;
+    send_abort_packet(know_peer ? peer_vtag_ : my_vtag_, !know_peer, cause_code::user_initiated_abort,
+                      reason);
+    fail(association_errc::user_aborted, std::string(reason));
+}
+
+inline result<void> association::reset_streams(time_point now, std::span<const std::uint16_t> streams)
+{
+    now_ = now;
+    if (state_ != association_state::established) return make_error(association_errc::not_connected, "reset_streams: the association is not established");
+    if (!use_reconfig_) return make_error(association_errc::protocol_violation, "reset_streams: the peer did not offer RE-CONFIG (RFC 6525)");
+    for (const auto id : streams) {
+        if (id >= negotiated_outbound_)
+            return make_error(association_errc::invalid_stream, "reset_streams: stream ", id, " >= ", negotiated_outbound_);
+    }
+    for (const auto id : streams) {
+        auto& s = outbound(id);
+        if (s.resetting) continue;
+        s.resetting = true;
+        reset_wanted_.push_back(id);
+    }
+    maybe_send_reset_request(now);
+    return {};
+}
+
+// ---- data --------------------------------------------------------------------------------------
+
+inline result<void> association::check_can_send(std::uint16_t stream, std::size_t size) const
+{
+    switch (state_) {
+    case association_state::closed:
+        return make_error(association_errc::not_connected, "send: the association is closed");
+    case association_state::shutdown_pending:
+    case association_state::shutdown_sent:
+    case association_state::shutdown_received:
+    case association_state::shutdown_ack_sent:
+        return make_error(association_errc::shutting_down, "send: the association is shutting down");
+    default: break;
+    }
+    if (size == 0)
+        return make_error(association_errc::empty_message,
+                          "send: empty message (RFC 9260 6.1; WebRTC sends one byte with PPID 56/57)");
+    if (size > config_.max_message_size)
+        return make_error(association_errc::message_too_large, "send: message of ", size,
+                          " bytes exceeds max_message_size ", config_.max_message_size);
+    const std::uint16_t limit = state_ == association_state::established ? negotiated_outbound_ : config_.outbound_streams;
+    if (stream >= limit)
+        return make_error(association_errc::invalid_stream, "send: stream ", stream, " >= ", limit, " outbound streams");
+    if (stream < out_streams_.size() && out_streams_[stream].resetting)
+        return make_error(association_errc::stream_resetting, "send: stream ", stream, " is being reset");
+    if (queued_bytes_ + size > config_.send_buffer_size)
+        return make_error(association_errc::send_buffer_full, "send: ", queued_bytes_, " bytes queued, ", size,
+                          " more exceed send_buffer_size ", config_.send_buffer_size);
+    return {};
+}
+
+inline result<void> association::send(time_point now, std::uint16_t stream, std::uint32_t ppid,
+                                      bytes_view message, const send_options& options)
+{
+    if (auto ok = check_can_send(stream, message.size()); !ok) return ok.error();
+    out_message* m = new_message();
+    m->data.assign(message.begin(), message.end());
+    m->ppid = ppid;
+    m->unordered = options.unordered;
+    m->max_retransmissions = options.max_retransmissions;
+    if (options.max_lifetime) m->expires = now + *options.max_lifetime;
+    return enqueue(now, stream, m);
+}
+
+inline result<void> association::send(time_point now, std::uint16_t stream, std::uint32_t ppid,
+                                      std::vector<std::byte>&& message, const send_options& options)
+{
+    if (auto ok = check_can_send(stream, message.size()); !ok) return ok.error();
+    out_message* m = new_message();
+    m->data = std::move(message);
+    m->ppid = ppid;
+    m->unordered = options.unordered;
+    m->max_retransmissions = options.max_retransmissions;
+    if (options.max_lifetime) m->expires = now + *options.max_lifetime;
+    return enqueue(now, stream, m);
+}
+
+inline result<void> association::enqueue(time_point now, std::uint16_t stream, out_message* m)
+{
+    now_ = now;
+    m->stream = stream;
+    m->refs = 1;
+    auto& s = outbound(stream);
+    s.queue.push_back() = m;
+    s.buffered += m->data.size();
+    queued_bytes_ += m->data.size();
+    if (!s.scheduled) {
+        s.scheduled = true;
+        active_streams_.push_back() = stream;
+    }
+    return {};
+}
+
+inline std::size_t association::buffered_amount(std::uint16_t stream) const noexcept
+{
+    return stream < out_streams_.size() ? out_streams_[stream].buffered : 0;
+}
+
+inline void association::set_buffered_amount_low_threshold(std::uint16_t stream, std::size_t bytes)
+{
+    outbound(stream).low_threshold = bytes;
+}
+
+inline association::out_stream& association::outbound(std::uint16_t stream)
+{
+    if (stream >= out_streams_.size()) out_streams_.resize(std::size_t{stream} + 1);
+    return out_streams_[stream];
+}
+
+inline association::in_stream& association::inbound(std::uint16_t stream)
+{
+    if (stream >= in_streams_.size()) in_streams_.resize(std::size_t{stream} + 1);
+    return in_streams_[stream];
+}
+
+inline association::out_message* association::new_message()
+{
+    if (free_messages_.empty()) {
+        message_pool_.push_back(std::make_unique<out_message>());
+        free_messages_.push_back(message_pool_.back().get());
+    }
+    out_message* m = free_messages_.back();
+    free_messages_.pop_back();
+    auto keep = std::move(m->data);
+    *m = out_message{};
+    m->data = std::move(keep);
+    m->data.clear();
+    return m;
+}
+
+inline void association::release_message(out_message* m)
+{
+    assert(m->refs > 0);
+    if (--m->refs == 0) free_messages_.push_back(m);
+}
+
+inline void association::on_buffered_decrease(std::uint16_t stream, std::size_t bytes)
+{
+    auto& s = outbound(stream);
+    const std::size_t before = s.buffered;
+    s.buffered -= bytes;
+    queued_bytes_ -= bytes;
+    if (before > s.low_threshold && s.buffered <= s.low_threshold)
+        push_event(buffered_amount_low_event{stream});
+}
+
+// ---- events ------------------------------------------------------------------------------------
+
+inline std::optional<association_event> association::poll_event()
+{
+    if (events_.empty()) return std::nullopt;
+    association_event e = std::move(events_.front());
+    events_.front() = connected_event{};
+    events_.pop_front();
+    if (auto* m = std::get_if<message_event>(&e)) {
+        rx_buffered_ -= std::min(rx_buffered_, m->data.size());
+        // RFC 9260 6.2: tell a sender that was stopped by our window that it opened again.
+        const std::size_t now_rwnd = advertised_rwnd();
+        if (state_ != association_state::closed && last_advertised_rwnd_ < config_.max_packet_size * 4 &&
+            now_rwnd >= last_advertised_rwnd_ + config_.receive_buffer_size / 4)
+            sack_now_ = true;
+    }
+    return e;
+}
+
+inline void association::recycle(std::vector<std::byte>&& buffer)
+{
+    if (buffer_pool_.size() < 64 && buffer.capacity() != 0) buffer_pool_.push_back(std::move(buffer));
+}
+
+inline std::vector<std::byte> association::take_buffer(std::size_t size)
+{
+    std::vector<std::byte> b;
+    if (!buffer_pool_.empty()) {
+        b = std::move(buffer_pool_.back());
+        buffer_pool_.pop_back();
+    }
+    b.resize(size);
+    return b;
+}
+
+inline void association::fail(association_errc code, std::string reason)
+{
+    const bool was_open = state_ != association_state::closed;
+    state_ = association_state::closed;
+    t1_.stop();
+    t2_.stop();
+    t3_.stop();
+    delayed_ack_.stop();
+    heartbeat_.stop();
+    reconfig_timer_.stop();
+    sack_now_ = sack_pending_ = false;
+    if (was_open) push_event(aborted_event{code, std::move(reason)});
+}
+
+// ---- timers ------------------------------------------------------------------------------------
+
+inline std::optional<time_point> association::poll_timeout() const noexcept
+{
+    std::optional<time_point> earliest;
+    for (const timer* t : {&t1_, &t2_, &t3_, &delayed_ack_, &heartbeat_, &reconfig_timer_})
+        if (t->at && (!earliest || *t->at < *earliest)) earliest = t->at;
+    return earliest;
+}
+
+inline void association::handle_timeout(time_point now)
+{
+    now_ = now;
+    if (t1_.due(now)) {
+        // RFC 9260 5.1 / 6.3.3: T1-init and T1-cookie retransmit with a doubled RTO.
+        if (++t1_.count > config_.max_init_retransmissions) {
+            fail(association_errc::handshake_failed, state_ == association_state::cookie_wait
+                                                        ? "no INIT ACK after Max.Init.Retransmits"
+                                                        : "no COOKIE ACK after Max.Init.Retransmits");
+            return;
+        }
+        rto_ = std::min(rto_ * 2, config_.rto_max);
+        if (state_ == association_state::cookie_wait) send_init();
+        else if (state_ == association_state::cookie_echoed) send_cookie_echo();
+        t1_.at = now + rto_;
+    }
+    if (t2_.due(now)) {
+        // RFC 9260 9.2: T2-shutdown retransmits SHUTDOWN or SHUTDOWN ACK.
+        if (++error_count_ > config_.max_retransmissions) {
+            send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "shutdown timed out");
+            fail(association_errc::too_many_retransmissions, "no answer to SHUTDOWN");
+            return;
+        }
+        rto_ = std::min(rto_ * 2, config_.rto_max);
+        if (state_ == association_state::shutdown_sent) send_shutdown_ = true;
+        else if (state_ == association_state::shutdown_ack_sent) send_shutdown_ack_ = true;
+        t2_.at = now + rto_;
+    }
+    if (t3_.due(now)) on_t3_expired(now);
+    if (state_ == association_state::closed) return;
+    if (delayed_ack_.due(now)) {
+        delayed_ack_.stop();
+        if (sack_pending_) sack_now_ = true;
+    }
+    if (heartbeat_.due(now)) {
+        // RFC 9260 8.3: an unanswered HEARTBEAT counts as a failure.
+        if (heartbeat_nonce_) {
+            heartbeat_nonce_.reset();
+            if (++error_count_ > config_.max_retransmissions) {
+                send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "heartbeats unanswered");
+                fail(association_errc::too_many_retransmissions, "the peer stopped answering heartbeats");
+                return;
+            }
+            rto_ = std::min(rto_ * 2, config_.rto_max);
+        }
+        heartbeat_due_ = true;
+        heartbeat_.at = now + config_.heartbeat_interval + rto_;
+    }
+    if (reconfig_timer_.due(now)) {
+        // RFC 6525 5.1.1: retransmit the outstanding request (same sequence number).
+        reconfig_timer_.at.reset();
+        if (reset_request_seq_) {
+            if (++error_count_ > config_.max_retransmissions) {
+                send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "RE-CONFIG unanswered");
+                fail(association_errc::too_many_retransmissions, "no answer to a stream reset request");
+                return;
+            }
+            rto_ = std::min(rto_ * 2, config_.rto_max);
+            send_reconfig_request_ = true;
+            reconfig_timer_.at = now + rto_;
+        }
+    }
+    // RFC 3758 3.5 A1: lifetime-limited messages still in the queue expire now.
+    for (auto& s : out_streams_)
+        if (!s.queue.empty()) abandon_expired_queued(now, s);
+}
+
+// RFC 9260 6.3.3: T3-rtx expired.
+inline void association::on_t3_expired(time_point now)
+{
+    ++stats_.t3_expirations;
+    t3_.at.reset();
+    if (in_flight_.empty() && advanced_peer_ack_point_ <= tx_cum_ack_) return;
+    // E1: ssthresh = max(cwnd/2, 4*MTU), cwnd = 1*MTU (RFC 9260 7.2.3).
+    const std::size_t mtu = config_.max_packet_size;
+    ssthresh_ = std::max(cwnd_ / 2, 4 * mtu);
+    cwnd_ = mtu;
+    partial_bytes_acked_ = 0;
+    in_fast_recovery_ = false;
+    // E2: back off the timer.
+    rto_ = std::min(rto_ * 2, config_.rto_max);
+    // RFC 9260 8.1 / 8.2: count the failure, except for zero window probes the peer keeps
+    // answering with SACKs (RFC 9260 6.1 A).
+    const bool probing = peer_rwnd_ == 0 && sack_since_t3_;
+    sack_since_t3_ = false;
+    if (!probing && ++error_count_ > config_.max_retransmissions) {
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "too many retransmissions");
+        fail(association_errc::too_many_retransmissions,
+             "T3-rtx expired more than Association.Max.Retrans times in a row");
+        return;
+    }
+    rtt_probe_tsn_.reset();  // Karn: no RTT samples from retransmitted chunks
+    // E3: everything not yet acknowledged goes again, earliest first.
+    for (std::size_t i = 0; i < in_flight_.size(); ++i) {
+        tx_chunk& c = in_flight_[i];
+        if (c.state != tx_state::in_flight) continue;
+        outstanding_bytes_ -= c.length;
+        c.state = tx_state::retransmit;
+        ++retransmit_pending_;
+        check_abandon_on_retransmit(now, c);
+    }
+    advance_peer_ack_point();
+    if (advanced_peer_ack_point_ > tx_cum_ack_) forward_tsn_pending_ = true;
+    t3_.at = now + rto_;
+}
+
+// ---- RTO (RFC 9260 6.3.1) ------------------------------------------------------------------------
+
+inline void association::update_rto(duration r)
+{
+    if (r < duration::zero()) r = duration::zero();
+    if (!srtt_) {
+        // C2: the first measurement.
+        srtt_ = r;
+        rttvar_ = r / 2;
+    } else {
+        // C3: RTTVAR = (1 - 1/4) RTTVAR + 1/4 |SRTT - R'|; SRTT = (1 - 1/8) SRTT + 1/8 R'.
+        const duration diff = *srtt_ > r ? *srtt_ - r : r - *srtt_;
+        rttvar_ = (rttvar_ * 3 + diff) / 4;
+        srtt_ = (*srtt_ * 7 + r) / 8;
+    }
+    // RTO = SRTT + 4 * RTTVAR, within [RTO.Min, RTO.Max] (C6, C7). The clock granularity G
+    // of the formula is the resolution of time_point, nanoseconds.
+    rto_ = std::clamp(*srtt_ + 4 * rttvar_, config_.rto_min, config_.rto_max);
+}
+
+// ---- packets -----------------------------------------------------------------------------------
+
+inline void association::finish_packet(mutable_bytes packet, bool force_crc) const
+{
+    // RFC 9653 5.2: a zero checksum only when the peer accepts it for our method; handshake
+    // packets and replies outside the association always carry the CRC32c.
+    std::byte* field = packet.data() + 8;
+    store_checksum(field, 0);
+    if (!send_zero_checksum_ || force_crc) store_checksum(field, compute_checksum(packet));
+}
+
+inline std::vector<std::byte> association::make_packet(std::uint32_t vtag, bool force_crc,
+                                                       const std::function<void(byte_writer&)>& body) const
+{
+    std::vector<std::byte> packet(config_.max_packet_size);
+    byte_writer w(packet);
+    w.write_u16(config_.local_port);
+    w.write_u16(config_.remote_port);
+    w.write_u32(vtag);
+    w.write_u32(0);
+    body(w);
+    assert(w.ok());
+    packet.resize(w.size());
+    finish_packet(packet, force_crc);
+    return packet;
+}
+
+inline void association::write_init_chunk(byte_writer& w, bool ack, std::uint32_t tag, std::uint32_t initial_tsn,
+                                          bytes_view cookie) const
+{
+    // RFC 9260 3.3.2 / 3.3.3, with the extensions we offer: RFC 5061 4.2.7 Supported
+    // Extensions, RFC 3758 3.1 Forward-TSN-Supported, RFC 9653 4 Zero Checksum Acceptable.
+    std::array<std::uint8_t, 4> extensions{};
+    std::size_t n = 0;
+    if (config_.partial_reliability) extensions[n++] = static_cast<std::uint8_t>(chunk_type::forward_tsn);
+    if (config_.stream_reset) extensions[n++] = static_cast<std::uint8_t>(chunk_type::re_config);
+    if (config_.interleaving) {
+        extensions[n++] = static_cast<std::uint8_t>(chunk_type::i_data);
+        if (config_.partial_reliability) extensions[n++] = static_cast<std::uint8_t>(chunk_type::i_forward_tsn);
+    }
+    init_chunk c;
+    c.ack = ack;
+    c.initiate_tag = tag;
+    c.a_rwnd = static_cast<std::uint32_t>(std::min<std::size_t>(config_.receive_buffer_size, 0xFFFFFFFFu));
+    c.outbound_streams = config_.outbound_streams;
+    c.inbound_streams = config_.max_inbound_streams;
+    c.initial_tsn = initial_tsn;
+    c.params.forward_tsn_supported = config_.partial_reliability;
+    if (n != 0) c.params.supported_extensions = wire_array<std::uint8_t>(std::span<const std::uint8_t>(extensions.data(), n));
+    if (announces_zero_checksum()) c.params.zero_checksum_edmid = config_.zero_checksum_edmid;
+    if (!cookie.empty()) c.params.state_cookie = cookie;
+    c.write(w);
+}
+
+inline void association::send_init()
+{
+    // RFC 9260 5.1 A: INIT goes with verification tag 0 and a correct CRC32c.
+    queue_control_packet(make_packet(0, true, [&](byte_writer& w) {
+        write_init_chunk(w, false, my_vtag_, my_initial_tsn_, {});
+    }));
+}
+
+inline void association::send_cookie_echo()
+{
+    queue_control_packet(make_packet(peer_vtag_, true, [&](byte_writer& w) { cookie_echo_chunk{cookie_}.write(w); }));
+}
+
+inline void association::send_abort_packet(std::uint32_t vtag, bool reflected, cause_code cause, bytes_view info)
+{
+    // RFC 9260 3.3.7: ABORT with one error cause; the T bit when the tag is our own.
+    const std::size_t room = config_.max_packet_size - common_header_size - chunk_header_size - 4 - 3;
+    const std::array<tlv, 1> causes{tlv{static_cast<std::uint16_t>(cause), info.first(std::min(info.size(), room))}};
+    queue_control_packet(make_packet(vtag, true, [&](byte_writer& w) { abort_chunk{reflected, causes}.write(w); }));
+}
+
+// ---- handshake ---------------------------------------------------------------------------------
+
+inline association::init_info association::decode_init(const init_chunk& c)
+{
+    init_info out;
+    out.tag = c.initiate_tag;
+    out.a_rwnd = c.a_rwnd;
+    out.outbound = c.outbound_streams;
+    out.inbound = c.inbound_streams;
+    out.initial_tsn = c.initial_tsn;
+    out.forward_tsn = c.params.forward_tsn_supported || c.params.supports(chunk_type::forward_tsn);
+    out.reconfig = c.params.supports(chunk_type::re_config);
+    out.i_data = c.params.supports(chunk_type::i_data);
+    out.zero_checksum_edmid = c.params.zero_checksum_edmid.value_or(edmid_none);
+    out.cookie = c.params.state_cookie.value_or(bytes_view{});
+    return out;
+}
+
+inline void association::answer_init(time_point now, const init_info& init)
+{
+    // RFC 9260 5.1 B: answer with INIT ACK carrying a state cookie that holds all we need, so
+    // that we keep no state until the COOKIE ECHO (5.1.3). In COOKIE-WAIT/ECHOED we reuse our
+    // tag (5.2.1); otherwise a fresh one.
+    const bool have_tag = state_ == association_state::cookie_wait || state_ == association_state::cookie_echoed;
+    const std::uint32_t tag = have_tag ? my_vtag_ : random_tag();
+    const std::uint32_t initial_tsn = have_tag ? my_initial_tsn_ : random_u32();
+    std::array<std::byte, cookie_size> cookie{};
+    byte_writer c(cookie);
+    c.write_u8(1);  // cookie format version
+    std::uint8_t flags = 0;
+    if (init.forward_tsn) flags |= 1;
+    if (init.reconfig) flags |= 2;
+    if (init.i_data) flags |= 4;
+    if (config_.zero_checksum_edmid != edmid_none && init.zero_checksum_edmid == config_.zero_checksum_edmid)
+        flags |= 8;
+    c.write_u8(flags);
+    c.write_u16(0);
+    c.write_u32(tag);
+    c.write_u32(init.tag);
+    c.write_u32(initial_tsn);
+    c.write_u32(init.initial_tsn);
+    c.write_u32(init.a_rwnd);
+    c.write_u16(init.outbound);
+    c.write_u16(init.inbound);
+    c.write_u64(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()));
+    assert(c.size() == cookie_body_size);
+    config_.cookie_mac(config_.cookie_secret, bytes_view(cookie).first(cookie_body_size),
+                       std::span<std::byte, 32>(cookie.data() + cookie_body_size, 32));
+    // The INIT ACK goes to the INIT's sender tag (RFC 9260 8.5.1).
+    queue_control_packet(make_packet(init.tag, true, [&](byte_writer& w) {
+        write_init_chunk(w, true, tag, initial_tsn, cookie);
+    }));
+}
+
+inline void association::handle_init(time_point now, const init_chunk& c)
+{
+    const init_info init = decode_init(c);
+    switch (state_) {
+    case association_state::closed:
+        if (!config_.accept_incoming || ever_connected_) return;
+        answer_init(now, init);
+        break;
+    case association_state::cookie_wait:
+    case association_state::cookie_echoed:
+        // RFC 9260 5.2.1: INIT collision; answer with our own tag, stay where we are.
+        answer_init(now, init);
+        break;
+    default:
+        // RFC 9260 5.2.2 asks for an INIT ACK to detect a peer restart; WebRTC associations
+        // never restart, so an INIT in an established association is dropped.
+        break;
+    }
+}
+
+inline void association::handle_init_ack(time_point now, const init_chunk& c)
+{
+    // RFC 9260 5.2.3: only meaningful in COOKIE-WAIT.
+    if (state_ != association_state::cookie_wait) return;
+    const init_info ack = decode_init(c);
+    peer_vtag_ = ack.tag;
+    cookie_.assign(ack.cookie.begin(), ack.cookie.end());
+    // The association starts when the COOKIE ACK arrives (RFC 9260 5.1 E); keep the offer.
+    peer_offer_ = ack;
+    peer_offer_.cookie = {};
+    state_ = association_state::cookie_echoed;
+    send_cookie_echo();
+    // RFC 9260 5.1 C: stop T1-init, start T1-cookie.
+    t1_.stop();
+    t1_.start(now + rto_);
+}
+
+inline void association::enter_established(time_point now, std::uint32_t peer_tag, std::uint32_t peer_initial_tsn,
+                                           std::uint32_t peer_a_rwnd, std::uint16_t peer_outbound,
+                                           std::uint16_t peer_inbound, bool forward_tsn, bool reconfig,
+                                           bool i_data, bool zero_checksum)
+{
+    peer_vtag_ = peer_tag;
+    negotiated_outbound_ = std::min(config_.outbound_streams, peer_inbound);
+    negotiated_inbound_ = std::min(config_.max_inbound_streams, peer_outbound);
+    use_forward_tsn_ = config_.partial_reliability && forward_tsn;
+    use_reconfig_ = config_.stream_reset && reconfig;
+    // RFC 8260 2.2: I-DATA only when both sides offered it.
+    use_i_data_ = config_.interleaving && i_data;
+    // RFC 9653 5.2: zero checksums only towards a peer that accepts them for our method.
+    send_zero_checksum_ = zero_checksum;
+    rx_cum_ = (tsn64{1} << 32) + peer_initial_tsn - 1;
+    rx_base_ = rx_cum_ + 1;
+    rx_highest_ = rx_cum_;
+    rx_slots_.clear();
+    next_tsn_ = (tsn64{1} << 32) + my_initial_tsn_;
+    tx_cum_ack_ = next_tsn_ - 1;
+    advanced_peer_ack_point_ = tx_cum_ack_;
+    // RFC 6525 5.1.1: request sequence numbers start at the sender's initial TSN.
+    next_reconfig_seq_ = my_initial_tsn_;
+    peer_reconfig_seq_ = peer_initial_tsn;
+    // RFC 9260 7.2.1: initial cwnd = min(4*MTU, max(2*MTU, 4404)); ssthresh may start at the
+    // peer's receive window.
+    const std::size_t mtu = config_.max_packet_size;
+    cwnd_ = std::min(4 * mtu, std::max<std::size_t>(2 * mtu, 4404));
+    ssthresh_ = std::max<std::size_t>(peer_a_rwnd, 4 * mtu);
+    peer_rwnd_ = peer_a_rwnd;
+    partial_bytes_acked_ = 0;
+    last_advertised_rwnd_ = advertised_rwnd();
+    state_ = association_state::established;
+    ever_connected_ = true;
+    error_count_ = 0;
+    t1_.stop();
+    cookie_.clear();
+    heartbeat_.start(now + config_.heartbeat_interval + rto_);
+    push_event(connected_event{});
+}
+
+inline void association::handle_cookie_echo(time_point now, bytes_view value, std::uint32_t vtag)
+{
+    // RFC 9260 5.1.5: authenticate the cookie before anything else.
+    if (value.size() != cookie_size) return;
+    std::array<std::byte, 32> mac{};
+    config_.cookie_mac(config_.cookie_secret, value.first(cookie_body_size), mac);
+    std::byte diff{0};
+    for (std::size_t i = 0; i < 32; ++i) diff |= mac[i] ^ value[cookie_body_size + i];
+    if (diff != std::byte{0} || std::to_integer<int>(value[0]) != 1) return;
+    cookie_contents c;
+    const std::byte* p = value.data();
+    const auto flags = std::to_integer<std::uint8_t>(p[1]);
+    c.forward_tsn = (flags & 1) != 0;
+    c.reconfig = (flags & 2) != 0;
+    c.i_data = (flags & 4) != 0;
+    c.zero_checksum = (flags & 8) != 0;
+    c.my_tag = peerkit::detail::load_be32(p + 4);
+    c.peer_tag = peerkit::detail::load_be32(p + 8);
+    c.my_initial_tsn = peerkit::detail::load_be32(p + 12);
+    c.peer_initial_tsn = peerkit::detail::load_be32(p + 16);
+    c.peer_a_rwnd = peerkit::detail::load_be32(p + 20);
+    c.peer_outbound = peerkit::detail::load_be16(p + 24);
+    c.peer_inbound = peerkit::detail::load_be16(p + 26);
+    c.created_ns = static_cast<std::int64_t>(peerkit::detail::load_be64(p + 28));
+    // RFC 9260 8.5.1 C: the packet's tag is the one the cookie gave us.
+    if (c.my_tag != vtag) return;
+    const std::int64_t now_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+    const std::int64_t lifetime_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(config_.cookie_lifetime).count();
+    if (c.created_ns > now_ns) return;  // from the future: not one of ours
+    if (now_ns - c.created_ns > lifetime_ns) {
+        // RFC 9260 5.1.5 3: stale; tell the peer by how much (in microseconds).
+        const auto stale_us = static_cast<std::uint32_t>(
+            std::min<std::int64_t>((now_ns - c.created_ns - lifetime_ns) / 1000, 0xFFFFFFFF));
+        std::array<std::byte, 4> measure{};
+        peerkit::detail::store_be32(measure.data(), stale_us);
+        const std::array<tlv, 1> causes{tlv{static_cast<std::uint16_t>(cause_code::stale_cookie), measure}};
+        queue_control_packet(make_packet(c.peer_tag, true, [&](byte_writer& w) { error_chunk{causes}.write(w); }));
+        return;
+    }
+    auto send_cookie_ack = [&] {
+        queue_control_packet(make_packet(peer_vtag_, true, [](byte_writer& w) { cookie_ack_chunk{}.write(w); }));
+    };
+    switch (state_) {
+    case association_state::closed:
+        // A fresh association from a valid cookie. An association that already ran and
+        // closed takes no cookie again: a replayed COOKIE ECHO opens nothing.
+        if (!config_.accept_incoming || ever_connected_) return;
+        my_vtag_ = c.my_tag;
+        my_initial_tsn_ = c.my_initial_tsn;
+        break;
+    case association_state::cookie_wait:
+    case association_state::cookie_echoed:
+        // RFC 9260 5.2.4 B/D: an INIT collision; the cookie must carry our current tag.
+        if (c.my_tag != my_vtag_ || c.my_initial_tsn != my_initial_tsn_) return;
+        break;
+    default:
+        // RFC 9260 5.2.4 D: a retransmitted COOKIE ECHO of this association: ack it again.
+        // Anything else (another association's cookie, a restart) is dropped.
+        if (c.my_tag == my_vtag_ && c.peer_tag == peer_vtag_) send_cookie_ack();
+        return;
+    }
+    enter_established(now, c.peer_tag, c.peer_initial_tsn, c.peer_a_rwnd, c.peer_outbound, c.peer_inbound,
+                      c.forward_tsn, c.reconfig, c.i_data, c.zero_checksum);
+    send_cookie_ack();
+}
+
+inline void association::handle_cookie_ack(time_point now)
+{
+    // RFC 9260 5.1 E.
+    if (state_ != association_state::cookie_echoed) return;
+    const init_info& o = peer_offer_;
+    enter_established(now, o.tag, o.initial_tsn, o.a_rwnd, o.outbound, o.inbound, o.forward_tsn, o.reconfig,
+                      o.i_data, config_.zero_checksum_edmid != edmid_none &&
+                          o.zero_checksum_edmid == config_.zero_checksum_edmid);
+}
+
+// ---- the packet in -------------------------------------------------------------------------------
+
+inline result<void> association::handle_packet(time_point now, bytes_view packet)
+{
+    now_ = now;
+    ++stats_.packets_received;
+    auto drop = [&](association_errc code, auto... parts) -> result<void> {
+        ++stats_.packets_dropped;
+        return make_error(code, parts...);
+    };
+    // The codec checks the common header, the checksum (RFC 9260 6.8; a zero one only when
+    // we announced RFC 9653 acceptance), chunk lengths, padding and bundling (6.10).
+    packet_options options;
+    options.checksum.accept_zero = announces_zero_checksum();
+    auto parsed = packet_view::parse(packet, options);
+    if (!parsed)
+        return drop(parsed.error() == errc::bad_checksum ? association_errc::bad_checksum : association_errc::bad_packet,
+                    parsed.error().detail());
+    const packet_view& view = *parsed;
+    const common_header& header = view.header();
+    if (header.source_port != config_.remote_port || header.destination_port != config_.local_port)
+        return drop(association_errc::bad_packet, "packet for ports ", header.source_port, "->",
+                    header.destination_port, ", expected ", config_.remote_port, "->", config_.local_port);
+    // RFC 9653 5.3: never a zero checksum on a packet with an INIT.
+    if (view.checksum() == checksum_kind::zero && view.first_chunk().is(chunk_type::init))
+        return drop(association_errc::bad_checksum, "INIT with a zero checksum (RFC 9653 5.3)");
+
+    bool had_data = false;
+    bool gap_or_dup = false;
+    bool immediate = false;
+    for (const chunk_view c : view) {
+        // RFC 9260 8.5 / 8.5.1: verification tag rules, checked per chunk because a COOKIE
+        // ECHO may establish the association (and our tag) for the chunks after it.
+        const std::uint32_t vtag = header.verification_tag;
+        const bool t_bit = (c.flags & abort_chunk::flag_t) != 0;
+        bool tag_ok = false;
+        switch (static_cast<chunk_type>(c.type)) {
+        case chunk_type::init: tag_ok = vtag == 0; break;
+        case chunk_type::cookie_echo: tag_ok = true; break;  // checked against the cookie
+        case chunk_type::abort:
+        case chunk_type::shutdown_complete:
+            tag_ok = (vtag == my_vtag_ && !t_bit) || (t_bit && peer_vtag_ != 0 && vtag == peer_vtag_) ||
+                     (state_ == association_state::cookie_wait && vtag == my_vtag_);
+            break;
+        default: tag_ok = vtag == my_vtag_ && state_ != association_state::closed; break;
+        }
+        if (!tag_ok)
+            return drop(association_errc::bad_verification_tag, chunk_type_name(c.type), " chunk with tag ",
+                        hex{vtag, 8}, " in state ", static_cast<int>(state_));
+        if (!handle_chunk(now, c, vtag, had_data, gap_or_dup, immediate)) break;
+    }
+
+    if (had_data && state_ != association_state::closed) {
+        // RFC 9260 6.2: SACK at least every second packet with DATA, at once on gaps or
+        // duplicates (6.7) or when asked (RFC 7053), otherwise within the delayed-ack time.
+        sack_pending_ = true;
+        ++packets_since_sack_;
+        if (gap_or_dup || immediate || packets_since_sack_ >= 2 || state_ != association_state::established)
+            sack_now_ = true;
+        else if (!delayed_ack_.running())
+            delayed_ack_.start(now + config_.delayed_ack_timeout);
+        // RFC 9260 9.2: in SHUTDOWN-SENT, answer DATA with SHUTDOWN at once.
+        if (state_ == association_state::shutdown_sent) {
+            send_shutdown_ = true;
+            t2_.at = now + rto_;
+        }
+    }
+    return {};
+}
+
+// One chunk; returns false when the rest of the packet is to be ignored.
+inline bool association::handle_chunk(time_point now, const chunk_view& c, std::uint32_t vtag, bool& had_data,
+                                      bool& gap_or_dup, bool& immediate)
+{
+    const bool associated = state_ != association_state::closed && state_ != association_state::cookie_wait &&
+                            state_ != association_state::cookie_echoed;
+    switch (static_cast<chunk_type>(c.type)) {
+    case chunk_type::init:
+    case chunk_type::init_ack: {
+        auto init = init_chunk::parse(c);
+        if (!init) {
+            // RFC 9260 3.3.2 / 3.3.3: an invalid mandatory parameter is answered with ABORT.
+            if (init.error() == errc::invalid_mandatory_parameter && c.value.size() >= 4) {
+                const std::uint32_t tag = peerkit::detail::load_be32(c.value.data());
+                if (tag != 0) send_abort_packet(tag, false, cause_code::invalid_mandatory_parameter, bytes_view{});
+                if (c.is(chunk_type::init_ack) && state_ == association_state::cookie_wait)
+                    fail(association_errc::protocol_violation, std::string(init.error().detail()));
+            }
+            return false;
+        }
+        if (init->ack) handle_init_ack(now, *init);
+        else handle_init(now, *init);
+        return false;  // alone in its packet
+    }
+    case chunk_type::cookie_echo:
+        if (auto e = cookie_echo_chunk::parse(c)) handle_cookie_echo(now, e->cookie, vtag);
+        break;
+    case chunk_type::cookie_ack: handle_cookie_ack(now); break;
+    case chunk_type::i_data: {
+        if (!associated || !use_i_data_) goto unknown;  // not negotiated: an unknown chunk
+        had_data = true;
+        auto d = i_data_chunk::parse(c);
+        if (!d) {
+            if (d.error() == errc::empty_data_chunk) {
+                std::array<std::byte, 4> tsn{};
+                std::memcpy(tsn.data(), c.value.data(), 4);
+                send_abort_packet(peer_vtag_, false, cause_code::no_user_data, bytes_view(tsn));
+                fail(association_errc::protocol_violation, "I-DATA chunk without user data (RFC 8260 2.1)");
+            }
+            return false;
+        }
+        if (d->immediate) immediate = true;
+        handle_i_data(now, *d, gap_or_dup);
+        break;
+    }
+    case chunk_type::i_forward_tsn:
+        if (!associated || !use_i_data_ || !use_forward_tsn_) goto unknown;
+        if (auto f = i_forward_tsn_chunk::parse(c)) handle_i_forward_tsn(now, *f);
+        break;
+    case chunk_type::data: {
+        if (!associated) break;
+        if (use_i_data_) {
+            // RFC 8260 2.2: once I-DATA is negotiated, DATA is a protocol violation.
+            send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "DATA after I-DATA was negotiated");
+            fail(association_errc::protocol_violation, "the peer sent DATA although I-DATA was negotiated");
+            return false;
+        }
+        had_data = true;
+        auto d = data_chunk::parse(c);
+        if (!d) {
+            if (d.error() == errc::empty_data_chunk) {
+                // RFC 9260 6.2: a DATA chunk without user data aborts with "No User Data".
+                std::array<std::byte, 4> tsn{};
+                std::memcpy(tsn.data(), c.value.data(), 4);
+                send_abort_packet(peer_vtag_, false, cause_code::no_user_data, bytes_view(tsn));
+                fail(association_errc::protocol_violation, "DATA chunk without user data (RFC 9260 6.2)");
+            }
+            return false;
+        }
+        if (d->immediate) immediate = true;
+        handle_data(now, *d, gap_or_dup);
+        break;
+    }
+    case chunk_type::sack:
+        if (!associated) break;
+        if (auto sack = sack_chunk::parse(c)) handle_sack(now, *sack);
+        break;
+    case chunk_type::heartbeat:
+    case chunk_type::heartbeat_ack:
+        if (!associated) break;
+        if (auto h = heartbeat_chunk::parse(c)) {
+            if (h->ack) handle_heartbeat_ack(now, *h);
+            else handle_heartbeat(*h);
+        }
+        break;
+    case chunk_type::abort:
+        if (auto a = abort_chunk::parse(c)) handle_abort(*a);
+        else handle_abort(abort_chunk{});
+        return false;
+    case chunk_type::shutdown:
+        if (!associated) break;
+        if (auto sd = shutdown_chunk::parse(c)) handle_shutdown(now, *sd);
+        break;
+    case chunk_type::shutdown_ack: handle_shutdown_ack(now); break;
+    case chunk_type::shutdown_complete: handle_shutdown_complete(); return false;
+    case chunk_type::error:
+        if (auto e = error_chunk::parse(c)) handle_error_chunk(now, *e);
+        break;
+    case chunk_type::forward_tsn:
+        if (!associated || !use_forward_tsn_) break;
+        if (auto f = forward_tsn_chunk::parse(c)) handle_forward_tsn(now, *f);
+        break;
+    case chunk_type::re_config:
+        if (!associated || !use_reconfig_) break;
+        if (auto r = reconfig_chunk::parse(c)) handle_reconfig(now, *r);
+        break;
+    default:
+    unknown: {
+        // RFC 9260 3.2: the upper two bits of an unknown type (I-DATA and I-FORWARD-TSN too
+        // when RFC 8260 was not negotiated) say what to do.
+        const unknown_action action = unknown_chunk_action(c.type);
+        if (should_report(action) && associated && !pending_error_)
+            set_pending_error(cause_code::unrecognized_chunk_type,
+                              c.whole.first(std::min(c.whole.size(), config_.max_packet_size / 2)));
+        if (!should_skip(action)) return false;
+        break;
+    }
+    }
+    return state_ != association_state::closed || c.is(chunk_type::init) || c.is(chunk_type::cookie_echo);
+}
+
+inline void association::set_pending_error(cause_code code, bytes_view info)
+{
+    pending_error_ = code;
+    pending_error_info_.assign(info.begin(), info.end());
+}
+
+// ---- receiving DATA (RFC 9260 6.2, 6.5, 6.9) -------------------------------------------------------
+
+inline association::rx_slot& association::slot_at(tsn64 t)
+{
+    const auto index = static_cast<std::size_t>(t - rx_base_);
+    if (index >= rx_slots_.size()) {
+        const std::size_t old = rx_slots_.size();
+        rx_slots_.extend_to(index + 1);
+        for (std::size_t i = old; i <= index; ++i) rx_slots_[i].state = rx_state::empty;
+    }
+    return rx_slots_[index];
+}
+
+inline std::size_t association::advertised_rwnd() const noexcept
+{
+    return rx_buffered_ < config_.receive_buffer_size ? config_.receive_buffer_size - rx_buffered_ : 0;
+}
+
+// RFC 9260 6.2: the checks every received DATA / I-DATA chunk goes through. Returns its slot,
+// or nullptr when the chunk is a duplicate, out of the window, has no room, or was for an
+// invalid stream (then acknowledged and dropped, 6.5).
+inline association::rx_slot* association::admit_chunk(std::uint32_t tsn, std::uint16_t stream, std::size_t size,
+                                                      bool& gap_or_dup, tsn64& t)
+{
+    static constexpr tsn64 max_tsn_window = 65536;  // slots we are prepared to track ahead
+    ++stats_.data_chunks_received;
+    t = unwrap(tsn, rx_cum_);
+    auto duplicate = [&]() -> rx_slot* {
+        ++stats_.duplicate_tsns_received;
+        if (duplicate_tsns_.size() < config_.max_duplicate_tsns_reported) duplicate_tsns_.push_back(tsn);
+        gap_or_dup = true;
+        return nullptr;
+    };
+    if (t <= rx_cum_) return duplicate();
+    if (t - rx_cum_ > max_tsn_window) return nullptr;  // far beyond any window we advertised
+    rx_slot& slot = slot_at(t);
+    if (slot.state != rx_state::empty) return duplicate();
+    // With no room, drop new DATA (the sender will retransmit). The chunk that advances the
+    // cumulative TSN is still taken while the user has nothing to read, so a buffer full of
+    // fragments cannot deadlock; a hard cap bounds memory whatever the peer does.
+    if (rx_buffered_ + size > config_.receive_buffer_size) {
+        if (t != rx_cum_ + 1 || !events_.empty()) {
+            ++stats_.packets_dropped;
+            gap_or_dup = true;  // SACK at once: the sender learns our window is closed
+            return nullptr;
+        }
+        if (rx_buffered_ > config_.receive_buffer_size + config_.max_message_size + config_.max_packet_size) {
+            send_abort_packet(peer_vtag_, false, cause_code::out_of_resource, bytes_view{});
+            fail(association_errc::resource_exhausted, "the peer overran the receive buffer");
+            return nullptr;
+        }
+    }
+    if (t != rx_cum_ + 1) gap_or_dup = true;
+    rx_highest_ = std::max(rx_highest_, t);
+    if (stream >= negotiated_inbound_) {
+        // RFC 9260 6.5: acknowledge the TSN, drop the chunk, report "Invalid Stream Identifier".
+        slot.state = rx_state::consumed;
+        if (!pending_error_) {
+            std::array<std::byte, 4> info{};
+            peerkit::detail::store_be16(info.data(), stream);
+            set_pending_error(cause_code::invalid_stream_identifier, info);
+        }
+        finish_receive();
+        return nullptr;
+    }
+    if (size > config_.max_message_size) {
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
+        fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
+        return nullptr;
+    }
+    return &slot;
+}
+
+inline void association::finish_receive()
+{
+    if (state_ == association_state::closed) return;
+    advance_cumulative();
+    release_front_slots();
+    maybe_perform_incoming_reset();
+}
+
+inline void association::handle_data(time_point now, const data_chunk& d, bool& gap_or_dup)
+{
+    (void)now;
+    tsn64 t = 0;
+    rx_slot* slot = admit_chunk(d.tsn, d.stream_id, d.payload.size(), gap_or_dup, t);
+    if (slot == nullptr) return;
+    if (d.beginning && d.ending) {
+        // A whole message in one chunk: straight to delivery.
+        slot->state = rx_state::consumed;
+        std::vector<std::byte> buffer = take_buffer(d.payload.size());
+        std::memcpy(buffer.data(), d.payload.data(), d.payload.size());
+        rx_buffered_ += d.payload.size();
+        deliver(d.stream_id, d.ssn, d.unordered, d.ppid, std::move(buffer));
+    } else {
+        slot->state = rx_state::held;
+        slot->flags = static_cast<std::uint8_t>((d.ending ? data_chunk::flag_end : 0) |
+                                                (d.beginning ? data_chunk::flag_beginning : 0) |
+                                                (d.unordered ? data_chunk::flag_unordered : 0));
+        slot->stream = d.stream_id;
+        slot->seq = d.ssn;
+        slot->ppid = d.ppid;
+        slot->data.assign(d.payload.begin(), d.payload.end());
+        rx_buffered_ += d.payload.size();
+        try_reassemble(t);
+    }
+    finish_receive();
+}
+
+// RFC 8260 2.1: I-DATA fragments are found by (stream, U, MID) and ordered by FSN; their TSNs
+// need not be consecutive, because other messages' fragments may sit in between.
+inline void association::handle_i_data(time_point now, const i_data_chunk& d, bool& gap_or_dup)
+{
+    (void)now;
+    tsn64 t = 0;
+    rx_slot* slot = admit_chunk(d.tsn, d.stream_id, d.payload.size(), gap_or_dup, t);
+    if (slot == nullptr) return;
+    if (d.beginning && d.ending) {
+        slot->state = rx_state::consumed;
+        std::vector<std::byte> buffer = take_buffer(d.payload.size());
+        std::memcpy(buffer.data(), d.payload.data(), d.payload.size());
+        rx_buffered_ += d.payload.size();
+        deliver(d.stream_id, d.mid, d.unordered, d.ppid, std::move(buffer));
+        finish_receive();
+        return;
+    }
+    slot->state = rx_state::held;
+    slot->flags = static_cast<std::uint8_t>((d.ending ? data_chunk::flag_end : 0) |
+                                            (d.beginning ? data_chunk::flag_beginning : 0) |
+                                            (d.unordered ? data_chunk::flag_unordered : 0));
+    slot->stream = d.stream_id;
+    slot->seq = d.mid;
+    slot->fsn = d.beginning ? 0 : d.fsn;
+    slot->ppid = d.ppid;
+    slot->data.assign(d.payload.begin(), d.payload.end());
+    rx_buffered_ += d.payload.size();
+    in_stream& s = inbound(d.stream_id);
+    auto it = std::find_if(s.partials.begin(), s.partials.end(), [&](const partial_message& m) {
+        return m.unordered == d.unordered && m.mid == d.mid;
+    });
+    if (it == s.partials.end()) {
+        s.partials.emplace_back();
+        it = s.partials.end() - 1;
+        it->unordered = d.unordered;
+        it->mid = d.mid;
+    }
+    it->fragments.emplace_back(slot->fsn, t);
+    if (d.beginning) it->ppid = d.ppid;
+    if (d.ending) it->last_fsn = slot->fsn;
+    try_reassemble_i_data(d.stream_id, static_cast<std::size_t>(it - s.partials.begin()));
+    finish_receive();
+}
+
+inline void association::try_reassemble_i_data(std::uint16_t stream, std::size_t index)
+{
+    in_stream& s = inbound(stream);
+    partial_message& m = s.partials[index];
+    if (!m.last_fsn || m.fragments.size() != std::size_t{*m.last_fsn} + 1) return;
+    std::sort(m.fragments.begin(), m.fragments.end());
+    std::size_t size = 0;
+    for (std::size_t i = 0; i < m.fragments.size(); ++i) {
+        if (m.fragments[i].first != i) {
+            // Two fragments with one FSN: the peer broke RFC 8260 2.1.
+            send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "I-DATA FSNs are inconsistent");
+            fail(association_errc::protocol_violation, "I-DATA fragments with repeated FSNs");
+            return;
+        }
+        size += slot_at(m.fragments[i].second).data.size();
+    }
+    if (size > config_.max_message_size) {
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
+        fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
+        return;
+    }
+    std::vector<std::byte> buffer = take_buffer(size);
+    std::size_t at = 0;
+    for (const auto& [fsn, tsn] : m.fragments) {
+        rx_slot& slot = slot_at(tsn);
+        std::memcpy(buffer.data() + at, slot.data.data(), slot.data.size());
+        at += slot.data.size();
+        slot.state = rx_state::consumed;
+    }
+    const bool unordered = m.unordered;
+    const std::uint32_t mid = m.mid;
+    const std::uint32_t ppid = m.ppid;
+    s.partials[index] = std::move(s.partials.back());
+    s.partials.pop_back();
+    deliver(stream, mid, unordered, ppid, std::move(buffer));
+}
+
+inline void association::advance_cumulative()
+{
+    while (rx_cum_ + 1 - rx_base_ < rx_slots_.size() && rx_slots_[rx_cum_ + 1 - rx_base_].state != rx_state::empty)
+        ++rx_cum_;
+}
+
+inline void association::release_front_slots()
+{
+    while (!rx_slots_.empty() && rx_base_ <= rx_cum_ && rx_slots_.front().state == rx_state::consumed) {
+        rx_slots_.front().state = rx_state::empty;
+        rx_slots_.pop_front();
+        ++rx_base_;
+    }
+}
+
+// RFC 9260 6.9: the fragments of a message carry consecutive TSNs, B on the first and E on
+// the last; for an ordered message they share the stream and SSN.
+inline void association::try_reassemble(tsn64 t)
+{
+    auto same_message = [](const rx_slot& a, const rx_slot& b) {
+        return a.stream == b.stream && ((a.flags ^ b.flags) & data_chunk::flag_unordered) == 0 &&
+               ((a.flags & data_chunk::flag_unordered) != 0 || a.seq == b.seq) && (a.flags & data_chunk::flag_end) == 0 &&
+               (b.flags & data_chunk::flag_beginning) == 0;
+    };
+    const tsn64 end_of_ring = rx_base_ + rx_slots_.size();
+    tsn64 last = t;
+    while ((slot_at(last).flags & data_chunk::flag_end) == 0) {
+        if (last + 1 >= end_of_ring) return;
+        const rx_slot& next = slot_at(last + 1);
+        if (next.state != rx_state::held || !same_message(slot_at(last), next)) return;
+        ++last;
+    }
+    tsn64 first = t;
+    while ((slot_at(first).flags & data_chunk::flag_beginning) == 0) {
+        if (first == rx_base_) return;
+        const rx_slot& prev = slot_at(first - 1);
+        if (prev.state != rx_state::held || !same_message(prev, slot_at(first))) return;
+        --first;
+    }
+    std::size_t size = 0;
+    for (tsn64 i = first; i <= last; ++i) size += slot_at(i).data.size();
+    if (size > config_.max_message_size) {
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
+        fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
+        return;
+    }
+    std::vector<std::byte> buffer = take_buffer(size);
+    std::size_t at = 0;
+    for (tsn64 i = first; i <= last; ++i) {
+        rx_slot& s = slot_at(i);
+        std::memcpy(buffer.data() + at, s.data.data(), s.data.size());
+        at += s.data.size();
+        s.state = rx_state::consumed;
+    }
+    const rx_slot& head = slot_at(first);
+    deliver(head.stream, head.seq, (head.flags & data_chunk::flag_unordered) != 0, head.ppid, std::move(buffer));
+}
+
+inline void association::deliver(std::uint16_t stream, std::uint32_t seq, bool unordered, std::uint32_t ppid,
+                                 std::vector<std::byte>&& data)
+{
+    if (unordered) {
+        push_event(message_event{stream, ppid, true, std::move(data)});
+        return;
+    }
+    in_stream& s = inbound(stream);
+    if (seq == s.next_ssn) {
+        s.next_ssn = seq_next(seq);
+        push_event(message_event{stream, ppid, false, std::move(data)});
+        drain_ordered(s, stream);
+    } else if (seq_before(s.next_ssn, seq)) {
+        // RFC 9260 6.5: hold it until the messages before it arrive.
+        auto it = std::find_if(s.waiting.begin(), s.waiting.end(),
+                               [&](const ordered_message& m) { return seq_before(seq, m.seq); });
+        s.waiting.insert(it, ordered_message{seq, ppid, std::move(data)});
+    } else {
+        // Older than what we expect: skipped by a FORWARD-TSN (RFC 3758 3.6); drop it.
+        rx_buffered_ -= std::min(rx_buffered_, data.size());
+        recycle(std::move(data));
+    }
+}
+
+inline void association::drain_ordered(in_stream& s, std::uint16_t stream)
+{
+    std::size_t n = 0;
+    while (n < s.waiting.size() && s.waiting[n].seq == s.next_ssn) {
+        push_event(message_event{stream, s.waiting[n].ppid, false, std::move(s.waiting[n].data)});
+        s.next_ssn = seq_next(s.next_ssn);
+        ++n;
+    }
+    if (n != 0) s.waiting.erase(s.waiting.begin(), s.waiting.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
+// RFC 9260 3.3.4: SACK = cumulative TSN ack, a_rwnd, gap ack blocks, duplicate TSNs.
+inline void association::write_sack(byte_writer& w)
+{
+    // RFC 9260 3.3.4: cumulative TSN ack, a_rwnd, gap ack blocks (runs of TSNs received above
+    // the cumulative one, as offsets from it), duplicate TSNs; as many as fit the packet.
+    const std::size_t rwnd = advertised_rwnd();
+    const std::size_t room = w.remaining();
+    if (room < sack_chunk::header_size) return;
+    const std::size_t dups = std::min(duplicate_tsns_.size(), (room - sack_chunk::header_size) / 4);
+    const std::size_t max_gaps = (room - sack_chunk::header_size - 4 * dups) / 4;
+    gap_scratch_.clear();
+    tsn64 t = rx_cum_ + 1;
+    const tsn64 end = std::min(rx_highest_ + 1, rx_base_ + rx_slots_.size());
+    while (t < end && gap_scratch_.size() < max_gaps) {
+        while (t < end && rx_slots_[static_cast<std::size_t>(t - rx_base_)].state == rx_state::empty) ++t;
+        if (t >= end) break;
+        const tsn64 run_start = t;
+        while (t < end && rx_slots_[static_cast<std::size_t>(t - rx_base_)].state != rx_state::empty) ++t;
+        if (t - 1 - rx_cum_ > 0xFFFF) break;  // offsets are 16 bits
+        gap_scratch_.push_back({static_cast<std::uint16_t>(run_start - rx_cum_), static_cast<std::uint16_t>(t - 1 - rx_cum_)});
+    }
+    sack_chunk sack;
+    sack.cumulative_tsn_ack = static_cast<std::uint32_t>(rx_cum_);
+    sack.a_rwnd = static_cast<std::uint32_t>(std::min<std::size_t>(rwnd, 0xFFFFFFFFu));
+    sack.gap_blocks = wire_array<gap_block>(std::span<const gap_block>(gap_scratch_));
+    sack.duplicate_tsns = wire_array<std::uint32_t>(std::span<const std::uint32_t>(duplicate_tsns_.data(), dups));
+    sack.write(w);
+    duplicate_tsns_.clear();
+    sack_pending_ = sack_now_ = false;
+    packets_since_sack_ = 0;
+    delayed_ack_.stop();
+    last_advertised_rwnd_ = rwnd;
+    ++stats_.sacks_sent;
+}
+
+// ---- forward TSN in (RFC 3758 3.6) ----------------------------------------------------------------
+
+// RFC 3758 3.6 / RFC 8260 2.3.1: everything up to new_cum counts as received; fragments of
+// the abandoned messages in that range go.
+inline void association::skip_to_cumulative(tsn64 new_cum, bool drop_held_below)
+{
+    for (tsn64 t = rx_cum_ + 1; t <= new_cum; ++t) {
+        rx_slot& s = slot_at(t);
+        if (s.state == rx_state::held) rx_buffered_ -= std::min(rx_buffered_, s.data.size());
+        s.state = rx_state::consumed;
+    }
+    rx_highest_ = std::max(rx_highest_, new_cum);
+    rx_cum_ = new_cum;
+    // With DATA a message's fragments are consecutive and only whole messages are skipped,
+    // so fragments held below the cumulative point belong to abandoned messages too. (With
+    // I-DATA they may belong to interleaved live messages: the entries say which go.)
+    if (!drop_held_below) return;
+    for (std::size_t i = 0; i < rx_slots_.size() && rx_base_ + i <= rx_cum_; ++i) {
+        rx_slot& s = rx_slots_[i];
+        if (s.state == rx_state::held) {
+            rx_buffered_ -= std::min(rx_buffered_, s.data.size());
+            s.state = rx_state::consumed;
+        }
+    }
+}
+
+inline void association::handle_forward_tsn(time_point now, const forward_tsn_chunk& f)
+{
+    (void)now;
+    const tsn64 new_cum = unwrap(f.new_cumulative_tsn, rx_cum_);
+    sack_now_ = true;  // answer at once so the sender learns where we are
+    sack_pending_ = true;
+    if (new_cum <= rx_cum_) return;
+    if (new_cum - rx_cum_ > 65536) return;  // not a TSN we could have been sent
+    skip_to_cumulative(new_cum, true);
+    // Ordered streams skip the abandoned SSNs.
+    for (const forward_tsn_stream entry : f.streams) {
+        const std::uint16_t stream = entry.stream_id;
+        const std::uint32_t ssn = entry.ssn;
+        if (stream >= negotiated_inbound_) continue;
+        in_stream& s = inbound(stream);
+        if (!seq_before(ssn, s.next_ssn)) {
+            // Messages waiting with SSN <= ssn can never be completed in order; drop them.
+            while (!s.waiting.empty() && !seq_before(ssn, s.waiting.front().seq)) {
+                rx_buffered_ -= std::min(rx_buffered_, s.waiting.front().data.size());
+                s.waiting.erase(s.waiting.begin());
+            }
+            s.next_ssn = seq_next(ssn);
+            drain_ordered(s, stream);
+        }
+    }
+    finish_receive();
+}
+
+inline void association::handle_i_forward_tsn(time_point now, const i_forward_tsn_chunk& f)
+{
+    (void)now;
+    const tsn64 new_cum = unwrap(f.new_cumulative_tsn, rx_cum_);
+    sack_now_ = true;
+    sack_pending_ = true;
+    if (new_cum <= rx_cum_) return;
+    if (new_cum - rx_cum_ > 65536) return;
+    skip_to_cumulative(new_cum, false);
+    for (const i_forward_tsn_entry entry : f.entries) {
+        if (entry.stream_id >= negotiated_inbound_) continue;
+        in_stream& s = inbound(entry.stream_id);
+        // RFC 8260 2.3.1: messages of this stream and kind up to MID are abandoned.
+        for (std::size_t i = 0; i < s.partials.size();) {
+            partial_message& m = s.partials[i];
+            if (m.unordered == entry.unordered && !seq_before(entry.mid, m.mid)) {
+                for (const auto& [fsn, tsn] : m.fragments) {
+                    if (tsn < rx_base_) continue;
+                    rx_slot& slot = slot_at(tsn);
+                    if (slot.state == rx_state::held) rx_buffered_ -= std::min(rx_buffered_, slot.data.size());
+                    slot.state = rx_state::consumed;
+                }
+                s.partials[i] = std::move(s.partials.back());
+                s.partials.pop_back();
+            } else {
+                ++i;
+            }
+        }
+        if (!entry.unordered && !seq_before(entry.mid, s.next_ssn)) {
+            while (!s.waiting.empty() && !seq_before(entry.mid, s.waiting.front().seq)) {
+                rx_buffered_ -= std::min(rx_buffered_, s.waiting.front().data.size());
+                s.waiting.erase(s.waiting.begin());
+            }
+            s.next_ssn = seq_next(entry.mid);
+            drain_ordered(s, entry.stream_id);
+        }
+    }
+    finish_receive();
+}
+
+// ---- SACK in (RFC 9260 6.2.1, 6.3.2, 7.2) ---------------------------------------------------------
+
+inline void association::handle_sack(time_point now, const sack_chunk& sack)
+{
+    const std::uint32_t cum32 = sack.cumulative_tsn_ack;
+    const std::uint32_t a_rwnd = sack.a_rwnd;
+    const std::size_t gap_count = sack.gap_blocks.size();
+    ++stats_.sacks_received;
+    sack_since_t3_ = true;
+    const tsn64 cum = unwrap(cum32, tx_cum_ack_);
+    // 6.2.1 D i: a SACK older than the last one is out of order; ignore it.
+    if (cum < tx_cum_ack_) return;
+    if (cum >= next_tsn_) {
+        // It acknowledges a TSN we never sent.
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "SACK for a TSN never sent");
+        fail(association_errc::protocol_violation, "the peer acknowledged a TSN that was never sent");
+        return;
+    }
+    const std::size_t flight_before = outstanding_bytes_;
+    const bool cum_advanced = cum > tx_cum_ack_;
+    std::size_t bytes_acked = 0;
+    tsn64 highest_newly_acked = 0;
+
+    auto ack_one = [&](tx_chunk& c, tsn64 t) {
+        switch (c.state) {
+        case tx_state::in_flight:
+            outstanding_bytes_ -= c.length;
+            bytes_acked += c.length;
+            highest_newly_acked = t;
+            break;
+        case tx_state::retransmit:
+            --retransmit_pending_;
+            bytes_acked += c.length;
+            highest_newly_acked = t;
+            break;
+        case tx_state::acked:
+        case tx_state::abandoned: return;
+        }
+        c.state = tx_state::acked;
+        // 6.3.1 C5 (Karn): RTT only from a chunk sent once.
+        if (rtt_probe_tsn_ && *rtt_probe_tsn_ == t) {
+            if (c.transmissions == 1) update_rto(now - rtt_probe_sent_);
+            rtt_probe_tsn_.reset();
+        }
+    };
+    // The cumulative part: these chunks leave the retransmission queue.
+    while (tx_cum_ack_ < cum) {
+        const tsn64 t = tx_cum_ack_ + 1;
+        tx_chunk& c = in_flight_.front();
+        ack_one(c, t);
+        release_message(c.message);
+        c.message = nullptr;
+        in_flight_.pop_front();
+        tx_cum_ack_ = t;
+    }
+    if (advanced_peer_ack_point_ < tx_cum_ack_) advanced_peer_ack_point_ = tx_cum_ack_;
+    // Gap ack blocks: received above the cumulative point (kept until the cumulative ack, 6.2.1).
+    for (const gap_block g : sack.gap_blocks) {
+        const std::uint16_t start = g.start;
+        const std::uint16_t end = g.end;
+        if (start == 0 || start > end) continue;
+        for (tsn64 t = cum + start; t <= cum + end && t < next_tsn_; ++t)
+            ack_one(in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)], t);
+    }
+    // 6.2.1 D iv: the peer's window minus what is still in flight.
+    peer_rwnd_ = a_rwnd > outstanding_bytes_ ? a_rwnd - outstanding_bytes_ : 0;
+
+    // 7.2.4: miss indications, HTNA style: only TSNs below the highest newly acked one.
+    if (gap_count != 0 && highest_newly_acked > tx_cum_ack_) {
+        bool marked = false;
+        for (tsn64 t = tx_cum_ack_ + 1; t < highest_newly_acked; ++t) {
+            tx_chunk& c = in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)];
+            if (c.state != tx_state::in_flight) continue;
+            if (++c.missing_reports >= 3 && !c.fast_retransmitted) {
+                c.missing_reports = 0;
+                c.fast_retransmitted = true;  // at most once; T3 handles the rest
+                c.state = tx_state::retransmit;
+                outstanding_bytes_ -= c.length;
+                ++retransmit_pending_;
+                ++stats_.fast_retransmissions;
+                if (rtt_probe_tsn_ && *rtt_probe_tsn_ == t) rtt_probe_tsn_.reset();
+                if (!check_abandon_on_retransmit(now, c)) marked = true;
+            }
+        }
+        if (marked) {
+            fast_retransmit_now_ = true;
+            if (!in_fast_recovery_) {
+                // 7.2.3 / 7.2.4: halve, and enter Fast Recovery until what is in flight now
+                // has been acknowledged.
+                const std::size_t mtu = config_.max_packet_size;
+                ssthresh_ = std::max(cwnd_ / 2, 4 * mtu);
+                cwnd_ = ssthresh_;
+                partial_bytes_acked_ = 0;
+                in_fast_recovery_ = true;
+                fast_recovery_exit_ = next_tsn_ - 1;
+            }
+        }
+    }
+    if (in_fast_recovery_ && tx_cum_ack_ >= fast_recovery_exit_) in_fast_recovery_ = false;
+
+    // 7.2.1 / 7.2.2: grow cwnd only when the cumulative ack advances and cwnd was in use.
+    if (cum_advanced && !in_fast_recovery_) {
+        const std::size_t mtu = config_.max_packet_size;
+        if (cwnd_ <= ssthresh_) {
+            if (flight_before >= cwnd_) cwnd_ += std::min(bytes_acked, mtu);  // slow start, L = 1
+        } else {
+            partial_bytes_acked_ += bytes_acked;
+            if (partial_bytes_acked_ >= cwnd_ && flight_before >= cwnd_) {
+                partial_bytes_acked_ -= cwnd_;
+                cwnd_ += mtu;  // congestion avoidance: one MTU per round trip
+            }
+        }
+    }
+    if (outstanding_bytes_ == 0 && retransmit_pending_ == 0) partial_bytes_acked_ = 0;
+    // 8.1: a newly acknowledged TSN shows the peer is alive.
+    if (bytes_acked != 0) error_count_ = 0;
+    // 6.3.2 R2 / R3: stop T3 when all is acked, restart it when the cumulative ack advanced.
+    if (outstanding_bytes_ == 0 && retransmit_pending_ == 0) {
+        t3_.at.reset();
+    } else if (cum_advanced) {
+        t3_.at = now + rto_;
+    }
+    // RFC 3758 3.5 C1-C3: move past abandoned chunks and tell the peer.
+    if (use_forward_tsn_) {
+        advance_peer_ack_point();
+        if (advanced_peer_ack_point_ > tx_cum_ack_) {
+            forward_tsn_pending_ = true;
+            if (!t3_.running()) t3_.at = now + rto_;
+        }
+    }
+    maybe_send_shutdown(now);
+    maybe_send_reset_request(now);
+}
+
+// ---- partial reliability, sender side (RFC 3758 3.5) ----------------------------------------------
+
+inline bool association::check_abandon_on_retransmit(time_point now, tx_chunk& c)
+{
+    if (!use_forward_tsn_ || c.message == nullptr) return false;
+    const out_message& m = *c.message;
+    const bool too_many = m.max_retransmissions && c.transmissions > *m.max_retransmissions;
+    const bool too_old = m.expires && *m.expires <= now;
+    if (!too_many && !too_old) return false;
+    abandon(now, c.message);
+    return true;
+}
+
+inline void association::abandon(time_point now, out_message* m)
+{
+    (void)now;
+    if (m->abandoned) return;
+    m->abandoned = true;
+    ++stats_.abandoned_messages;
+    // The part never sent is never sent: the FORWARD-TSN covers the whole message.
+    if (m->offset < m->data.size()) {
+        auto& s = outbound(m->stream);
+        on_buffered_decrease(m->stream, m->data.size() - m->offset);
+        m->offset = m->data.size();
+        if (!s.queue.empty() && s.queue.front() == m) {
+            s.queue.pop_front();
+            release_message(m);
+        }
+    }
+    for (std::size_t i = 0; i < in_flight_.size(); ++i) {
+        tx_chunk& c = in_flight_[i];
+        if (c.message != m) continue;
+        if (c.state == tx_state::in_flight) outstanding_bytes_ -= c.length;
+        if (c.state == tx_state::retransmit) --retransmit_pending_;
+        if (c.state != tx_state::acked) c.state = tx_state::abandoned;
+    }
+}
+
+inline void association::abandon_expired_queued(time_point now, out_stream& s)
+{
+    // RFC 3758 3.5 A1: a message that expires before its first transmission is just dropped
+    // (it has no TSN or SSN yet); a half-sent one is abandoned like one in flight.
+    while (!s.queue.empty()) {
+        out_message* m = s.queue.front();
+        if (!m->expires || *m->expires > now || !use_forward_tsn_) return;
+        if (m->numbered) {
+            abandon(now, m);
+            continue;
+        }
+        ++stats_.abandoned_messages;
+        on_buffered_decrease(m->stream, m->data.size() - m->offset);
+        s.queue.pop_front();
+        release_message(m);
+    }
+}
+
+inline void association::advance_peer_ack_point()
+{
+    while (advanced_peer_ack_point_ + 1 < next_tsn_) {
+        const tx_chunk& c = in_flight_[static_cast<std::size_t>(advanced_peer_ack_point_ - tx_cum_ack_)];
+        if (c.state != tx_state::abandoned) break;
+        ++advanced_peer_ack_point_;
+    }
+}
+
+inline void association::write_forward_tsn(byte_writer& w)
+{
+    // RFC 3758 3.2: new cumulative TSN, then the last skipped SSN of each ordered stream.
+    forward_scratch_.clear();
+    const std::size_t max_entries = w.remaining() >= 8 ? (w.remaining() - 8) / 4 : 0;
+    for (tsn64 t = tx_cum_ack_ + 1; t <= advanced_peer_ack_point_; ++t) {
+        const tx_chunk& c = in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)];
+        if ((c.flags & data_chunk::flag_unordered) != 0 || c.message == nullptr) continue;
+        // Replace an earlier entry of the same stream (SSNs only grow along TSNs).
+        auto it = std::find_if(forward_scratch_.begin(), forward_scratch_.end(),
+                               [&](const forward_tsn_stream& e) { return e.stream_id == c.message->stream; });
+        const auto ssn = static_cast<std::uint16_t>(c.seq);
+        if (it != forward_scratch_.end()) it->ssn = ssn;
+        else if (forward_scratch_.size() < max_entries) forward_scratch_.push_back({c.message->stream, ssn});
+    }
+    forward_tsn_chunk f;
+    f.new_cumulative_tsn = static_cast<std::uint32_t>(advanced_peer_ack_point_);
+    f.streams = wire_array<forward_tsn_stream>(std::span<const forward_tsn_stream>(forward_scratch_));
+    f.write(w);
+    forward_tsn_pending_ = false;
+    ++stats_.forward_tsns_sent;
+}
+
+inline void association::write_i_forward_tsn(byte_writer& w)
+{
+    // RFC 8260 2.3.1: new cumulative TSN, then per stream and kind the largest abandoned MID.
+    i_forward_scratch_.clear();
+    const std::size_t max_entries = w.remaining() >= 8 ? (w.remaining() - 8) / 8 : 0;
+    for (tsn64 t = tx_cum_ack_ + 1; t <= advanced_peer_ack_point_; ++t) {
+        const tx_chunk& c = in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)];
+        if (c.message == nullptr) continue;
+        const bool unordered = (c.flags & data_chunk::flag_unordered) != 0;
+        auto it = std::find_if(i_forward_scratch_.begin(), i_forward_scratch_.end(), [&](const i_forward_tsn_entry& e) {
+            return e.stream_id == c.message->stream && e.unordered == unordered;
+        });
+        if (it != i_forward_scratch_.end()) {
+            if (seq_before(it->mid, c.seq)) it->mid = c.seq;
+        } else if (i_forward_scratch_.size() < max_entries) {
+            i_forward_scratch_.push_back({c.message->stream, unordered, c.seq});
+        }
+    }
+    i_forward_tsn_chunk f;
+    f.new_cumulative_tsn = static_cast<std::uint32_t>(advanced_peer_ack_point_);
+    f.entries = wire_array<i_forward_tsn_entry>(std::span<const i_forward_tsn_entry>(i_forward_scratch_));
+    f.write(w);
+    forward_tsn_pending_ = false;
+    ++stats_.forward_tsns_sent;
+}
+
+// ---- RE-CONFIG (RFC 6525) -----------------------------------------------------------------------
+
+inline void association::maybe_send_reset_request(time_point now)
+{
+    if (reset_request_seq_ || reset_wanted_.empty()) return;
+    if (state_ != association_state::established) return;
+    // RFC 6525 5.1.2: the request names the last TSN we assigned; wait until the messages
+    // accepted before the reset have all been given TSNs.
+    for (const auto id : reset_wanted_)
+        if (!outbound(id).queue.empty()) return;
+    reset_in_flight_ = std::move(reset_wanted_);
+    reset_wanted_.clear();
+    reset_request_seq_ = next_reconfig_seq_++;
+    reset_request_last_tsn_ = next_tsn_ - 1;
+    send_reconfig_request_ = true;
+    reconfig_timer_.at = now + rto_;
+}
+
+inline void association::maybe_perform_incoming_reset()
+{
+    if (!incoming_reset_pending_ || rx_cum_ < incoming_reset_pending_->last_tsn) return;
+    incoming_reset r = std::move(*incoming_reset_pending_);
+    incoming_reset_pending_.reset();
+    // RFC 6525 5.2.2: all data sent before the reset has arrived: restart the SSNs.
+    if (r.streams.empty()) {
+        for (auto& s : in_streams_) {
+            s.next_ssn = 0;
+            s.waiting.clear();
+            s.partials.clear();
+        }
+    } else {
+        for (const auto id : r.streams) {
+            in_stream& s = inbound(id);
+            s.next_ssn = 0;
+            s.waiting.clear();
+            s.partials.clear();
+        }
+    }
+    reconfig_response_ = {r.seq, reconfig_result::success_performed};
+    last_reconfig_response_ = reconfig_response_;
+    ++peer_reconfig_seq_;
+    push_event(incoming_streams_reset_event{std::move(r.streams)});
+}
+
+inline void association::handle_reconfig(time_point now, const reconfig_chunk& r)
+{
+    handle_reconfig_parameter(now, r.first);
+    if (r.second) handle_reconfig_parameter(now, *r.second);
+}
+
+inline void association::handle_reconfig_parameter(time_point now, const reconfig_parameter& p)
+{
+    if (const auto* request = std::get_if<outgoing_reset_request>(&p)) {
+        // RFC 6525 5.2.2: the peer resets its outgoing streams, our incoming ones.
+        const std::uint32_t seq = request->request_sequence;
+        if (seq == peer_reconfig_seq_) {
+            if (incoming_reset_pending_) {
+                reconfig_response_ = {seq, reconfig_result::in_progress};
+                return;
+            }
+            incoming_reset pending;
+            pending.seq = seq;
+            pending.last_tsn = unwrap(request->last_assigned_tsn, rx_cum_);
+            for (const std::uint16_t id : request->streams) pending.streams.push_back(id);
+            incoming_reset_pending_ = std::move(pending);
+            maybe_perform_incoming_reset();
+            // Not all data sent before the reset is here yet: "in progress", done later.
+            if (incoming_reset_pending_) reconfig_response_ = {seq, reconfig_result::in_progress};
+        } else if (seq + 1 == peer_reconfig_seq_ && last_reconfig_response_ && last_reconfig_response_->first == seq) {
+            reconfig_response_ = last_reconfig_response_;  // a retransmitted request
+        } else {
+            reconfig_response_ = {seq, reconfig_result::error_bad_sequence_number};
+        }
+    } else if (const auto* incoming = std::get_if<incoming_reset_request>(&p)) {
+        // We reset our outgoing streams only when our user asks (WebRTC closes channels from
+        // each side); a request to do it for the peer is declined.
+        const std::uint32_t seq = incoming->request_sequence;
+        if (seq == peer_reconfig_seq_) {
+            ++peer_reconfig_seq_;
+            last_reconfig_response_ = {seq, reconfig_result::denied};
+        }
+        reconfig_response_ = {seq, reconfig_result::denied};
+    } else if (const auto* other = std::get_if<ssn_tsn_reset_request>(&p)) {
+        reconfig_response_ = {other->request_sequence, reconfig_result::denied};
+    } else if (const auto* add = std::get_if<add_streams_request>(&p)) {
+        reconfig_response_ = {add->request_sequence, reconfig_result::denied};
+    } else if (const auto* response = std::get_if<reconfig_response>(&p)) {
+        if (!reset_request_seq_ || response->response_sequence != *reset_request_seq_) return;
+        if (response->result == reconfig_result::in_progress) {
+            // RFC 6525 5.1.1: ask again later with the same sequence number.
+            reconfig_timer_.at = now + rto_;
+            return;
+        }
+        const bool ok = response->result == reconfig_result::success_performed ||
+                        response->result == reconfig_result::success_nothing_to_do;
+        for (const auto id : reset_in_flight_) {
+            out_stream& s = outbound(id);
+            if (ok) s.next_ssn = s.next_unordered_mid = 0;
+            s.resetting = false;
+        }
+        error_count_ = 0;
+        reset_request_seq_.reset();
+        send_reconfig_request_ = false;
+        reconfig_timer_.at.reset();
+        push_event(outgoing_streams_reset_event{std::move(reset_in_flight_), ok});
+        reset_in_flight_.clear();
+        maybe_send_reset_request(now);
+    }
+}
+
+inline void association::write_reconfig(byte_writer& w)
+{
+    std::optional<reconfig_parameter> first, second;
+    if (send_reconfig_request_ && reset_request_seq_) {
+        // RFC 6525 4.1: Outgoing SSN Reset Request.
+        first = outgoing_reset_request{*reset_request_seq_, peer_reconfig_seq_ - 1,
+                                       static_cast<std::uint32_t>(reset_request_last_tsn_),
+                                       wire_array<std::uint16_t>(std::span<const std::uint16_t>(reset_in_flight_))};
+        send_reconfig_request_ = false;
+    }
+    if (reconfig_response_) {
+        // RFC 6525 4.4: Re-configuration Response.
+        reconfig_response response;
+        response.response_sequence = reconfig_response_->first;
+        response.result = reconfig_response_->second;
+        (first ? second : first) = response;
+        reconfig_response_.reset();
+    }
+    if (first) reconfig_chunk{*first, second}.write(w);
+}
+
+// ---- heartbeats, errors, teardown -----------------------------------------------------------------
+
+inline void association::handle_heartbeat(const heartbeat_chunk& h)
+{
+    // RFC 9260 8.3: echo the Heartbeat Info back unchanged.
+    if (h.info.size() > config_.max_packet_size - common_header_size - 8) return;
+    heartbeat_ack_.assign(h.info.begin(), h.info.end());
+    heartbeat_ack_due_ = true;
+}
+
+inline void association::handle_heartbeat_ack(time_point now, const heartbeat_chunk& h)
+{
+    if (h.info.size() != 16 || !heartbeat_nonce_) return;
+    if (peerkit::detail::load_be64(h.info.data()) != *heartbeat_nonce_) return;
+    // Our own timestamp comes back with the nonce we chose: an RTT sample (RFC 9260 8.3).
+    const auto sent_ns = static_cast<std::int64_t>(peerkit::detail::load_be64(h.info.data() + 8));
+    const auto sent = time_point(std::chrono::duration_cast<duration>(std::chrono::nanoseconds(sent_ns)));
+    if (sent <= now) update_rto(now - sent);
+    heartbeat_nonce_.reset();
+    error_count_ = 0;
+}
+
+inline void association::handle_abort(const abort_chunk& a)
+{
+    std::string reason = "the peer sent ABORT";
+    for (const tlv cause : a.causes) {
+        if (cause.type == static_cast<std::uint16_t>(cause_code::user_initiated_abort)) {
+            reason = std::string(as_string_view(cause.value));
+        } else {
+            reason = "the peer sent ABORT: " + std::string(cause_name(cause.type));
+            if (cause.type == static_cast<std::uint16_t>(cause_code::protocol_violation) && !cause.value.empty())
+                reason += ": " + std::string(as_string_view(cause.value));
+        }
+        break;
+    }
+    fail(association_errc::peer_aborted, std::move(reason));
+}
+
+inline void association::maybe_send_shutdown(time_point now)
+{
+    const bool drained = queued_bytes_ == 0 && in_flight_.empty();
+    if (!drained) return;
+    if (state_ == association_state::shutdown_pending) {
+        // RFC 9260 9.2: all our data is acknowledged: SHUTDOWN, start T2.
+        state_ = association_state::shutdown_sent;
+        send_shutdown_ = true;
+        t2_.at = now + rto_;
+        t3_.at.reset();
+    } else if (state_ == association_state::shutdown_received) {
+        state_ = association_state::shutdown_ack_sent;
+        send_shutdown_ack_ = true;
+        t2_.at = now + rto_;
+        t3_.at.reset();
+    }
+}
+
+inline void association::handle_shutdown(time_point now, const shutdown_chunk& sd)
+{
+    // RFC 9260 9.2: SHUTDOWN's cumulative TSN ack works like a SACK's.
+    sack_chunk sack;
+    sack.cumulative_tsn_ack = sd.cumulative_tsn_ack;
+    sack.a_rwnd = static_cast<std::uint32_t>(std::min<std::size_t>(peer_rwnd_ + outstanding_bytes_, 0xFFFFFFFFu));
+    handle_sack(now, sack);
+    if (state_ == association_state::closed) return;
+    switch (state_) {
+    case association_state::established:
+    case association_state::shutdown_pending:
+        state_ = association_state::shutdown_received;
+        maybe_send_shutdown(now);
+        break;
+    case association_state::shutdown_sent:
+        // Both sides shut down at once: acknowledge.
+        state_ = association_state::shutdown_ack_sent;
+        send_shutdown_ack_ = true;
+        t2_.at = now + rto_;
+        break;
+    default: break;
+    }
+}
+
+inline void association::handle_shutdown_ack(time_point now)
+{
+    (void)now;
+    if (state_ != association_state::shutdown_sent && state_ != association_state::shutdown_ack_sent) return;
+    // RFC 9260 9.2: SHUTDOWN COMPLETE, and the association is gone.
+    queue_control_packet(make_packet(peer_vtag_, true, [](byte_writer& w) { shutdown_complete_chunk{}.write(w); }));
+    fail(association_errc::not_connected, {});
+    events_.back() = closed_event{};
+}
+
+inline void association::handle_shutdown_complete()
+{
+    if (state_ != association_state::shutdown_ack_sent) return;
+    fail(association_errc::not_connected, {});
+    events_.back() = closed_event{};
+}
+
+inline void association::handle_error_chunk(time_point now, const error_chunk& e)
+{
+    for (const tlv cause : e.causes) {
+        if (cause.type == static_cast<std::uint16_t>(cause_code::stale_cookie) &&
+            state_ == association_state::cookie_echoed) {
+            // RFC 9260 5.2.6: our cookie went stale on the way; start over with a new INIT.
+            state_ = association_state::cookie_wait;
+            cookie_.clear();
+            send_init();
+            t1_.at = now + rto_;
+        }
+    }
+}
+
+// ---- the packet out ------------------------------------------------------------------------------
+
+inline void association::write_data_chunk(byte_writer& w, tsn64 tsn, const tx_chunk& c)
+{
+    const bool beginning = (c.flags & data_chunk::flag_beginning) != 0;
+    const bool ending = (c.flags & data_chunk::flag_end) != 0;
+    const bool unordered = (c.flags & data_chunk::flag_unordered) != 0;
+    const bytes_view payload = bytes_view(c.message->data).subspan(c.offset, c.length);
+    if (use_i_data_) {
+        // RFC 8260 2.1.
+        i_data_chunk d;
+        d.tsn = static_cast<std::uint32_t>(tsn);
+        d.stream_id = c.message->stream;
+        d.mid = c.seq;
+        d.ppid = c.message->ppid;
+        d.fsn = c.fsn;
+        d.beginning = beginning;
+        d.ending = ending;
+        d.unordered = unordered;
+        d.payload = payload;
+        d.write(w);
+    } else {
+        // RFC 9260 3.3.1.
+        data_chunk d;
+        d.tsn = static_cast<std::uint32_t>(tsn);
+        d.stream_id = c.message->stream;
+        d.ssn = static_cast<std::uint16_t>(c.seq);
+        d.ppid = c.message->ppid;
+        d.beginning = beginning;
+        d.ending = ending;
+        d.unordered = unordered;
+        d.payload = payload;
+        d.write(w);
+    }
+    ++stats_.data_chunks_sent;
+}
+
+inline bool association::write_retransmissions(byte_writer& w, bool ignore_cwnd)
+{
+    bool wrote = false;
+    for (std::size_t i = 0; i < in_flight_.size() && retransmit_pending_ != 0; ++i) {
+        tx_chunk& c = in_flight_[i];
+        if (c.state != tx_state::retransmit) continue;
+        if (check_abandon_on_retransmit(now_, c)) continue;
+        if (!ignore_cwnd && outstanding_bytes_ >= cwnd_) break;
+        if (w.remaining() < padded4(data_header_size() + c.length)) break;
+        const tsn64 tsn = tx_cum_ack_ + 1 + i;
+        write_data_chunk(w, tsn, c);
+        c.state = tx_state::in_flight;
+        c.missing_reports = 0;
+        ++c.transmissions;
+        outstanding_bytes_ += c.length;
+        --retransmit_pending_;
+        ++stats_.retransmissions;
+        if (rtt_probe_tsn_ && *rtt_probe_tsn_ == tsn) rtt_probe_tsn_.reset();
+        wrote = true;
+    }
+    return wrote;
+}
+
+inline bool association::write_new_data(time_point now, byte_writer& w, std::size_t& bytes_in_packet)
+{
+    if (state_ != association_state::established && state_ != association_state::shutdown_pending &&
+        state_ != association_state::shutdown_received)
+        return false;
+    bool wrote = false;
+    const std::size_t header = data_header_size();
+    const std::size_t max_payload = config_.max_packet_size - common_header_size - header;
+    while (!active_streams_.empty()) {
+        const std::uint16_t id = active_streams_.front();
+        out_stream& s = out_streams_[id];
+        if (s.queue.empty()) {
+            s.scheduled = false;
+            active_streams_.pop_front();
+            continue;
+        }
+        out_message* m = s.queue.front();
+        if (!m->numbered && m->expires && *m->expires <= now && use_forward_tsn_) {
+            abandon_expired_queued(now, s);
+            continue;
+        }
+        // RFC 9260 6.1 A/B: new data only within cwnd, and within the peer's window unless
+        // nothing is in flight (a zero window probe).
+        if (outstanding_bytes_ >= cwnd_) break;
+        const std::size_t remaining = m->data.size() - m->offset;
+        std::size_t fragment = std::min(remaining, max_payload);
+        if (fragment > peer_rwnd_ && outstanding_bytes_ != 0) break;
+        const std::size_t room = w.remaining();
+        if (room < padded4(header + fragment)) {
+            // Fragment to what is left only when the packet would otherwise leave much unused.
+            if (room < header + 256 || room < header + fragment / 2) break;
+            fragment = room - header - 3;
+            fragment &= ~std::size_t{3};
+            if (fragment == 0) break;
+        }
+        if (!m->numbered) {
+            m->numbered = true;
+            if (use_i_data_) {
+                // RFC 8260 2.1: MIDs count ordered and unordered messages separately.
+                m->seq = m->unordered ? s.next_unordered_mid++ : s.next_ssn++;
+            } else if (!m->unordered) {
+                m->seq = s.next_ssn;
+                s.next_ssn = seq_next(s.next_ssn);
+            }
+        }
+        tx_chunk& c = in_flight_.push_back();
+        c.message = m;
+        c.offset = static_cast<std::uint32_t>(m->offset);
+        c.length = static_cast<std::uint32_t>(fragment);
+        c.seq = m->seq;
+        c.fsn = m->next_fsn++;
+        c.flags = static_cast<std::uint8_t>((m->offset == 0 ? data_chunk::flag_beginning : 0) |
+                                            (m->offset + fragment == m->data.size() ? data_chunk::flag_end : 0) |
+                                            (m->unordered ? data_chunk::flag_unordered : 0));
+        c.state = tx_state::in_flight;
+        c.transmissions = 1;
+        c.missing_reports = 0;
+        c.fast_retransmitted = false;
+        ++m->refs;
+        const tsn64 tsn = next_tsn_++;
+        write_data_chunk(w, tsn, c);
+        outstanding_bytes_ += fragment;
+        peer_rwnd_ -= std::min(peer_rwnd_, fragment);
+        bytes_in_packet += fragment;
+        if (!rtt_probe_tsn_) {
+            rtt_probe_tsn_ = tsn;
+            rtt_probe_sent_ = now;
+        }
+        m->offset += fragment;
+        on_buffered_decrease(id, fragment);
+        wrote = true;
+        if (m->offset == m->data.size()) {
+            // Message fully cut: next stream's turn (round robin per message; DATA needs a
+            // message's fragments on consecutive TSNs, RFC 9260 6.9).
+            s.queue.pop_front();
+            release_message(m);
+            active_streams_.pop_front();
+            if (!s.queue.empty()) {
+                active_streams_.push_back() = id;
+            } else {
+                s.scheduled = false;
+            }
+            if (s.resetting) maybe_send_reset_request(now);
+        } else if (use_i_data_ && active_streams_.size() > 1) {
+            // RFC 8260: with I-DATA, streams take turns per chunk, so one large message does
+            // not hold the others back.
+            active_streams_.pop_front();
+            active_streams_.push_back() = id;
+        }
+    }
+    return wrote;
+}
+
+inline std::size_t association::build_packet(time_point now, mutable_bytes out)
+{
+    const bool open = state_ == association_state::established || state_ == association_state::shutdown_pending ||
+                      state_ == association_state::shutdown_sent ||
+                      state_ == association_state::shutdown_received ||
+                      state_ == association_state::shutdown_ack_sent;
+    if (!open) return 0;
+    byte_writer w(out.first(std::min(out.size(), config_.max_packet_size)));
+    w.write_u16(config_.local_port);
+    w.write_u16(config_.remote_port);
+    w.write_u32(peer_vtag_);
+    w.write_u32(0);
+    const bool data_waiting = retransmit_pending_ != 0 || (queued_bytes_ != 0 && outstanding_bytes_ < cwnd_);
+    // Control chunks first (RFC 9260 6.10), a SACK also when DATA can carry it along.
+    if (sack_now_ || (sack_pending_ && data_waiting)) write_sack(w);
+    if (send_shutdown_ && state_ == association_state::shutdown_sent) {
+        shutdown_chunk{static_cast<std::uint32_t>(rx_cum_)}.write(w);
+        send_shutdown_ = false;
+    }
+    if (send_shutdown_ack_ && state_ == association_state::shutdown_ack_sent) {
+        shutdown_ack_chunk{}.write(w);
+        send_shutdown_ack_ = false;
+    }
+    if (forward_tsn_pending_ && advanced_peer_ack_point_ > tx_cum_ack_ &&
+        w.remaining() >= 8 + 4 * std::min<std::size_t>(64, static_cast<std::size_t>(advanced_peer_ack_point_ - tx_cum_ack_)))
+    {
+        if (use_i_data_) write_i_forward_tsn(w);
+        else write_forward_tsn(w);
+    }
+    if ((send_reconfig_request_ && reset_request_seq_) || reconfig_response_) {
+        if (w.remaining() >= 4 + 16 + 2 * reset_in_flight_.size() + 12 + 4) write_reconfig(w);
+    }
+    if (heartbeat_ack_due_ && w.remaining() >= padded4(8 + heartbeat_ack_.size())) {
+        heartbeat_chunk{true, heartbeat_ack_}.write(w);
+        heartbeat_ack_due_ = false;
+    }
+    if (pending_error_ && w.remaining() >= padded4(8 + pending_error_info_.size())) {
+        const std::array<tlv, 1> causes{tlv{static_cast<std::uint16_t>(*pending_error_), pending_error_info_}};
+        error_chunk{causes}.write(w);
+        pending_error_.reset();
+    }
+    if (heartbeat_due_ && w.remaining() >= 24) {
+        // RFC 9260 3.3.5: Heartbeat Info is ours to define: a nonce and the send time.
+        heartbeat_due_ = false;
+        const std::uint64_t nonce = (std::uint64_t{random_u32()} << 32) | random_u32();
+        heartbeat_nonce_ = nonce;
+        heartbeat_sent_ = now;
+        std::array<std::byte, 16> info{};
+        peerkit::detail::store_be64(info.data(), nonce);
+        peerkit::detail::store_be64(info.data() + 8, static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()));
+        heartbeat_chunk{false, info}.write(w);
+    }
+    bool data = false;
+    if (retransmit_pending_ != 0) {
+        data = write_retransmissions(w, fast_retransmit_now_);
+        fast_retransmit_now_ = false;
+    }
+    std::size_t new_bytes = 0;
+    if (retransmit_pending_ == 0 && queued_bytes_ != 0) data = write_new_data(now, w, new_bytes) || data;
+    if (data) {
+        // RFC 9260 6.3.2 R1: T3 runs while data is outstanding.
+        if (!t3_.running()) t3_.at = now + rto_;
+        if (!heartbeat_nonce_) heartbeat_.at = now + config_.heartbeat_interval + rto_;
+        // Piggyback a SACK that came due while we were writing (rare: only if room).
+        if (sack_pending_ && sack_now_ && w.remaining() >= 16) write_sack(w);
+    }
+    if (w.size() == common_header_size) return 0;
+    finish_packet(out.first(w.size()), false);
+    ++stats_.packets_sent;
+    return w.size();
+}
+
+inline std::optional<bytes_view> association::poll_transmit()
+{
+    if (!control_packets_.empty()) {
+        tx_buffer_ = std::move(control_packets_.front());
+        control_packets_.front() = {};
+        control_packets_.pop_front();
+        ++stats_.packets_sent;
+        const bytes_view view(tx_buffer_);
+        return view;
+    }
+    if (tx_buffer_.size() < config_.max_packet_size) tx_buffer_.resize(config_.max_packet_size);
+    const std::size_t n = build_packet(now_, tx_buffer_);
+    if (n == 0) return std::nullopt;
+    return bytes_view(tx_buffer_.data(), n);
+}
+
+inline std::size_t association::poll_transmit(mutable_bytes out)
+{
+    if (!control_packets_.empty()) {
+        const auto& p = control_packets_.front();
+        if (out.size() < p.size()) return 0;
+        std::memcpy(out.data(), p.data(), p.size());
+        const std::size_t n = p.size();
+        control_packets_.front() = {};
+        control_packets_.pop_front();
+        ++stats_.packets_sent;
+        return n;
+    }
+    return build_packet(now_, out);
+}
+
+}  // namespace peerkit::sctp
