@@ -122,6 +122,8 @@ public:
     }
     // Addresses that exist (hosts and servers); anything else is unroutable.
     void attach(const net::endpoint& e) { attached_.push_back(e); }
+    // Every port of an address (a TURN server's relay address).
+    void attach_ip(const ip_address& ip) { attached_ips_.push_back(ip); }
     // Drops everything between two IPs (both directions) from now on, e.g. to cut a path.
     void block(const ip_address& a, const ip_address& b) { blocked_.emplace_back(a, b); }
     void unblock_all() { blocked_.clear(); }
@@ -153,7 +155,8 @@ public:
             }
             destination = *inside;
         }
-        if (std::find(attached_.begin(), attached_.end(), destination) == attached_.end()) {
+        if (std::find(attached_.begin(), attached_.end(), destination) == attached_.end() &&
+            std::find(attached_ips_.begin(), attached_ips_.end(), destination.address()) == attached_ips_.end()) {
             ++stats_.unroutable;
             return;
         }
@@ -219,6 +222,7 @@ private:
     deterministic_random random_;
     std::deque<nat_box> nats_;  // a deque: references from add_nat stay valid
     std::vector<net::endpoint> attached_;
+    std::vector<ip_address> attached_ips_;
     std::vector<std::pair<ip_address, ip_address>> blocked_;
     std::vector<network_delivery> queue_;
     network_stats stats_;

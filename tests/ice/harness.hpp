@@ -324,6 +324,7 @@ struct world {
         t->address = address;
         t->relay_ip = relay_ip;
         net.attach(address);
+        net.attach_ip(relay_ip);
         turn_servers.push_back(std::move(t));
         return *turn_servers.back();
     }
