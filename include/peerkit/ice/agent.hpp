@@ -686,7 +686,7 @@ private:
                 const std::size_t i = triggered_.front();
                 triggered_.pop_front();
                 pairs_[i].triggered = false;
-                if (pairs_[i].state == pair_state::waiting || pairs_[i].use_candidate) next = i;
+                if (pairs_[i].state == pair_state::waiting) next = i;  // else answered meanwhile
             }
             if (!next && !ordinary_checks_done()) {
                 next = best_pair_in(pair_state::waiting);
