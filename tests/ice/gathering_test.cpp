@@ -22,7 +22,7 @@ std::vector<ice::candidate> gather_with(const ice::gather_filter& f, std::vector
 {
     ice::agent_config c;
     c.gathering = f;
-    agent_type agent{c};
+    agent_type agent{c, seeded_crypto{9}};
     const auto sockets = interfaces();
     agent.gather(sim_time{}, sockets);
     while (auto e = agent.poll_event())
@@ -101,7 +101,7 @@ TEST_CASE("pairs only join candidates of the same family")
     ice::gather_filter all;
     ice::agent_config c;
     c.gathering = all;
-    agent_type agent{c};
+    agent_type agent{c, seeded_crypto{9}};
     const auto sockets = interfaces();
     agent.gather(sim_time{}, sockets);
     REQUIRE(agent.set_remote_credentials("abcd", "0123456789012345678901"));
