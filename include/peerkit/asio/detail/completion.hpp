@@ -1,4 +1,4 @@
-// A type-erased, move-only completion handler for one argument, completed later from another
+// A type-erased, move-only completion handler, completed later from another
 // context. Unlike asio::any_completion_handler it remembers the handler's own associated
 // executor with its concrete type, so it can keep that executor's work count up while the
 // operation waits and then *post* the handler to it: completion is never inline, always on
@@ -13,12 +13,13 @@
 #include <boost/asio/prefer.hpp>
 
 #include <memory>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
 namespace peerkit::asio::detail {
 
-template <class Arg>
+template <class... Args>
 class posted_completion {
 public:
     posted_completion() = default;
@@ -37,18 +38,18 @@ public:
         return impl_ ? impl_->slot() : boost::asio::cancellation_slot();
     }
 
-    // Posts the handler with `value` to its executor; this object becomes empty.
-    void post(Arg value)
+    // Posts the handler with `values` to its executor; this object becomes empty.
+    void post(Args... values)
     {
         auto p = std::move(impl_);
         p->slot().clear();
-        p->post(std::move(value));
+        p->post(std::tuple<Args...>(std::move(values)...));
     }
 
 private:
     struct base {
         virtual ~base() = default;
-        virtual void post(Arg value) = 0;
+        virtual void post(std::tuple<Args...> values) = 0;
         virtual boost::asio::cancellation_slot slot() const noexcept = 0;
     };
 
@@ -64,10 +65,12 @@ private:
                                        boost::asio::execution::outstanding_work.tracked))
         {
         }
-        void post(Arg value) override
+        void post(std::tuple<Args...> values) override
         {
             auto ex = std::move(work);
-            boost::asio::post(ex, [h = std::move(handler), v = std::move(value)]() mutable { std::move(h)(std::move(v)); });
+            boost::asio::post(ex, [h = std::move(handler), v = std::move(values)]() mutable {
+                std::apply([&h](auto&&... a) { std::move(h)(std::move(a)...); }, std::move(v));
+            });
         }
         boost::asio::cancellation_slot slot() const noexcept override
         {
