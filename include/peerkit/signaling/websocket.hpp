@@ -24,6 +24,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -162,7 +163,7 @@ public:
     void close_with(std::uint16_t code, std::string reason)
     {
         boost::asio::post(this->strand(), [self = shared(), code, reason = std::move(reason)]() mutable {
-            self->close_reason_ = beast::websocket::close_reason(code, reason);
+            self->close_reason_ = beast::websocket::close_reason(static_cast<beast::websocket::close_code>(code), reason);
         });
         this->close();
     }
@@ -217,7 +218,9 @@ private:
             self->reading_ = false;
             if (ec) {
                 self->open_ = false;
-                if (ec == beast::websocket::error::closed) {
+                // A close frame may have arrived even when the read then failed (the peer tore
+                // the TCP connection down before our close reply went out): report its code.
+                if (ec == beast::websocket::error::closed || self->ws_.reason().code != beast::websocket::close_code::none) {
                     const auto& r = self->ws_.reason();
                     const std::string reason(r.reason.data(), r.reason.size());
                     self->remote_closed(make_error(errc::closed, "websocket closed by peer: ", static_cast<unsigned>(r.code),
@@ -225,6 +228,10 @@ private:
                 } else if (ec == beast::websocket::error::message_too_big) {
                     self->remote_closed(make_error(errc::message_too_large, "websocket: a message exceeded max_message_size ",
                                                    self->config().codec.max_message_size, "; connection failed (1009)"));
+                } else if (ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset ||
+                           ec == boost::asio::error::broken_pipe || ec == beast::error::timeout) {
+                    const std::string reason = ec.message();
+                    self->remote_closed(make_error(errc::closed, "websocket connection lost: ", reason));
                 } else {
                     self->remote_closed(fail(ec, "websocket: read"));
                 }
@@ -267,7 +274,7 @@ private:
     {
         close_pending_ = true;
         if (!open_) {
-            sent(outbox_.size());
+            this->sent(outbox_.size());
             outbox_.clear();
             release();
             return;
