@@ -119,7 +119,7 @@ public:
         requires(std::is_integral_v<Int> && !std::is_same_v<Int, bool> && !std::is_same_v<Int, char>)
     error& append(Int value) noexcept
     {
-        char text[24];
+        char text[24] = {};
         const auto end = std::to_chars(text, text + sizeof text, value).ptr;
         // The clamp never changes the length (any integer fits 24 digits); it tells g++ 12 so,
         // which otherwise reports a false -Warray-bounds / -Wmaybe-uninitialized in append()
