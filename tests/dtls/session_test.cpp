@@ -405,3 +405,25 @@ TEST_CASE("a large certificate is fragmented across datagrams within the MTU (RF
         exchange_data(p, link);
     }
 }
+
+TEST_CASE("a virtual clock running ahead of OpenSSL's clock defers the retransmission instead of spinning")
+{
+    // Documents the OpenSSL 3.0 limitation (see session.hpp): OpenSSL decides expiry on its
+    // own wall clock. Jumping our clock past the deadline right away cannot make it resend;
+    // the session then asks to be woken when OpenSSL's clock will agree.
+    auto s = ossl::session::create(context_a(), {.role = dtls::role::client,
+                                                 .remote_fingerprints = {cert_b().sha256_fingerprint()},
+                                                 .initial_retransmit_timeout = 500ms});
+    REQUIRE(s.has_value());
+    const time_point t0{1000s};
+    REQUIRE(s->start(t0).has_value());
+    REQUIRE(s->poll_transmit().has_value());
+    REQUIRE(*s->poll_timeout() == t0 + 500ms);
+    s->handle_timeout(t0 + 500ms);  // microseconds of real time later
+    CHECK_FALSE(s->poll_transmit().has_value());
+    CHECK(s->stats().retransmissions == 0);
+    REQUIRE(s->poll_timeout().has_value());
+    CHECK(*s->poll_timeout() > t0 + 500ms);
+    CHECK(*s->poll_timeout() <= t0 + 1000ms);  // at most OpenSSL's remaining 500 ms later
+    CHECK(s->state() == dtls::session_state::handshaking);
+}
