@@ -432,6 +432,8 @@ private:
     std::vector<gap_block> gap_scratch_;
     std::vector<forward_tsn_stream> forward_scratch_;
     std::vector<i_forward_tsn_entry> i_forward_scratch_;
+    // Fragment lists of finished I-DATA messages, kept for the next ones (no allocation).
+    std::vector<std::vector<std::pair<std::uint32_t, tsn64>>> fragment_lists_;
 
     // shutdown (RFC 9260 9.2)
     bool send_shutdown_ = false;
@@ -1491,6 +1493,11 @@ inline void association::handle_i_data(time_point now, const i_data_chunk& d, bo
         it = s.partials.end() - 1;
         it->unordered = d.unordered;
         it->mid = d.mid;
+        if (!fragment_lists_.empty()) {
+            it->fragments = std::move(fragment_lists_.back());
+            fragment_lists_.pop_back();
+            it->fragments.clear();
+        }
     }
     it->fragments.emplace_back(slot->fsn, t);
     if (d.beginning) it->ppid = d.ppid;
@@ -1531,6 +1538,7 @@ inline void association::try_reassemble_i_data(std::uint16_t stream, std::size_t
     const bool unordered = m.unordered;
     const std::uint32_t mid = m.mid;
     const std::uint32_t ppid = m.ppid;
+    if (fragment_lists_.size() < 64) fragment_lists_.push_back(std::move(m.fragments));
     s.partials[index] = std::move(s.partials.back());
     s.partials.pop_back();
     deliver(stream, mid, unordered, ppid, std::move(buffer));
