@@ -298,7 +298,7 @@ struct lifetime {
     [[nodiscard]] result<void> validate() const noexcept
     {
         if (value.count() < 0 || value.count() > 0xFFFFFFFFll)
-            return make_error(errc::invalid_argument, "LIFETIME of ", value.count(), " s does not fit 32 bits");
+            return make_error(errc::invalid_argument, "LIFETIME is negative or longer than 4294967295 s");
         return {};
     }
     [[nodiscard]] std::size_t size() const noexcept { return 4; }
@@ -540,12 +540,14 @@ inline result<void> validate_error_fields(attribute_type t, int code, std::strin
 }
 }  // namespace detail
 
-// RFC 8489 14.8. `code` is class * 100 + number (e.g. 401); an empty reason is written as
-// default_reason(code).
+// RFC 8489 14.8. `code` is class * 100 + number (e.g. 401). The reason is written as given;
+// error_code::standard(401) fills in the RFC's phrase.
 struct error_code {
     static constexpr attribute_type type = attribute_type::error_code;
     int code = 0;
     std::string_view reason{};
+
+    [[nodiscard]] static constexpr error_code standard(int c) noexcept { return {c, default_reason(c)}; }
 
     [[nodiscard]] constexpr int error_class() const noexcept { return code / 100; }
     [[nodiscard]] constexpr int number() const noexcept { return code % 100; }
@@ -558,14 +560,15 @@ struct error_code {
         return e;
     }
     [[nodiscard]] result<void> validate() const noexcept { return detail::validate_error_fields(type, code, reason); }
-    [[nodiscard]] std::size_t size() const noexcept { return 4 + text().size(); }
+    [[nodiscard]] std::size_t size() const noexcept { return 4 + reason.size(); }
     void encode(mutable_bytes out, const xor_context&) const noexcept
     {
         out[0] = out[1] = std::byte{0};
         out[2] = static_cast<std::byte>(error_class() & 0x07);
         out[3] = static_cast<std::byte>(number());
-        detail::copy_bytes(out.subspan(4), as_bytes(text()));
+        detail::copy_bytes(out.subspan(4), as_bytes(reason));
     }
+    // For display: the reason, or the RFC's phrase when the peer sent none.
     [[nodiscard]] std::string_view text() const noexcept { return reason.empty() ? default_reason(code) : reason; }
     friend bool operator==(const error_code&, const error_code&) noexcept = default;
 };
@@ -576,6 +579,11 @@ struct address_error_code {
     net::address_family family = net::address_family::ipv4;
     int code = 0;
     std::string_view reason{};
+
+    [[nodiscard]] static constexpr address_error_code standard(net::address_family f, int c) noexcept
+    {
+        return {f, c, default_reason(c)};
+    }
 
     static result<address_error_code> decode(bytes_view v, const xor_context&) noexcept
     {
@@ -593,15 +601,16 @@ struct address_error_code {
         return e;
     }
     [[nodiscard]] result<void> validate() const noexcept { return detail::validate_error_fields(type, code, reason); }
-    [[nodiscard]] std::size_t size() const noexcept { return 4 + text().size(); }
+    [[nodiscard]] std::size_t size() const noexcept { return 4 + reason.size(); }
     void encode(mutable_bytes out, const xor_context&) const noexcept
     {
         out[0] = std::byte{family == net::address_family::ipv4 ? detail::family_ipv4 : detail::family_ipv6};
         out[1] = std::byte{0};
         out[2] = static_cast<std::byte>((code / 100) & 0x07);
         out[3] = static_cast<std::byte>(code % 100);
-        detail::copy_bytes(out.subspan(4), as_bytes(text()));
+        detail::copy_bytes(out.subspan(4), as_bytes(reason));
     }
+    // For display: the reason, or the RFC's phrase when the peer sent none.
     [[nodiscard]] std::string_view text() const noexcept { return reason.empty() ? default_reason(code) : reason; }
     friend bool operator==(const address_error_code&, const address_error_code&) noexcept = default;
 };
