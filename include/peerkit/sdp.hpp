@@ -9,5 +9,7 @@
 #include <peerkit/sdp/error.hpp>
 #include <peerkit/sdp/fields.hpp>
 #include <peerkit/sdp/grammar.hpp>
+#include <peerkit/sdp/jsep.hpp>
 #include <peerkit/sdp/section.hpp>
+#include <peerkit/sdp/summary.hpp>
 #include <peerkit/sdp/view.hpp>

@@ -186,8 +186,10 @@ struct media_line {
     }
     m.proto = detail::cut(rest, ' ');
     if (m.proto.empty()) return make_error(errc::bad_field, "m= line has no protocol");
-    for (auto part : token_list{m.proto, '/'})
-        if (!detail::is_token(part)) return make_error(errc::bad_field, "m= line protocol '", m.proto, "' is malformed");
+    // proto = token *("/" token)
+    bool proto_ok = !m.proto.starts_with('/') && !m.proto.ends_with('/') && m.proto.find("//") == std::string_view::npos;
+    for (auto part : token_list{m.proto, '/'}) proto_ok = proto_ok && detail::is_token(part);
+    if (!proto_ok) return make_error(errc::bad_field, "m= line protocol '", m.proto, "' is malformed");
     m.formats = token_list{rest};
     if (m.formats.empty()) return make_error(errc::bad_field, "m= line has no formats");
     for (auto f : m.formats)
