@@ -829,6 +829,9 @@ private:
             if (tx.pair < pairs_.size() && pairs_[tx.pair].state == pair_state::in_progress && !tx.cancelled) {
                 pairs_[tx.pair].state = pair_state::failed;
                 pairs_[tx.pair].use_candidate = false;
+                // A valid pair whose nominating check died is not valid any more: nomination
+                // moves on to the next best instead of retrying a dead path forever.
+                if (selected_ != tx.pair) pairs_[tx.pair].valid = false;
             }
             break;
         case transaction_kind::consent:

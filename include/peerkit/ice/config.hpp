@@ -11,8 +11,6 @@
 
 namespace peerkit::ice {
 
-using namespace std::chrono_literals;
-
 // Which interfaces give host candidates (the runtime reports them all).
 struct gather_filter {
     bool include_loopback = false;            // browsers leave loopback out
@@ -53,35 +51,35 @@ struct agent_config {
     // ---- timing ----
     // RFC 8445 14.2: Ta, the pacing between new checks (50 ms by default there). The very first
     // check goes out as soon as a pair exists; Ta paces the rest.
-    duration ta = 50ms;
+    duration ta = std::chrono::milliseconds(50);
     // RFC 8445 14.3 / RFC 8489 6.2.1: check retransmissions start at check_rto, double, and are
     // capped at check_rto_max so that a live pair whose first check was lost never waits a
     // whole second; a check fails after check_max_transmits sends and one more RTO.
-    duration check_rto = 100ms;
-    duration check_rto_max = 400ms;
+    duration check_rto = std::chrono::milliseconds(100);
+    duration check_rto_max = std::chrono::milliseconds(400);
     unsigned check_max_transmits = 7;
     // STUN Binding to a STUN server while gathering server-reflexive candidates.
-    duration gather_rto = 200ms;
+    duration gather_rto = std::chrono::milliseconds(200);
     unsigned gather_max_transmits = 5;
     // The controlling agent nominates (RFC 8445 8.1.1, regular nomination) the best valid pair
     // as soon as no better pair can still succeed, or this long after the first pair became
     // valid, whichever comes first.
-    duration nomination_wait = 200ms;
+    duration nomination_wait = std::chrono::milliseconds(200);
     // RFC 7675 5.1: consent checks every consent_interval, randomised to [0.8, 1.2] of it;
     // consent is lost (state failed, sending stops) consent_timeout after the last response.
-    duration consent_interval = 5s;
-    duration consent_timeout = 30s;
+    duration consent_interval = std::chrono::seconds(5);
+    duration consent_timeout = std::chrono::seconds(30);
     // Browser-like "disconnected": no consent response for this long. While disconnected,
     // consent checks are sent every consent_interval_disconnected to notice recovery quickly.
-    duration disconnected_timeout = 7s;
-    duration consent_interval_disconnected = 1s;
+    duration disconnected_timeout = std::chrono::seconds(7);
+    duration consent_interval_disconnected = std::chrono::seconds(1);
     // RFC 8445 11: a keepalive (Binding indication) when nothing was sent on the selected pair
     // for this long. Consent checks count as traffic, so this matters with consent off.
-    duration keepalive_interval = 15s;
+    duration keepalive_interval = std::chrono::seconds(15);
     bool consent_freshness = true;
     // Without end-of-candidates from the peer, a checklist whose pairs all failed is declared
     // failed this long after the last remote candidate arrived (RFC 8838 8).
-    duration end_of_candidates_wait = 10s;
+    duration end_of_candidates_wait = std::chrono::seconds(10);
 
     // ---- limits ----
     std::size_t max_local_candidates = 32;
