@@ -111,11 +111,11 @@ struct common_header {
 // load_checksum / store_checksum.
 [[nodiscard]] inline std::uint32_t compute_checksum(bytes_view packet) noexcept
 {
-    if (packet.size() < common_header_size) return detail::crc32c(packet);
+    if (packet.size() < common_header_size) return peerkit::detail::crc32c(packet);
     static constexpr std::byte zeros[4]{};
-    std::uint32_t crc = detail::crc32c(packet.first(8));
-    crc = detail::crc32c_extend(crc, bytes_view(zeros, 4));
-    return detail::crc32c_extend(crc, packet.subspan(common_header_size));
+    std::uint32_t crc = peerkit::detail::crc32c(packet.first(8));
+    crc = peerkit::detail::crc32c_extend(crc, bytes_view(zeros, 4));
+    return peerkit::detail::crc32c_extend(crc, packet.subspan(common_header_size));
 }
 [[nodiscard]] inline std::uint32_t load_checksum(const std::byte* field) noexcept
 {
@@ -179,14 +179,14 @@ public:
         chunk_view operator*() const noexcept
         {
             const std::byte* p = packet_.data() + at_;
-            const std::uint16_t length = detail::load_be16(p + 2);
+            const std::uint16_t length = peerkit::detail::load_be16(p + 2);
             return {std::to_integer<std::uint8_t>(p[0]), std::to_integer<std::uint8_t>(p[1]),
                     bytes_view(p + chunk_header_size, std::size_t{length} - chunk_header_size),
                     bytes_view(p, length), at_};
         }
         iterator& operator++() noexcept
         {
-            at_ += padded4(detail::load_be16(packet_.data() + at_ + 2));
+            at_ += padded4(peerkit::detail::load_be16(packet_.data() + at_ + 2));
             return *this;
         }
         iterator operator++(int) noexcept { auto old = *this; ++*this; return old; }
@@ -209,7 +209,7 @@ public:
         packet_view view;
         view.bytes_ = packet;
         const std::byte* p = packet.data();
-        view.header_ = {detail::load_be16(p), detail::load_be16(p + 2), detail::load_be32(p + 4),
+        view.header_ = {peerkit::detail::load_be16(p), peerkit::detail::load_be16(p + 2), peerkit::detail::load_be32(p + 4),
                         load_checksum(p + 8)};
         if (options.checksum.verify) {
             if (view.header_.checksum == 0 && options.checksum.accept_zero) {
@@ -237,7 +237,7 @@ public:
                 return make_error(errc::chunk_truncated, "chunk header at offset ", at, " is cut: only ", left,
                                   " bytes left");
             const auto type = std::to_integer<std::uint8_t>(p[at]);
-            const std::uint16_t length = detail::load_be16(p + at + 2);
+            const std::uint16_t length = peerkit::detail::load_be16(p + at + 2);
             if (length < chunk_header_size)
                 return make_error(errc::bad_chunk_length, chunk_type_name(type), " chunk (type ", type,
                                   ") at offset ", at, " has length ", length,

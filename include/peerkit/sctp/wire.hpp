@@ -59,14 +59,14 @@ struct wire_traits<std::uint8_t> {
 template <>
 struct wire_traits<std::uint16_t> {
     static constexpr std::size_t size = 2;
-    static std::uint16_t load(const std::byte* p) noexcept { return detail::load_be16(p); }
-    static void store(std::byte* p, std::uint16_t v) noexcept { detail::store_be16(p, v); }
+    static std::uint16_t load(const std::byte* p) noexcept { return peerkit::detail::load_be16(p); }
+    static void store(std::byte* p, std::uint16_t v) noexcept { peerkit::detail::store_be16(p, v); }
 };
 template <>
 struct wire_traits<std::uint32_t> {
     static constexpr std::size_t size = 4;
-    static std::uint32_t load(const std::byte* p) noexcept { return detail::load_be32(p); }
-    static void store(std::byte* p, std::uint32_t v) noexcept { detail::store_be32(p, v); }
+    static std::uint32_t load(const std::byte* p) noexcept { return peerkit::detail::load_be32(p); }
+    static void store(std::byte* p, std::uint32_t v) noexcept { peerkit::detail::store_be32(p, v); }
 };
 
 // A sequence of fixed-size elements: either received bytes (decoded on access) or the
@@ -190,15 +190,15 @@ public:
         tlv operator*() const noexcept
         {
             if (host_) return *item_;
-            const std::uint16_t length = detail::load_be16(at_ + 2);
-            return {detail::load_be16(at_), bytes_view(at_ + 4, std::size_t{length} - 4)};
+            const std::uint16_t length = peerkit::detail::load_be16(at_ + 2);
+            return {peerkit::detail::load_be16(at_), bytes_view(at_ + 4, std::size_t{length} - 4)};
         }
         iterator& operator++() noexcept
         {
             if (host_)
                 ++item_;
             else
-                at_ += padded4(detail::load_be16(at_ + 2));
+                at_ += padded4(peerkit::detail::load_be16(at_ + 2));
             if (!host_ && at_ > end_) at_ = end_;  // an unpadded last item of a chunk
             return *this;
         }
@@ -239,8 +239,8 @@ public:
             if (bytes.size() - at < 4)
                 return make_error(errc::parameter_truncated, where, ": ", what, " header at offset ", at,
                                   " has only ", bytes.size() - at, " bytes");
-            const std::uint16_t type = detail::load_be16(bytes.data() + at);
-            const std::uint16_t length = detail::load_be16(bytes.data() + at + 2);
+            const std::uint16_t type = peerkit::detail::load_be16(bytes.data() + at);
+            const std::uint16_t length = peerkit::detail::load_be16(bytes.data() + at + 2);
             if (length < 4)
                 return make_error(errc::bad_parameter_length, where, ": ", what, " ", hex{type, 4},
                                   " has length ", length, ", less than its 4-byte header");
