@@ -73,3 +73,9 @@ TEST_CASE("result holds a value or an error")
     peerkit::result<void> failed = demo::errc::bad_value;
     CHECK_FALSE(failed.has_value());
 }
+
+TEST_CASE("appending an empty view, even a null one, changes nothing")
+{
+    auto e = peerkit::make_error(demo::errc::truncated, "field ", std::string_view{}, "missing");
+    CHECK(e.detail() == "field missing");
+}

@@ -559,8 +559,9 @@ private:
     }
 
     // Adds a pair if the families match and the limits allow (RFC 8445 6.1.2.2, 6.1.2.5).
-    std::optional<std::size_t> add_pair(time_point, std::size_t local, std::size_t remote)
+    std::optional<std::size_t> add_pair(time_point now, std::size_t local, std::size_t remote)
     {
+        pending_now_ = now;
         const candidate& l = locals_[local];
         const candidate& r = remotes_[remote];
         if (l.address.family() != r.address.family()) return std::nullopt;
@@ -610,6 +611,13 @@ private:
         }
         p.state = (!foundation_busy || foundation_succeeded) ? pair_state::waiting : pair_state::frozen;
         pairs_.push_back(std::move(p));
+        // RFC 8656 9: permit the remote address on the relay now, so its checks get through
+        // even before our first check to it is sent.
+        if (is_relayed(local))
+            if (auto t = turn_for_local(local)) {
+                turns_[*t].client.create_permission(pending_now_, r.address.address());
+                pending_turn_drain_ = true;
+            }
         return pairs_.size() - 1;
     }
 
@@ -1408,6 +1416,10 @@ private:
     // checks, consent, then the state the browser would show.
     void tick(time_point now)
     {
+        if (pending_turn_drain_) {
+            pending_turn_drain_ = false;
+            for (std::size_t t = 0; t < turns_.size(); ++t) drain_turn(now, t);
+        }
         last_tick_ = now;
         ticked_ = true;
         run_transactions(now);
@@ -1419,6 +1431,10 @@ private:
         maybe_nominate(now);
         schedule_check(now);
         run_consent(now);
+        for (int round = 0; pending_turn_drain_ && round < 4; ++round) {
+            pending_turn_drain_ = false;
+            for (std::size_t t = 0; t < turns_.size(); ++t) drain_turn(now, t);
+        }
         update_state(now);
         // A pair whose relay will carry checks needs a permission first (RFC 8656 9); the client
         // creates them on demand in send_to.
@@ -1457,6 +1473,8 @@ private:
     bool checked_once_ = false;
     time_point last_check_{};
     time_point last_tick_{};
+    time_point pending_now_{};         // the time of the add_pair call in progress
+    bool pending_turn_drain_ = false;  // a TURN client has output from add_pair
     bool ticked_ = false;
     time_point last_consent_{};
     time_point last_request_on_selected_{};

@@ -118,6 +118,15 @@ public:
         }
     }
 
+    // RFC 8656 9: installs a permission ahead of any data, so that the peer's first datagrams
+    // towards the relayed address are not dropped (the ICE agent calls this for every remote
+    // candidate it pairs with a relayed candidate).
+    void create_permission(time_point now, const net::ip_address& ip)
+    {
+        if (state_ != client_state::allocated || find_permission(ip) != nullptr) return;
+        (void)add_permission(now, ip);
+    }
+
     // RFC 8656 12.1: a channel makes every datagram 36 bytes smaller than a Send indication.
     void bind_channel(time_point now, const endpoint& peer)
     {
