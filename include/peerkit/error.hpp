@@ -88,6 +88,7 @@ public:
     // Appending never allocates; text beyond the capacity is cut and marked with "...".
     error& append(std::string_view text) noexcept
     {
+        if (text.empty()) return *this;  // an empty view may have a null data(): no memcpy
         const std::size_t room = detail_capacity - size_;
         if (text.size() <= room) {
             std::memcpy(detail_ + size_, text.data(), text.size());
