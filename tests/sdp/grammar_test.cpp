@@ -49,7 +49,8 @@ TEST_CASE("grammar: LF-only and mixed line endings are accepted and normalised t
 
 TEST_CASE("grammar: trailing blank lines are dropped, inner ones refused")
 {
-    auto v = sdp::parse_view(with("a=x\r\n\r\n\r\n"));
+    const auto text = with("a=x\r\n\r\n\r\n");  // a view points into the text: keep it alive
+    auto v = sdp::parse_view(text);
     REQUIRE(v);
     CHECK(sdp::serialize(*v) == with("a=x\r\n"));
     auto e = parse_error(with("\r\na=x\r\n"));
@@ -132,7 +133,8 @@ TEST_CASE("grammar: m= (RFC 8866 5.14)")
     CHECK(parse_error(with("m=audio 9 RTP/AVP\r\n")).detail() == "line 5: m= line has no formats");
     CHECK(parse_error(with("m=audio 9 RTP//AVP 0\r\n")) == errc::bad_field);
     CHECK(parse_error(with("m=audio 9/x RTP/AVP 0\r\n")) == errc::bad_field);
-    auto v = sdp::parse_view(with("m=video 49170/2 RTP/AVP 31 32\r\n"));
+    const auto text = with("m=video 49170/2 RTP/AVP 31 32\r\n");
+    auto v = sdp::parse_view(text);
     REQUIRE(v);
     auto m = v->media().at(0)->m_line();
     CHECK(m.media == "video");
@@ -141,7 +143,8 @@ TEST_CASE("grammar: m= (RFC 8866 5.14)")
     CHECK(m.proto == "RTP/AVP");
     CHECK(m.formats == sdp::token_list{"31 32"});
     CHECK_FALSE(m.is_data_channel());
-    auto dc = sdp::parse_view(with("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"));
+    const auto dc_text = with("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n");
+    auto dc = sdp::parse_view(dc_text);
     REQUIRE(dc);
     CHECK(dc->media().at(0)->m_line().is_data_channel());
 }
