@@ -37,7 +37,9 @@ void poll(net::io_context& io)
 TEST_CASE("memory pair: messages arrive in order, malformed frames are reported and skipped")
 {
     net::io_context io;
-    auto [a, b] = make_memory_pair(io.get_executor());
+    auto ends = make_memory_pair(io.get_executor());
+    auto& a = ends.first;
+    auto& b = ends.second;
     REQUIRE(a.send(session_description{sdp_type::offer, "v=0\r\n"}));
     REQUIRE(a.send_text("{not json"));
     REQUIRE(a.send(ice_candidate{"candidate:1 1 udp 1 127.0.0.1 5 typ host", "0", 0, std::nullopt}));
@@ -66,7 +68,9 @@ TEST_CASE("memory pair: messages arrive in order, malformed frames are reported 
 TEST_CASE("memory pair: closing one end ends the other's stream after the frames already sent")
 {
     net::io_context io;
-    auto [a, b] = make_memory_pair(io.get_executor());
+    auto ends = make_memory_pair(io.get_executor());
+    auto& a = ends.first;
+    auto& b = ends.second;
     REQUIRE(a.send_text("one"));
     REQUIRE(a.send_text("two"));
     a.close();
@@ -95,7 +99,9 @@ TEST_CASE("memory pair: closing one end ends the other's stream after the frames
 TEST_CASE("memory pair: close from inside a completion handler, waiting receives complete")
 {
     net::io_context io;
-    auto [a, b] = make_memory_pair(io.get_executor());
+    auto ends = make_memory_pair(io.get_executor());
+    auto& a = ends.first;
+    auto& b = ends.second;
     int completions = 0;
     peerkit::error second_error;
     // Two receives wait; the first handler closes b, the second must complete with closed.
@@ -122,7 +128,9 @@ TEST_CASE("memory pair: send queue is bounded until the other end's user takes f
     net::io_context io;
     transport_config config;
     config.max_queued_sends = 3;
-    auto [a, b] = make_memory_pair(io.get_executor(), config);
+    auto ends = make_memory_pair(io.get_executor(), config);
+    auto& a = ends.first;
+    auto& b = ends.second;
     CHECK(a.send_text("1"));
     CHECK(a.send_text("2"));
     CHECK(a.send_text("3"));
@@ -149,14 +157,16 @@ TEST_CASE("memory pair: use_future and use_awaitable, ends on different threads"
     net::thread_pool pool(2);
     net::io_context io;
     auto sa = net::make_strand(pool.get_executor());
-    auto [a, b] = make_memory_pair(net::any_io_executor(sa), net::any_io_executor(io.get_executor()));
+    auto ends = make_memory_pair(net::any_io_executor(sa), net::any_io_executor(io.get_executor()));
+    auto& a = ends.first;
+    auto& b = ends.second;
 
     // b (io_context thread) echoes every frame with a coroutine until its stream ends.
     int echoed = 0;
     bool echo_failed = false;
     net::co_spawn(
         io,
-        [&, &b = b]() -> net::awaitable<void> {
+        [&]() -> net::awaitable<void> {
             for (;;) {
                 auto m = co_await b.async_receive_text(net::use_awaitable);
                 if (!m) co_return;
@@ -196,7 +206,9 @@ TEST_CASE("memory pair: use_future and use_awaitable, ends on different threads"
 TEST_CASE("memory pair: a receive can be cancelled through its cancellation slot")
 {
     net::io_context io;
-    auto [a, b] = make_memory_pair(io.get_executor());
+    auto ends = make_memory_pair(io.get_executor());
+    auto& a = ends.first;
+    auto& b = ends.second;
     net::cancellation_signal signal;
     peerkit::error e;
     b.async_receive_text(net::bind_cancellation_slot(signal.slot(), [&](peerkit::result<std::string> r) {
