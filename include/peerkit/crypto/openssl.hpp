@@ -1,0 +1,233 @@
+// The default crypto::provider, on OpenSSL 3 (target peerkit::openssl).
+//
+// Prepared HMAC keys hold the RFC 2104 inner and outer hash states after the key block has
+// been absorbed; signing copies them and hashes only the message. Why the low-level
+// SHA1_Init/SHA256_Init family: it is the only OpenSSL 3.0 interface whose hash state is a
+// plain struct that can be copied without allocating. EVP_MD_CTX_copy_ex and EVP_MAC_CTX_dup
+// both allocate a provider context per copy in 3.0 (measured in bench/stun_bench.cpp: the EVP
+// path costs several times the 150 ns budget). The functions are deprecated in 3.0, not
+// removed, and still dispatch to the SHA-NI/AVX2 code; the deprecation warnings are silenced
+// locally, for exactly these calls. When OpenSSL is built or used with OPENSSL_NO_DEPRECATED_3_0
+// (or OPENSSL_API_COMPAT >= 3.0), a slower EVP fallback is compiled instead.
+#pragma once
+
+#include <peerkit/bytes.hpp>
+#include <peerkit/crypto/concepts.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <cstddef>
+#include <cstring>
+#include <span>
+
+#if OPENSSL_VERSION_MAJOR < 3
+#error "peerkit::openssl needs OpenSSL 3"
+#endif
+
+namespace peerkit::crypto {
+
+namespace openssl_detail {
+
+inline const unsigned char* uchars(const std::byte* p) noexcept
+{
+    return reinterpret_cast<const unsigned char*>(p);
+}
+
+// One-shot digest over parts through EVP (not on a per-packet path: long-term keys, SHA-1 of
+// over-long HMAC keys).
+template <std::size_t N>
+digest<N> evp_digest(const EVP_MD* md, std::span<const bytes_view> parts) noexcept
+{
+    digest<N> out{};
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    if (ctx == nullptr) return out;
+    bool ok = EVP_DigestInit_ex(ctx, md, nullptr) == 1;
+    for (const bytes_view part : parts)
+        ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
+    unsigned int size = 0;
+    ok = ok && EVP_DigestFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()), &size) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!ok || size != N) out = {};
+    return out;
+}
+
+// RFC 2104 2: keys longer than the block are hashed first; shorter keys are zero-padded.
+template <std::size_t Block>
+std::array<unsigned char, Block> padded_key(bytes_view key, const EVP_MD* md, unsigned char pad) noexcept
+{
+    std::array<unsigned char, Block> block{};
+    if (key.size() > Block) {
+        const bytes_view parts[] = {key};
+        if (EVP_MD_get_size(md) == 20) {
+            const auto d = evp_digest<20>(md, parts);
+            std::memcpy(block.data(), d.data(), d.size());
+        } else {
+            const auto d = evp_digest<32>(md, parts);
+            std::memcpy(block.data(), d.data(), d.size());
+        }
+    } else if (!key.empty()) {
+        std::memcpy(block.data(), key.data(), key.size());
+    }
+    for (auto& b : block) b = static_cast<unsigned char>(b ^ pad);
+    return block;
+}
+
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+#if defined(__GNUC__) || defined(__clang__)
+#define PEERKIT_OPENSSL_ALLOW_DEPRECATED_BEGIN \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wdeprecated-declarations\"")
+#define PEERKIT_OPENSSL_ALLOW_DEPRECATED_END _Pragma("GCC diagnostic pop")
+#else
+#define PEERKIT_OPENSSL_ALLOW_DEPRECATED_BEGIN
+#define PEERKIT_OPENSSL_ALLOW_DEPRECATED_END
+#endif
+
+PEERKIT_OPENSSL_ALLOW_DEPRECATED_BEGIN
+struct sha1_ops {
+    using ctx = SHA_CTX;
+    static constexpr std::size_t block = 64;
+    static constexpr std::size_t size = 20;
+    static const EVP_MD* md() noexcept { return EVP_sha1(); }
+    static void init(ctx* c) noexcept { SHA1_Init(c); }
+    static void update(ctx* c, const void* p, std::size_t n) noexcept { SHA1_Update(c, p, n); }
+    static void final(unsigned char* out, ctx* c) noexcept { SHA1_Final(out, c); }
+};
+struct sha256_ops {
+    using ctx = SHA256_CTX;
+    static constexpr std::size_t block = 64;
+    static constexpr std::size_t size = 32;
+    static const EVP_MD* md() noexcept { return EVP_sha256(); }
+    static void init(ctx* c) noexcept { SHA256_Init(c); }
+    static void update(ctx* c, const void* p, std::size_t n) noexcept { SHA256_Update(c, p, n); }
+    static void final(unsigned char* out, ctx* c) noexcept { SHA256_Final(out, c); }
+};
+PEERKIT_OPENSSL_ALLOW_DEPRECATED_END
+
+// Inner and outer states after absorbing key^ipad and key^opad (RFC 2104 2).
+template <class Ops>
+class prepared_hmac_key {
+public:
+    prepared_hmac_key() noexcept
+    {
+        Ops::init(&inner_);
+        Ops::init(&outer_);
+    }
+    explicit prepared_hmac_key(bytes_view key) noexcept
+    {
+        const auto ipad = padded_key<Ops::block>(key, Ops::md(), 0x36);
+        const auto opad = padded_key<Ops::block>(key, Ops::md(), 0x5c);
+        Ops::init(&inner_);
+        Ops::update(&inner_, ipad.data(), ipad.size());
+        Ops::init(&outer_);
+        Ops::update(&outer_, opad.data(), opad.size());
+    }
+
+    [[nodiscard]] digest<Ops::size> sign(std::span<const bytes_view> parts) const noexcept
+    {
+        typename Ops::ctx c = inner_;  // a plain struct copy: no allocation
+        for (const bytes_view part : parts) Ops::update(&c, part.data(), part.size());
+        unsigned char inner_hash[Ops::size];
+        Ops::final(inner_hash, &c);
+        c = outer_;
+        Ops::update(&c, inner_hash, sizeof inner_hash);
+        digest<Ops::size> out;
+        Ops::final(reinterpret_cast<unsigned char*>(out.data()), &c);
+        return out;
+    }
+
+private:
+    typename Ops::ctx inner_;
+    typename Ops::ctx outer_;
+};
+
+using hmac_sha1_key = prepared_hmac_key<sha1_ops>;
+using hmac_sha256_key = prepared_hmac_key<sha256_ops>;
+
+#else  // OPENSSL_NO_DEPRECATED_3_0: EVP fallback, allocates a context per message.
+
+template <std::size_t Size>
+class prepared_hmac_key {
+public:
+    prepared_hmac_key() noexcept = default;
+    explicit prepared_hmac_key(bytes_view key) noexcept
+        : ipad_(padded_key<64>(key, md(), 0x36)), opad_(padded_key<64>(key, md(), 0x5c))
+    {
+    }
+    [[nodiscard]] digest<Size> sign(std::span<const bytes_view> parts) const noexcept
+    {
+        digest<Size> out{};
+        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+        if (ctx == nullptr) return out;
+        unsigned char inner_hash[Size];
+        unsigned int n = 0;
+        bool ok = EVP_DigestInit_ex(ctx, md(), nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx, ipad_.data(), ipad_.size()) == 1;
+        for (const bytes_view part : parts) ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
+        ok = ok && EVP_DigestFinal_ex(ctx, inner_hash, &n) == 1 &&
+             EVP_DigestInit_ex(ctx, md(), nullptr) == 1 &&
+             EVP_DigestUpdate(ctx, opad_.data(), opad_.size()) == 1 &&
+             EVP_DigestUpdate(ctx, inner_hash, Size) == 1 &&
+             EVP_DigestFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()), &n) == 1;
+        EVP_MD_CTX_free(ctx);
+        if (!ok) out = {};
+        return out;
+    }
+
+private:
+    static const EVP_MD* md() noexcept { return Size == 20 ? EVP_sha1() : EVP_sha256(); }
+    std::array<unsigned char, 64> ipad_{};
+    std::array<unsigned char, 64> opad_{};
+};
+
+using hmac_sha1_key = prepared_hmac_key<20>;
+using hmac_sha256_key = prepared_hmac_key<32>;
+
+#endif
+
+}  // namespace openssl_detail
+
+// Stateless; construct one anywhere (`crypto::openssl_provider crypto;`).
+struct openssl_provider {
+    using hmac_sha1_key = openssl_detail::hmac_sha1_key;
+    using hmac_sha256_key = openssl_detail::hmac_sha256_key;
+
+    [[nodiscard]] hmac_sha1_key prepare_hmac_sha1(bytes_view key) const noexcept { return hmac_sha1_key{key}; }
+    [[nodiscard]] hmac_sha256_key prepare_hmac_sha256(bytes_view key) const noexcept
+    {
+        return hmac_sha256_key{key};
+    }
+    [[nodiscard]] md5_digest md5(std::span<const bytes_view> parts) const noexcept
+    {
+        return openssl_detail::evp_digest<16>(EVP_md5(), parts);
+    }
+    [[nodiscard]] sha1_digest sha1(std::span<const bytes_view> parts) const noexcept
+    {
+        return openssl_detail::evp_digest<20>(EVP_sha1(), parts);
+    }
+    [[nodiscard]] sha256_digest sha256(std::span<const bytes_view> parts) const noexcept
+    {
+        return openssl_detail::evp_digest<32>(EVP_sha256(), parts);
+    }
+    // RAND_bytes: OpenSSL's CSPRNG, seeded from the operating system.
+    [[nodiscard]] bool random_bytes(mutable_bytes out) const noexcept
+    {
+        std::size_t done = 0;
+        while (done < out.size()) {
+            const std::size_t chunk = std::min<std::size_t>(out.size() - done, INT_MAX);
+            if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data() + done), static_cast<int>(chunk)) != 1)
+                return false;
+            done += chunk;
+        }
+        return true;
+    }
+};
+
+static_assert(provider<openssl_provider>);
+
+}  // namespace peerkit::crypto

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Interop: peerkit's stun-server example against real STUN clients, on 127.0.0.1 (and ::1 for
+# the probe):
+#   1. Debian's `stun` (package stun-client, 0.97): an RFC 3489-era client. Its requests have no
+#      magic cookie and carry CHANGE-REQUEST; it must parse our MAPPED-ADDRESS as its own
+#      source address and port (fixed with -p), and the server's log must show a classic request.
+#   2. coturn's `turnutils_stunclient`: an RFC 5389 client; its "UDP reflexive addr" must be the
+#      source address the server logged for it.
+#   3. lib/stun_probe.py: odd and malformed requests; every response obeys the amplification
+#      rule (<= 96 bytes and <= 3x the request), malformed datagrams get nothing.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+
+server=$(pk_require_built examples/stun-server)
+pk_require_program stun stun-client
+pk_require_program turnutils_stunclient coturn
+
+# start_server ADDRESS: starts stun-server on a kernel-chosen port; sets server_pid, server_port
+# and server_log (its --verbose stderr).
+start_server() {
+  local address=$1 out=$pk_tmp/server-$1.out
+  server_log=$pk_tmp/server-$1.log
+  "$server" --port 0 --address "$address" --verbose >"$out" 2>"$server_log" &
+  server_pid=$!
+  pk_pids+=("$server_pid")
+  for _ in $(seq 50); do
+    [[ -s "$out" ]] && break
+    sleep 0.1
+  done
+  local line
+  line=$(head -n 1 "$out")
+  [[ $line =~ ^listening\ on\ (.+):([0-9]+)$ ]] || pk_die "stun-server did not print 'listening on IP:PORT' (got '$line')"
+  server_port=${BASH_REMATCH[2]}
+  pk_log "stun-server (pid $server_pid): $line"
+}
+
+start_server 127.0.0.1
+
+# 1. Debian's stun client. -p fixes its source port (it also opens -p + 1 for its CHANGE tests).
+src_port=$(pk_free_udp_port 2)
+set +e
+timeout 20 stun -v "127.0.0.1:$server_port" -p "$src_port" >"$pk_tmp/stun.out" 2>&1
+stun_rc=$?
+set -e
+sed 's/^/    stun: /' "$pk_tmp/stun.out" | grep -E 'MappedAddress|ErrorCode|Primary|Return value|msg of len' || true
+if ((stun_rc == 124)); then
+  pk_fail "Debian stun client hung (timeout)"
+elif grep -q "^MappedAddress = 127.0.0.1:$src_port\$" "$pk_tmp/stun.out"; then
+  pk_pass "Debian stun client parsed MappedAddress = 127.0.0.1:$src_port (its own source port)"
+else
+  pk_fail "Debian stun client did not report MappedAddress = 127.0.0.1:$src_port"
+fi
+if grep -q "^127.0.0.1:$src_port 28 bytes -> 32 bytes, classic request, mapped-address 127.0.0.1:$src_port\$" "$server_log"; then
+  pk_pass "server saw a classic (RFC 3489) request and answered with MAPPED-ADDRESS"
+else
+  pk_fail "server log has no classic request from 127.0.0.1:$src_port"
+fi
+# Its CHANGE-REQUEST tests ask for another port/address, which one address cannot give: 420.
+if grep -q "^127.0.0.1:$((src_port + 1)) 28 bytes -> [0-9]* bytes, 420, unknown attribute(s) 0x0003" "$server_log" &&
+   grep -q 'ErrorCode = 4 20' "$pk_tmp/stun.out"; then
+  pk_pass "CHANGE-REQUEST with flags set got 420 listing 0x0003, and the client parsed it"
+else
+  pk_fail "expected 420 for the client's CHANGE-REQUEST tests"
+fi
+
+# 2. coturn's RFC 5389 client.
+set +e
+timeout 10 turnutils_stunclient -p "$server_port" 127.0.0.1 >"$pk_tmp/turnutils.out" 2>&1
+turnutils_rc=$?
+set -e
+sed 's/^/    turnutils_stunclient: /' "$pk_tmp/turnutils.out"
+reflexive=$(sed -n 's/.*UDP reflexive addr: \([0-9.]*:[0-9]*\).*/\1/p' "$pk_tmp/turnutils.out" | head -n 1)
+if ((turnutils_rc == 0)) && [[ -n "$reflexive" ]] &&
+   grep -q "^$reflexive 20 bytes -> 40 bytes, xor-mapped-address $reflexive\$" "$server_log"; then
+  pk_pass "turnutils_stunclient got reflexive address $reflexive, the source the server saw"
+else
+  pk_fail "turnutils_stunclient: exit $turnutils_rc, reflexive '$reflexive' not matched in the server log"
+fi
+
+# 3. The amplification rule and the drop rules, over IPv4 and IPv6.
+for address in 127.0.0.1 ::1; do
+  [[ $address == ::1 ]] && start_server ::1
+  if "$pk_python" "$pk_source_dir/tests/interop/lib/stun_probe.py" "$address" "$server_port" 96 3 \
+       >"$pk_tmp/probe-$address.out" 2>&1; then
+    pk_pass "probe over $address: $(tail -n 1 "$pk_tmp/probe-$address.out")"
+  else
+    sed 's/^/    probe: /' "$pk_tmp/probe-$address.out"
+    pk_fail "probe over $address found responses that break the rules (above)"
+  fi
+done
+grep -q 'dropped: ' "$server_log" || pk_fail "server log shows no dropped datagrams"
+
+pk_finish
