@@ -1,0 +1,299 @@
+// The one SDP grammar (RFC 8866 9), written once. `detail::run_grammar(text, options, sink)`
+// splits the text into lines, checks each line and the order of lines, checks the known
+// WebRTC attributes, enforces the limits, and hands each accepted line to the sink. The view
+// parser's sink only counts; the owning parser's sink copies. Both therefore accept exactly
+// the same language and report exactly the same errors.
+#pragma once
+
+#include <peerkit/error.hpp>
+#include <peerkit/sdp/attributes.hpp>
+#include <peerkit/sdp/candidate.hpp>
+#include <peerkit/sdp/error.hpp>
+#include <peerkit/sdp/fields.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace peerkit::sdp {
+
+// Every limit of the parser. Input over a limit is refused with errc::limit_exceeded and a
+// message that names the limit. The defaults are far above what browsers send (a Chromium
+// audio+video+data offer is ~8 KB and ~150 lines) and low enough to bound work and memory.
+struct parse_limits {
+    std::size_t max_size = 256 * 1024;    // bytes of SDP text
+    std::size_t max_lines = 8192;         // lines in the whole description
+    std::size_t max_line_length = 4096;   // bytes of one line, without its line ending
+    std::size_t max_media = 256;          // m= sections
+    std::size_t max_candidates = 1024;    // a=candidate lines in the whole description
+};
+
+struct parse_options {
+    parse_limits limits{};
+    // Check the value of every attribute peerkit knows (candidate, fingerprint, rtpmap, ...),
+    // so that typed accessors on a parsed description never meet a malformed value. Unknown
+    // attributes are always kept verbatim and never checked.
+    bool check_attributes = true;
+};
+
+// One line of a description: its type letter, its value (after "x="), its 1-based number.
+struct line_ref {
+    char type = 0;
+    std::string_view value;
+    std::size_t number = 0;
+};
+
+// One attribute: a=<name>[:<value>] (RFC 8866 5.13). `has_value` tells "a=x:" from "a=x".
+struct attribute {
+    std::string_view name;
+    std::string_view value;
+    bool has_value = false;
+    std::size_t number = 0;  // line number, 0 when the attribute comes from an edited model
+};
+
+[[nodiscard]] constexpr attribute split_attribute(std::string_view v, std::size_t number = 0) noexcept
+{
+    const auto colon = v.find(':');
+    if (colon == std::string_view::npos) return {v, {}, false, number};
+    return {v.substr(0, colon), v.substr(colon + 1), true, number};
+}
+
+namespace detail {
+
+// Splits the next line off `rest` (LF or CRLF ending; the last line may lack one).
+[[nodiscard]] inline std::string_view next_line(std::string_view& rest, bool& had_cr) noexcept
+{
+    const void* nl = std::memchr(rest.data(), '\n', rest.size());
+    std::string_view line;
+    if (nl) {
+        const auto len = static_cast<std::size_t>(static_cast<const char*>(nl) - rest.data());
+        line = rest.substr(0, len);
+        rest.remove_prefix(len + 1);
+    } else {
+        line = rest;
+        rest = {};
+    }
+    had_cr = !line.empty() && line.back() == '\r';
+    if (had_cr) line.remove_suffix(1);
+    return line;
+}
+
+// Checks the value of one attribute peerkit knows (RFC sections in attributes.hpp).
+[[nodiscard]] inline result<void> check_attribute(const attribute& a) noexcept
+{
+    const auto v = a.value;
+    const auto n = a.name;
+    auto fail = [](const peerkit::error& e) -> result<void> { return e; };
+    switch (n.empty() ? '\0' : n.front()) {
+    case 'c':
+        if (n == "candidate") { if (auto r = parse_candidate(v); !r) return fail(r.error()); }
+        break;
+    case 'e':
+        if (n == "extmap") { if (auto r = parse_extmap(v); !r) return fail(r.error()); }
+        break;
+    case 'f':
+        if (n == "fingerprint") { if (auto r = parse_fingerprint(v); !r) return fail(r.error()); }
+        else if (n == "fmtp") { if (auto r = parse_fmtp(v); !r) return fail(r.error()); }
+        break;
+    case 'g':
+        if (n == "group") { if (auto r = parse_group(v); !r) return fail(r.error()); }
+        break;
+    case 'i':
+        if (n == "ice-ufrag" || n == "ice-pwd") { if (auto r = parse_ice_credential(n, v); !r) return fail(r.error()); }
+        else if (n == "ice-options") { if (auto r = parse_ice_options(v); !r) return fail(r.error()); }
+        break;
+    case 'm':
+        if (n == "mid") { if (auto r = parse_mid(v); !r) return fail(r.error()); }
+        else if (n == "msid") { if (auto r = parse_msid(v); !r) return fail(r.error()); }
+        else if (n == "msid-semantic") { if (auto r = parse_msid_semantic(v); !r) return fail(r.error()); }
+        else if (n == "max-message-size") { if (auto r = parse_max_message_size(v); !r) return fail(r.error()); }
+        break;
+    case 'r':
+        if (n == "rtpmap") { if (auto r = parse_rtpmap(v); !r) return fail(r.error()); }
+        else if (n == "rtcp-fb") { if (auto r = parse_rtcp_fb(v); !r) return fail(r.error()); }
+        else if (n == "rtcp") { if (auto r = parse_rtcp(v); !r) return fail(r.error()); }
+        else if (n == "rid") { if (auto r = parse_rid(v); !r) return fail(r.error()); }
+        break;
+    case 's':
+        if (n == "ssrc") { if (auto r = parse_ssrc(v); !r) return fail(r.error()); }
+        else if (n == "ssrc-group") { if (auto r = parse_ssrc_group(v); !r) return fail(r.error()); }
+        else if (n == "setup") { if (auto r = parse_setup(v); !r) return fail(r.error()); }
+        else if (n == "simulcast") { if (auto r = parse_simulcast(v); !r) return fail(r.error()); }
+        else if (n == "sctp-port") { if (auto r = parse_sctp_port(v); !r) return fail(r.error()); }
+        else if (n == "sctpmap") { if (auto r = parse_sctpmap(v); !r) return fail(r.error()); }
+        break;
+    default: break;
+    }
+    return {};
+}
+
+// RFC 8866 9: the order of lines. Session: v o s i u e p c b (t r*)+ z k a*; media: m i c* b* k a*.
+// Each type gets a rank; ranks never decrease, and `once` types appear at most once.
+struct order_rule {
+    int rank;   // -1: not allowed in this section
+    bool once;
+};
+[[nodiscard]] constexpr order_rule session_order(char t) noexcept
+{
+    switch (t) {
+    case 'v': return {0, true};
+    case 'o': return {1, true};
+    case 's': return {2, true};
+    case 'i': return {3, true};
+    case 'u': return {4, true};
+    case 'e': return {5, false};
+    case 'p': return {6, false};
+    case 'c': return {7, true};
+    case 'b': return {8, false};
+    case 't': return {9, false};
+    case 'r': return {9, false};
+    case 'z': return {10, true};
+    case 'k': return {11, true};
+    case 'a': return {12, false};
+    default: return {-1, false};
+    }
+}
+[[nodiscard]] constexpr order_rule media_order(char t) noexcept
+{
+    switch (t) {
+    case 'm': return {0, true};
+    case 'i': return {1, true};
+    case 'c': return {2, false};  // RFC 8866 5.7: several for layered multicast
+    case 'b': return {3, false};
+    case 'k': return {4, true};
+    case 'a': return {5, false};
+    default: return {-1, false};
+    }
+}
+
+// Runs the grammar over `text`. The sink gets `line(const line_ref&)` for every line, in order.
+template <class Sink>
+[[nodiscard]] result<void> run_grammar(std::string_view text, const parse_options& options, Sink& sink) noexcept
+{
+    const auto& lim = options.limits;
+    if (text.size() > lim.max_size)
+        return make_error(errc::limit_exceeded, "SDP is ", text.size(), " bytes, over the limit of ", lim.max_size);
+    auto rest = text;
+    std::size_t number = 0, media = 0, candidates = 0;
+    bool in_media = false, seen_o = false, seen_s = false, seen_t = false;
+    int last_rank = -1;
+    char last_type = 0;
+    while (!rest.empty()) {
+        bool had_cr = false;
+        const auto line = next_line(rest, had_cr);
+        ++number;
+        if (number > lim.max_lines)
+            return make_error(errc::limit_exceeded, "SDP has more than ", lim.max_lines, " lines");
+        if (line.size() > lim.max_line_length)
+            return make_line_error(errc::limit_exceeded, number, "line is ", line.size(),
+                                   " bytes, over the limit of ", lim.max_line_length);
+        if (line.empty()) {
+            // Blank lines may only trail the description (some signalling adds one); they are
+            // dropped like the line endings are normalised. A blank line inside is an error.
+            auto tail = rest;
+            bool only_blank = true;
+            while (!tail.empty() && only_blank) {
+                bool cr = false;
+                only_blank = next_line(tail, cr).empty();
+            }
+            if (only_blank && number > 1) break;
+            return make_line_error(errc::malformed_line, number, "empty line");
+        }
+        if (line.size() < 2 || line[1] != '=')
+            return make_line_error(errc::malformed_line, number, "line is not <type>=<value>");
+        const char type = line[0];
+        if (!(type >= 'a' && type <= 'z'))
+            return make_line_error(errc::malformed_line, number, "line type must be a lower-case letter");
+        const auto value = line.substr(2);
+        // RFC 8866 9: byte-string excludes NUL, CR and LF.
+        for (char c : value)
+            if (c == '\0' || c == '\r')
+                return make_line_error(errc::malformed_line, number, c == '\0' ? "NUL byte in line" : "stray CR in line");
+        (void)had_cr;
+
+        if (number == 1) {
+            if (type != 'v') return make_line_error(errc::missing_line, 1, "SDP must start with v=");
+            if (value != "0") return make_line_error(errc::bad_field, 1, "v= must be 0, not '", value, "'");
+            last_rank = 0;
+            last_type = 'v';
+            sink.line(line_ref{type, value, number});
+            continue;
+        }
+        if (type == 'm') {
+            if (!seen_o) return make_line_error(errc::missing_line, number, "no o= line before the first m= line");
+            if (!seen_s) return make_line_error(errc::missing_line, number, "no s= line before the first m= line");
+            if (!seen_t) return make_line_error(errc::missing_line, number, "no t= line before the first m= line");
+            if (++media > lim.max_media)
+                return make_line_error(errc::limit_exceeded, number, "more than ", lim.max_media, " m= sections");
+            in_media = true;
+            last_rank = -1;
+        }
+        const auto rule = in_media ? media_order(type) : session_order(type);
+        if (rule.rank < 0) {
+            if (session_order(type).rank >= 0 || type == 'm')
+                return make_line_error(errc::misplaced_line, number, type, "= line is not allowed ",
+                                       in_media ? "in a media section" : "at session level");
+            return make_line_error(errc::unknown_line_type, number, "unknown line type '", type, "'");
+        }
+        if (rule.rank < last_rank || (rule.once && rule.rank == last_rank && type == last_type) ||
+            (type == 'r' && last_type != 't' && last_type != 'r'))
+            return make_line_error(errc::misplaced_line, number, type, "= line after ", last_type,
+                                   "= line (RFC 8866 9 fixes the order)");
+        last_rank = rule.rank;
+        last_type = type;
+
+        switch (type) {
+        case 'o': {
+            seen_o = true;
+            if (auto r = parse_origin(value); !r) return make_line_error(errc::bad_field, number, r.error().detail());
+            break;
+        }
+        case 's': seen_s = true; break;
+        case 'c':
+            if (auto r = parse_connection(value); !r) return make_line_error(errc::bad_field, number, r.error().detail());
+            break;
+        case 'b':
+            if (auto r = parse_bandwidth(value); !r) return make_line_error(errc::bad_field, number, r.error().detail());
+            break;
+        case 't':
+            seen_t = true;
+            if (auto r = parse_timing(value); !r) return make_line_error(errc::bad_field, number, r.error().detail());
+            break;
+        case 'r':
+            if (auto r = check_repeat(value); !r) return make_line_error(errc::bad_field, number, r.error().detail());
+            break;
+        case 'z':
+            if (auto r = check_zone(value); !r) return make_line_error(errc::bad_field, number, r.error().detail());
+            break;
+        case 'k':
+            if (auto r = check_key(value); !r) return make_line_error(errc::bad_field, number, r.error().detail());
+            break;
+        case 'm':
+            if (auto r = parse_media_line(value); !r) return make_line_error(errc::bad_field, number, r.error().detail());
+            break;
+        case 'a': {
+            const auto a = split_attribute(value, number);
+            if (!detail::is_token(a.name))
+                return make_line_error(errc::bad_attribute, number, "attribute name '", a.name, "' is not a token");
+            if (a.name == "candidate" && ++candidates > lim.max_candidates)
+                return make_line_error(errc::limit_exceeded, number, "more than ", lim.max_candidates, " candidates");
+            if (options.check_attributes)
+                if (auto r = check_attribute(a); !r)
+                    return make_line_error(r.error() == errc::bad_candidate ? errc::bad_candidate : errc::bad_attribute,
+                                           number, r.error().detail());
+            break;
+        }
+        default: break;  // i=, u=, e=, p=: free text
+        }
+        sink.line(line_ref{type, value, number});
+    }
+    if (number == 0) return make_error(errc::missing_line, "SDP is empty: no v= line");
+    if (!seen_o) return make_error(errc::missing_line, "SDP has no o= line");
+    if (!seen_s) return make_error(errc::missing_line, "SDP has no s= line");
+    if (!seen_t) return make_error(errc::missing_line, "SDP has no t= line");
+    return {};
+}
+
+}  // namespace detail
+}  // namespace peerkit::sdp
