@@ -1,0 +1,184 @@
+// Certificates for the OpenSSL DTLS backend.
+//
+// WebRTC endpoints authenticate each other by certificate fingerprints exchanged in SDP
+// (RFC 8122, RFC 8827 section 6.5), so the certificate is self-signed and nothing checks its
+// names or dates. Browsers generate an ECDSA P-256 key by default; so does generate().
+//
+// A certificate is a cheap handle with shared ownership: generate it once (off the
+// connection's critical path) and give it to any number of contexts and sessions, from any
+// thread. The X509 and key are never modified after creation, and OpenSSL's reference
+// counting is thread-safe, so concurrent sessions may use one certificate.
+#pragma once
+
+#include <peerkit/dtls/error.hpp>
+#include <peerkit/dtls/fingerprint.hpp>
+#include <peerkit/dtls/openssl/detail/handles.hpp>
+#include <peerkit/error.hpp>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace peerkit::dtls::openssl {
+
+struct certificate_options {
+    // Subject and issuer CN. Browsers use a random name ("WebRTC"); nobody verifies it.
+    std::string common_name = "peerkit";
+    // Browsers' generated certificates are valid for 30 days; nothing checks validity in
+    // WebRTC, but a peer's general-purpose TLS stack might log an expired certificate.
+    std::chrono::seconds validity{std::chrono::hours(24 * 30)};
+    // notBefore is moved back by this much to tolerate peers whose clock is behind.
+    std::chrono::seconds backdate{std::chrono::hours(24)};
+};
+
+class certificate {
+public:
+    // A fresh self-signed ECDSA P-256 certificate (SHA-256 signature, random 64-bit serial).
+    [[nodiscard]] static result<certificate> generate(const certificate_options& options = {}) noexcept;
+
+    // Loads a certificate and its private key from PEM text; the key must match.
+    [[nodiscard]] static result<certificate> from_pem(std::string_view certificate_pem,
+                                                      std::string_view private_key_pem) noexcept;
+
+    // SHA-256 fingerprint, computed once (what our SDP's a=fingerprint carries).
+    [[nodiscard]] const fingerprint& sha256_fingerprint() const noexcept { return state_->sha256; }
+    // Fingerprint with another RFC 8122 hash function (for peers that ask for one).
+    [[nodiscard]] result<fingerprint> compute_fingerprint(hash_function h) const noexcept
+    {
+        return detail::compute_fingerprint(state_->cert.get(), h);
+    }
+
+    [[nodiscard]] result<std::string> certificate_pem() const;
+    [[nodiscard]] result<std::string> private_key_pem() const;
+
+    // OpenSSL handles, owned by this certificate (use X509_up_ref/EVP_PKEY_up_ref to keep).
+    [[nodiscard]] X509* native_certificate() const noexcept { return state_->cert.get(); }
+    [[nodiscard]] EVP_PKEY* native_key() const noexcept { return state_->key.get(); }
+
+private:
+    struct state {
+        detail::x509_ptr cert;
+        detail::pkey_ptr key;
+        fingerprint sha256;
+    };
+    explicit certificate(std::shared_ptr<const state> s) noexcept : state_(std::move(s)) {}
+    [[nodiscard]] static result<certificate> adopt(detail::x509_ptr cert, detail::pkey_ptr key) noexcept;
+
+    std::shared_ptr<const state> state_;
+};
+
+// --- implementation --------------------------------------------------------------------------
+
+inline result<certificate> certificate::adopt(detail::x509_ptr cert, detail::pkey_ptr key) noexcept
+{
+    auto fp = detail::compute_fingerprint(cert.get(), hash_function::sha_256);
+    if (!fp) return fp.error();
+    auto s = std::shared_ptr<state>(new (std::nothrow) state{std::move(cert), std::move(key), *fp});
+    if (!s) return make_error(errc::certificate_error, "out of memory");
+    return certificate(std::move(s));
+}
+
+inline result<certificate> certificate::generate(const certificate_options& options) noexcept
+{
+    ERR_clear_error();
+    // Key: ECDSA on P-256 (secp256r1 / prime256v1), the browsers' default (RFC 8827 6.5
+    // requires ECDSA P-256 support).
+    detail::pkey_ctx_ptr kctx{EVP_PKEY_CTX_new_id(EVP_PKEY_EC, nullptr)};
+    EVP_PKEY* raw_key = nullptr;
+    if (!kctx || EVP_PKEY_keygen_init(kctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kctx.get(), NID_X9_62_prime256v1) != 1 ||
+        EVP_PKEY_CTX_set_ec_param_enc(kctx.get(), OPENSSL_EC_NAMED_CURVE) != 1 ||
+        EVP_PKEY_keygen(kctx.get(), &raw_key) != 1)
+        return detail::openssl_error(errc::certificate_error, "P-256 key generation failed");
+    detail::pkey_ptr key{raw_key};
+
+    detail::x509_ptr cert{X509_new()};
+    if (!cert) return detail::openssl_error(errc::certificate_error, "X509_new failed");
+    // Version 3 (value 2), a random positive 63-bit serial (RFC 5280 4.1.2.2: positive,
+    // unique per issuer; each certificate is its own issuer here).
+    std::uint64_t serial = 0;
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial) != 1)
+        return detail::openssl_error(errc::certificate_error, "no randomness for the serial number");
+    serial = (serial >> 1) | 1u;
+    const auto validity = options.validity.count();
+    const auto backdate = options.backdate.count();
+    if (validity <= 0 || validity > LONG_MAX / 2 || backdate < 0 || backdate > LONG_MAX / 2)
+        return make_error(errc::bad_config, "certificate validity must be positive, backdate non-negative");
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    const std::string_view cn = options.common_name.empty() ? std::string_view("peerkit")
+                                                            : std::string_view(options.common_name);
+    if (cn.size() > 64)
+        return make_error(errc::bad_config, "certificate common name is ", cn.size(),
+                          " characters, at most 64 allowed (RFC 5280 ub-common-name)");
+    if (X509_set_version(cert.get(), 2) != 1 ||
+        ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert.get()), serial) != 1 ||
+        X509_gmtime_adj(X509_getm_notBefore(cert.get()), -static_cast<long>(backdate)) == nullptr ||
+        X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(validity)) == nullptr ||
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(cn.data()),
+                                   static_cast<int>(cn.size()), -1, 0) != 1 ||
+        X509_set_issuer_name(cert.get(), name) != 1 || X509_set_pubkey(cert.get(), key.get()) != 1)
+        return detail::openssl_error(errc::certificate_error, "building the certificate failed");
+    if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0)
+        return detail::openssl_error(errc::certificate_error, "signing the certificate failed");
+    return adopt(std::move(cert), std::move(key));
+}
+
+inline result<certificate> certificate::from_pem(std::string_view certificate_pem,
+                                                 std::string_view private_key_pem) noexcept
+{
+    ERR_clear_error();
+    if (certificate_pem.size() > INT_MAX || private_key_pem.size() > INT_MAX)
+        return make_error(errc::certificate_error, "PEM text too large");
+    detail::bio_ptr cbio{BIO_new_mem_buf(certificate_pem.data(), static_cast<int>(certificate_pem.size()))};
+    detail::bio_ptr kbio{BIO_new_mem_buf(private_key_pem.data(), static_cast<int>(private_key_pem.size()))};
+    if (!cbio || !kbio) return detail::openssl_error(errc::certificate_error, "out of memory");
+    detail::x509_ptr cert{PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr)};
+    if (!cert) return detail::openssl_error(errc::certificate_error, "no PEM certificate could be read");
+    detail::pkey_ptr key{PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr)};
+    if (!key) return detail::openssl_error(errc::certificate_error, "no PEM private key could be read");
+    if (X509_check_private_key(cert.get(), key.get()) != 1)
+        return detail::openssl_error(errc::certificate_error,
+                                     "the private key does not belong to the certificate");
+    return adopt(std::move(cert), std::move(key));
+}
+
+namespace detail {
+template <class Write>
+result<std::string> to_pem(Write write)
+{
+    ERR_clear_error();
+    bio_ptr bio{BIO_new(BIO_s_mem())};
+    if (!bio || write(bio.get()) != 1)
+        return openssl_error(errc::certificate_error, "PEM encoding failed");
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio.get(), &data);
+    if (size < 0 || data == nullptr) return make_error(errc::certificate_error, "PEM encoding failed");
+    return std::string(data, static_cast<std::size_t>(size));
+}
+}  // namespace detail
+
+inline result<std::string> certificate::certificate_pem() const
+{
+    return detail::to_pem([&](BIO* bio) { return PEM_write_bio_X509(bio, state_->cert.get()); });
+}
+
+inline result<std::string> certificate::private_key_pem() const
+{
+    return detail::to_pem([&](BIO* bio) {
+        return PEM_write_bio_PrivateKey(bio, state_->key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    });
+}
+
+}  // namespace peerkit::dtls::openssl

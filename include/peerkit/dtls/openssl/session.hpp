@@ -1,0 +1,575 @@
+// peerkit::dtls::openssl::session: a sans-IO DTLS 1.2 session (RFC 6347) over OpenSSL 3,
+// satisfying peerkit::dtls::session (dtls/concepts.hpp).
+//
+//   auto cert = openssl::certificate::generate();
+//   auto ctx = openssl::context::create(*cert);                     // share across sessions
+//   auto s = openssl::session::create(*ctx, {.role = dtls::role::client,
+//                                            .remote_fingerprints = {*fp_from_sdp}});
+//   s->start(now);  then handle_packet / handle_timeout / poll_* as for any peerkit machine.
+//
+// How OpenSSL is driven:
+// - I/O goes through the context's datagram BIO: handle_packet() lends OpenSSL the one
+//   datagram, every BIO write becomes one queued datagram. Nothing touches a socket.
+// - Retransmission (RFC 6347 section 4.2.4). DTLS_set_timer_cb gives OpenSSL our timeout
+//   policy: the first timeout is session_config::initial_retransmit_timeout (100 ms) or twice
+//   the ICE RTT, not OpenSSL's fixed 1 s, and each retransmission doubles it up to
+//   max_retransmit_timeout (RFC 6347 4.2.4.1). Whenever OpenSSL arms its timer during one of
+//   our calls, we arm ours at `now + duration` on the caller's clock; poll_timeout() reports
+//   it and handle_timeout(now) asks OpenSSL to retransmit. OpenSSL 3.0 checks expiry against
+//   its own wall clock (gettimeofday) and has no clock hook (BoringSSL's
+//   SSL_CTX_set_current_time_cb has no OpenSSL equivalent), so when our deadline is reached
+//   before OpenSSL's clock agrees (only in a simulation running ahead of real time, or with
+//   a clock skew above OpenSSL's 15 ms tolerance), we re-arm for OpenSSL's remaining time
+//   instead of spinning. In a real runtime both clocks advance together.
+// - The peer's certificate is checked against the expected SDP fingerprints in the
+//   context's verify callback, during the handshake: a mismatch sends bad_certificate and
+//   fails the session with errc::fingerprint_mismatch.
+#pragma once
+
+#include <peerkit/bytes.hpp>
+#include <peerkit/dtls/concepts.hpp>
+#include <peerkit/dtls/error.hpp>
+#include <peerkit/dtls/fingerprint.hpp>
+#include <peerkit/dtls/openssl/certificate.hpp>
+#include <peerkit/dtls/openssl/context.hpp>
+#include <peerkit/dtls/openssl/detail/handles.hpp>
+#include <peerkit/dtls/srtp.hpp>
+#include <peerkit/error.hpp>
+
+#include <openssl/err.h>
+#include <openssl/srtp.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <new>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace peerkit::dtls::openssl {
+
+class session {
+public:
+    // Validates the config (an expected fingerprint with an acceptable hash is required; the
+    // MTU must be 256..16384) and creates the SSL object. Nothing is sent until start().
+    [[nodiscard]] static result<session> create(std::shared_ptr<const context> ctx, session_config config);
+
+    session(session&&) noexcept = default;
+    session& operator=(session&&) noexcept = default;
+    ~session() = default;
+
+    // --- the peerkit::dtls::session concept ---------------------------------------------------
+    result<void> start(time_point now) { return state_->start(now); }
+    result<void> handle_packet(time_point now, bytes_view datagram) { return state_->handle_packet(now, datagram); }
+    void handle_timeout(time_point now) { state_->handle_timeout(now); }
+    std::optional<datagram> poll_transmit() { return state_->poll_transmit(); }
+    [[nodiscard]] std::optional<time_point> poll_timeout() const { return state_->poll_timeout(); }
+    std::optional<event> poll_event() { return state_->poll_event(); }
+    result<void> send(time_point now, bytes_view data) { return state_->send(now, data); }
+    [[nodiscard]] std::size_t max_application_data() const { return state_->max_application_data(); }
+    void close(time_point now) { state_->close(now); }
+    [[nodiscard]] dtls::role role() const noexcept { return state_->config.role; }
+    [[nodiscard]] session_state state() const noexcept { return state_->status; }
+    [[nodiscard]] const fingerprint& local_fingerprint() const noexcept
+    {
+        return state_->ctx->local_certificate().sha256_fingerprint();
+    }
+    [[nodiscard]] result<void> export_keying_material(std::string_view label, std::span<std::byte> out) const
+    {
+        return state_->export_keying_material(label, out);
+    }
+    [[nodiscard]] std::optional<dtls::srtp_profile> srtp_profile() const noexcept { return state_->srtp; }
+
+    // --- conveniences beyond the concept ---------------------------------------------------------
+    // export_keying_material into a new vector of `length` bytes.
+    [[nodiscard]] result<std::vector<std::byte>> export_keying_material(std::string_view label,
+                                                                       std::size_t length) const
+    {
+        std::vector<std::byte> out(length);
+        if (auto r = export_keying_material(label, std::span<std::byte>(out)); !r) return r.error();
+        return out;
+    }
+    // The peer certificate's fingerprint that matched (after the handshake).
+    [[nodiscard]] const std::optional<fingerprint>& peer_fingerprint() const noexcept { return state_->peer_fp; }
+    // The negotiated cipher suite's OpenSSL name, e.g. "ECDHE-ECDSA-AES128-GCM-SHA256".
+    [[nodiscard]] std::string_view cipher_name() const noexcept
+    {
+        const SSL_CIPHER* c = SSL_get_current_cipher(state_->ssl.get());
+        return c != nullptr ? std::string_view(SSL_CIPHER_get_name(c)) : std::string_view();
+    }
+    [[nodiscard]] const session_stats& stats() const noexcept { return state_->stats; }
+    [[nodiscard]] const session_config& config() const noexcept { return state_->config; }
+    // The current retransmission timeout OpenSSL was given (zero before the first flight).
+    [[nodiscard]] std::chrono::microseconds current_retransmit_timeout() const noexcept
+    {
+        return std::chrono::microseconds(state_->timer_us);
+    }
+    [[nodiscard]] SSL* native_handle() const noexcept { return state_->ssl.get(); }
+
+private:
+    struct impl final : detail::session_io {
+        std::shared_ptr<const context> ctx;
+        session_config config;
+        detail::ssl_ptr ssl;
+        session_state status = session_state::idle;
+        std::deque<datagram> transmit_queue;
+        std::deque<event> events;
+        std::size_t queued_app_bytes = 0;
+        session_stats stats;
+        std::optional<dtls::srtp_profile> srtp;
+        std::optional<fingerprint> peer_fp;
+        // The datagram OpenSSL may read during the current call.
+        bytes_view pending_rx{};
+        // Timer state (see the header comment).
+        unsigned timer_us = 0;             // duration OpenSSL was last given
+        bool timer_armed_in_call = false;  // OpenSSL (re)armed its timer during this call
+        std::optional<time_point> retransmit_at;
+        std::optional<time_point> handshake_deadline;
+        // Why verification or the handshake failed, when we know better than OpenSSL.
+        std::optional<error> verify_error;
+        std::optional<error> alert_error;
+        std::vector<std::byte> read_buffer;
+
+        impl(std::shared_ptr<const context> c, session_config cfg) : ctx(std::move(c)), config(std::move(cfg)) {}
+        impl(const impl&) = delete;
+        impl& operator=(const impl&) = delete;
+        ~impl() override
+        {
+            // The BIO outlives nothing of ours, but clear its back pointer first anyway.
+            if (ssl) {
+                if (BIO* b = SSL_get_rbio(ssl.get())) BIO_set_data(b, nullptr);
+                SSL_set_ex_data(ssl.get(), 0, nullptr);
+            }
+        }
+
+        // ---- detail::session_io -------------------------------------------------------------
+        int on_bio_read(char* out, int size) noexcept override
+        {
+            if (pending_rx.empty()) return 0;
+            // A datagram larger than OpenSSL's buffer is cut; OpenSSL then drops the
+            // malformed tail record, which is what a too-large datagram deserves.
+            const std::size_t n = std::min(pending_rx.size(), static_cast<std::size_t>(size));
+            std::memcpy(out, pending_rx.data(), n);
+            pending_rx = {};
+            return static_cast<int>(n);
+        }
+        void on_bio_write(const char* data, int size) noexcept override
+        {
+            if (transmit_queue.size() >= config.max_queued_datagrams) {
+                ++stats.datagrams_dropped;  // as if lost on the wire; DTLS recovers
+                return;
+            }
+            const auto* p = reinterpret_cast<const std::byte*>(data);
+            transmit_queue.emplace_back(p, p + size);
+            ++stats.datagrams_sent;
+        }
+        int on_verify_peer(X509* peer) noexcept override
+        {
+            // RFC 8122 section 5 / RFC 8842 section 5: the certificate must match one of the
+            // a=fingerprint values; compute its digest with each acceptable hash offered.
+            std::optional<fingerprint> first_computed;
+            for (const auto& expected : config.remote_fingerprints) {
+                if (!is_acceptable_for_verification(expected.hash())) continue;
+                auto actual = detail::compute_fingerprint(peer, expected.hash());
+                if (!actual) continue;
+                if (*actual == expected) {
+                    peer_fp = *actual;
+                    return 1;
+                }
+                if (!first_computed) first_computed = *actual;
+            }
+            error e = make_error(errc::fingerprint_mismatch, "peer certificate matches no a=fingerprint; its ");
+            if (first_computed) {
+                char text[fingerprint::max_text_size];
+                const std::size_t n = first_computed->format_to(text);
+                e.append(std::string_view(text, std::min<std::size_t>(n, 8 + 3 * 8)));
+                e.append("...");
+            }
+            verify_error = e;
+            return 0;
+        }
+        unsigned on_timer(unsigned previous_us) noexcept override
+        {
+            using std::chrono::duration_cast;
+            using std::chrono::microseconds;
+            const auto max_us = static_cast<std::uint64_t>(duration_cast<microseconds>(config.max_retransmit_timeout).count());
+            std::uint64_t next = 0;
+            if (previous_us == 0) {
+                // First flight timeout: from the RTT when ICE measured one, else the
+                // configured initial value (RFC 6347 4.2.4.1 allows any initial value; its
+                // 1 s is what stalls WebRTC set-ups when the first flight is lost).
+                const auto min_us = static_cast<std::uint64_t>(duration_cast<microseconds>(config.min_retransmit_timeout).count());
+                if (config.rtt_estimate.count() > 0)
+                    next = std::max<std::uint64_t>(min_us, 2 * static_cast<std::uint64_t>(config.rtt_estimate.count()));
+                else
+                    next = static_cast<std::uint64_t>(duration_cast<microseconds>(config.initial_retransmit_timeout).count());
+            } else {
+                // A retransmission: back off exponentially (RFC 6347 4.2.4.1).
+                next = 2 * static_cast<std::uint64_t>(previous_us);
+                ++stats.retransmissions;
+            }
+            next = std::clamp<std::uint64_t>(next, 1000, std::min<std::uint64_t>(max_us, UINT_MAX));
+            timer_us = static_cast<unsigned>(next);
+            timer_armed_in_call = true;
+            return timer_us;
+        }
+        void on_info(int where, int value) noexcept override
+        {
+            // RFC 5246 7.2: a fatal alert from the peer ends the session; keep its name.
+            if ((where & SSL_CB_READ_ALERT) != 0 && (value >> 8) == SSL3_AL_FATAL && !alert_error) {
+                error e = make_error(errc::peer_alert, "peer sent fatal alert ");
+                e.append(SSL_alert_desc_string_long(value));
+                alert_error = e;
+            }
+        }
+        [[nodiscard]] std::size_t on_mtu() const noexcept override { return config.mtu; }
+
+        // ---- the machine -------------------------------------------------------------------
+        void begin_call() noexcept
+        {
+            ERR_clear_error();
+            timer_armed_in_call = false;
+        }
+        // After every call into OpenSSL: mirror its timer on the caller's clock.
+        void sync_timer(time_point now) noexcept
+        {
+            timeval remaining{};
+            if (DTLSv1_get_timeout(ssl.get(), &remaining) != 1) {
+                retransmit_at.reset();  // flight acknowledged (OpenSSL stopped its timer)
+            } else if (timer_armed_in_call || !retransmit_at) {
+                retransmit_at = now + std::chrono::microseconds(timer_us);
+            }
+            timer_armed_in_call = false;
+        }
+
+        result<void> start(time_point now)
+        {
+            if (status != session_state::idle) return {};
+            status = session_state::handshaking;
+            handshake_deadline = now + config.handshake_timeout;
+            if (config.role == dtls::role::server) return {};
+            return drive_handshake(now);
+        }
+
+        result<void> handle_packet(time_point now, bytes_view data)
+        {
+            ++stats.datagrams_received;
+            if (data.empty() || std::to_integer<unsigned>(data[0]) < 20 || std::to_integer<unsigned>(data[0]) > 63) {
+                ++stats.datagrams_refused;
+                // RFC 7983 section 7: only 20..63 is DTLS; the demultiplexer should not
+                // have sent this here.
+                if (data.empty()) return make_error(errc::not_dtls, "empty datagram");
+                return make_error(errc::not_dtls, "datagram first byte ", std::to_integer<unsigned>(data[0]),
+                                  " is outside the DTLS range 20..63 (RFC 7983)");
+            }
+            if (data.size() > config.max_datagram_size) {
+                ++stats.datagrams_refused;
+                return make_error(errc::datagram_too_large, "datagram of ", data.size(),
+                                  " bytes exceeds max_datagram_size ", config.max_datagram_size);
+            }
+            if (status == session_state::closed || status == session_state::failed) {
+                ++stats.datagrams_refused;
+                return make_error(errc::session_closed, "datagram after the session ",
+                                  status == session_state::closed ? "closed" : "failed");
+            }
+            if (status == session_state::idle) {
+                if (auto r = start(now); !r) return r;
+            }
+            pending_rx = data;
+            result<void> r = status == session_state::handshaking ? drive_handshake(now) : drive_read(now);
+            pending_rx = {};
+            return r;
+        }
+
+        result<void> drive_handshake(time_point now)
+        {
+            begin_call();
+            const int ret = SSL_do_handshake(ssl.get());
+            if (ret == 1) {
+                sync_timer(now);
+                on_connected();
+                return drive_read(now);  // records after Finished in the same datagram
+            }
+            const int err = SSL_get_error(ssl.get(), ret);
+            if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+                sync_timer(now);
+                ERR_clear_error();
+                return {};
+            }
+            return fail(handshake_error());
+        }
+
+        result<void> drive_read(time_point now)
+        {
+            if (read_buffer.empty()) read_buffer.resize(16384 + 1024);
+            while (true) {
+                begin_call();
+                const int n = SSL_read(ssl.get(), read_buffer.data(), static_cast<int>(read_buffer.size()));
+                if (n > 0) {
+                    deliver(std::span<const std::byte>(read_buffer.data(), static_cast<std::size_t>(n)));
+                    continue;
+                }
+                const int err = SSL_get_error(ssl.get(), n);
+                sync_timer(now);
+                if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+                    ERR_clear_error();
+                    return {};
+                }
+                if (err == SSL_ERROR_ZERO_RETURN) {
+                    // RFC 5246 7.2.1 (kept by RFC 6347): answer close_notify with our own.
+                    begin_call();
+                    (void)SSL_shutdown(ssl.get());
+                    ERR_clear_error();
+                    status = session_state::closed;
+                    retransmit_at.reset();
+                    events.emplace_back(closed{true});
+                    return {};
+                }
+                if (alert_error) return fail(*alert_error);
+                return fail(detail::openssl_error(errc::handshake_failed, "DTLS record layer failed"));
+            }
+        }
+
+        void deliver(std::span<const std::byte> data)
+        {
+            if (events.size() >= config.max_queued_events ||
+                queued_app_bytes + data.size() > config.max_queued_application_bytes) {
+                ++stats.application_records_dropped;  // DTLS is unreliable; so is this queue
+                return;
+            }
+            queued_app_bytes += data.size();
+            events.emplace_back(application_data{std::vector<std::byte>(data.begin(), data.end())});
+        }
+
+        void on_connected()
+        {
+            status = session_state::connected;
+            handshake_deadline.reset();
+            if (const SRTP_PROTECTION_PROFILE* p = SSL_get_selected_srtp_profile(ssl.get()))
+                srtp = srtp_profile_from_id(static_cast<std::uint16_t>(p->id));
+            handshake_complete done;
+            done.srtp = srtp;
+            if (peer_fp) done.peer = *peer_fp;
+            events.emplace_back(done);
+        }
+
+        error handshake_error()
+        {
+            if (verify_error) {
+                ERR_clear_error();
+                return *verify_error;
+            }
+            if (alert_error) {
+                ERR_clear_error();
+                return *alert_error;
+            }
+            const unsigned long code = ERR_peek_last_error();
+            if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_READ_TIMEOUT_EXPIRED) {
+                ERR_clear_error();
+                return make_error(errc::handshake_timeout, "no answer after ", stats.retransmissions,
+                                  " retransmissions");
+            }
+            if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+                ERR_clear_error();
+                return make_error(errc::no_peer_certificate,
+                                  "the DTLS client sent no certificate (WebRTC requires one, RFC 8827 6.5)");
+            }
+            return detail::openssl_error(errc::handshake_failed, "DTLS handshake failed as ", to_string(config.role));
+        }
+
+        // Kept out of line: GCC 12 reports a false -Warray-bounds when error::append(integer)
+        // is inlined into a long caller.
+        [[gnu::noinline]] error timeout_error() const noexcept
+        {
+            const auto ms = static_cast<std::uint64_t>(config.handshake_timeout.count());
+            error e = make_error(errc::handshake_timeout, "handshake not complete after ");
+            e.append(ms);
+            e.append(" ms (");
+            e.append(stats.retransmissions);
+            e.append(" retransmissions)");
+            return e;
+        }
+
+        result<void> fail(error reason)
+        {
+            status = session_state::failed;
+            retransmit_at.reset();
+            handshake_deadline.reset();
+            events.emplace_back(failed{reason});
+            return reason;
+        }
+
+        void handle_timeout(time_point now)
+        {
+            if (status != session_state::handshaking && status != session_state::connected) return;
+            if (handshake_deadline && now >= *handshake_deadline) {
+                (void)fail(timeout_error());
+                return;
+            }
+            if (!retransmit_at || now < *retransmit_at) return;
+            begin_call();
+            const long r = DTLSv1_handle_timeout(ssl.get());
+            if (r < 0) {
+                (void)fail(handshake_error());
+                return;
+            }
+            if (r == 0) {
+                // OpenSSL's wall clock has not reached its deadline yet (see the header
+                // comment); wake again when it will have.
+                timeval remaining{};
+                if (DTLSv1_get_timeout(ssl.get(), &remaining) == 1) {
+                    const auto wait = std::chrono::seconds(remaining.tv_sec) + std::chrono::microseconds(remaining.tv_usec);
+                    retransmit_at = now + std::max<std::chrono::microseconds>(wait, std::chrono::milliseconds(1));
+                } else {
+                    retransmit_at.reset();
+                }
+                return;
+            }
+            sync_timer(now);
+        }
+
+        std::optional<datagram> poll_transmit()
+        {
+            if (transmit_queue.empty()) return std::nullopt;
+            datagram d = std::move(transmit_queue.front());
+            transmit_queue.pop_front();
+            return d;
+        }
+
+        [[nodiscard]] std::optional<time_point> poll_timeout() const
+        {
+            std::optional<time_point> t = retransmit_at;
+            if (handshake_deadline && (!t || *handshake_deadline < *t)) t = handshake_deadline;
+            return t;
+        }
+
+        std::optional<event> poll_event()
+        {
+            if (events.empty()) return std::nullopt;
+            event e = std::move(events.front());
+            events.pop_front();
+            if (const auto* d = std::get_if<application_data>(&e)) queued_app_bytes -= d->data.size();
+            return e;
+        }
+
+        [[nodiscard]] std::size_t max_application_data() const
+        {
+            if (status != session_state::connected) return 0;
+            // Plaintext that fits one record in one MTU-sized datagram (RFC 6347 4.1.1:
+            // a record must not span datagrams), given the negotiated cipher's overhead.
+            return DTLS_get_data_mtu(ssl.get());
+        }
+
+        result<void> send(time_point now, bytes_view data)
+        {
+            if (status != session_state::connected) {
+                if (status == session_state::closed || status == session_state::failed)
+                    return make_error(errc::session_closed, "send after the session closed or failed");
+                return make_error(errc::not_connected, "send before the DTLS handshake completed");
+            }
+            const std::size_t limit = max_application_data();
+            if (data.size() > limit)
+                return make_error(errc::message_too_large, "application data of ", data.size(),
+                                  " bytes exceeds the ", limit, " bytes one record can carry within the MTU ",
+                                  config.mtu);
+            if (data.empty()) return {};  // an empty record carries nothing; send none
+            begin_call();
+            const int n = SSL_write(ssl.get(), data.data(), static_cast<int>(data.size()));
+            if (n <= 0) return fail(detail::openssl_error(errc::backend_error, "SSL_write failed"));
+            sync_timer(now);
+            return {};
+        }
+
+        void close(time_point now)
+        {
+            if (status == session_state::closed || status == session_state::failed) return;
+            if (status == session_state::connected) {
+                begin_call();
+                (void)SSL_shutdown(ssl.get());  // queues close_notify (RFC 5246 7.2.1)
+                ERR_clear_error();
+            }
+            (void)now;
+            status = session_state::closed;
+            retransmit_at.reset();
+            handshake_deadline.reset();
+            events.emplace_back(closed{false});
+        }
+
+        [[nodiscard]] result<void> export_keying_material(std::string_view label, std::span<std::byte> out) const
+        {
+            if (status != session_state::connected)
+                return make_error(errc::not_connected, "keying material before the DTLS handshake completed");
+            if (out.empty() || label.empty())
+                return make_error(errc::bad_keying_material_request, "export needs a label and a non-empty output");
+            ERR_clear_error();
+            // RFC 5705 section 4, without context value (RFC 5764 section 4.2 uses none).
+            if (SSL_export_keying_material(ssl.get(), reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                                           label.data(), label.size(), nullptr, 0, 0) != 1)
+                return detail::openssl_error(errc::backend_error, "keying material export failed");
+            return {};
+        }
+    };
+
+    explicit session(std::unique_ptr<impl> s) noexcept : state_(std::move(s)) {}
+    std::unique_ptr<impl> state_;
+};
+
+inline result<session> session::create(std::shared_ptr<const context> ctx, session_config config)
+{
+    if (!ctx) return make_error(errc::bad_config, "no context");
+    if (config.mtu < 256 || config.mtu > 16384)
+        return make_error(errc::bad_config, "mtu ", config.mtu, " is outside 256..16384");
+    if (config.min_retransmit_timeout.count() <= 0 || config.initial_retransmit_timeout.count() <= 0 ||
+        config.max_retransmit_timeout < config.initial_retransmit_timeout ||
+        config.max_retransmit_timeout < config.min_retransmit_timeout || config.handshake_timeout.count() <= 0)
+        return make_error(errc::bad_config,
+                          "retransmit timeouts must be positive with min, initial <= max, handshake_timeout > 0");
+    if (config.max_queued_datagrams == 0 || config.max_queued_events == 0)
+        return make_error(errc::bad_config, "queue limits must be at least 1");
+    const bool usable = std::any_of(config.remote_fingerprints.begin(), config.remote_fingerprints.end(),
+                                    [](const fingerprint& f) { return !f.empty() && is_acceptable_for_verification(f.hash()); });
+    if (!usable)
+        return make_error(errc::no_usable_fingerprint, "need an expected remote fingerprint (sha-1/224/256/384/512), got ",
+                          config.remote_fingerprints.size(), " usable none");
+
+    ERR_clear_error();
+    auto state = std::unique_ptr<impl>(new impl(std::move(ctx), std::move(config)));
+    impl& s = *state;
+    s.ssl.reset(SSL_new(s.ctx->native_handle()));
+    if (!s.ssl) return detail::openssl_error(errc::backend_error, "SSL_new failed");
+    SSL* ssl = s.ssl.get();
+    if (SSL_set_ex_data(ssl, 0, static_cast<detail::session_io*>(&s)) != 1)
+        return detail::openssl_error(errc::backend_error, "SSL_set_ex_data failed");
+    BIO* bio = BIO_new(s.ctx->bio_method());
+    if (bio == nullptr) return detail::openssl_error(errc::backend_error, "BIO_new failed");
+    BIO_set_data(bio, static_cast<detail::session_io*>(&s));
+    SSL_set_bio(ssl, bio, bio);  // one BIO for both directions; SSL owns it
+    // RFC 6347 4.1.1.1: handshake messages are fragmented to the PMTU; ours is fixed.
+    SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU);
+    if (SSL_set_mtu(ssl, static_cast<long>(s.config.mtu)) <= 0)  // returns the MTU set
+        return detail::openssl_error(errc::bad_config, "OpenSSL refused mtu ", s.config.mtu);
+    DTLS_set_timer_cb(ssl, &detail::peerkit_dtls_timer);
+    SSL_set_info_callback(ssl, &detail::peerkit_dtls_info);
+    // RFC 5764 4.1.1: offer (client) or accept (server) use_srtp. Returns 0 on success.
+    if (s.config.use_srtp && SSL_set_tlsext_use_srtp(ssl, s.ctx->config().srtp_profiles.c_str()) != 0)
+        return detail::openssl_error(errc::bad_config, "bad SRTP profile list \"", s.ctx->config().srtp_profiles, "\"");
+    if (s.config.role == dtls::role::client)
+        SSL_set_connect_state(ssl);
+    else
+        SSL_set_accept_state(ssl);
+    return session(std::move(state));
+}
+
+static_assert(dtls::session<session>);
+
+}  // namespace peerkit::dtls::openssl
