@@ -1,0 +1,656 @@
+// The data-channel layer (RFC 8831, RFC 8832) as a sans-IO machine on top of an SCTP message
+// transport: normally peerkit::sctp::association, in tests anything that models
+// datachannel::message_transport.
+//
+//   datachannel::endpoint<sctp::association> dc{association, dtls_role::client, {}};
+//   auto chat = dc.create_channel(now, "chat", {});          // DCEP OPEN once SCTP is up
+//   while (auto e = association.poll_event()) dc.handle_association_event(now, std::move(*e));
+//   while (auto e = dc.poll_event()) ...;                       // open, message, close, error
+//   chat->send(now, "hello");
+//
+// The endpoint never reads a clock and sends nothing by itself except through the transport
+// it was given. Events are queued until polled and never dropped, so a channel that opened
+// before the user looked still reports "open".
+#pragma once
+
+#include <peerkit/bytes.hpp>
+#include <peerkit/datachannel/dcep.hpp>
+#include <peerkit/datachannel/error.hpp>
+#include <peerkit/error.hpp>
+// The association's public vocabulary (send_options, association_event): the endpoint speaks
+// the association's language so that the association plugs in without an adapter.
+#include <peerkit/sctp/detail/association_types.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace peerkit::datachannel {
+
+using time_point = std::chrono::steady_clock::time_point;
+
+// What the data-channel layer needs from SCTP: send a message on a stream with a PPID and
+// reliability options, reset outgoing streams (RFC 6525), and per-stream buffered amounts.
+// sctp::association models it; its events are fed back with handle_association_event (or
+// the handle_* verbs below for other transports).
+template <class T>
+concept message_transport = requires(T& t, const T& ct, time_point now, std::uint16_t stream, std::uint32_t ppid,
+                                     bytes_view data, const sctp::send_options& options,
+                                     std::span<const std::uint16_t> streams, std::size_t bytes) {
+    { t.send(now, stream, ppid, data, options) } -> std::same_as<result<void>>;
+    { t.reset_streams(now, streams) } -> std::same_as<result<void>>;
+    { ct.buffered_amount(stream) } -> std::convertible_to<std::size_t>;
+    t.set_buffered_amount_low_threshold(stream, bytes);
+};
+
+// RFC 8832 6 / RFC 8831 6.5: the DTLS client opens channels on even stream ids, the server
+// on odd ones, so both can open channels at once without colliding.
+enum class dtls_role : std::uint8_t { client, server };
+
+enum class ready_state : std::uint8_t { connecting, open, closing, closed };
+
+// RTCDataChannelInit.
+struct channel_init {
+    bool ordered = true;
+    std::optional<std::uint16_t> max_packet_life_time{};  // milliseconds (RFC 8831 6.6 timed)
+    std::optional<std::uint16_t> max_retransmits{};       // RFC 8831 6.6 limited retransmissions
+    std::string protocol{};
+    // Negotiated out of band: both sides create the channel with the same id, no DCEP.
+    bool negotiated = false;
+    std::optional<std::uint16_t> id{};  // required when negotiated, ignored otherwise
+    std::uint16_t priority = priority::low;
+};
+
+struct endpoint_config {
+    // Largest message we send and accept (SDP a=max-message-size, RFC 8841 6; 256 KiB is
+    // what browsers announce). Sending more fails; receiving more is an error event.
+    std::size_t max_message_size = 256 * 1024;
+    // Channels open at once (each holds its label and protocol, up to 64 KiB each).
+    std::size_t max_channels = 1024;
+    // Stream ids are below this: the streams SCTP negotiated (min of both sides' counts).
+    // Updated from the transport when it offers outbound_streams()/inbound_streams().
+    std::uint32_t max_streams = 65535;
+};
+
+// ---- events (poll_event) ------------------------------------------------------------------
+struct channel_event {          // the peer opened a channel ("datachannel" in browsers)
+    std::uint16_t id = 0;
+};
+struct open_event {             // "open"
+    std::uint16_t id = 0;
+};
+struct message_event {          // "message"
+    std::uint16_t id = 0;
+    bool binary = false;
+    std::vector<std::byte> data{};
+    [[nodiscard]] std::string_view text() const noexcept { return as_string_view(data); }
+};
+struct buffered_amount_low_event {  // "bufferedamountlow"
+    std::uint16_t id = 0;
+};
+struct closing_event {          // "closing": the peer started closing the channel
+    std::uint16_t id = 0;
+};
+struct close_event {            // "close": both directions of the stream are reset
+    std::uint16_t id = 0;
+};
+struct error_event {            // "error"
+    std::uint16_t id = 0;
+    peerkit::error error{};
+};
+using event = std::variant<channel_event, open_event, message_event, buffered_amount_low_event, closing_event,
+                           close_event, error_event>;
+
+template <message_transport Transport>
+class endpoint;
+
+// A handle with the browser's RTCDataChannel surface. Cheap to copy; stays valid (and reads
+// as closed) after its channel closed and even after the id was reused by a new channel.
+template <message_transport Transport>
+class channel {
+public:
+    channel() = default;
+
+    [[nodiscard]] std::uint16_t id() const noexcept { return id_; }
+    [[nodiscard]] std::string_view label() const noexcept { return st() ? std::string_view(st()->label) : ""; }
+    [[nodiscard]] std::string_view protocol() const noexcept { return st() ? std::string_view(st()->protocol) : ""; }
+    [[nodiscard]] bool ordered() const noexcept { return st() ? st()->ordered : true; }
+    [[nodiscard]] std::optional<std::uint16_t> max_retransmits() const noexcept
+    {
+        return st() ? st()->max_retransmits : std::nullopt;
+    }
+    [[nodiscard]] std::optional<std::uint16_t> max_packet_life_time() const noexcept
+    {
+        return st() ? st()->max_packet_life_time : std::nullopt;
+    }
+    [[nodiscard]] bool negotiated() const noexcept { return st() ? st()->negotiated : false; }
+    [[nodiscard]] std::uint16_t priority() const noexcept { return st() ? st()->priority : priority::low; }
+    [[nodiscard]] datachannel::ready_state ready_state() const noexcept
+    {
+        return st() ? st()->state : ready_state::closed;
+    }
+    [[nodiscard]] std::size_t buffered_amount() const noexcept
+    {
+        return st() && st()->state != ready_state::closed ? ep_->transport().buffered_amount(id_) : 0;
+    }
+    [[nodiscard]] std::size_t buffered_amount_low_threshold() const noexcept
+    {
+        return st() ? st()->low_threshold : 0;
+    }
+    void set_buffered_amount_low_threshold(std::size_t bytes) noexcept
+    {
+        if (auto* s = st()) {
+            s->low_threshold = bytes;
+            ep_->transport().set_buffered_amount_low_threshold(id_, bytes);
+        }
+    }
+    result<void> send(time_point now, std::string_view text) { return send_impl(now, as_bytes(text), false); }
+    result<void> send(time_point now, bytes_view binary) { return send_impl(now, binary, true); }
+    result<void> close(time_point now)
+    {
+        if (!st()) return {};
+        return ep_->close(now, id_);
+    }
+
+    friend bool operator==(const channel& a, const channel& b) noexcept
+    {
+        return a.ep_ == b.ep_ && a.id_ == b.id_ && a.generation_ == b.generation_;
+    }
+
+private:
+    friend class endpoint<Transport>;
+    channel(endpoint<Transport>* ep, std::uint16_t id, std::uint64_t generation) noexcept
+        : ep_(ep), id_(id), generation_(generation)
+    {
+    }
+    auto* st() const noexcept { return ep_ ? ep_->find(id_, generation_) : nullptr; }
+    result<void> send_impl(time_point now, bytes_view data, bool binary)
+    {
+        if (!st()) return make_error(errc::no_such_channel, "data channel ", id_, " no longer exists");
+        return ep_->send(now, id_, data, binary);
+    }
+
+    endpoint<Transport>* ep_ = nullptr;
+    std::uint16_t id_ = 0;
+    std::uint64_t generation_ = 0;
+};
+
+template <message_transport Transport>
+class endpoint {
+public:
+    using channel_type_handle = channel<Transport>;
+
+    endpoint(Transport& transport, dtls_role role, endpoint_config config = {})
+        : transport_(&transport), role_(role), config_(config)
+    {
+    }
+    endpoint(const endpoint&) = delete;
+    endpoint& operator=(const endpoint&) = delete;
+
+    [[nodiscard]] Transport& transport() const noexcept { return *transport_; }
+    [[nodiscard]] const endpoint_config& config() const noexcept { return config_; }
+    [[nodiscard]] bool transport_open() const noexcept { return transport_open_; }
+    // The number of channels not yet closed.
+    [[nodiscard]] std::size_t channel_count() const noexcept { return live_channels_; }
+
+    // createDataChannel(label, init). Before the transport is up the channel is
+    // "connecting"; its DCEP OPEN goes out (or, negotiated, it opens) when it comes up.
+    result<channel<Transport>> create_channel(time_point now, std::string_view label, const channel_init& init = {})
+    {
+        if (init.max_packet_life_time && init.max_retransmits)
+            return make_error(errc::invalid_parameters,
+                              "max_packet_life_time and max_retransmits cannot both be set (RFC 8831 6.6)");
+        if (label.size() > 0xffff || init.protocol.size() > 0xffff)
+            return make_error(errc::invalid_parameters, "label (", label.size(), " bytes) or protocol (",
+                              init.protocol.size(), " bytes) longer than 65535 bytes");
+        if (live_channels_ >= config_.max_channels)
+            return make_error(errc::too_many_channels, "data channel limit of ", config_.max_channels, " reached");
+        std::uint16_t id = 0;
+        if (init.negotiated) {
+            if (!init.id) return make_error(errc::invalid_parameters, "a negotiated data channel needs an id");
+            id = *init.id;
+            if (id >= max_streams() || id == 65535)
+                return make_error(errc::invalid_parameters, "data channel id ", id, " is beyond the ", max_streams(),
+                                  " negotiated streams");
+            if (!id_free(id)) return make_error(errc::id_in_use, "data channel id ", id, " is in use");
+        } else {
+            auto free = allocate_id();
+            if (!free) return free.error();
+            id = *free;
+        }
+        channel_state& s = emplace(id);
+        s.label.assign(label);
+        s.protocol = init.protocol;
+        s.ordered = init.ordered;
+        s.max_retransmits = init.max_retransmits;
+        s.max_packet_life_time = init.max_packet_life_time;
+        s.negotiated = init.negotiated;
+        s.priority = init.priority;
+        s.locally_opened = true;
+        if (transport_open_) announce_local(now, id, s);
+        return channel<Transport>(this, id, s.generation);
+    }
+
+    // The handle of a live (not closed) channel, e.g. after a channel_event.
+    [[nodiscard]] std::optional<channel<Transport>> get(std::uint16_t id) noexcept
+    {
+        auto it = channels_.find(id);
+        if (it == channels_.end() || it->second.state == ready_state::closed) return std::nullopt;
+        return channel<Transport>(this, id, it->second.generation);
+    }
+
+    std::optional<event> poll_event()
+    {
+        if (events_.empty()) return std::nullopt;
+        event e = std::move(events_.front());
+        events_.pop_front();
+        return e;
+    }
+
+    // ---- input from the transport ------------------------------------------------------
+    // The SCTP association is established: pending channels open.
+    void handle_transport_open(time_point now)
+    {
+        if (transport_open_) return;
+        transport_open_ = true;
+        update_max_streams();
+        for (auto& [id, s] : channels_)
+            if (s.state == ready_state::connecting && s.locally_opened) announce_local(now, id, s);
+    }
+
+    // The association ended: every channel closes; `failure` (an abort) is reported first.
+    void handle_transport_closed(time_point, std::optional<peerkit::error> failure = std::nullopt)
+    {
+        transport_open_ = false;
+        for (auto& [id, s] : channels_) {
+            if (s.state == ready_state::closed) continue;
+            if (failure) events_.push_back(error_event{id, *failure});
+            finish_close(id, s);
+        }
+    }
+
+    // One complete SCTP message.
+    void handle_message(time_point now, std::uint16_t stream, std::uint32_t ppid_value, std::vector<std::byte>&& data)
+    {
+        switch (static_cast<ppid>(ppid_value)) {
+        case ppid::dcep: handle_dcep(now, stream, data); return;
+        case ppid::string:
+        case ppid::binary:
+        case ppid::string_empty:
+        case ppid::binary_empty:
+        case ppid::string_partial:
+        case ppid::binary_partial: break;
+        default: {
+            if (auto* s = live(stream))
+                events_.push_back(error_event{stream, make_error(errc::unexpected_ppid, "message with PPID ",
+                                                                 ppid_value, " on data channel ", stream,
+                                                                 " dropped (RFC 8831 8)")});
+            return;
+        }
+        }
+        channel_state* s = live(stream);
+        if (s == nullptr || s->state == ready_state::closed) return;  // no channel: nothing to deliver to
+        // RFC 8832 6: the peer sends user data only after its ACK, so data means the channel
+        // is acknowledged even if the ACK itself was lost or reordered (unordered data).
+        s->awaiting_ack = false;
+        const auto p = static_cast<ppid>(ppid_value);
+        const bool binary = p == ppid::binary || p == ppid::binary_empty || p == ppid::binary_partial;
+        // RFC 8831 8: the deprecated partial PPIDs carried pieces of one message; the piece
+        // with the regular PPID ends it.
+        if (p == ppid::string_partial || p == ppid::binary_partial) {
+            if (s->partial.size() + data.size() > config_.max_message_size) {
+                s->partial.clear();
+                s->partial_overflow = true;
+                return;
+            }
+            s->partial.insert(s->partial.end(), data.begin(), data.end());
+            return;
+        }
+        if (p == ppid::string_empty || p == ppid::binary_empty) data.clear();  // one ignored byte
+        if (!s->partial.empty() || s->partial_overflow) {
+            const bool overflow = s->partial_overflow || s->partial.size() + data.size() > config_.max_message_size;
+            s->partial_overflow = false;
+            if (overflow) {
+                s->partial.clear();
+                report_too_large(stream);
+                return;
+            }
+            s->partial.insert(s->partial.end(), data.begin(), data.end());
+            data = std::move(s->partial);
+            s->partial = {};
+        }
+        if (data.size() > config_.max_message_size) {
+            report_too_large(stream);
+            return;
+        }
+        events_.push_back(message_event{stream, binary, std::move(data)});
+    }
+    void handle_message(time_point now, std::uint16_t stream, std::uint32_t ppid_value, bytes_view data)
+    {
+        handle_message(now, stream, ppid_value, std::vector<std::byte>(data.begin(), data.end()));
+    }
+
+    // RFC 6525 / RFC 8831 6.7: the peer reset these incoming streams (its outgoing side), so
+    // it is closing these channels; we reset our side too. Empty means all streams.
+    void handle_incoming_reset(time_point now, std::span<const std::uint16_t> streams)
+    {
+        auto one = [&](std::uint16_t id) {
+            channel_state* s = live(id);
+            if (s == nullptr) return;
+            s->remote_reset = true;
+            if (s->state == ready_state::connecting || s->state == ready_state::open) {
+                s->state = ready_state::closing;
+                events_.push_back(closing_event{id});
+            }
+            if (!s->local_reset_requested) (void)request_reset(now, id, *s);  // failures become events
+            if (s->local_reset_done) finish_close(id, *s);
+        };
+        if (streams.empty()) {
+            std::vector<std::uint16_t> all;
+            for (auto& [id, s] : channels_)
+                if (s.state != ready_state::closed) all.push_back(id);
+            for (std::uint16_t id : all) one(id);
+        } else {
+            for (std::uint16_t id : streams) one(id);
+        }
+    }
+
+    // Our reset request for these outgoing streams completed (or was refused).
+    void handle_outgoing_reset(time_point, std::span<const std::uint16_t> streams, bool success)
+    {
+        for (std::uint16_t id : streams) {
+            channel_state* s = live(id);
+            if (s == nullptr || !s->local_reset_requested) continue;
+            if (!success) {
+                // The peer refused the reset (RFC 6525 5.2.2 denied): nothing more we can do
+                // on this stream; report and close locally.
+                events_.push_back(error_event{id, make_error(errc::transport_error, "the peer refused to reset stream ",
+                                                             id, " (RFC 6525)")});
+                finish_close(id, *s);
+                continue;
+            }
+            s->local_reset_done = true;
+            // Browsers treat a channel as closed once our outgoing side is reset and the peer
+            // reset (or resets) its own; waiting for the peer keeps the id from being reused
+            // while its messages may still arrive.
+            if (s->remote_reset) finish_close(id, *s);
+        }
+    }
+
+    void handle_buffered_amount_low(time_point, std::uint16_t stream)
+    {
+        if (channel_state* s = live(stream); s != nullptr && s->state != ready_state::closed)
+            events_.push_back(buffered_amount_low_event{stream});
+    }
+
+    // Feeds one event of sctp::association (poll_event) to the endpoint.
+    void handle_association_event(time_point now, sctp::association_event&& e)
+    {
+        if (auto* m = std::get_if<sctp::message_event>(&e)) {
+            handle_message(now, m->stream, m->ppid, std::move(m->data));
+        } else if (std::holds_alternative<sctp::connected_event>(e)) {
+            handle_transport_open(now);
+        } else if (auto* in = std::get_if<sctp::incoming_streams_reset_event>(&e)) {
+            handle_incoming_reset(now, in->streams);
+        } else if (auto* out = std::get_if<sctp::outgoing_streams_reset_event>(&e)) {
+            handle_outgoing_reset(now, out->streams, out->success);
+        } else if (auto* low = std::get_if<sctp::buffered_amount_low_event>(&e)) {
+            handle_buffered_amount_low(now, low->stream);
+        } else if (std::holds_alternative<sctp::closed_event>(e)) {
+            handle_transport_closed(now);
+        } else if (auto* a = std::get_if<sctp::aborted_event>(&e)) {
+            handle_transport_closed(now, make_error(a->code, "SCTP association ended: ", a->reason));
+        }
+    }
+
+private:
+    friend class channel<Transport>;
+
+    struct channel_state {
+        std::uint64_t generation = 0;
+        std::string label{};
+        std::string protocol{};
+        bool ordered = true;
+        std::optional<std::uint16_t> max_retransmits{};
+        std::optional<std::uint16_t> max_packet_life_time{};
+        bool negotiated = false;
+        std::uint16_t priority = priority::low;
+        datachannel::ready_state state = ready_state::connecting;
+        std::size_t low_threshold = 0;
+        bool locally_opened = false;
+        bool awaiting_ack = false;  // our DCEP OPEN is not acknowledged: send ordered (RFC 8832 6)
+        bool local_reset_requested = false;
+        bool local_reset_done = false;
+        bool remote_reset = false;
+        bool partial_overflow = false;
+        std::vector<std::byte> partial{};  // deprecated partial PPIDs being joined
+    };
+
+    channel_state* find(std::uint16_t id, std::uint64_t generation) noexcept
+    {
+        auto it = channels_.find(id);
+        return it != channels_.end() && it->second.generation == generation ? &it->second : nullptr;
+    }
+    channel_state* live(std::uint16_t id) noexcept
+    {
+        auto it = channels_.find(id);
+        return it != channels_.end() && it->second.state != ready_state::closed ? &it->second : nullptr;
+    }
+    [[nodiscard]] bool id_free(std::uint16_t id) const noexcept
+    {
+        auto it = channels_.find(id);
+        return it == channels_.end() || it->second.state == ready_state::closed;
+    }
+    [[nodiscard]] std::uint32_t max_streams() const noexcept { return config_.max_streams; }
+
+    void update_max_streams() noexcept
+    {
+        if constexpr (requires(const Transport& t) {
+                          { t.outbound_streams() } -> std::convertible_to<std::uint32_t>;
+                          { t.inbound_streams() } -> std::convertible_to<std::uint32_t>;
+                      }) {
+            const std::uint32_t out = transport_->outbound_streams();
+            const std::uint32_t in = transport_->inbound_streams();
+            if (out != 0 && in != 0) config_.max_streams = std::min({config_.max_streams, out, in});
+        }
+    }
+
+    result<std::uint16_t> allocate_id() const
+    {
+        // RFC 8832 6: the DTLS client takes even ids, the server odd ones. 65535 is reserved.
+        const std::uint32_t limit = std::min<std::uint32_t>(max_streams(), 65535);
+        for (std::uint32_t id = role_ == dtls_role::client ? 0 : 1; id < limit; id += 2)
+            if (id_free(static_cast<std::uint16_t>(id))) return static_cast<std::uint16_t>(id);
+        return make_error(errc::no_free_id, "no free ", role_ == dtls_role::client ? "even" : "odd",
+                          " stream id below ", limit);
+    }
+
+    channel_state& emplace(std::uint16_t id)
+    {
+        channel_state& s = channels_[id];
+        s = channel_state{};
+        s.generation = ++generation_;
+        ++live_channels_;
+        return s;
+    }
+
+    // A locally created channel meets an open transport: negotiated ones open at once, the
+    // others send DCEP OPEN (RFC 8832 6) and open too: they may send before the ACK, ordered.
+    void announce_local(time_point now, std::uint16_t id, channel_state& s)
+    {
+        if (!s.negotiated) {
+            open_message open;
+            open.type = channel_type_of(s);
+            open.priority = s.priority;
+            open.reliability = s.max_retransmits ? *s.max_retransmits
+                                                 : (s.max_packet_life_time ? *s.max_packet_life_time : 0u);
+            open.label = s.label;
+            open.protocol = s.protocol;
+            scratch_.resize(open.size());
+            auto written = open.write(scratch_);
+            if (!written) {
+                fail(id, s, written.error());
+                return;
+            }
+            auto sent = transport_->send(now, id, static_cast<std::uint32_t>(ppid::dcep), bytes_view(scratch_),
+                                         sctp::send_options{});
+            if (!sent) {
+                fail(id, s, sent.error());
+                return;
+            }
+            s.awaiting_ack = true;
+        }
+        s.state = ready_state::open;
+        events_.push_back(open_event{id});
+    }
+
+    static channel_type channel_type_of(const channel_state& s) noexcept
+    {
+        std::uint8_t t = s.max_retransmits ? 0x01 : (s.max_packet_life_time ? 0x02 : 0x00);
+        if (!s.ordered) t |= 0x80;
+        return static_cast<channel_type>(t);
+    }
+
+    void handle_dcep(time_point now, std::uint16_t stream, const std::vector<std::byte>& data)
+    {
+        auto msg = parse_dcep(data);
+        if (!msg) {
+            if (live(stream) != nullptr) events_.push_back(error_event{stream, msg.error()});
+            return;
+        }
+        if (std::holds_alternative<ack_message>(*msg)) {
+            if (channel_state* s = live(stream)) s->awaiting_ack = false;
+            return;
+        }
+        const open_message& open = std::get<open_message>(*msg);
+        if (!id_free(stream)) {
+            // Both sides picked the same id (a peer that ignored the DTLS-role rule) or a
+            // negotiated channel sits there: keep ours, report the conflict.
+            events_.push_back(error_event{stream, make_error(errc::id_in_use, "DATA_CHANNEL_OPEN for stream ", stream,
+                                                             " which is already in use")});
+            return;
+        }
+        if (live_channels_ >= config_.max_channels) {
+            // Refuse by resetting the stream, as a closed channel would be (RFC 8831 6.7).
+            std::uint16_t ids[1]{stream};
+            (void)transport_->reset_streams(now, ids);
+            return;
+        }
+        channel_state& s = emplace(stream);
+        s.label.assign(open.label);
+        s.protocol.assign(open.protocol);
+        s.ordered = !is_unordered(open.type);
+        s.priority = open.priority;
+        // RFC 8832 5.1: the reliability parameter's meaning depends on the channel type; the
+        // browser's attributes are 16 bits, so larger values saturate.
+        const auto clamp16 = [](std::uint32_t v) { return static_cast<std::uint16_t>(v > 0xffff ? 0xffff : v); };
+        if (is_rexmit(open.type)) s.max_retransmits = clamp16(open.reliability);
+        if (is_timed(open.type)) s.max_packet_life_time = clamp16(open.reliability);
+        const std::byte ack{message_type_ack};
+        auto sent = transport_->send(now, stream, static_cast<std::uint32_t>(ppid::dcep), bytes_view(&ack, 1),
+                                     sctp::send_options{});
+        events_.push_back(channel_event{stream});
+        if (!sent) {
+            fail(stream, s, sent.error());
+            return;
+        }
+        s.state = ready_state::open;
+        events_.push_back(open_event{stream});
+    }
+
+    result<void> send(time_point now, std::uint16_t id, bytes_view data, bool binary)
+    {
+        channel_state* s = live(id);
+        if (s == nullptr || s->state != ready_state::open)
+            return make_error(errc::channel_not_open, "data channel ", id, " is ",
+                              s == nullptr ? "closed" : (s->state == ready_state::connecting ? "connecting" : "closing"));
+        if (data.size() > config_.max_message_size)
+            return make_error(errc::message_too_large, "message of ", data.size(), " bytes exceeds the ",
+                              config_.max_message_size, "-byte maximum message size");
+        sctp::send_options options;
+        // RFC 8832 6: until the ACK arrives, messages go ordered so none overtakes the OPEN.
+        options.unordered = !s->ordered && !s->awaiting_ack;
+        if (s->max_retransmits) options.max_retransmissions = *s->max_retransmits;
+        if (s->max_packet_life_time) options.max_lifetime = std::chrono::milliseconds(*s->max_packet_life_time);
+        // RFC 8831 6.6: an empty message is sent as one byte with the "empty" PPID.
+        static constexpr std::byte zero[1]{};
+        const bool empty = data.empty();
+        const ppid p = binary ? (empty ? ppid::binary_empty : ppid::binary) : (empty ? ppid::string_empty : ppid::string);
+        return transport_->send(now, id, static_cast<std::uint32_t>(p), empty ? bytes_view(zero, 1) : data, options);
+    }
+
+    result<void> close(time_point now, std::uint16_t id)
+    {
+        channel_state* s = live(id);
+        if (s == nullptr || s->state == ready_state::closing) return {};
+        if (s->state == ready_state::connecting && !transport_open_) {
+            finish_close(id, *s);  // nothing was sent on the stream yet
+            return {};
+        }
+        s->state = ready_state::closing;
+        // RFC 8831 6.7: closing is resetting our outgoing stream; the peer answers by resetting
+        // its own, and the channel is closed when both are.
+        return request_reset(now, id, *s);
+    }
+
+    result<void> request_reset(time_point now, std::uint16_t id, channel_state& s)
+    {
+        s.local_reset_requested = true;
+        if (!transport_open_) {
+            finish_close(id, s);
+            return {};
+        }
+        const std::uint16_t ids[1]{id};
+        auto r = transport_->reset_streams(now, ids);
+        if (!r) {
+            events_.push_back(error_event{id, r.error()});
+            finish_close(id, s);
+        }
+        return r;
+    }
+
+    void fail(std::uint16_t id, channel_state& s, const peerkit::error& e)
+    {
+        events_.push_back(error_event{id, e});
+        finish_close(id, s);
+    }
+
+    void finish_close(std::uint16_t id, channel_state& s)
+    {
+        if (s.state == ready_state::closed) return;
+        s.state = ready_state::closed;
+        s.partial = {};
+        --live_channels_;
+        events_.push_back(close_event{id});
+    }
+
+    void report_too_large(std::uint16_t id)
+    {
+        events_.push_back(error_event{id, make_error(errc::message_too_large, "received message on data channel ", id,
+                                                     " exceeds the ", config_.max_message_size,
+                                                     "-byte maximum message size; dropped")});
+    }
+
+    Transport* transport_;
+    dtls_role role_;
+    endpoint_config config_;
+    bool transport_open_ = false;
+    std::uint64_t generation_ = 0;
+    std::size_t live_channels_ = 0;
+    std::unordered_map<std::uint16_t, channel_state> channels_{};
+    std::deque<event> events_{};
+    std::vector<std::byte> scratch_{};
+};
+
+}  // namespace peerkit::datachannel
