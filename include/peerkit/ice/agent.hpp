@@ -1,0 +1,1474 @@
+// peerkit::ice::agent: a sans-IO ICE agent (RFC 8445 full and lite, RFC 8838 trickle,
+// RFC 7675 consent freshness, RFC 8421 dual stack) for one component (WebRTC muxes RTP, RTCP
+// and data on one; RFC 8843 BUNDLE makes it one transport).
+//
+// The runtime owns sockets and the clock. It feeds the agent:
+//   gather(now, sockets)                    the local sockets it opened (host candidates)
+//   set_remote_credentials(ufrag, pwd)      from the remote description
+//   add_remote_candidate(now, c)            trickled remote candidates, in any order
+//   end_of_remote_candidates(now)
+//   handle_packet(now, socket, source, datagram)
+//   handle_timeout(now)                     when poll_timeout() is due
+//   send(now, datagram)                     application data over the selected pair
+// and polls poll_transmit() (datagram + local socket + destination), poll_timeout() and
+// poll_event() (candidates, gathering/connection state, selected pair, received data).
+// Nothing must be drained right away: outputs wait in bounded queues.
+//
+// Reading order for learners: handle_request (RFC 8445 7.3) and handle_response (7.2.5) are
+// the heart; schedule_check (6.1.4.2) is the pacing; update_state maps all of it onto the
+// browser's states.
+#pragma once
+
+#include <peerkit/crypto/concepts.hpp>
+#include <peerkit/error.hpp>
+#include <peerkit/ice/candidate.hpp>
+#include <peerkit/ice/config.hpp>
+#include <peerkit/ice/detail/stun_glue.hpp>
+#include <peerkit/ice/error.hpp>
+#include <peerkit/ice/types.hpp>
+#include <peerkit/turn/client.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace peerkit::ice {
+
+// Counters for observability (what a dashboard or a failing test wants to see).
+struct agent_stats {
+    std::size_t checks_sent = 0;         // first transmissions of connectivity checks
+    std::size_t retransmissions = 0;
+    std::size_t requests_received = 0;
+    std::size_t responses_received = 0;
+    std::size_t auth_failures = 0;       // requests/responses failing MESSAGE-INTEGRITY
+    std::size_t role_conflicts = 0;
+    std::size_t dropped_candidates = 0;  // refused by a limit
+    std::size_t dropped_transmits = 0;   // output queue full
+    std::size_t consent_checks = 0;
+};
+
+// A snapshot of one pair, for tests and diagnostics.
+struct pair_info {
+    candidate local;
+    candidate remote;
+    std::uint64_t priority = 0;
+    pair_state state = pair_state::frozen;
+    bool valid = false;
+    bool nominated = false;
+};
+
+template <crypto::provider Crypto>
+class agent {
+public:
+    using hmac_key = typename Crypto::hmac_sha1_key;
+
+    agent(agent_config config, Crypto crypto = Crypto{})
+        : config_(std::move(config)), crypto_(std::move(crypto)), role_(config_.role)
+    {
+        if (config_.lite) role_ = role::controlled;  // RFC 8445 6.1.1: a lite agent never controls
+        tie_breaker_ = random_u64();
+        new_local_credentials();
+    }
+
+    // ---- credentials ---------------------------------------------------------------------------
+    [[nodiscard]] std::string_view local_ufrag() const noexcept { return local_ufrag_; }
+    [[nodiscard]] std::string_view local_pwd() const noexcept { return local_pwd_; }
+
+    // RFC 8445 5.3 / RFC 8839 5.4: ufrag 4-256 and pwd 22-256 ice-chars. A change of remote
+    // credentials is a remote ICE restart (RFC 8445 9): remote candidates and pairs start over.
+    result<void> set_remote_credentials(std::string_view ufrag, std::string_view pwd)
+    {
+        if (!valid_ice_chars(ufrag, 4) || !valid_ice_chars(pwd, 22))
+            return make_error(errc::bad_credentials, "remote ufrag needs 4+ and pwd 22+ ice-chars "
+                              "(got ", ufrag.size(), " and ", pwd.size(), ")");
+        if (ufrag.size() > 256 || pwd.size() > 256)
+            return make_error(errc::bad_credentials, "remote ufrag/pwd longer than 256 characters");
+        if (ufrag == remote_ufrag_ && pwd == remote_pwd_) return {};
+        if (!remote_ufrag_.empty()) reset_checks();
+        remote_ufrag_.assign(ufrag);
+        remote_pwd_.assign(pwd);
+        remote_key_ = crypto_.prepare_hmac_sha1(as_bytes(remote_pwd_));
+        return {};
+    }
+
+    // ---- roles -----------------------------------------------------------------------------
+    [[nodiscard]] ice::role role() const noexcept { return role_; }
+    void set_role(ice::role r)
+    {
+        if (config_.lite) return;
+        if (r != role_) switch_role(r, /*notify=*/false);
+    }
+    [[nodiscard]] std::uint64_t tie_breaker() const noexcept { return tie_breaker_; }
+
+    // ---- gathering -------------------------------------------------------------------------
+    // The runtime reports its sockets, one per interface address. Host candidates come at once
+    // (RFC 8445 5.1.1.1); server-reflexive ones need a STUN Binding to each configured server
+    // (5.1.1.2), relayed ones a TURN allocation. Calling again adds sockets.
+    void gather(time_point now, std::span<const local_socket> sockets)
+    {
+        if (closed()) return;
+        set_gathering(gathering_state::gathering);
+        for (const local_socket& s : sockets) {
+            if (!config_.gathering.accepts(s)) continue;
+            if (find_socket(s.id) != nullptr) continue;
+            sockets_.push_back(s);
+            const bool v6 = s.address.address().is_v6();
+            unsigned ordinal = 0;
+            for (const local_socket& other : sockets_)
+                if (&other != &sockets_.back() && other.address.address().is_v6() == v6) ++ordinal;
+            const auto pref = host_local_preference(v6, ordinal, s.loopback);
+            host_prefs_.push_back({s.id, pref});
+            if (config_.policy == transport_policy::all) {
+                candidate c;
+                c.type = candidate_type::host;
+                c.address = c.base = s.address;
+                c.socket = s.id;
+                c.loopback = s.loopback;
+                c.interface_name = s.interface_name;
+                c.priority = candidate_priority(candidate_type::host, pref);
+                c.foundation = compute_foundation(candidate_type::host, c.base);
+                add_local_candidate(now, std::move(c));
+            }
+            if (config_.lite) continue;  // RFC 8445 2.5: lite agents have host candidates only
+            if (config_.policy == transport_policy::all) {
+                for (const endpoint& server : config_.stun_servers) {
+                    if (server.family() != s.address.family()) continue;
+                    start_gather_transaction(now, s, server);
+                }
+            }
+            for (const turn_server& server : config_.turn_servers) {
+                if (server.address.family() != s.address.family()) continue;
+                start_turn(now, s, server);
+            }
+        }
+        tick(now);
+    }
+
+    [[nodiscard]] gathering_state gathering() const noexcept { return gathering_; }
+    [[nodiscard]] const std::vector<candidate>& local_candidates() const noexcept
+    {
+        return locals_;
+    }
+
+    // ---- remote candidates (RFC 8838 trickle) ------------------------------------------------
+    result<void> add_remote_candidate(time_point now, candidate c)
+    {
+        if (closed()) return make_error(errc::wrong_state, "agent is closed");
+        if (c.component != 1)
+            return make_error(errc::bad_candidate, "component ", c.component,
+                              " (only component 1 is used; RTP/RTCP are muxed)");
+        if (c.address.port() == 0 || c.address.address().is_unspecified())
+            return make_error(errc::bad_candidate, "candidate address ", c.address.to_string(),
+                              " is unspecified");
+        last_remote_candidate_ = now;
+        // A signalled candidate replaces a peer-reflexive one learned earlier from a check
+        // (RFC 8445 7.3.1.3 / RFC 8838 11: the prflx is then known by its real type).
+        for (std::size_t i = 0; i < remotes_.size(); ++i) {
+            if (remotes_[i].address != c.address) continue;
+            if (remotes_[i].type == candidate_type::prflx && c.type != candidate_type::prflx) {
+                remotes_[i].type = c.type;
+                remotes_[i].priority = c.priority;
+                remotes_[i].foundation = c.foundation;
+                recompute_pair_priorities();
+            }
+            return {};  // a duplicate
+        }
+        if (remotes_.size() >= config_.max_remote_candidates) {
+            ++stats_.dropped_candidates;
+            return make_error(errc::limit_reached, "more than ", config_.max_remote_candidates,
+                              " remote candidates (agent_config::max_remote_candidates)");
+        }
+        remotes_.push_back(std::move(c));
+        form_pairs_for_remote(now, remotes_.size() - 1);
+        tick(now);
+        return {};
+    }
+
+    // The same from a trickled line, parsed by the SDP candidate codec.
+    result<void> add_remote_candidate(time_point now, std::string_view line)
+    {
+        auto c = parse_candidate_line(line);
+        if (!c) return c.error();
+        return add_remote_candidate(now, std::move(*c));
+    }
+
+    // RFC 8838 4 / 8: the peer has no more candidates; a checklist can now fail for good.
+    void end_of_remote_candidates(time_point now)
+    {
+        remote_end_of_candidates_ = true;
+        tick(now);
+    }
+
+    // ---- input -----------------------------------------------------------------------------
+    void handle_packet(time_point now, socket_id socket, const endpoint& source, bytes_view data)
+    {
+        if (closed()) return;
+        const local_socket* s = find_socket(socket);
+        if (s == nullptr) return;
+        // Traffic from a TURN server we allocated on through this socket is the client's.
+        for (std::size_t t = 0; t < turns_.size(); ++t) {
+            if (turns_[t].socket != socket || turns_[t].server != source) continue;
+            turns_[t].client.handle_packet(now, data);
+            drain_turn(now, t);
+            tick(now);
+            return;
+        }
+        const std::optional<std::size_t> local = host_candidate_for_socket(socket);
+        handle_datagram(now, local, socket, std::nullopt, source, data);
+        tick(now);
+    }
+
+    void handle_timeout(time_point now)
+    {
+        if (closed()) return;
+        tick(now);
+    }
+
+    // Application data over the selected pair (through the relay when it is relayed).
+    result<void> send(time_point now, bytes_view data)
+    {
+        if (closed()) return make_error(errc::wrong_state, "agent is closed");
+        if (!selected_ || consent_lost_)
+            return make_error(errc::no_selected_pair, "no selected pair to send ",
+                              data.size(), " bytes on");
+        if (data.size() > config_.max_datagram)
+            return make_error(errc::message_too_large, "datagram of ", data.size(),
+                              " bytes exceeds agent_config::max_datagram");
+        const pair& p = pairs_[*selected_];
+        send_from(now, p.local, remotes_[p.remote].address, data);
+        pairs_[*selected_].last_sent = now;
+        return {};
+    }
+
+    // ---- output ----------------------------------------------------------------------------
+    std::optional<transmit> poll_transmit()
+    {
+        if (transmits_.empty()) return std::nullopt;
+        transmit t = std::move(transmits_.front());
+        transmits_.pop_front();
+        return t;
+    }
+    std::optional<event> poll_event()
+    {
+        if (events_.empty()) return std::nullopt;
+        event e = std::move(events_.front());
+        events_.pop_front();
+        if (std::holds_alternative<data_received>(e)) --queued_data_events_;
+        return e;
+    }
+    [[nodiscard]] std::optional<time_point> poll_timeout() const
+    {
+        if (closed()) return std::nullopt;
+        std::optional<time_point> t;
+        auto consider = [&t](time_point when) {
+            if (!t || when < *t) t = when;
+        };
+        for (const transaction& tx : transactions_) consider(tx.next);
+        if (has_check_to_send()) consider(last_check_ + config_.ta);
+        if (selected_ && !consent_lost_) {
+            if (config_.consent_freshness && !config_.lite) consider(next_consent_);
+            consider(pairs_[*selected_].last_sent + config_.keepalive_interval);
+            consider(consent_base() + config_.disconnected_timeout);
+            consider(consent_base() + config_.consent_timeout);
+        }
+        if (nomination_deadline_) consider(*nomination_deadline_);
+        if (!selected_ && !remote_end_of_candidates_ && last_remote_candidate_)
+            consider(*last_remote_candidate_ + config_.end_of_candidates_wait);
+        for (const turn_entry& t2 : turns_)
+            if (auto when = t2.client.poll_timeout()) consider(*when);
+        return t;
+    }
+
+    // ---- lifecycle -------------------------------------------------------------------------
+    // RFC 8445 9: new local credentials, checks start over; local candidates are re-announced
+    // (trickle) and the previously selected pair keeps carrying data until a new one is chosen.
+    void restart(time_point now)
+    {
+        if (closed()) return;
+        new_local_credentials();
+        remote_ufrag_.clear();
+        remote_pwd_.clear();
+        reset_checks();
+        set_gathering(gathering_state::gathering);
+        for (const candidate& c : locals_) emit_candidate(c);
+        if (pending_gathers() == 0) set_gathering(gathering_state::complete);
+        tick(now);
+    }
+
+    // Frees TURN allocations (RFC 8656 7: Refresh with lifetime 0) and stops everything.
+    void close(time_point now)
+    {
+        if (closed()) return;
+        for (std::size_t t = 0; t < turns_.size(); ++t) {
+            turns_[t].client.close(now);
+            drain_turn(now, t);
+        }
+        transactions_.clear();
+        set_connection(connection_state::closed);
+    }
+
+    // ---- observation -----------------------------------------------------------------------
+    [[nodiscard]] connection_state state() const noexcept { return state_; }
+    [[nodiscard]] const agent_stats& stats() const noexcept { return stats_; }
+    [[nodiscard]] std::size_t remote_candidate_count() const noexcept { return remotes_.size(); }
+    [[nodiscard]] std::size_t pair_count() const noexcept { return pairs_.size(); }
+    [[nodiscard]] std::size_t in_flight() const noexcept { return transactions_.size(); }
+    [[nodiscard]] std::vector<pair_info> pairs() const
+    {
+        std::vector<pair_info> out;
+        for (const pair& p : pairs_)
+            out.push_back({locals_[p.local], remotes_[p.remote], p.priority, p.state, p.valid,
+                           p.nominated});
+        return out;
+    }
+    [[nodiscard]] std::optional<pair_info> selected_pair() const
+    {
+        if (!selected_) return std::nullopt;
+        const pair& p = pairs_[*selected_];
+        return pair_info{locals_[p.local], remotes_[p.remote], p.priority, p.state, p.valid,
+                         p.nominated};
+    }
+
+private:
+    // ---- internal state ----------------------------------------------------------------------
+    struct pair {
+        std::size_t local = 0;
+        std::size_t remote = 0;
+        std::uint64_t priority = 0;
+        pair_state state = pair_state::frozen;
+        bool valid = false;               // RFC 8445 7.2.5.3.2: in the valid list
+        bool nominated = false;
+        bool nominate_on_success = false; // RFC 8445 7.3.1.5: USE-CANDIDATE before our check won
+        bool use_candidate = false;       // controlling: our next check nominates (8.1.1)
+        bool triggered = false;           // in the triggered-check queue
+        std::optional<std::size_t> valid_pair;  // the valid pair this pair's check produced
+        time_point last_sent{};
+        std::string foundation;           // local foundation + ':' + remote foundation
+    };
+
+    enum class transaction_kind : std::uint8_t { check, consent, gather };
+
+    struct transaction {
+        detail::transaction_id id{};
+        transaction_kind kind = transaction_kind::check;
+        std::size_t pair = 0;       // check/consent
+        socket_id socket = 0;       // gather
+        endpoint server{};          // gather
+        std::vector<std::byte> request;
+        std::size_t local = 0;      // the local candidate it was sent from
+        endpoint destination{};
+        time_point next{};
+        duration rto{};
+        unsigned sent = 0;
+        bool cancelled = false;     // RFC 8445 7.3.1.4: no more retransmits, still listened for
+        bool use_candidate = false;
+        ice::role sent_role = role::controlling;
+        std::uint32_t priority = 0; // the PRIORITY attribute sent (for a local prflx, 7.2.5.3.1)
+    };
+
+    struct turn_entry {
+        socket_id socket = 0;
+        endpoint server{};
+        turn::client<Crypto> client;
+        std::optional<std::size_t> relay_candidate;  // index into locals_
+        bool settled = false;                        // allocated or failed: gathering may finish
+    };
+
+    struct host_pref {
+        socket_id socket;
+        std::uint16_t pref;
+    };
+
+    // ---- helpers -------------------------------------------------------------------------------
+    [[nodiscard]] bool closed() const noexcept { return state_ == connection_state::closed; }
+
+    static bool valid_ice_chars(std::string_view s, std::size_t min)
+    {
+        if (s.size() < min) return false;
+        for (char c : s) {
+            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                            c == '+' || c == '/';
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    std::uint64_t random_u64()
+    {
+        std::array<std::byte, 8> b{};
+        (void)crypto_.random_bytes(b);
+        return peerkit::detail::load_be64(b.data());
+    }
+
+    detail::transaction_id new_transaction_id()
+    {
+        detail::transaction_id id{};
+        (void)crypto_.random_bytes(id.bytes);
+        return id;
+    }
+
+    // RFC 8445 5.3: ufrag at least 24 bits and pwd at least 128 bits of randomness. We use 8 and
+    // 24 characters of the 64-letter ice-char alphabet (48 and 144 bits).
+    void new_local_credentials()
+    {
+        static constexpr char alphabet[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        std::array<std::byte, 32> r{};
+        (void)crypto_.random_bytes(r);
+        local_ufrag_.clear();
+        local_pwd_.clear();
+        for (std::size_t i = 0; i < 8; ++i) local_ufrag_ += alphabet[std::to_integer<unsigned>(r[i]) & 63u];
+        for (std::size_t i = 8; i < 32; ++i) local_pwd_ += alphabet[std::to_integer<unsigned>(r[i]) & 63u];
+        local_key_ = crypto_.prepare_hmac_sha1(as_bytes(local_pwd_));
+    }
+
+    const local_socket* find_socket(socket_id id) const
+    {
+        for (const local_socket& s : sockets_)
+            if (s.id == id) return &s;
+        return nullptr;
+    }
+
+    std::uint16_t local_pref_of_socket(socket_id id) const
+    {
+        for (const host_pref& h : host_prefs_)
+            if (h.socket == id) return h.pref;
+        return 0;
+    }
+
+    std::optional<std::size_t> host_candidate_for_socket(socket_id socket) const
+    {
+        for (std::size_t i = 0; i < locals_.size(); ++i)
+            if (locals_[i].socket == socket && locals_[i].type == candidate_type::host) return i;
+        // Relay-only policy: the socket has no host candidate, checks never arrive on it.
+        return std::nullopt;
+    }
+
+    bool is_relayed(std::size_t local) const { return locals_[local].type == candidate_type::relay; }
+
+    std::optional<std::size_t> turn_for_local(std::size_t local) const
+    {
+        for (std::size_t t = 0; t < turns_.size(); ++t)
+            if (turns_[t].relay_candidate == local) return t;
+        return std::nullopt;
+    }
+
+    // ---- output queues -------------------------------------------------------------------------
+    void queue_transmit(socket_id socket, const endpoint& to, std::vector<std::byte> payload)
+    {
+        if (transmits_.size() >= config_.max_queued_transmits) {
+            ++stats_.dropped_transmits;  // like a full socket buffer: the datagram is lost
+            return;
+        }
+        transmits_.push_back({socket, to, std::move(payload)});
+    }
+
+    void send_from(time_point now, std::size_t local, const endpoint& to, bytes_view payload)
+    {
+        if (is_relayed(local)) {
+            if (auto t = turn_for_local(local)) {
+                turns_[*t].client.send_to(now, to, payload);
+                drain_turn(now, *t);
+            }
+            return;
+        }
+        queue_transmit(locals_[local].socket, to, {payload.begin(), payload.end()});
+    }
+
+    void emit(event e) { events_.push_back(std::move(e)); }
+
+    void emit_candidate(const candidate& c) { emit(candidate_gathered{c, to_sdp_value(c)}); }
+
+    void set_gathering(gathering_state s)
+    {
+        if (gathering_ == s) return;
+        gathering_ = s;
+        emit(gathering_state_changed{s});
+    }
+
+    void set_connection(connection_state s)
+    {
+        if (state_ == s) return;
+        state_ = s;
+        emit(connection_state_changed{s});
+    }
+
+    // ---- local candidates ----------------------------------------------------------------------
+    std::optional<std::size_t> add_local_candidate(time_point now, candidate c, bool announce = true)
+    {
+        // RFC 8445 5.1.3: a candidate with the same address and base as one we have is redundant.
+        for (std::size_t i = 0; i < locals_.size(); ++i)
+            if (locals_[i].address == c.address && locals_[i].base == c.base) return i;
+        if (locals_.size() >= config_.max_local_candidates) {
+            ++stats_.dropped_candidates;
+            return std::nullopt;
+        }
+        locals_.push_back(std::move(c));
+        const std::size_t index = locals_.size() - 1;
+        if (announce) emit_candidate(locals_[index]);
+        // RFC 8445 6.1.2.4: pairs are formed from host and relayed candidates only; a server-
+        // reflexive candidate is sent from its base, so its pairs would duplicate the host's.
+        const candidate_type t = locals_[index].type;
+        if (t == candidate_type::host || t == candidate_type::relay)
+            for (std::size_t r = 0; r < remotes_.size(); ++r) add_pair(now, index, r);
+        return index;
+    }
+
+    // ---- pairs (RFC 8445 6.1.2) -----------------------------------------------------------------
+    void form_pairs_for_remote(time_point now, std::size_t remote)
+    {
+        for (std::size_t l = 0; l < locals_.size(); ++l) {
+            const candidate_type t = locals_[l].type;
+            if (t != candidate_type::host && t != candidate_type::relay) continue;
+            add_pair(now, l, remote);
+        }
+    }
+
+    std::uint64_t compute_pair_priority(std::size_t local, std::size_t remote) const
+    {
+        const std::uint32_t l = locals_[local].priority, r = remotes_[remote].priority;
+        return role_ == role::controlling ? pair_priority(l, r) : pair_priority(r, l);
+    }
+
+    void recompute_pair_priorities()
+    {
+        for (pair& p : pairs_) p.priority = compute_pair_priority(p.local, p.remote);
+    }
+
+    std::optional<std::size_t> find_pair(std::size_t local, std::size_t remote) const
+    {
+        for (std::size_t i = 0; i < pairs_.size(); ++i)
+            if (pairs_[i].local == local && pairs_[i].remote == remote) return i;
+        return std::nullopt;
+    }
+
+    // Adds a pair if the families match and the limits allow (RFC 8445 6.1.2.2, 6.1.2.5).
+    std::optional<std::size_t> add_pair(time_point, std::size_t local, std::size_t remote)
+    {
+        const candidate& l = locals_[local];
+        const candidate& r = remotes_[remote];
+        if (l.address.family() != r.address.family()) return std::nullopt;
+        // A loopback address only reaches loopback addresses, and the other way round.
+        if (l.address.address().is_loopback() != r.address.address().is_loopback() &&
+            l.type == candidate_type::host)
+            return std::nullopt;
+        if (config_.policy == transport_policy::relay && l.type != candidate_type::relay &&
+            l.type != candidate_type::prflx)
+            return std::nullopt;
+        if (auto existing = find_pair(local, remote)) return existing;
+        // RFC 8445 6.1.2.4: a pair with the same local base and remote candidate is redundant.
+        for (std::size_t i = 0; i < pairs_.size(); ++i)
+            if (pairs_[i].remote == remote && locals_[pairs_[i].local].base == l.base &&
+                locals_[pairs_[i].local].socket == l.socket && is_relayed(pairs_[i].local) == is_relayed(local))
+                return i;
+        pair p;
+        p.local = local;
+        p.remote = remote;
+        p.priority = compute_pair_priority(local, remote);
+        p.foundation = l.foundation + ':' + r.foundation;
+        if (pairs_.size() >= config_.max_pairs) {
+            // RFC 8445 6.1.2.5: keep the highest-priority pairs; only a frozen or waiting pair
+            // that nobody depends on can make room.
+            std::optional<std::size_t> lowest;
+            for (std::size_t i = 0; i < pairs_.size(); ++i) {
+                const pair& q = pairs_[i];
+                if ((q.state != pair_state::frozen && q.state != pair_state::waiting) || q.triggered ||
+                    q.valid || selected_ == i)
+                    continue;
+                if (!lowest || q.priority < pairs_[*lowest].priority) lowest = i;
+            }
+            if (!lowest || pairs_[*lowest].priority >= p.priority) {
+                ++stats_.dropped_candidates;
+                return std::nullopt;
+            }
+            remove_pair(*lowest);
+        }
+        // RFC 8445 6.1.2.6 with RFC 8838 10: a new pair is Waiting when no other pair of its
+        // foundation is Waiting or In-Progress (so every foundation gets checked early), or when
+        // one of its foundation already succeeded; otherwise Frozen.
+        bool foundation_busy = false, foundation_succeeded = false;
+        for (const pair& q : pairs_) {
+            if (q.foundation != p.foundation) continue;
+            if (q.state == pair_state::waiting || q.state == pair_state::in_progress) foundation_busy = true;
+            if (q.state == pair_state::succeeded) foundation_succeeded = true;
+        }
+        p.state = (!foundation_busy || foundation_succeeded) ? pair_state::waiting : pair_state::frozen;
+        pairs_.push_back(std::move(p));
+        return pairs_.size() - 1;
+    }
+
+    // Removing a pair shifts indices: fix every index that points past it.
+    void remove_pair(std::size_t index)
+    {
+        pairs_.erase(pairs_.begin() + static_cast<std::ptrdiff_t>(index));
+        auto fix = [index](std::size_t& i) { if (i > index) --i; };
+        for (pair& p : pairs_)
+            if (p.valid_pair) {
+                if (*p.valid_pair == index) p.valid_pair.reset();
+                else fix(*p.valid_pair);
+            }
+        for (std::size_t& t : triggered_) fix(t);
+        triggered_.erase(std::remove(triggered_.begin(), triggered_.end(), index), triggered_.end());
+        for (std::size_t i = 0; i < transactions_.size();) {
+            transaction& tx = transactions_[i];
+            if (tx.kind != transaction_kind::gather && tx.pair == index) {
+                transactions_.erase(transactions_.begin() + static_cast<std::ptrdiff_t>(i));
+                continue;
+            }
+            if (tx.kind != transaction_kind::gather) fix(tx.pair);
+            ++i;
+        }
+        if (selected_) fix(*selected_);
+    }
+
+    void reset_checks()
+    {
+        // The old selected pair keeps carrying data (RFC 8445 9) but its indices are gone, so
+        // keep copies of its candidates around as the new first entries.
+        std::optional<pair> keep;
+        candidate keep_remote;
+        if (selected_) {
+            keep = pairs_[*selected_];
+            keep_remote = remotes_[keep->remote];
+        }
+        pairs_.clear();
+        remotes_.clear();
+        triggered_.clear();
+        std::erase_if(transactions_, [](const transaction& t) { return t.kind != transaction_kind::gather; });
+        nomination_deadline_.reset();
+        last_remote_candidate_.reset();
+        remote_end_of_candidates_ = false;
+        selected_.reset();
+        if (keep) {
+            // Parked: usable for send() but not part of the new checklist's pairing.
+            remotes_.push_back(keep_remote);
+            keep->remote = 0;
+            keep->state = pair_state::succeeded;
+            keep->triggered = false;
+            keep->valid_pair.reset();
+            pairs_.push_back(*keep);
+            selected_ = 0;
+            parked_selected_ = true;
+        }
+        if (state_ == connection_state::failed || state_ == connection_state::disconnected ||
+            !selected_)
+            if (state_ != connection_state::new_) set_connection(connection_state::checking);
+        consent_lost_ = false;
+    }
+
+    // ---- the scheduler (RFC 8445 6.1.4.2) ---------------------------------------------------------
+    bool checks_allowed() const
+    {
+        return !config_.lite && !remote_pwd_.empty() && !closed();
+    }
+
+    bool has_check_to_send() const
+    {
+        if (!checks_allowed() || transactions_.size() >= config_.max_in_flight) return false;
+        if (!triggered_.empty()) return true;
+        if (ordinary_checks_done()) return false;
+        for (const pair& p : pairs_)
+            if (p.state == pair_state::waiting || p.state == pair_state::frozen) return true;
+        return false;
+    }
+
+    // After nomination the checklist is complete (RFC 8445 8.1.2): no new ordinary checks.
+    bool ordinary_checks_done() const
+    {
+        return selected_ && !parked_selected_ && pairs_[*selected_].nominated;
+    }
+
+    // One check per Ta: a triggered one first, else the best Waiting pair, else unfreeze.
+    void schedule_check(time_point now)
+    {
+        while (has_check_to_send() && (!checked_once_ || now >= last_check_ + config_.ta)) {
+            std::optional<std::size_t> next;
+            while (!triggered_.empty() && !next) {
+                const std::size_t i = triggered_.front();
+                triggered_.pop_front();
+                pairs_[i].triggered = false;
+                if (pairs_[i].state == pair_state::waiting || pairs_[i].use_candidate) next = i;
+            }
+            if (!next && !ordinary_checks_done()) {
+                next = best_pair_in(pair_state::waiting);
+                if (!next) {
+                    // 6.1.4.2: unfreeze the best Frozen pair whose foundation has nothing
+                    // Waiting or In-Progress.
+                    std::optional<std::size_t> candidate_pair;
+                    for (std::size_t i = 0; i < pairs_.size(); ++i) {
+                        if (pairs_[i].state != pair_state::frozen) continue;
+                        if (foundation_active(pairs_[i].foundation)) continue;
+                        if (!candidate_pair || pairs_[i].priority > pairs_[*candidate_pair].priority)
+                            candidate_pair = i;
+                    }
+                    if (!candidate_pair) candidate_pair = best_pair_in(pair_state::frozen);
+                    next = candidate_pair;
+                }
+            }
+            if (!next) break;
+            send_check(now, *next);
+            last_check_ = now;
+            checked_once_ = true;
+        }
+    }
+
+    bool foundation_active(const std::string& foundation) const
+    {
+        for (const pair& p : pairs_)
+            if (p.foundation == foundation &&
+                (p.state == pair_state::waiting || p.state == pair_state::in_progress))
+                return true;
+        return false;
+    }
+
+    std::optional<std::size_t> best_pair_in(pair_state s) const
+    {
+        std::optional<std::size_t> best;
+        for (std::size_t i = 0; i < pairs_.size(); ++i)
+            if (pairs_[i].state == s && (!best || pairs_[i].priority > pairs_[*best].priority)) best = i;
+        return best;
+    }
+
+    void enqueue_triggered(std::size_t index)
+    {
+        pair& p = pairs_[index];
+        if (p.triggered) return;
+        if (triggered_.size() >= config_.max_triggered) return;
+        p.triggered = true;
+        triggered_.push_back(index);
+    }
+
+    // RFC 8445 7.2.2: a Binding request with PRIORITY (as if peer-reflexive), the role and
+    // tie-breaker, USE-CANDIDATE when nominating, MESSAGE-INTEGRITY with the remote password
+    // and FINGERPRINT.
+    void send_check(time_point now, std::size_t index, transaction_kind kind = transaction_kind::check)
+    {
+        pair& p = pairs_[index];
+        const candidate& l = locals_[p.local];
+        std::uint16_t local_pref = l.type == candidate_type::relay
+                                       ? static_cast<std::uint16_t>((l.priority >> 8) & 0xFFFFu)
+                                       : local_pref_of_socket(l.socket);
+        if (l.type == candidate_type::prflx) local_pref = static_cast<std::uint16_t>((l.priority >> 8) & 0xFFFFu);
+        transaction tx;
+        tx.id = new_transaction_id();
+        tx.kind = kind;
+        tx.pair = index;
+        tx.local = p.local;
+        tx.destination = remotes_[p.remote].address;
+        tx.priority = candidate_priority(candidate_type::prflx, local_pref, l.component);
+        tx.sent_role = role_;
+        tx.use_candidate = role_ == role::controlling && p.use_candidate && kind == transaction_kind::check;
+        const std::string username = remote_ufrag_ + ':' + local_ufrag_;
+        detail::binding_request req;
+        req.id = tx.id;
+        req.username = username;
+        req.priority = tx.priority;
+        if (role_ == role::controlling)
+            req.ice_controlling = tie_breaker_;
+        else
+            req.ice_controlled = tie_breaker_;
+        req.use_candidate = tx.use_candidate;
+        tx.request = detail::encode_binding_request(crypto_, &remote_key_, req);
+        tx.rto = config_.check_rto;
+        tx.sent = 1;
+        tx.next = now + tx.rto;
+        if (kind == transaction_kind::check) {
+            // A new check on the pair supersedes an older one still in flight.
+            std::erase_if(transactions_, [index](const transaction& t) {
+                return t.kind == transaction_kind::check && t.pair == index;
+            });
+            p.state = pair_state::in_progress;
+            ++stats_.checks_sent;
+        } else {
+            ++stats_.consent_checks;
+        }
+        send_from(now, tx.local, tx.destination, tx.request);
+        p.last_sent = now;
+        transactions_.push_back(std::move(tx));
+    }
+
+    // ---- retransmissions (RFC 8489 6.2.1, capped as agent_config says) ----------------------------
+    void run_transactions(time_point now)
+    {
+        for (std::size_t i = 0; i < transactions_.size();) {
+            transaction& tx = transactions_[i];
+            if (tx.next > now) {
+                ++i;
+                continue;
+            }
+            const unsigned max = tx.kind == transaction_kind::gather ? config_.gather_max_transmits
+                                                                     : config_.check_max_transmits;
+            if (!tx.cancelled && tx.sent < max) {
+                ++tx.sent;
+                ++stats_.retransmissions;
+                const duration cap = tx.kind == transaction_kind::gather ? config_.gather_rto * 8
+                                                                         : config_.check_rto_max;
+                tx.rto = std::min(tx.rto * 2, cap);
+                tx.next = now + tx.rto;
+                if (tx.kind == transaction_kind::gather)
+                    queue_transmit(tx.socket, tx.server, tx.request);
+                else
+                    send_from(now, tx.local, tx.destination, tx.request);
+                ++i;
+                continue;
+            }
+            // Timed out.
+            transaction dead = std::move(tx);
+            transactions_.erase(transactions_.begin() + static_cast<std::ptrdiff_t>(i));
+            on_transaction_timeout(now, dead);
+        }
+    }
+
+    void on_transaction_timeout(time_point now, const transaction& tx)
+    {
+        switch (tx.kind) {
+        case transaction_kind::gather:
+            maybe_gathering_complete();
+            break;
+        case transaction_kind::check:
+            // RFC 8445 7.2.5.4: no response after the last retransmission: the pair failed.
+            if (tx.pair < pairs_.size() && pairs_[tx.pair].state == pair_state::in_progress && !tx.cancelled) {
+                pairs_[tx.pair].state = pair_state::failed;
+                pairs_[tx.pair].use_candidate = false;
+            }
+            break;
+        case transaction_kind::consent:
+            break;  // consent is judged by time since the last response (RFC 7675 5.1)
+        }
+        (void)now;
+    }
+
+    // ---- gathering transactions --------------------------------------------------------------
+    void start_gather_transaction(time_point now, const local_socket& s, const endpoint& server)
+    {
+        transaction tx;
+        tx.id = new_transaction_id();
+        tx.kind = transaction_kind::gather;
+        tx.socket = s.id;
+        tx.server = server;
+        detail::binding_request req;
+        req.id = tx.id;
+        tx.request = detail::encode_binding_request(crypto_, static_cast<const hmac_key*>(nullptr), req);
+        tx.rto = config_.gather_rto;
+        tx.sent = 1;
+        tx.next = now + tx.rto;
+        queue_transmit(s.id, server, tx.request);
+        transactions_.push_back(std::move(tx));
+    }
+
+    std::size_t pending_gathers() const
+    {
+        std::size_t n = 0;
+        for (const transaction& t : transactions_)
+            if (t.kind == transaction_kind::gather) ++n;
+        for (const turn_entry& t : turns_)
+            if (!t.settled) ++n;
+        return n;
+    }
+
+    void maybe_gathering_complete()
+    {
+        if (gathering_ == gathering_state::gathering && pending_gathers() == 0)
+            set_gathering(gathering_state::complete);
+    }
+
+    // ---- TURN (relayed candidates, RFC 8656) ---------------------------------------------------
+    void start_turn(time_point now, const local_socket& s, const turn_server& server)
+    {
+        turn::client_config tc;
+        tc.server = server.address;
+        tc.username = server.username;
+        tc.password = server.password;
+        turns_.push_back(turn_entry{s.id, server.address, turn::client<Crypto>(std::move(tc), crypto_),
+                                    std::nullopt, false});
+        turns_.back().client.allocate(now);
+        drain_turn(now, turns_.size() - 1);
+    }
+
+    // Moves a TURN client's outputs into ours and acts on its events.
+    void drain_turn(time_point now, std::size_t t)
+    {
+        while (auto out = turns_[t].client.poll_transmit())
+            queue_transmit(turns_[t].socket, turns_[t].server, std::move(*out));
+        while (auto ev = turns_[t].client.poll_event()) {
+            if (auto* a = std::get_if<turn::allocated>(&*ev)) {
+                const local_socket* s = find_socket(turns_[t].socket);
+                candidate c;
+                c.type = candidate_type::relay;
+                c.address = c.base = a->relayed;
+                c.related = a->mapped;
+                c.socket = turns_[t].socket;
+                c.interface_name = s ? s->interface_name : std::string{};
+                // RFC 8445 5.1.2.2: relayed candidates share the lowest type preference; the
+                // local preference still tells several relays apart.
+                c.priority = candidate_priority(candidate_type::relay,
+                                                static_cast<std::uint16_t>(65535u - t));
+                c.foundation = compute_foundation(candidate_type::relay, c.base, &turns_[t].server);
+                turns_[t].settled = true;
+                turns_[t].relay_candidate = add_local_candidate(now, std::move(c));
+                maybe_gathering_complete();
+            } else if (std::get_if<turn::allocation_failed>(&*ev) != nullptr) {
+                turns_[t].settled = true;
+                maybe_gathering_complete();
+            } else if (auto* d = std::get_if<turn::data>(&*ev)) {
+                if (turns_[t].relay_candidate)
+                    handle_datagram(now, turns_[t].relay_candidate, turns_[t].socket, t, d->peer, d->payload);
+            }
+        }
+    }
+
+    // ---- inbound ---------------------------------------------------------------------------
+    void handle_datagram(time_point now, std::optional<std::size_t> local, socket_id socket,
+                         std::optional<std::size_t> via_turn, const endpoint& source, bytes_view data)
+    {
+        (void)via_turn;
+        if (!detail::looks_like_stun(data)) {
+            handle_application_data(local, source, data);
+            return;
+        }
+        auto parsed = detail::parse_ice_message(data);
+        if (!parsed) return;  // RFC 8489 6.3: malformed messages are silently discarded
+        const detail::ice_message& m = *parsed;
+        if (m.method != detail::binding_method) return;
+        switch (m.klass) {
+        case detail::message_class::request:
+            if (local) handle_request(now, *local, source, data, m);
+            break;
+        case detail::message_class::success:
+        case detail::message_class::error:
+            handle_response(now, socket, local, source, data, m);
+            break;
+        case detail::message_class::indication:
+            break;  // RFC 8445 11: keepalives need no answer
+        }
+    }
+
+    void handle_application_data(std::optional<std::size_t> local, const endpoint& source, bytes_view data)
+    {
+        if (!local) return;
+        // Only a peer we have a valid pair with may send us data (RFC 7675 1: consent).
+        bool known = false;
+        for (const pair& p : pairs_) {
+            if (!p.valid || remotes_[p.remote].address != source) continue;
+            const candidate& l = locals_[p.local];
+            if (l.socket == locals_[*local].socket && is_relayed(p.local) == is_relayed(*local)) {
+                known = true;
+                break;
+            }
+        }
+        if (!known) return;
+        if (queued_data_events_ >= config_.max_queued_data_events) return;
+        ++queued_data_events_;
+        emit(data_received{{data.begin(), data.end()}});
+    }
+
+    // RFC 8445 7.3: answering a connectivity check.
+    void handle_request(time_point now, std::size_t local, const endpoint& source, bytes_view raw,
+                        const detail::ice_message& m)
+    {
+        ++stats_.requests_received;
+        // RFC 8445 7.3 / RFC 8489 9.1.3: FINGERPRINT, USERNAME and MESSAGE-INTEGRITY are required.
+        // An unauthenticated request gets at most an error response no larger than itself, so
+        // nobody can use us to amplify traffic towards a spoofed source.
+        if (!m.has_fingerprint) return;
+        if (!m.has_integrity || !m.username) {
+            reply_error(now, local, source, m, 400, nullptr, raw.size());
+            return;
+        }
+        // USERNAME is "our-ufrag:their-ufrag" (RFC 8445 7.2.2).
+        const std::string_view user = *m.username;
+        const auto colon = user.find(':');
+        if (colon == std::string_view::npos || user.substr(0, colon) != local_ufrag_ ||
+            !detail::verify_integrity(local_key_, raw)) {
+            ++stats_.auth_failures;
+            reply_error(now, local, source, m, 401, nullptr, raw.size());
+            return;
+        }
+        if (!remote_ufrag_.empty() && user.substr(colon + 1) != remote_ufrag_) {
+            ++stats_.auth_failures;
+            reply_error(now, local, source, m, 401, nullptr, raw.size());
+            return;
+        }
+        if (m.unknown_required) {
+            reply_error(now, local, source, m, 420, &local_key_, raw.size() + 64);
+            return;
+        }
+        if (!m.priority) {
+            reply_error(now, local, source, m, 400, &local_key_, raw.size());
+            return;
+        }
+
+        // RFC 8445 7.3.1.1: role conflicts, decided by the tie-breaker.
+        if (!config_.lite) {
+            if (role_ == role::controlling && m.ice_controlling) {
+                ++stats_.role_conflicts;
+                if (tie_breaker_ >= *m.ice_controlling) {
+                    reply_error(now, local, source, m, 487, &local_key_, raw.size() + 64);
+                    return;
+                }
+                switch_role(role::controlled, true);
+            } else if (role_ == role::controlled && m.ice_controlled) {
+                ++stats_.role_conflicts;
+                if (tie_breaker_ >= *m.ice_controlled) {
+                    switch_role(role::controlling, true);
+                } else {
+                    reply_error(now, local, source, m, 487, &local_key_, raw.size() + 64);
+                    return;
+                }
+            }
+        }
+
+        // Success response with the source as XOR-MAPPED-ADDRESS (7.3.1.2), sent back from the
+        // candidate the request arrived on.
+        send_from(now, local, source, detail::encode_binding_success(crypto_, local_key_, m.id, source));
+
+        // RFC 8445 7.3.1.3: an unknown source is a peer-reflexive remote candidate, with the
+        // priority from the request and a foundation of its own.
+        std::optional<std::size_t> remote;
+        for (std::size_t i = 0; i < remotes_.size(); ++i)
+            if (remotes_[i].address == source) remote = i;
+        if (!remote) {
+            if (remotes_.size() >= config_.max_remote_candidates) {
+                ++stats_.dropped_candidates;
+                return;
+            }
+            candidate c;
+            c.type = candidate_type::prflx;
+            c.address = source;
+            c.priority = *m.priority;
+            c.foundation = "prflx" + std::to_string(++prflx_counter_);
+            remotes_.push_back(std::move(c));
+            remote = remotes_.size() - 1;
+        }
+        if (config_.lite) {
+            // RFC 8445 2.5 and 8.2: a lite agent does no checks; the pair the controlling peer
+            // nominates (USE-CANDIDATE) is simply selected.
+            auto index = find_pair(local, *remote);
+            if (!index) index = add_pair(now, local, *remote);
+            if (!index) return;
+            pair& p = pairs_[*index];
+            p.valid = true;
+            p.state = pair_state::succeeded;
+            last_request_on_selected_ = now;
+            if (m.use_candidate) {
+                p.nominated = true;
+                select_best_nominated(now);
+            }
+            return;
+        }
+
+        // RFC 8445 7.3.1.4: the triggered check.
+        auto index = find_pair(local, *remote);
+        if (!index) index = add_pair(now, local, *remote);
+        if (!index) return;
+        pair& p = pairs_[*index];
+        if (selected_ == *index) last_request_on_selected_ = now;
+        switch (p.state) {
+        case pair_state::succeeded:
+            break;  // nothing to check; nomination below
+        case pair_state::in_progress:
+            // Cancel the in-flight transaction's retransmissions and check again now.
+            for (transaction& tx : transactions_)
+                if (tx.kind == transaction_kind::check && tx.pair == *index) tx.cancelled = true;
+            p.state = pair_state::waiting;
+            enqueue_triggered(*index);
+            break;
+        case pair_state::waiting:
+        case pair_state::frozen:
+        case pair_state::failed:
+            p.state = pair_state::waiting;
+            enqueue_triggered(*index);
+            break;
+        }
+        // RFC 8445 7.3.1.5: USE-CANDIDATE from the controlling peer (regular or aggressive).
+        if (m.use_candidate && role_ == role::controlled) {
+            if (p.state == pair_state::succeeded && p.valid_pair) {
+                pairs_[*p.valid_pair].nominated = true;
+                select_best_nominated(now);
+            } else if (p.state == pair_state::succeeded && p.valid) {
+                p.nominated = true;
+                select_best_nominated(now);
+            } else {
+                p.nominate_on_success = true;
+            }
+        }
+    }
+
+    void reply_error(time_point now, std::size_t local, const endpoint& to, const detail::ice_message& m,
+                     std::uint16_t code, const hmac_key* key, std::size_t max_size)
+    {
+        auto out = detail::encode_binding_error(crypto_, key, m.id, code);
+        if (out.size() > max_size) return;
+        send_from(now, local, to, out);
+    }
+
+    // RFC 8445 7.2.5: processing the answer to one of our checks (or gathering requests).
+    void handle_response(time_point now, socket_id socket, std::optional<std::size_t> local,
+                         const endpoint& source, bytes_view raw, const detail::ice_message& m)
+    {
+        auto it = std::find_if(transactions_.begin(), transactions_.end(),
+                               [&m](const transaction& t) { return t.id == m.id; });
+        if (it == transactions_.end()) return;
+        ++stats_.responses_received;
+        if (it->kind == transaction_kind::gather) {
+            if (it->socket != socket || it->server != source) return;
+            transaction tx = std::move(*it);
+            transactions_.erase(it);
+            if (m.klass == detail::message_class::success && m.mapped) on_server_reflexive(now, tx, *m.mapped);
+            maybe_gathering_complete();
+            return;
+        }
+        // Responses are signed with the peer's password (RFC 8445 7.2.5.1 / RFC 8489 9.1.3).
+        if (!m.has_integrity || !detail::verify_integrity(remote_key_, raw)) {
+            ++stats_.auth_failures;
+            return;
+        }
+        transaction tx = std::move(*it);
+        transactions_.erase(it);
+        // RFC 8445 7.2.5.2.1: the response must come from where the request went, to where it
+        // came from; otherwise the pair fails.
+        const bool symmetric = source == tx.destination && local &&
+                               locals_[*local].socket == locals_[tx.local].socket &&
+                               is_relayed(*local) == is_relayed(tx.local);
+        if (tx.pair >= pairs_.size()) return;
+        if (tx.kind == transaction_kind::consent) {
+            if (m.klass == detail::message_class::success && symmetric) {
+                last_consent_ = now;
+                if (state_ == connection_state::disconnected) update_state(now);
+            }
+            return;
+        }
+        pair& p = pairs_[tx.pair];
+        if (m.klass == detail::message_class::error) {
+            if (m.error_code == 487) {
+                // RFC 8445 7.2.5.1: switch role if we sent the role we still hold, then retry
+                // the check as a triggered one.
+                ++stats_.role_conflicts;
+                if (tx.sent_role == role_)
+                    switch_role(role_ == role::controlling ? role::controlled : role::controlling, true);
+                p.state = pair_state::waiting;
+                enqueue_triggered(tx.pair);
+                return;
+            }
+            p.state = pair_state::failed;  // RFC 8445 7.2.5.2.4: other errors fail the pair
+            p.use_candidate = false;
+            return;
+        }
+        if (!symmetric || !m.mapped) {
+            p.state = pair_state::failed;
+            return;
+        }
+        on_check_success(now, tx, *m.mapped);
+    }
+
+    void on_server_reflexive(time_point now, const transaction& tx, const endpoint& mapped)
+    {
+        const local_socket* s = find_socket(tx.socket);
+        if (s == nullptr) return;
+        if (mapped == s->address) return;  // no NAT: the srflx candidate would equal the host one
+        candidate c;
+        c.type = candidate_type::srflx;
+        c.address = mapped;
+        c.base = s->address;
+        c.related = s->address;
+        c.socket = s->id;
+        c.interface_name = s->interface_name;
+        c.priority = candidate_priority(candidate_type::srflx, local_pref_of_socket(s->id));
+        c.foundation = compute_foundation(candidate_type::srflx, c.base, &tx.server);
+        add_local_candidate(now, std::move(c));
+    }
+
+    void on_check_success(time_point now, const transaction& tx, const endpoint& mapped)
+    {
+        pair& checked = pairs_[tx.pair];
+        checked.state = pair_state::succeeded;
+        // RFC 8445 7.2.5.3.1: the mapped address names the local candidate. An unknown one is
+        // a local peer-reflexive candidate (a NAT we did not learn of through STUN).
+        std::optional<std::size_t> local;
+        for (std::size_t i = 0; i < locals_.size(); ++i)
+            if (locals_[i].address == mapped && locals_[i].socket == locals_[tx.local].socket) local = i;
+        if (is_relayed(tx.local)) local = tx.local;  // the relay reports the relayed address
+        if (!local) {
+            candidate c;
+            c.type = candidate_type::prflx;
+            c.address = mapped;
+            c.base = locals_[tx.local].base;
+            c.related = locals_[tx.local].base;
+            c.socket = locals_[tx.local].socket;
+            c.priority = tx.priority;
+            c.foundation = compute_foundation(candidate_type::prflx, c.base);
+            // Not signalled (RFC 8445 7.2.5.3.1: it is not paired with other remotes either).
+            if (locals_.size() < config_.max_local_candidates) {
+                locals_.push_back(std::move(c));
+                local = locals_.size() - 1;
+            } else {
+                local = tx.local;
+            }
+        }
+        // RFC 8445 7.2.5.3.2: the valid pair is (mapped local, checked remote): the checked pair
+        // itself, another pair that already exists, or a new one.
+        std::optional<std::size_t> valid;
+        if (*local == checked.local || locals_[*local].type == candidate_type::srflx ||
+            locals_[*local].base == locals_[checked.local].base) {
+            valid = tx.pair;
+        } else {
+            valid = find_pair(*local, checked.remote);
+            if (!valid) {
+                pair vp;
+                vp.local = *local;
+                vp.remote = checked.remote;
+                vp.priority = compute_pair_priority(*local, checked.remote);
+                vp.foundation = locals_[*local].foundation + ':' + remotes_[checked.remote].foundation;
+                vp.state = pair_state::succeeded;
+                if (pairs_.size() < config_.max_pairs + 8) {  // valid pairs may exceed by a little
+                    pairs_.push_back(std::move(vp));
+                    valid = pairs_.size() - 1;
+                } else {
+                    valid = tx.pair;
+                }
+            }
+        }
+        pair& checked2 = pairs_[tx.pair];
+        pair& v = pairs_[*valid];
+        v.valid = true;
+        v.state = pair_state::succeeded;
+        checked2.valid_pair = *valid;
+        // RFC 8445 7.2.5.3.3: unfreeze the pairs of the same foundation.
+        for (pair& q : pairs_)
+            if (q.state == pair_state::frozen && q.foundation == checked2.foundation) q.state = pair_state::waiting;
+        // RFC 8445 7.2.5.3.4 / 8.1.1: nomination.
+        if (tx.use_candidate && role_ == role::controlling) {
+            v.nominated = true;
+            checked2.use_candidate = false;
+        }
+        if (checked2.nominate_on_success && role_ == role::controlled) {
+            v.nominated = true;
+            checked2.nominate_on_success = false;
+        }
+        if (role_ == role::controlling && !nomination_deadline_ && !any_nominated())
+            nomination_deadline_ = now + config_.nomination_wait;
+        if (selected_ && *selected_ == *valid) last_consent_ = now;
+        select_best_nominated(now);
+    }
+
+    bool any_nominated() const
+    {
+        for (const pair& p : pairs_)
+            if (p.nominated) return true;
+        return false;
+    }
+
+    // RFC 8445 8.1.1, regular nomination: once the best valid pair cannot be beaten by a pair
+    // still being checked (or nomination_wait has passed), check it again with USE-CANDIDATE.
+    void maybe_nominate(time_point now)
+    {
+        if (role_ != role::controlling || config_.lite) return;
+        if (any_nominated()) return;
+        for (const pair& p : pairs_)
+            if (p.use_candidate) return;  // a nomination is under way
+        std::optional<std::size_t> best;
+        for (std::size_t i = 0; i < pairs_.size(); ++i)
+            if (pairs_[i].valid && (!best || pairs_[i].priority > pairs_[*best].priority)) best = i;
+        if (!best) return;
+        bool better_pending = false;
+        for (const pair& p : pairs_)
+            if (!p.valid && p.state != pair_state::failed && p.state != pair_state::succeeded &&
+                p.priority > pairs_[*best].priority)
+                better_pending = true;
+        const bool waited = nomination_deadline_ && now >= *nomination_deadline_;
+        if (better_pending && !waited) return;
+        pairs_[*best].use_candidate = true;
+        pairs_[*best].state = pair_state::waiting;
+        nomination_deadline_.reset();
+        // The nominating check goes out at once, ahead of pacing (8.1.1 lets it be triggered).
+        send_check(now, *best);
+    }
+
+    // RFC 8445 8.1.1 / 12.1: the selected pair is the highest-priority nominated valid pair.
+    void select_best_nominated(time_point now)
+    {
+        std::optional<std::size_t> best;
+        for (std::size_t i = 0; i < pairs_.size(); ++i) {
+            if (parked_selected_ && selected_ == i) continue;
+            if (pairs_[i].nominated && pairs_[i].valid && (!best || pairs_[i].priority > pairs_[*best].priority))
+                best = i;
+        }
+        if (!best || (selected_ == best && !parked_selected_)) return;
+        if (parked_selected_ && selected_) {
+            // Drop the parked pair of the previous generation (ICE restart done).
+            const std::size_t old = *selected_;
+            selected_.reset();
+            parked_selected_ = false;
+            remove_pair(old);
+            if (*best > old) --*best;
+        }
+        selected_ = best;
+        // RFC 8656 12: a relayed selected pair gets a channel, 36 bytes less per datagram.
+        if (is_relayed(pairs_[*best].local))
+            if (auto t = turn_for_local(pairs_[*best].local)) {
+                turns_[*t].client.bind_channel(now, remotes_[pairs_[*best].remote].address);
+                drain_turn(now, *t);
+            }
+        last_consent_ = now;
+        last_request_on_selected_ = now;
+        consent_lost_ = false;
+        schedule_consent(now);
+        emit(selected_pair_changed{locals_[pairs_[*best].local], remotes_[pairs_[*best].remote]});
+    }
+
+    void switch_role(ice::role r, bool notify)
+    {
+        role_ = r;
+        recompute_pair_priorities();
+        if (r == role::controlled) {
+            for (pair& p : pairs_) p.use_candidate = false;
+            nomination_deadline_.reset();
+        }
+        if (notify) emit(role_changed{r});
+    }
+
+    // ---- consent freshness (RFC 7675) and keepalives (RFC 8445 11) -----------------------------
+    time_point consent_base() const
+    {
+        return config_.lite ? last_request_on_selected_ : last_consent_;
+    }
+
+    void schedule_consent(time_point now)
+    {
+        // RFC 7675 5.1: randomised to 0.8-1.2 of the interval, so peers do not synchronise.
+        const duration base = state_ == connection_state::disconnected ? config_.consent_interval_disconnected
+                                                                       : config_.consent_interval;
+        const auto r = static_cast<double>(random_u64() >> 11) * 0x1.0p-53;
+        next_consent_ = now + std::chrono::duration_cast<duration>(base * (0.8 + 0.4 * r));
+    }
+
+    void run_consent(time_point now)
+    {
+        if (!selected_ || consent_lost_ || config_.lite || parked_selected_) return;
+        if (config_.consent_freshness && now >= next_consent_ && !remote_pwd_.empty()) {
+            if (transactions_.size() < config_.max_in_flight + 4) send_check(now, *selected_, transaction_kind::consent);
+            schedule_consent(now);
+        }
+        pair& p = pairs_[*selected_];
+        if (now >= p.last_sent + config_.keepalive_interval) {
+            send_from(now, p.local, remotes_[p.remote].address, detail::encode_binding_indication(crypto_, new_transaction_id()));
+            p.last_sent = now;
+        }
+    }
+
+    // ---- the browser's states -------------------------------------------------------------------
+    void update_state(time_point now)
+    {
+        if (closed()) return;
+        if (selected_ && !parked_selected_) {
+            const time_point base = consent_base();
+            if (now >= base + config_.consent_timeout) {
+                // RFC 7675 5.1: consent expired; stop sending on the pair.
+                consent_lost_ = true;
+                set_connection(connection_state::failed);
+                return;
+            }
+            if (now >= base + config_.disconnected_timeout) {
+                if (state_ != connection_state::disconnected) {
+                    set_connection(connection_state::disconnected);
+                    schedule_consent(now);
+                }
+                return;
+            }
+            const bool done = gathering_ == gathering_state::complete && remote_end_of_candidates_ &&
+                              !has_pending_checks();
+            set_connection(done ? connection_state::completed : connection_state::connected);
+            return;
+        }
+        if (parked_selected_ && state_ != connection_state::failed) {
+            // Restart under way over a working pair: stay as we were until the new pair is up.
+            if (state_ == connection_state::new_) set_connection(connection_state::checking);
+        }
+        if (!pairs_.empty() || !remotes_.empty()) {
+            if (state_ == connection_state::new_) set_connection(connection_state::checking);
+        }
+        // RFC 8445 6.1.2.6 / RFC 8838 8: the checklist failed when every pair failed, nothing
+        // can be added any more (both sides finished gathering), and nothing is valid.
+        if (state_ == connection_state::checking && !parked_selected_) {
+            bool all_failed = true;
+            for (const pair& p : pairs_)
+                if (p.state != pair_state::failed) all_failed = false;
+            const bool no_more = gathering_ == gathering_state::complete &&
+                                 (remote_end_of_candidates_ ||
+                                  (last_remote_candidate_ && now >= *last_remote_candidate_ + config_.end_of_candidates_wait));
+            if (all_failed && no_more && (!pairs_.empty() || remote_end_of_candidates_) && !config_.lite)
+                set_connection(connection_state::failed);
+        }
+    }
+
+    bool has_pending_checks() const
+    {
+        for (const pair& p : pairs_)
+            if (p.state == pair_state::in_progress || p.triggered ||
+                (!ordinary_checks_done() && (p.state == pair_state::waiting || p.state == pair_state::frozen)))
+                return true;
+        return false;
+    }
+
+    // Everything time-driven, in RFC order: retransmissions, TURN timers, nomination, new
+    // checks, consent, then the state the browser would show.
+    void tick(time_point now)
+    {
+        run_transactions(now);
+        for (std::size_t t = 0; t < turns_.size(); ++t) {
+            turns_[t].client.handle_timeout(now);
+            drain_turn(now, t);
+        }
+        maybe_gathering_complete();
+        maybe_nominate(now);
+        schedule_check(now);
+        run_consent(now);
+        update_state(now);
+        // A pair whose relay will carry checks needs a permission first (RFC 8656 9); the client
+        // creates them on demand in send_to.
+    }
+
+    agent_config config_;
+    Crypto crypto_;
+    ice::role role_;
+    std::uint64_t tie_breaker_ = 0;
+    std::string local_ufrag_, local_pwd_, remote_ufrag_, remote_pwd_;
+    hmac_key local_key_{}, remote_key_{};
+
+    std::vector<local_socket> sockets_;
+    std::vector<host_pref> host_prefs_;
+    std::vector<candidate> locals_;
+    std::vector<candidate> remotes_;
+    std::vector<pair> pairs_;
+    std::deque<std::size_t> triggered_;
+    std::vector<transaction> transactions_;
+    std::vector<turn_entry> turns_;
+
+    std::deque<transmit> transmits_;
+    std::deque<event> events_;
+    std::size_t queued_data_events_ = 0;
+
+    gathering_state gathering_ = gathering_state::new_;
+    connection_state state_ = connection_state::new_;
+    std::optional<std::size_t> selected_;
+    bool parked_selected_ = false;
+    bool consent_lost_ = false;
+    bool remote_end_of_candidates_ = false;
+    bool checked_once_ = false;
+    time_point last_check_{};
+    time_point last_consent_{};
+    time_point last_request_on_selected_{};
+    time_point next_consent_{};
+    std::optional<time_point> nomination_deadline_;
+    std::optional<time_point> last_remote_candidate_;
+    std::uint64_t prflx_counter_ = 0;
+    agent_stats stats_;
+};
+
+}  // namespace peerkit::ice

@@ -1,0 +1,97 @@
+// Configuration of the ICE agent: policy, servers, timing and every limit, with defaults.
+#pragma once
+
+#include <peerkit/ice/types.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace peerkit::ice {
+
+using namespace std::chrono_literals;
+
+// Which interfaces give host candidates (the runtime reports them all).
+struct gather_filter {
+    bool include_loopback = false;            // browsers leave loopback out
+    bool ipv4 = true;
+    bool ipv6 = true;
+    std::vector<std::string> only_interfaces;     // empty: every interface
+    std::vector<std::string> exclude_interfaces;  // applied after only_interfaces
+
+    [[nodiscard]] bool accepts(const local_socket& s) const
+    {
+        const bool v6 = s.address.address().is_v6();
+        if (v6 ? !ipv6 : !ipv4) return false;
+        if (s.loopback && !include_loopback) return false;
+        if (!only_interfaces.empty() &&
+            std::find(only_interfaces.begin(), only_interfaces.end(), s.interface_name) ==
+                only_interfaces.end())
+            return false;
+        return std::find(exclude_interfaces.begin(), exclude_interfaces.end(), s.interface_name) ==
+               exclude_interfaces.end();
+    }
+};
+
+// A TURN server with long-term credentials (RFC 8656 over UDP).
+struct turn_server {
+    endpoint address{};
+    std::string username;
+    std::string password;
+};
+
+struct agent_config {
+    ice::role role = role::controlling;  // the offerer's agent is controlling (RFC 8445 6.1.1)
+    bool lite = false;                   // RFC 8445 2.5: host candidates only, answer checks only
+    transport_policy policy = transport_policy::all;
+    gather_filter gathering{};
+    std::vector<endpoint> stun_servers;  // resolved addresses; DNS is the runtime's job
+    std::vector<turn_server> turn_servers;
+
+    // ---- timing ----
+    // RFC 8445 14.2: Ta, the pacing between new checks (50 ms by default there). The very first
+    // check goes out as soon as a pair exists; Ta paces the rest.
+    duration ta = 50ms;
+    // RFC 8445 14.3 / RFC 8489 6.2.1: check retransmissions start at check_rto, double, and are
+    // capped at check_rto_max so that a live pair whose first check was lost never waits a
+    // whole second; a check fails after check_max_transmits sends and one more RTO.
+    duration check_rto = 100ms;
+    duration check_rto_max = 400ms;
+    unsigned check_max_transmits = 7;
+    // STUN Binding to a STUN server while gathering server-reflexive candidates.
+    duration gather_rto = 200ms;
+    unsigned gather_max_transmits = 5;
+    // The controlling agent nominates (RFC 8445 8.1.1, regular nomination) the best valid pair
+    // as soon as no better pair can still succeed, or this long after the first pair became
+    // valid, whichever comes first.
+    duration nomination_wait = 200ms;
+    // RFC 7675 5.1: consent checks every consent_interval, randomised to [0.8, 1.2] of it;
+    // consent is lost (state failed, sending stops) consent_timeout after the last response.
+    duration consent_interval = 5s;
+    duration consent_timeout = 30s;
+    // Browser-like "disconnected": no consent response for this long. While disconnected,
+    // consent checks are sent every consent_interval_disconnected to notice recovery quickly.
+    duration disconnected_timeout = 7s;
+    duration consent_interval_disconnected = 1s;
+    // RFC 8445 11: a keepalive (Binding indication) when nothing was sent on the selected pair
+    // for this long. Consent checks count as traffic, so this matters with consent off.
+    duration keepalive_interval = 15s;
+    bool consent_freshness = true;
+    // Without end-of-candidates from the peer, a checklist whose pairs all failed is declared
+    // failed this long after the last remote candidate arrived (RFC 8838 8).
+    duration end_of_candidates_wait = 10s;
+
+    // ---- limits ----
+    std::size_t max_local_candidates = 32;
+    std::size_t max_remote_candidates = 64;   // includes peer-reflexive ones
+    std::size_t max_pairs = 100;              // RFC 8445 6.1.2.5 suggests 100
+    std::size_t max_in_flight = 32;           // STUN transactions awaiting an answer
+    std::size_t max_triggered = 64;           // the triggered-check queue
+    std::size_t max_queued_transmits = 1024;  // outputs not yet polled; extra ones are dropped
+    std::size_t max_queued_data_events = 256; // received datagrams not yet polled
+    std::size_t max_datagram = 65507;
+};
+
+}  // namespace peerkit::ice

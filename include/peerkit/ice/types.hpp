@@ -1,0 +1,122 @@
+// The agent's vocabulary: roles, states (named as the browser names them) and the events and
+// datagrams it hands to the runtime.
+#pragma once
+
+#include <peerkit/ice/candidate.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace peerkit::ice {
+
+using clock = std::chrono::steady_clock;
+using time_point = clock::time_point;
+using duration = clock::duration;
+
+// RFC 8445 6.1.1: the offerer is controlling unless it is lite and the answerer is full.
+enum class role : std::uint8_t { controlling, controlled };
+
+// RTCIceGatheringState.
+enum class gathering_state : std::uint8_t { new_, gathering, complete };
+
+// RTCIceConnectionState, exactly the browser's set.
+enum class connection_state : std::uint8_t {
+    new_, checking, connected, completed, disconnected, failed, closed
+};
+
+// RFC 8445 6.1.2.6: the state of one candidate pair.
+enum class pair_state : std::uint8_t { frozen, waiting, in_progress, succeeded, failed };
+
+// RTCIceTransportPolicy: "relay" uses relayed local candidates only.
+enum class transport_policy : std::uint8_t { all, relay };
+
+[[nodiscard]] constexpr std::string_view to_string(role r) noexcept
+{
+    return r == role::controlling ? "controlling" : "controlled";
+}
+[[nodiscard]] constexpr std::string_view to_string(gathering_state s) noexcept
+{
+    switch (s) {
+    case gathering_state::new_: return "new";
+    case gathering_state::gathering: return "gathering";
+    case gathering_state::complete: return "complete";
+    }
+    return "?";
+}
+[[nodiscard]] constexpr std::string_view to_string(connection_state s) noexcept
+{
+    switch (s) {
+    case connection_state::new_: return "new";
+    case connection_state::checking: return "checking";
+    case connection_state::connected: return "connected";
+    case connection_state::completed: return "completed";
+    case connection_state::disconnected: return "disconnected";
+    case connection_state::failed: return "failed";
+    case connection_state::closed: return "closed";
+    }
+    return "?";
+}
+[[nodiscard]] constexpr std::string_view to_string(pair_state s) noexcept
+{
+    switch (s) {
+    case pair_state::frozen: return "frozen";
+    case pair_state::waiting: return "waiting";
+    case pair_state::in_progress: return "in-progress";
+    case pair_state::succeeded: return "succeeded";
+    case pair_state::failed: return "failed";
+    }
+    return "?";
+}
+
+// A local socket the runtime opened, and the interface it belongs to. The runtime reports
+// every interface address it has bound; the agent's gather_filter decides which become host
+// candidates (and which carry STUN/TURN traffic).
+struct local_socket {
+    socket_id id = 0;
+    endpoint address{};          // the bound address and port
+    std::string interface_name;  // "eth0", "lo", ...
+    bool loopback = false;
+};
+
+// A datagram to send: from which local socket to which address.
+struct transmit {
+    socket_id socket = 0;
+    endpoint destination{};
+    std::vector<std::byte> payload;
+};
+
+// ---- events ------------------------------------------------------------------------------------
+// RFC 8838 (trickle): each local candidate is reported as soon as it is known.
+struct candidate_gathered {
+    candidate local;
+    std::string sdp;  // the candidate-attribute value (RFC 8839 5.1), ready for signaling
+};
+// gathering_state::complete doubles as end-of-candidates (RFC 8838 4).
+struct gathering_state_changed {
+    gathering_state state;
+};
+struct connection_state_changed {
+    connection_state state;
+};
+struct selected_pair_changed {
+    candidate local;
+    candidate remote;
+};
+struct role_changed {  // after a role conflict (RFC 8445 7.3.1.1, 7.2.5.1)
+    ice::role role;
+};
+// A datagram that is not STUN, received from the remote side of a valid pair (RFC 7983 demux
+// is the runtime's; the agent passes on what the peer with consent sent).
+struct data_received {
+    std::vector<std::byte> payload;
+};
+
+using event = std::variant<candidate_gathered, gathering_state_changed, connection_state_changed,
+                           selected_pair_changed, role_changed, data_received>;
+
+}  // namespace peerkit::ice

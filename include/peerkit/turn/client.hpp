@@ -1,0 +1,565 @@
+// peerkit::turn::client: a sans-IO TURN client (RFC 8656) over UDP, for one allocation on one
+// server. It owns no socket: every datagram it produces goes to the server from the socket the
+// runtime (or the ICE agent) associates with it.
+//
+//   allocate(now)                 Allocate with long-term credentials (RFC 8656 7.1, RFC 8489
+//                                 9.2): unauthenticated first, 401 gives realm and nonce,
+//                                 then the signed retry; 438 (stale nonce) retries with the new one
+//   send_to(now, peer, data)      creates the permission (RFC 8656 9) on first use, then sends
+//                                 through a channel when one is bound (12), else a Send indication (11)
+//   bind_channel(now, peer)       ChannelBind (12.1) for the peer of the selected ICE pair
+//   handle_packet(now, datagram)  responses, Data indications and ChannelData from the server
+//   close(now)                    Refresh with LIFETIME 0: the allocation is freed (7.2)
+// Refreshes of the allocation (7.2), permissions (9: 5 minutes) and channels (12: 10 minutes)
+// happen on their own before they expire.
+#pragma once
+
+#include <peerkit/bytes.hpp>
+#include <peerkit/crypto/concepts.hpp>
+#include <peerkit/error.hpp>
+#include <peerkit/net/address.hpp>
+#include <peerkit/stun/attributes.hpp>
+#include <peerkit/stun/builder.hpp>
+#include <peerkit/stun/channel_data.hpp>
+#include <peerkit/stun/credentials.hpp>
+#include <peerkit/stun/message.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace peerkit::turn {
+
+using clock = std::chrono::steady_clock;
+using time_point = clock::time_point;
+using duration = clock::duration;
+using net::endpoint;
+
+struct client_config {
+    endpoint server{};
+    std::string username;
+    std::string password;
+    std::chrono::seconds requested_lifetime{600};  // RFC 8656 7.1: default 10 minutes
+    // Refresh this long before the allocation, a permission or a channel would expire.
+    std::chrono::seconds refresh_margin{60};
+    duration rto = std::chrono::milliseconds(200);  // RFC 8489 6.2.1 (500 ms there; TURN
+    unsigned max_transmits = 7;                     // servers are usually close and quick)
+    std::size_t max_permissions = 64;
+    std::size_t max_channels = 64;
+    std::size_t max_pending_sends = 64;  // data waiting for its permission
+    std::size_t max_queued = 1024;       // outputs not yet polled
+    bool use_channels = true;
+};
+
+enum class client_state : std::uint8_t { idle, allocating, allocated, failed, closed };
+
+// ---- events -------------------------------------------------------------------------------
+struct allocated {
+    endpoint relayed;            // XOR-RELAYED-ADDRESS: the relayed candidate
+    endpoint mapped;             // XOR-MAPPED-ADDRESS: our address as the server sees it
+    std::chrono::seconds lifetime{};
+};
+struct allocation_failed {
+    int code = 0;                // STUN error code, or 0 for a timeout
+    std::string reason;
+};
+struct data {                    // from a peer, through a Data indication or ChannelData
+    endpoint peer;
+    std::vector<std::byte> payload;
+};
+using event = std::variant<allocated, allocation_failed, data>;
+
+template <crypto::provider Crypto>
+class client {
+public:
+    client(client_config config, Crypto crypto = Crypto{})
+        : config_(std::move(config)), crypto_(std::move(crypto))
+    {
+    }
+
+    [[nodiscard]] client_state state() const noexcept { return state_; }
+    [[nodiscard]] const std::optional<endpoint>& relayed_address() const noexcept { return relayed_; }
+    [[nodiscard]] std::size_t permission_count() const noexcept { return permissions_.size(); }
+    [[nodiscard]] std::size_t channel_count() const noexcept { return channels_.size(); }
+    [[nodiscard]] bool has_channel(const endpoint& peer) const noexcept { return find_channel(peer) != nullptr; }
+
+    void allocate(time_point now)
+    {
+        if (state_ != client_state::idle) return;
+        state_ = client_state::allocating;
+        start(now, kind::allocate, {});
+    }
+
+    // Sends `payload` to `peer` through the relay.
+    void send_to(time_point now, const endpoint& peer, bytes_view payload)
+    {
+        if (state_ != client_state::allocated) return;
+        if (find_permission(peer.address()) == nullptr && !add_permission(now, peer.address())) return;
+        const permission* p = find_permission(peer.address());
+        if (p == nullptr || !p->installed) {
+            // RFC 8656 9: the server drops data for peers without a permission; hold it briefly.
+            if (pending_.size() < config_.max_pending_sends) pending_.push_back({peer, {payload.begin(), payload.end()}});
+            return;
+        }
+        const channel* c = find_channel(peer);
+        if (c != nullptr && c->bound) {
+            send_channel_data(c->number, payload);
+        } else {
+            send_indication(peer, payload);
+        }
+    }
+
+    // RFC 8656 12.1: a channel makes every datagram 36 bytes smaller than a Send indication.
+    void bind_channel(time_point now, const endpoint& peer)
+    {
+        if (state_ != client_state::allocated || !config_.use_channels) return;
+        if (find_channel(peer) != nullptr) return;
+        if (channels_.size() >= config_.max_channels || next_channel_ > 0x4FFF) return;
+        channels_.push_back({peer, next_channel_++, false, now});
+        if (find_permission(peer.address()) == nullptr) add_permission(now, peer.address());
+        start(now, kind::channel_bind, peer, channels_.back().number);
+    }
+
+    void handle_packet(time_point now, bytes_view datagram)
+    {
+        if (state_ == client_state::closed || datagram.empty()) return;
+        const auto first = std::to_integer<unsigned>(datagram[0]);
+        if (first >= 0x40 && first <= 0x4F) {  // RFC 7983 / RFC 8656 12.4: ChannelData
+            handle_channel_data(datagram);
+            return;
+        }
+        auto view = stun::message_view::parse(datagram);
+        if (!view) return;
+        const stun::message_view& m = *view;
+        if (m.type() == stun::data_indication) {
+            auto peer = m.get<stun::xor_peer_address>();
+            auto d = m.get<stun::data>();
+            // RFC 8656 10.4: only from peers we gave a permission to.
+            if (peer && d && find_permission(peer->value.address()) != nullptr)
+                emit(data{peer->value, {d->value.begin(), d->value.end()}});
+            return;
+        }
+        if (!m.is_success_response() && !m.is_error_response()) return;
+        auto it = std::find_if(transactions_.begin(), transactions_.end(),
+                               [&m](const transaction& t) { return t.id == m.id(); });
+        if (it == transactions_.end()) return;
+        // RFC 8489 9.2.5: responses are signed with the long-term key, except the first 401.
+        const bool signed_ok = key_ && m.has_message_integrity() && m.check_message_integrity(*key_).has_value();
+        if (m.is_success_response() && !signed_ok) return;
+        transaction tx = std::move(*it);
+        transactions_.erase(it);
+        if (m.is_error_response()) {
+            handle_error(now, tx, m, signed_ok);
+            return;
+        }
+        handle_success(now, tx, m);
+    }
+
+    void handle_timeout(time_point now)
+    {
+        for (std::size_t i = 0; i < transactions_.size();) {
+            transaction& tx = transactions_[i];
+            if (tx.next > now) {
+                ++i;
+                continue;
+            }
+            if (tx.sent < config_.max_transmits) {
+                ++tx.sent;
+                tx.rto = std::min(tx.rto * 2, config_.rto * 16);
+                tx.next = now + tx.rto;
+                queue(tx.request);
+                ++i;
+                continue;
+            }
+            transaction dead = std::move(tx);
+            transactions_.erase(transactions_.begin() + static_cast<std::ptrdiff_t>(i));
+            if (dead.what == kind::allocate && state_ == client_state::allocating) fail(0, "no answer from the TURN server");
+            if (dead.what == kind::refresh && dead.lifetime_zero) state_ = client_state::closed;
+        }
+        if (state_ != client_state::allocated) return;
+        if (now >= allocation_refresh_ && !pending(kind::refresh)) start(now, kind::refresh, {});
+        for (permission& p : permissions_)
+            if (p.installed && now >= p.refresh_at && !pending(kind::create_permission, p.ip)) {
+                p.refresh_at = now + std::chrono::seconds(30);  // retried if this one fails
+                start_permission(now, p.ip);
+            }
+        for (channel& c : channels_)
+            if (c.bound && now >= c.refresh_at && !pending(kind::channel_bind, c.peer.address())) {
+                c.refresh_at = now + std::chrono::seconds(30);
+                start(now, kind::channel_bind, c.peer, c.number);
+            }
+    }
+
+    [[nodiscard]] std::optional<time_point> poll_timeout() const
+    {
+        std::optional<time_point> t;
+        auto consider = [&t](time_point when) {
+            if (!t || when < *t) t = when;
+        };
+        for (const transaction& tx : transactions_) consider(tx.next);
+        if (state_ == client_state::allocated) {
+            consider(allocation_refresh_);
+            for (const permission& p : permissions_)
+                if (p.installed) consider(p.refresh_at);
+            for (const channel& c : channels_)
+                if (c.bound) consider(c.refresh_at);
+        }
+        return t;
+    }
+
+    // Datagrams for the server.
+    std::optional<std::vector<std::byte>> poll_transmit()
+    {
+        if (out_.empty()) return std::nullopt;
+        auto d = std::move(out_.front());
+        out_.pop_front();
+        return d;
+    }
+    std::optional<event> poll_event()
+    {
+        if (events_.empty()) return std::nullopt;
+        auto e = std::move(events_.front());
+        events_.pop_front();
+        return e;
+    }
+
+    // RFC 8656 7.2: a Refresh with LIFETIME 0 deletes the allocation.
+    void close(time_point now)
+    {
+        if (state_ == client_state::allocated) {
+            transactions_.clear();
+            start(now, kind::refresh, {}, 0, /*lifetime_zero=*/true);
+        }
+        state_ = client_state::closed;
+    }
+
+private:
+    enum class kind : std::uint8_t { allocate, refresh, create_permission, channel_bind };
+
+    struct transaction {
+        stun::transaction_id id{};
+        kind what = kind::allocate;
+        endpoint peer{};
+        std::uint16_t channel = 0;
+        bool lifetime_zero = false;
+        std::vector<std::byte> request;
+        time_point next{};
+        duration rto{};
+        unsigned sent = 0;
+        unsigned auth_retries = 0;
+    };
+    struct permission {
+        net::ip_address ip;
+        bool installed = false;
+        time_point refresh_at{};
+    };
+    struct channel {
+        endpoint peer;
+        std::uint16_t number = 0;
+        bool bound = false;
+        time_point refresh_at{};
+    };
+    struct pending_send {
+        endpoint peer;
+        std::vector<std::byte> payload;
+    };
+
+    permission* find_permission(const net::ip_address& ip)
+    {
+        for (permission& p : permissions_)
+            if (p.ip == ip) return &p;
+        return nullptr;
+    }
+    const channel* find_channel(const endpoint& peer) const
+    {
+        for (const channel& c : channels_)
+            if (c.peer == peer) return &c;
+        return nullptr;
+    }
+    bool pending(kind k, std::optional<net::ip_address> ip = std::nullopt) const
+    {
+        for (const transaction& t : transactions_)
+            if (t.what == k && (!ip || t.peer.address() == *ip)) return true;
+        return false;
+    }
+
+    bool add_permission(time_point now, const net::ip_address& ip)
+    {
+        if (permissions_.size() >= config_.max_permissions) return false;
+        permissions_.push_back({ip, false, {}});
+        start_permission(now, ip);
+        return true;
+    }
+    void start_permission(time_point now, const net::ip_address& ip)
+    {
+        start(now, kind::create_permission, endpoint{ip, 0});
+    }
+
+    void queue(const std::vector<std::byte>& d)
+    {
+        if (out_.size() < config_.max_queued) out_.push_back(d);
+    }
+    void emit(event e) { events_.push_back(std::move(e)); }
+
+    void fail(int code, std::string reason)
+    {
+        state_ = client_state::failed;
+        transactions_.clear();
+        emit(allocation_failed{code, std::move(reason)});
+    }
+
+    // Builds the request for `t` with the current realm/nonce/key (RFC 8489 9.2.4).
+    bool build(transaction& t)
+    {
+        std::array<std::byte, 1024> buf{};
+        stun::message_type type = stun::allocate_request;
+        switch (t.what) {
+        case kind::allocate: type = stun::allocate_request; break;
+        case kind::refresh: type = stun::refresh_request; break;
+        case kind::create_permission: type = stun::create_permission_request; break;
+        case kind::channel_bind: type = stun::channel_bind_request; break;
+        }
+        stun::message_builder b{buf, type, t.id};
+        switch (t.what) {
+        case kind::allocate:
+            b.add(stun::requested_transport{stun::requested_transport::udp});
+            b.add(stun::lifetime{config_.requested_lifetime});
+            break;
+        case kind::refresh:
+            b.add(stun::lifetime{t.lifetime_zero ? std::chrono::seconds(0) : config_.requested_lifetime});
+            break;
+        case kind::create_permission:
+            b.add(stun::xor_peer_address{t.peer});
+            break;
+        case kind::channel_bind:
+            b.add(stun::channel_number{t.channel});
+            b.add(stun::xor_peer_address{t.peer});
+            break;
+        }
+        if (key_) {
+            b.add(stun::username{config_.username});
+            b.add(stun::realm{realm_});
+            b.add(stun::nonce{nonce_});
+            b.add_message_integrity(*key_);
+        }
+        b.add_fingerprint();
+        auto out = b.finish();
+        if (!out) return false;
+        t.request.assign(out->begin(), out->end());
+        return true;
+    }
+
+    void start(time_point now, kind k, endpoint peer, std::uint16_t channel_number = 0, bool lifetime_zero = false)
+    {
+        transaction t;
+        (void)crypto_.random_bytes(t.id.bytes);
+        t.what = k;
+        t.peer = peer;
+        t.channel = channel_number;
+        t.lifetime_zero = lifetime_zero;
+        if (!build(t)) return;
+        t.rto = config_.rto;
+        t.sent = 1;
+        t.next = now + t.rto;
+        queue(t.request);
+        transactions_.push_back(std::move(t));
+    }
+
+    // RFC 8489 9.2.5: 401 carries REALM and NONCE for the first signed try; 438 a fresh NONCE.
+    void handle_error(time_point now, transaction& tx, const stun::message_view& m, bool signed_ok)
+    {
+        auto ec = m.get<stun::error_code>();
+        const int code = ec ? ec->code : 0;
+        if ((code == 401 || code == 438) && tx.auth_retries < 2) {
+            auto r = m.get<stun::realm>();
+            auto n = m.get<stun::nonce>();
+            if (n && (code == 438 || (r && (!key_ || !signed_ok)))) {
+                if (code == 401 && key_ && tx.auth_retries > 0) {
+                    // Our signed request was refused: the credentials are wrong.
+                    fail_or_drop(tx, code, "TURN server rejected the credentials");
+                    return;
+                }
+                if (r) set_realm(r->value);
+                nonce_.assign(n->value);
+                if (key_) {
+                    transaction again = tx;
+                    (void)crypto_.random_bytes(again.id.bytes);
+                    ++again.auth_retries;
+                    if (!build(again)) return;
+                    again.rto = config_.rto;
+                    again.sent = 1;
+                    again.next = now + again.rto;
+                    queue(again.request);
+                    transactions_.push_back(std::move(again));
+                    return;
+                }
+            }
+        }
+        fail_or_drop(tx, code, ec ? std::string(ec->reason) : std::string("error response"));
+    }
+
+    void fail_or_drop(const transaction& tx, int code, std::string reason)
+    {
+        switch (tx.what) {
+        case kind::allocate: fail(code, std::move(reason)); break;
+        case kind::refresh:
+            if (tx.lifetime_zero) state_ = client_state::closed;
+            else if (code == 437) fail(code, "allocation expired");  // RFC 8656 7.3
+            break;
+        case kind::create_permission:
+            std::erase_if(permissions_, [&](const permission& p) { return p.ip == tx.peer.address() && !p.installed; });
+            break;
+        case kind::channel_bind:
+            std::erase_if(channels_, [&](const channel& c) { return c.peer == tx.peer && !c.bound; });
+            break;
+        }
+    }
+
+    void set_realm(std::string_view realm)
+    {
+        realm_.assign(realm);
+        // RFC 8489 9.2.2: key = MD5(username ":" realm ":" password) (OpaqueString-prepared
+        // values; ASCII credentials are unchanged by it).
+        const auto md5 = stun::long_term_key_md5(crypto_, config_.username, realm_, config_.password);
+        key_ = crypto_.prepare_hmac_sha1(bytes_view(md5));
+    }
+
+    std::chrono::seconds lifetime_of(const stun::message_view& m) const
+    {
+        if (auto l = m.get<stun::lifetime>()) return l->value;
+        return config_.requested_lifetime;
+    }
+
+    time_point refresh_time(time_point now, std::chrono::seconds lifetime) const
+    {
+        const auto margin = std::min<std::chrono::seconds>(config_.refresh_margin, lifetime / 2);
+        return now + (lifetime - margin);
+    }
+
+    void handle_success(time_point now, const transaction& tx, const stun::message_view& m)
+    {
+        switch (tx.what) {
+        case kind::allocate: {
+            auto relayed = m.get<stun::xor_relayed_address>();
+            auto mapped = m.get<stun::xor_mapped_address>();
+            if (!relayed) {
+                fail(0, "Allocate success without XOR-RELAYED-ADDRESS");
+                return;
+            }
+            state_ = client_state::allocated;
+            relayed_ = relayed->value;
+            const auto lifetime = lifetime_of(m);
+            allocation_refresh_ = refresh_time(now, lifetime);
+            emit(allocated{relayed->value, mapped ? mapped->value : endpoint{}, lifetime});
+            break;
+        }
+        case kind::refresh:
+            if (tx.lifetime_zero) {
+                state_ = client_state::closed;
+                return;
+            }
+            allocation_refresh_ = refresh_time(now, lifetime_of(m));
+            break;
+        case kind::create_permission:
+            // RFC 8656 9: permissions last 300 seconds.
+            if (permission* p = find_permission(tx.peer.address())) {
+                p->installed = true;
+                p->refresh_at = refresh_time(now, std::chrono::seconds(300));
+                flush_pending(now, tx.peer.address());
+            }
+            break;
+        case kind::channel_bind:
+            // RFC 8656 12: channel bindings last 600 seconds (and refresh the permission).
+            for (channel& c : channels_)
+                if (c.peer == tx.peer) {
+                    c.bound = true;
+                    c.refresh_at = refresh_time(now, std::chrono::seconds(600));
+                }
+            if (permission* p = find_permission(tx.peer.address())) {
+                if (!p->installed) {
+                    p->installed = true;
+                    p->refresh_at = refresh_time(now, std::chrono::seconds(300));
+                }
+                flush_pending(now, tx.peer.address());
+            }
+            break;
+        }
+    }
+
+    void flush_pending(time_point now, const net::ip_address& ip)
+    {
+        std::vector<pending_send> ready;
+        for (auto it = pending_.begin(); it != pending_.end();) {
+            if (it->peer.address() == ip) {
+                ready.push_back(std::move(*it));
+                it = pending_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        for (const pending_send& p : ready) send_to(now, p.peer, p.payload);
+    }
+
+    // RFC 8656 11.1: a Send indication carries XOR-PEER-ADDRESS and DATA; indications are not
+    // authenticated.
+    void send_indication(const endpoint& peer, bytes_view payload)
+    {
+        std::vector<std::byte> buf(payload.size() + 64);
+        stun::transaction_id id;
+        (void)crypto_.random_bytes(id.bytes);
+        stun::message_builder b{buf, stun::send_indication, id};
+        b.add(stun::xor_peer_address{peer});
+        b.add(stun::data{payload});
+        auto out = b.finish();
+        if (!out) return;
+        buf.resize(out->size());
+        if (out_.size() < config_.max_queued) out_.push_back(std::move(buf));
+    }
+
+    // RFC 8656 12.4: channel number, length, data, padded to 4 bytes over UDP is optional
+    // (we do not pad; 12.5 says UDP need not).
+    void send_channel_data(std::uint16_t number, bytes_view payload)
+    {
+        std::vector<std::byte> buf(4 + payload.size());
+        auto out = stun::build_channel_data(buf, number, payload);
+        if (!out) return;
+        if (out_.size() < config_.max_queued) out_.push_back(std::move(buf));
+    }
+
+    void handle_channel_data(bytes_view d)
+    {
+        auto cd = stun::channel_data_view::parse(d);
+        if (!cd) return;
+        for (const channel& c : channels_)
+            if (c.number == cd->channel && c.bound) {
+                emit(data{c.peer, {cd->payload.begin(), cd->payload.end()}});
+                return;
+            }
+    }
+
+    client_config config_;
+    Crypto crypto_;
+    client_state state_ = client_state::idle;
+    std::string realm_, nonce_;
+    std::optional<typename Crypto::hmac_sha1_key> key_;
+    std::optional<endpoint> relayed_;
+    time_point allocation_refresh_{};
+    std::vector<transaction> transactions_;
+    std::vector<permission> permissions_;
+    std::vector<channel> channels_;
+    std::vector<pending_send> pending_;
+    std::uint16_t next_channel_ = 0x4000;  // RFC 8656 12: 0x4000-0x4FFF
+    std::deque<std::vector<std::byte>> out_;
+    std::deque<event> events_;
+};
+
+}  // namespace peerkit::turn
