@@ -105,7 +105,7 @@ public:
         requires(std::is_integral_v<Int> && !std::is_same_v<Int, bool> && !std::is_same_v<Int, char>)
     error& append(Int value) noexcept
     {
-        char text[24];
+        char text[24] = {};
         const auto end = std::to_chars(text, text + sizeof text, value).ptr;
         return append(std::string_view(text, static_cast<std::size_t>(end - text)));
     }
