@@ -4,5 +4,5 @@
 add_library(peerkit_warnings INTERFACE)
 target_compile_options(peerkit_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow -Wnon-virtual-dtor
-  -Wold-style-cast -Wcast-align -Wnull-dereference -Wimplicit-fallthrough
+  -Wold-style-cast -Wcast-align -Wimplicit-fallthrough
   $<$<BOOL:${PEERKIT_WERROR}>:-Werror>)
