@@ -41,6 +41,7 @@
 #include <boost/asio.hpp>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -78,7 +79,7 @@ struct retransmission {
     int max_sends = 7;  // Rc
 };
 
-// Failures the user sees: a message, and for error responses the code.
+// Why an exchange failed, in words for the user.
 struct failure {
     std::string message;
 };
@@ -127,6 +128,7 @@ public:
         std::string drop_reason;
         for (auto next_send = started; sends < policy.max_sends && next_send < deadline; next_send += rto, rto *= 2) {
             boost::system::error_code ec;
+            const auto sent_at = clock_type::now();
             socket_.send(asio::buffer(request.data(), request.size()), 0, ec);
             if (ec == asio::error::connection_refused) {  // an earlier ICMP report, now consumed
                 refused_ = true;
@@ -163,7 +165,7 @@ public:
                     note_drop(e ? "error " + describe(*e) + " (" + ok.error().message() + ")" : ok.error().message());
                     continue;
                 }
-                rtt_ = clock_type::now() - next_send;
+                rtt_ = clock_type::now() - sent_at;
                 return response;
             }
         }
@@ -178,9 +180,9 @@ public:
         return std::nullopt;
     }
 
-    // Round-trip time of the last successful exchange, measured from the send it answered
-    // (RFC 8489 6.2.1 allows an RTT estimate only from unretransmitted requests; here it is
-    // only printed).
+    // Round-trip time of the last successful exchange, from the latest transmission. After a
+    // retransmission the answer may belong to an earlier one (Karn's problem, which is why RFC
+    // 8489 6.2.1 estimates RTO only from unretransmitted requests); here it is only printed.
     [[nodiscard]] clock_type::duration rtt() const noexcept { return rtt_; }
 
 private:
@@ -251,16 +253,16 @@ int run_binding(stun_transport& transport, const options& opts)
         return 1;
     }
 
-    failure why;
-    const auto response = transport.exchange(*request, *id, [&](const stun::message_view& m) {
-        // RFC 8489 9.1.4: with short-term credentials, a response without a valid
-        // MESSAGE-INTEGRITY is discarded as if never received (400 aside: a server may be
-        // unable to sign it).
-        if (!authenticated) return peerkit::result<void>{};
-        if (auto e = m.get<stun::error_code>(); e && e->code == stun::error_codes::bad_request)
-            return peerkit::result<void>{};
+    // RFC 8489 9.1.4: with short-term credentials, a response without a valid
+    // MESSAGE-INTEGRITY is discarded as if never received (400 aside: a server may be unable to
+    // sign it).
+    const auto accept = [&](const stun::message_view& m) -> peerkit::result<void> {
+        if (!authenticated) return {};
+        if (const auto e = m.get<stun::error_code>(); e && e->code == stun::error_codes::bad_request) return {};
         return stun::check_integrity(m, key);
-    }, why);
+    };
+    failure why;
+    const auto response = transport.exchange(*request, *id, accept, why);
     if (!response) {
         std::cerr << "stun-client: " << why.message << '\n';
         return 1;
@@ -320,18 +322,17 @@ std::optional<stun::message_view> turn_request(stun_transport& transport, stun::
             std::cerr << name << ": sending " << request->size() << " bytes"
                       << (signed_request ? " with long-term credentials" : "") << '\n';
 
-        const std::optional<stun::message_view> response = transport.exchange(*request, *id, [&](const stun::message_view& m) {
-            if (!signed_request) return peerkit::result<void>{};
+        const auto accept = [&](const stun::message_view& m) -> peerkit::result<void> {
+            if (!signed_request) return {};
             // RFC 8489 9.2.5: responses to a signed request must be signed with the same key;
             // 401 and 438 cannot be (the server rejects our key or nonce), and 400 may not be.
-            if (m.is_error_response()) {
-                const auto e = m.get<stun::error_code>();
-                if (e && (e->code == stun::error_codes::unauthenticated || e->code == stun::error_codes::stale_nonce ||
-                          e->code == stun::error_codes::bad_request))
-                    return peerkit::result<void>{};
+            if (const auto e = m.get<stun::error_code>(); e && m.is_error_response()) {
+                using namespace stun::error_codes;
+                if (e->code == unauthenticated || e->code == stale_nonce || e->code == bad_request) return {};
             }
             return auth.check_response(m);
-        }, why);
+        };
+        const std::optional<stun::message_view> response = transport.exchange(*request, *id, accept, why);
         if (!response) return std::nullopt;
         if (response->is_success_response()) {
             auth.handle_success_response();

@@ -1,6 +1,6 @@
 // stun-server: a STUN Binding server (RFC 8489) that is safe to expose to the Internet.
 //
-//   stun-server [--port P] [--address A] [--verbose]
+//   stun-server [--port P] [--address A] [--verbose] [--max-response-bytes N] [--max-amplification F]
 //
 // It answers Binding requests with the source address it saw them from:
 //   - RFC 5389/8489 requests get XOR-MAPPED-ADDRESS and FINGERPRINT (RFC 8489 14.2, 14.7);
@@ -16,7 +16,8 @@
 // This server never authenticates anyone, so every answer obeys the rule below, checked in
 // code (response_limits, enforced in serve_one() before anything is sent):
 //   1. a response is at most max_response_size (96) bytes, and at most
-//      max_amplification (3) times the size of the request it answers;
+//      max_amplification (3) times the size of the request it answers (both can be lowered
+//      with --max-response-bytes and --max-amplification, never raised);
 //   2. nothing the request chose is reflected except its transaction id and, in a 420, at most
 //      max_unknown_listed (4) attribute type numbers: no SOFTWARE, no echoed values.
 // A minimal 20-byte Binding request is answered with 40 bytes (IPv4) or 52 bytes (IPv6), so the
@@ -40,8 +41,10 @@
 #include <boost/asio.hpp>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <csignal>
 #include <cstddef>
 #include <cstdio>
 #include <iostream>
@@ -190,8 +193,8 @@ peerkit::bytes_view serve_one(peerkit::bytes_view request, const net::endpoint& 
 
 class server {
 public:
-    server(asio::io_context& io, const udp::endpoint& local, bool verbose)
-        : socket_(io, local.protocol()), verbose_(verbose)
+    server(asio::io_context& io, const udp::endpoint& local, const response_limits& limits, bool verbose)
+        : socket_(io, local.protocol()), verbose_(verbose), limits_(limits)
     {
         if (local.address().is_v6() && local.address().is_unspecified())
             socket_.set_option(asio::ip::v6_only(false));  // "::" serves IPv4 clients too
@@ -244,10 +247,13 @@ private:
 int usage(const char* why)
 {
     if (why != nullptr) std::cerr << "stun-server: " << why << '\n';
-    std::cerr << "usage: stun-server [--port P] [--address A] [--verbose]\n"
-                 "  --port P     UDP port to listen on (default 3478; 0 picks a free one)\n"
-                 "  --address A  local IPv4 or IPv6 address (default 0.0.0.0; :: for both families)\n"
-                 "  --verbose    one line per datagram on stderr\n";
+    std::cerr << "usage: stun-server [--port P] [--address A] [--verbose] [--max-response-bytes N]\n"
+                 "                   [--max-amplification F]\n"
+                 "  --port P                 UDP port to listen on (default 3478; 0 picks a free one)\n"
+                 "  --address A              local IPv4 or IPv6 address (default 0.0.0.0; :: for both)\n"
+                 "  --verbose                one line per datagram on stderr\n"
+                 "  --max-response-bytes N   lower the response size limit (default and maximum 96)\n"
+                 "  --max-amplification F    lower the response/request size factor (default and maximum 3)\n";
     return 2;
 }
 
@@ -258,14 +264,26 @@ int main(int argc, char** argv)
     std::string address = "0.0.0.0";
     unsigned port = 3478;
     bool verbose = false;
+    response_limits limits;
+    // Parses a whole decimal number in [low, high] into `out`.
+    const auto number = [](std::string_view text, unsigned low, unsigned high, auto& out) {
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc{} || end != text.data() + text.size() || value < low || value > high) return false;
+        out = value;
+        return true;
+    };
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         const bool has_value = i + 1 < argc;
         if (arg == "--port" && has_value) {
-            const std::string_view text = argv[++i];
-            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-            if (ec != std::errc{} || end != text.data() + text.size() || port > 65535)
-                return usage("--port needs a number from 0 to 65535");
+            if (!number(argv[++i], 0, 65535, port)) return usage("--port needs a number from 0 to 65535");
+        } else if (arg == "--max-response-bytes" && has_value) {
+            if (!number(argv[++i], 20, 96, limits.max_response_size))
+                return usage("--max-response-bytes needs a number from 20 to 96");
+        } else if (arg == "--max-amplification" && has_value) {
+            if (!number(argv[++i], 1, 3, limits.max_amplification))
+                return usage("--max-amplification needs a number from 1 to 3");
         } else if (arg == "--address" && has_value) {
             address = argv[++i];
         } else if (arg == "--verbose") {
@@ -283,7 +301,7 @@ int main(int argc, char** argv)
 
     try {
         asio::io_context io;
-        server s(io, udp::endpoint(ip, static_cast<unsigned short>(port)), verbose);
+        server s(io, udp::endpoint(ip, static_cast<unsigned short>(port)), limits, verbose);
         const auto local = s.local_endpoint();
         std::cout << "listening on " << to_peerkit(local).to_string() << std::endl;  // flushed: tests read it
 

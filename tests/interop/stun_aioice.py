@@ -10,6 +10,8 @@ client sends, misbehaves so that the client's checks of responses are exercised:
   forge  signed with another key (a forged answer)  -> dropped, exit 1 after --timeout
   nomi   no MESSAGE-INTEGRITY at all                -> dropped, exit 1
   badfp  correct MAC, corrupted FINGERPRINT         -> dropped, exit 1
+  err400 an unsigned 400 Bad Request                -> accepted (400 may be unsigned), exit 1
+  err487 a signed 487 Role Conflict                 -> code and reason printed, exit 1
 and a client with the wrong password gets 401 unsigned (aioice rejects its MAC), which the
 client must not accept either (RFC 8489 9.1.4).
 """
@@ -70,6 +72,14 @@ def answer(data, peer):
             return
         user = request.attributes.get("USERNAME", "")
         seen.append((user, "verified"))
+        if user in ("err400", "err487"):
+            # 400 may come unsigned (RFC 8489 14.8); any other error must be signed.
+            reply = stun.Message(stun.Method.BINDING, stun.Class.ERROR, request.transaction_id)
+            reply.attributes["ERROR-CODE"] = (400, "Bad Request") if user == "err400" else (487, "Role Conflict")
+            if user == "err487":
+                reply.add_message_integrity(PASSWORD.encode())
+            sock.sendto(bytes(reply), peer)
+            return
         reply = stun.Message(stun.Method.BINDING, stun.Class.RESPONSE, request.transaction_id)
         reply.attributes["XOR-MAPPED-ADDRESS"] = peer
         if user == "nomi":
@@ -122,6 +132,11 @@ for user, why in [("forge", "does not match"), ("nomi", "neither MESSAGE-INTEGRI
     check(p.returncode == 1 and "response(s) dropped" in p.stderr and why in p.stderr
           and field(p, "xor-mapped-address") is None,
           f"response '{user}' was dropped ({why}) and the client timed out with exit 1")
+
+for user, shown in [("err400", "error 400 Bad Request"), ("err487", "error 487 Role Conflict")]:
+    p = run(user, PASSWORD)
+    check(p.returncode == 1 and shown in p.stderr and "timed out" not in p.stderr,
+          f"error response '{shown}' printed with its code and reason, exit 1")
 
 seen.clear()
 p = run("good", "wrong-password")

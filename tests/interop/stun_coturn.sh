@@ -5,11 +5,13 @@
 #   2. --allocate: the first Allocate gets 401, the retry with credentials gets a relayed
 #      address; coturn's log confirms the 401, the successful ALLOCATE and the Refresh with
 #      lifetime 0 that releases it.
+#      The same over IPv6.
 #   3. A wrong password fails with exit status 1 and the error code printed.
 #   4. No credentials for --allocate: exit 1, 401 printed.
 #   5. A closed port: exit 1 with a clear timeout message, after about --timeout seconds.
 #   6. A server whose nonces expire: the Refresh gets 438 Stale Nonce and is retried.
 set -euo pipefail
+# shellcheck source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 
 client=$(pk_require_built examples/stun-client)
@@ -40,7 +42,7 @@ field() { sed -n "s/^$2 //p" "$pk_tmp/$1.out" | head -n 1; }
 
 # 1. Binding, IPv4 and IPv6: the server must see us at exactly our own address and port.
 for family in v4 v6; do
-  if [[ $family == v4 ]]; then server=127.0.0.1:$coturn_port; else server=[::1]:$coturn_port; fi
+  if [[ $family == v4 ]]; then server="127.0.0.1:$coturn_port"; else server="[::1]:$coturn_port"; fi
   run binding-$family "$server" --timeout 3
   local_address=$(field binding-$family local-address)
   mapped=$(field binding-$family xor-mapped-address)
@@ -74,6 +76,16 @@ if grep -q 'user <>: incoming packet message processed, error 401' "$coturn_log"
 else
   pk_fail "coturn's log lacks the 401 / ALLOCATE success / lifetime=0 refresh lines"
   grep -iE 'alloc|refresh|401' "$coturn_log" >&2 || true
+fi
+
+# 2b. The same over IPv6 (the relay itself is IPv4: RFC 8656 7.1's default address family).
+run allocate-v6 "[::1]:$coturn_port" --allocate --username "$user" --password "$password" --timeout 3
+if [[ $(rc allocate-v6) == 0 ]] && grep -q '^allocate: 401 ' "$pk_tmp/allocate-v6.out" &&
+   [[ $(field allocate-v6 xor-relayed-address) =~ ^127\.0\.0\.1:[0-9]+$ ]] &&
+   [[ "$(field allocate-v6 xor-mapped-address)" == "$(field allocate-v6 local-address)" ]]; then
+  pk_pass "Allocate over IPv6: relayed $(field allocate-v6 xor-relayed-address), mapped $(field allocate-v6 xor-mapped-address)"
+else
+  pk_fail "Allocate over IPv6: expected 401 then an IPv4 relayed address and mapped == local"
 fi
 
 # 3. Wrong password: the signed retry gets 401 again, which is final (RFC 8489 9.2.5).

@@ -8,19 +8,21 @@
 #      source address the server logged for it.
 #   3. lib/stun_probe.py: odd and malformed requests; every response obeys the amplification
 #      rule (<= 96 bytes and <= 3x the request), malformed datagrams get nothing.
+#   4. With the limits lowered, the server's own check drops a response that would break them.
 set -euo pipefail
+# shellcheck source=lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 
 server=$(pk_require_built examples/stun-server)
 pk_require_program stun stun-client
 pk_require_program turnutils_stunclient coturn
 
-# start_server ADDRESS: starts stun-server on a kernel-chosen port; sets server_pid, server_port
-# and server_log (its --verbose stderr).
+# start_server ADDRESS: starts stun-server (with the options in start_server_args) on a
+# kernel-chosen port; sets server_pid, server_port and server_log (its --verbose stderr).
 start_server() {
   local address=$1 out=$pk_tmp/server-$1.out
   server_log=$pk_tmp/server-$1.log
-  "$server" --port 0 --address "$address" --verbose >"$out" 2>"$server_log" &
+  "$server" --port 0 --address "$address" --verbose "${start_server_args[@]}" >"$out" 2>"$server_log" &
   server_pid=$!
   pk_pids+=("$server_pid")
   for _ in $(seq 50); do
@@ -34,6 +36,7 @@ start_server() {
   pk_log "stun-server (pid $server_pid): $line"
 }
 
+start_server_args=()
 start_server 127.0.0.1
 
 # 1. Debian's stun client. -p fixes its source port (it also opens -p + 1 for its CHANGE tests).
@@ -77,17 +80,50 @@ else
   pk_fail "turnutils_stunclient: exit $turnutils_rc, reflexive '$reflexive' not matched in the server log"
 fi
 
-# 3. The amplification rule and the drop rules, over IPv4 and IPv6.
-for address in 127.0.0.1 ::1; do
-  [[ $address == ::1 ]] && start_server ::1
+# 3. The amplification rule and the drop rules, over IPv4, IPv6, and IPv4 to a dual-stack
+#    server bound to :: (which must answer with the IPv4 address, not ::ffff:127.0.0.1).
+for setup in 127.0.0.1/127.0.0.1 ::1/::1 ::/127.0.0.1; do
+  bind=${setup%/*} address=${setup#*/}
+  [[ $bind != 127.0.0.1 ]] && start_server "$bind"
   if "$pk_python" "$pk_source_dir/tests/interop/lib/stun_probe.py" "$address" "$server_port" 96 3 \
-       >"$pk_tmp/probe-$address.out" 2>&1; then
-    pk_pass "probe over $address: $(tail -n 1 "$pk_tmp/probe-$address.out")"
+       >"$pk_tmp/probe.out" 2>&1; then
+    pk_pass "probe of a server on $bind over $address: $(tail -n 1 "$pk_tmp/probe.out")"
   else
-    sed 's/^/    probe: /' "$pk_tmp/probe-$address.out"
-    pk_fail "probe over $address found responses that break the rules (above)"
+    sed 's/^/    probe: /' "$pk_tmp/probe.out"
+    pk_fail "probe of a server on $bind over $address found responses that break the rules (above)"
   fi
 done
 grep -q 'dropped: ' "$server_log" || pk_fail "server log shows no dropped datagrams"
+
+# 4. The rule is enforced by a check before sending, not only by what the code happens to
+#    build: with the limits lowered to 40 bytes and 2x, a 20-byte Binding (40-byte answer) is
+#    still answered, a 24-byte request whose 420 would take 64 bytes is not.
+start_server_args=(--max-response-bytes 40 --max-amplification 2)
+start_server 127.0.0.1
+set +e
+"$pk_python" - "$server_port" >"$pk_tmp/limits.out" 2>&1 <<'PY'
+import os, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(1.0)
+def ask(body):
+    s.send(struct.pack("!HHI", 0x0001, len(body), 0x2112A442) + os.urandom(12) + body)
+    try:
+        return len(s.recv(2048))
+    except socket.timeout:
+        return 0
+plain = ask(b"")
+unknown = ask(struct.pack("!HH", 0x7777, 0))
+print(f"20-byte Binding -> {plain} bytes; 24-byte request with an unknown attribute -> {unknown} bytes")
+sys.exit(0 if plain == 40 and unknown == 0 else 1)
+PY
+limits_rc=$?
+set -e
+if ((limits_rc == 0)) && grep -q 'dropped: a 64-byte response to a 24-byte request breaks the amplification rule' "$server_log"; then
+  pk_pass "lowered limits enforced: $(cat "$pk_tmp/limits.out")"
+else
+  cat "$pk_tmp/limits.out" "$server_log" >&2
+  pk_fail "with --max-response-bytes 40 --max-amplification 2, expected 40 bytes for the Binding and no 420"
+fi
 
 pk_finish

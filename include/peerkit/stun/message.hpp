@@ -328,7 +328,8 @@ struct parse_options {
     std::size_t max_attributes = 128;
     // Which attributes the application understands; comprehension-required ones it does not
     // are listed by unknown_comprehension_required() (RFC 8489 6.3.1, 420 responses).
-    bool (*is_known)(attribute_type) noexcept = &is_known_attribute;
+    // nullptr means is_known_attribute (inlined, no indirect call per attribute).
+    bool (*is_known)(attribute_type) noexcept = nullptr;
 };
 
 // A validated STUN message over the caller's bytes.
@@ -619,7 +620,8 @@ inline result<message_view> message_view::parse(bytes_view data, const parse_opt
                 break;
             }
             ++m.counted_;
-            if (is_comprehension_required(t) && !options.is_known(t)) {
+            if (is_comprehension_required(t) &&
+                !(options.is_known != nullptr ? options.is_known(t) : is_known_attribute(t))) {
                 if (m.unknown_count_ < max_unknown_reported) m.unknown_[m.unknown_count_] = t;
                 ++m.unknown_count_;
             }
