@@ -11,4 +11,5 @@
 #include <peerkit/sdp/grammar.hpp>
 #include <peerkit/sdp/jsep.hpp>
 #include <peerkit/sdp/section.hpp>
+#include <peerkit/sdp/summary.hpp>
 #include <peerkit/sdp/view.hpp>

@@ -177,16 +177,10 @@ namespace detail {
 }
 }  // namespace detail
 
-// Parses "candidate:<foundation> ..." (the trickle form). The "a=" and "candidate:" prefixes
-// are optional, so the value of an SDP `a=candidate:` attribute parses too.
-[[nodiscard]] inline result<candidate_view> parse_candidate(std::string_view text) noexcept
+// Parses the value of an SDP a=candidate attribute: "<foundation> <component> ...".
+[[nodiscard]] inline result<candidate_view> parse_candidate_value(std::string_view text) noexcept
 {
     using detail::cut;
-    if (text.starts_with("a=")) text.remove_prefix(2);
-    if (text.starts_with("candidate:")) text.remove_prefix(10);
-    // Trickle messages sometimes carry the line ending along.
-    while (!text.empty() && (text.back() == '\r' || text.back() == '\n')) text.remove_suffix(1);
-
     candidate_view c;
     auto rest = text;
     c.foundation = cut(rest, ' ');
@@ -253,6 +247,17 @@ namespace detail {
     if (seen_raddr != c.related_port.has_value())
         return make_error(errc::bad_candidate, "candidate has ", seen_raddr ? "raddr without rport" : "rport without raddr");
     return c;
+}
+
+// Parses "candidate:<foundation> ..." (the trickle form). The "a=" and "candidate:" prefixes
+// are optional, so an SDP line or the value of an a=candidate attribute parse too.
+[[nodiscard]] inline result<candidate_view> parse_candidate(std::string_view text) noexcept
+{
+    if (text.starts_with("a=")) text.remove_prefix(2);
+    if (text.starts_with("candidate:")) text.remove_prefix(10);
+    // Trickle messages sometimes carry the line ending along.
+    while (!text.empty() && (text.back() == '\r' || text.back() == '\n')) text.remove_suffix(1);
+    return parse_candidate_value(text);
 }
 
 struct candidate_extension {

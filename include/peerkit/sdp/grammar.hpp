@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 namespace peerkit::sdp {
@@ -79,15 +80,17 @@ namespace detail {
     return line;
 }
 
-// Checks the value of one attribute peerkit knows (RFC sections in attributes.hpp).
-[[nodiscard]] inline result<void> check_attribute(const attribute& a) noexcept
+// Checks the value of one attribute peerkit knows (RFC sections in attributes.hpp); the error,
+// if any. (An optional, not a result<void>: this runs for every line and must cost nothing
+// when the value is fine.)
+[[nodiscard]] inline std::optional<peerkit::error> check_attribute(const attribute& a) noexcept
 {
     const auto v = a.value;
     const auto n = a.name;
-    auto fail = [](const peerkit::error& e) -> result<void> { return e; };
+    auto fail = [](const peerkit::error& e) -> std::optional<peerkit::error> { return e; };
     switch (n.empty() ? '\0' : n.front()) {
     case 'c':
-        if (n == "candidate") { if (auto r = parse_candidate(v); !r) return fail(r.error()); }
+        if (n == "candidate") { if (auto r = parse_candidate_value(v); !r) return fail(r.error()); }
         break;
     case 'e':
         if (n == "extmap") { if (auto r = parse_extmap(v); !r) return fail(r.error()); }
@@ -125,7 +128,7 @@ namespace detail {
         break;
     default: break;
     }
-    return {};
+    return std::nullopt;
 }
 
 // RFC 8866 9: the order of lines. Session: v o s i u e p c b (t r*)+ z k a*; media: m i c* b* k a*.
@@ -207,9 +210,10 @@ template <class Sink>
             return make_line_error(errc::malformed_line, number, "line type must be a lower-case letter");
         const auto value = line.substr(2);
         // RFC 8866 9: byte-string excludes NUL, CR and LF.
-        for (char c : value)
-            if (c == '\0' || c == '\r')
-                return make_line_error(errc::malformed_line, number, c == '\0' ? "NUL byte in line" : "stray CR in line");
+        if (std::memchr(value.data(), '\r', value.size()))
+            return make_line_error(errc::malformed_line, number, "stray CR in line");
+        if (std::memchr(value.data(), '\0', value.size()))
+            return make_line_error(errc::malformed_line, number, "NUL byte in line");
         (void)had_cr;
 
         if (number == 1) {
@@ -279,9 +283,9 @@ template <class Sink>
             if (a.name == "candidate" && ++candidates > lim.max_candidates)
                 return make_line_error(errc::limit_exceeded, number, "more than ", lim.max_candidates, " candidates");
             if (options.check_attributes)
-                if (auto r = check_attribute(a); !r)
-                    return make_line_error(r.error() == errc::bad_candidate ? errc::bad_candidate : errc::bad_attribute,
-                                           number, r.error().detail());
+                if (auto e = check_attribute(a))
+                    return make_line_error(*e == errc::bad_candidate ? errc::bad_candidate : errc::bad_attribute,
+                                           number, e->detail());
             break;
         }
         default: break;  // i=, u=, e=, p=: free text

@@ -118,7 +118,7 @@ public:
     [[nodiscard]] token_list ice_options() const noexcept { return first<token_list, parse_ice_options>("ice-options").value_or(token_list{}); }
     [[nodiscard]] bool has_ice_option(std::string_view tag) const noexcept { return ice_options().contains(tag); }
     [[nodiscard]] bool ice_lite() const noexcept { return has_attribute("ice-lite"); }  // RFC 8839 5.3
-    [[nodiscard]] auto candidates() const noexcept { return typed<candidate_view, parse_candidate>("candidate"); }
+    [[nodiscard]] auto candidates() const noexcept { return typed<candidate_view, parse_candidate_value>("candidate"); }
     [[nodiscard]] bool end_of_candidates() const noexcept { return has_attribute("end-of-candidates"); }  // RFC 8840 8.2
 
     // --- DTLS (RFC 8842, RFC 8122) ---------------------------------------------------------

@@ -9,50 +9,67 @@
 #include <string_view>
 #include <type_traits>
 
+// The few helpers every byte goes through are forced inline: g++ -O2 keeps them out of line
+// otherwise, and the calls cost more than the work.
+#if defined(__GNUC__) || defined(__clang__)
+#define PEERKIT_SDP_HOT [[gnu::always_inline]]
+#else
+#define PEERKIT_SDP_HOT
+#endif
+
 namespace peerkit::sdp::detail {
 
-// RFC 8866 9: token-char = %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E
-[[nodiscard]] constexpr bool is_token_char(char c) noexcept
-{
-    const auto u = static_cast<unsigned char>(c);
-    return u == 0x21 || (u >= 0x23 && u <= 0x27) || u == 0x2A || u == 0x2B || u == 0x2D ||
-           u == 0x2E || (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5A) ||
-           (u >= 0x5E && u <= 0x7E);
-}
-
-[[nodiscard]] constexpr bool is_token(std::string_view s) noexcept
-{
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!is_token_char(c)) return false;
-    return true;
-}
-
-[[nodiscard]] constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-[[nodiscard]] constexpr bool is_alpha(char c) noexcept
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-// RFC 8866 9: non-ws-string = 1*(VCHAR/%x80-FF)
-[[nodiscard]] constexpr bool is_non_ws_string(std::string_view s) noexcept
-{
-    if (s.empty()) return false;
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u == 0x7F) return false;
+// Character classes as one table lookup each: the parser touches every byte of its input a
+// few times, so these are the hot path.
+enum char_class : unsigned char {
+    cc_token = 1,     // RFC 8866 9 token-char: %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E
+    cc_ice = 2,       // RFC 8839 5.1 ice-char: ALPHA / DIGIT / "+" / "/"
+    cc_digit = 4,     // DIGIT
+    cc_visible = 8,   // RFC 8866 9 non-ws-string: VCHAR / %x80-FF
+    cc_alpha = 16,    // ALPHA
+};
+inline constexpr auto char_classes = [] {
+    struct table {
+        unsigned char v[256];
+    } t{};
+    for (unsigned u = 0; u < 256; ++u) {
+        unsigned char c = 0;
+        if (u == 0x21 || (u >= 0x23 && u <= 0x27) || u == 0x2A || u == 0x2B || u == 0x2D || u == 0x2E ||
+            (u >= 0x30 && u <= 0x39) || (u >= 0x41 && u <= 0x5A) || (u >= 0x5E && u <= 0x7E))
+            c |= cc_token;
+        const bool alpha = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z');
+        const bool digit = u >= '0' && u <= '9';
+        if (alpha || digit || u == '+' || u == '/') c |= cc_ice;
+        if (digit) c |= cc_digit;
+        if (alpha) c |= cc_alpha;
+        if (u > 0x20 && u != 0x7F) c |= cc_visible;
+        t.v[u] = c;
     }
-    return true;
-}
+    return t;
+}();
 
-// RFC 8839 5.1: ice-char = ALPHA / DIGIT / "+" / "/"
-[[nodiscard]] constexpr bool is_ice_chars(std::string_view s) noexcept
+PEERKIT_SDP_HOT [[nodiscard]] constexpr bool in_class(char c, unsigned char cls) noexcept
+{
+    return (char_classes.v[static_cast<unsigned char>(c)] & cls) != 0;
+}
+// True when `s` is non-empty and every byte is in `cls`.
+PEERKIT_SDP_HOT [[nodiscard]] constexpr bool all_in_class(std::string_view s, unsigned char cls) noexcept
 {
     if (s.empty()) return false;
     for (char c : s)
-        if (!(is_alpha(c) || is_digit(c) || c == '+' || c == '/')) return false;
+        if (!in_class(c, cls)) return false;
     return true;
 }
+
+[[nodiscard]] constexpr bool is_token_char(char c) noexcept { return in_class(c, cc_token); }
+// RFC 8866 9: token = 1*(token-char)
+PEERKIT_SDP_HOT [[nodiscard]] constexpr bool is_token(std::string_view s) noexcept { return all_in_class(s, cc_token); }
+[[nodiscard]] constexpr bool is_digit(char c) noexcept { return in_class(c, cc_digit); }
+[[nodiscard]] constexpr bool is_alpha(char c) noexcept { return in_class(c, cc_alpha); }
+// RFC 8866 9: non-ws-string = 1*(VCHAR/%x80-FF)
+[[nodiscard]] constexpr bool is_non_ws_string(std::string_view s) noexcept { return all_in_class(s, cc_visible); }
+// RFC 8839 5.1: 1*ice-char
+[[nodiscard]] constexpr bool is_ice_chars(std::string_view s) noexcept { return all_in_class(s, cc_ice); }
 
 [[nodiscard]] constexpr bool iequals(std::string_view a, std::string_view b) noexcept
 {
@@ -68,7 +85,7 @@ namespace peerkit::sdp::detail {
 
 // 1*DIGIT into an unsigned integer; nullopt when empty, not all digits, or too large for T.
 template <class T>
-[[nodiscard]] constexpr std::optional<T> parse_uint(std::string_view s) noexcept
+PEERKIT_SDP_HOT [[nodiscard]] constexpr std::optional<T> parse_uint(std::string_view s) noexcept
 {
     static_assert(std::is_unsigned_v<T>);
     if (s.empty()) return std::nullopt;
@@ -89,11 +106,15 @@ template <class T>
 
 // Splits off the text before the first `sep` (all of `rest` when there is none); the
 // separator is consumed. Used for the SP-separated fields of RFC 8866 lines.
-[[nodiscard]] constexpr std::string_view cut(std::string_view& rest, char sep) noexcept
+PEERKIT_SDP_HOT [[nodiscard]] constexpr std::string_view cut(std::string_view& rest, char sep) noexcept
 {
-    const auto at = rest.find(sep);
-    std::string_view head = rest.substr(0, at);
-    rest = at == std::string_view::npos ? std::string_view{} : rest.substr(at + 1);
+    // A plain loop: fields are short, and a library call per field costs more than the scan.
+    const char* const begin = rest.data();
+    const std::size_t size = rest.size();
+    std::size_t i = 0;
+    while (i < size && begin[i] != sep) ++i;
+    const std::string_view head{begin, i};
+    rest = i < size ? std::string_view{begin + i + 1, size - i - 1} : std::string_view{};
     return head;
 }
 
