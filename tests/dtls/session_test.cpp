@@ -53,6 +53,7 @@ TEST_CASE("two sessions handshake in memory and agree on everything WebRTC needs
     CHECK(p.a.stats().retransmissions == 0);
     // Nothing to wait for once connected.
     CHECK_FALSE(p.a.poll_timeout().has_value());
+    CHECK_FALSE(p.b.poll_timeout().has_value());
 }
 
 TEST_CASE("both sides export the same keying material (RFC 5705, RFC 5764 4.2)")

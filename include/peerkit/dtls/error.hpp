@@ -27,6 +27,7 @@ enum class errc {
     handshake_timeout,         // no handshake within session_config::handshake_timeout
     handshake_failed,          // the TLS library failed the handshake (alert, bad record...)
     peer_alert,                // the peer sent a fatal alert
+    protocol_error,            // the peer violated DTLS after the handshake (we sent an alert)
     bad_keying_material_request,  // export_keying_material with a bad label or length
     // Certificates and the backend.
     certificate_error,         // generating, loading or encoding a certificate failed
@@ -59,6 +60,7 @@ struct peerkit::error_traits<peerkit::dtls::errc> {
         case errc::handshake_timeout: return "DTLS handshake timed out";
         case errc::handshake_failed: return "DTLS handshake failed";
         case errc::peer_alert: return "peer sent a fatal DTLS alert";
+        case errc::protocol_error: return "DTLS protocol violation";
         case errc::bad_keying_material_request: return "bad keying material export request";
         case errc::certificate_error: return "certificate error";
         case errc::backend_error: return "TLS library error";

@@ -114,6 +114,8 @@ public:
     {
         return std::chrono::microseconds(state_->timer_us);
     }
+    // The SSL object, for inspection. Its ex_data index 0 (SSL_get_app_data), BIO, timer,
+    // info and verify callbacks belong to the session: do not replace them.
     [[nodiscard]] SSL* native_handle() const noexcept { return state_->ssl.get(); }
 
 private:
@@ -139,6 +141,7 @@ private:
         std::optional<error> verify_error;
         std::optional<error> alert_error;
         std::vector<std::byte> read_buffer;
+        std::size_t data_mtu = 0;  // max_application_data() once connected
 
         impl(std::shared_ptr<const context> c, session_config cfg) : ctx(std::move(c)), config(std::move(cfg)) {}
         impl(const impl&) = delete;
@@ -235,9 +238,15 @@ private:
         [[nodiscard]] std::size_t on_mtu() const noexcept override { return config.mtu; }
 
         // ---- the machine -------------------------------------------------------------------
+        // SSL_get_error needs an empty error queue before each call. Peeking is much cheaper
+        // than clearing in OpenSSL 3, and the queue is almost always empty.
+        static void clear_errors() noexcept
+        {
+            if (ERR_peek_error() != 0) ERR_clear_error();
+        }
         void begin_call() noexcept
         {
-            ERR_clear_error();
+            clear_errors();
             timer_armed_in_call = false;
         }
         // After every call into OpenSSL: mirror its timer on the caller's clock.
@@ -303,7 +312,7 @@ private:
             const int err = SSL_get_error(ssl.get(), ret);
             if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
                 sync_timer(now);
-                ERR_clear_error();
+                clear_errors();
                 return {};
             }
             return fail(handshake_error());
@@ -317,12 +326,19 @@ private:
                 const int n = SSL_read(ssl.get(), read_buffer.data(), static_cast<int>(read_buffer.size()));
                 if (n > 0) {
                     deliver(std::span<const std::byte>(read_buffer.data(), static_cast<std::size_t>(n)));
+                    // Done when the datagram is consumed and OpenSSL holds no further record
+                    // of it (one datagram may carry several, RFC 6347 4.1.1); this saves a
+                    // failing SSL_read per record.
+                    if (pending_rx.empty() && SSL_has_pending(ssl.get()) == 0) {
+                        if (timer_armed_in_call) sync_timer(now);
+                        return {};
+                    }
                     continue;
                 }
                 const int err = SSL_get_error(ssl.get(), n);
                 sync_timer(now);
                 if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-                    ERR_clear_error();
+                    clear_errors();
                     return {};
                 }
                 if (err == SSL_ERROR_ZERO_RETURN) {
@@ -336,7 +352,7 @@ private:
                     return {};
                 }
                 if (alert_error) return fail(*alert_error);
-                return fail(detail::openssl_error(errc::handshake_failed, "DTLS record layer failed"));
+                return fail(detail::openssl_error(errc::protocol_error, "fatal DTLS error after the handshake"));
             }
         }
 
@@ -354,6 +370,9 @@ private:
         void on_connected()
         {
             status = session_state::connected;
+            // Plaintext that fits one record in one MTU-sized datagram (RFC 6347 4.1.1: a
+            // record must not span datagrams), given the negotiated cipher's expansion.
+            data_mtu = DTLS_get_data_mtu(ssl.get());
             handshake_deadline.reset();
             if (const SRTP_PROTECTION_PROFILE* p = SSL_get_selected_srtp_profile(ssl.get()))
                 srtp = srtp_profile_from_id(static_cast<std::uint16_t>(p->id));
@@ -464,10 +483,7 @@ private:
 
         [[nodiscard]] std::size_t max_application_data() const
         {
-            if (status != session_state::connected) return 0;
-            // Plaintext that fits one record in one MTU-sized datagram (RFC 6347 4.1.1:
-            // a record must not span datagrams), given the negotiated cipher's overhead.
-            return DTLS_get_data_mtu(ssl.get());
+            return status == session_state::connected ? data_mtu : 0;
         }
 
         result<void> send(time_point now, bytes_view data)
@@ -486,7 +502,7 @@ private:
             begin_call();
             const int n = SSL_write(ssl.get(), data.data(), static_cast<int>(data.size()));
             if (n <= 0) return fail(detail::openssl_error(errc::backend_error, "SSL_write failed"));
-            sync_timer(now);
+            if (timer_armed_in_call) sync_timer(now);
             return {};
         }
 
