@@ -121,7 +121,11 @@ public:
     {
         char text[24] = {};
         const auto end = std::to_chars(text, text + sizeof text, value).ptr;
-        return append(std::string_view(text, static_cast<std::size_t>(end - text)));
+        // The clamp never changes the length (any integer fits 24 digits); it tells g++ 12 so,
+        // which otherwise reports a false -Warray-bounds / -Wmaybe-uninitialized in append()
+        // when make_error is inlined into some callers.
+        const auto length = static_cast<std::size_t>(end - text);
+        return append(std::string_view(text, length < sizeof text ? length : sizeof text));
     }
     error& append(hex value) noexcept
     {

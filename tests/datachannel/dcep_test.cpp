@@ -37,7 +37,7 @@ TEST_CASE("DATA_CHANNEL_OPEN has the RFC 8832 5.1 layout")
 
 TEST_CASE("every channel type round-trips, with empty and long labels")
 {
-    const std::string long_label(70000 - 12 - 5, 'l');
+    const std::string long_label(65536, 'l');  // one byte over the 16-bit length field
     for (auto type : {channel_type::reliable, channel_type::reliable_unordered, channel_type::partial_reliable_rexmit,
                       channel_type::partial_reliable_rexmit_unordered, channel_type::partial_reliable_timed,
                       channel_type::partial_reliable_timed_unordered}) {
@@ -55,7 +55,7 @@ TEST_CASE("every channel type round-trips, with empty and long labels")
     CHECK(is_rexmit(channel_type::partial_reliable_rexmit_unordered));
     CHECK(is_timed(channel_type::partial_reliable_timed));
 
-    const open_message too_long{.label = long_label.substr(0, 65536)};
+    const open_message too_long{.label = long_label};
     std::vector<std::byte> buffer(too_long.size());
     auto r = too_long.write(buffer);
     REQUIRE_FALSE(r);

@@ -384,3 +384,107 @@ TEST_CASE("a transport that refuses the OPEN reports an error and closes the cha
     CHECK(std::holds_alternative<close_event>(events[1]));
     CHECK(ch->ready_state() == ready_state::closed);
 }
+
+TEST_CASE("channels created before SCTP is up open in creation order")
+{
+    pair p;
+    std::vector<std::uint16_t> created;
+    for (int i = 0; i < 20; ++i) {
+        auto c = p.a.create_channel(t0, std::to_string(i));
+        REQUIRE(c.has_value());
+        created.push_back(c->id());
+    }
+    auto neg = p.a.create_channel(t0, "neg", {.negotiated = true, .id = 1001});
+    REQUIRE(neg.has_value());
+    created.push_back(1001);
+    p.open();
+    std::vector<std::uint16_t> opened;
+    for (const auto& e : only<open_event>(drain(p.a))) opened.push_back(e.id);
+    CHECK(opened == created);
+    REQUIRE(p.ta.sent.size() == 20);  // one OPEN per non-negotiated channel, in order
+    for (std::size_t i = 0; i < 20; ++i) {
+        CHECK(p.ta.sent[i].stream == created[i]);
+        CHECK(std::get<open_message>(*parse_dcep(p.ta.sent[i].data)).label == std::to_string(i));
+    }
+}
+
+TEST_CASE("a negotiated id beyond the negotiated streams fails when SCTP comes up")
+{
+    pair p{endpoint_config{.max_streams = 16}};
+    auto too_high = p.a.create_channel(t0, "x", {.negotiated = true, .id = 16});
+    REQUIRE_FALSE(too_high);
+    CHECK(too_high.error() == errc::invalid_parameters);
+    CHECK(too_high.error().detail() == "data channel id 16 is beyond the 16 negotiated streams");
+}
+
+TEST_CASE("closing before SCTP is up closes at once; a reset of all streams closes all")
+{
+    pair p;
+    auto early = p.a.create_channel(t0, "early");
+    REQUIRE(early.has_value());
+    REQUIRE(early->close(t0).has_value());
+    CHECK(early->ready_state() == ready_state::closed);
+    CHECK(p.ta.resets.empty());
+    const auto ev = drain(p.a);
+    REQUIRE(ev.size() == 1);
+    CHECK(std::holds_alternative<close_event>(ev[0]));
+
+    p.open();
+    REQUIRE(p.a.create_channel(t0, "one").has_value());
+    REQUIRE(p.a.create_channel(t0, "two").has_value());
+    p.pump();
+    drain(p.a);
+    drain(p.b);
+    // The peer resets every stream (an empty list in RFC 6525 4.1 means all).
+    p.a.handle_incoming_reset(t0, {});
+    const auto closing = only<closing_event>(drain(p.a));
+    REQUIRE(closing.size() == 2);
+    CHECK(closing[0].id == 0);
+    CHECK(closing[1].id == 2);
+    REQUIRE(p.ta.resets.size() == 2);  // we reset our side of each
+    p.a.handle_outgoing_reset(t0, std::vector<std::uint16_t>{0, 2}, true);
+    CHECK(only<close_event>(drain(p.a)).size() == 2);
+    CHECK(p.a.channel_count() == 0);
+}
+
+TEST_CASE("an OPEN for a stream in use is reported and ignored; reused ids start with no threshold")
+{
+    pair p;
+    p.open();
+    auto neg = p.b.create_channel(t0, "neg", {.negotiated = true, .id = 0});
+    REQUIRE(neg.has_value());
+    neg->set_buffered_amount_low_threshold(4096);
+    drain(p.b);
+    REQUIRE(p.a.create_channel(t0, "collides").has_value());  // the client's first id is 0 too
+    peerkit::test::pump_one_way(t0, p.ta, p.a, p.b);
+    const auto errs = only<error_event>(drain(p.b));
+    REQUIRE(errs.size() == 1);
+    CHECK(errs[0].error == errc::id_in_use);
+    CHECK(neg->label() == "neg");
+    CHECK(p.tb.thresholds.at(0) == 4096);
+
+    // Close it, open another on the same id: the threshold starts at 0 again.
+    REQUIRE(neg->close(t0).has_value());
+    p.b.handle_outgoing_reset(t0, std::vector<std::uint16_t>{0}, true);
+    p.b.handle_incoming_reset(t0, std::vector<std::uint16_t>{0});
+    CHECK(neg->ready_state() == ready_state::closed);
+    auto again = p.b.create_channel(t0, "again", {.negotiated = true, .id = 0});
+    REQUIRE(again.has_value());
+    CHECK(p.tb.thresholds.at(0) == 0);
+    CHECK(again->buffered_amount_low_threshold() == 0);
+}
+
+TEST_CASE("a refused stream reset is reported and the channel closes locally")
+{
+    pair p;
+    p.open();
+    auto ch = p.a.create_channel(t0, "x");
+    REQUIRE(ch.has_value());
+    drain(p.a);
+    REQUIRE(ch->close(t0).has_value());
+    p.a.handle_outgoing_reset(t0, std::vector<std::uint16_t>{ch->id()}, false);
+    const auto events = drain(p.a);
+    REQUIRE(events.size() == 2);
+    CHECK(std::get<error_event>(events[0]).error == errc::transport_error);
+    CHECK(std::holds_alternative<close_event>(events[1]));
+}

@@ -344,6 +344,19 @@ TEST_CASE("RE-CONFIG round-trips every RFC 6525 parameter")
     auto empty = parse_raw(bytes_of({130, 0, 0, 4}));
     REQUIRE_FALSE(empty);
     CHECK(empty.error() == errc::bad_chunk_value);
+    // Unknown parameters follow RFC 9260 3.2.1: 0x8063 is skipped, the request after it read.
+    auto skipped = parse_raw(bytes_of({130, 0, 0, 24, 0x80, 0x63, 0, 8, 0, 0, 0, 1, 0, 15, 0, 8, 0, 0, 0, 42,
+                                       0x40, 0x01, 0, 4}));
+    REQUIRE(skipped.has_value());
+    CHECK(std::get<ssn_tsn_reset_request>(skipped->first).request_sequence == 42u);
+    CHECK_FALSE(skipped->second.has_value());
+    // 0x0063 stops processing: the request after it is not read, so none is left.
+    auto stopped = parse_raw(bytes_of({130, 0, 0, 20, 0x00, 0x63, 0, 8, 0, 0, 0, 1, 0, 15, 0, 8, 0, 0, 0, 42}));
+    REQUIRE_FALSE(stopped);
+    CHECK(stopped.error() == errc::unknown_parameter);
+    auto three = parse_raw(bytes_of({130, 0, 0, 28, 0, 15, 0, 8, 0, 0, 0, 1, 0, 15, 0, 8, 0, 0, 0, 2, 0, 15, 0, 8, 0, 0, 0, 3}));
+    REQUIRE_FALSE(three);
+    CHECK(three.error() == errc::bad_chunk_value);
 }
 
 TEST_CASE("packets bundle chunks and iterate them in order")

@@ -135,8 +135,18 @@ inline void flip(std::vector<std::byte>& packet, std::size_t index, std::uint8_t
 // Recomputes the CRC32c of a packet a test has edited.
 inline void fix_checksum(std::vector<std::byte>& packet)
 {
-    peerkit::sctp::detail::wire::store_checksum(packet, 0);
-    peerkit::sctp::detail::wire::store_checksum(packet, peerkit::detail::crc32c(packet));
+    if (packet.size() < 12) return;
+    peerkit::sctp::store_checksum(packet.data() + 8, peerkit::sctp::compute_checksum(packet));
+}
+
+inline std::uint32_t checksum_of(bytes_view packet)
+{
+    return packet.size() < 12 ? 0 : peerkit::sctp::load_checksum(packet.data() + 8);
+}
+
+inline void zero_checksum(std::vector<std::byte>& packet)
+{
+    if (packet.size() >= 12) peerkit::sctp::store_checksum(packet.data() + 8, 0);
 }
 
 // The chunk types in a packet, for assertions.

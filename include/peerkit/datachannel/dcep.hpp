@@ -70,6 +70,14 @@ inline constexpr std::uint16_t medium = 512;
 inline constexpr std::uint16_t high = 1024;
 }  // namespace priority
 
+namespace detail {
+// Errors are the cold path: kept out of line.
+[[gnu::cold, gnu::noinline]] inline peerkit::error label_too_long(errc code, std::size_t label, std::size_t protocol)
+{
+    return make_error(code, "label (", label, " bytes) or protocol (", protocol, " bytes) longer than 65535 bytes");
+}
+}  // namespace detail
+
 inline constexpr std::uint8_t message_type_ack = 0x02;
 inline constexpr std::uint8_t message_type_open = 0x03;
 
@@ -89,8 +97,7 @@ struct open_message {
     result<std::size_t> write(mutable_bytes out) const noexcept
     {
         if (label.size() > 0xffff || protocol.size() > 0xffff)
-            return make_error(errc::value_too_large, "DATA_CHANNEL_OPEN label (", label.size(), " bytes) or protocol (",
-                              protocol.size(), " bytes) exceeds 65535 bytes");
+            return detail::label_too_long(errc::value_too_large, label.size(), protocol.size());
         byte_writer w{out};
         w.write_u8(message_type_open);
         w.write_u8(static_cast<std::uint8_t>(type));
@@ -146,10 +153,10 @@ using dcep_message = std::variant<open_message, ack_message>;
                           " is not one of RFC 8832 5.1");
     open_message m;
     m.type = static_cast<channel_type>(channel);
-    m.priority = detail::load_be16(p + 2);
-    m.reliability = detail::load_be32(p + 4);
-    const std::size_t label_length = detail::load_be16(p + 8);
-    const std::size_t protocol_length = detail::load_be16(p + 10);
+    m.priority = peerkit::detail::load_be16(p + 2);
+    m.reliability = peerkit::detail::load_be32(p + 4);
+    const std::size_t label_length = peerkit::detail::load_be16(p + 8);
+    const std::size_t protocol_length = peerkit::detail::load_be16(p + 10);
     const std::size_t needed = open_message::header_size + label_length + protocol_length;
     if (data.size() < needed)
         return make_error(errc::truncated_message, "DATA_CHANNEL_OPEN label (", label_length, ") and protocol (",

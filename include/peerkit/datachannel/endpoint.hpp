@@ -212,8 +212,7 @@ public:
             return make_error(errc::invalid_parameters,
                               "max_packet_life_time and max_retransmits cannot both be set (RFC 8831 6.6)");
         if (label.size() > 0xffff || init.protocol.size() > 0xffff)
-            return make_error(errc::invalid_parameters, "label (", label.size(), " bytes) or protocol (",
-                              init.protocol.size(), " bytes) longer than 65535 bytes");
+            return detail::label_too_long(errc::invalid_parameters, label.size(), init.protocol.size());
         if (live_channels_ >= config_.max_channels)
             return make_error(errc::too_many_channels, "data channel limit of ", config_.max_channels, " reached");
         std::uint16_t id = 0;
@@ -265,16 +264,28 @@ public:
         if (transport_open_) return;
         transport_open_ = true;
         update_max_streams();
+        // In creation order, so OPENs and open events come in the order the user created them.
+        std::vector<std::pair<std::uint64_t, std::uint16_t>> pending;
         for (auto& [id, s] : channels_)
-            if (s.state == ready_state::connecting && s.locally_opened) announce_local(now, id, s);
+            if (s.state == ready_state::connecting && s.locally_opened) pending.emplace_back(s.generation, id);
+        std::sort(pending.begin(), pending.end());
+        for (const auto& [generation, id] : pending) {
+            channel_state& s = channels_.at(id);
+            if (s.negotiated && id >= max_streams()) {
+                fail(id, s, make_error(errc::invalid_parameters, "negotiated data channel id ", id,
+                                       " is beyond the ", max_streams(), " streams SCTP negotiated"));
+                continue;
+            }
+            announce_local(now, id, s);
+        }
     }
 
     // The association ended: every channel closes; `failure` (an abort) is reported first.
     void handle_transport_closed(time_point, std::optional<peerkit::error> failure = std::nullopt)
     {
         transport_open_ = false;
-        for (auto& [id, s] : channels_) {
-            if (s.state == ready_state::closed) continue;
+        for (std::uint16_t id : live_ids()) {
+            channel_state& s = channels_.at(id);
             if (failure) events_.push_back(error_event{id, *failure});
             finish_close(id, s);
         }
@@ -357,10 +368,7 @@ public:
             if (s->local_reset_done) finish_close(id, *s);
         };
         if (streams.empty()) {
-            std::vector<std::uint16_t> all;
-            for (auto& [id, s] : channels_)
-                if (s.state != ready_state::closed) all.push_back(id);
-            for (std::uint16_t id : all) one(id);
+            for (std::uint16_t id : live_ids()) one(id);
         } else {
             for (std::uint16_t id : streams) one(id);
         }
@@ -454,6 +462,16 @@ private:
     }
     [[nodiscard]] std::uint32_t max_streams() const noexcept { return config_.max_streams; }
 
+    // Ids of channels not closed, ascending (event order must not depend on hashing).
+    [[nodiscard]] std::vector<std::uint16_t> live_ids() const
+    {
+        std::vector<std::uint16_t> ids;
+        for (const auto& [id, s] : channels_)
+            if (s.state != ready_state::closed) ids.push_back(id);
+        std::sort(ids.begin(), ids.end());
+        return ids;
+    }
+
     void update_max_streams() noexcept
     {
         if constexpr (requires(const Transport& t) {
@@ -482,6 +500,8 @@ private:
         s = channel_state{};
         s.generation = ++generation_;
         ++live_channels_;
+        // A reused stream id must not inherit the previous channel's threshold.
+        transport_->set_buffered_amount_low_threshold(id, 0);
         return s;
     }
 

@@ -24,10 +24,11 @@
 
 #include <peerkit/bytes.hpp>
 #include <peerkit/error.hpp>
+#include <peerkit/sctp/chunks.hpp>
+#include <peerkit/sctp/packet.hpp>
 #include <peerkit/sctp/detail/association_hmac.hpp>
 #include <peerkit/sctp/detail/association_ring.hpp>
 #include <peerkit/sctp/detail/association_types.hpp>
-#include <peerkit/sctp/detail/association_wire.hpp>
 
 #include <algorithm>
 #include <array>
@@ -114,6 +115,11 @@ public:
     [[nodiscard]] std::uint32_t local_verification_tag() const noexcept { return my_vtag_; }
     [[nodiscard]] std::uint32_t peer_verification_tag() const noexcept { return peer_vtag_; }
     [[nodiscard]] const association_config& config() const noexcept { return config_; }
+    // True when our INIT / INIT ACK says we accept zero checksums (RFC 9653 4).
+    [[nodiscard]] bool announces_zero_checksum() const noexcept
+    {
+        return config_.zero_checksum_edmid != edmid_none && config_.accept_zero_checksum;
+    }
 
 private:
     // TSNs and SSNs are serial numbers (RFC 9260 1.6). Internally every TSN is "unwrapped"
@@ -124,9 +130,16 @@ private:
         const auto delta = static_cast<std::int32_t>(value - static_cast<std::uint32_t>(reference));
         return static_cast<tsn64>(static_cast<std::int64_t>(reference) + delta);
     }
-    static bool ssn_before(std::uint16_t a, std::uint16_t b) noexcept
+    // Message sequence numbers: 16-bit SSNs with DATA (RFC 9260 1.6), 32-bit MIDs with I-DATA
+    // (RFC 8260 2.1); both compared in serial arithmetic.
+    [[nodiscard]] bool seq_before(std::uint32_t a, std::uint32_t b) const noexcept
     {
+        if (use_i_data_) return a != b && static_cast<std::int32_t>(b - a) > 0;
         return a != b && static_cast<std::uint16_t>(b - a) < 0x8000u;
+    }
+    [[nodiscard]] std::uint32_t seq_next(std::uint32_t a) const noexcept
+    {
+        return use_i_data_ ? a + 1 : static_cast<std::uint16_t>(a + 1);
     }
 
     // ---- send side ----
@@ -135,9 +148,10 @@ private:
         std::uint16_t stream = 0;
         std::uint32_t ppid = 0;
         bool unordered = false;
-        bool numbered = false;   // an SSN was assigned (its first fragment was sent)
+        bool numbered = false;   // an SSN / MID was assigned (its first fragment was sent)
         bool abandoned = false;  // RFC 3758: given up on
-        std::uint16_t ssn = 0;
+        std::uint32_t seq = 0;   // SSN (DATA) or MID (I-DATA)
+        std::uint32_t next_fsn = 0;  // I-DATA fragment sequence number of the next fragment
         std::size_t offset = 0;  // bytes already cut into chunks
         std::uint32_t refs = 0;  // chunks in flight, plus one while in its stream's queue
         std::optional<std::uint16_t> max_retransmissions;
@@ -148,7 +162,8 @@ private:
         out_message* message = nullptr;
         std::uint32_t offset = 0;
         std::uint32_t length = 0;
-        std::uint16_t ssn = 0;
+        std::uint32_t seq = 0;  // SSN or MID
+        std::uint32_t fsn = 0;  // I-DATA only
         std::uint8_t flags = 0;
         tx_state state = tx_state::in_flight;
         std::uint16_t transmissions = 0;
@@ -157,7 +172,8 @@ private:
     };
     struct out_stream {
         detail::ring<out_message*> queue;
-        std::uint16_t next_ssn = 0;
+        std::uint32_t next_ssn = 0;            // next SSN, or next ordered MID with I-DATA
+        std::uint32_t next_unordered_mid = 0;  // I-DATA: unordered messages have MIDs too
         std::size_t buffered = 0;
         std::size_t low_threshold = 0;
         bool scheduled = false;  // in active_streams_
@@ -170,18 +186,28 @@ private:
         rx_state state = rx_state::empty;
         std::uint8_t flags = 0;
         std::uint16_t stream = 0;
-        std::uint16_t ssn = 0;
+        std::uint32_t seq = 0;  // SSN or MID
+        std::uint32_t fsn = 0;  // I-DATA only
         std::uint32_t ppid = 0;
         std::vector<std::byte> data;
     };
     struct ordered_message {
-        std::uint16_t ssn = 0;
+        std::uint32_t seq = 0;
         std::uint32_t ppid = 0;
         std::vector<std::byte> data;
     };
+    // RFC 8260: an I-DATA message being reassembled, its fragments found by FSN, not TSN.
+    struct partial_message {
+        bool unordered = false;
+        std::uint32_t mid = 0;
+        std::uint32_t ppid = 0;
+        std::optional<std::uint32_t> last_fsn;
+        std::vector<std::pair<std::uint32_t, tsn64>> fragments;  // (FSN, TSN)
+    };
     struct in_stream {
-        std::uint16_t next_ssn = 0;
+        std::uint32_t next_ssn = 0;  // next SSN, or next ordered MID with I-DATA
         std::vector<ordered_message> waiting;  // complete, waiting for earlier SSNs
+        std::vector<partial_message> partials;  // I-DATA only
     };
 
     // ---- decoded INIT / INIT ACK ----
@@ -222,7 +248,7 @@ private:
     std::uint32_t random_tag();
     void enter_established(time_point now, std::uint32_t peer_tag, std::uint32_t peer_initial_tsn,
                            std::uint32_t peer_a_rwnd, std::uint16_t peer_outbound,
-                           std::uint16_t peer_inbound, bool forward_tsn, bool reconfig,
+                           std::uint16_t peer_inbound, bool forward_tsn, bool reconfig, bool i_data,
                            bool zero_checksum);
     void fail(association_errc code, std::string reason);
     void push_event(association_event e) { events_.push_back() = std::move(e); }
@@ -231,37 +257,56 @@ private:
     void queue_control_packet(std::vector<std::byte> packet) { control_packets_.push_back() = std::move(packet); }
     std::vector<std::byte> make_packet(std::uint32_t vtag, bool force_crc,
                                        const std::function<void(byte_writer&)>& body) const;
-    void write_init_chunk(byte_writer& w, std::uint8_t type, std::uint32_t tag, std::uint32_t initial_tsn,
+    void write_init_chunk(byte_writer& w, bool ack, std::uint32_t tag, std::uint32_t initial_tsn,
                           bytes_view cookie) const;
     void send_init();
     void send_cookie_echo();
-    void answer_init(time_point now, const init_info& init, std::uint32_t packet_vtag);
-    void send_abort_packet(std::uint32_t vtag, bool reflected, std::uint16_t cause, std::string_view text);
+    void answer_init(time_point now, const init_info& init);
+    void send_abort_packet(std::uint32_t vtag, bool reflected, cause_code cause, bytes_view info);
+    void send_abort_packet(std::uint32_t vtag, bool reflected, cause_code cause, std::string_view text)
+    {
+        send_abort_packet(vtag, reflected, cause, as_bytes(text));
+    }
     void finish_packet(mutable_bytes packet, bool force_crc) const;
 
     // receiving
-    result<void> parse_init(bytes_view value, bool is_ack, init_info& out) const;
-    void handle_init(time_point now, bytes_view value, std::uint32_t vtag);
-    void handle_init_ack(time_point now, bytes_view value);
-    void handle_cookie_echo(time_point now, bytes_view value, std::uint32_t vtag);
+    static init_info decode_init(const init_chunk& c);
+    bool handle_chunk(time_point now, const chunk_view& c, std::uint32_t vtag, bool& had_data, bool& gap_or_dup,
+                      bool& immediate);
+    void handle_init(time_point now, const init_chunk& init);
+    void handle_init_ack(time_point now, const init_chunk& ack);
+    void handle_cookie_echo(time_point now, bytes_view cookie, std::uint32_t vtag);
     void handle_cookie_ack(time_point now);
-    void handle_data(time_point now, std::uint8_t flags, bytes_view value, bool& gap_or_dup);
-    void handle_sack(time_point now, bytes_view value);
-    void handle_forward_tsn(time_point now, bytes_view value);
-    void handle_reconfig(time_point now, bytes_view value);
-    void handle_heartbeat(bytes_view chunk);
-    void handle_heartbeat_ack(time_point now, bytes_view value);
-    void handle_abort(std::uint8_t flags, bytes_view value);
-    void handle_shutdown(time_point now, bytes_view value);
+    void handle_data(time_point now, const data_chunk& d, bool& gap_or_dup);
+    void handle_sack(time_point now, const sack_chunk& sack);
+    void handle_forward_tsn(time_point now, const forward_tsn_chunk& f);
+    void handle_reconfig(time_point now, const reconfig_chunk& r);
+    void handle_reconfig_parameter(time_point now, const reconfig_parameter& p);
+    void handle_heartbeat(const heartbeat_chunk& h);
+    void handle_heartbeat_ack(time_point now, const heartbeat_chunk& h);
+    void handle_abort(const abort_chunk& a);
+    void handle_shutdown(time_point now, const shutdown_chunk& sd);
     void handle_shutdown_ack(time_point now);
     void handle_shutdown_complete();
-    void handle_error_chunk(time_point now, bytes_view value);
+    void handle_error_chunk(time_point now, const error_chunk& e);
+    void set_pending_error(cause_code code, bytes_view info);
 
     // receive path internals
     rx_slot& slot_at(tsn64 t);
     void advance_cumulative();
     void try_reassemble(tsn64 t);
-    void deliver(std::uint16_t stream, std::uint16_t ssn, bool unordered, std::uint32_t ppid,
+    rx_slot* admit_chunk(std::uint32_t tsn, std::uint16_t stream, std::size_t size, bool& gap_or_dup, tsn64& t);
+    void finish_receive();
+    void handle_i_data(time_point now, const i_data_chunk& d, bool& gap_or_dup);
+    void try_reassemble_i_data(std::uint16_t stream, std::size_t partial_index);
+    void handle_i_forward_tsn(time_point now, const i_forward_tsn_chunk& f);
+    void skip_to_cumulative(tsn64 new_cum, bool drop_held_below);
+    void write_i_forward_tsn(byte_writer& w);
+    [[nodiscard]] std::size_t data_header_size() const noexcept
+    {
+        return use_i_data_ ? i_data_chunk::header_size : data_chunk::header_size;
+    }
+    void deliver(std::uint16_t stream, std::uint32_t seq, bool unordered, std::uint32_t ppid,
                  std::vector<std::byte>&& data);
     void drain_ordered(in_stream& s, std::uint16_t stream);
     void release_front_slots();
@@ -307,6 +352,7 @@ private:
     std::uint16_t negotiated_inbound_ = 0;
     bool use_forward_tsn_ = false;
     bool use_reconfig_ = false;
+    bool use_i_data_ = false;  // RFC 8260 interleaving, both sides offered it
     bool send_zero_checksum_ = false;
     std::vector<std::byte> cookie_;  // the cookie we echo (COOKIE-ECHOED state)
     init_info peer_offer_;           // the peer's INIT ACK, applied at COOKIE ACK
@@ -371,15 +417,21 @@ private:
         std::vector<std::uint16_t> streams;
     };
     std::optional<incoming_reset> incoming_reset_pending_;
-    std::optional<std::pair<std::uint32_t, std::uint32_t>> reconfig_response_;  // seq, result
-    std::optional<std::pair<std::uint32_t, std::uint32_t>> last_reconfig_response_;
+    std::optional<std::pair<std::uint32_t, reconfig_result>> reconfig_response_;  // to send
+    std::optional<std::pair<std::uint32_t, reconfig_result>> last_reconfig_response_;
 
     // heartbeats (RFC 9260 8.3)
-    std::vector<std::byte> heartbeat_ack_;  // a HEARTBEAT ACK chunk to send
+    std::vector<std::byte> heartbeat_ack_;  // Heartbeat Info to echo in a HEARTBEAT ACK
+    bool heartbeat_ack_due_ = false;
     bool heartbeat_due_ = false;
     std::optional<std::uint64_t> heartbeat_nonce_;
     time_point heartbeat_sent_{};
-    std::vector<std::byte> pending_error_;  // an ERROR chunk to send
+    std::optional<cause_code> pending_error_;  // an ERROR chunk to send: its cause ...
+    std::vector<std::byte> pending_error_info_;  // ... and the cause's information
+    // Scratch for building SACK and FORWARD-TSN lists (kept to avoid allocating per packet).
+    std::vector<gap_block> gap_scratch_;
+    std::vector<forward_tsn_stream> forward_scratch_;
+    std::vector<i_forward_tsn_entry> i_forward_scratch_;
 
     // shutdown (RFC 9260 9.2)
     bool send_shutdown_ = false;
@@ -476,7 +528,7 @@ inline void association::abort(time_point now, std::string_view reason)
     if (state_ == association_state::closed) return;
     // RFC 9260 9.1: ABORT carries our peer's tag (or ours reflected before we know theirs).
     const bool know_peer = state_ != association_state::cookie_wait;
-    send_abort_packet(know_peer ? peer_vtag_ : my_vtag_, !know_peer, detail::wire::cause_user_initiated_abort,
+    send_abort_packet(know_peer ? peer_vtag_ : my_vtag_, !know_peer, cause_code::user_initiated_abort,
                       reason);
     fail(association_errc::user_aborted, std::string(reason));
 }
@@ -704,7 +756,7 @@ inline void association::handle_timeout(time_point now)
     if (t2_.due(now)) {
         // RFC 9260 9.2: T2-shutdown retransmits SHUTDOWN or SHUTDOWN ACK.
         if (++error_count_ > config_.max_retransmissions) {
-            send_abort_packet(peer_vtag_, false, detail::wire::cause_protocol_violation, "shutdown timed out");
+            send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "shutdown timed out");
             fail(association_errc::too_many_retransmissions, "no answer to SHUTDOWN");
             return;
         }
@@ -724,7 +776,7 @@ inline void association::handle_timeout(time_point now)
         if (heartbeat_nonce_) {
             heartbeat_nonce_.reset();
             if (++error_count_ > config_.max_retransmissions) {
-                send_abort_packet(peer_vtag_, false, detail::wire::cause_protocol_violation, "heartbeats unanswered");
+                send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "heartbeats unanswered");
                 fail(association_errc::too_many_retransmissions, "the peer stopped answering heartbeats");
                 return;
             }
@@ -738,7 +790,7 @@ inline void association::handle_timeout(time_point now)
         reconfig_timer_.at.reset();
         if (reset_request_seq_) {
             if (++error_count_ > config_.max_retransmissions) {
-                send_abort_packet(peer_vtag_, false, detail::wire::cause_protocol_violation, "RE-CONFIG unanswered");
+                send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "RE-CONFIG unanswered");
                 fail(association_errc::too_many_retransmissions, "no answer to a stream reset request");
                 return;
             }
@@ -771,7 +823,7 @@ inline void association::on_t3_expired(time_point now)
     const bool probing = peer_rwnd_ == 0 && sack_since_t3_;
     sack_since_t3_ = false;
     if (!probing && ++error_count_ > config_.max_retransmissions) {
-        send_abort_packet(peer_vtag_, false, detail::wire::cause_protocol_violation, "too many retransmissions");
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "too many retransmissions");
         fail(association_errc::too_many_retransmissions,
              "T3-rtx expired more than Association.Max.Retrans times in a row");
         return;
@@ -817,12 +869,9 @@ inline void association::finish_packet(mutable_bytes packet, bool force_crc) con
 {
     // RFC 9653 5.2: a zero checksum only when the peer accepts it for our method; handshake
     // packets and replies outside the association always carry the CRC32c.
-    if (send_zero_checksum_ && !force_crc) {
-        detail::wire::store_checksum(packet, 0);
-        return;
-    }
-    detail::wire::store_checksum(packet, 0);
-    detail::wire::store_checksum(packet, peerkit::detail::crc32c(packet));
+    std::byte* field = packet.data() + 8;
+    store_checksum(field, 0);
+    if (!send_zero_checksum_ || force_crc) store_checksum(field, compute_checksum(packet));
 }
 
 inline std::vector<std::byte> association::make_packet(std::uint32_t vtag, bool force_crc,
@@ -841,134 +890,73 @@ inline std::vector<std::byte> association::make_packet(std::uint32_t vtag, bool 
     return packet;
 }
 
-inline void association::write_init_chunk(byte_writer& w, std::uint8_t type, std::uint32_t tag,
-                                          std::uint32_t initial_tsn, bytes_view cookie) const
+inline void association::write_init_chunk(byte_writer& w, bool ack, std::uint32_t tag, std::uint32_t initial_tsn,
+                                          bytes_view cookie) const
 {
-    // RFC 9260 3.3.2 / 3.3.3.
-    const std::size_t start = w.size();
-    w.write_u8(type);
-    w.write_u8(0);
-    const auto length_at = w.reserve(2);
-    w.write_u32(tag);
-    w.write_u32(static_cast<std::uint32_t>(std::min<std::size_t>(config_.receive_buffer_size, 0xFFFFFFFFu)));
-    w.write_u16(config_.outbound_streams);
-    w.write_u16(config_.max_inbound_streams);
-    w.write_u32(initial_tsn);
-    if (!cookie.empty()) {
-        w.write_u16(detail::wire::param_state_cookie);
-        w.write_u16(static_cast<std::uint16_t>(4 + cookie.size()));
-        w.write_bytes(cookie);
-        w.write_zeros(detail::wire::padded(cookie.size()) - cookie.size());
-    }
-    // RFC 5061 4.2.7: the extension chunks we understand.
-    std::uint8_t extensions[4];
+    // RFC 9260 3.3.2 / 3.3.3, with the extensions we offer: RFC 5061 4.2.7 Supported
+    // Extensions, RFC 3758 3.1 Forward-TSN-Supported, RFC 9653 4 Zero Checksum Acceptable.
+    std::array<std::uint8_t, 4> extensions{};
     std::size_t n = 0;
-    if (config_.partial_reliability) extensions[n++] = detail::wire::forward_tsn;
-    if (config_.stream_reset) extensions[n++] = detail::wire::reconfig;
-    if (n != 0) {
-        w.write_u16(detail::wire::param_supported_extensions);
-        w.write_u16(static_cast<std::uint16_t>(4 + n));
-        for (std::size_t i = 0; i < n; ++i) w.write_u8(extensions[i]);
-        w.write_zeros(detail::wire::padded(n) - n);
+    if (config_.partial_reliability) extensions[n++] = static_cast<std::uint8_t>(chunk_type::forward_tsn);
+    if (config_.stream_reset) extensions[n++] = static_cast<std::uint8_t>(chunk_type::re_config);
+    if (config_.interleaving) {
+        extensions[n++] = static_cast<std::uint8_t>(chunk_type::i_data);
+        if (config_.partial_reliability) extensions[n++] = static_cast<std::uint8_t>(chunk_type::i_forward_tsn);
     }
-    // RFC 3758 3.1: Forward-TSN-Supported.
-    if (config_.partial_reliability) {
-        w.write_u16(detail::wire::param_forward_tsn_supported);
-        w.write_u16(4);
-    }
-    // RFC 9653 4: Zero Checksum Acceptable, with our error detection method.
-    if (config_.zero_checksum_edmid != edmid_none) {
-        w.write_u16(detail::wire::param_zero_checksum_acceptable);
-        w.write_u16(8);
-        w.write_u32(config_.zero_checksum_edmid);
-    }
-    if (length_at) w.patch_u16(*length_at, static_cast<std::uint16_t>(w.size() - start));
+    init_chunk c;
+    c.ack = ack;
+    c.initiate_tag = tag;
+    c.a_rwnd = static_cast<std::uint32_t>(std::min<std::size_t>(config_.receive_buffer_size, 0xFFFFFFFFu));
+    c.outbound_streams = config_.outbound_streams;
+    c.inbound_streams = config_.max_inbound_streams;
+    c.initial_tsn = initial_tsn;
+    c.params.forward_tsn_supported = config_.partial_reliability;
+    if (n != 0) c.params.supported_extensions = wire_array<std::uint8_t>(std::span<const std::uint8_t>(extensions.data(), n));
+    if (announces_zero_checksum()) c.params.zero_checksum_edmid = config_.zero_checksum_edmid;
+    if (!cookie.empty()) c.params.state_cookie = cookie;
+    c.write(w);
 }
 
 inline void association::send_init()
 {
     // RFC 9260 5.1 A: INIT goes with verification tag 0 and a correct CRC32c.
     queue_control_packet(make_packet(0, true, [&](byte_writer& w) {
-        write_init_chunk(w, detail::wire::init, my_vtag_, my_initial_tsn_, {});
+        write_init_chunk(w, false, my_vtag_, my_initial_tsn_, {});
     }));
 }
 
 inline void association::send_cookie_echo()
 {
-    queue_control_packet(make_packet(peer_vtag_, true, [&](byte_writer& w) {
-        w.write_u8(detail::wire::cookie_echo);
-        w.write_u8(0);
-        w.write_u16(static_cast<std::uint16_t>(4 + cookie_.size()));
-        w.write_bytes(cookie_);
-        w.write_zeros(detail::wire::padded(cookie_.size()) - cookie_.size());
-    }));
+    queue_control_packet(make_packet(peer_vtag_, true, [&](byte_writer& w) { cookie_echo_chunk{cookie_}.write(w); }));
 }
 
-inline void association::send_abort_packet(std::uint32_t vtag, bool reflected, std::uint16_t cause,
-                                           std::string_view text)
+inline void association::send_abort_packet(std::uint32_t vtag, bool reflected, cause_code cause, bytes_view info)
 {
-    const std::size_t room = config_.max_packet_size - detail::wire::common_header_size - 8 - 4;
-    const std::string_view body = text.substr(0, std::min(text.size(), room));
-    queue_control_packet(make_packet(vtag, true, [&](byte_writer& w) {
-        w.write_u8(detail::wire::abort);
-        w.write_u8(reflected ? detail::wire::flag_t : 0);
-        w.write_u16(static_cast<std::uint16_t>(4 + 4 + body.size()));
-        w.write_u16(cause);
-        w.write_u16(static_cast<std::uint16_t>(4 + body.size()));
-        w.write_bytes(as_bytes(body));
-        w.write_zeros(detail::wire::padded(body.size()) - body.size());
-    }));
+    // RFC 9260 3.3.7: ABORT with one error cause; the T bit when the tag is our own.
+    const std::size_t room = config_.max_packet_size - common_header_size - chunk_header_size - 4 - 3;
+    const std::array<tlv, 1> causes{tlv{static_cast<std::uint16_t>(cause), info.first(std::min(info.size(), room))}};
+    queue_control_packet(make_packet(vtag, true, [&](byte_writer& w) { abort_chunk{reflected, causes}.write(w); }));
 }
 
 // ---- handshake ---------------------------------------------------------------------------------
 
-inline result<void> association::parse_init(bytes_view value, bool is_ack, init_info& out) const
+inline association::init_info association::decode_init(const init_chunk& c)
 {
-    byte_reader r(value);
-    if (value.size() < 16)
-        return make_error(association_errc::bad_packet, is_ack ? "INIT ACK" : "INIT", " chunk of ",
-                          value.size() + 4, " bytes is shorter than 20");
-    out.tag = *r.read_u32();
-    out.a_rwnd = *r.read_u32();
-    out.outbound = *r.read_u16();
-    out.inbound = *r.read_u16();
-    out.initial_tsn = *r.read_u32();
-    // RFC 9260 3.3.2: a zero tag or zero stream counts are invalid.
-    if (out.tag == 0 || out.outbound == 0 || out.inbound == 0)
-        return make_error(association_errc::protocol_violation, is_ack ? "INIT ACK" : "INIT",
-                          " with a zero initiate tag or stream count");
-    while (r.remaining() >= 4) {
-        const std::uint16_t type = *r.read_u16();
-        const std::uint16_t length = *r.read_u16();
-        if (length < 4 || !r.has(length - 4u))
-            return make_error(association_errc::bad_packet, "parameter ", hex{type, 4}, " length ", length,
-                              " runs past the chunk end");
-        const bytes_view v = *r.read_bytes(length - 4u);
-        r.skip(std::min(r.remaining(), detail::wire::padded(length) - length));
-        switch (type) {
-        case detail::wire::param_state_cookie: out.cookie = v; break;
-        case detail::wire::param_forward_tsn_supported: out.forward_tsn = true; break;
-        case detail::wire::param_supported_extensions:
-            for (const std::byte b : v) {
-                const auto t = std::to_integer<std::uint8_t>(b);
-                if (t == detail::wire::forward_tsn) out.forward_tsn = true;
-                if (t == detail::wire::reconfig) out.reconfig = true;
-                if (t == detail::wire::i_data) out.i_data = true;
-            }
-            break;
-        case detail::wire::param_zero_checksum_acceptable:
-            if (v.size() >= 4) out.zero_checksum_edmid = peerkit::detail::load_be32(v.data());
-            break;
-        default:
-            // RFC 9260 3.2.1: upper bits 00/01 say "stop processing this parameter list".
-            if ((type & 0x8000u) == 0) return {};
-            break;
-        }
-    }
-    return {};
+    init_info out;
+    out.tag = c.initiate_tag;
+    out.a_rwnd = c.a_rwnd;
+    out.outbound = c.outbound_streams;
+    out.inbound = c.inbound_streams;
+    out.initial_tsn = c.initial_tsn;
+    out.forward_tsn = c.params.forward_tsn_supported || c.params.supports(chunk_type::forward_tsn);
+    out.reconfig = c.params.supports(chunk_type::re_config);
+    out.i_data = c.params.supports(chunk_type::i_data);
+    out.zero_checksum_edmid = c.params.zero_checksum_edmid.value_or(edmid_none);
+    out.cookie = c.params.state_cookie.value_or(bytes_view{});
+    return out;
 }
 
-inline void association::answer_init(time_point now, const init_info& init, std::uint32_t)
+inline void association::answer_init(time_point now, const init_info& init)
 {
     // RFC 9260 5.1 B: answer with INIT ACK carrying a state cookie that holds all we need, so
     // that we keep no state until the COOKIE ECHO (5.1.3). In COOKIE-WAIT/ECHOED we reuse our
@@ -1001,27 +989,22 @@ inline void association::answer_init(time_point now, const init_info& init, std:
                        std::span<std::byte, 32>(cookie.data() + cookie_body_size, 32));
     // The INIT ACK goes to the INIT's sender tag (RFC 9260 8.5.1).
     queue_control_packet(make_packet(init.tag, true, [&](byte_writer& w) {
-        write_init_chunk(w, detail::wire::init_ack, tag, initial_tsn, cookie);
+        write_init_chunk(w, true, tag, initial_tsn, cookie);
     }));
 }
 
-inline void association::handle_init(time_point now, bytes_view value, std::uint32_t vtag)
+inline void association::handle_init(time_point now, const init_chunk& c)
 {
-    init_info init;
-    if (auto ok = parse_init(value, false, init); !ok) {
-        if (init.tag != 0 && ok.error() == association_errc::protocol_violation)
-            send_abort_packet(init.tag, false, detail::wire::cause_protocol_violation, ok.error().detail());
-        return;
-    }
+    const init_info init = decode_init(c);
     switch (state_) {
     case association_state::closed:
         if (!config_.accept_incoming || ever_connected_) return;
-        answer_init(now, init, vtag);
+        answer_init(now, init);
         break;
     case association_state::cookie_wait:
     case association_state::cookie_echoed:
         // RFC 9260 5.2.1: INIT collision; answer with our own tag, stay where we are.
-        answer_init(now, init, vtag);
+        answer_init(now, init);
         break;
     default:
         // RFC 9260 5.2.2 asks for an INIT ACK to detect a peer restart; WebRTC associations
@@ -1030,21 +1013,11 @@ inline void association::handle_init(time_point now, bytes_view value, std::uint
     }
 }
 
-inline void association::handle_init_ack(time_point now, bytes_view value)
+inline void association::handle_init_ack(time_point now, const init_chunk& c)
 {
     // RFC 9260 5.2.3: only meaningful in COOKIE-WAIT.
     if (state_ != association_state::cookie_wait) return;
-    init_info ack;
-    if (auto ok = parse_init(value, true, ack); !ok) {
-        if (ack.tag != 0) send_abort_packet(ack.tag, false, detail::wire::cause_protocol_violation, ok.error().detail());
-        fail(association_errc::protocol_violation, std::string(ok.error().detail()));
-        return;
-    }
-    if (ack.cookie.empty()) {
-        send_abort_packet(ack.tag, false, detail::wire::cause_protocol_violation, "INIT ACK without a state cookie");
-        fail(association_errc::protocol_violation, "INIT ACK without a state cookie");
-        return;
-    }
+    const init_info ack = decode_init(c);
     peer_vtag_ = ack.tag;
     cookie_.assign(ack.cookie.begin(), ack.cookie.end());
     // The association starts when the COOKIE ACK arrives (RFC 9260 5.1 E); keep the offer.
@@ -1060,13 +1033,15 @@ inline void association::handle_init_ack(time_point now, bytes_view value)
 inline void association::enter_established(time_point now, std::uint32_t peer_tag, std::uint32_t peer_initial_tsn,
                                            std::uint32_t peer_a_rwnd, std::uint16_t peer_outbound,
                                            std::uint16_t peer_inbound, bool forward_tsn, bool reconfig,
-                                           bool zero_checksum)
+                                           bool i_data, bool zero_checksum)
 {
     peer_vtag_ = peer_tag;
     negotiated_outbound_ = std::min(config_.outbound_streams, peer_inbound);
     negotiated_inbound_ = std::min(config_.max_inbound_streams, peer_outbound);
     use_forward_tsn_ = config_.partial_reliability && forward_tsn;
     use_reconfig_ = config_.stream_reset && reconfig;
+    // RFC 8260 2.2: I-DATA only when both sides offered it.
+    use_i_data_ = config_.interleaving && i_data;
     // RFC 9653 5.2: zero checksums only towards a peer that accepts them for our method.
     send_zero_checksum_ = zero_checksum;
     rx_cum_ = (tsn64{1} << 32) + peer_initial_tsn - 1;
@@ -1131,22 +1106,14 @@ inline void association::handle_cookie_echo(time_point now, bytes_view value, st
         // RFC 9260 5.1.5 3: stale; tell the peer by how much (in microseconds).
         const auto stale_us = static_cast<std::uint32_t>(
             std::min<std::int64_t>((now_ns - c.created_ns - lifetime_ns) / 1000, 0xFFFFFFFF));
-        queue_control_packet(make_packet(c.peer_tag, true, [&](byte_writer& w) {
-            w.write_u8(detail::wire::error);
-            w.write_u8(0);
-            w.write_u16(12);
-            w.write_u16(detail::wire::cause_stale_cookie);
-            w.write_u16(8);
-            w.write_u32(stale_us);
-        }));
+        std::array<std::byte, 4> measure{};
+        peerkit::detail::store_be32(measure.data(), stale_us);
+        const std::array<tlv, 1> causes{tlv{static_cast<std::uint16_t>(cause_code::stale_cookie), measure}};
+        queue_control_packet(make_packet(c.peer_tag, true, [&](byte_writer& w) { error_chunk{causes}.write(w); }));
         return;
     }
     auto send_cookie_ack = [&] {
-        queue_control_packet(make_packet(peer_vtag_, true, [](byte_writer& w) {
-            w.write_u8(detail::wire::cookie_ack);
-            w.write_u8(0);
-            w.write_u16(4);
-        }));
+        queue_control_packet(make_packet(peer_vtag_, true, [](byte_writer& w) { cookie_ack_chunk{}.write(w); }));
     };
     switch (state_) {
     case association_state::closed:
@@ -1168,7 +1135,7 @@ inline void association::handle_cookie_echo(time_point now, bytes_view value, st
         return;
     }
     enter_established(now, c.peer_tag, c.peer_initial_tsn, c.peer_a_rwnd, c.peer_outbound, c.peer_inbound,
-                      c.forward_tsn, c.reconfig, c.zero_checksum);
+                      c.forward_tsn, c.reconfig, c.i_data, c.zero_checksum);
     send_cookie_ack();
 }
 
@@ -1178,7 +1145,7 @@ inline void association::handle_cookie_ack(time_point now)
     if (state_ != association_state::cookie_echoed) return;
     const init_info& o = peer_offer_;
     enter_established(now, o.tag, o.initial_tsn, o.a_rwnd, o.outbound, o.inbound, o.forward_tsn, o.reconfig,
-                      config_.zero_checksum_edmid != edmid_none &&
+                      o.i_data, config_.zero_checksum_edmid != edmid_none &&
                           o.zero_checksum_edmid == config_.zero_checksum_edmid);
 }
 
@@ -1192,127 +1159,46 @@ inline result<void> association::handle_packet(time_point now, bytes_view packet
         ++stats_.packets_dropped;
         return make_error(code, parts...);
     };
-    if (packet.size() < detail::wire::common_header_size + detail::wire::chunk_header_size)
-        return drop(association_errc::bad_packet, "packet of ", packet.size(), " bytes is shorter than 16");
-    const std::uint16_t src_port = peerkit::detail::load_be16(packet.data());
-    const std::uint16_t dst_port = peerkit::detail::load_be16(packet.data() + 2);
-    if (src_port != config_.remote_port || dst_port != config_.local_port)
-        return drop(association_errc::bad_packet, "packet for ports ", src_port, "->", dst_port, ", expected ",
-                    config_.remote_port, "->", config_.local_port);
-    const std::uint32_t vtag = peerkit::detail::load_be32(packet.data() + 4);
-    const auto first_type = std::to_integer<std::uint8_t>(packet[12]);
-    // RFC 9653 5.3: having announced it, accept a zero checksum (never on an INIT).
-    const std::uint32_t stored = detail::wire::load_checksum(packet);
-    const bool zero_ok = stored == 0 && config_.zero_checksum_edmid != edmid_none && first_type != detail::wire::init;
-    if (!zero_ok) {
-        const std::uint32_t crc = detail::wire::packet_crc(packet);
-        if (crc != stored)
-            return drop(association_errc::bad_checksum, "CRC32c ", hex{stored, 8}, " but the packet sums to ",
-                        hex{crc, 8});
-    }
-    // Pass 1: the chunk structure (RFC 9260 3.2): lengths, padding, INIT alone.
-    std::size_t count = 0;
-    bool has_init = false;
-    for (std::size_t at = detail::wire::common_header_size; at < packet.size();) {
-        if (packet.size() - at < detail::wire::chunk_header_size)
-            return drop(association_errc::bad_packet, "chunk header at offset ", at, " is truncated");
-        const std::uint16_t length = peerkit::detail::load_be16(packet.data() + at + 2);
-        if (length < detail::wire::chunk_header_size || length > packet.size() - at)
-            return drop(association_errc::bad_packet, "chunk ", std::to_integer<int>(packet[at]), " at offset ", at,
-                        " has length ", length, " (", packet.size() - at, " bytes left)");
-        const auto type = std::to_integer<std::uint8_t>(packet[at]);
-        if (type == detail::wire::init || type == detail::wire::init_ack || type == detail::wire::shutdown_complete) has_init = true;
-        ++count;
-        at += std::min(detail::wire::padded(length), packet.size() - at);
-    }
-    if (has_init && count > 1)
-        return drop(association_errc::bad_packet, "INIT, INIT ACK or SHUTDOWN COMPLETE bundled with ", count - 1,
-                    " other chunks (RFC 9260 6.10)");
+    // The codec checks the common header, the checksum (RFC 9260 6.8; a zero one only when
+    // we announced RFC 9653 acceptance), chunk lengths, padding and bundling (6.10).
+    packet_options options;
+    options.checksum.accept_zero = announces_zero_checksum();
+    auto parsed = packet_view::parse(packet, options);
+    if (!parsed)
+        return drop(parsed.error() == errc::bad_checksum ? association_errc::bad_checksum : association_errc::bad_packet,
+                    parsed.error().detail());
+    const packet_view& view = *parsed;
+    const common_header& header = view.header();
+    if (header.source_port != config_.remote_port || header.destination_port != config_.local_port)
+        return drop(association_errc::bad_packet, "packet for ports ", header.source_port, "->",
+                    header.destination_port, ", expected ", config_.remote_port, "->", config_.local_port);
+    // RFC 9653 5.3: never a zero checksum on a packet with an INIT.
+    if (view.checksum() == checksum_kind::zero && view.first_chunk().is(chunk_type::init))
+        return drop(association_errc::bad_checksum, "INIT with a zero checksum (RFC 9653 5.3)");
 
-    // Pass 2: process in order. The tag is checked per chunk because a COOKIE ECHO may
-    // establish the association (and our tag) for the chunks after it.
     bool had_data = false;
     bool gap_or_dup = false;
     bool immediate = false;
-    for (std::size_t at = detail::wire::common_header_size; at < packet.size();) {
-        const auto type = std::to_integer<std::uint8_t>(packet[at]);
-        const auto flags = std::to_integer<std::uint8_t>(packet[at + 1]);
-        const std::uint16_t length = peerkit::detail::load_be16(packet.data() + at + 2);
-        const bytes_view chunk = packet.subspan(at, length);
-        const bytes_view value = chunk.subspan(detail::wire::chunk_header_size);
-        at += std::min(detail::wire::padded(length), packet.size() - at);
-
-        // RFC 9260 8.5 / 8.5.1: verification tag rules.
+    for (const chunk_view c : view) {
+        // RFC 9260 8.5 / 8.5.1: verification tag rules, checked per chunk because a COOKIE
+        // ECHO may establish the association (and our tag) for the chunks after it.
+        const std::uint32_t vtag = header.verification_tag;
+        const bool t_bit = (c.flags & abort_chunk::flag_t) != 0;
         bool tag_ok = false;
-        switch (type) {
-        case detail::wire::init: tag_ok = vtag == 0; break;
-        case detail::wire::cookie_echo: tag_ok = true; break;  // checked against the cookie
-        case detail::wire::abort:
-        case detail::wire::shutdown_complete:
-            tag_ok = (vtag == my_vtag_ && (flags & detail::wire::flag_t) == 0) ||
-                     ((flags & detail::wire::flag_t) != 0 && peer_vtag_ != 0 && vtag == peer_vtag_) ||
+        switch (static_cast<chunk_type>(c.type)) {
+        case chunk_type::init: tag_ok = vtag == 0; break;
+        case chunk_type::cookie_echo: tag_ok = true; break;  // checked against the cookie
+        case chunk_type::abort:
+        case chunk_type::shutdown_complete:
+            tag_ok = (vtag == my_vtag_ && !t_bit) || (t_bit && peer_vtag_ != 0 && vtag == peer_vtag_) ||
                      (state_ == association_state::cookie_wait && vtag == my_vtag_);
             break;
         default: tag_ok = vtag == my_vtag_ && state_ != association_state::closed; break;
         }
         if (!tag_ok)
-            return drop(association_errc::bad_verification_tag, "chunk ", type, " with tag ", hex{vtag, 8},
-                        " in state ", static_cast<int>(state_));
-
-        const bool associated = state_ != association_state::closed && state_ != association_state::cookie_wait &&
-                                state_ != association_state::cookie_echoed;
-        switch (type) {
-        case detail::wire::init: handle_init(now, value, vtag); break;
-        case detail::wire::init_ack: handle_init_ack(now, value); break;
-        case detail::wire::cookie_echo: handle_cookie_echo(now, value, vtag); break;
-        case detail::wire::cookie_ack: handle_cookie_ack(now); break;
-        case detail::wire::data:
-            if (!associated) break;
-            had_data = true;
-            if ((flags & detail::wire::flag_immediate) != 0) immediate = true;
-            handle_data(now, flags, value, gap_or_dup);
-            break;
-        case detail::wire::sack:
-            if (associated) handle_sack(now, value);
-            break;
-        case detail::wire::heartbeat:
-            if (associated) handle_heartbeat(chunk);
-            break;
-        case detail::wire::heartbeat_ack:
-            if (associated) handle_heartbeat_ack(now, value);
-            break;
-        case detail::wire::abort: handle_abort(flags, value); return {};
-        case detail::wire::shutdown:
-            if (associated) handle_shutdown(now, value);
-            break;
-        case detail::wire::shutdown_ack: handle_shutdown_ack(now); break;
-        case detail::wire::shutdown_complete: handle_shutdown_complete(); return {};
-        case detail::wire::error: handle_error_chunk(now, value); break;
-        case detail::wire::forward_tsn:
-            if (associated && use_forward_tsn_) handle_forward_tsn(now, value);
-            break;
-        case detail::wire::reconfig:
-            if (associated && use_reconfig_) handle_reconfig(now, value);
-            break;
-        default:
-            // RFC 9260 3.2: the upper two bits of an unknown type say what to do:
-            // 00 stop and discard, 01 stop and report, 10 skip, 11 skip and report.
-            if ((type & 0x40u) != 0 && associated && pending_error_.empty()) {
-                const std::size_t room = config_.max_packet_size / 2;
-                const bytes_view echoed = chunk.first(std::min(chunk.size(), room));
-                pending_error_.resize(8 + detail::wire::padded(echoed.size()));
-                byte_writer e(pending_error_);
-                e.write_u8(detail::wire::error);
-                e.write_u8(0);
-                e.write_u16(static_cast<std::uint16_t>(8 + echoed.size()));
-                e.write_u16(detail::wire::cause_unrecognized_chunk);
-                e.write_u16(static_cast<std::uint16_t>(4 + echoed.size()));
-                e.write_bytes(echoed);
-            }
-            if ((type & 0x80u) == 0) at = packet.size();
-            break;
-        }
-        if (state_ == association_state::closed && type != detail::wire::init && type != detail::wire::cookie_echo) break;
+            return drop(association_errc::bad_verification_tag, chunk_type_name(c.type), " chunk with tag ",
+                        hex{vtag, 8}, " in state ", static_cast<int>(state_));
+        if (!handle_chunk(now, c, vtag, had_data, gap_or_dup, immediate)) break;
     }
 
     if (had_data && state_ != association_state::closed) {
@@ -1333,6 +1219,133 @@ inline result<void> association::handle_packet(time_point now, bytes_view packet
     return {};
 }
 
+// One chunk; returns false when the rest of the packet is to be ignored.
+inline bool association::handle_chunk(time_point now, const chunk_view& c, std::uint32_t vtag, bool& had_data,
+                                      bool& gap_or_dup, bool& immediate)
+{
+    const bool associated = state_ != association_state::closed && state_ != association_state::cookie_wait &&
+                            state_ != association_state::cookie_echoed;
+    switch (static_cast<chunk_type>(c.type)) {
+    case chunk_type::init:
+    case chunk_type::init_ack: {
+        auto init = init_chunk::parse(c);
+        if (!init) {
+            // RFC 9260 3.3.2 / 3.3.3: an invalid mandatory parameter is answered with ABORT.
+            if (init.error() == errc::invalid_mandatory_parameter && c.value.size() >= 4) {
+                const std::uint32_t tag = peerkit::detail::load_be32(c.value.data());
+                if (tag != 0) send_abort_packet(tag, false, cause_code::invalid_mandatory_parameter, bytes_view{});
+                if (c.is(chunk_type::init_ack) && state_ == association_state::cookie_wait)
+                    fail(association_errc::protocol_violation, std::string(init.error().detail()));
+            }
+            return false;
+        }
+        if (init->ack) handle_init_ack(now, *init);
+        else handle_init(now, *init);
+        return false;  // alone in its packet
+    }
+    case chunk_type::cookie_echo:
+        if (auto e = cookie_echo_chunk::parse(c)) handle_cookie_echo(now, e->cookie, vtag);
+        break;
+    case chunk_type::cookie_ack: handle_cookie_ack(now); break;
+    case chunk_type::i_data: {
+        if (!associated || !use_i_data_) goto unknown;  // not negotiated: an unknown chunk
+        had_data = true;
+        auto d = i_data_chunk::parse(c);
+        if (!d) {
+            if (d.error() == errc::empty_data_chunk) {
+                std::array<std::byte, 4> tsn{};
+                std::memcpy(tsn.data(), c.value.data(), 4);
+                send_abort_packet(peer_vtag_, false, cause_code::no_user_data, bytes_view(tsn));
+                fail(association_errc::protocol_violation, "I-DATA chunk without user data (RFC 8260 2.1)");
+            }
+            return false;
+        }
+        if (d->immediate) immediate = true;
+        handle_i_data(now, *d, gap_or_dup);
+        break;
+    }
+    case chunk_type::i_forward_tsn:
+        if (!associated || !use_i_data_ || !use_forward_tsn_) goto unknown;
+        if (auto f = i_forward_tsn_chunk::parse(c)) handle_i_forward_tsn(now, *f);
+        break;
+    case chunk_type::data: {
+        if (!associated) break;
+        if (use_i_data_) {
+            // RFC 8260 2.2: once I-DATA is negotiated, DATA is a protocol violation.
+            send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "DATA after I-DATA was negotiated");
+            fail(association_errc::protocol_violation, "the peer sent DATA although I-DATA was negotiated");
+            return false;
+        }
+        had_data = true;
+        auto d = data_chunk::parse(c);
+        if (!d) {
+            if (d.error() == errc::empty_data_chunk) {
+                // RFC 9260 6.2: a DATA chunk without user data aborts with "No User Data".
+                std::array<std::byte, 4> tsn{};
+                std::memcpy(tsn.data(), c.value.data(), 4);
+                send_abort_packet(peer_vtag_, false, cause_code::no_user_data, bytes_view(tsn));
+                fail(association_errc::protocol_violation, "DATA chunk without user data (RFC 9260 6.2)");
+            }
+            return false;
+        }
+        if (d->immediate) immediate = true;
+        handle_data(now, *d, gap_or_dup);
+        break;
+    }
+    case chunk_type::sack:
+        if (!associated) break;
+        if (auto sack = sack_chunk::parse(c)) handle_sack(now, *sack);
+        break;
+    case chunk_type::heartbeat:
+    case chunk_type::heartbeat_ack:
+        if (!associated) break;
+        if (auto h = heartbeat_chunk::parse(c)) {
+            if (h->ack) handle_heartbeat_ack(now, *h);
+            else handle_heartbeat(*h);
+        }
+        break;
+    case chunk_type::abort:
+        if (auto a = abort_chunk::parse(c)) handle_abort(*a);
+        else handle_abort(abort_chunk{});
+        return false;
+    case chunk_type::shutdown:
+        if (!associated) break;
+        if (auto sd = shutdown_chunk::parse(c)) handle_shutdown(now, *sd);
+        break;
+    case chunk_type::shutdown_ack: handle_shutdown_ack(now); break;
+    case chunk_type::shutdown_complete: handle_shutdown_complete(); return false;
+    case chunk_type::error:
+        if (auto e = error_chunk::parse(c)) handle_error_chunk(now, *e);
+        break;
+    case chunk_type::forward_tsn:
+        if (!associated || !use_forward_tsn_) break;
+        if (auto f = forward_tsn_chunk::parse(c)) handle_forward_tsn(now, *f);
+        break;
+    case chunk_type::re_config:
+        if (!associated || !use_reconfig_) break;
+        if (auto r = reconfig_chunk::parse(c)) handle_reconfig(now, *r);
+        break;
+    default:
+    unknown: {
+        // RFC 9260 3.2: the upper two bits of an unknown type (I-DATA and I-FORWARD-TSN too
+        // when RFC 8260 was not negotiated) say what to do.
+        const unknown_action action = unknown_chunk_action(c.type);
+        if (should_report(action) && associated && !pending_error_)
+            set_pending_error(cause_code::unrecognized_chunk_type,
+                              c.whole.first(std::min(c.whole.size(), config_.max_packet_size / 2)));
+        if (!should_skip(action)) return false;
+        break;
+    }
+    }
+    return state_ != association_state::closed || c.is(chunk_type::init) || c.is(chunk_type::cookie_echo);
+}
+
+inline void association::set_pending_error(cause_code code, bytes_view info)
+{
+    pending_error_ = code;
+    pending_error_info_.assign(info.begin(), info.end());
+}
+
 // ---- receiving DATA (RFC 9260 6.2, 6.5, 6.9) -------------------------------------------------------
 
 inline association::rx_slot& association::slot_at(tsn64 t)
@@ -1351,58 +1364,38 @@ inline std::size_t association::advertised_rwnd() const noexcept
     return rx_buffered_ < config_.receive_buffer_size ? config_.receive_buffer_size - rx_buffered_ : 0;
 }
 
-inline void association::handle_data(time_point now, std::uint8_t flags, bytes_view value, bool& gap_or_dup)
+// RFC 9260 6.2: the checks every received DATA / I-DATA chunk goes through. Returns its slot,
+// or nullptr when the chunk is a duplicate, out of the window, has no room, or was for an
+// invalid stream (then acknowledged and dropped, 6.5).
+inline association::rx_slot* association::admit_chunk(std::uint32_t tsn, std::uint16_t stream, std::size_t size,
+                                                      bool& gap_or_dup, tsn64& t)
 {
     static constexpr tsn64 max_tsn_window = 65536;  // slots we are prepared to track ahead
-    if (value.size() < 12) return;
-    const std::uint32_t tsn32 = peerkit::detail::load_be32(value.data());
-    const std::uint16_t stream = peerkit::detail::load_be16(value.data() + 4);
-    const std::uint16_t ssn = peerkit::detail::load_be16(value.data() + 6);
-    const std::uint32_t ppid = peerkit::detail::load_be32(value.data() + 8);
-    const bytes_view payload = value.subspan(12);
     ++stats_.data_chunks_received;
-    if (payload.empty()) {
-        // RFC 9260 6.2: a DATA chunk without user data aborts with "No User Data".
-        queue_control_packet(make_packet(peer_vtag_, false, [&](byte_writer& w) {
-            w.write_u8(detail::wire::abort);
-            w.write_u8(0);
-            w.write_u16(12);
-            w.write_u16(detail::wire::cause_no_user_data);
-            w.write_u16(8);
-            w.write_u32(tsn32);
-        }));
-        fail(association_errc::protocol_violation, "DATA chunk without user data (RFC 9260 6.2)");
-        return;
-    }
-    const tsn64 t = unwrap(tsn32, rx_cum_);
-    if (t <= rx_cum_) {
+    t = unwrap(tsn, rx_cum_);
+    auto duplicate = [&]() -> rx_slot* {
         ++stats_.duplicate_tsns_received;
-        if (duplicate_tsns_.size() < config_.max_duplicate_tsns_reported) duplicate_tsns_.push_back(tsn32);
+        if (duplicate_tsns_.size() < config_.max_duplicate_tsns_reported) duplicate_tsns_.push_back(tsn);
         gap_or_dup = true;
-        return;
-    }
-    if (t - rx_cum_ > max_tsn_window) return;  // far beyond any window we advertised
+        return nullptr;
+    };
+    if (t <= rx_cum_) return duplicate();
+    if (t - rx_cum_ > max_tsn_window) return nullptr;  // far beyond any window we advertised
     rx_slot& slot = slot_at(t);
-    if (slot.state != rx_state::empty) {
-        ++stats_.duplicate_tsns_received;
-        if (duplicate_tsns_.size() < config_.max_duplicate_tsns_reported) duplicate_tsns_.push_back(tsn32);
-        gap_or_dup = true;
-        return;
-    }
-    // RFC 9260 6.2: with no room, drop new DATA (the sender will retransmit). The chunk that
-    // advances the cumulative TSN is still taken while the user has nothing to read, so a
-    // buffer full of fragments cannot deadlock; a hard cap bounds memory whatever the peer does.
-    if (rx_buffered_ + payload.size() > config_.receive_buffer_size) {
-        const bool events_pending = !events_.empty();
-        if (t != rx_cum_ + 1 || events_pending) {
+    if (slot.state != rx_state::empty) return duplicate();
+    // With no room, drop new DATA (the sender will retransmit). The chunk that advances the
+    // cumulative TSN is still taken while the user has nothing to read, so a buffer full of
+    // fragments cannot deadlock; a hard cap bounds memory whatever the peer does.
+    if (rx_buffered_ + size > config_.receive_buffer_size) {
+        if (t != rx_cum_ + 1 || !events_.empty()) {
             ++stats_.packets_dropped;
             gap_or_dup = true;  // SACK at once: the sender learns our window is closed
-            return;
+            return nullptr;
         }
         if (rx_buffered_ > config_.receive_buffer_size + config_.max_message_size + config_.max_packet_size) {
-            send_abort_packet(peer_vtag_, false, detail::wire::cause_protocol_violation, "receive buffer exceeded");
+            send_abort_packet(peer_vtag_, false, cause_code::out_of_resource, bytes_view{});
             fail(association_errc::resource_exhausted, "the peer overran the receive buffer");
-            return;
+            return nullptr;
         }
     }
     if (t != rx_cum_ + 1) gap_or_dup = true;
@@ -1410,44 +1403,137 @@ inline void association::handle_data(time_point now, std::uint8_t flags, bytes_v
     if (stream >= negotiated_inbound_) {
         // RFC 9260 6.5: acknowledge the TSN, drop the chunk, report "Invalid Stream Identifier".
         slot.state = rx_state::consumed;
-        if (pending_error_.empty()) {
-            pending_error_.resize(12);
-            byte_writer e(pending_error_);
-            e.write_u8(detail::wire::error);
-            e.write_u8(0);
-            e.write_u16(12);
-            e.write_u16(detail::wire::cause_invalid_stream);
-            e.write_u16(8);
-            e.write_u16(stream);
-            e.write_u16(0);
+        if (!pending_error_) {
+            std::array<std::byte, 4> info{};
+            peerkit::detail::store_be16(info.data(), stream);
+            set_pending_error(cause_code::invalid_stream_identifier, info);
         }
-    } else if ((flags & (detail::wire::flag_begin | detail::wire::flag_end)) == (detail::wire::flag_begin | detail::wire::flag_end)) {
-        // A whole message in one chunk: straight to delivery.
-        slot.state = rx_state::consumed;
-        if (payload.size() > config_.max_message_size) {
-            send_abort_packet(peer_vtag_, false, detail::wire::cause_protocol_violation, "message too large");
-            fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
-            return;
-        }
-        std::vector<std::byte> buffer = take_buffer(payload.size());
-        std::memcpy(buffer.data(), payload.data(), payload.size());
-        rx_buffered_ += payload.size();
-        deliver(stream, ssn, (flags & detail::wire::flag_unordered) != 0, ppid, std::move(buffer));
-    } else {
-        slot.state = rx_state::held;
-        slot.flags = flags;
-        slot.stream = stream;
-        slot.ssn = ssn;
-        slot.ppid = ppid;
-        slot.data.assign(payload.begin(), payload.end());
-        rx_buffered_ += payload.size();
-        try_reassemble(t);
-        if (state_ == association_state::closed) return;
+        finish_receive();
+        return nullptr;
     }
-    (void)now;
+    if (size > config_.max_message_size) {
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
+        fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
+        return nullptr;
+    }
+    return &slot;
+}
+
+inline void association::finish_receive()
+{
+    if (state_ == association_state::closed) return;
     advance_cumulative();
     release_front_slots();
     maybe_perform_incoming_reset();
+}
+
+inline void association::handle_data(time_point now, const data_chunk& d, bool& gap_or_dup)
+{
+    (void)now;
+    tsn64 t = 0;
+    rx_slot* slot = admit_chunk(d.tsn, d.stream_id, d.payload.size(), gap_or_dup, t);
+    if (slot == nullptr) return;
+    if (d.beginning && d.ending) {
+        // A whole message in one chunk: straight to delivery.
+        slot->state = rx_state::consumed;
+        std::vector<std::byte> buffer = take_buffer(d.payload.size());
+        std::memcpy(buffer.data(), d.payload.data(), d.payload.size());
+        rx_buffered_ += d.payload.size();
+        deliver(d.stream_id, d.ssn, d.unordered, d.ppid, std::move(buffer));
+    } else {
+        slot->state = rx_state::held;
+        slot->flags = static_cast<std::uint8_t>((d.ending ? data_chunk::flag_end : 0) |
+                                                (d.beginning ? data_chunk::flag_beginning : 0) |
+                                                (d.unordered ? data_chunk::flag_unordered : 0));
+        slot->stream = d.stream_id;
+        slot->seq = d.ssn;
+        slot->ppid = d.ppid;
+        slot->data.assign(d.payload.begin(), d.payload.end());
+        rx_buffered_ += d.payload.size();
+        try_reassemble(t);
+    }
+    finish_receive();
+}
+
+// RFC 8260 2.1: I-DATA fragments are found by (stream, U, MID) and ordered by FSN; their TSNs
+// need not be consecutive, because other messages' fragments may sit in between.
+inline void association::handle_i_data(time_point now, const i_data_chunk& d, bool& gap_or_dup)
+{
+    (void)now;
+    tsn64 t = 0;
+    rx_slot* slot = admit_chunk(d.tsn, d.stream_id, d.payload.size(), gap_or_dup, t);
+    if (slot == nullptr) return;
+    if (d.beginning && d.ending) {
+        slot->state = rx_state::consumed;
+        std::vector<std::byte> buffer = take_buffer(d.payload.size());
+        std::memcpy(buffer.data(), d.payload.data(), d.payload.size());
+        rx_buffered_ += d.payload.size();
+        deliver(d.stream_id, d.mid, d.unordered, d.ppid, std::move(buffer));
+        finish_receive();
+        return;
+    }
+    slot->state = rx_state::held;
+    slot->flags = static_cast<std::uint8_t>((d.ending ? data_chunk::flag_end : 0) |
+                                            (d.beginning ? data_chunk::flag_beginning : 0) |
+                                            (d.unordered ? data_chunk::flag_unordered : 0));
+    slot->stream = d.stream_id;
+    slot->seq = d.mid;
+    slot->fsn = d.beginning ? 0 : d.fsn;
+    slot->ppid = d.ppid;
+    slot->data.assign(d.payload.begin(), d.payload.end());
+    rx_buffered_ += d.payload.size();
+    in_stream& s = inbound(d.stream_id);
+    auto it = std::find_if(s.partials.begin(), s.partials.end(), [&](const partial_message& m) {
+        return m.unordered == d.unordered && m.mid == d.mid;
+    });
+    if (it == s.partials.end()) {
+        s.partials.emplace_back();
+        it = s.partials.end() - 1;
+        it->unordered = d.unordered;
+        it->mid = d.mid;
+    }
+    it->fragments.emplace_back(slot->fsn, t);
+    if (d.beginning) it->ppid = d.ppid;
+    if (d.ending) it->last_fsn = slot->fsn;
+    try_reassemble_i_data(d.stream_id, static_cast<std::size_t>(it - s.partials.begin()));
+    finish_receive();
+}
+
+inline void association::try_reassemble_i_data(std::uint16_t stream, std::size_t index)
+{
+    in_stream& s = inbound(stream);
+    partial_message& m = s.partials[index];
+    if (!m.last_fsn || m.fragments.size() != std::size_t{*m.last_fsn} + 1) return;
+    std::sort(m.fragments.begin(), m.fragments.end());
+    std::size_t size = 0;
+    for (std::size_t i = 0; i < m.fragments.size(); ++i) {
+        if (m.fragments[i].first != i) {
+            // Two fragments with one FSN: the peer broke RFC 8260 2.1.
+            send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "I-DATA FSNs are inconsistent");
+            fail(association_errc::protocol_violation, "I-DATA fragments with repeated FSNs");
+            return;
+        }
+        size += slot_at(m.fragments[i].second).data.size();
+    }
+    if (size > config_.max_message_size) {
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
+        fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
+        return;
+    }
+    std::vector<std::byte> buffer = take_buffer(size);
+    std::size_t at = 0;
+    for (const auto& [fsn, tsn] : m.fragments) {
+        rx_slot& slot = slot_at(tsn);
+        std::memcpy(buffer.data() + at, slot.data.data(), slot.data.size());
+        at += slot.data.size();
+        slot.state = rx_state::consumed;
+    }
+    const bool unordered = m.unordered;
+    const std::uint32_t mid = m.mid;
+    const std::uint32_t ppid = m.ppid;
+    s.partials[index] = std::move(s.partials.back());
+    s.partials.pop_back();
+    deliver(stream, mid, unordered, ppid, std::move(buffer));
 }
 
 inline void association::advance_cumulative()
@@ -1470,20 +1556,20 @@ inline void association::release_front_slots()
 inline void association::try_reassemble(tsn64 t)
 {
     auto same_message = [](const rx_slot& a, const rx_slot& b) {
-        return a.stream == b.stream && ((a.flags ^ b.flags) & detail::wire::flag_unordered) == 0 &&
-               ((a.flags & detail::wire::flag_unordered) != 0 || a.ssn == b.ssn) && (a.flags & detail::wire::flag_end) == 0 &&
-               (b.flags & detail::wire::flag_begin) == 0;
+        return a.stream == b.stream && ((a.flags ^ b.flags) & data_chunk::flag_unordered) == 0 &&
+               ((a.flags & data_chunk::flag_unordered) != 0 || a.seq == b.seq) && (a.flags & data_chunk::flag_end) == 0 &&
+               (b.flags & data_chunk::flag_beginning) == 0;
     };
     const tsn64 end_of_ring = rx_base_ + rx_slots_.size();
     tsn64 last = t;
-    while ((slot_at(last).flags & detail::wire::flag_end) == 0) {
+    while ((slot_at(last).flags & data_chunk::flag_end) == 0) {
         if (last + 1 >= end_of_ring) return;
         const rx_slot& next = slot_at(last + 1);
         if (next.state != rx_state::held || !same_message(slot_at(last), next)) return;
         ++last;
     }
     tsn64 first = t;
-    while ((slot_at(first).flags & detail::wire::flag_begin) == 0) {
+    while ((slot_at(first).flags & data_chunk::flag_beginning) == 0) {
         if (first == rx_base_) return;
         const rx_slot& prev = slot_at(first - 1);
         if (prev.state != rx_state::held || !same_message(prev, slot_at(first))) return;
@@ -1492,7 +1578,7 @@ inline void association::try_reassemble(tsn64 t)
     std::size_t size = 0;
     for (tsn64 i = first; i <= last; ++i) size += slot_at(i).data.size();
     if (size > config_.max_message_size) {
-        send_abort_packet(peer_vtag_, false, detail::wire::cause_protocol_violation, "message too large");
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
         fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
         return;
     }
@@ -1505,10 +1591,10 @@ inline void association::try_reassemble(tsn64 t)
         s.state = rx_state::consumed;
     }
     const rx_slot& head = slot_at(first);
-    deliver(head.stream, head.ssn, (head.flags & detail::wire::flag_unordered) != 0, head.ppid, std::move(buffer));
+    deliver(head.stream, head.seq, (head.flags & data_chunk::flag_unordered) != 0, head.ppid, std::move(buffer));
 }
 
-inline void association::deliver(std::uint16_t stream, std::uint16_t ssn, bool unordered, std::uint32_t ppid,
+inline void association::deliver(std::uint16_t stream, std::uint32_t seq, bool unordered, std::uint32_t ppid,
                                  std::vector<std::byte>&& data)
 {
     if (unordered) {
@@ -1516,15 +1602,15 @@ inline void association::deliver(std::uint16_t stream, std::uint16_t ssn, bool u
         return;
     }
     in_stream& s = inbound(stream);
-    if (ssn == s.next_ssn) {
-        ++s.next_ssn;
+    if (seq == s.next_ssn) {
+        s.next_ssn = seq_next(seq);
         push_event(message_event{stream, ppid, false, std::move(data)});
         drain_ordered(s, stream);
-    } else if (ssn_before(s.next_ssn, ssn)) {
+    } else if (seq_before(s.next_ssn, seq)) {
         // RFC 9260 6.5: hold it until the messages before it arrive.
         auto it = std::find_if(s.waiting.begin(), s.waiting.end(),
-                               [&](const ordered_message& m) { return ssn_before(ssn, m.ssn); });
-        s.waiting.insert(it, ordered_message{ssn, ppid, std::move(data)});
+                               [&](const ordered_message& m) { return seq_before(seq, m.seq); });
+        s.waiting.insert(it, ordered_message{seq, ppid, std::move(data)});
     } else {
         // Older than what we expect: skipped by a FORWARD-TSN (RFC 3758 3.6); drop it.
         rx_buffered_ -= std::min(rx_buffered_, data.size());
@@ -1535,9 +1621,9 @@ inline void association::deliver(std::uint16_t stream, std::uint16_t ssn, bool u
 inline void association::drain_ordered(in_stream& s, std::uint16_t stream)
 {
     std::size_t n = 0;
-    while (n < s.waiting.size() && s.waiting[n].ssn == s.next_ssn) {
+    while (n < s.waiting.size() && s.waiting[n].seq == s.next_ssn) {
         push_event(message_event{stream, s.waiting[n].ppid, false, std::move(s.waiting[n].data)});
-        ++s.next_ssn;
+        s.next_ssn = seq_next(s.next_ssn);
         ++n;
     }
     if (n != 0) s.waiting.erase(s.waiting.begin(), s.waiting.begin() + static_cast<std::ptrdiff_t>(n));
@@ -1546,41 +1632,30 @@ inline void association::drain_ordered(in_stream& s, std::uint16_t stream)
 // RFC 9260 3.3.4: SACK = cumulative TSN ack, a_rwnd, gap ack blocks, duplicate TSNs.
 inline void association::write_sack(byte_writer& w)
 {
-    const std::size_t start = w.size();
+    // RFC 9260 3.3.4: cumulative TSN ack, a_rwnd, gap ack blocks (runs of TSNs received above
+    // the cumulative one, as offsets from it), duplicate TSNs; as many as fit the packet.
     const std::size_t rwnd = advertised_rwnd();
-    w.write_u8(detail::wire::sack);
-    w.write_u8(0);
-    const auto length_at = w.reserve(2);
-    w.write_u32(static_cast<std::uint32_t>(rx_cum_));
-    w.write_u32(static_cast<std::uint32_t>(std::min<std::size_t>(rwnd, 0xFFFFFFFFu)));
-    const auto counts_at = w.reserve(4);
-    // Gap ack blocks: runs of received TSNs above the cumulative one, as offsets from it.
-    std::uint16_t gaps = 0;
-    const std::size_t dup_room = 4 * duplicate_tsns_.size();
+    const std::size_t room = w.remaining();
+    if (room < sack_chunk::header_size) return;
+    const std::size_t dups = std::min(duplicate_tsns_.size(), (room - sack_chunk::header_size) / 4);
+    const std::size_t max_gaps = (room - sack_chunk::header_size - 4 * dups) / 4;
+    gap_scratch_.clear();
     tsn64 t = rx_cum_ + 1;
     const tsn64 end = std::min(rx_highest_ + 1, rx_base_ + rx_slots_.size());
-    while (t < end && w.remaining() >= 4 + dup_room && gaps < 0xFFFF) {
+    while (t < end && gap_scratch_.size() < max_gaps) {
         while (t < end && rx_slots_[static_cast<std::size_t>(t - rx_base_)].state == rx_state::empty) ++t;
         if (t >= end) break;
         const tsn64 run_start = t;
         while (t < end && rx_slots_[static_cast<std::size_t>(t - rx_base_)].state != rx_state::empty) ++t;
-        const tsn64 s = run_start - rx_cum_;
-        const tsn64 e = t - 1 - rx_cum_;
-        if (e > 0xFFFF) break;  // offsets are 16 bits
-        w.write_u16(static_cast<std::uint16_t>(s));
-        w.write_u16(static_cast<std::uint16_t>(e));
-        ++gaps;
+        if (t - 1 - rx_cum_ > 0xFFFF) break;  // offsets are 16 bits
+        gap_scratch_.push_back({static_cast<std::uint16_t>(run_start - rx_cum_), static_cast<std::uint16_t>(t - 1 - rx_cum_)});
     }
-    std::uint16_t dups = 0;
-    for (const std::uint32_t d : duplicate_tsns_) {
-        if (!w.write_u32(d)) break;
-        ++dups;
-    }
-    if (counts_at) {
-        w.patch_u16(*counts_at, gaps);
-        w.patch_u16(*counts_at + 2, dups);
-    }
-    if (length_at) w.patch_u16(*length_at, static_cast<std::uint16_t>(w.size() - start));
+    sack_chunk sack;
+    sack.cumulative_tsn_ack = static_cast<std::uint32_t>(rx_cum_);
+    sack.a_rwnd = static_cast<std::uint32_t>(std::min<std::size_t>(rwnd, 0xFFFFFFFFu));
+    sack.gap_blocks = wire_array<gap_block>(std::span<const gap_block>(gap_scratch_));
+    sack.duplicate_tsns = wire_array<std::uint32_t>(std::span<const std::uint32_t>(duplicate_tsns_.data(), dups));
+    sack.write(w);
     duplicate_tsns_.clear();
     sack_pending_ = sack_now_ = false;
     packets_since_sack_ = 0;
@@ -1591,16 +1666,10 @@ inline void association::write_sack(byte_writer& w)
 
 // ---- forward TSN in (RFC 3758 3.6) ----------------------------------------------------------------
 
-inline void association::handle_forward_tsn(time_point now, bytes_view value)
+// RFC 3758 3.6 / RFC 8260 2.3.1: everything up to new_cum counts as received; fragments of
+// the abandoned messages in that range go.
+inline void association::skip_to_cumulative(tsn64 new_cum, bool drop_held_below)
 {
-    (void)now;
-    if (value.size() < 4) return;
-    const tsn64 new_cum = unwrap(peerkit::detail::load_be32(value.data()), rx_cum_);
-    sack_now_ = true;  // answer at once so the sender learns where we are
-    sack_pending_ = true;
-    if (new_cum <= rx_cum_) return;
-    if (new_cum - rx_cum_ > 65536) return;  // not a TSN we could have been sent
-    // Everything up to new_cum counts as received; fragments of abandoned messages go.
     for (tsn64 t = rx_cum_ + 1; t <= new_cum; ++t) {
         rx_slot& s = slot_at(t);
         if (s.state == rx_state::held) rx_buffered_ -= std::min(rx_buffered_, s.data.size());
@@ -1608,7 +1677,10 @@ inline void association::handle_forward_tsn(time_point now, bytes_view value)
     }
     rx_highest_ = std::max(rx_highest_, new_cum);
     rx_cum_ = new_cum;
-    // Earlier held fragments (below the old cumulative point) of abandoned messages too.
+    // With DATA a message's fragments are consecutive and only whole messages are skipped,
+    // so fragments held below the cumulative point belong to abandoned messages too. (With
+    // I-DATA they may belong to interleaved live messages: the entries say which go.)
+    if (!drop_held_below) return;
     for (std::size_t i = 0; i < rx_slots_.size() && rx_base_ + i <= rx_cum_; ++i) {
         rx_slot& s = rx_slots_[i];
         if (s.state == rx_state::held) {
@@ -1616,37 +1688,83 @@ inline void association::handle_forward_tsn(time_point now, bytes_view value)
             s.state = rx_state::consumed;
         }
     }
+}
+
+inline void association::handle_forward_tsn(time_point now, const forward_tsn_chunk& f)
+{
+    (void)now;
+    const tsn64 new_cum = unwrap(f.new_cumulative_tsn, rx_cum_);
+    sack_now_ = true;  // answer at once so the sender learns where we are
+    sack_pending_ = true;
+    if (new_cum <= rx_cum_) return;
+    if (new_cum - rx_cum_ > 65536) return;  // not a TSN we could have been sent
+    skip_to_cumulative(new_cum, true);
     // Ordered streams skip the abandoned SSNs.
-    for (std::size_t at = 4; at + 4 <= value.size(); at += 4) {
-        const std::uint16_t stream = peerkit::detail::load_be16(value.data() + at);
-        const std::uint16_t ssn = peerkit::detail::load_be16(value.data() + at + 2);
+    for (const forward_tsn_stream entry : f.streams) {
+        const std::uint16_t stream = entry.stream_id;
+        const std::uint32_t ssn = entry.ssn;
         if (stream >= negotiated_inbound_) continue;
         in_stream& s = inbound(stream);
-        if (!ssn_before(ssn, s.next_ssn)) {
+        if (!seq_before(ssn, s.next_ssn)) {
             // Messages waiting with SSN <= ssn can never be completed in order; drop them.
-            while (!s.waiting.empty() && !ssn_before(ssn, s.waiting.front().ssn)) {
+            while (!s.waiting.empty() && !seq_before(ssn, s.waiting.front().seq)) {
                 rx_buffered_ -= std::min(rx_buffered_, s.waiting.front().data.size());
                 s.waiting.erase(s.waiting.begin());
             }
-            s.next_ssn = static_cast<std::uint16_t>(ssn + 1);
+            s.next_ssn = seq_next(ssn);
             drain_ordered(s, stream);
         }
     }
-    advance_cumulative();
-    release_front_slots();
-    maybe_perform_incoming_reset();
+    finish_receive();
+}
+
+inline void association::handle_i_forward_tsn(time_point now, const i_forward_tsn_chunk& f)
+{
+    (void)now;
+    const tsn64 new_cum = unwrap(f.new_cumulative_tsn, rx_cum_);
+    sack_now_ = true;
+    sack_pending_ = true;
+    if (new_cum <= rx_cum_) return;
+    if (new_cum - rx_cum_ > 65536) return;
+    skip_to_cumulative(new_cum, false);
+    for (const i_forward_tsn_entry entry : f.entries) {
+        if (entry.stream_id >= negotiated_inbound_) continue;
+        in_stream& s = inbound(entry.stream_id);
+        // RFC 8260 2.3.1: messages of this stream and kind up to MID are abandoned.
+        for (std::size_t i = 0; i < s.partials.size();) {
+            partial_message& m = s.partials[i];
+            if (m.unordered == entry.unordered && !seq_before(entry.mid, m.mid)) {
+                for (const auto& [fsn, tsn] : m.fragments) {
+                    if (tsn < rx_base_) continue;
+                    rx_slot& slot = slot_at(tsn);
+                    if (slot.state == rx_state::held) rx_buffered_ -= std::min(rx_buffered_, slot.data.size());
+                    slot.state = rx_state::consumed;
+                }
+                s.partials[i] = std::move(s.partials.back());
+                s.partials.pop_back();
+            } else {
+                ++i;
+            }
+        }
+        if (!entry.unordered && !seq_before(entry.mid, s.next_ssn)) {
+            while (!s.waiting.empty() && !seq_before(entry.mid, s.waiting.front().seq)) {
+                rx_buffered_ -= std::min(rx_buffered_, s.waiting.front().data.size());
+                s.waiting.erase(s.waiting.begin());
+            }
+            s.next_ssn = seq_next(entry.mid);
+            drain_ordered(s, entry.stream_id);
+        }
+    }
+    finish_receive();
 }
 
 // ---- SACK in (RFC 9260 6.2.1, 6.3.2, 7.2) ---------------------------------------------------------
 
-inline void association::handle_sack(time_point now, bytes_view value)
+inline void association::handle_sack(time_point now, const sack_chunk& sack)
 {
-    if (value.size() < 12) return;
-    const std::uint32_t cum32 = peerkit::detail::load_be32(value.data());
-    const std::uint32_t a_rwnd = peerkit::detail::load_be32(value.data() + 4);
-    const std::uint16_t gap_count = peerkit::detail::load_be16(value.data() + 8);
-    const std::uint16_t dup_count = peerkit::detail::load_be16(value.data() + 10);
-    if (value.size() < 12 + 4 * std::size_t{gap_count} + 4 * std::size_t{dup_count}) return;
+    const std::uint32_t cum32 = sack.cumulative_tsn_ack;
+    const std::uint32_t a_rwnd = sack.a_rwnd;
+    const std::size_t gap_count = sack.gap_blocks.size();
     ++stats_.sacks_received;
     sack_since_t3_ = true;
     const tsn64 cum = unwrap(cum32, tx_cum_ack_);
@@ -1654,7 +1772,7 @@ inline void association::handle_sack(time_point now, bytes_view value)
     if (cum < tx_cum_ack_) return;
     if (cum >= next_tsn_) {
         // It acknowledges a TSN we never sent.
-        send_abort_packet(peer_vtag_, false, detail::wire::cause_protocol_violation, "SACK for a TSN never sent");
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "SACK for a TSN never sent");
         fail(association_errc::protocol_violation, "the peer acknowledged a TSN that was never sent");
         return;
     }
@@ -1697,9 +1815,9 @@ inline void association::handle_sack(time_point now, bytes_view value)
     }
     if (advanced_peer_ack_point_ < tx_cum_ack_) advanced_peer_ack_point_ = tx_cum_ack_;
     // Gap ack blocks: received above the cumulative point (kept until the cumulative ack, 6.2.1).
-    for (std::uint16_t g = 0; g < gap_count; ++g) {
-        const std::uint16_t start = peerkit::detail::load_be16(value.data() + 12 + 4 * std::size_t{g});
-        const std::uint16_t end = peerkit::detail::load_be16(value.data() + 14 + 4 * std::size_t{g});
+    for (const gap_block g : sack.gap_blocks) {
+        const std::uint16_t start = g.start;
+        const std::uint16_t end = g.end;
         if (start == 0 || start > end) continue;
         for (tsn64 t = cum + start; t <= cum + end && t < next_tsn_; ++t)
             ack_one(in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)], t);
@@ -1842,31 +1960,48 @@ inline void association::advance_peer_ack_point()
 inline void association::write_forward_tsn(byte_writer& w)
 {
     // RFC 3758 3.2: new cumulative TSN, then the last skipped SSN of each ordered stream.
-    const std::size_t start = w.size();
-    w.write_u8(detail::wire::forward_tsn);
-    w.write_u8(0);
-    const auto length_at = w.reserve(2);
-    w.write_u32(static_cast<std::uint32_t>(advanced_peer_ack_point_));
-    const std::size_t first_pair = w.size();
+    forward_scratch_.clear();
+    const std::size_t max_entries = w.remaining() >= 8 ? (w.remaining() - 8) / 4 : 0;
     for (tsn64 t = tx_cum_ack_ + 1; t <= advanced_peer_ack_point_; ++t) {
         const tx_chunk& c = in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)];
-        if ((c.flags & detail::wire::flag_unordered) != 0 || c.message == nullptr) continue;
+        if ((c.flags & data_chunk::flag_unordered) != 0 || c.message == nullptr) continue;
         // Replace an earlier entry of the same stream (SSNs only grow along TSNs).
-        bool replaced = false;
-        auto out = w.written();
-        for (std::size_t at = first_pair; at + 4 <= w.size(); at += 4) {
-            if (peerkit::detail::load_be16(out.data() + at) == c.message->stream) {
-                peerkit::detail::store_be16(out.data() + at + 2, c.ssn);
-                replaced = true;
-                break;
-            }
-        }
-        if (!replaced && w.remaining() >= 4) {
-            w.write_u16(c.message->stream);
-            w.write_u16(c.ssn);
+        auto it = std::find_if(forward_scratch_.begin(), forward_scratch_.end(),
+                               [&](const forward_tsn_stream& e) { return e.stream_id == c.message->stream; });
+        const auto ssn = static_cast<std::uint16_t>(c.seq);
+        if (it != forward_scratch_.end()) it->ssn = ssn;
+        else if (forward_scratch_.size() < max_entries) forward_scratch_.push_back({c.message->stream, ssn});
+    }
+    forward_tsn_chunk f;
+    f.new_cumulative_tsn = static_cast<std::uint32_t>(advanced_peer_ack_point_);
+    f.streams = wire_array<forward_tsn_stream>(std::span<const forward_tsn_stream>(forward_scratch_));
+    f.write(w);
+    forward_tsn_pending_ = false;
+    ++stats_.forward_tsns_sent;
+}
+
+inline void association::write_i_forward_tsn(byte_writer& w)
+{
+    // RFC 8260 2.3.1: new cumulative TSN, then per stream and kind the largest abandoned MID.
+    i_forward_scratch_.clear();
+    const std::size_t max_entries = w.remaining() >= 8 ? (w.remaining() - 8) / 8 : 0;
+    for (tsn64 t = tx_cum_ack_ + 1; t <= advanced_peer_ack_point_; ++t) {
+        const tx_chunk& c = in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)];
+        if (c.message == nullptr) continue;
+        const bool unordered = (c.flags & data_chunk::flag_unordered) != 0;
+        auto it = std::find_if(i_forward_scratch_.begin(), i_forward_scratch_.end(), [&](const i_forward_tsn_entry& e) {
+            return e.stream_id == c.message->stream && e.unordered == unordered;
+        });
+        if (it != i_forward_scratch_.end()) {
+            if (seq_before(it->mid, c.seq)) it->mid = c.seq;
+        } else if (i_forward_scratch_.size() < max_entries) {
+            i_forward_scratch_.push_back({c.message->stream, unordered, c.seq});
         }
     }
-    if (length_at) w.patch_u16(*length_at, static_cast<std::uint16_t>(w.size() - start));
+    i_forward_tsn_chunk f;
+    f.new_cumulative_tsn = static_cast<std::uint32_t>(advanced_peer_ack_point_);
+    f.entries = wire_array<i_forward_tsn_entry>(std::span<const i_forward_tsn_entry>(i_forward_scratch_));
+    f.write(w);
     forward_tsn_pending_ = false;
     ++stats_.forward_tsns_sent;
 }
@@ -1899,155 +2034,143 @@ inline void association::maybe_perform_incoming_reset()
         for (auto& s : in_streams_) {
             s.next_ssn = 0;
             s.waiting.clear();
+            s.partials.clear();
         }
     } else {
         for (const auto id : r.streams) {
             in_stream& s = inbound(id);
             s.next_ssn = 0;
             s.waiting.clear();
+            s.partials.clear();
         }
     }
-    reconfig_response_ = {r.seq, detail::wire::reconfig_success_performed};
+    reconfig_response_ = {r.seq, reconfig_result::success_performed};
     last_reconfig_response_ = reconfig_response_;
     ++peer_reconfig_seq_;
     push_event(incoming_streams_reset_event{std::move(r.streams)});
 }
 
-inline void association::handle_reconfig(time_point now, bytes_view value)
+inline void association::handle_reconfig(time_point now, const reconfig_chunk& r)
 {
-    byte_reader r(value);
-    while (r.remaining() >= 4) {
-        const std::uint16_t type = *r.read_u16();
-        const std::uint16_t length = *r.read_u16();
-        if (length < 4 || !r.has(length - 4u)) return;
-        const bytes_view p = *r.read_bytes(length - 4u);
-        r.skip(std::min(r.remaining(), detail::wire::padded(length) - length));
-        if (type == detail::wire::param_outgoing_reset_request && p.size() >= 12) {
-            const std::uint32_t seq = peerkit::detail::load_be32(p.data());
-            const tsn64 last = unwrap(peerkit::detail::load_be32(p.data() + 8), rx_cum_);
-            if (seq == peer_reconfig_seq_) {
-                if (incoming_reset_pending_) {
-                    reconfig_response_ = {seq, detail::wire::reconfig_in_progress};
-                    continue;
-                }
-                incoming_reset pending;
-                pending.seq = seq;
-                pending.last_tsn = last;
-                for (std::size_t at = 12; at + 2 <= p.size(); at += 2)
-                    pending.streams.push_back(peerkit::detail::load_be16(p.data() + at));
-                incoming_reset_pending_ = std::move(pending);
-                maybe_perform_incoming_reset();
-                // RFC 6525 5.2.2: not all data before the reset is here yet: "in progress".
-                if (incoming_reset_pending_) reconfig_response_ = {seq, detail::wire::reconfig_in_progress};
-            } else if (seq + 1 == peer_reconfig_seq_ && last_reconfig_response_ &&
-                       last_reconfig_response_->first == seq) {
-                reconfig_response_ = last_reconfig_response_;  // a retransmitted request
-            } else {
-                reconfig_response_ = {seq, detail::wire::reconfig_bad_sequence_number};
+    handle_reconfig_parameter(now, r.first);
+    if (r.second) handle_reconfig_parameter(now, *r.second);
+}
+
+inline void association::handle_reconfig_parameter(time_point now, const reconfig_parameter& p)
+{
+    if (const auto* request = std::get_if<outgoing_reset_request>(&p)) {
+        // RFC 6525 5.2.2: the peer resets its outgoing streams, our incoming ones.
+        const std::uint32_t seq = request->request_sequence;
+        if (seq == peer_reconfig_seq_) {
+            if (incoming_reset_pending_) {
+                reconfig_response_ = {seq, reconfig_result::in_progress};
+                return;
             }
-        } else if (type == detail::wire::param_incoming_reset_request && p.size() >= 4) {
-            // We reset our outgoing streams only when our user asks (WebRTC closes channels
-            // from each side); a request to do it for the peer is declined.
-            const std::uint32_t seq = peerkit::detail::load_be32(p.data());
-            if (seq == peer_reconfig_seq_) {
-                ++peer_reconfig_seq_;
-                last_reconfig_response_ = std::pair<std::uint32_t, std::uint32_t>{seq, detail::wire::reconfig_denied};
-            }
-            reconfig_response_ = std::pair<std::uint32_t, std::uint32_t>{seq, detail::wire::reconfig_denied};
-        } else if (type == detail::wire::param_reconfig_response && p.size() >= 8) {
-            const std::uint32_t seq = peerkit::detail::load_be32(p.data());
-            const std::uint32_t result_code = peerkit::detail::load_be32(p.data() + 4);
-            if (!reset_request_seq_ || seq != *reset_request_seq_) continue;
-            if (result_code == detail::wire::reconfig_in_progress) {
-                // Ask again later (RFC 6525 5.1.1).
-                reconfig_timer_.at = now + rto_;
-                continue;
-            }
-            const bool ok = result_code == detail::wire::reconfig_success_performed ||
-                            result_code == detail::wire::reconfig_success_nothing_to_do;
-            for (const auto id : reset_in_flight_) {
-                out_stream& s = outbound(id);
-                if (ok) s.next_ssn = 0;
-                s.resetting = false;
-            }
-            error_count_ = 0;
-            reset_request_seq_.reset();
-            send_reconfig_request_ = false;
-            reconfig_timer_.at.reset();
-            push_event(outgoing_streams_reset_event{std::move(reset_in_flight_), ok});
-            reset_in_flight_.clear();
-            maybe_send_reset_request(now);
+            incoming_reset pending;
+            pending.seq = seq;
+            pending.last_tsn = unwrap(request->last_assigned_tsn, rx_cum_);
+            for (const std::uint16_t id : request->streams) pending.streams.push_back(id);
+            incoming_reset_pending_ = std::move(pending);
+            maybe_perform_incoming_reset();
+            // Not all data sent before the reset is here yet: "in progress", done later.
+            if (incoming_reset_pending_) reconfig_response_ = {seq, reconfig_result::in_progress};
+        } else if (seq + 1 == peer_reconfig_seq_ && last_reconfig_response_ && last_reconfig_response_->first == seq) {
+            reconfig_response_ = last_reconfig_response_;  // a retransmitted request
+        } else {
+            reconfig_response_ = {seq, reconfig_result::error_bad_sequence_number};
         }
+    } else if (const auto* incoming = std::get_if<incoming_reset_request>(&p)) {
+        // We reset our outgoing streams only when our user asks (WebRTC closes channels from
+        // each side); a request to do it for the peer is declined.
+        const std::uint32_t seq = incoming->request_sequence;
+        if (seq == peer_reconfig_seq_) {
+            ++peer_reconfig_seq_;
+            last_reconfig_response_ = {seq, reconfig_result::denied};
+        }
+        reconfig_response_ = {seq, reconfig_result::denied};
+    } else if (const auto* other = std::get_if<ssn_tsn_reset_request>(&p)) {
+        reconfig_response_ = {other->request_sequence, reconfig_result::denied};
+    } else if (const auto* add = std::get_if<add_streams_request>(&p)) {
+        reconfig_response_ = {add->request_sequence, reconfig_result::denied};
+    } else if (const auto* response = std::get_if<reconfig_response>(&p)) {
+        if (!reset_request_seq_ || response->response_sequence != *reset_request_seq_) return;
+        if (response->result == reconfig_result::in_progress) {
+            // RFC 6525 5.1.1: ask again later with the same sequence number.
+            reconfig_timer_.at = now + rto_;
+            return;
+        }
+        const bool ok = response->result == reconfig_result::success_performed ||
+                        response->result == reconfig_result::success_nothing_to_do;
+        for (const auto id : reset_in_flight_) {
+            out_stream& s = outbound(id);
+            if (ok) s.next_ssn = s.next_unordered_mid = 0;
+            s.resetting = false;
+        }
+        error_count_ = 0;
+        reset_request_seq_.reset();
+        send_reconfig_request_ = false;
+        reconfig_timer_.at.reset();
+        push_event(outgoing_streams_reset_event{std::move(reset_in_flight_), ok});
+        reset_in_flight_.clear();
+        maybe_send_reset_request(now);
     }
 }
 
 inline void association::write_reconfig(byte_writer& w)
 {
-    const std::size_t start = w.size();
-    w.write_u8(detail::wire::reconfig);
-    w.write_u8(0);
-    const auto length_at = w.reserve(2);
+    std::optional<reconfig_parameter> first, second;
     if (send_reconfig_request_ && reset_request_seq_) {
         // RFC 6525 4.1: Outgoing SSN Reset Request.
-        const std::size_t n = reset_in_flight_.size();
-        w.write_u16(detail::wire::param_outgoing_reset_request);
-        w.write_u16(static_cast<std::uint16_t>(16 + 2 * n));
-        w.write_u32(*reset_request_seq_);
-        w.write_u32(peer_reconfig_seq_ - 1);  // the last response sequence number we used
-        w.write_u32(static_cast<std::uint32_t>(reset_request_last_tsn_));
-        for (const auto id : reset_in_flight_) w.write_u16(id);
-        w.write_zeros(detail::wire::padded(2 * n) - 2 * n);
+        first = outgoing_reset_request{*reset_request_seq_, peer_reconfig_seq_ - 1,
+                                       static_cast<std::uint32_t>(reset_request_last_tsn_),
+                                       wire_array<std::uint16_t>(std::span<const std::uint16_t>(reset_in_flight_))};
         send_reconfig_request_ = false;
     }
     if (reconfig_response_) {
         // RFC 6525 4.4: Re-configuration Response.
-        w.write_u16(detail::wire::param_reconfig_response);
-        w.write_u16(12);
-        w.write_u32(reconfig_response_->first);
-        w.write_u32(reconfig_response_->second);
+        reconfig_response response;
+        response.response_sequence = reconfig_response_->first;
+        response.result = reconfig_response_->second;
+        (first ? second : first) = response;
         reconfig_response_.reset();
     }
-    if (length_at) w.patch_u16(*length_at, static_cast<std::uint16_t>(w.size() - start));
+    if (first) reconfig_chunk{*first, second}.write(w);
 }
 
 // ---- heartbeats, errors, teardown -----------------------------------------------------------------
 
-inline void association::handle_heartbeat(bytes_view chunk)
+inline void association::handle_heartbeat(const heartbeat_chunk& h)
 {
-    // RFC 9260 8.3: echo the Heartbeat Info parameter back unchanged.
-    if (chunk.size() < 8 || chunk.size() > config_.max_packet_size - detail::wire::common_header_size) return;
-    heartbeat_ack_.assign(chunk.begin(), chunk.end());
-    heartbeat_ack_[0] = std::byte{detail::wire::heartbeat_ack};
-    heartbeat_ack_.resize(detail::wire::padded(heartbeat_ack_.size()));
+    // RFC 9260 8.3: echo the Heartbeat Info back unchanged.
+    if (h.info.size() > config_.max_packet_size - common_header_size - 8) return;
+    heartbeat_ack_.assign(h.info.begin(), h.info.end());
+    heartbeat_ack_due_ = true;
 }
 
-inline void association::handle_heartbeat_ack(time_point now, bytes_view value)
+inline void association::handle_heartbeat_ack(time_point now, const heartbeat_chunk& h)
 {
-    if (value.size() < 4 + 16 || !heartbeat_nonce_) return;
-    if (peerkit::detail::load_be16(value.data()) != detail::wire::param_heartbeat_info) return;
-    if (peerkit::detail::load_be64(value.data() + 4) != *heartbeat_nonce_) return;
+    if (h.info.size() != 16 || !heartbeat_nonce_) return;
+    if (peerkit::detail::load_be64(h.info.data()) != *heartbeat_nonce_) return;
     // Our own timestamp comes back with the nonce we chose: an RTT sample (RFC 9260 8.3).
-    const auto sent_ns = static_cast<std::int64_t>(peerkit::detail::load_be64(value.data() + 12));
+    const auto sent_ns = static_cast<std::int64_t>(peerkit::detail::load_be64(h.info.data() + 8));
     const auto sent = time_point(std::chrono::duration_cast<duration>(std::chrono::nanoseconds(sent_ns)));
     if (sent <= now) update_rto(now - sent);
     heartbeat_nonce_.reset();
     error_count_ = 0;
 }
 
-inline void association::handle_abort(std::uint8_t, bytes_view value)
+inline void association::handle_abort(const abort_chunk& a)
 {
     std::string reason = "the peer sent ABORT";
-    if (value.size() >= 4) {
-        const std::uint16_t cause = peerkit::detail::load_be16(value.data());
-        const std::uint16_t length = peerkit::detail::load_be16(value.data() + 2);
-        if (length >= 4 && length <= value.size()) {
-            const bytes_view info = value.subspan(4, length - 4u);
-            if (cause == detail::wire::cause_user_initiated_abort) {
-                reason = std::string(as_string_view(info));
-            } else {
-                reason = "the peer sent ABORT with cause " + std::to_string(cause);
-            }
+    for (const tlv cause : a.causes) {
+        if (cause.type == static_cast<std::uint16_t>(cause_code::user_initiated_abort)) {
+            reason = std::string(as_string_view(cause.value));
+        } else {
+            reason = "the peer sent ABORT: " + std::string(cause_name(cause.type));
+            if (cause.type == static_cast<std::uint16_t>(cause_code::protocol_violation) && !cause.value.empty())
+                reason += ": " + std::string(as_string_view(cause.value));
         }
+        break;
     }
     fail(association_errc::peer_aborted, std::move(reason));
 }
@@ -2070,14 +2193,12 @@ inline void association::maybe_send_shutdown(time_point now)
     }
 }
 
-inline void association::handle_shutdown(time_point now, bytes_view value)
+inline void association::handle_shutdown(time_point now, const shutdown_chunk& sd)
 {
-    if (value.size() < 4) return;
     // RFC 9260 9.2: SHUTDOWN's cumulative TSN ack works like a SACK's.
-    std::array<std::byte, 12> sack{};
-    std::memcpy(sack.data(), value.data(), 4);
-    peerkit::detail::store_be32(sack.data() + 4, static_cast<std::uint32_t>(
-                                            std::min<std::size_t>(peer_rwnd_ + outstanding_bytes_, 0xFFFFFFFFu)));
+    sack_chunk sack;
+    sack.cumulative_tsn_ack = sd.cumulative_tsn_ack;
+    sack.a_rwnd = static_cast<std::uint32_t>(std::min<std::size_t>(peer_rwnd_ + outstanding_bytes_, 0xFFFFFFFFu));
     handle_sack(now, sack);
     if (state_ == association_state::closed) return;
     switch (state_) {
@@ -2101,11 +2222,7 @@ inline void association::handle_shutdown_ack(time_point now)
     (void)now;
     if (state_ != association_state::shutdown_sent && state_ != association_state::shutdown_ack_sent) return;
     // RFC 9260 9.2: SHUTDOWN COMPLETE, and the association is gone.
-    queue_control_packet(make_packet(peer_vtag_, true, [](byte_writer& w) {
-        w.write_u8(detail::wire::shutdown_complete);
-        w.write_u8(0);
-        w.write_u16(4);
-    }));
+    queue_control_packet(make_packet(peer_vtag_, true, [](byte_writer& w) { shutdown_complete_chunk{}.write(w); }));
     fail(association_errc::not_connected, {});
     events_.back() = closed_event{};
 }
@@ -2117,16 +2234,17 @@ inline void association::handle_shutdown_complete()
     events_.back() = closed_event{};
 }
 
-inline void association::handle_error_chunk(time_point now, bytes_view value)
+inline void association::handle_error_chunk(time_point now, const error_chunk& e)
 {
-    if (value.size() < 4) return;
-    const std::uint16_t cause = peerkit::detail::load_be16(value.data());
-    if (cause == detail::wire::cause_stale_cookie && state_ == association_state::cookie_echoed) {
-        // RFC 9260 5.2.6: our cookie went stale on the way; start over with a new INIT.
-        state_ = association_state::cookie_wait;
-        cookie_.clear();
-        send_init();
-        t1_.at = now + rto_;
+    for (const tlv cause : e.causes) {
+        if (cause.type == static_cast<std::uint16_t>(cause_code::stale_cookie) &&
+            state_ == association_state::cookie_echoed) {
+            // RFC 9260 5.2.6: our cookie went stale on the way; start over with a new INIT.
+            state_ = association_state::cookie_wait;
+            cookie_.clear();
+            send_init();
+            t1_.at = now + rto_;
+        }
     }
 }
 
@@ -2134,17 +2252,36 @@ inline void association::handle_error_chunk(time_point now, bytes_view value)
 
 inline void association::write_data_chunk(byte_writer& w, tsn64 tsn, const tx_chunk& c)
 {
-    // RFC 9260 3.3.1.
-    const std::size_t length = detail::wire::data_header_size + c.length;
-    w.write_u8(detail::wire::data);
-    w.write_u8(c.flags);
-    w.write_u16(static_cast<std::uint16_t>(length));
-    w.write_u32(static_cast<std::uint32_t>(tsn));
-    w.write_u16(c.message->stream);
-    w.write_u16(c.ssn);
-    w.write_u32(c.message->ppid);
-    w.write_bytes(bytes_view(c.message->data).subspan(c.offset, c.length));
-    w.write_zeros(detail::wire::padded(length) - length);
+    const bool beginning = (c.flags & data_chunk::flag_beginning) != 0;
+    const bool ending = (c.flags & data_chunk::flag_end) != 0;
+    const bool unordered = (c.flags & data_chunk::flag_unordered) != 0;
+    const bytes_view payload = bytes_view(c.message->data).subspan(c.offset, c.length);
+    if (use_i_data_) {
+        // RFC 8260 2.1.
+        i_data_chunk d;
+        d.tsn = static_cast<std::uint32_t>(tsn);
+        d.stream_id = c.message->stream;
+        d.mid = c.seq;
+        d.ppid = c.message->ppid;
+        d.fsn = c.fsn;
+        d.beginning = beginning;
+        d.ending = ending;
+        d.unordered = unordered;
+        d.payload = payload;
+        d.write(w);
+    } else {
+        // RFC 9260 3.3.1.
+        data_chunk d;
+        d.tsn = static_cast<std::uint32_t>(tsn);
+        d.stream_id = c.message->stream;
+        d.ssn = static_cast<std::uint16_t>(c.seq);
+        d.ppid = c.message->ppid;
+        d.beginning = beginning;
+        d.ending = ending;
+        d.unordered = unordered;
+        d.payload = payload;
+        d.write(w);
+    }
     ++stats_.data_chunks_sent;
 }
 
@@ -2156,7 +2293,7 @@ inline bool association::write_retransmissions(byte_writer& w, bool ignore_cwnd)
         if (c.state != tx_state::retransmit) continue;
         if (check_abandon_on_retransmit(now_, c)) continue;
         if (!ignore_cwnd && outstanding_bytes_ >= cwnd_) break;
-        if (w.remaining() < detail::wire::padded(detail::wire::data_header_size + c.length)) break;
+        if (w.remaining() < padded4(data_header_size() + c.length)) break;
         const tsn64 tsn = tx_cum_ack_ + 1 + i;
         write_data_chunk(w, tsn, c);
         c.state = tx_state::in_flight;
@@ -2177,7 +2314,8 @@ inline bool association::write_new_data(time_point now, byte_writer& w, std::siz
         state_ != association_state::shutdown_received)
         return false;
     bool wrote = false;
-    const std::size_t max_payload = config_.max_packet_size - detail::wire::common_header_size - detail::wire::data_header_size;
+    const std::size_t header = data_header_size();
+    const std::size_t max_payload = config_.max_packet_size - common_header_size - header;
     while (!active_streams_.empty()) {
         const std::uint16_t id = active_streams_.front();
         out_stream& s = out_streams_[id];
@@ -2198,25 +2336,32 @@ inline bool association::write_new_data(time_point now, byte_writer& w, std::siz
         std::size_t fragment = std::min(remaining, max_payload);
         if (fragment > peer_rwnd_ && outstanding_bytes_ != 0) break;
         const std::size_t room = w.remaining();
-        if (room < detail::wire::padded(detail::wire::data_header_size + fragment)) {
+        if (room < padded4(header + fragment)) {
             // Fragment to what is left only when the packet would otherwise leave much unused.
-            if (room < detail::wire::data_header_size + 256 || room < detail::wire::data_header_size + fragment / 2) break;
-            fragment = room - detail::wire::data_header_size - 3;
+            if (room < header + 256 || room < header + fragment / 2) break;
+            fragment = room - header - 3;
             fragment &= ~std::size_t{3};
             if (fragment == 0) break;
         }
         if (!m->numbered) {
             m->numbered = true;
-            if (!m->unordered) m->ssn = s.next_ssn++;
+            if (use_i_data_) {
+                // RFC 8260 2.1: MIDs count ordered and unordered messages separately.
+                m->seq = m->unordered ? s.next_unordered_mid++ : s.next_ssn++;
+            } else if (!m->unordered) {
+                m->seq = s.next_ssn;
+                s.next_ssn = seq_next(s.next_ssn);
+            }
         }
         tx_chunk& c = in_flight_.push_back();
         c.message = m;
         c.offset = static_cast<std::uint32_t>(m->offset);
         c.length = static_cast<std::uint32_t>(fragment);
-        c.ssn = m->ssn;
-        c.flags = static_cast<std::uint8_t>((m->offset == 0 ? detail::wire::flag_begin : 0) |
-                                            (m->offset + fragment == m->data.size() ? detail::wire::flag_end : 0) |
-                                            (m->unordered ? detail::wire::flag_unordered : 0));
+        c.seq = m->seq;
+        c.fsn = m->next_fsn++;
+        c.flags = static_cast<std::uint8_t>((m->offset == 0 ? data_chunk::flag_beginning : 0) |
+                                            (m->offset + fragment == m->data.size() ? data_chunk::flag_end : 0) |
+                                            (m->unordered ? data_chunk::flag_unordered : 0));
         c.state = tx_state::in_flight;
         c.transmissions = 1;
         c.missing_reports = 0;
@@ -2246,6 +2391,11 @@ inline bool association::write_new_data(time_point now, byte_writer& w, std::siz
                 s.scheduled = false;
             }
             if (s.resetting) maybe_send_reset_request(now);
+        } else if (use_i_data_ && active_streams_.size() > 1) {
+            // RFC 8260: with I-DATA, streams take turns per chunk, so one large message does
+            // not hold the others back.
+            active_streams_.pop_front();
+            active_streams_.push_back() = id;
         }
     }
     return wrote;
@@ -2267,32 +2417,30 @@ inline std::size_t association::build_packet(time_point now, mutable_bytes out)
     // Control chunks first (RFC 9260 6.10), a SACK also when DATA can carry it along.
     if (sack_now_ || (sack_pending_ && data_waiting)) write_sack(w);
     if (send_shutdown_ && state_ == association_state::shutdown_sent) {
-        w.write_u8(detail::wire::shutdown);
-        w.write_u8(0);
-        w.write_u16(8);
-        w.write_u32(static_cast<std::uint32_t>(rx_cum_));
+        shutdown_chunk{static_cast<std::uint32_t>(rx_cum_)}.write(w);
         send_shutdown_ = false;
     }
     if (send_shutdown_ack_ && state_ == association_state::shutdown_ack_sent) {
-        w.write_u8(detail::wire::shutdown_ack);
-        w.write_u8(0);
-        w.write_u16(4);
+        shutdown_ack_chunk{}.write(w);
         send_shutdown_ack_ = false;
     }
     if (forward_tsn_pending_ && advanced_peer_ack_point_ > tx_cum_ack_ &&
         w.remaining() >= 8 + 4 * std::min<std::size_t>(64, static_cast<std::size_t>(advanced_peer_ack_point_ - tx_cum_ack_)))
-        write_forward_tsn(w);
+    {
+        if (use_i_data_) write_i_forward_tsn(w);
+        else write_forward_tsn(w);
+    }
     if ((send_reconfig_request_ && reset_request_seq_) || reconfig_response_) {
         if (w.remaining() >= 4 + 16 + 2 * reset_in_flight_.size() + 12 + 4) write_reconfig(w);
     }
-    if (!heartbeat_ack_.empty() && w.remaining() >= heartbeat_ack_.size()) {
-        w.write_bytes(heartbeat_ack_);
-        heartbeat_ack_.clear();
+    if (heartbeat_ack_due_ && w.remaining() >= padded4(8 + heartbeat_ack_.size())) {
+        heartbeat_chunk{true, heartbeat_ack_}.write(w);
+        heartbeat_ack_due_ = false;
     }
-    if (!pending_error_.empty() && w.remaining() >= detail::wire::padded(pending_error_.size())) {
-        w.write_bytes(pending_error_);
-        w.write_zeros(detail::wire::padded(pending_error_.size()) - pending_error_.size());
-        pending_error_.clear();
+    if (pending_error_ && w.remaining() >= padded4(8 + pending_error_info_.size())) {
+        const std::array<tlv, 1> causes{tlv{static_cast<std::uint16_t>(*pending_error_), pending_error_info_}};
+        error_chunk{causes}.write(w);
+        pending_error_.reset();
     }
     if (heartbeat_due_ && w.remaining() >= 24) {
         // RFC 9260 3.3.5: Heartbeat Info is ours to define: a nonce and the send time.
@@ -2300,14 +2448,11 @@ inline std::size_t association::build_packet(time_point now, mutable_bytes out)
         const std::uint64_t nonce = (std::uint64_t{random_u32()} << 32) | random_u32();
         heartbeat_nonce_ = nonce;
         heartbeat_sent_ = now;
-        w.write_u8(detail::wire::heartbeat);
-        w.write_u8(0);
-        w.write_u16(24);
-        w.write_u16(detail::wire::param_heartbeat_info);
-        w.write_u16(20);
-        w.write_u64(nonce);
-        w.write_u64(static_cast<std::uint64_t>(
+        std::array<std::byte, 16> info{};
+        peerkit::detail::store_be64(info.data(), nonce);
+        peerkit::detail::store_be64(info.data() + 8, static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()));
+        heartbeat_chunk{false, info}.write(w);
     }
     bool data = false;
     if (retransmit_pending_ != 0) {
@@ -2323,7 +2468,7 @@ inline std::size_t association::build_packet(time_point now, mutable_bytes out)
         // Piggyback a SACK that came due while we were writing (rare: only if room).
         if (sack_pending_ && sack_now_ && w.remaining() >= 16) write_sack(w);
     }
-    if (w.size() == detail::wire::common_header_size) return 0;
+    if (w.size() == common_header_size) return 0;
     finish_packet(out.first(w.size()), false);
     ++stats_.packets_sent;
     return w.size();

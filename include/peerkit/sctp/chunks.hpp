@@ -31,32 +31,45 @@ namespace detail {
     return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
-[[nodiscard]] inline result<void> expect(const chunk_view& c, chunk_type t) noexcept
+// A check's outcome: nothing, or the error. (Not result<void>: that carries a whole error
+// object even on success, and the checks run on every chunk of every packet.)
+using failure = std::optional<peerkit::error>;
+
+// Errors are the cold path: built out of line so the checks inline to a compare and a branch.
+[[gnu::cold, gnu::noinline]] inline peerkit::error wrong_type_error(const chunk_view& c, chunk_type t) noexcept
 {
-    if (c.is(t)) return {};
     return make_error(errc::wrong_chunk_type, "expected a ", chunk_type_name(t), " chunk (type ",
                       static_cast<unsigned>(t), "), got ", chunk_type_name(c.type), " (type ", c.type, ")");
 }
-
-[[nodiscard]] inline result<void> expect_min_length(const chunk_view& c, std::size_t min) noexcept
+[[gnu::cold, gnu::noinline]] inline peerkit::error length_error(const chunk_view& c, std::size_t expected,
+                                                                bool exact) noexcept
 {
-    if (c.whole.size() >= min) return {};
     return make_error(errc::bad_chunk_length, chunk_type_name(c.type), " chunk at offset ", c.offset,
-                      " has length ", c.whole.size(), ", less than its minimum of ", min);
+                      " has length ", c.whole.size(), exact ? ", expected exactly " : ", less than its minimum of ",
+                      expected);
 }
 
-[[nodiscard]] inline result<void> expect_length(const chunk_view& c, std::size_t exact) noexcept
+[[nodiscard]] inline failure expect(const chunk_view& c, chunk_type t) noexcept
 {
-    if (c.whole.size() == exact) return {};
-    return make_error(errc::bad_chunk_length, chunk_type_name(c.type), " chunk at offset ", c.offset,
-                      " has length ", c.whole.size(), ", expected exactly ", exact);
+    if (c.is(t)) return std::nullopt;
+    return wrong_type_error(c, t);
+}
+[[nodiscard]] inline failure expect_min_length(const chunk_view& c, std::size_t min) noexcept
+{
+    if (c.whole.size() >= min) return std::nullopt;
+    return length_error(c, min, false);
+}
+[[nodiscard]] inline failure expect_length(const chunk_view& c, std::size_t exact) noexcept
+{
+    if (c.whole.size() == exact) return std::nullopt;
+    return length_error(c, exact, true);
 }
 }  // namespace detail
 
-#define PEERKIT_SCTP_TRY(expr)                           \
-    do {                                                 \
-        if (auto peerkit_try_ = (expr); !peerkit_try_)   \
-            return peerkit_try_.error();                 \
+// Returns the error of a check that failed (see detail::failure).
+#define PEERKIT_SCTP_TRY(expr)                              \
+    do {                                                    \
+        if (auto peerkit_failure_ = (expr)) return *peerkit_failure_; \
     } while (false)
 
 // ---------------------------------------------------------------------------------------------
@@ -397,6 +410,7 @@ struct init_chunk {
     template <class F>
     void for_each_unrecognized(F&& f) const
     {
+        if (other_parameters.wire().empty()) return;  // a built chunk: nothing was received
         for (const tlv t : other_parameters) {
             if (is_known_init_parameter(t.type)) continue;
             const unknown_action action = unknown_parameter_action(t.type);
@@ -425,11 +439,11 @@ struct init_chunk {
     }
 
 private:
-    result<void> decode_parameter(const tlv& t, std::string_view name) noexcept
+    detail::failure decode_parameter(const tlv& t, std::string_view name) noexcept
     {
         const auto type = static_cast<parameter_type>(t.type);
-        auto once = [&](bool seen) -> result<void> {
-            if (!seen) return {};
+        auto once = [&](bool seen) -> detail::failure {
+            if (!seen) return std::nullopt;
             return make_error(errc::duplicate_parameter, name, " carries parameter ", hex{t.type, 4}, " twice");
         };
         switch (type) {
@@ -439,29 +453,29 @@ private:
                 return make_error(errc::bad_parameter_length, name, " Forward-TSN-Supported parameter has length ",
                                   t.length(), ", expected 4");
             params.forward_tsn_supported = true;
-            return {};
+            return std::nullopt;
         case parameter_type::supported_extensions:
             PEERKIT_SCTP_TRY(once(params.supported_extensions.has_value()));
             params.supported_extensions = wire_array<std::uint8_t>::from_wire(t.value);
-            return {};
+            return std::nullopt;
         case parameter_type::zero_checksum_acceptable:
             PEERKIT_SCTP_TRY(once(params.zero_checksum_edmid.has_value()));
             if (t.value.size() != 4)  // RFC 9653 4: Length = 8
                 return make_error(errc::bad_parameter_length, name, " Zero Checksum Acceptable parameter has length ",
                                   t.length(), ", expected 8");
             params.zero_checksum_edmid = peerkit::detail::load_be32(t.value.data());
-            return {};
+            return std::nullopt;
         case parameter_type::state_cookie:
             PEERKIT_SCTP_TRY(once(params.state_cookie.has_value()));
             params.state_cookie = t.value;
-            return {};
+            return std::nullopt;
         case parameter_type::unrecognized_parameter:
             // Several may appear (one per reported parameter); keep the first, callers
             // that need all iterate other_parameters.
             if (!params.unrecognized_parameters) params.unrecognized_parameters = t.value;
-            return {};
+            return std::nullopt;
         default:
-            return {};  // recognised and deliberately ignored
+            return std::nullopt;  // recognised and deliberately ignored
         }
     }
 };
@@ -1029,21 +1043,34 @@ struct reconfig_chunk {
         PEERKIT_SCTP_TRY(detail::expect(c, chunk_type::re_config));
         auto list = tlv_list::parse(c.value, "parameter", "RE-CONFIG");
         if (!list) return list.error();
-        const std::size_t count = list->count();
-        // RFC 6525 3.1: one parameter, or two of the combinations listed there.
-        if (count == 0 || count > 2)
-            return make_error(errc::bad_chunk_value, "RE-CONFIG at offset ", c.offset, " carries ", count,
-                              " parameters; RFC 6525 3.1 allows one or two");
-        auto it = list->begin();
-        auto first = detail::parse_reconfig_parameter(*it);
-        if (!first) return first.error();
-        reconfig_chunk r{*first, std::nullopt};
-        if (count == 2) {
-            auto second = detail::parse_reconfig_parameter(*++it);
-            if (!second) return second.error();
-            r.second = *second;
+        // RFC 6525 3.1: one parameter, or two of the combinations listed there. Parameters
+        // of other types follow RFC 9260 3.2.1 like everywhere: skipped when their top bit
+        // is set, otherwise they end the processing of the chunk.
+        std::optional<reconfig_parameter> found[2];
+        std::size_t known = 0;
+        std::optional<tlv> first_unknown;
+        for (const tlv t : *list) {
+            if (t.type < static_cast<std::uint16_t>(parameter_type::outgoing_ssn_reset_request) ||
+                t.type > static_cast<std::uint16_t>(parameter_type::add_incoming_streams_request)) {
+                if (!first_unknown) first_unknown = t;
+                if (!should_skip(unknown_parameter_action(t.type))) break;
+                continue;
+            }
+            if (known == 2)
+                return make_error(errc::bad_chunk_value, "RE-CONFIG at offset ", c.offset,
+                                  " carries more than two re-configuration parameters (RFC 6525 3.1)");
+            auto parsed = detail::parse_reconfig_parameter(t);
+            if (!parsed) return parsed.error();
+            found[known++] = *parsed;
         }
-        return r;
+        if (known == 0) {
+            if (first_unknown)
+                return make_error(errc::unknown_parameter, "RE-CONFIG carries parameter ", hex{first_unknown->type, 4},
+                                  " and no re-configuration parameter of RFC 6525 4");
+            return make_error(errc::bad_chunk_value, "RE-CONFIG at offset ", c.offset,
+                              " carries no parameter; RFC 6525 3.1 requires one or two");
+        }
+        return reconfig_chunk{*found[0], found[1]};
     }
     void write(byte_writer& w) const noexcept
     {

@@ -143,11 +143,13 @@ struct association_config {
     // Extensions we offer. Each is used only when the peer offers it too.
     bool partial_reliability = true;  // RFC 3758 FORWARD-TSN
     bool stream_reset = true;         // RFC 6525 RE-CONFIG
-    bool interleaving = false;        // RFC 8260 I-DATA / I-FORWARD-TSN (not implemented yet)
-    // RFC 9653: the method that protects our packets instead of the CRC32c (edmid_dtls when
-    // SCTP runs over DTLS). When set, we tell the peer it may send us zero checksums, and we
-    // send zero checksums only if the peer said the same for this method.
+    bool interleaving = false;        // RFC 8260 I-DATA / I-FORWARD-TSN message interleaving
+    // RFC 9653: the lower layer's error detection method (edmid_dtls when SCTP runs over
+    // DTLS). With a method set we send zero checksums, but only to a peer that announced it
+    // accepts them for this very method; zero checksum is one-way, per direction.
     std::uint32_t zero_checksum_edmid = edmid_none;
+    // With a method set: announce that we accept zero checksums ourselves (RFC 9653 4).
+    bool accept_zero_checksum = true;
     // Accept an INIT from the peer while not yet associated (a passive or simultaneous open).
     bool accept_incoming = true;
 
