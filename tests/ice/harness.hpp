@@ -66,7 +66,7 @@ struct turn_server_model {
     crypto::openssl_provider crypto{};
     std::uint16_t next_port = 50000;
     std::size_t allocations_made = 0, deallocations = 0, channel_binds = 0, permissions_made = 0,
-                stale_nonces_sent = 0, unauthorized_sent = 0;
+                stale_nonces_sent = 0, unauthorized_sent = 0, refreshes = 0;
 
     struct allocation {
         net::endpoint client;
@@ -180,6 +180,7 @@ struct turn_server_model {
         }
         case stun::method::refresh: {
             auto l = m->get<stun::lifetime>();
+            ++refreshes;
             if (a && l && l->value.count() == 0) {
                 std::erase_if(allocations, [&](const allocation& x) { return x.client == from; });
                 ++deallocations;

@@ -234,12 +234,16 @@ public:
     result<void> send(time_point now, bytes_view data)
     {
         if (closed()) return make_error(errc::wrong_state, "agent is closed");
-        if (!selected_ || consent_lost_)
+        if ((!selected_ && !parked_) || consent_lost_)
             return make_error(errc::no_selected_pair, "no selected pair to send ",
                               data.size(), " bytes on");
         if (data.size() > config_.max_datagram)
             return make_error(errc::message_too_large, "datagram of ", data.size(),
                               " bytes exceeds agent_config::max_datagram");
+        if (!selected_) {
+            send_from(now, parked_->local, parked_->remote.address, data);
+            return {};
+        }
         const pair& p = pairs_[*selected_];
         send_from(now, p.local, remotes_[p.remote].address, data);
         pairs_[*selected_].last_sent = now;
@@ -269,17 +273,22 @@ public:
         auto consider = [&t](time_point when) {
             if (!t || when < *t) t = when;
         };
+        // Deadlines already handled at the last tick are not asked for again: a deadline that
+        // passed without effect (nothing to pace, a nomination under way) must not spin.
+        auto deadline = [&](time_point when) {
+            if (!ticked_ || when > last_tick_) consider(when);
+        };
         for (const transaction& tx : transactions_) consider(tx.next);
-        if (has_check_to_send()) consider(last_check_ + config_.ta);
+        if (has_check_to_send()) deadline(checked_once_ ? last_check_ + config_.ta : last_tick_);
         if (selected_ && !consent_lost_) {
-            if (config_.consent_freshness && !config_.lite) consider(next_consent_);
-            consider(pairs_[*selected_].last_sent + config_.keepalive_interval);
-            consider(consent_base() + config_.disconnected_timeout);
-            consider(consent_base() + config_.consent_timeout);
+            if (config_.consent_freshness && !config_.lite) deadline(next_consent_);
+            deadline(pairs_[*selected_].last_sent + config_.keepalive_interval);
+            if (state_ != connection_state::disconnected) deadline(consent_base() + config_.disconnected_timeout);
+            deadline(consent_base() + config_.consent_timeout);
         }
-        if (nomination_deadline_) consider(*nomination_deadline_);
+        if (nomination_deadline_) deadline(*nomination_deadline_);
         if (!selected_ && !remote_end_of_candidates_ && last_remote_candidate_)
-            consider(*last_remote_candidate_ + config_.end_of_candidates_wait);
+            deadline(*last_remote_candidate_ + config_.end_of_candidates_wait);
         for (const turn_entry& t2 : turns_)
             if (auto when = t2.client.poll_timeout()) consider(*when);
         return t;
@@ -296,7 +305,8 @@ public:
         remote_pwd_.clear();
         reset_checks();
         set_gathering(gathering_state::gathering);
-        for (const candidate& c : locals_) emit_candidate(c);
+        for (const candidate& c : locals_)
+            if (c.type != candidate_type::prflx) emit_candidate(c);
         if (pending_gathers() == 0) set_gathering(gathering_state::complete);
         tick(now);
     }
@@ -629,14 +639,10 @@ private:
 
     void reset_checks()
     {
-        // The old selected pair keeps carrying data (RFC 8445 9) but its indices are gone, so
-        // keep copies of its candidates around as the new first entries.
-        std::optional<pair> keep;
-        candidate keep_remote;
-        if (selected_) {
-            keep = pairs_[*selected_];
-            keep_remote = remotes_[keep->remote];
-        }
+        // RFC 8445 9: the old selected pair keeps carrying data until the new checks select
+        // one; it leaves the checklist and is kept aside as a route.
+        if (selected_ && !consent_lost_)
+            parked_ = route{pairs_[*selected_].local, remotes_[pairs_[*selected_].remote]};
         pairs_.clear();
         remotes_.clear();
         triggered_.clear();
@@ -645,20 +651,7 @@ private:
         last_remote_candidate_.reset();
         remote_end_of_candidates_ = false;
         selected_.reset();
-        if (keep) {
-            // Parked: usable for send() but not part of the new checklist's pairing.
-            remotes_.push_back(keep_remote);
-            keep->remote = 0;
-            keep->state = pair_state::succeeded;
-            keep->triggered = false;
-            keep->valid_pair.reset();
-            pairs_.push_back(*keep);
-            selected_ = 0;
-            parked_selected_ = true;
-        }
-        if (state_ == connection_state::failed || state_ == connection_state::disconnected ||
-            !selected_)
-            if (state_ != connection_state::new_) set_connection(connection_state::checking);
+        if (state_ != connection_state::new_ && !parked_) set_connection(connection_state::checking);
         consent_lost_ = false;
     }
 
@@ -681,7 +674,7 @@ private:
     // After nomination the checklist is complete (RFC 8445 8.1.2): no new ordinary checks.
     bool ordinary_checks_done() const
     {
-        return selected_ && !parked_selected_ && pairs_[*selected_].nominated;
+        return selected_ && pairs_[*selected_].nominated;
     }
 
     // One check per Ta: a triggered one first, else the best Waiting pair, else unfreeze.
@@ -693,7 +686,7 @@ private:
                 const std::size_t i = triggered_.front();
                 triggered_.pop_front();
                 pairs_[i].triggered = false;
-                if (pairs_[i].state == pair_state::waiting || pairs_[i].use_candidate) next = i;
+                if (pairs_[i].state == pair_state::waiting) next = i;  // else answered meanwhile
             }
             if (!next && !ordinary_checks_done()) {
                 next = best_pair_in(pair_state::waiting);
@@ -962,6 +955,8 @@ private:
                 break;
             }
         }
+        if (parked_ && parked_->remote.address == source && locals_[parked_->local].socket == locals_[*local].socket)
+            known = true;
         if (!known) return;
         if (queued_data_events_ >= config_.max_queued_data_events) return;
         ++queued_data_events_;
@@ -1295,20 +1290,12 @@ private:
     {
         std::optional<std::size_t> best;
         for (std::size_t i = 0; i < pairs_.size(); ++i) {
-            if (parked_selected_ && selected_ == i) continue;
             if (pairs_[i].nominated && pairs_[i].valid && (!best || pairs_[i].priority > pairs_[*best].priority))
                 best = i;
         }
-        if (!best || (selected_ == best && !parked_selected_)) return;
-        if (parked_selected_ && selected_) {
-            // Drop the parked pair of the previous generation (ICE restart done).
-            const std::size_t old = *selected_;
-            selected_.reset();
-            parked_selected_ = false;
-            remove_pair(old);
-            if (*best > old) --*best;
-        }
+        if (!best || selected_ == best) return;
         selected_ = best;
+        parked_.reset();  // a restart's new pair replaces the old route
         // RFC 8656 12: a relayed selected pair gets a channel, 36 bytes less per datagram.
         if (is_relayed(pairs_[*best].local))
             if (auto t = turn_for_local(pairs_[*best].local)) {
@@ -1350,7 +1337,7 @@ private:
 
     void run_consent(time_point now)
     {
-        if (!selected_ || consent_lost_ || config_.lite || parked_selected_) return;
+        if (!selected_ || consent_lost_ || config_.lite) return;
         if (config_.consent_freshness && now >= next_consent_ && !remote_pwd_.empty()) {
             if (transactions_.size() < config_.max_in_flight + 4) send_check(now, *selected_, transaction_kind::consent);
             schedule_consent(now);
@@ -1366,7 +1353,7 @@ private:
     void update_state(time_point now)
     {
         if (closed()) return;
-        if (selected_ && !parked_selected_) {
+        if (selected_) {
             const time_point base = consent_base();
             if (now >= base + config_.consent_timeout) {
                 // RFC 7675 5.1: consent expired; stop sending on the pair.
@@ -1386,16 +1373,14 @@ private:
             set_connection(done ? connection_state::completed : connection_state::connected);
             return;
         }
-        if (parked_selected_ && state_ != connection_state::failed) {
-            // Restart under way over a working pair: stay as we were until the new pair is up.
-            if (state_ == connection_state::new_) set_connection(connection_state::checking);
-        }
+        // A restart under way over a working route: the state stays until the new pair is up.
+        if (parked_) return;
         if (!pairs_.empty() || !remotes_.empty()) {
             if (state_ == connection_state::new_) set_connection(connection_state::checking);
         }
         // RFC 8445 6.1.2.6 / RFC 8838 8: the checklist failed when every pair failed, nothing
         // can be added any more (both sides finished gathering), and nothing is valid.
-        if (state_ == connection_state::checking && !parked_selected_) {
+        if (state_ == connection_state::checking) {
             bool all_failed = true;
             for (const pair& p : pairs_)
                 if (p.state != pair_state::failed) all_failed = false;
@@ -1420,6 +1405,8 @@ private:
     // checks, consent, then the state the browser would show.
     void tick(time_point now)
     {
+        last_tick_ = now;
+        ticked_ = true;
         run_transactions(now);
         for (std::size_t t = 0; t < turns_.size(); ++t) {
             turns_[t].client.handle_timeout(now);
@@ -1457,11 +1444,17 @@ private:
     gathering_state gathering_ = gathering_state::new_;
     connection_state state_ = connection_state::new_;
     std::optional<std::size_t> selected_;
-    bool parked_selected_ = false;
+    struct route {
+        std::size_t local;
+        candidate remote;
+    };
+    std::optional<route> parked_;  // the pre-restart selected pair (RFC 8445 9)
     bool consent_lost_ = false;
     bool remote_end_of_candidates_ = false;
     bool checked_once_ = false;
     time_point last_check_{};
+    time_point last_tick_{};
+    bool ticked_ = false;
     time_point last_consent_{};
     time_point last_request_on_selected_{};
     time_point next_consent_{};
