@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -73,6 +74,7 @@ public:
         if (text.size() > config_.codec.max_message_size)
             return make_error(errc::message_too_large, "message of ", text.size(),
                               " bytes exceeds max_message_size ", config_.codec.max_message_size);
+        if (auto valid = validate_frame(text); !valid) return valid;
         if (queued_sends_.fetch_add(1, std::memory_order_acq_rel) >= config_.max_queued_sends) {
             queued_sends_.fetch_sub(1, std::memory_order_acq_rel);
             return make_error(errc::send_queue_full, "max_queued_sends (", config_.max_queued_sends,
@@ -103,6 +105,9 @@ public:
     void start_receive(message_handler h) { start_waiter(waiter{std::move(h), 0}); }
 
 protected:
+    // Any thread, must not touch state: can this text be sent as one frame?
+    virtual result<void> validate_frame(std::string_view) const { return {}; }
+
     // --- hooks, called on the strand -----------------------------------------------------
     // A frame accepted by send_text(): write it (in order) and call sent() when it is written.
     virtual void on_send(std::string text) = 0;
