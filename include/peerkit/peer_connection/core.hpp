@@ -529,8 +529,7 @@ public:
             dtls_->close(now);
             while (auto d = dtls_->poll_transmit()) (void)agent_->send(now, *d);
         }
-        for (auto& c : channels_)
-            if (c.handle) c.closed = true;
+        for (auto& c : channels_) c.closed = true;
         agent_->close(now);
         closed_ = true;
         signaling_ = rtc::signaling_state::closed;
