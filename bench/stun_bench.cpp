@@ -1,7 +1,8 @@
 // STUN codec micro-benchmarks (docs/performance.md, "## STUN"). Budgets from issue 2:
 // parse + FINGERPRINT <= 40 ns, MESSAGE-INTEGRITY verification <= 150 ns, build with integrity
 // and fingerprint <= 250 ns, no heap allocation. Allocations are counted through a replaced
-// global operator new and reported as the counter "allocs/iter" (must be 0 on the codec paths).
+// global operator new and, for OpenSSL's own allocations, CRYPTO_set_mem_functions; both are
+// reported as the counter "allocs/iter" (must be 0 on the codec paths).
 // The HMAC_* benchmarks compare OpenSSL 3 interfaces, to justify the prepared-key design of
 // <peerkit/crypto/openssl.hpp>.
 #include <peerkit/crypto/openssl.hpp>
@@ -9,6 +10,7 @@
 
 #include <benchmark/benchmark.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -38,6 +40,20 @@ void* operator new(std::size_t size)
     throw std::bad_alloc();
 }
 void* operator new[](std::size_t size) { return ::operator new(size); }
+
+namespace {
+void* counting_crypto_malloc(std::size_t size, const char*, int)
+{
+    allocation_count.fetch_add(1, std::memory_order_relaxed);
+    return std::malloc(size);
+}
+void* counting_crypto_realloc(void* p, std::size_t size, const char*, int)
+{
+    allocation_count.fetch_add(1, std::memory_order_relaxed);
+    return std::realloc(p, size);
+}
+void counting_crypto_free(void* p, const char*, int) { std::free(p); }
+}  // namespace
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
@@ -301,4 +317,13 @@ BENCHMARK(BM_HMAC_sha1_one_shot_HMAC);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv)
+{
+    // Before OpenSSL allocates anything: count its allocations too.
+    CRYPTO_set_mem_functions(counting_crypto_malloc, counting_crypto_realloc, counting_crypto_free);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

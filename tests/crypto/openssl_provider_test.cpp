@@ -88,3 +88,16 @@ TEST_CASE("digests and random bytes")
     CHECK(a != b);
     CHECK(p.random_bytes({}));
 }
+
+TEST_CASE("constant_time_equal compares every byte")
+{
+    std::array<std::byte, 20> a{}, b{};
+    CHECK(crypto::constant_time_equal(a, b));
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        b = a;
+        b[i] = std::byte{1};
+        CHECK_FALSE(crypto::constant_time_equal(a, b));
+    }
+    CHECK_FALSE(crypto::constant_time_equal(bytes_view(a).first(19), b));
+    CHECK(crypto::constant_time_equal({}, {}));
+}

@@ -14,6 +14,8 @@
 #include <array>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <span>
 
 namespace peerkit::crypto {
@@ -65,8 +67,15 @@ concept provider = random_source<P> && requires(const P& p, bytes_view key, std:
 [[nodiscard]] inline bool constant_time_equal(bytes_view a, bytes_view b) noexcept
 {
     if (a.size() != b.size()) return false;
-    unsigned diff = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) diff |= std::to_integer<unsigned>(a[i] ^ b[i]);
+    std::uint64_t diff = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= a.size(); i += 8) {
+        std::uint64_t x = 0, y = 0;
+        std::memcpy(&x, a.data() + i, 8);
+        std::memcpy(&y, b.data() + i, 8);
+        diff |= x ^ y;
+    }
+    for (; i < a.size(); ++i) diff |= std::to_integer<std::uint64_t>(a[i] ^ b[i]);
     return diff == 0;
 }
 

@@ -19,6 +19,7 @@
 
 #include <array>
 #include <concepts>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -554,29 +555,31 @@ inline result<message_view> message_view::parse(bytes_view data, const parse_opt
 
     // RFC 8489 14: type (16), length (16), value padded to a multiple of 4 bytes.
     std::size_t pos = header_size;
-    std::size_t walked = 0;
     const std::size_t end = data.size();
+    // Every attribute takes at least 4 bytes: count them only when the limit could be reached.
+    const bool count_attributes = (end - header_size) / 4 > options.max_attributes;
+    std::size_t walked = 0;
     while (pos < end) {
-        if (end - pos < 4)
+        if (end - pos < 4) [[unlikely]]
             return make_error(errc::truncated_attribute, "only ", end - pos, " bytes left at offset ", pos,
                               " for a 4-byte attribute header");
-        if (++walked > options.max_attributes)
+        if (count_attributes && ++walked > options.max_attributes) [[unlikely]]
             return make_error(errc::too_many_attributes, "more than ", options.max_attributes,
                               " attributes (parse_options::max_attributes)");
         const auto t = static_cast<attribute_type>(peerkit::detail::load_be16(p + pos));
         const std::size_t alen = peerkit::detail::load_be16(p + pos + 2);
         const std::size_t value_at = pos + 4;
-        if (alen > end - value_at)
-            return make_error(errc::attribute_overrun, "attribute ", hex{static_cast<std::uint16_t>(t), 4},
-                              " length ", alen, " runs past the message end");
         const std::size_t padded = (alen + 3) & ~std::size_t{3};
-        if (padded > end - value_at)
-            return make_error(errc::bad_padding, "attribute ", hex{static_cast<std::uint16_t>(t), 4},
-                              " length ", alen, " at offset ", pos, " lacks its ", padded - alen,
-                              " padding bytes");
+        if (padded > end - value_at) [[unlikely]] {
+            if (alen > end - value_at)
+                return make_error(errc::attribute_overrun, "attribute ", hex{static_cast<std::uint16_t>(t), 4},
+                                  " length ", alen, " runs past the message end");
+            return make_error(errc::bad_padding, "attribute ", hex{static_cast<std::uint16_t>(t), 4}, " length ",
+                              alen, " at offset ", pos, " lacks its ", padded - alen, " padding bytes");
+        }
 
         // RFC 8489 14.7: FINGERPRINT is the last attribute.
-        if (m.fp_offset_ != 0)
+        if (m.fp_offset_ != 0) [[unlikely]]
             return make_error(errc::fingerprint_not_last, "attribute ", hex{static_cast<std::uint16_t>(t), 4},
                               " at offset ", pos, " follows FINGERPRINT");
         const bool after_integrity = m.mi_offset_ != 0 || m.mi256_offset_ != 0;
@@ -667,7 +670,7 @@ result<void> message_view::check_mac(const Key& key, std::size_t offset, attribu
     // message. The caller's bytes stay untouched: the header is patched in a copy.
     const std::size_t mac_length = peerkit::detail::load_be16(data_.data() + offset + 2);
     std::array<std::byte, header_size> header;
-    for (std::size_t i = 0; i < header_size; ++i) header[i] = data_[i];
+    std::memcpy(header.data(), data_.data(), header_size);
     peerkit::detail::store_be16(header.data() + 2, static_cast<std::uint16_t>(offset + 4 + mac_length - header_size));
     const bytes_view parts[] = {bytes_view(header), data_.subspan(header_size, offset - header_size)};
     const crypto::digest<N> mac = key.sign(parts);
