@@ -168,23 +168,15 @@ struct candidate_view {
     }
 };
 
-namespace detail {
-[[nodiscard]] inline bool is_connection_address(std::string_view s) noexcept
-{
-    // RFC 8839 5.1: connection-address from RFC 8866 (IPv4, IPv6 or FQDN). A literal or a name
-    // has no spaces and no control characters; the ICE agent validates it further.
-    return is_non_ws_string(s);
-}
-}  // namespace detail
-
 // Parses the value of an SDP a=candidate attribute: "<foundation> <component> ...".
 [[nodiscard]] inline result<candidate_view> parse_candidate_value(std::string_view text) noexcept
 {
     using detail::cut;
     candidate_view c;
     auto rest = text;
-    c.foundation = cut(rest, ' ');
-    if (c.foundation.empty() || c.foundation.size() > 32 || !detail::is_ice_chars(c.foundation))
+    bool ok = false;
+    c.foundation = detail::cut_class(rest, ' ', detail::cc_ice, ok);
+    if (!ok || c.foundation.size() > 32)
         return make_error(errc::bad_candidate, "candidate foundation '", c.foundation,
                           "' is not 1 to 32 ice-chars");
     const auto component = cut(rest, ' ');
@@ -193,8 +185,8 @@ namespace detail {
         return make_error(errc::bad_candidate, "candidate component id '", component,
                           "' is not a number from 1 to 256");
     c.component = *comp;
-    c.transport = cut(rest, ' ');
-    if (!detail::is_token(c.transport))
+    c.transport = detail::cut_class(rest, ' ', detail::cc_token, ok);
+    if (!ok)
         return make_error(errc::bad_candidate, "candidate has no transport");
     const auto priority = cut(rest, ' ');
     const auto prio = detail::parse_uint<std::uint32_t>(priority);
@@ -202,28 +194,31 @@ namespace detail {
         return make_error(errc::bad_candidate, "candidate priority '", priority,
                           "' is not a 32-bit number");
     c.priority = *prio;
-    c.address = cut(rest, ' ');
-    if (!detail::is_connection_address(c.address))
+    // RFC 8839 5.1: connection-address from RFC 8866 (IPv4, IPv6 or FQDN). A literal or a
+    // name has no spaces and no control characters; the ICE agent validates it further.
+    c.address = detail::cut_class(rest, ' ', detail::cc_visible, ok);
+    if (!ok)
         return make_error(errc::bad_candidate, "candidate has no connection address");
     const auto port_text = cut(rest, ' ');
     const auto port = detail::parse_port(port_text);
     if (!port) return make_error(errc::bad_candidate, "candidate port '", port_text, "' is not a port");
     c.port = *port;
     if (cut(rest, ' ') != "typ") return make_error(errc::bad_candidate, "candidate has no 'typ'");
-    c.type = cut(rest, ' ');
-    if (!detail::is_token(c.type)) return make_error(errc::bad_candidate, "candidate has no type after 'typ'");
+    c.type = detail::cut_class(rest, ' ', detail::cc_token, ok);
+    if (!ok) return make_error(errc::bad_candidate, "candidate has no type after 'typ'");
 
     // The rest is name/value pairs. RFC 8839 puts raddr and rport first, but stacks differ, so
     // they (and RFC 6544 tcptype) are recognised wherever they are; others stay in order.
     c.extension_text = rest;
     bool seen_raddr = false, seen_tcptype = false;
     while (!rest.empty()) {
-        const auto name = cut(rest, ' ');
-        if (!detail::is_token(name))
+        const auto name = detail::cut_class(rest, ' ', detail::cc_token, ok);
+        if (!ok)
             return make_error(errc::bad_candidate, "candidate extension name is empty or not a token");
-        const auto value = cut(rest, ' ');
-        if (!detail::is_non_ws_string(value))
+        const auto value = detail::cut_class(rest, ' ', detail::cc_visible, ok);
+        if (!ok)
             return make_error(errc::bad_candidate, "candidate extension '", name, "' has no value");
+        if (name.size() != 5 && name.size() != 7) continue;  // none of raddr, rport, tcptype
         if (name == "raddr") {
             if (seen_raddr) return make_error(errc::bad_candidate, "candidate has two raddr");
             seen_raddr = true;

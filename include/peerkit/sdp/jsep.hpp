@@ -173,7 +173,7 @@ inline void add_sender(media_description& m, const local_media& lm, direction d)
             if (id == 0) continue;
             if (!lm.cname.empty()) m.add(sdp::ssrc{id, "cname", lm.cname});
             if (!lm.stream_id.empty()) {
-                const auto value = lm.stream_id + " " + lm.track_id;
+                const auto value = lm.track_id.empty() ? lm.stream_id : lm.stream_id + " " + lm.track_id;
                 m.add(sdp::ssrc{id, "msid", value});
             }
         }

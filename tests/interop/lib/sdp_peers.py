@@ -90,7 +90,7 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-features=WebRtcHideLocalIpsWithMdns", "--allow-loopback-in-peer-connection",
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--remote-debugging-port=0", "--no-default-browser-check", "--mute-audio",
+    "--no-default-browser-check", "--mute-audio",
 ]
 
 

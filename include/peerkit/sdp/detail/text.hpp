@@ -118,6 +118,22 @@ PEERKIT_SDP_HOT [[nodiscard]] constexpr std::string_view cut(std::string_view& r
     return head;
 }
 
+// cut() that also checks, in the same pass, that the field is non-empty and every byte is in
+// the single class `cls` (cc_token, cc_ice, ...).
+PEERKIT_SDP_HOT [[nodiscard]] constexpr std::string_view cut_class(std::string_view& rest, char sep, unsigned char cls,
+                                                                   bool& ok) noexcept
+{
+    const char* const begin = rest.data();
+    const std::size_t size = rest.size();
+    std::size_t i = 0;
+    unsigned char all = 0xFF;
+    while (i < size && begin[i] != sep) all &= char_classes.v[static_cast<unsigned char>(begin[i++])];
+    ok = i != 0 && (all & cls) != 0;
+    const std::string_view head{begin, i};
+    rest = i < size ? std::string_view{begin + i + 1, size - i - 1} : std::string_view{};
+    return head;
+}
+
 [[nodiscard]] constexpr std::string_view trim(std::string_view s) noexcept
 {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
