@@ -272,7 +272,7 @@ TEST_CASE("events are queued until polled, in order, never dropped")
 
 TEST_CASE("limits: message size and channel count")
 {
-    pair p{endpoint_config{.max_message_size = 1000, .max_channels = 2}};
+    pair p{endpoint_config{.max_message_size = 1000, .remote_max_message_size = 1000, .max_channels = 2}};
     p.open();
     auto ch = p.a.create_channel(t0, "big");
     REQUIRE(ch.has_value());
@@ -281,7 +281,15 @@ TEST_CASE("limits: message size and channel count")
     auto too_big = ch->send(t0, std::string(1001, 'x'));
     REQUIRE_FALSE(too_big);
     CHECK(too_big.error() == errc::message_too_large);
-    CHECK(too_big.error().detail() == "message of 1001 bytes exceeds the 1000-byte maximum message size");
+    CHECK(too_big.error().detail() == "message of 1001 bytes exceeds the peer's 1000-byte maximum message size");
+    CHECK(p.a.max_message_size() == 1000);
+    // The peer's limit governs sending (RFC 8841 6.1); 0 means no limit.
+    p.a.set_remote_max_message_size(2000);
+    CHECK(ch->send(t0, std::string(2000, 'x')).has_value());
+    CHECK_FALSE(ch->send(t0, std::string(2001, 'x')).has_value());
+    p.a.set_remote_max_message_size(0);
+    CHECK(ch->send(t0, std::string(5000, 'x')).has_value());
+    std::erase_if(p.ta.sent, [](const auto& m) { return m.data.size() > 1000; });  // b accepts 1000
 
     // Receiving more than the limit: an error event, the message is dropped.
     p.pump();

@@ -73,9 +73,13 @@ struct channel_init {
 };
 
 struct endpoint_config {
-    // Largest message we send and accept (SDP a=max-message-size, RFC 8841 6; 256 KiB is
-    // what browsers announce). Sending more fails; receiving more is an error event.
+    // Largest message we accept: what our SDP announces in a=max-message-size (RFC 8841 6;
+    // 256 KiB is what browsers announce). A larger received message is an error event.
     std::size_t max_message_size = 256 * 1024;
+    // Largest message the peer accepts, from its a=max-message-size: 0 means no limit, and a
+    // peer whose SDP has no such attribute accepts 64 KiB (RFC 8841 6.1). send() of a larger
+    // message fails (the browser's TypeError).
+    std::size_t remote_max_message_size = 256 * 1024;
     // Channels open at once (each holds its label and protocol, up to 64 KiB each).
     std::size_t max_channels = 1024;
     // Stream ids are below this: the streams SCTP negotiated (min of both sides' counts).
@@ -203,6 +207,10 @@ public:
     [[nodiscard]] bool transport_open() const noexcept { return transport_open_; }
     // The number of channels not yet closed.
     [[nodiscard]] std::size_t channel_count() const noexcept { return live_channels_; }
+    // The largest message send() accepts (RTCSctpTransport.maxMessageSize); 0 = no limit.
+    [[nodiscard]] std::size_t max_message_size() const noexcept { return config_.remote_max_message_size; }
+    // Once the remote description is known (RFC 8841 6.1 for the value).
+    void set_remote_max_message_size(std::size_t bytes) noexcept { config_.remote_max_message_size = bytes; }
 
     // createDataChannel(label, init). Before the transport is up the channel is
     // "connecting"; its DCEP OPEN goes out (or, negotiated, it opens) when it comes up.
@@ -595,9 +603,9 @@ private:
         if (s == nullptr || s->state != ready_state::open)
             return make_error(errc::channel_not_open, "data channel ", id, " is ",
                               s == nullptr ? "closed" : (s->state == ready_state::connecting ? "connecting" : "closing"));
-        if (data.size() > config_.max_message_size)
-            return make_error(errc::message_too_large, "message of ", data.size(), " bytes exceeds the ",
-                              config_.max_message_size, "-byte maximum message size");
+        if (config_.remote_max_message_size != 0 && data.size() > config_.remote_max_message_size)
+            return make_error(errc::message_too_large, "message of ", data.size(), " bytes exceeds the peer's ",
+                              config_.remote_max_message_size, "-byte maximum message size");
         sctp::send_options options;
         // RFC 8832 6: until the ACK arrives, messages go ordered so none overtakes the OPEN.
         options.unordered = !s->ordered && !s->awaiting_ack;
