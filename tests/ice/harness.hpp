@@ -25,7 +25,20 @@
 namespace peerkit::test {
 
 using namespace std::chrono_literals;
-using agent_type = ice::agent<crypto::openssl_provider>;
+// OpenSSL for the hashes, but a seeded random source: credentials, tie-breakers and
+// transaction ids repeat from run to run, so every simulated test is deterministic.
+struct seeded_crypto : crypto::openssl_provider {
+    explicit seeded_crypto(std::uint64_t seed = 1) : random(std::make_shared<deterministic_random>(seed)) {}
+    std::shared_ptr<deterministic_random> random;
+    [[nodiscard]] bool random_bytes(mutable_bytes out) const noexcept
+    {
+        for (auto& b : out) b = static_cast<std::byte>(random->next() >> 56);
+        return true;
+    }
+};
+static_assert(crypto::provider<seeded_crypto>);
+
+using agent_type = ice::agent<seeded_crypto>;
 
 inline net::ip_address ip(std::string_view text) { return *net::ip_address::parse(text); }
 inline net::endpoint ep(std::string_view text) { return *net::endpoint::parse(text); }
@@ -302,7 +315,7 @@ struct world {
     {
         auto p = std::make_unique<peer>();
         p->name = std::move(name);
-        p->agent = std::make_unique<agent_type>(std::move(config));
+        p->agent = std::make_unique<agent_type>(std::move(config), seeded_crypto{1000 + peers.size()});
         ice::socket_id id = 1;
         for (const net::endpoint& a : addresses) {
             p->sockets.push_back({id++, a, "eth" + std::to_string(id), a.address().is_loopback()});

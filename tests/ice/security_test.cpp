@@ -47,7 +47,7 @@ std::vector<std::byte> make_check(const check_spec& s, stun::transaction_id id)
 // One agent (controlled) and a hand-driven remote at 10.0.0.9:9000.
 struct rig {
     sim_time now = sim_time{} + 1h;
-    agent_type agent{controlled_config()};
+    agent_type agent{controlled_config(), seeded_crypto{7}};
     const std::string peer_ufrag = "PEER", peer_pwd = "peerpasswordpeerpassword";
     const net::endpoint peer_address = ep("10.0.0.9:9000");
     std::vector<ice::transmit> sent;
@@ -225,7 +225,7 @@ TEST_CASE("a response from an unexpected address fails the pair (RFC 8445 7.2.5.
 
 TEST_CASE("bad credentials and candidates are refused with a reason")
 {
-    agent_type a{controlling_config()};
+    agent_type a{controlling_config(), seeded_crypto{8}};
     auto short_pwd = a.set_remote_credentials("abcd", "short");
     REQUIRE_FALSE(short_pwd);
     CHECK(short_pwd.error() == ice::errc::bad_credentials);
