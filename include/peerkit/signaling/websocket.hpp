@@ -22,7 +22,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core/basic_stream.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -84,10 +84,13 @@ class websocket_impl final : public transport_impl<Executor> {
 public:
     using strand_type = typename base::strand_type;
     using tcp = boost::asio::ip::tcp;
-    using stream_type = beast::websocket::stream<beast::basic_stream<tcp, strand_type>>;
+    // Beast's stream over a type-erased executor that holds our strand: every internal
+    // completion runs on the strand, and Beast's timer machinery sees the executor type it is
+    // tested with (its legacy work tracking does not accept strand<any_io_executor>).
+    using stream_type = beast::websocket::stream<beast::tcp_stream>;
 
     websocket_impl(const Executor& ex, const websocket_config& config)
-        : base(ex, config.transport), ws_(this->strand()), handshake_timeout_(config.handshake_timeout),
+        : base(ex, config.transport), ws_(boost::asio::any_io_executor(this->strand())), handshake_timeout_(config.handshake_timeout),
           max_request_header_(config.max_request_header)
     {
         ws_.read_message_max(config.transport.codec.max_message_size);
@@ -102,7 +105,7 @@ public:
     void connect(std::string host, std::uint16_t port, std::string target, F done)
     {
         target_ = std::move(target);
-        resolver_.emplace(this->strand());
+        resolver_.emplace(boost::asio::any_io_executor(this->strand()));
         auto self = shared();
         boost::asio::post(this->strand(), [self, host = std::move(host), port, done = std::move(done)]() mutable {
             self->resolver_->async_resolve(
@@ -299,7 +302,7 @@ private:
     stream_type ws_;
     std::chrono::seconds handshake_timeout_;
     std::size_t max_request_header_;
-    std::optional<boost::asio::ip::basic_resolver<tcp, strand_type>> resolver_;
+    std::optional<tcp::resolver> resolver_;
     std::optional<beast::http::request_parser<beast::http::empty_body>> parser_;
     beast::flat_buffer read_buffer_;
     std::string target_;
