@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-namespace net = boost::asio;
+namespace bnet = boost::asio;
 using namespace peerkit;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
@@ -130,22 +130,22 @@ peer_connection::event_handler make_handler(peer& p, const options& opt)
 
 // Applies what arrives from the other side: descriptions (the callee answers offers) and
 // trickled candidates.
-net::awaitable<void> signaling_loop(peer& p, bool answerer)
+bnet::awaitable<void> signaling_loop(peer& p, bool answerer)
 {
     for (;;) {
-        auto m = co_await p.sig->async_receive(net::use_awaitable);
+        auto m = co_await p.sig->async_receive(bnet::use_awaitable);
         if (!m) co_return;
         if (auto* d = std::get_if<signaling::session_description>(&*m)) {
             say(p.name, "received " + std::string(signaling::to_string(d->type)) + " (" + std::to_string(d->sdp.size()) +
                             " bytes of SDP) -> setRemoteDescription");
-            auto r = co_await p.pc->async_set_remote_description(to_rtc(*d), net::use_awaitable);
+            auto r = co_await p.pc->async_set_remote_description(to_rtc(*d), bnet::use_awaitable);
             if (!r) {
                 say(p.name, "setRemoteDescription failed: " + r.error().message());
                 p.failed = true;
                 co_return;
             }
             if (answerer) {
-                auto answer = co_await p.pc->async_set_local_description(net::use_awaitable);
+                auto answer = co_await p.pc->async_set_local_description(bnet::use_awaitable);
                 if (!answer) {
                     say(p.name, "createAnswer failed: " + answer.error().message());
                     p.failed = true;
@@ -155,34 +155,34 @@ net::awaitable<void> signaling_loop(peer& p, bool answerer)
                 (void)p.sig->send(to_signaling(*answer));
             }
         } else if (auto* c = std::get_if<signaling::ice_candidate>(&*m)) {
-            auto r = co_await p.pc->async_add_ice_candidate(to_rtc(*c), net::use_awaitable);
+            auto r = co_await p.pc->async_add_ice_candidate(to_rtc(*c), bnet::use_awaitable);
             if (!r) say(p.name, "addIceCandidate failed: " + r.error().message());
         }
     }
 }
 
 template <class Pred>
-net::awaitable<bool> wait_until(Pred pred, clock_type::time_point deadline)
+bnet::awaitable<bool> wait_until(Pred pred, clock_type::time_point deadline)
 {
-    net::steady_timer timer(co_await net::this_coro::executor);
+    bnet::steady_timer timer(co_await bnet::this_coro::executor);
     while (!pred()) {
         if (clock_type::now() > deadline) co_return false;
         timer.expires_after(1ms);
-        co_await timer.async_wait(net::use_awaitable);
+        co_await timer.async_wait(bnet::use_awaitable);
     }
     co_return true;
 }
 
-net::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
+bnet::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
 {
     const auto deadline = clock_type::now() + 60s;
     // 1. Making the call: a data channel, then the offer (setLocalDescription's implicit form).
     say("caller", "createDataChannel(\"chat\")");
-    auto ch = co_await caller.pc->async_create_data_channel("chat", {}, net::use_awaitable);
+    auto ch = co_await caller.pc->async_create_data_channel("chat", {}, bnet::use_awaitable);
     if (!ch) co_return 1;
     caller.channel = *ch;
     const auto t_offer = clock_type::now();
-    auto offer = co_await caller.pc->async_set_local_description(net::use_awaitable);
+    auto offer = co_await caller.pc->async_set_local_description(bnet::use_awaitable);
     if (!offer) {
         say("caller", "createOffer failed: " + offer.error().message());
         co_return 1;
@@ -198,15 +198,15 @@ net::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
     std::printf("\n== connected; channel open %.1f ms after createOffer\n\n", open_ms);
 
     // 3. Messages both ways.
-    (void)co_await caller.pc->async_send(*caller.channel, "Hello from the caller!", net::use_awaitable);
-    (void)co_await callee.pc->async_send(*callee.channel, "Hi caller, the callee here.", net::use_awaitable);
+    (void)co_await caller.pc->async_send(*caller.channel, "Hello from the caller!", bnet::use_awaitable);
+    (void)co_await callee.pc->async_send(*callee.channel, "Hi caller, the callee here.", bnet::use_awaitable);
     if (!co_await wait_until([&] { return caller.texts.size() == 1 && callee.texts.size() == 1; }, deadline)) co_return 2;
 
     // 4. Round-trip time: ping/pong, one at a time.
     double total_rtt_ms = 0, best_rtt_ms = 1e9;
     for (std::size_t i = 0; i < opt.pings; ++i) {
         const auto t0 = clock_type::now();
-        (void)co_await caller.pc->async_send(*caller.channel, "ping " + std::to_string(i), net::use_awaitable);
+        (void)co_await caller.pc->async_send(*caller.channel, "ping " + std::to_string(i), bnet::use_awaitable);
         if (!co_await wait_until([&] { return caller.pongs == i + 1; }, deadline)) co_return 2;
         const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
         total_rtt_ms += ms;
@@ -220,14 +220,14 @@ net::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
     const auto id = *caller.channel;
     while (sent < opt.messages) {
         const std::size_t buffered = co_await caller.pc->async_invoke(
-            [id](auto& core, auto) { return core.channel_buffered_amount(id); }, net::use_awaitable);
+            [id](auto& core, auto) { return core.channel_buffered_amount(id); }, bnet::use_awaitable);
         if (buffered > 4 * 1024 * 1024) {
-            net::steady_timer timer(co_await net::this_coro::executor, 1ms);
-            co_await timer.async_wait(net::use_awaitable);
+            bnet::steady_timer timer(co_await bnet::this_coro::executor, 1ms);
+            co_await timer.async_wait(bnet::use_awaitable);
             continue;
         }
         for (int burst = 0; burst < 32 && sent < opt.messages; ++burst, ++sent) {
-            auto r = co_await caller.pc->async_send_binary(id, payload, net::use_awaitable);
+            auto r = co_await caller.pc->async_send_binary(id, payload, bnet::use_awaitable);
             if (!r) {
                 say("caller", "send failed: " + r.error().message());
                 co_return 1;
@@ -239,7 +239,7 @@ net::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
     const double secs = std::chrono::duration<double>(callee.last_bulk - t_bulk).count();
     const double mb = static_cast<double>(callee.bulk_bytes) / 1e6;
 
-    auto stats = co_await caller.pc->async_get_stats(net::use_awaitable);
+    auto stats = co_await caller.pc->async_get_stats(bnet::use_awaitable);
     std::printf("\n== results\n");
     std::printf("   round trip (data channel ping/pong, %zu pings): average %.3f ms, best %.3f ms\n", opt.pings,
                 opt.pings ? total_rtt_ms / static_cast<double>(opt.pings) : 0.0, best_rtt_ms);
@@ -259,9 +259,9 @@ net::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
 
     // 6. Hang up.
     say("caller", "close()");
-    (void)co_await caller.pc->async_close_channel(id, net::use_awaitable);
-    co_await caller.pc->async_close(net::use_awaitable);
-    co_await callee.pc->async_close(net::use_awaitable);
+    (void)co_await caller.pc->async_close_channel(id, bnet::use_awaitable);
+    co_await caller.pc->async_close(bnet::use_awaitable);
+    co_await callee.pc->async_close(bnet::use_awaitable);
     co_return 0;
 }
 
@@ -289,16 +289,18 @@ int main(int argc, char** argv)
         }
     }
 
-    net::io_context io;
-    auto [sig_caller, sig_callee] = signaling::make_memory_pair(io.get_executor());
-    peer caller{"caller"}, callee{"callee"};
+    bnet::io_context io;
+    auto [sig_caller, sig_callee] = signaling::make_memory_pair(bnet::any_io_executor(io.get_executor()));
+    peer caller, callee;
+    caller.name = "caller";
+    callee.name = "callee";
     caller.sig = &sig_caller;
     callee.sig = &sig_callee;
 
     peer_connection::configuration config;
     config.include_loopback = true;  // both peers are on this machine
     peer_connection_options popt;
-    popt.bind = {{net::ip::address_v4::loopback(), 0}};
+    popt.bind = {{bnet::ip::address_v4::loopback(), 0}};
     auto a = peer_connection::create(io.get_executor(), config, make_handler(caller, opt), popt);
     auto b = peer_connection::create(io.get_executor(), config, make_handler(callee, opt), popt);
     if (!a || !b) {
@@ -312,9 +314,9 @@ int main(int argc, char** argv)
                 ("127.0.0.1:" + std::to_string(callee.pc->local_endpoints()[0].port())).c_str());
 
     int status = 2;
-    net::co_spawn(io, signaling_loop(callee, true), net::detached);
-    net::co_spawn(io, signaling_loop(caller, false), net::detached);
-    net::co_spawn(io, scenario(caller, callee, opt), [&](std::exception_ptr e, int s) {
+    bnet::co_spawn(io, signaling_loop(callee, true), bnet::detached);
+    bnet::co_spawn(io, signaling_loop(caller, false), bnet::detached);
+    bnet::co_spawn(io, scenario(caller, callee, opt), [&](std::exception_ptr e, int s) {
         status = e ? 1 : s;
         caller.pc->shutdown();
         callee.pc->shutdown();

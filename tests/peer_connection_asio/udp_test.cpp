@@ -29,7 +29,7 @@
 
 using namespace peerkit;
 using namespace std::chrono_literals;
-namespace net = boost::asio;
+namespace bnet = boost::asio;
 
 namespace {
 
@@ -53,21 +53,21 @@ struct side {
 std::atomic<int> loop_failures{0};
 
 template <class Transport>
-net::awaitable<void> signaling_loop(peer_connection& pc, Transport& sig, bool answer)
+bnet::awaitable<void> signaling_loop(peer_connection& pc, Transport& sig, bool answer)
 {
     for (;;) {
-        auto m = co_await sig.async_receive(net::use_awaitable);
+        auto m = co_await sig.async_receive(bnet::use_awaitable);
         if (!m) co_return;  // the other end closed
         if (auto* d = std::get_if<signaling::session_description>(&*m)) {
             // Catch2 assertions are not thread-safe: failures are counted and checked later.
-            auto r = co_await pc.async_set_remote_description(to_rtc(*d), net::use_awaitable);
+            auto r = co_await pc.async_set_remote_description(to_rtc(*d), bnet::use_awaitable);
             if (!r) ++loop_failures;
             if (answer) {
-                auto a = co_await pc.async_set_local_description(net::use_awaitable);
+                auto a = co_await pc.async_set_local_description(bnet::use_awaitable);
                 if (!a || !sig.send(to_signaling(*a))) ++loop_failures;
             }
         } else if (auto* c = std::get_if<signaling::ice_candidate>(&*m)) {
-            auto r = co_await pc.async_add_ice_candidate(to_rtc(*c), net::use_awaitable);
+            auto r = co_await pc.async_add_ice_candidate(to_rtc(*c), bnet::use_awaitable);
             if (!r) ++loop_failures;
         }
     }
@@ -118,7 +118,7 @@ void run_pair(Executor ex)
     peer_connection::configuration config;
     config.include_loopback = true;
     peer_connection_options options;
-    options.bind = {{net::ip::address_v4::loopback(), 0}};
+    options.bind = {{bnet::ip::address_v4::loopback(), 0}};
 
     auto pa = peer_connection::create(ex, config, handler_for(a, sig_a), options);
     auto pb = peer_connection::create(ex, config, handler_for(b, sig_b), options);
@@ -127,13 +127,13 @@ void run_pair(Executor ex)
     CHECK(pa->local_endpoints().size() == 1);
     CHECK(pa->local_endpoints()[0].port() != 0);
 
-    net::co_spawn(ex, signaling_loop(*pb, sig_b, true), net::detached);
-    net::co_spawn(ex, signaling_loop(*pa, sig_a, false), net::detached);
+    bnet::co_spawn(ex, signaling_loop(*pb, sig_b, true), bnet::detached);
+    bnet::co_spawn(ex, signaling_loop(*pa, sig_a, false), bnet::detached);
 
     // The caller: a channel, then the implicit offer (use_future from this thread).
-    auto ch = pa->async_create_data_channel("chat", {}, net::use_future).get();
+    auto ch = pa->async_create_data_channel("chat", {}, bnet::use_future).get();
     REQUIRE(ch);
-    auto offer = pa->async_set_local_description(net::use_future).get();
+    auto offer = pa->async_set_local_description(bnet::use_future).get();
     REQUIRE(offer);
     CHECK(offer->type == rtc::sdp_type::offer);
     REQUIRE(sig_a.send(to_signaling(*offer)));
@@ -148,10 +148,10 @@ void run_pair(Executor ex)
         return *b.remote_channel;
     }();
 
-    REQUIRE(pa->async_send(*ch, "hello over UDP", net::use_future).get());
+    REQUIRE(pa->async_send(*ch, "hello over UDP", bnet::use_future).get());
     std::vector<std::byte> blob(20000);
     for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<std::byte>(i % 251);
-    REQUIRE(pb->async_send_binary(remote, blob, net::use_future).get());
+    REQUIRE(pb->async_send_binary(remote, blob, bnet::use_future).get());
     REQUIRE(wait_for([&] {
         std::lock_guard la(a.m);
         std::lock_guard lb(b.m);
@@ -161,7 +161,7 @@ void run_pair(Executor ex)
     CHECK(a.binaries[0] == blob);
 
     CHECK(loop_failures == 0);
-    auto stats = pa->async_get_stats(net::use_future).get();
+    auto stats = pa->async_get_stats(bnet::use_future).get();
     CHECK(stats.messages_sent == 1);
     CHECK(stats.bytes_received == blob.size());
     REQUIRE(stats.selected_remote_candidate);
@@ -179,8 +179,8 @@ void run_pair(Executor ex)
         CHECK(std::find(a.log.begin(), a.log.end(), "icecandidate(null)") != a.log.end());
     }
 
-    pa->async_close(net::use_future).get();
-    pb->async_close(net::use_future).get();
+    pa->async_close(bnet::use_future).get();
+    pb->async_close(bnet::use_future).get();
     pa->shutdown();
     pb->shutdown();
     sig_a.close();
@@ -191,8 +191,8 @@ void run_pair(Executor ex)
 
 TEST_CASE("two peer connections over UDP on 127.0.0.1 (io_context on another thread)")
 {
-    net::io_context io;
-    auto guard = net::make_work_guard(io);
+    bnet::io_context io;
+    auto guard = bnet::make_work_guard(io);
     std::thread t([&] { io.run(); });
     run_pair(io.get_executor());
     guard.reset();
@@ -202,8 +202,8 @@ TEST_CASE("two peer connections over UDP on 127.0.0.1 (io_context on another thr
 
 TEST_CASE("two peer connections over UDP on a thread_pool")
 {
-    net::thread_pool pool(3);
-    run_pair(net::make_strand(pool.get_executor()));
+    bnet::thread_pool pool(3);
+    run_pair(bnet::make_strand(pool.get_executor()));
     pool.stop();
     pool.join();
 }

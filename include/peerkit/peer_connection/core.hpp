@@ -476,6 +476,7 @@ public:
     void handle_timeout(time_point now)
     {
         if (closed_) return;
+        run_gathering(now);
         agent_->handle_timeout(now);
         if (dtls_) {
             if (auto t = dtls_->poll_timeout(); t && *t <= now) dtls_->handle_timeout(now);
@@ -490,6 +491,7 @@ public:
     {
         if (closed_) return std::nullopt;
         std::optional<time_point> t = agent_->poll_timeout();
+        if (gather_due_ && (!t || *gather_due_ < *t)) t = gather_due_;
         auto consider = [&t](std::optional<time_point> x) {
             if (x && (!t || *x < *t)) t = x;
         };
@@ -758,12 +760,21 @@ private:
         return nullptr;
     }
 
+    // Gathering starts on the next handle_timeout (due at once), not inside the call: the
+    // caller gets its description (and sends it) before the first icecandidate event, the
+    // order browsers give (webrtc-pc 4.4.1.5: candidates are surfaced in later tasks).
     void start_gathering(time_point now)
     {
-        if (gathering_started_) return;
+        if (gathering_started_ || gather_due_) return;
+        gather_due_ = now;
+    }
+
+    void run_gathering(time_point now)
+    {
+        if (!gather_due_ || now < *gather_due_) return;
+        gather_due_.reset();
         gathering_started_ = true;
         agent_->gather(now, sockets_);
-        pump(now);
     }
 
     result<void> apply_remote(time_point now, const detail::remote_transport& t)
@@ -1093,6 +1104,7 @@ private:
     rtc::connection_state connection_ = rtc::connection_state::new_;
     bool current_local_is_offer_ = false;
     bool gathering_started_ = false;
+    std::optional<time_point> gather_due_;
     bool negotiated_data_ = false;
     bool negotiation_needed_ = false;
     bool negotiation_fired_ = false;
