@@ -138,7 +138,8 @@ bnet::awaitable<void> signaling_loop(peer& p, bool answerer)
         if (auto* d = std::get_if<signaling::session_description>(&*m)) {
             say(p.name, "received " + std::string(signaling::to_string(d->type)) + " (" + std::to_string(d->sdp.size()) +
                             " bytes of SDP) -> setRemoteDescription");
-            auto r = co_await p.pc->async_set_remote_description(to_rtc(*d), bnet::use_awaitable);
+            const auto desc = to_rtc(*d);
+            auto r = co_await p.pc->async_set_remote_description(desc, bnet::use_awaitable);
             if (!r) {
                 say(p.name, "setRemoteDescription failed: " + r.error().message());
                 p.failed = true;
@@ -155,7 +156,8 @@ bnet::awaitable<void> signaling_loop(peer& p, bool answerer)
                 (void)p.sig->send(to_signaling(*answer));
             }
         } else if (auto* c = std::get_if<signaling::ice_candidate>(&*m)) {
-            auto r = co_await p.pc->async_add_ice_candidate(to_rtc(*c), bnet::use_awaitable);
+            const auto cand = to_rtc(*c);
+            auto r = co_await p.pc->async_add_ice_candidate(cand, bnet::use_awaitable);
             if (!r) say(p.name, "addIceCandidate failed: " + r.error().message());
         }
     }
@@ -178,7 +180,9 @@ bnet::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
     const auto deadline = clock_type::now() + 60s;
     // 1. Making the call: a data channel, then the offer (setLocalDescription's implicit form).
     say("caller", "createDataChannel(\"chat\")");
-    auto ch = co_await caller.pc->async_create_data_channel("chat", {}, bnet::use_awaitable);
+    // Arguments of co_await'ed calls are named objects (g++ 12 coroutine temporaries bug).
+    const rtc::data_channel_init init{};
+    auto ch = co_await caller.pc->async_create_data_channel("chat", init, bnet::use_awaitable);
     if (!ch) co_return 1;
     caller.channel = *ch;
     const auto t_offer = clock_type::now();
@@ -206,7 +210,8 @@ bnet::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
     double total_rtt_ms = 0, best_rtt_ms = 1e9;
     for (std::size_t i = 0; i < opt.pings; ++i) {
         const auto t0 = clock_type::now();
-        (void)co_await caller.pc->async_send(*caller.channel, "ping " + std::to_string(i), bnet::use_awaitable);
+        const std::string ping = "ping " + std::to_string(i);
+        (void)co_await caller.pc->async_send(*caller.channel, ping, bnet::use_awaitable);
         if (!co_await wait_until([&] { return caller.pongs == i + 1; }, deadline)) co_return 2;
         const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
         total_rtt_ms += ms;

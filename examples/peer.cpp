@@ -127,7 +127,8 @@ bnet::awaitable<void> signaling_loop(state& s)
         }
         if (auto* d = std::get_if<signaling::session_description>(&*m)) {
             if (!s.f.offer) s.t0 = clock_type::now();  // open_ms counts from the offer's arrival
-            auto r = co_await s.pc->async_set_remote_description(to_rtc(*d), bnet::use_awaitable);
+            const auto desc = to_rtc(*d);
+            auto r = co_await s.pc->async_set_remote_description(desc, bnet::use_awaitable);
             if (!r) {
                 log("bad description: " + r.error().message());
                 finish(s, 1);
@@ -143,7 +144,8 @@ bnet::awaitable<void> signaling_loop(state& s)
                 (void)s.sig->send(to_signaling(*a));
             }
         } else if (auto* c = std::get_if<signaling::ice_candidate>(&*m)) {
-            auto r = co_await s.pc->async_add_ice_candidate(to_rtc(*c), bnet::use_awaitable);
+            const auto cand = to_rtc(*c);
+            auto r = co_await s.pc->async_add_ice_candidate(cand, bnet::use_awaitable);
             if (!r) log("addIceCandidate: " + r.error().message());
         }
     }

@@ -60,14 +60,16 @@ bnet::awaitable<void> signaling_loop(peer_connection& pc, Transport& sig, bool a
         if (!m) co_return;  // the other end closed
         if (auto* d = std::get_if<signaling::session_description>(&*m)) {
             // Catch2 assertions are not thread-safe: failures are counted and checked later.
-            auto r = co_await pc.async_set_remote_description(to_rtc(*d), bnet::use_awaitable);
+            const auto desc = to_rtc(*d);
+            auto r = co_await pc.async_set_remote_description(desc, bnet::use_awaitable);
             if (!r) ++loop_failures;
             if (answer) {
                 auto a = co_await pc.async_set_local_description(bnet::use_awaitable);
                 if (!a || !sig.send(to_signaling(*a))) ++loop_failures;
             }
         } else if (auto* c = std::get_if<signaling::ice_candidate>(&*m)) {
-            auto r = co_await pc.async_add_ice_candidate(to_rtc(*c), bnet::use_awaitable);
+            const auto cand = to_rtc(*c);
+            auto r = co_await pc.async_add_ice_candidate(cand, bnet::use_awaitable);
             if (!r) ++loop_failures;
         }
     }

@@ -185,6 +185,10 @@ public:
     [[nodiscard]] std::vector<boost::asio::ip::udp::endpoint> local_endpoints() const { return driver_->local_endpoints(); }
 
     // ---- JSEP (each completes with the core's result) --------------------------------------
+    // Arguments are views or const references, copied into the call: with g++ 12, temporaries
+    // with destructors inside a co_await expression can be destroyed twice (GCC bug 101367 and
+    // relatives), so `co_await pc.async_send(id, "x" + s, use_awaitable)` must not create one
+    // by a by-value parameter. Callers in coroutines should pass named objects.
     template <class Token>
     auto async_create_offer(Token&& token)
     {
@@ -196,9 +200,9 @@ public:
         return invoke([](core_type& c, auto) { return c.create_answer(); }, std::forward<Token>(token));
     }
     template <class Token>
-    auto async_set_local_description(rtc::session_description d, Token&& token)
+    auto async_set_local_description(const rtc::session_description& d, Token&& token)
     {
-        return invoke([d = std::move(d)](core_type& c, auto now) { return c.set_local_description(now, d); },
+        return invoke([d](core_type& c, auto now) { return c.set_local_description(now, d); },
                       std::forward<Token>(token));
     }
     // The implicit form: completes with the offer or answer it made.
@@ -208,24 +212,24 @@ public:
         return invoke([](core_type& c, auto now) { return c.set_local_description(now); }, std::forward<Token>(token));
     }
     template <class Token>
-    auto async_set_remote_description(rtc::session_description d, Token&& token)
+    auto async_set_remote_description(const rtc::session_description& d, Token&& token)
     {
-        return invoke([d = std::move(d)](core_type& c, auto now) { return c.set_remote_description(now, d); },
+        return invoke([d](core_type& c, auto now) { return c.set_remote_description(now, d); },
                       std::forward<Token>(token));
     }
     template <class Token>
-    auto async_add_ice_candidate(rtc::ice_candidate cand, Token&& token)
+    auto async_add_ice_candidate(const rtc::ice_candidate& cand, Token&& token)
     {
-        return invoke([cand = std::move(cand)](core_type& c, auto now) { return c.add_ice_candidate(now, cand); },
+        return invoke([cand](core_type& c, auto now) { return c.add_ice_candidate(now, cand); },
                       std::forward<Token>(token));
     }
 
     // ---- data channels -------------------------------------------------------------------------
     template <class Token>
-    auto async_create_data_channel(std::string label, rtc::data_channel_init init, Token&& token)
+    auto async_create_data_channel(std::string_view label, const rtc::data_channel_init& init, Token&& token)
     {
         return invoke(
-            [label = std::move(label), init = std::move(init)](core_type& c, auto now) -> result<rtc::channel_id> {
+            [label = std::string(label), init](core_type& c, auto now) -> result<rtc::channel_id> {
                 auto ch = c.create_data_channel(now, label, init);
                 if (!ch) return ch.error();
                 return ch->id();
@@ -233,15 +237,15 @@ public:
             std::forward<Token>(token));
     }
     template <class Token>
-    auto async_send(rtc::channel_id id, std::string text, Token&& token)
+    auto async_send(rtc::channel_id id, std::string_view text, Token&& token)
     {
-        return invoke([id, text = std::move(text)](core_type& c, auto now) { return c.channel_send(now, id, as_bytes(text), false); },
+        return invoke([id, text = std::string(text)](core_type& c, auto now) { return c.channel_send(now, id, as_bytes(text), false); },
                       std::forward<Token>(token));
     }
     template <class Token>
-    auto async_send_binary(rtc::channel_id id, std::vector<std::byte> data, Token&& token)
+    auto async_send_binary(rtc::channel_id id, bytes_view data, Token&& token)
     {
-        return invoke([id, data = std::move(data)](core_type& c, auto now) { return c.channel_send(now, id, data, true); },
+        return invoke([id, data = std::vector<std::byte>(data.begin(), data.end())](core_type& c, auto now) { return c.channel_send(now, id, data, true); },
                       std::forward<Token>(token));
     }
     template <class Token>
