@@ -132,13 +132,19 @@ void run_pair(Executor ex)
     bnet::co_spawn(ex, signaling_loop(*pb, sig_b, true), bnet::detached);
     bnet::co_spawn(ex, signaling_loop(*pa, sig_a, false), bnet::detached);
 
-    // The caller: a channel, then the implicit offer (use_future from this thread).
+    // The caller: a channel (use_future from this thread), then the implicit offer sent from
+    // a coroutine on the executor, so that the offer leaves before the candidates it causes.
     auto ch = pa->async_create_data_channel("chat", {}, bnet::use_future).get();
     REQUIRE(ch);
-    auto offer = pa->async_set_local_description(bnet::use_future).get();
-    REQUIRE(offer);
-    CHECK(offer->type == rtc::sdp_type::offer);
-    REQUIRE(sig_a.send(to_signaling(*offer)));
+    std::promise<bool> offered;
+    bnet::co_spawn(
+        ex,
+        [&]() -> bnet::awaitable<void> {
+            auto offer = co_await pa->async_set_local_description(bnet::use_awaitable);
+            offered.set_value(offer && offer->type == rtc::sdp_type::offer && sig_a.send(to_signaling(*offer)));
+        },
+        bnet::detached);
+    REQUIRE(offered.get_future().get());
 
     REQUIRE(wait_for([&] {
         std::lock_guard la(a.m);

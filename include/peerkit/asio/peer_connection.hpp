@@ -24,6 +24,8 @@
 #include <peerkit/signaling/message.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 
@@ -31,6 +33,8 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <type_traits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -148,11 +152,7 @@ public:
         machine_type machine{std::move(*core), {}};
         auto state = std::make_shared<shared_state>(ex, std::move(on_event));
         auto d = driver_type::create(ex, std::move(machine), bind,
-                                     [state](machine_type&, rtc::event&& e) {
-                                         boost::asio::post(state->user, [state, e = std::move(e)]() mutable {
-                                             if (state->handler) state->handler(std::move(e));
-                                         });
-                                     },
+                                     [state](machine_type&, rtc::event&& e) { state->deliver(std::move(e)); },
                                      options.driver);
         if (!d) return d.error();
         basic_peer_connection pc(std::move(*d), state);
@@ -282,10 +282,48 @@ public:
     }
 
 private:
-    struct shared_state {
+    // Events go to the user's executor in order. While a call is in flight, its events wait
+    // until its completion has been posted, so the user sees (and can send) a description
+    // before the icecandidate events it caused, as in browsers (webrtc-pc 4.4.1.5).
+    struct shared_state : std::enable_shared_from_this<shared_state> {
         shared_state(const Executor& ex, event_handler h) : user(ex), handler(std::move(h)) {}
         Executor user;
         event_handler handler;
+        std::mutex mutex;
+        std::size_t calls_in_flight = 0;
+        std::vector<rtc::event> held;
+
+        void deliver(rtc::event&& e)
+        {
+            {
+                std::lock_guard lock(mutex);
+                if (calls_in_flight > 0) {
+                    held.push_back(std::move(e));
+                    return;
+                }
+            }
+            post_event(std::move(e));
+        }
+        void post_event(rtc::event&& e)
+        {
+            boost::asio::post(user, [self = this->shared_from_this(), e = std::move(e)]() mutable {
+                if (self->handler) self->handler(std::move(e));
+            });
+        }
+        void begin_call()
+        {
+            std::lock_guard lock(mutex);
+            ++calls_in_flight;
+        }
+        void end_call()
+        {
+            std::vector<rtc::event> release;
+            {
+                std::lock_guard lock(mutex);
+                if (--calls_in_flight == 0) release.swap(held);
+            }
+            for (auto& e : release) post_event(std::move(e));
+        }
     };
 
     basic_peer_connection(driver_type d, std::shared_ptr<shared_state> s)
@@ -296,9 +334,22 @@ private:
     template <class F, class Token>
     auto invoke(F f, Token&& token)
     {
-        return driver_->async_invoke(
-            [f = std::move(f)](machine_type& m) mutable { return f(*m.core, asio::steady_time::clock::now()); },
-            std::forward<Token>(token));
+        using R = std::invoke_result_t<F&, core_type&, asio::steady_time>;
+        auto call = [f = std::move(f)](machine_type& m) mutable { return f(*m.core, asio::steady_time::clock::now()); };
+        if constexpr (std::is_void_v<R>) {
+            return driver_->async_invoke(std::move(call), std::forward<Token>(token));
+        } else {
+            return boost::asio::async_initiate<Token, void(R)>(
+                [](auto handler, driver_type* driver, std::shared_ptr<shared_state> state, decltype(call) c) {
+                    state->begin_call();
+                    driver->async_invoke(std::move(c), [state, h = std::move(handler)](R r) mutable {
+                        auto ex = boost::asio::get_associated_executor(h, state->user);
+                        boost::asio::post(ex, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
+                        state->end_call();  // held events are posted after the completion
+                    });
+                },
+                token, driver_.get(), state_, std::move(call));
+        }
     }
 
     // stun:/turn: URLs with host names become IP literals (first address of the resolver).
