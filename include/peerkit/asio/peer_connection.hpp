@@ -297,7 +297,11 @@ private:
         {
             {
                 std::lock_guard lock(mutex);
-                if (calls_in_flight > 0) {
+                // Only what gathering produces waits; state changes keep the browser's order
+                // (signalingstatechange before the call completes).
+                const bool gathering = std::holds_alternative<rtc::ice_candidate_event>(e) ||
+                                       std::holds_alternative<rtc::ice_gathering_state_change_event>(e);
+                if (calls_in_flight > 0 && (gathering || !held.empty())) {
                     held.push_back(std::move(e));
                     return;
                 }
