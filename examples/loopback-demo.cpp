@@ -1,0 +1,335 @@
+// loopback-demo: MDN's "Getting started with peer connections", in C++, in one process.
+//
+// Two peerkit::peer_connection objects ("caller" and "callee") on one io_context, real UDP
+// sockets on 127.0.0.1, and the in-memory signaling pair carrying the browser's own JSON. It
+// prints the events of the flow as they happen (signaling states, gathering states, each
+// candidate, ICE and connection states, the data channel opening), exchanges messages, and
+// reports the round-trip time and the throughput of the data channel. Exits 0 on success,
+// 1 on failure, 2 on timeout.
+//
+//   loopback-demo [--messages N] [--size BYTES] [--pings N] [--quiet-candidates]
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#endif
+#include <peerkit/asio/peer_connection.hpp>
+#include <peerkit/signaling/memory.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bnet = boost::asio;
+using namespace peerkit;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct options {
+    std::size_t messages = 2000;  // throughput run: binary messages caller -> callee
+    std::size_t size = 16384;
+    std::size_t pings = 20;
+    bool quiet_candidates = false;
+};
+
+const clock_type::time_point start_time = clock_type::now();
+
+void say(std::string_view who, std::string_view what)
+{
+    const auto ms = std::chrono::duration<double, std::milli>(clock_type::now() - start_time).count();
+    std::printf("%8.1f ms  %-6s  %.*s\n", ms, std::string(who).c_str(), static_cast<int>(what.size()), what.data());
+    std::fflush(stdout);
+}
+
+using transport = signaling::memory_transport;
+
+struct peer {
+    std::string name;
+    std::optional<peer_connection> pc;
+    transport* sig = nullptr;
+    std::optional<rtc::channel_id> channel;  // ours (caller) or the one that arrived (callee)
+    bool open = false;
+    bool connected = false;
+    bool failed = false;
+    std::size_t pongs = 0;
+    std::size_t bulk_received = 0, bulk_bytes = 0;
+    clock_type::time_point last_bulk{};
+    std::vector<std::string> texts;
+};
+
+peer_connection::event_handler make_handler(peer& p, const options& opt)
+{
+    return [&p, &opt](rtc::event e) {
+        std::visit(
+            [&](auto& x) {
+                using T = std::decay_t<decltype(x)>;
+                if constexpr (std::is_same_v<T, rtc::ice_candidate_event>) {
+                    // Trickle ICE: every candidate goes to the other side as it is found.
+                    (void)p.sig->send(to_signaling(x.candidate));
+                    if (!x.candidate) say(p.name, "icecandidate: null (end of candidates)");
+                    else if (!opt.quiet_candidates) say(p.name, "icecandidate: " + x.candidate->candidate);
+                } else if constexpr (std::is_same_v<T, rtc::ice_gathering_state_change_event>) {
+                    say(p.name, "icegatheringstatechange: " + std::string(ice::to_string(x.state)));
+                } else if constexpr (std::is_same_v<T, rtc::ice_connection_state_change_event>) {
+                    say(p.name, "iceconnectionstatechange: " + std::string(ice::to_string(x.state)));
+                } else if constexpr (std::is_same_v<T, rtc::connection_state_change_event>) {
+                    say(p.name, "connectionstatechange: " + std::string(rtc::to_string(x.state)));
+                    if (x.state == rtc::connection_state::connected) p.connected = true;
+                    if (x.state == rtc::connection_state::failed) p.failed = true;
+                } else if constexpr (std::is_same_v<T, rtc::signaling_state_change_event>) {
+                    say(p.name, "signalingstatechange: " + std::string(rtc::to_string(x.state)));
+                } else if constexpr (std::is_same_v<T, rtc::negotiation_needed_event>) {
+                    say(p.name, "negotiationneeded");
+                } else if constexpr (std::is_same_v<T, rtc::data_channel_event>) {
+                    say(p.name, "datachannel: the peer opened a channel");
+                    p.channel = x.channel;
+                    p.open = true;
+                } else if constexpr (std::is_same_v<T, rtc::channel_open_event>) {
+                    say(p.name, "datachannel open");
+                    p.open = true;
+                } else if constexpr (std::is_same_v<T, rtc::channel_message_event>) {
+                    if (x.binary) {
+                        ++p.bulk_received;
+                        p.bulk_bytes += x.data.size();
+                        p.last_bulk = clock_type::now();
+                        return;
+                    }
+                    const std::string text(x.text());
+                    if (text.starts_with("ping")) {
+                        // The callee answers pings at once (round-trip measurement).
+                        p.pc->async_send(*p.channel, "pong" + text.substr(4), [](result<void>) {});
+                        return;
+                    }
+                    if (text.starts_with("pong")) {
+                        ++p.pongs;
+                        return;
+                    }
+                    say(p.name, "message: \"" + text + "\"");
+                    p.texts.push_back(text);
+                } else if constexpr (std::is_same_v<T, rtc::channel_close_event>) {
+                    say(p.name, "datachannel close");
+                } else if constexpr (std::is_same_v<T, rtc::channel_error_event>) {
+                    say(p.name, "datachannel error: " + x.error.message());
+                }
+            },
+            e);
+    };
+}
+
+// Applies what arrives from the other side: descriptions (the callee answers offers) and
+// trickled candidates.
+bnet::awaitable<void> signaling_loop(peer& p, bool answerer)
+{
+    for (;;) {
+        auto m = co_await p.sig->async_receive(bnet::use_awaitable);
+        if (!m) co_return;
+        if (auto* d = std::get_if<signaling::session_description>(&*m)) {
+            say(p.name, "received " + std::string(signaling::to_string(d->type)) + " (" + std::to_string(d->sdp.size()) +
+                            " bytes of SDP) -> setRemoteDescription");
+            const auto desc = to_rtc(*d);
+            auto r = co_await p.pc->async_set_remote_description(desc, bnet::use_awaitable);
+            if (!r) {
+                say(p.name, "setRemoteDescription failed: " + r.error().message());
+                p.failed = true;
+                co_return;
+            }
+            if (answerer) {
+                auto answer = co_await p.pc->async_set_local_description(bnet::use_awaitable);
+                if (!answer) {
+                    say(p.name, "createAnswer failed: " + answer.error().message());
+                    p.failed = true;
+                    co_return;
+                }
+                say(p.name, "createAnswer + setLocalDescription -> sending the answer");
+                (void)p.sig->send(to_signaling(*answer));
+            }
+        } else if (auto* c = std::get_if<signaling::ice_candidate>(&*m)) {
+            const auto cand = to_rtc(*c);
+            auto r = co_await p.pc->async_add_ice_candidate(cand, bnet::use_awaitable);
+            if (!r) say(p.name, "addIceCandidate failed: " + r.error().message());
+        }
+    }
+}
+
+template <class Pred>
+bnet::awaitable<bool> wait_until(Pred pred, clock_type::time_point deadline)
+{
+    bnet::steady_timer timer(co_await bnet::this_coro::executor);
+    while (!pred()) {
+        if (clock_type::now() > deadline) co_return false;
+        timer.expires_after(1ms);
+        co_await timer.async_wait(bnet::use_awaitable);
+    }
+    co_return true;
+}
+
+bnet::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
+{
+    const auto deadline = clock_type::now() + 60s;
+    // 1. Making the call: a data channel, then the offer (setLocalDescription's implicit form).
+    say("caller", "createDataChannel(\"chat\")");
+    // Arguments of co_await'ed calls are named objects (g++ 12 coroutine temporaries bug).
+    const rtc::data_channel_init init{};
+    auto ch = co_await caller.pc->async_create_data_channel("chat", init, bnet::use_awaitable);
+    if (!ch) co_return 1;
+    caller.channel = *ch;
+    const auto t_offer = clock_type::now();
+    auto offer = co_await caller.pc->async_set_local_description(bnet::use_awaitable);
+    if (!offer) {
+        say("caller", "createOffer failed: " + offer.error().message());
+        co_return 1;
+    }
+    say("caller", "createOffer + setLocalDescription -> sending the offer");
+    (void)caller.sig->send(to_signaling(*offer));
+
+    // 2. Connection established, channel open on both sides.
+    if (!co_await wait_until([&] { return (caller.open && callee.open) || caller.failed || callee.failed; }, deadline))
+        co_return 2;
+    if (caller.failed || callee.failed) co_return 1;
+    const auto open_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t_offer).count();
+    std::printf("\n== connected; channel open %.1f ms after createOffer\n\n", open_ms);
+
+    // 3. Messages both ways.
+    (void)co_await caller.pc->async_send(*caller.channel, "Hello from the caller!", bnet::use_awaitable);
+    (void)co_await callee.pc->async_send(*callee.channel, "Hi caller, the callee here.", bnet::use_awaitable);
+    if (!co_await wait_until([&] { return caller.texts.size() == 1 && callee.texts.size() == 1; }, deadline)) co_return 2;
+
+    // 4. Round-trip time: ping/pong, one at a time.
+    double total_rtt_ms = 0, best_rtt_ms = 1e9;
+    for (std::size_t i = 0; i < opt.pings; ++i) {
+        const auto t0 = clock_type::now();
+        const std::string ping = "ping " + std::to_string(i);
+        (void)co_await caller.pc->async_send(*caller.channel, ping, bnet::use_awaitable);
+        if (!co_await wait_until([&] { return caller.pongs == i + 1; }, deadline)) co_return 2;
+        const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+        total_rtt_ms += ms;
+        best_rtt_ms = std::min(best_rtt_ms, ms);
+    }
+
+    // 5. Throughput: binary messages, keeping at most 4 MiB buffered (bufferedAmount).
+    std::vector<std::byte> payload(opt.size, std::byte{0x5a});
+    const auto t_bulk = clock_type::now();
+    std::size_t sent = 0;
+    const auto id = *caller.channel;
+    while (sent < opt.messages) {
+        const std::size_t buffered = co_await caller.pc->async_invoke(
+            [id](auto& core, auto) { return core.channel_buffered_amount(id); }, bnet::use_awaitable);
+        if (buffered > 4 * 1024 * 1024) {
+            bnet::steady_timer timer(co_await bnet::this_coro::executor, 1ms);
+            co_await timer.async_wait(bnet::use_awaitable);
+            continue;
+        }
+        for (int burst = 0; burst < 32 && sent < opt.messages; ++burst, ++sent) {
+            auto r = co_await caller.pc->async_send_binary(id, payload, bnet::use_awaitable);
+            if (!r) {
+                say("caller", "send failed: " + r.error().message());
+                co_return 1;
+            }
+        }
+        if (clock_type::now() > deadline) co_return 2;
+    }
+    if (!co_await wait_until([&] { return callee.bulk_received == opt.messages; }, deadline)) co_return 2;
+    const double secs = std::chrono::duration<double>(callee.last_bulk - t_bulk).count();
+    const double mb = static_cast<double>(callee.bulk_bytes) / 1e6;
+
+    auto stats = co_await caller.pc->async_get_stats(bnet::use_awaitable);
+    std::printf("\n== results\n");
+    std::printf("   round trip (data channel ping/pong, %zu pings): average %.3f ms, best %.3f ms\n", opt.pings,
+                opt.pings ? total_rtt_ms / static_cast<double>(opt.pings) : 0.0, best_rtt_ms);
+    if (stats.round_trip_time)
+        std::printf("   round trip (SCTP smoothed RTT):                  %.3f ms\n",
+                    static_cast<double>(stats.round_trip_time->count()) / 1000.0);
+    std::printf("   throughput: %zu messages of %zu bytes (%.1f MB) in %.3f s = %.1f MB/s\n", callee.bulk_received,
+                opt.size, mb, secs, secs > 0 ? mb / secs : 0.0);
+    std::printf("   caller stats: %llu messages / %llu bytes sent, %llu messages received; %llu datagrams out, %llu in\n",
+                static_cast<unsigned long long>(stats.messages_sent), static_cast<unsigned long long>(stats.bytes_sent),
+                static_cast<unsigned long long>(stats.messages_received),
+                static_cast<unsigned long long>(stats.packets_sent), static_cast<unsigned long long>(stats.packets_received));
+    if (stats.selected_local_candidate && stats.selected_remote_candidate)
+        std::printf("   selected pair: %s  <->  %s\n", stats.selected_local_candidate->c_str(),
+                    stats.selected_remote_candidate->c_str());
+    std::printf("\n");
+
+    // 6. Hang up.
+    say("caller", "close()");
+    (void)co_await caller.pc->async_close_channel(id, bnet::use_awaitable);
+    co_await caller.pc->async_close(bnet::use_awaitable);
+    co_await callee.pc->async_close(bnet::use_awaitable);
+    co_return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    options opt;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        auto value = [&]() -> std::size_t {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "%s needs a value\n", argv[i]);
+                std::exit(1);
+            }
+            return static_cast<std::size_t>(std::strtoull(argv[++i], nullptr, 10));
+        };
+        if (arg == "--messages") opt.messages = value();
+        else if (arg == "--size") opt.size = value();
+        else if (arg == "--pings") opt.pings = value();
+        else if (arg == "--quiet-candidates") opt.quiet_candidates = true;
+        else {
+            std::fprintf(stderr, "usage: loopback-demo [--messages N] [--size BYTES] [--pings N] [--quiet-candidates]\n");
+            return 1;
+        }
+    }
+
+    bnet::io_context io;
+    auto [sig_caller, sig_callee] = signaling::make_memory_pair(bnet::any_io_executor(io.get_executor()));
+    peer caller, callee;
+    caller.name = "caller";
+    callee.name = "callee";
+    caller.sig = &sig_caller;
+    callee.sig = &sig_callee;
+
+    peer_connection::configuration config;
+    config.include_loopback = true;  // both peers are on this machine
+    peer_connection_options popt;
+    popt.bind = {{bnet::ip::address_v4::loopback(), 0}};
+    auto a = peer_connection::create(io.get_executor(), config, make_handler(caller, opt), popt);
+    auto b = peer_connection::create(io.get_executor(), config, make_handler(callee, opt), popt);
+    if (!a || !b) {
+        std::fprintf(stderr, "cannot create the peer connections: %s\n", (!a ? a.error() : b.error()).message().c_str());
+        return 1;
+    }
+    caller.pc.emplace(std::move(*a));
+    callee.pc.emplace(std::move(*b));
+    std::printf("== peerkit loopback demo: caller on %s, callee on %s\n\n",
+                caller.pc->local_endpoints()[0].port() ? ("127.0.0.1:" + std::to_string(caller.pc->local_endpoints()[0].port())).c_str() : "?",
+                ("127.0.0.1:" + std::to_string(callee.pc->local_endpoints()[0].port())).c_str());
+
+    int status = 2;
+    bnet::co_spawn(io, signaling_loop(callee, true), bnet::detached);
+    bnet::co_spawn(io, signaling_loop(caller, false), bnet::detached);
+    bnet::co_spawn(io, scenario(caller, callee, opt), [&](std::exception_ptr e, int s) {
+        status = e ? 1 : s;
+        caller.pc->shutdown();
+        callee.pc->shutdown();
+        sig_caller.close();
+        sig_callee.close();
+    });
+    io.run();
+    if (status == 0) std::printf("== demo passed\n");
+    else std::printf("== demo failed (%s)\n", status == 2 ? "timeout" : "error");
+    return status;
+}

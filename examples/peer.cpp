@@ -1,0 +1,294 @@
+// peer: one peerkit::peer_connection driven by command-line flags, with stdio signaling (the
+// browser's JSON, one message per line: stdout out, stdin in). Human-readable events go to
+// stderr. This is the contract tests and benchmarks rely on:
+//
+//   peer [--offer] [--echo] [--send N] [--size BYTES] [--expect N] [--ice-server URL]...
+//        [--relay-only] [--label NAME] [--unordered] [--max-retransmits N] [--timeout SECONDS]
+//        [--username U] [--credential C]
+//
+// --offer creates the data channel (label "bench" unless --label) and sends the offer;
+// otherwise it answers. --send N --size B sends N binary messages of B bytes once the channel
+// opens (keeping buffered_amount bounded) and exits 0 once they are all acknowledged, unless
+// it also expects messages. --expect N exits 0 after N messages, printing
+//   RESULT peer=peerkit recv=N bytes=B secs=S MBps=X open_ms=T
+// on stderr. --echo sends every message back. Exit 1 on failure, 2 on timeout.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#endif
+#include <peerkit/asio/peer_connection.hpp>
+#include <peerkit/signaling/stdio.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bnet = boost::asio;
+using namespace peerkit;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct flags {
+    bool offer = false, echo = false, relay_only = false, unordered = false;
+    std::size_t send = 0, size = 16384, expect = 0;
+    std::optional<std::uint16_t> max_retransmits;
+    std::vector<std::string> ice_servers;
+    std::string username, credential, label = "bench";
+    double timeout = 60;
+};
+
+void log(const std::string& s) { std::fprintf(stderr, "peer: %s\n", s.c_str()); }
+
+struct state {
+    flags f;
+    std::optional<peer_connection> pc;
+    std::optional<signaling::stdio_transport> sig;
+    std::optional<rtc::channel_id> channel;
+    clock_type::time_point t0 = clock_type::now();
+    std::optional<clock_type::time_point> opened, first, last;
+    std::size_t received = 0, bytes = 0;
+    bool failed = false;
+    int exit_code = -1;
+};
+
+void finish(state& s, int code)
+{
+    if (s.exit_code < 0) s.exit_code = code;
+}
+
+void report(state& s)
+{
+    const double secs = s.first && s.last ? std::chrono::duration<double>(*s.last - *s.first).count() : 0.0;
+    const double open_ms = s.opened ? std::chrono::duration<double, std::milli>(*s.opened - s.t0).count() : 0.0;
+    std::fprintf(stderr, "RESULT peer=peerkit recv=%zu bytes=%zu secs=%.6f MBps=%.3f open_ms=%.1f\n", s.received, s.bytes,
+                 secs, secs > 0 ? static_cast<double>(s.bytes) / 1e6 / secs : 0.0, open_ms);
+}
+
+peer_connection::event_handler handler(state& s)
+{
+    return [&s](rtc::event e) {
+        if (auto* c = std::get_if<rtc::ice_candidate_event>(&e)) {
+            (void)s.sig->send(to_signaling(c->candidate));
+            log(c->candidate ? "icecandidate " + c->candidate->candidate : "icecandidate null");
+        } else if (auto* cs = std::get_if<rtc::connection_state_change_event>(&e)) {
+            log("connectionstatechange " + std::string(rtc::to_string(cs->state)));
+            if (cs->state == rtc::connection_state::failed) finish(s, 1);
+        } else if (auto* ss = std::get_if<rtc::signaling_state_change_event>(&e)) {
+            log("signalingstatechange " + std::string(rtc::to_string(ss->state)));
+        } else if (auto* dc = std::get_if<rtc::data_channel_event>(&e)) {
+            log("datachannel");
+            if (!s.channel) {
+                s.channel = dc->channel;
+                s.opened = clock_type::now();
+            }
+        } else if (auto* o = std::get_if<rtc::channel_open_event>(&e)) {
+            log("datachannel open");
+            if (!s.opened) s.opened = clock_type::now();
+            if (!s.channel) s.channel = o->channel;
+        } else if (auto* m = std::get_if<rtc::channel_message_event>(&e)) {
+            const auto now = clock_type::now();
+            if (!s.first) s.first = now;
+            s.last = now;
+            ++s.received;
+            s.bytes += m->data.size();
+            if (s.f.echo) {
+                if (m->binary) s.pc->async_send_binary(m->channel, m->data, [](result<void>) {});
+                else s.pc->async_send(m->channel, std::string(m->text()), [](result<void>) {});
+            }
+            if (s.f.expect && s.received == s.f.expect) {
+                report(s);
+                if (!s.f.send) finish(s, 0);
+            }
+        } else if (auto* err = std::get_if<rtc::channel_error_event>(&e)) {
+            log("datachannel error: " + err->error.message());
+        }
+    };
+}
+
+bnet::awaitable<void> signaling_loop(state& s)
+{
+    for (;;) {
+        auto m = co_await s.sig->async_receive(bnet::use_awaitable);
+        if (!m) {
+            if (m.error().code() == signaling::errc::closed || m.error().code() == signaling::errc::cancelled) co_return;
+            log("signaling: " + m.error().message());  // malformed line: carry on
+            continue;
+        }
+        if (auto* d = std::get_if<signaling::session_description>(&*m)) {
+            if (!s.f.offer) s.t0 = clock_type::now();  // open_ms counts from the offer's arrival
+            const auto desc = to_rtc(*d);
+            auto r = co_await s.pc->async_set_remote_description(desc, bnet::use_awaitable);
+            if (!r) {
+                log("bad description: " + r.error().message());
+                finish(s, 1);
+                co_return;
+            }
+            if (d->type == signaling::sdp_type::offer) {
+                auto a = co_await s.pc->async_set_local_description(bnet::use_awaitable);
+                if (!a) {
+                    log("answer: " + a.error().message());
+                    finish(s, 1);
+                    co_return;
+                }
+                (void)s.sig->send(to_signaling(*a));
+            }
+        } else if (auto* c = std::get_if<signaling::ice_candidate>(&*m)) {
+            const auto cand = to_rtc(*c);
+            auto r = co_await s.pc->async_add_ice_candidate(cand, bnet::use_awaitable);
+            if (!r) log("addIceCandidate: " + r.error().message());
+        }
+    }
+}
+
+bnet::awaitable<void> run(state& s)
+{
+    auto ex = co_await bnet::this_coro::executor;
+    bnet::steady_timer timer(ex);
+    if (s.f.offer) {
+        rtc::data_channel_init init;
+        init.ordered = !s.f.unordered;
+        init.max_retransmits = s.f.max_retransmits;
+        auto ch = co_await s.pc->async_create_data_channel(s.f.label, init, bnet::use_awaitable);
+        if (!ch) {
+            log("create_data_channel: " + ch.error().message());
+            finish(s, 1);
+            co_return;
+        }
+        s.t0 = clock_type::now();
+        auto offer = co_await s.pc->async_set_local_description(bnet::use_awaitable);
+        if (!offer) {
+            log("offer: " + offer.error().message());
+            finish(s, 1);
+            co_return;
+        }
+        (void)s.sig->send(to_signaling(*offer));
+    }
+    while (!s.opened) {
+        if (s.exit_code >= 0) co_return;
+        timer.expires_after(1ms);
+        co_await timer.async_wait(bnet::use_awaitable);
+    }
+    if (!s.f.send) co_return;
+    std::vector<std::byte> payload(s.f.size, std::byte{0x42});
+    const auto id = *s.channel;
+    std::size_t sent = 0;
+    const std::size_t high_water = std::max<std::size_t>(1 << 20, 16 * s.f.size);
+    while (sent < s.f.send) {
+        const std::size_t buffered = co_await s.pc->async_invoke(
+            [id](auto& core, auto) { return core.channel_buffered_amount(id); }, bnet::use_awaitable);
+        if (buffered > high_water) {
+            timer.expires_after(1ms);
+            co_await timer.async_wait(bnet::use_awaitable);
+            continue;
+        }
+        for (int burst = 0; burst < 16 && sent < s.f.send; ++burst, ++sent) {
+            auto r = co_await s.pc->async_send_binary(id, payload, bnet::use_awaitable);
+            if (!r) {
+                log("send: " + r.error().message());
+                finish(s, 1);
+                co_return;
+            }
+        }
+    }
+    // Delivered: nothing left buffered in SCTP.
+    for (;;) {
+        const std::size_t buffered = co_await s.pc->async_invoke(
+            [id](auto& core, auto) { return core.channel_buffered_amount(id); }, bnet::use_awaitable);
+        if (buffered == 0) break;
+        timer.expires_after(1ms);
+        co_await timer.async_wait(bnet::use_awaitable);
+    }
+    log("sent " + std::to_string(sent) + " messages");
+    if (!s.f.expect || s.received >= s.f.expect) finish(s, 0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    state s;
+    flags& f = s.f;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "%s needs a value\n", argv[i]);
+                std::exit(1);
+            }
+            return argv[++i];
+        };
+        if (a == "--offer") f.offer = true;
+        else if (a == "--echo") f.echo = true;
+        else if (a == "--relay-only") f.relay_only = true;
+        else if (a == "--unordered") f.unordered = true;
+        else if (a == "--send") f.send = std::stoul(next());
+        else if (a == "--size") f.size = std::stoul(next());
+        else if (a == "--expect") f.expect = std::stoul(next());
+        else if (a == "--max-retransmits") f.max_retransmits = static_cast<std::uint16_t>(std::stoul(next()));
+        else if (a == "--ice-server") f.ice_servers.push_back(next());
+        else if (a == "--username") f.username = next();
+        else if (a == "--credential") f.credential = next();
+        else if (a == "--label") f.label = next();
+        else if (a == "--timeout") f.timeout = std::stod(next());
+        else {
+            std::fprintf(stderr,
+                         "usage: peer [--offer] [--echo] [--send N] [--size BYTES] [--expect N] [--ice-server URL]...\n"
+                         "            [--relay-only] [--label NAME] [--unordered] [--max-retransmits N] [--timeout SECONDS]\n"
+                         "            [--username U] [--credential C]\n");
+            return 1;
+        }
+    }
+
+    bnet::io_context io;
+    peer_connection::configuration config;
+    config.include_loopback = true;
+    for (const auto& url : f.ice_servers) {
+        // turn://user:pass@host form is not standard; credentials come from the flags.
+        config.ice_servers.push_back({{url}, f.username, f.credential});
+    }
+    if (f.relay_only) config.ice_transport_policy = rtc::ice_transport_policy::relay;
+    auto sig = signaling::stdio_transport::open(io.get_executor());
+    if (!sig) {
+        log("stdio: " + sig.error().message());
+        return 1;
+    }
+    s.sig.emplace(std::move(*sig));
+    peer_connection_options options;
+    options.interfaces.include_loopback = true;
+    auto pc = peer_connection::create(io.get_executor(), config, handler(s), options);
+    if (!pc) {
+        log("create: " + pc.error().message());
+        return 1;
+    }
+    s.pc.emplace(std::move(*pc));
+
+    bnet::co_spawn(io, signaling_loop(s), bnet::detached);
+    bnet::co_spawn(io, run(s), bnet::detached);
+    const auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(f.timeout));
+    while (s.exit_code < 0 && clock_type::now() < deadline) io.run_for(10ms);
+    if (s.exit_code < 0) {
+        log("timeout");
+        if (f.expect) report(s);
+        s.exit_code = 2;
+    }
+    if (s.exit_code == 0) {
+        // Let the goodbye (SCTP ABORT, close_notify) leave.
+        s.pc->async_close([] {});
+        io.run_for(50ms);
+    }
+    s.pc->shutdown();
+    s.sig->close();
+    io.run_for(10ms);
+    return s.exit_code;
+}

@@ -1,0 +1,441 @@
+// peerkit::peer_connection: the peer connection core (peerkit::rtc::basic_core) run by the
+// runtime's generic driver on batched UDP sockets, on any Asio executor (io_context, strand,
+// thread_pool). The core lives on the driver's strand; every call is posted there and
+// completes through an Asio completion token (callbacks, use_future, use_awaitable), and
+// events are delivered on the user's executor, in order.
+//
+//   peerkit::peer_connection pc = *peerkit::peer_connection::create(ex, config,
+//       [](peerkit::rtc::event e) { ... });            // icecandidate, connectionstatechange ...
+//   auto ch = co_await pc.async_create_data_channel("chat", {}, use_awaitable);
+//   auto offer = co_await pc.async_set_local_description(use_awaitable);   // implicit form
+//   signaling.send(...);
+//
+// Host names in ice_servers URLs are resolved here (the core takes IP literals).
+#pragma once
+
+#include <peerkit/asio/driver.hpp>
+#include <peerkit/asio/interfaces.hpp>
+#include <peerkit/asio/udp_socket.hpp>
+#include <peerkit/error.hpp>
+#include <peerkit/net/address.hpp>
+#include <peerkit/peer_connection/core.hpp>
+#include <peerkit/peer_connection/openssl.hpp>
+#include <peerkit/peer_connection/types.hpp>
+#include <peerkit/signaling/message.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <type_traits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace peerkit {
+
+namespace asio::detail {
+
+[[nodiscard]] inline net::endpoint to_net(const boost::asio::ip::udp::endpoint& e)
+{
+    const auto a = e.address();
+    if (a.is_v4()) {
+        const auto b = a.to_v4().to_bytes();
+        std::array<std::byte, 4> raw{};
+        for (std::size_t i = 0; i < 4; ++i) raw[i] = static_cast<std::byte>(b[i]);
+        return {net::ip_address::v4(std::span<const std::byte, 4>(raw)), e.port()};
+    }
+    const auto b = a.to_v6().to_bytes();
+    std::array<std::byte, 16> raw{};
+    for (std::size_t i = 0; i < 16; ++i) raw[i] = static_cast<std::byte>(b[i]);
+    return {net::ip_address::v6(std::span<const std::byte, 16>(raw)), e.port()};
+}
+
+[[nodiscard]] inline boost::asio::ip::udp::endpoint to_asio(const net::endpoint& e)
+{
+    const auto bytes = e.address().bytes();
+    if (e.address().is_v4()) {
+        boost::asio::ip::address_v4::bytes_type b{};
+        for (std::size_t i = 0; i < 4; ++i) b[i] = std::to_integer<unsigned char>(bytes[i]);
+        return {boost::asio::ip::address_v4(b), e.port()};
+    }
+    boost::asio::ip::address_v6::bytes_type b{};
+    for (std::size_t i = 0; i < 16; ++i) b[i] = std::to_integer<unsigned char>(bytes[i]);
+    return {boost::asio::ip::address_v6(b), e.port()};
+}
+
+// The core seen as a udp_machine: socket ids are 1 + the index of the bound endpoint.
+template <class Core>
+struct core_machine {
+    struct out_transmit {
+        boost::asio::ip::udp::endpoint destination;
+        boost::asio::ip::udp::endpoint source;
+        std::vector<std::byte> payload;
+    };
+
+    std::unique_ptr<Core> core;
+    std::vector<boost::asio::ip::udp::endpoint> bound;
+
+    void handle_packet(steady_time now, const received_datagram& d)
+    {
+        ice::socket_id id = 0;
+        for (std::size_t i = 0; i < bound.size(); ++i)
+            if (bound[i].port() == d.local.port() && (bound[i].address() == d.local.address() || id == 0))
+                id = static_cast<ice::socket_id>(i + 1);
+        if (id == 0) return;
+        core->handle_packet(now, id, to_net(d.source), d.payload);
+    }
+    void handle_timeout(steady_time now) { core->handle_timeout(now); }
+    [[nodiscard]] std::optional<steady_time> poll_timeout() const { return core->poll_timeout(); }
+    std::optional<out_transmit> poll_transmit()
+    {
+        auto t = core->poll_transmit();
+        if (!t) return std::nullopt;
+        out_transmit out{to_asio(t->destination), {}, std::move(t->payload)};
+        if (t->socket >= 1 && t->socket <= bound.size()) out.source = bound[t->socket - 1];
+        return out;
+    }
+    std::optional<rtc::event> poll_event() { return core->poll_event(); }
+};
+
+}  // namespace asio::detail
+
+// How the runtime binds and gathers.
+struct peer_connection_options {
+    // Local addresses to bind one UDP socket each (port 0: any free port). Empty: every
+    // interface address enumerate_interfaces() returns with `interfaces`.
+    std::vector<boost::asio::ip::udp::endpoint> bind;
+    asio::interface_filter interfaces{};
+    asio::driver_config driver{};
+};
+
+template <rtc::policy Policy = rtc::openssl_policy, class Executor = boost::asio::any_io_executor>
+class basic_peer_connection {
+public:
+    using core_type = rtc::basic_core<Policy>;
+    using configuration = typename core_type::configuration;
+    using machine_type = asio::detail::core_machine<core_type>;
+    using driver_type = asio::basic_driver<machine_type, Executor>;
+    using event_handler = std::function<void(rtc::event)>;
+    using executor_type = Executor;
+
+    // Binds the sockets, starts the driver; `on_event` runs on `ex` (the user's executor).
+    [[nodiscard]] static result<basic_peer_connection> create(const Executor& ex, configuration config,
+                                                              event_handler on_event,
+                                                              peer_connection_options options = {},
+                                                              typename Policy::random random = {})
+    {
+        if (auto r = resolve_servers(ex, config); !r) return r.error();
+        auto core = core_type::create(std::move(config), std::move(random));
+        if (!core) return core.error();
+        std::vector<boost::asio::ip::udp::endpoint> bind = options.bind;
+        std::vector<std::string> names;
+        std::vector<bool> loopback;
+        if (bind.empty()) {
+            auto found = asio::enumerate_interfaces(options.interfaces);
+            if (!found) return found.error();
+            for (const auto& i : *found) {
+                bind.emplace_back(i.address, 0);
+                names.push_back(i.name);
+                loopback.push_back(i.loopback);
+            }
+        }
+        if (bind.empty()) return make_error(rtc::errc::transport_failed, "no local address to bind");
+        machine_type machine{std::move(*core), {}};
+        auto state = std::make_shared<shared_state>(ex, std::move(on_event));
+        auto d = driver_type::create(ex, std::move(machine), bind,
+                                     [state](machine_type&, rtc::event&& e) { state->deliver(std::move(e)); },
+                                     options.driver);
+        if (!d) return d.error();
+        basic_peer_connection pc(std::move(*d), state);
+        // The bound ports become the core's local sockets (host candidates at the first
+        // set_local_description, as in browsers).
+        const auto endpoints = pc.driver_->local_endpoints();
+        std::vector<ice::local_socket> sockets;
+        for (std::size_t i = 0; i < endpoints.size(); ++i) {
+            ice::local_socket s;
+            s.id = static_cast<ice::socket_id>(i + 1);
+            s.address = asio::detail::to_net(endpoints[i]);
+            s.interface_name = i < names.size() ? names[i] : std::string(s.address.address().is_loopback() ? "lo" : "");
+            s.loopback = i < loopback.size() ? static_cast<bool>(loopback[i]) : s.address.address().is_loopback();
+            sockets.push_back(std::move(s));
+        }
+        pc.driver_->async_invoke(
+            [endpoints, sockets = std::move(sockets)](machine_type& m) {
+                m.bound = endpoints;
+                m.core->add_local_sockets(asio::steady_time::clock::now(), sockets);
+            },
+            [] {});
+        return pc;
+    }
+
+    basic_peer_connection(basic_peer_connection&&) noexcept = default;
+    basic_peer_connection& operator=(basic_peer_connection&&) noexcept = default;
+    ~basic_peer_connection() = default;
+
+    [[nodiscard]] executor_type get_executor() const noexcept { return state_->user; }
+    [[nodiscard]] std::vector<boost::asio::ip::udp::endpoint> local_endpoints() const { return driver_->local_endpoints(); }
+
+    // ---- JSEP (each completes with the core's result) --------------------------------------
+    // Arguments are views or const references, copied into the call: with g++ 12, temporaries
+    // with destructors inside a co_await expression can be destroyed twice (GCC bug 101367 and
+    // relatives), so `co_await pc.async_send(id, "x" + s, use_awaitable)` must not create one
+    // by a by-value parameter. Callers in coroutines should pass named objects.
+    template <class Token>
+    auto async_create_offer(Token&& token)
+    {
+        return invoke([](core_type& c, auto) { return c.create_offer(); }, std::forward<Token>(token));
+    }
+    template <class Token>
+    auto async_create_answer(Token&& token)
+    {
+        return invoke([](core_type& c, auto) { return c.create_answer(); }, std::forward<Token>(token));
+    }
+    template <class Token>
+    auto async_set_local_description(const rtc::session_description& d, Token&& token)
+    {
+        return invoke([d](core_type& c, auto now) { return c.set_local_description(now, d); },
+                      std::forward<Token>(token));
+    }
+    // The implicit form: completes with the offer or answer it made.
+    template <class Token>
+    auto async_set_local_description(Token&& token)
+    {
+        return invoke([](core_type& c, auto now) { return c.set_local_description(now); }, std::forward<Token>(token));
+    }
+    template <class Token>
+    auto async_set_remote_description(const rtc::session_description& d, Token&& token)
+    {
+        return invoke([d](core_type& c, auto now) { return c.set_remote_description(now, d); },
+                      std::forward<Token>(token));
+    }
+    template <class Token>
+    auto async_add_ice_candidate(const rtc::ice_candidate& cand, Token&& token)
+    {
+        return invoke([cand](core_type& c, auto now) { return c.add_ice_candidate(now, cand); },
+                      std::forward<Token>(token));
+    }
+
+    // ---- data channels -------------------------------------------------------------------------
+    template <class Token>
+    auto async_create_data_channel(std::string_view label, const rtc::data_channel_init& init, Token&& token)
+    {
+        return invoke(
+            [label = std::string(label), init](core_type& c, auto now) -> result<rtc::channel_id> {
+                auto ch = c.create_data_channel(now, label, init);
+                if (!ch) return ch.error();
+                return ch->id();
+            },
+            std::forward<Token>(token));
+    }
+    template <class Token>
+    auto async_send(rtc::channel_id id, std::string_view text, Token&& token)
+    {
+        return invoke([id, text = std::string(text)](core_type& c, auto now) { return c.channel_send(now, id, as_bytes(text), false); },
+                      std::forward<Token>(token));
+    }
+    template <class Token>
+    auto async_send_binary(rtc::channel_id id, bytes_view data, Token&& token)
+    {
+        return invoke([id, data = std::vector<std::byte>(data.begin(), data.end())](core_type& c, auto now) { return c.channel_send(now, id, data, true); },
+                      std::forward<Token>(token));
+    }
+    template <class Token>
+    auto async_close_channel(rtc::channel_id id, Token&& token)
+    {
+        return invoke([id](core_type& c, auto now) { return c.channel_close(now, id); }, std::forward<Token>(token));
+    }
+
+    // ---- observation ---------------------------------------------------------------------------
+    template <class Token>
+    auto async_get_stats(Token&& token)
+    {
+        return invoke([](core_type& c, auto) { return c.get_stats(); }, std::forward<Token>(token));
+    }
+    // Anything else of the core (states, descriptions, channel properties), on its strand:
+    // f(core, now) -> R.
+    template <class F, class Token>
+    auto async_invoke(F f, Token&& token)
+    {
+        return invoke(std::move(f), std::forward<Token>(token));
+    }
+
+    // close(): the core says goodbye (SCTP ABORT, DTLS close_notify), then the sockets close.
+    template <class Token>
+    auto async_close(Token&& token)
+    {
+        return invoke([](core_type& c, auto now) { c.close(now); }, std::forward<Token>(token));
+    }
+    // Stops the runtime at once (no goodbye); further events are not delivered.
+    void shutdown()
+    {
+        state_->handler = nullptr;
+        if (driver_) driver_->close();
+    }
+
+private:
+    // Events go to the user's executor in order. While a call is in flight, its events wait
+    // until its completion has been posted, so the user sees (and can send) a description
+    // before the icecandidate events it caused, as in browsers (webrtc-pc 4.4.1.5).
+    struct shared_state : std::enable_shared_from_this<shared_state> {
+        shared_state(const Executor& ex, event_handler h) : user(ex), handler(std::move(h)) {}
+        Executor user;
+        event_handler handler;
+        std::mutex mutex;
+        std::size_t calls_in_flight = 0;
+        std::vector<rtc::event> held;
+
+        void deliver(rtc::event&& e)
+        {
+            {
+                std::lock_guard lock(mutex);
+                // Only what gathering produces waits; state changes keep the browser's order
+                // (signalingstatechange before the call completes).
+                const bool gathering = std::holds_alternative<rtc::ice_candidate_event>(e) ||
+                                       std::holds_alternative<rtc::ice_gathering_state_change_event>(e);
+                if (calls_in_flight > 0 && (gathering || !held.empty())) {
+                    held.push_back(std::move(e));
+                    return;
+                }
+            }
+            post_event(std::move(e));
+        }
+        void post_event(rtc::event&& e)
+        {
+            boost::asio::post(user, [self = this->shared_from_this(), e = std::move(e)]() mutable {
+                if (self->handler) self->handler(std::move(e));
+            });
+        }
+        void begin_call()
+        {
+            std::lock_guard lock(mutex);
+            ++calls_in_flight;
+        }
+        void end_call()
+        {
+            std::vector<rtc::event> release;
+            {
+                std::lock_guard lock(mutex);
+                if (--calls_in_flight == 0) release.swap(held);
+            }
+            for (auto& e : release) post_event(std::move(e));
+        }
+    };
+
+    basic_peer_connection(driver_type d, std::shared_ptr<shared_state> s)
+        : driver_(std::make_unique<driver_type>(std::move(d))), state_(std::move(s))
+    {
+    }
+
+    template <class F, class Token>
+    auto invoke(F f, Token&& token)
+    {
+        using R = std::invoke_result_t<F&, core_type&, asio::steady_time>;
+        auto call = [f = std::move(f)](machine_type& m) mutable { return f(*m.core, asio::steady_time::clock::now()); };
+        if constexpr (std::is_void_v<R>) {
+            return driver_->async_invoke(std::move(call), std::forward<Token>(token));
+        } else {
+            return boost::asio::async_initiate<Token, void(R)>(
+                [](auto handler, driver_type* driver, std::shared_ptr<shared_state> state, decltype(call) c) {
+                    state->begin_call();
+                    driver->async_invoke(std::move(c), [state, h = std::move(handler)](R r) mutable {
+                        auto ex = boost::asio::get_associated_executor(h, state->user);
+                        boost::asio::post(ex, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
+                        state->end_call();  // held events are posted after the completion
+                    });
+                },
+                token, driver_.get(), state_, std::move(call));
+        }
+    }
+
+    // stun:/turn: URLs with host names become IP literals (first address of the resolver).
+    static result<void> resolve_servers(const Executor& ex, configuration& config)
+    {
+        boost::asio::ip::udp::resolver resolver(ex);
+        for (auto& server : config.ice_servers) {
+            for (auto& url : server.urls) {
+                if (rtc::detail::parse_ice_url(url)) continue;
+                const auto colon = url.find(':');
+                if (colon == std::string::npos) continue;
+                std::string scheme = url.substr(0, colon + 1);
+                std::string rest = url.substr(colon + 1);
+                std::string query;
+                if (auto q = rest.find('?'); q != std::string::npos) {
+                    query = rest.substr(q);
+                    rest = rest.substr(0, q);
+                }
+                std::string host = rest, port = "3478";
+                if (auto p = rest.rfind(':'); p != std::string::npos && rest.front() != '[') {
+                    host = rest.substr(0, p);
+                    port = rest.substr(p + 1);
+                }
+                boost::system::error_code ec;
+                auto results = resolver.resolve(boost::asio::ip::udp::v4(), host, port, ec);
+                if (ec || results.empty())
+                    return make_error(rtc::errc::bad_configuration, "cannot resolve ice server '", url, "': ", ec.message());
+                const auto e = results.begin()->endpoint();
+                url = scheme + e.address().to_string() + ":" + std::to_string(e.port()) + query;
+            }
+        }
+        return {};
+    }
+
+    std::unique_ptr<driver_type> driver_;
+    std::shared_ptr<shared_state> state_;
+};
+
+using peer_connection = basic_peer_connection<>;
+
+// The browser's signaling JSON (peerkit::signaling messages) to and from the core's types.
+[[nodiscard]] inline signaling::session_description to_signaling(const rtc::session_description& d)
+{
+    signaling::sdp_type t = signaling::sdp_type::offer;
+    switch (d.type) {
+    case rtc::sdp_type::offer: t = signaling::sdp_type::offer; break;
+    case rtc::sdp_type::answer: t = signaling::sdp_type::answer; break;
+    case rtc::sdp_type::pranswer: t = signaling::sdp_type::pranswer; break;
+    case rtc::sdp_type::rollback: t = signaling::sdp_type::rollback; break;
+    }
+    return {t, d.sdp};
+}
+[[nodiscard]] inline rtc::session_description to_rtc(const signaling::session_description& d)
+{
+    rtc::sdp_type t = rtc::sdp_type::offer;
+    switch (d.type) {
+    case signaling::sdp_type::offer: t = rtc::sdp_type::offer; break;
+    case signaling::sdp_type::answer: t = rtc::sdp_type::answer; break;
+    case signaling::sdp_type::pranswer: t = rtc::sdp_type::pranswer; break;
+    case signaling::sdp_type::rollback: t = rtc::sdp_type::rollback; break;
+    }
+    return {t, d.sdp};
+}
+// A null candidate (end of candidates) becomes {"candidate":""}.
+[[nodiscard]] inline signaling::ice_candidate to_signaling(const std::optional<rtc::ice_candidate>& c)
+{
+    if (!c) return signaling::end_of_candidates();
+    signaling::ice_candidate out;
+    out.candidate = c->candidate;
+    out.sdp_mid = c->sdp_mid;
+    out.sdp_m_line_index = c->sdp_mline_index;
+    if (!c->username_fragment.empty()) out.username_fragment = c->username_fragment;
+    return out;
+}
+[[nodiscard]] inline rtc::ice_candidate to_rtc(const signaling::ice_candidate& c)
+{
+    rtc::ice_candidate out;
+    out.candidate = c.candidate;
+    out.sdp_mid = c.sdp_mid.value_or("");
+    out.sdp_mline_index = c.sdp_m_line_index;
+    out.username_fragment = c.username_fragment.value_or("");
+    return out;
+}
+
+}  // namespace peerkit

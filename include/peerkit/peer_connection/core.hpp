@@ -1,0 +1,1118 @@
+// peerkit::rtc::basic_core<Policy>: the browser's RTCPeerConnection as a sans-IO
+// machine. It composes the ICE agent, a DTLS session (any backend modelling dtls::session),
+// the SCTP association and the data-channel layer, and speaks JSEP (RFC 8829) through the SDP
+// builder. It never owns a socket or reads a clock:
+//
+//   core pc{config};                                // Policy picks DTLS, crypto, random, limits
+//   pc.add_local_sockets(now, sockets);             // what the runtime bound (host candidates)
+//   auto ch = pc.create_data_channel(now, "chat");
+//   auto offer = pc.create_offer();  pc.set_local_description(now, *offer);
+//   ... signaling ...  pc.set_remote_description(now, answer);  pc.add_ice_candidate(now, c);
+//   pc.handle_packet(now, socket, source, datagram);   pc.handle_timeout(now);
+//   while (auto t = pc.poll_transmit()) socket(t->socket).send_to(t->destination, t->payload);
+//   while (auto e = pc.poll_event()) ...;           // icecandidate, connectionstatechange ...
+//
+// The path of a datagram (RFC 7983 demultiplexing, peerkit/net/demux.hpp): STUN and TURN
+// ChannelData go to the ICE agent (which also unwraps relayed data); what the agent hands on
+// from a peer with consent is classified again: DTLS records go to the DTLS session, whose
+// application data is SCTP (RFC 8261), whose messages are data-channel messages (RFC 8831).
+// RTP/RTCP (no media here), ZRTP and unknown first bytes are counted and dropped.
+#pragma once
+
+#include <peerkit/bytes.hpp>
+#include <peerkit/datachannel/endpoint.hpp>
+#include <peerkit/dtls/concepts.hpp>
+#include <peerkit/dtls/fingerprint.hpp>
+#include <peerkit/error.hpp>
+#include <peerkit/ice/agent.hpp>
+#include <peerkit/ice/candidate.hpp>
+#include <peerkit/ice/config.hpp>
+#include <peerkit/ice/types.hpp>
+#include <peerkit/net/address.hpp>
+#include <peerkit/net/demux.hpp>
+#include <peerkit/peer_connection/policy.hpp>
+#include <peerkit/peer_connection/types.hpp>
+#include <peerkit/sctp/association.hpp>
+#include <peerkit/sdp/candidate.hpp>
+#include <peerkit/sdp/description.hpp>
+#include <peerkit/sdp/jsep.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace peerkit::rtc {
+
+namespace detail {
+
+// An ice_servers URL (RFC 7064 stun:, RFC 7065 turn:), IP literals only in the core.
+struct parsed_ice_url {
+    bool turn = false;
+    net::endpoint address{};
+};
+
+[[nodiscard]] inline result<parsed_ice_url> parse_ice_url(std::string_view url)
+{
+    parsed_ice_url out;
+    std::string_view rest;
+    if (url.starts_with("stun:")) {
+        rest = url.substr(5);
+    } else if (url.starts_with("turn:")) {
+        out.turn = true;
+        rest = url.substr(5);
+    } else if (url.starts_with("turns:") || url.starts_with("stuns:")) {
+        return make_error(errc::bad_configuration, "ice server URL '", url,
+                          "': TLS (turns:/stuns:) needs a TLS transport, which the core does not have");
+    } else {
+        return make_error(errc::bad_configuration, "ice server URL '", url, "' is not stun: or turn:");
+    }
+    if (const auto q = rest.find('?'); q != std::string_view::npos) {
+        const auto query = rest.substr(q + 1);
+        rest = rest.substr(0, q);
+        if (query != "transport=udp")
+            return make_error(errc::bad_configuration, "ice server URL '", url, "': only transport=udp is supported");
+    }
+    std::uint16_t default_port = 3478;  // RFC 7064 3.1 / RFC 7065 3.1
+    std::string host;
+    std::uint16_t port = default_port;
+    if (rest.starts_with('[')) {
+        const auto close = rest.find(']');
+        if (close == std::string_view::npos)
+            return make_error(errc::bad_configuration, "ice server URL '", url, "': unterminated IPv6 literal");
+        host.assign(rest.substr(1, close - 1));
+        rest = rest.substr(close + 1);
+    } else {
+        const auto colon = rest.rfind(':');
+        host.assign(rest.substr(0, colon));
+        rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon);
+    }
+    if (!rest.empty()) {
+        if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6)
+            return make_error(errc::bad_configuration, "ice server URL '", url, "': bad port");
+        unsigned value = 0;
+        for (char c : rest.substr(1)) {
+            if (c < '0' || c > '9')
+                return make_error(errc::bad_configuration, "ice server URL '", url, "': bad port");
+            value = value * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (value == 0 || value > 65535)
+            return make_error(errc::bad_configuration, "ice server URL '", url, "': port out of range");
+        port = static_cast<std::uint16_t>(value);
+    }
+    auto ip = net::ip_address::parse(host);
+    if (!ip)
+        return make_error(errc::bad_configuration, "ice server URL '", url, "': host '", host,
+                          "' is not an IP literal (the runtime resolves names before the core)");
+    out.address = net::endpoint{*ip, port};
+    return out;
+}
+
+// Transport parameters read from a remote description (RFC 8839, RFC 8842, RFC 8841).
+struct remote_transport {
+    std::string ufrag, pwd;
+    std::vector<dtls::fingerprint> fingerprints;
+    std::uint16_t sctp_port = 5000;
+    std::uint64_t max_message_size = 65536;  // RFC 8841 6.1: absent means 64 KiB
+    bool has_data = false;
+    std::string data_mid;
+    std::vector<sdp::candidate> candidates;
+    bool end_of_candidates = false;
+};
+
+[[nodiscard]] inline result<remote_transport> read_remote(const sdp::session_description& d)
+{
+    remote_transport r;
+    auto take_transport = [&r](const auto& section) -> result<void> {
+        if (r.ufrag.empty())
+            if (auto u = section.ice_ufrag()) r.ufrag.assign(*u);
+        if (r.pwd.empty())
+            if (auto p = section.ice_pwd()) r.pwd.assign(*p);
+        if (r.fingerprints.empty()) {
+            for (const auto& f : section.fingerprints()) {
+                const auto h = dtls::parse_hash_function(f.hash_function);
+                if (!h) continue;  // RFC 8122 5: unknown hash functions are ignored
+                std::vector<std::byte> digest;
+                for (auto b : f.digest()) digest.push_back(static_cast<std::byte>(b));
+                auto fp = dtls::fingerprint::from_digest(*h, digest);
+                if (!fp)
+                    return make_error(errc::bad_description, "a=fingerprint: ", fp.error().message());
+                r.fingerprints.push_back(*fp);
+            }
+        }
+        return {};
+    };
+    if (auto t = take_transport(d); !t) return t.error();
+    for (const auto& m : d.media) {
+        if (m.rejected()) continue;
+        const auto ml = m.m_line();
+        if (!ml) return make_error(errc::bad_description, "m= line: ", ml.error().message());
+        if (auto t = take_transport(m); !t) return t.error();
+        if (!ml->is_data_channel() || r.has_data) continue;
+        r.has_data = true;
+        r.data_mid.assign(m.mid().value_or(""));
+        if (auto p = m.sctp_port()) r.sctp_port = *p;
+        else if (auto sm = m.sctpmap()) r.sctp_port = sm->port;
+        if (auto mms = m.max_message_size()) r.max_message_size = *mms;
+        for (const auto& c : m.candidates()) r.candidates.push_back(sdp::candidate::from(c));
+        r.end_of_candidates = m.end_of_candidates();
+    }
+    if (!r.has_data) return make_error(errc::bad_description, "the description has no data-channel (m=application) section");
+    if (r.ufrag.empty() || r.pwd.empty())
+        return make_error(errc::bad_description, "the description has no a=ice-ufrag / a=ice-pwd (RFC 8839 5.4)");
+    if (r.fingerprints.empty())
+        return make_error(errc::bad_description, "the description has no usable a=fingerprint (RFC 8842 5.1)");
+    return r;
+}
+
+}  // namespace detail
+
+template <policy Policy>
+class basic_core;
+
+// RTCDataChannel: a cheap handle; calls go to the core that made it.
+template <class Core>
+class basic_data_channel {
+public:
+    basic_data_channel() = default;
+    basic_data_channel(Core* core, channel_id id) noexcept : core_(core), id_(id) {}
+
+    [[nodiscard]] channel_id id() const noexcept { return id_; }
+    [[nodiscard]] std::string_view label() const noexcept { return core_->channel_label(id_); }
+    [[nodiscard]] std::string_view protocol() const noexcept { return core_->channel_protocol(id_); }
+    [[nodiscard]] std::optional<std::uint16_t> stream_id() const noexcept { return core_->channel_stream(id_); }
+    [[nodiscard]] data_channel_state ready_state() const noexcept { return core_->channel_state(id_); }
+    [[nodiscard]] std::size_t buffered_amount() const noexcept { return core_->channel_buffered_amount(id_); }
+    void set_buffered_amount_low_threshold(std::size_t bytes) noexcept { core_->channel_set_low_threshold(id_, bytes); }
+    result<void> send(time_point now, std::string_view text) { return core_->channel_send(now, id_, as_bytes(text), false); }
+    result<void> send(time_point now, bytes_view binary) { return core_->channel_send(now, id_, binary, true); }
+    result<void> close(time_point now) { return core_->channel_close(now, id_); }
+    [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
+    friend bool operator==(const basic_data_channel& a, const basic_data_channel& b) noexcept
+    {
+        return a.core_ == b.core_ && a.id_ == b.id_;
+    }
+
+private:
+    Core* core_ = nullptr;
+    channel_id id_{};
+};
+
+template <policy Policy>
+class basic_core {
+public:
+    using policy_type = Policy;
+    using backend_type = typename Policy::dtls_backend;
+    using certificate_type = typename backend_type::certificate;
+    using session_type = typename backend_type::session;
+    using random_type = typename Policy::random;
+    using crypto_type = detail::crypto_with_random<typename Policy::crypto, random_type>;
+    using agent_type = ice::agent<crypto_type>;
+    using endpoint_type = datachannel::endpoint<sctp::association>;
+    using configuration = basic_configuration<certificate_type>;
+    using data_channel = basic_data_channel<basic_core>;
+    using transmit = ice::transmit;
+
+    // The configuration is checked by create(); the constructor is for policies whose random
+    // source needs state (a seed): create(config, random).
+    [[nodiscard]] static result<std::unique_ptr<basic_core>> create(configuration config, random_type random = {})
+    {
+        std::unique_ptr<basic_core> pc(new basic_core(std::move(random)));
+        if (auto r = pc->init(std::move(config)); !r) return r.error();
+        return pc;
+    }
+
+    basic_core(const basic_core&) = delete;
+    basic_core& operator=(const basic_core&) = delete;
+
+    // ---- local sockets (the runtime's) --------------------------------------------------------
+    // Gathering starts at the first set_local_description, as in browsers; sockets given
+    // earlier wait for it, later ones are gathered at once.
+    void add_local_sockets(time_point now, std::span<const ice::local_socket> sockets)
+    {
+        sockets_.insert(sockets_.end(), sockets.begin(), sockets.end());
+        if (gathering_started_ && agent_) {
+            agent_->gather(now, sockets);
+            pump(now);
+        }
+    }
+
+    // ---- JSEP -------------------------------------------------------------------------------
+    [[nodiscard]] result<session_description> create_offer(bool ice_restart = false)
+    {
+        if (closed_) return make_error(errc::closed, "create_offer on a closed peer connection");
+        if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_local_offer)
+            return make_error(errc::invalid_state, "create_offer in signaling state ", to_string(signaling_));
+        (void)ice_restart;  // TODO(peerkit): ICE restart through agent.restart()
+        sdp::jsep::offer_options options;
+        const sdp::session_description* previous = current_local_ ? &*current_local_ : nullptr;
+        options.previous = previous;
+        auto d = sdp::jsep::create_offer(local_model(), options);
+        if (!d) return make_error(errc::negotiation_failed, "create_offer: ", d.error().message());
+        return session_description{sdp_type::offer, d->to_string()};
+    }
+
+    [[nodiscard]] result<session_description> create_answer()
+    {
+        if (closed_) return make_error(errc::closed, "create_answer on a closed peer connection");
+        if (signaling_ != rtc::signaling_state::have_remote_offer && signaling_ != rtc::signaling_state::have_local_pranswer)
+            return make_error(errc::invalid_state, "create_answer in signaling state ", to_string(signaling_));
+        sdp::jsep::answer_options options;
+        options.previous = current_local_ ? &*current_local_ : nullptr;
+        auto d = sdp::jsep::create_answer(*pending_remote_, local_model(), options);
+        if (!d) return make_error(errc::negotiation_failed, "create_answer: ", d.error().message());
+        return session_description{sdp_type::answer, d->to_string()};
+    }
+
+    // The implicit form (RFC 8829 5.8 / webrtc-pc 4.4.1.5): an offer or an answer, as the
+    // signaling state asks.
+    result<session_description> set_local_description(time_point now)
+    {
+        const bool answering = signaling_ == rtc::signaling_state::have_remote_offer ||
+                               signaling_ == rtc::signaling_state::have_local_pranswer;
+        auto d = answering ? create_answer() : create_offer();
+        if (!d) return d.error();
+        if (auto r = set_local_description(now, *d); !r) return r.error();
+        return *d;
+    }
+
+    result<void> set_local_description(time_point now, const session_description& desc)
+    {
+        if (closed_) return make_error(errc::closed, "set_local_description on a closed peer connection");
+        if (desc.type == sdp_type::rollback) {
+            if (signaling_ != rtc::signaling_state::have_local_offer)
+                return make_error(errc::invalid_state, "rollback of a local offer in signaling state ", to_string(signaling_));
+            pending_local_.reset();
+            set_signaling(now, rtc::signaling_state::stable);
+            return {};
+        }
+        auto parsed = sdp::session_description::parse(desc.sdp);
+        if (!parsed) return make_error(errc::bad_description, "local description: ", parsed.error().message());
+        switch (desc.type) {
+        case sdp_type::offer:
+            if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_local_offer)
+                return make_error(errc::invalid_state, "local offer in signaling state ", to_string(signaling_));
+            // RFC 8445 6.1.1: the offerer's agent is controlling.
+            agent_->set_role(ice::role::controlling);
+            pending_local_ = std::move(*parsed);
+            add_gathered_to(*pending_local_);
+            start_gathering(now);
+            set_signaling(now, rtc::signaling_state::have_local_offer);
+            return {};
+        case sdp_type::pranswer:
+        case sdp_type::answer: {
+            if (signaling_ != rtc::signaling_state::have_remote_offer && signaling_ != rtc::signaling_state::have_local_pranswer)
+                return make_error(errc::invalid_state, "local answer in signaling state ", to_string(signaling_));
+            agent_->set_role(ice::role::controlled);
+            auto local = std::move(*parsed);
+            add_gathered_to(local);
+            if (desc.type == sdp_type::pranswer) {
+                pending_local_ = std::move(local);
+                start_gathering(now);  // after the description is in place: candidates go into it
+                set_signaling(now, rtc::signaling_state::have_local_pranswer);
+                return {};
+            }
+            current_local_ = std::move(local);
+            current_local_is_offer_ = false;
+            pending_local_.reset();
+            start_gathering(now);
+            current_remote_ = std::move(*pending_remote_);
+            pending_remote_.reset();
+            if (auto r = start_transport(now); !r) return r;
+            set_signaling(now, rtc::signaling_state::stable);
+            pump(now);
+            return {};
+        }
+        case sdp_type::rollback: break;
+        }
+        return {};
+    }
+
+    result<void> set_remote_description(time_point now, const session_description& desc)
+    {
+        if (closed_) return make_error(errc::closed, "set_remote_description on a closed peer connection");
+        if (desc.type == sdp_type::rollback) {
+            if (signaling_ != rtc::signaling_state::have_remote_offer)
+                return make_error(errc::invalid_state, "rollback of a remote offer in signaling state ", to_string(signaling_));
+            pending_remote_.reset();
+            set_signaling(now, rtc::signaling_state::stable);
+            return {};
+        }
+        if (desc.sdp.size() > limits_.max_description_size)
+            return make_error(errc::bad_description, "remote description of ", desc.sdp.size(),
+                              " bytes exceeds limits::max_description_size");
+        auto parsed = sdp::session_description::parse(desc.sdp);
+        if (!parsed) return make_error(errc::bad_description, "remote description: ", parsed.error().message());
+        auto transport = detail::read_remote(*parsed);
+        if (!transport) return transport.error();
+        switch (desc.type) {
+        case sdp_type::offer:
+            // Implicit rollback of our own offer is not done: glare is the caller's (perfect
+            // negotiation rolls back explicitly).
+            if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_remote_offer)
+                return make_error(errc::invalid_state, "remote offer in signaling state ", to_string(signaling_));
+            agent_->set_role(ice::role::controlled);
+            pending_remote_ = std::move(*parsed);
+            if (auto r = apply_remote(now, *transport); !r) return r;
+            set_signaling(now, rtc::signaling_state::have_remote_offer);
+            pump(now);
+            return {};
+        case sdp_type::pranswer:
+        case sdp_type::answer:
+            if (signaling_ != rtc::signaling_state::have_local_offer && signaling_ != rtc::signaling_state::have_remote_pranswer)
+                return make_error(errc::invalid_state, "remote answer in signaling state ", to_string(signaling_));
+            if (auto r = apply_remote(now, *transport); !r) return r;
+            if (desc.type == sdp_type::pranswer) {
+                pending_remote_ = std::move(*parsed);
+                set_signaling(now, rtc::signaling_state::have_remote_pranswer);
+                pump(now);
+                return {};
+            }
+            current_remote_ = std::move(*parsed);
+            pending_remote_.reset();
+            current_local_ = std::move(*pending_local_);
+            current_local_is_offer_ = true;
+            pending_local_.reset();
+            if (auto r = start_transport(now); !r) return r;
+            set_signaling(now, rtc::signaling_state::stable);
+            pump(now);
+            return {};
+        case sdp_type::rollback: break;
+        }
+        return {};
+    }
+
+    // addIceCandidate: an empty candidate is the end of candidates (RFC 8838 4).
+    result<void> add_ice_candidate(time_point now, const ice_candidate& c)
+    {
+        if (closed_) return make_error(errc::closed, "add_ice_candidate on a closed peer connection");
+        if (!pending_remote_ && !current_remote_)
+            return make_error(errc::invalid_state, "add_ice_candidate before a remote description");
+        if (!c.username_fragment.empty() && c.username_fragment != remote_ufrag_)
+            return make_error(errc::bad_candidate, "candidate for ufrag '", c.username_fragment,
+                              "' does not belong to the remote description (ufrag '", remote_ufrag_, "')");
+        if (c.candidate.empty()) {
+            agent_->end_of_remote_candidates(now);
+            pump(now);
+            return {};
+        }
+        auto r = agent_->add_remote_candidate(now, std::string_view(c.candidate));
+        if (!r) return make_error(errc::bad_candidate, "add_ice_candidate: ", r.error().message());
+        pump(now);
+        return {};
+    }
+
+    // ---- data channels ----------------------------------------------------------------------
+    result<data_channel> create_data_channel(time_point now, std::string_view label, const data_channel_init& init = {})
+    {
+        if (closed_) return make_error(errc::closed, "create_data_channel on a closed peer connection");
+        if (live_channel_count() >= limits_.max_data_channels)
+            return make_error(errc::channel_error, "more than ", limits_.max_data_channels,
+                              " data channels (limits::max_data_channels)");
+        if (label.size() > 65535 || init.protocol.size() > 65535)
+            return make_error(errc::channel_error, "label and protocol are limited to 65535 bytes (RFC 8832 5.1)");
+        if (init.max_packet_life_time && init.max_retransmits)
+            return make_error(errc::channel_error, "max_packet_life_time and max_retransmits are exclusive (webrtc-pc 6.2)");
+        if (init.negotiated && !init.id)
+            return make_error(errc::channel_error, "a negotiated channel needs an id");
+        channel_entry e;
+        e.id = channel_id{next_channel_++};
+        e.label.assign(label);
+        e.protocol = init.protocol;
+        e.init = init;
+        channels_.push_back(std::move(e));
+        auto& entry = channels_.back();
+        if (endpoint_) {
+            if (auto r = open_on_endpoint(now, entry); !r) {
+                channels_.pop_back();
+                return r.error();
+            }
+            pump(now);
+        } else if (!negotiated_data_) {
+            // webrtc-pc 6.2: the first data channel needs a data section: negotiation is needed.
+            negotiation_needed_ = true;
+            if (signaling_ == rtc::signaling_state::stable) fire_negotiation_needed();
+        }
+        return data_channel{this, entry.id};
+    }
+
+    [[nodiscard]] std::optional<data_channel> find_channel(channel_id id) noexcept
+    {
+        if (find(id) == nullptr) return std::nullopt;
+        return data_channel{this, id};
+    }
+
+    // ---- the machine's verbs ------------------------------------------------------------------
+    void handle_packet(time_point now, ice::socket_id socket, const net::endpoint& source, bytes_view datagram)
+    {
+        if (closed_) return;
+        ++stats_.packets_received;
+        stats_.transport_bytes_received += datagram.size();
+        switch (net::classify(datagram)) {
+        case net::packet_kind::stun:
+        case net::packet_kind::turn_channel_data:
+        case net::packet_kind::dtls:
+            // The agent checks consent (RFC 7675) and unwraps relayed data (TURN servers send
+            // ChannelData and Data indications); application data comes back as events.
+            agent_->handle_packet(now, socket, source, datagram);
+            break;
+        case net::packet_kind::rtp_rtcp:  // no media in this peer connection
+        case net::packet_kind::zrtp:
+        case net::packet_kind::unknown:
+            ++stats_.packets_discarded;
+            return;
+        }
+        pump(now);
+    }
+
+    void handle_timeout(time_point now)
+    {
+        if (closed_) return;
+        run_gathering(now);
+        agent_->handle_timeout(now);
+        if (dtls_) {
+            if (auto t = dtls_->poll_timeout(); t && *t <= now) dtls_->handle_timeout(now);
+        }
+        if (association_) {
+            if (auto t = association_->poll_timeout(); t && *t <= now) association_->handle_timeout(now);
+        }
+        pump(now);
+    }
+
+    [[nodiscard]] std::optional<time_point> poll_timeout() const
+    {
+        if (closed_) return std::nullopt;
+        std::optional<time_point> t = agent_->poll_timeout();
+        if (gather_due_ && (!t || *gather_due_ < *t)) t = gather_due_;
+        auto consider = [&t](std::optional<time_point> x) {
+            if (x && (!t || *x < *t)) t = x;
+        };
+        if (dtls_) consider(dtls_->poll_timeout());
+        if (association_) consider(association_->poll_timeout());
+        return t;
+    }
+
+    std::optional<transmit> poll_transmit()
+    {
+        auto t = agent_->poll_transmit();
+        if (t) {
+            ++stats_.packets_sent;
+            stats_.transport_bytes_sent += t->payload.size();
+        }
+        return t;
+    }
+
+    std::optional<event> poll_event()
+    {
+        if (events_.empty()) return std::nullopt;
+        event e = std::move(events_.front());
+        events_.pop_front();
+        return e;
+    }
+
+    // close(): SCTP ABORT and DTLS close_notify go out (poll_transmit), then nothing more.
+    // webrtc-pc 4.4.1.6: states become closed without events.
+    void close(time_point now)
+    {
+        if (closed_) return;
+        if (association_) {
+            association_->abort(now, "peer connection closed");
+            pump(now);
+        }
+        if (dtls_) {
+            dtls_->close(now);
+            while (auto d = dtls_->poll_transmit()) (void)agent_->send(now, *d);
+        }
+        for (auto& c : channels_) c.closed = true;
+        agent_->close(now);
+        closed_ = true;
+        signaling_ = rtc::signaling_state::closed;
+        connection_ = rtc::connection_state::closed;
+        ice_connection_ = ice::connection_state::closed;
+    }
+
+    // ---- observation -----------------------------------------------------------------------
+    [[nodiscard]] rtc::signaling_state signaling_state() const noexcept { return signaling_; }
+    [[nodiscard]] ice::gathering_state ice_gathering_state() const noexcept { return gathering_; }
+    [[nodiscard]] ice::connection_state ice_connection_state() const noexcept { return ice_connection_; }
+    [[nodiscard]] rtc::connection_state connection_state() const noexcept { return connection_; }
+
+    [[nodiscard]] std::optional<session_description> local_description() const
+    {
+        if (pending_local_) return describe(pending_local_, pending_local_type());
+        return current_local_description();
+    }
+    [[nodiscard]] std::optional<session_description> remote_description() const
+    {
+        if (pending_remote_) return describe(pending_remote_, pending_remote_type_);
+        return describe(current_remote_, current_local_is_offer_ ? sdp_type::answer : sdp_type::offer);
+    }
+    [[nodiscard]] std::optional<session_description> current_local_description() const
+    {
+        return describe(current_local_, current_local_is_offer_ ? sdp_type::offer : sdp_type::answer);
+    }
+    [[nodiscard]] std::optional<session_description> current_remote_description() const
+    {
+        return describe(current_remote_, current_local_is_offer_ ? sdp_type::answer : sdp_type::offer);
+    }
+    [[nodiscard]] std::optional<session_description> pending_local_description() const
+    {
+        return describe(pending_local_, pending_local_type());
+    }
+    [[nodiscard]] std::optional<session_description> pending_remote_description() const
+    {
+        return describe(pending_remote_, pending_remote_type_);
+    }
+
+    [[nodiscard]] rtc::stats get_stats() const
+    {
+        rtc::stats s = stats_;
+        if (auto p = agent_->selected_pair()) {
+            s.selected_local_candidate = ice::to_sdp_value(p->local);
+            s.selected_remote_candidate = ice::to_sdp_value(p->remote);
+        }
+        if (association_)
+            if (auto rtt = association_->srtt()) s.round_trip_time = std::chrono::duration_cast<std::chrono::microseconds>(*rtt);
+        return s;
+    }
+
+    [[nodiscard]] const dtls::fingerprint& local_fingerprint() const noexcept { return fingerprint_; }
+    [[nodiscard]] std::string_view local_ufrag() const noexcept { return agent_->local_ufrag(); }
+    [[nodiscard]] const agent_type& ice_agent() const noexcept { return *agent_; }
+    [[nodiscard]] const session_type* dtls_session() const noexcept { return dtls_ ? &*dtls_ : nullptr; }
+    [[nodiscard]] const sctp::association* sctp_association() const noexcept { return association_.get(); }
+    [[nodiscard]] const random_type& random() const noexcept { return random_; }
+
+    // ---- data channel calls (through basic_data_channel) ----------------------------------
+    [[nodiscard]] std::string_view channel_label(channel_id id) const noexcept
+    {
+        const auto* e = find(id);
+        return e ? std::string_view(e->label) : std::string_view{};
+    }
+    [[nodiscard]] std::string_view channel_protocol(channel_id id) const noexcept
+    {
+        const auto* e = find(id);
+        return e ? std::string_view(e->protocol) : std::string_view{};
+    }
+    [[nodiscard]] std::optional<std::uint16_t> channel_stream(channel_id id) const noexcept
+    {
+        const auto* e = find(id);
+        if (!e || !e->handle) return std::nullopt;
+        return e->handle->id();
+    }
+    [[nodiscard]] data_channel_state channel_state(channel_id id) const noexcept
+    {
+        const auto* e = find(id);
+        if (!e || e->closed) return data_channel_state::closed;
+        if (!e->handle) return data_channel_state::connecting;
+        return e->handle->ready_state();
+    }
+    [[nodiscard]] std::size_t channel_buffered_amount(channel_id id) const noexcept
+    {
+        const auto* e = find(id);
+        return e && e->handle && !e->closed ? e->handle->buffered_amount() : 0;
+    }
+    void channel_set_low_threshold(channel_id id, std::size_t bytes) noexcept
+    {
+        auto* e = find(id);
+        if (!e) return;
+        e->low_threshold = bytes;
+        if (e->handle) e->handle->set_buffered_amount_low_threshold(bytes);
+    }
+    result<void> channel_send(time_point now, channel_id id, bytes_view data, bool binary)
+    {
+        auto* e = find(id);
+        if (!e || e->closed) return make_error(errc::channel_error, "send on a closed or unknown data channel");
+        if (!e->handle || e->handle->ready_state() != data_channel_state::open)
+            return make_error(errc::channel_error, "send on data channel '", e->label, "' before it is open");
+        auto r = binary ? e->handle->send(now, data) : e->handle->send(now, as_string_view(data));
+        if (!r) return make_error(errc::channel_error, "data channel '", e->label, "': ", r.error().message());
+        ++stats_.messages_sent;
+        stats_.bytes_sent += data.size();
+        pump(now);
+        return {};
+    }
+    result<void> channel_close(time_point now, channel_id id)
+    {
+        auto* e = find(id);
+        if (!e || e->closed) return {};
+        if (!e->handle) {
+            e->closed = true;
+            push(channel_close_event{id});
+            return {};
+        }
+        auto r = e->handle->close(now);
+        pump(now);
+        if (!r) return make_error(errc::channel_error, "close of data channel '", e->label, "': ", r.error().message());
+        return {};
+    }
+
+private:
+    struct channel_entry {
+        channel_id id{};
+        std::string label, protocol;
+        data_channel_init init{};
+        std::optional<datachannel::channel<sctp::association>> handle;
+        std::size_t low_threshold = 0;
+        bool closed = false;
+    };
+
+    explicit basic_core(random_type random) : random_(std::move(random)) {}
+
+    result<void> init(configuration config)
+    {
+        limits_ = Policy::limits();
+        ice::agent_config ac;
+        ac.role = ice::role::controlling;
+        ac.policy = config.ice_transport_policy == ice_transport_policy::relay ? ice::transport_policy::relay
+                                                                               : ice::transport_policy::all;
+        ac.gathering.include_loopback = config.include_loopback;
+        ac.max_remote_candidates = limits_.max_remote_candidates;
+        for (const auto& server : config.ice_servers) {
+            for (const auto& url : server.urls) {
+                auto u = detail::parse_ice_url(url);
+                if (!u) return u.error();
+                if (u->turn) {
+                    if (server.username.empty())
+                        return make_error(errc::bad_configuration, "TURN server '", url, "' needs a username and credential");
+                    ac.turn_servers.push_back({u->address, server.username, server.credential});
+                } else {
+                    ac.stun_servers.push_back(u->address);
+                }
+            }
+        }
+        if (config.ice_transport_policy == ice_transport_policy::relay && ac.turn_servers.empty())
+            return make_error(errc::bad_configuration, "ice_transport_policy relay without a TURN server");
+        if (config.certificates.empty()) {
+            auto c = backend_type::generate_certificate();
+            if (!c) return make_error(errc::bad_configuration, "certificate generation: ", c.error().message());
+            config.certificates.push_back(std::move(*c));
+        }
+        auto backend = backend_type::create(config.certificates.front());
+        if (!backend) return make_error(errc::bad_configuration, "DTLS backend: ", backend.error().message());
+        backend_.emplace(std::move(*backend));
+        fingerprint_ = backend_type::fingerprint_of(config.certificates.front());
+        config_ = std::move(config);
+        agent_.emplace(std::move(ac), crypto_type{typename Policy::crypto{}, &random_});
+        std::array<std::byte, 8> id{};
+        (void)random_.random_bytes(id);
+        std::uint64_t v = 0;
+        for (auto b : id) v = (v << 8) | std::to_integer<std::uint64_t>(b);
+        session_id_ = (v >> 2) | 1;  // RFC 8829 5.2.1: < 2^63, non-zero
+        return {};
+    }
+
+    // Everything of the local side JSEP needs (credentials, fingerprint, the data section).
+    [[nodiscard]] sdp::jsep::local_description local_model() const
+    {
+        sdp::jsep::local_description l;
+        l.session_id = session_id_;
+        l.ice_ufrag.assign(agent_->local_ufrag());
+        l.ice_pwd.assign(agent_->local_pwd());
+        sdp::fingerprint f;
+        f.hash_function = dtls::to_string(fingerprint_.hash());
+        const auto digest = fingerprint_.digest();
+        for (std::size_t i = 0; i < digest.size() && i < f.bytes.size(); ++i) f.bytes[i] = std::to_integer<std::uint8_t>(digest[i]);
+        f.size = digest.size();
+        l.fingerprints.push_back(f);
+        // RFC 8842 5.3: answer actpass with active (the DTLS client), as browsers do.
+        l.answer_role = sdp::setup_role::active;
+        l.sctp_port = 5000;
+        l.max_message_size = limits_.max_message_size;
+        // RFC 8829 5.2.1: candidates gathered so far are in the description.
+        for (const auto& c : agent_->local_candidates()) l.candidates.push_back(ice::to_sdp(c));
+        l.end_of_candidates = gathering_ == ice::gathering_state::complete;
+        sdp::jsep::local_media m;
+        m.kind = sdp::jsep::media_kind::data;
+        l.media.push_back(std::move(m));
+        return l;
+    }
+
+    // Candidates gathered before the description was set go in now; later ones are added as
+    // they come, so local_description() always shows them (RFC 8829 5.2.1, "all candidates
+    // in the SDP" for peers without trickle).
+    void add_gathered_to(sdp::session_description& d) const
+    {
+        auto* m = first_bundled(d);
+        if (!m) return;
+        for (const auto& c : agent_->local_candidates()) {
+            const auto value = ice::to_sdp_value(c);
+            bool present = false;
+            for (const auto& existing : m->candidates())
+                if (sdp::to_attribute_value(sdp::candidate::from(existing)) == value) present = true;
+            if (!present) m->add_candidate(ice::to_sdp(c));
+        }
+        if (gathering_ == ice::gathering_state::complete && !m->end_of_candidates()) m->add_flag("end-of-candidates");
+    }
+
+    static sdp::media_description* first_bundled(sdp::session_description& d)
+    {
+        for (auto& m : d.media)
+            if (!m.rejected()) return &m;
+        return nullptr;
+    }
+
+    // Gathering starts on the next handle_timeout (due at once), not inside the call: the
+    // caller gets its description (and sends it) before the first icecandidate event, the
+    // order browsers give (webrtc-pc 4.4.1.5: candidates are surfaced in later tasks).
+    void start_gathering(time_point now)
+    {
+        if (gathering_started_ || gather_due_) return;
+        gather_due_ = now;
+    }
+
+    void run_gathering(time_point now)
+    {
+        if (!gather_due_ || now < *gather_due_) return;
+        gather_due_.reset();
+        gathering_started_ = true;
+        agent_->gather(now, sockets_);
+    }
+
+    result<void> apply_remote(time_point now, const detail::remote_transport& t)
+    {
+        if (auto r = agent_->set_remote_credentials(t.ufrag, t.pwd); !r)
+            return make_error(errc::bad_description, "remote ICE credentials: ", r.error().message());
+        remote_ufrag_ = t.ufrag;
+        remote_ = t;
+        for (const auto& c : t.candidates) {
+            auto ic = ice::from_sdp(c);
+            if (!ic) continue;  // RFC 8839 5.1: candidates we cannot use are ignored
+            (void)agent_->add_remote_candidate(now, std::move(*ic));
+        }
+        if (t.end_of_candidates) agent_->end_of_remote_candidates(now);
+        return {};
+    }
+
+    // Both descriptions are known: the DTLS role (RFC 8842 5), the fingerprints and the SCTP
+    // ports are fixed, so the DTLS session, the association and the data-channel layer exist.
+    result<void> start_transport(time_point now)
+    {
+        negotiated_data_ = true;
+        if (dtls_) return {};  // renegotiation keeps the transport (same BUNDLE transport)
+        auto role = sdp::jsep::dtls_role(*current_local_, *current_remote_);
+        if (!role) return make_error(errc::negotiation_failed, "DTLS role: ", role.error().message());
+        dtls::session_config sc;
+        sc.role = *role == sdp::setup_role::active ? dtls::role::client : dtls::role::server;
+        sc.remote_fingerprints = remote_.fingerprints;
+        sc.use_srtp = false;  // data channels only
+        auto session = backend_->create_session(std::move(sc));
+        if (!session) return make_error(errc::transport_failed, "DTLS session: ", session.error().message());
+        dtls_.emplace(std::move(*session));
+
+        sctp::association_config ac;
+        ac.local_port = 5000;
+        ac.remote_port = remote_.sctp_port;
+        ac.max_message_size = std::min<std::size_t>(limits_.max_message_size, remote_.max_message_size);
+        const random_type* random = &random_;
+        association_ = std::make_unique<sctp::association>(
+            ac, [random](std::span<std::byte> out) { (void)random->random_bytes(out); });
+        datachannel::endpoint_config ec;
+        ec.max_message_size = ac.max_message_size;
+        ec.max_channels = limits_.max_data_channels;
+        endpoint_ = std::make_unique<endpoint_type>(
+            *association_, dtls_->role() == dtls::role::client ? datachannel::dtls_role::client : datachannel::dtls_role::server,
+            ec);
+        for (auto& c : channels_)
+            if (!c.handle && !c.closed) {
+                if (auto r = open_on_endpoint(now, c); !r) {
+                    c.closed = true;
+                    push(channel_error_event{c.id, r.error()});
+                    push(channel_close_event{c.id});
+                }
+            }
+        if (ice_connection_ == ice::connection_state::connected || ice_connection_ == ice::connection_state::completed)
+            start_dtls(now);
+        return {};
+    }
+
+    result<void> open_on_endpoint(time_point now, channel_entry& e)
+    {
+        auto ch = endpoint_->create_channel(now, e.label, e.init);
+        if (!ch) return make_error(errc::channel_error, "data channel '", e.label, "': ", ch.error().message());
+        e.handle = *ch;
+        if (e.low_threshold) e.handle->set_buffered_amount_low_threshold(e.low_threshold);
+        return {};
+    }
+
+    void start_dtls(time_point now)
+    {
+        if (!dtls_ || dtls_started_) return;
+        dtls_started_ = true;
+        if (auto r = dtls_->start(now); !r) dtls_failed_ = true;
+    }
+
+    // Moves everything between the machines until nothing changes.
+    void pump(time_point now)
+    {
+        for (int round = 0; round < 1000; ++round) {
+            bool progress = false;
+            while (auto e = agent_->poll_event()) {
+                progress = true;
+                on_ice_event(now, std::move(*e));
+            }
+            if (association_) {
+                while (auto p = association_->poll_transmit()) {
+                    progress = true;
+                    if (dtls_) (void)dtls_->send(now, *p);
+                }
+            }
+            if (dtls_) {
+                while (auto d = dtls_->poll_transmit()) {
+                    progress = true;
+                    (void)agent_->send(now, *d);
+                }
+                while (auto e = dtls_->poll_event()) {
+                    progress = true;
+                    on_dtls_event(now, std::move(*e));
+                }
+            }
+            if (association_) {
+                while (auto e = association_->poll_event()) {
+                    progress = true;
+                    endpoint_->handle_association_event(now, std::move(*e));
+                }
+            }
+            if (endpoint_) {
+                while (auto e = endpoint_->poll_event()) {
+                    progress = true;
+                    on_channel_event(std::move(*e));
+                }
+            }
+            if (!progress) break;
+        }
+        update_connection_state();
+    }
+
+    void on_ice_event(time_point now, ice::event&& e)
+    {
+        if (auto* c = std::get_if<ice::candidate_gathered>(&e)) {
+            ice_candidate ic;
+            ic.candidate = "candidate:" + c->sdp;
+            ic.sdp_mid = data_mid();
+            ic.sdp_mline_index = 0;
+            ic.username_fragment.assign(agent_->local_ufrag());
+            auto* d = pending_local_ ? &*pending_local_ : current_local_ ? &*current_local_ : nullptr;
+            if (d)
+                if (auto* m = first_bundled(*d)) m->add_candidate(ice::to_sdp(c->local));
+            push(ice_candidate_event{std::move(ic)});
+        } else if (auto* g = std::get_if<ice::gathering_state_changed>(&e)) {
+            if (g->state == gathering_) return;
+            gathering_ = g->state;
+            push(ice_gathering_state_change_event{gathering_});
+            if (gathering_ == ice::gathering_state::complete) {
+                auto* d = pending_local_ ? &*pending_local_ : current_local_ ? &*current_local_ : nullptr;
+                if (d)
+                    if (auto* m = first_bundled(*d); m && !m->end_of_candidates()) m->add_flag("end-of-candidates");
+                push(ice_candidate_event{std::nullopt});  // webrtc-pc 4.4.1.4: the null candidate
+            }
+        } else if (auto* s = std::get_if<ice::connection_state_changed>(&e)) {
+            if (s->state == ice_connection_) return;
+            ice_connection_ = s->state;
+            push(ice_connection_state_change_event{ice_connection_});
+            if (ice_connection_ == ice::connection_state::connected || ice_connection_ == ice::connection_state::completed)
+                start_dtls(now);
+        } else if (auto* d = std::get_if<ice::data_received>(&e)) {
+            // RFC 7983 again, on what the agent passed on (relayed data arrives unwrapped).
+            if (net::classify(d->payload) != net::packet_kind::dtls || !dtls_) {
+                ++stats_.packets_discarded;
+                return;
+            }
+            (void)dtls_->handle_packet(now, d->payload);
+        }
+    }
+
+    void on_dtls_event(time_point now, dtls::event&& e)
+    {
+        if (std::holds_alternative<dtls::handshake_complete>(e)) {
+            dtls_connected_ = true;
+            // RFC 8841 / RFC 8261: SCTP runs once DTLS is up; both sides may INIT (RFC 9260 5.2.1).
+            if (association_) association_->connect(now);
+        } else if (auto* a = std::get_if<dtls::application_data>(&e)) {
+            if (association_) (void)association_->handle_packet(now, a->data);
+        } else if (std::holds_alternative<dtls::closed>(e)) {
+            dtls_closed_ = true;
+        } else if (std::holds_alternative<dtls::failed>(e)) {
+            dtls_failed_ = true;
+        }
+    }
+
+    void on_channel_event(datachannel::event&& e)
+    {
+        std::visit(
+            [this](auto&& x) {
+                using T = std::decay_t<decltype(x)>;
+                if constexpr (std::is_same_v<T, datachannel::channel_event>) {
+                    auto ch = endpoint_->get(x.id);
+                    if (!ch) return;
+                    channel_entry c;
+                    c.id = channel_id{next_channel_++};
+                    c.label.assign(ch->label());
+                    c.protocol.assign(ch->protocol());
+                    c.handle = *ch;
+                    channels_.push_back(std::move(c));
+                    ++stats_.data_channels_opened;
+                    push(data_channel_event{channels_.back().id});
+                } else {
+                    auto* entry = by_stream(x.id);
+                    if (!entry) return;
+                    const channel_id id = entry->id;
+                    if constexpr (std::is_same_v<T, datachannel::open_event>) {
+                        ++stats_.data_channels_opened;
+                        push(channel_open_event{id});
+                    } else if constexpr (std::is_same_v<T, datachannel::message_event>) {
+                        ++stats_.messages_received;
+                        stats_.bytes_received += x.data.size();
+                        push(channel_message_event{id, x.binary, std::move(x.data)});
+                    } else if constexpr (std::is_same_v<T, datachannel::buffered_amount_low_event>) {
+                        push(channel_buffered_amount_low_event{id});
+                    } else if constexpr (std::is_same_v<T, datachannel::closing_event>) {
+                        push(channel_closing_event{id});
+                    } else if constexpr (std::is_same_v<T, datachannel::close_event>) {
+                        entry->closed = true;
+                        ++stats_.data_channels_closed;
+                        push(channel_close_event{id});
+                    } else if constexpr (std::is_same_v<T, datachannel::error_event>) {
+                        push(channel_error_event{id, std::move(x.error)});
+                    }
+                }
+            },
+            std::move(e));
+    }
+
+    // webrtc-pc 4.3.3: the aggregate of ICE and DTLS.
+    void update_connection_state()
+    {
+        if (closed_) return;
+        rtc::connection_state s = rtc::connection_state::new_;
+        const auto ice_state = ice_connection_;
+        if (ice_state == ice::connection_state::failed || dtls_failed_) s = rtc::connection_state::failed;
+        else if (dtls_closed_) s = rtc::connection_state::closed;
+        else if (ice_state == ice::connection_state::disconnected) s = rtc::connection_state::disconnected;
+        else if ((ice_state == ice::connection_state::connected || ice_state == ice::connection_state::completed) &&
+                 dtls_connected_)
+            s = rtc::connection_state::connected;
+        else if (ice_state != ice::connection_state::new_ || dtls_started_)
+            s = rtc::connection_state::connecting;
+        if (s == connection_) return;
+        connection_ = s;
+        push(connection_state_change_event{s});
+    }
+
+    void set_signaling(time_point, rtc::signaling_state s)
+    {
+        if (s == rtc::signaling_state::have_remote_offer) pending_remote_type_ = sdp_type::offer;
+        if (s == rtc::signaling_state::have_remote_pranswer) pending_remote_type_ = sdp_type::pranswer;
+        if (s == signaling_) return;
+        signaling_ = s;
+        push(signaling_state_change_event{s});
+        if (s == rtc::signaling_state::stable && negotiation_needed_ && !negotiated_data_) fire_negotiation_needed();
+        if (negotiated_data_) negotiation_needed_ = false;
+    }
+
+    void fire_negotiation_needed()
+    {
+        if (negotiation_fired_) return;
+        negotiation_fired_ = true;
+        push(negotiation_needed_event{});
+    }
+
+    [[nodiscard]] sdp_type pending_local_type() const noexcept
+    {
+        return signaling_ == rtc::signaling_state::have_local_pranswer ? sdp_type::pranswer : sdp_type::offer;
+    }
+
+    [[nodiscard]] static std::optional<session_description> describe(const std::optional<sdp::session_description>& d,
+                                                                      sdp_type type)
+    {
+        if (!d) return std::nullopt;
+        return session_description{type, d->to_string()};
+    }
+
+    [[nodiscard]] std::string data_mid() const
+    {
+        const auto* d = pending_local_ ? &*pending_local_ : current_local_ ? &*current_local_ : nullptr;
+        if (d)
+            for (const auto& m : d->media)
+                if (!m.rejected())
+                    if (auto mid = m.mid()) return std::string(*mid);
+        return "0";
+    }
+
+    void push(event e)
+    {
+        // A bounded queue: when the user stops polling, messages are what gets dropped.
+        if (events_.size() >= limits_.max_queued_events && std::holds_alternative<channel_message_event>(e)) return;
+        events_.push_back(std::move(e));
+    }
+
+    [[nodiscard]] std::size_t live_channel_count() const noexcept
+    {
+        return static_cast<std::size_t>(std::count_if(channels_.begin(), channels_.end(),
+                                                      [](const channel_entry& c) { return !c.closed; }));
+    }
+    [[nodiscard]] channel_entry* find(channel_id id) noexcept
+    {
+        for (auto& c : channels_)
+            if (c.id == id) return &c;
+        return nullptr;
+    }
+    [[nodiscard]] const channel_entry* find(channel_id id) const noexcept
+    {
+        for (const auto& c : channels_)
+            if (c.id == id) return &c;
+        return nullptr;
+    }
+    [[nodiscard]] channel_entry* by_stream(std::uint16_t stream) noexcept
+    {
+        // The newest entry on a stream: ids are reused after a channel closed (RFC 8831 6.7).
+        for (auto it = channels_.rbegin(); it != channels_.rend(); ++it)
+            if (it->handle && it->handle->id() == stream) return &*it;
+        return nullptr;
+    }
+
+    random_type random_;
+    rtc::limits limits_{};
+    configuration config_{};
+    std::optional<backend_type> backend_;
+    dtls::fingerprint fingerprint_{};
+    std::optional<agent_type> agent_;
+    std::optional<session_type> dtls_;
+    std::unique_ptr<sctp::association> association_;
+    std::unique_ptr<endpoint_type> endpoint_;
+    std::vector<ice::local_socket> sockets_;
+    std::deque<channel_entry> channels_;  // a deque: entries keep their address
+    std::deque<event> events_;
+    rtc::stats stats_{};
+    detail::remote_transport remote_{};
+    std::string remote_ufrag_;
+    std::optional<sdp::session_description> pending_local_, current_local_, pending_remote_, current_remote_;
+    sdp_type pending_remote_type_ = sdp_type::offer;
+    std::uint64_t session_id_ = 1;
+    std::uint32_t next_channel_ = 1;
+    rtc::signaling_state signaling_ = rtc::signaling_state::stable;
+    ice::gathering_state gathering_ = ice::gathering_state::new_;
+    ice::connection_state ice_connection_ = ice::connection_state::new_;
+    rtc::connection_state connection_ = rtc::connection_state::new_;
+    bool current_local_is_offer_ = false;
+    bool gathering_started_ = false;
+    std::optional<time_point> gather_due_;
+    bool negotiated_data_ = false;
+    bool negotiation_needed_ = false;
+    bool negotiation_fired_ = false;
+    bool dtls_started_ = false;
+    bool dtls_connected_ = false;
+    bool dtls_closed_ = false;
+    bool dtls_failed_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace peerkit::rtc

@@ -1,0 +1,52 @@
+// The default policy: OpenSSL for DTLS (peerkit::dtls::openssl), for STUN's HMAC and hashes and
+// for randomness (RAND_bytes). `peerkit::rtc::core` is the sans-IO peer connection with it.
+#pragma once
+
+#include <peerkit/crypto/openssl.hpp>
+#include <peerkit/dtls/openssl.hpp>
+#include <peerkit/peer_connection/core.hpp>
+#include <peerkit/peer_connection/policy.hpp>
+
+#include <memory>
+#include <utility>
+
+namespace peerkit::rtc {
+
+// peerkit::dtls::openssl as a dtls_backend: one SSL_CTX per certificate, shared by sessions.
+class openssl_dtls_backend {
+public:
+    using certificate = dtls::openssl::certificate;
+    using session = dtls::openssl::session;
+
+    [[nodiscard]] static result<certificate> generate_certificate() { return certificate::generate(); }
+    [[nodiscard]] static dtls::fingerprint fingerprint_of(const certificate& c) { return c.sha256_fingerprint(); }
+    [[nodiscard]] static result<openssl_dtls_backend> create(const certificate& c)
+    {
+        auto ctx = dtls::openssl::context::create(c);
+        if (!ctx) return ctx.error();
+        return openssl_dtls_backend(std::move(*ctx));
+    }
+    [[nodiscard]] result<session> create_session(dtls::session_config config) const
+    {
+        return session::create(context_, std::move(config));
+    }
+
+private:
+    explicit openssl_dtls_backend(std::shared_ptr<const dtls::openssl::context> ctx) : context_(std::move(ctx)) {}
+    std::shared_ptr<const dtls::openssl::context> context_;
+};
+
+struct openssl_policy {
+    using crypto = peerkit::crypto::openssl_provider;
+    using random = peerkit::crypto::openssl_provider;
+    using dtls_backend = openssl_dtls_backend;
+    static constexpr rtc::limits limits() { return {}; }
+};
+
+static_assert(policy<openssl_policy>);
+
+using core = basic_core<openssl_policy>;
+using data_channel = core::data_channel;
+using configuration = core::configuration;
+
+}  // namespace peerkit::rtc

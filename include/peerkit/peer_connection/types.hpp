@@ -1,0 +1,244 @@
+// The peer connection's vocabulary, named as the browser names it (RTCPeerConnection, W3C
+// webrtc-pc): configuration, states, descriptions, candidates, events and stats.
+#pragma once
+
+#include <peerkit/datachannel/endpoint.hpp>
+#include <peerkit/error.hpp>
+#include <peerkit/ice/types.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+namespace peerkit::rtc {
+
+// ---- errors ---------------------------------------------------------------------------------
+enum class errc {
+    invalid_state = 1,     // the call does not fit the signaling state (InvalidStateError)
+    bad_description,       // a description that cannot be parsed or used
+    bad_candidate,         // add_ice_candidate with a candidate that cannot be used
+    bad_configuration,     // an ice_servers URL or another configuration field is wrong
+    negotiation_failed,    // JSEP could not build the offer or answer
+    transport_failed,      // ICE, DTLS or SCTP could not be set up
+    channel_error,         // a data-channel call failed (closed, too large, limit)
+    closed,                // the peer connection is closed
+};
+
+}  // namespace peerkit::rtc
+
+template <>
+struct std::is_error_code_enum<peerkit::rtc::errc> : std::true_type {};
+
+template <>
+struct peerkit::error_traits<peerkit::rtc::errc> {
+    static constexpr const char* name = "peerkit.peer_connection";
+    static constexpr std::string_view describe(peerkit::rtc::errc e)
+    {
+        using peerkit::rtc::errc;
+        switch (e) {
+        case errc::invalid_state: return "the call does not fit the signaling state";
+        case errc::bad_description: return "the session description cannot be used";
+        case errc::bad_candidate: return "the ICE candidate cannot be used";
+        case errc::bad_configuration: return "the configuration is invalid";
+        case errc::negotiation_failed: return "the offer or answer could not be built";
+        case errc::transport_failed: return "the transport could not be set up";
+        case errc::channel_error: return "the data-channel operation failed";
+        case errc::closed: return "the peer connection is closed";
+        }
+        return "unknown peer connection error";
+    }
+};
+
+namespace peerkit::rtc {
+
+inline std::error_code make_error_code(errc e) noexcept
+{
+    return {static_cast<int>(e), category_of<errc>()};
+}
+
+using clock = std::chrono::steady_clock;
+using time_point = clock::time_point;
+
+// ---- configuration (RTCConfiguration) -------------------------------------------------------
+// RTCIceServer: "stun:host:port", "turn:host:port?transport=udp" (and "turns:", which needs TLS
+// and is refused by the core until a TLS transport exists). The core takes IP literals; the
+// Asio runtime resolves host names before handing the configuration to the core.
+struct ice_server {
+    std::vector<std::string> urls;
+    std::string username;
+    std::string credential;
+};
+
+enum class ice_transport_policy : std::uint8_t { all, relay };
+// RTCBundlePolicy. peerkit always bundles onto one transport (RFC 8843); the policy is kept
+// for the browser's surface and written into nothing else.
+enum class bundle_policy : std::uint8_t { balanced, max_compat, max_bundle };
+
+template <class Certificate>
+struct basic_configuration {
+    std::vector<ice_server> ice_servers;
+    rtc::ice_transport_policy ice_transport_policy = rtc::ice_transport_policy::all;
+    rtc::bundle_policy bundle_policy = rtc::bundle_policy::balanced;
+    // RTCConfiguration.certificates: empty means one fresh certificate is generated.
+    std::vector<Certificate> certificates;
+    // Host candidates on loopback interfaces (browsers leave them out; tests and demos on one
+    // machine want them).
+    bool include_loopback = false;
+};
+
+// ---- states -----------------------------------------------------------------------------------
+enum class signaling_state : std::uint8_t {
+    stable, have_local_offer, have_remote_offer, have_local_pranswer, have_remote_pranswer, closed
+};
+// RTCPeerConnectionState.
+enum class connection_state : std::uint8_t { new_, connecting, connected, disconnected, failed, closed };
+using ice_gathering_state = ice::gathering_state;
+using ice_connection_state = ice::connection_state;
+
+[[nodiscard]] constexpr std::string_view to_string(signaling_state s) noexcept
+{
+    switch (s) {
+    case signaling_state::stable: return "stable";
+    case signaling_state::have_local_offer: return "have-local-offer";
+    case signaling_state::have_remote_offer: return "have-remote-offer";
+    case signaling_state::have_local_pranswer: return "have-local-pranswer";
+    case signaling_state::have_remote_pranswer: return "have-remote-pranswer";
+    case signaling_state::closed: return "closed";
+    }
+    return "?";
+}
+[[nodiscard]] constexpr std::string_view to_string(connection_state s) noexcept
+{
+    switch (s) {
+    case connection_state::new_: return "new";
+    case connection_state::connecting: return "connecting";
+    case connection_state::connected: return "connected";
+    case connection_state::disconnected: return "disconnected";
+    case connection_state::failed: return "failed";
+    case connection_state::closed: return "closed";
+    }
+    return "?";
+}
+
+// ---- descriptions and candidates ------------------------------------------------------------
+enum class sdp_type : std::uint8_t { offer, pranswer, answer, rollback };
+
+[[nodiscard]] constexpr std::string_view to_string(sdp_type t) noexcept
+{
+    switch (t) {
+    case sdp_type::offer: return "offer";
+    case sdp_type::pranswer: return "pranswer";
+    case sdp_type::answer: return "answer";
+    case sdp_type::rollback: return "rollback";
+    }
+    return "?";
+}
+[[nodiscard]] constexpr std::optional<sdp_type> parse_sdp_type(std::string_view s) noexcept
+{
+    if (s == "offer") return sdp_type::offer;
+    if (s == "pranswer") return sdp_type::pranswer;
+    if (s == "answer") return sdp_type::answer;
+    if (s == "rollback") return sdp_type::rollback;
+    return std::nullopt;
+}
+
+// RTCSessionDescriptionInit.
+struct session_description {
+    sdp_type type = sdp_type::offer;
+    std::string sdp;
+};
+
+// RTCIceCandidateInit. An empty `candidate` is the end of candidates.
+struct ice_candidate {
+    std::string candidate;  // "candidate:..." (RFC 8839 5.1 attribute, with its "candidate:" prefix)
+    std::string sdp_mid;
+    std::optional<std::uint16_t> sdp_mline_index;
+    std::string username_fragment;
+};
+
+// RTCDataChannelInit.
+using data_channel_init = datachannel::channel_init;
+using data_channel_state = datachannel::ready_state;
+
+[[nodiscard]] constexpr std::string_view to_string(data_channel_state s) noexcept
+{
+    switch (s) {
+    case data_channel_state::connecting: return "connecting";
+    case data_channel_state::open: return "open";
+    case data_channel_state::closing: return "closing";
+    case data_channel_state::closed: return "closed";
+    }
+    return "?";
+}
+
+// A data channel as the core knows it: a small number, stable for the peer connection's life
+// (the SCTP stream id is only known once the DTLS role is).
+struct channel_id {
+    std::uint32_t value = 0;
+    friend bool operator==(channel_id, channel_id) = default;
+};
+
+// ---- events (poll_event) ----------------------------------------------------------------------
+struct ice_candidate_event {          // icecandidate: nullopt is the null candidate (gathering done)
+    std::optional<ice_candidate> candidate;
+};
+struct ice_gathering_state_change_event { ice_gathering_state state; };
+struct ice_connection_state_change_event { ice_connection_state state; };
+struct connection_state_change_event { connection_state state; };
+struct signaling_state_change_event { rtc::signaling_state state; };
+struct negotiation_needed_event {};
+struct data_channel_event { channel_id channel; };  // the peer opened a channel
+struct channel_open_event { channel_id channel; };
+struct channel_message_event {
+    channel_id channel;
+    bool binary = false;
+    std::vector<std::byte> data;
+    [[nodiscard]] std::string_view text() const noexcept { return as_string_view(data); }
+};
+struct channel_buffered_amount_low_event { channel_id channel; };
+struct channel_closing_event { channel_id channel; };
+struct channel_close_event { channel_id channel; };
+struct channel_error_event {
+    channel_id channel;
+    peerkit::error error;
+};
+
+using event = std::variant<ice_candidate_event, ice_gathering_state_change_event, ice_connection_state_change_event,
+                           connection_state_change_event, signaling_state_change_event, negotiation_needed_event,
+                           data_channel_event, channel_open_event, channel_message_event,
+                           channel_buffered_amount_low_event, channel_closing_event, channel_close_event,
+                           channel_error_event>;
+
+// ---- stats (a basic getStats) -------------------------------------------------------------------
+struct stats {
+    // Data channels (RTCDataChannelStats summed, RTCPeerConnectionStats).
+    std::uint64_t messages_sent = 0, bytes_sent = 0;
+    std::uint64_t messages_received = 0, bytes_received = 0;
+    std::uint32_t data_channels_opened = 0, data_channels_closed = 0;
+    // Transport (RTCTransportStats): UDP payload bytes and datagrams each way.
+    std::uint64_t packets_sent = 0, transport_bytes_sent = 0;
+    std::uint64_t packets_received = 0, transport_bytes_received = 0;
+    // RFC 7983 demultiplexing: datagrams that were neither STUN, DTLS nor TURN ChannelData.
+    std::uint64_t packets_discarded = 0;
+    // The selected candidate pair (RTCIceCandidatePairStats), as SDP candidate values.
+    std::optional<std::string> selected_local_candidate, selected_remote_candidate;
+    // Smoothed round-trip time measured by SCTP (RFC 9260 6.3.1 SRTT) over the selected pair.
+    std::optional<std::chrono::microseconds> round_trip_time;
+};
+
+// Limits of the composition (each machine's own limits stay in its config).
+struct limits {
+    std::size_t max_data_channels = 1024;
+    std::size_t max_message_size = 256 * 1024;      // a=max-message-size we announce
+    std::size_t max_description_size = 256 * 1024;  // SDP text accepted by set_remote_description
+    std::size_t max_remote_candidates = 64;
+    std::size_t max_queued_events = 65536;          // events not yet polled; beyond: messages dropped
+};
+
+}  // namespace peerkit::rtc

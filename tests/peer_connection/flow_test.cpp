@@ -1,0 +1,272 @@
+// MDN's "Getting started with peer connections", end to end on two peerkit cores: offer and
+// answer, trickled candidates, connection, a data channel opened by the offerer, text and
+// binary messages both ways, close.
+#include "harness.hpp"
+
+#include <peerkit/sdp/view.hpp>
+
+#include <algorithm>
+#include <string>
+
+using namespace peerkit;
+using namespace peerkit::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::byte> pattern(std::size_t n, unsigned seed)
+{
+    std::vector<std::byte> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::byte>((i * 31 + seed) & 0xff);
+    return v;
+}
+
+// The whole flow; returns the offerer's channel. `trickle` false: candidates go in the SDP.
+template <class World>
+rtc::channel_id connect_and_open(World& w, bool trickle)
+{
+    w.trickle = trickle;
+    auto& a = w.a;
+    auto& b = w.b;
+    // The caller creates a channel first: negotiation is needed (webrtc-pc 6.2).
+    auto ch = a.pc->create_data_channel(w.now, "chat");
+    REQUIRE(ch);
+    w.drain_events(a);
+    CHECK(a.template count<rtc::negotiation_needed_event>() == 1);
+
+    // Making the call: createOffer, setLocalDescription, send the offer.
+    auto offer = a.pc->create_offer();
+    REQUIRE(offer);
+    REQUIRE(a.pc->set_local_description(w.now, *offer));
+    CHECK(a.pc->signaling_state() == rtc::signaling_state::have_local_offer);
+    CHECK(a.pc->pending_local_description());
+    CHECK(!a.pc->current_local_description());
+
+    std::string offer_sdp = offer->sdp;
+    if (!trickle) {
+        // Without trickle, wait until gathering is complete and send localDescription, which
+        // then carries every candidate and a=end-of-candidates.
+        REQUIRE(w.run_until([&] { return a.pc->ice_gathering_state() == ice::gathering_state::complete; }));
+        offer_sdp = a.pc->local_description()->sdp;
+        CHECK(offer_sdp.find("a=candidate:") != std::string::npos);
+        CHECK(offer_sdp.find("a=end-of-candidates") != std::string::npos);
+    }
+
+    // Answering: setRemoteDescription, createAnswer, setLocalDescription.
+    REQUIRE(b.pc->set_remote_description(w.now, {rtc::sdp_type::offer, offer_sdp}));
+    CHECK(b.pc->signaling_state() == rtc::signaling_state::have_remote_offer);
+    auto answer = b.pc->create_answer();
+    REQUIRE(answer);
+    CHECK(answer->type == rtc::sdp_type::answer);
+    CHECK(answer->sdp.find("a=setup:active") != std::string::npos);  // RFC 8842 5.3
+    CHECK(answer->sdp.find("a=sctp-port:5000") != std::string::npos);
+    CHECK(answer->sdp.find("a=max-message-size:") != std::string::npos);
+    REQUIRE(b.pc->set_local_description(w.now, *answer));
+    CHECK(b.pc->signaling_state() == rtc::signaling_state::stable);
+    std::string answer_sdp = answer->sdp;
+    if (!trickle) {
+        REQUIRE(w.run_until([&] { return b.pc->ice_gathering_state() == ice::gathering_state::complete; }));
+        answer_sdp = b.pc->local_description()->sdp;
+        CHECK(answer_sdp.find("a=candidate:") != std::string::npos);
+    }
+    REQUIRE(a.pc->set_remote_description(w.now, {rtc::sdp_type::answer, answer_sdp}));
+    CHECK(a.pc->signaling_state() == rtc::signaling_state::stable);
+    CHECK(a.pc->current_remote_description());
+    CHECK(!a.pc->pending_remote_description());
+
+    REQUIRE(w.run_until([&] {
+        return a.pc->connection_state() == rtc::connection_state::connected &&
+               b.pc->connection_state() == rtc::connection_state::connected && b.remote_channel &&
+               !a.opened.empty();
+    }));
+    CHECK(ch->ready_state() == rtc::data_channel_state::open);
+    CHECK(ch->stream_id().has_value());
+    CHECK(*ch->stream_id() % 2 == 1);  // a is the DTLS server (answer said active): odd ids
+    return ch->id();
+}
+
+}  // namespace
+
+TEST_CASE("the MDN flow with trickle ICE: connected, messages both ways, close")
+{
+    pc_world<> w;
+    w.setup_default();
+    auto& a = w.a;
+    auto& b = w.b;
+    const auto id = connect_and_open(w, true);
+
+    // Events seen in the browser's order.
+    CHECK(a.connection_states == std::vector{rtc::connection_state::connecting, rtc::connection_state::connected});
+    CHECK(b.connection_states == std::vector{rtc::connection_state::connecting, rtc::connection_state::connected});
+    CHECK(a.signaling_states ==
+          std::vector{rtc::signaling_state::have_local_offer, rtc::signaling_state::stable});
+    CHECK(b.signaling_states ==
+          std::vector{rtc::signaling_state::have_remote_offer, rtc::signaling_state::stable});
+    CHECK(!a.candidates.empty());
+    CHECK(a.end_of_candidates);
+    CHECK(b.end_of_candidates);
+    CHECK(a.candidates.front().candidate.starts_with("candidate:"));
+    CHECK(a.candidates.front().sdp_mid == "0");
+    CHECK(a.candidates.front().username_fragment == a.pc->local_ufrag());
+    CHECK(a.template count<rtc::ice_gathering_state_change_event>() == 2);  // gathering, complete
+
+    auto ch = *a.pc->find_channel(id);
+    auto remote = *b.pc->find_channel(*b.remote_channel);
+    CHECK(remote.label() == "chat");
+    CHECK(remote.ready_state() == rtc::data_channel_state::open);
+
+    REQUIRE(ch.send(w.now, std::string_view("hello from a")));
+    const auto blob = pattern(3000, 7);  // several SCTP packets
+    REQUIRE(ch.send(w.now, bytes_view(blob)));
+    REQUIRE(remote.send(w.now, std::string_view("hello from b")));
+    const auto blob2 = pattern(100, 9);
+    REQUIRE(remote.send(w.now, bytes_view(blob2)));
+    REQUIRE(w.run_until([&] { return b.texts.size() == 1 && b.binaries.size() == 1 && a.texts.size() == 1 && a.binaries.size() == 1; }));
+    CHECK(b.texts[0] == "hello from a");
+    CHECK(b.binaries[0] == blob);
+    CHECK(a.texts[0] == "hello from b");
+    CHECK(a.binaries[0] == blob2);
+
+    const auto sa = a.pc->get_stats();
+    CHECK(sa.messages_sent == 2);
+    CHECK(sa.bytes_sent == 12 + 3000);
+    CHECK(sa.messages_received == 2);
+    CHECK(sa.bytes_received == 12 + 100);
+    CHECK(sa.selected_local_candidate);
+    CHECK(sa.selected_remote_candidate->find("10.0.0.2 40000") != std::string::npos);
+    CHECK(sa.packets_sent > 0);
+    CHECK(sa.transport_bytes_sent > 3000);
+    CHECK(sa.transport_bytes_received > 100);
+    REQUIRE(sa.round_trip_time);
+    CHECK(*sa.round_trip_time >= 1ms);  // the simulated network's one-way delay is 1 ms
+    CHECK(*sa.round_trip_time < 500ms);
+
+    // The channel closes from b's side (stream reset, RFC 8831 6.7).
+    REQUIRE(remote.close(w.now));
+    REQUIRE(w.run_until([&] { return !a.closed_channels.empty() && !b.closed_channels.empty(); }));
+    CHECK(ch.ready_state() == rtc::data_channel_state::closed);
+
+    // Hang up: a closes, b notices (DTLS close_notify).
+    a.pc->close(w.now);
+    CHECK(a.pc->signaling_state() == rtc::signaling_state::closed);
+    CHECK(a.pc->connection_state() == rtc::connection_state::closed);
+    REQUIRE(w.run_until([&] { return b.pc->connection_state() == rtc::connection_state::closed; }, 5'000ms));
+}
+
+TEST_CASE("the MDN flow with all candidates in the SDP (no trickle)")
+{
+    pc_world<> w;
+    w.setup_default();
+    const auto id = connect_and_open(w, false);
+    auto ch = *w.a.pc->find_channel(id);
+    auto remote = *w.b.pc->find_channel(*w.b.remote_channel);
+    REQUIRE(ch.send(w.now, std::string_view("ping")));
+    REQUIRE(w.run_until([&] { return w.b.texts.size() == 1; }));
+    REQUIRE(remote.send(w.now, std::string_view("pong")));
+    REQUIRE(w.run_until([&] { return w.a.texts.size() == 1; }));
+    CHECK(w.a.texts[0] == "pong");
+    CHECK(w.signaling.empty());  // nothing was trickled... except what the test never sent
+}
+
+TEST_CASE("the MDN flow over a lossy network (5% loss, real-time timers)")
+{
+    for (std::uint64_t seed : {3u, 4u}) {
+        INFO("seed " << seed);
+        pc_world<> w{{.loss = 0.05, .delay = 2ms, .seed = seed}, clock_mode::real_clock};
+        w.setup_default();
+        const auto id = connect_and_open(w, true);
+        auto ch = *w.a.pc->find_channel(id);
+        auto remote = *w.b.pc->find_channel(*w.b.remote_channel);
+        for (unsigned i = 0; i < 50; ++i) {
+            REQUIRE(ch.send(w.now, "a" + std::to_string(i)));
+            REQUIRE(remote.send(w.now, bytes_view(pattern(1500, i))));
+        }
+        REQUIRE(w.run_until([&] { return w.b.texts.size() == 50 && w.a.binaries.size() == 50; }, 30'000ms));
+        for (unsigned i = 0; i < 50; ++i) {
+            CHECK(w.b.texts[i] == "a" + std::to_string(i));  // ordered, reliable
+            CHECK(w.a.binaries[i] == pattern(1500, i));
+        }
+        CHECK(w.network.stats().lost > 0);
+    }
+}
+
+TEST_CASE("signaling state machine: rollback, implicit descriptions, wrong states")
+{
+    pc_world<> w;
+    w.setup_default();
+    auto& a = *w.a.pc;
+    auto& b = *w.b.pc;
+    REQUIRE(a.create_data_channel(w.now, "x"));
+
+    // An answer cannot be created without a remote offer; an answer cannot be applied in stable.
+    CHECK(!a.create_answer());
+    CHECK(a.create_answer().error().code() == rtc::errc::invalid_state);
+    CHECK(!a.set_remote_description(w.now, {rtc::sdp_type::answer, "v=0\r\n"}));
+    CHECK(!a.add_ice_candidate(w.now, {}));  // no remote description yet
+
+    // Implicit setLocalDescription() makes an offer; rollback returns to stable.
+    auto offer = a.set_local_description(w.now);
+    REQUIRE(offer);
+    CHECK(offer->type == rtc::sdp_type::offer);
+    CHECK(a.signaling_state() == rtc::signaling_state::have_local_offer);
+    REQUIRE(a.set_local_description(w.now, {rtc::sdp_type::rollback, ""}));
+    CHECK(a.signaling_state() == rtc::signaling_state::stable);
+    CHECK(!a.pending_local_description());
+
+    // Remote offer, then rollback of it.
+    REQUIRE(b.set_remote_description(w.now, *offer));
+    CHECK(b.signaling_state() == rtc::signaling_state::have_remote_offer);
+    REQUIRE(b.set_remote_description(w.now, {rtc::sdp_type::rollback, ""}));
+    CHECK(b.signaling_state() == rtc::signaling_state::stable);
+
+    // Implicit answer.
+    offer = a.set_local_description(w.now);
+    REQUIRE(offer);
+    REQUIRE(b.set_remote_description(w.now, *offer));
+    auto answer = b.set_local_description(w.now);
+    REQUIRE(answer);
+    CHECK(answer->type == rtc::sdp_type::answer);
+    CHECK(b.signaling_state() == rtc::signaling_state::stable);
+    REQUIRE(a.set_remote_description(w.now, *answer));
+
+    // Malformed input names what is wrong.
+    auto bad = b.set_remote_description(w.now, {rtc::sdp_type::offer, "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"});
+    REQUIRE(!bad);
+    CHECK(bad.error().message().find("data-channel") != std::string::npos);
+    auto wrong_ufrag = b.add_ice_candidate(w.now, {"candidate:1 1 udp 1 10.0.0.9 9 typ host", "0", 0, "nope"});
+    CHECK(!wrong_ufrag);
+    CHECK(wrong_ufrag.error().code() == rtc::errc::bad_candidate);
+    auto garbage = b.add_ice_candidate(w.now, {"candidate:garbage", "0", 0, ""});
+    CHECK(!garbage);
+
+    REQUIRE(w.run_until([&] { return a.connection_state() == rtc::connection_state::connected; }));
+}
+
+TEST_CASE("configuration: ice server URLs and relay policy")
+{
+    using rtc::detail::parse_ice_url;
+    auto s = parse_ice_url("stun:192.0.2.1");
+    REQUIRE(s);
+    CHECK(!s->turn);
+    CHECK(s->address.to_string() == "192.0.2.1:3478");
+    auto t = parse_ice_url("turn:[2001:db8::1]:5349?transport=udp");
+    REQUIRE(t);
+    CHECK(t->turn);
+    CHECK(t->address.port() == 5349);
+    CHECK(!parse_ice_url("turns:192.0.2.1:5349"));
+    CHECK(!parse_ice_url("http://x"));
+    CHECK(!parse_ice_url("stun:192.0.2.1:99999"));
+    CHECK(!parse_ice_url("turn:192.0.2.1?transport=tcp"));
+    auto name = parse_ice_url("stun:stun.example.org");
+    REQUIRE(!name);
+    CHECK(name.error().message().find("IP literal") != std::string::npos);
+
+    rtc::configuration relay;
+    relay.ice_transport_policy = rtc::ice_transport_policy::relay;
+    CHECK(!rtc::core::create(relay));  // relay without a TURN server
+    relay.ice_servers.push_back({{"turn:192.0.2.1:3478"}, "user", "secret"});
+    CHECK(rtc::core::create(relay));
+    rtc::configuration no_credentials;
+    no_credentials.ice_servers.push_back({{"turn:192.0.2.1:3478"}, "", ""});
+    CHECK(!rtc::core::create(no_credentials));
+}
