@@ -115,7 +115,10 @@ bool wait_for(F f, std::chrono::milliseconds budget = 20s)
 template <class Executor>
 void run_pair(Executor ex)
 {
-    auto [sig_a, sig_b] = signaling::make_memory_pair(ex);
+    // Named ends rather than a structured binding: clang 14 cannot capture bindings in lambdas.
+    auto signaling_pair = signaling::make_memory_pair(ex);
+    auto& sig_a = signaling_pair.first;
+    auto& sig_b = signaling_pair.second;
     side a, b;
     peer_connection::configuration config;
     config.include_loopback = true;
