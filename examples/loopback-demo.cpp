@@ -295,7 +295,10 @@ int main(int argc, char** argv)
     }
 
     bnet::io_context io;
-    auto [sig_caller, sig_callee] = signaling::make_memory_pair(bnet::any_io_executor(io.get_executor()));
+    // Named ends rather than a structured binding: clang 14 cannot capture bindings in lambdas.
+    auto signaling_pair = signaling::make_memory_pair(bnet::any_io_executor(io.get_executor()));
+    auto& sig_caller = signaling_pair.first;
+    auto& sig_callee = signaling_pair.second;
     peer caller, callee;
     caller.name = "caller";
     callee.name = "callee";
