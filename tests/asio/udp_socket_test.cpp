@@ -313,3 +313,25 @@ TEST_CASE("udp socket: bind errors name the address")
     REQUIRE_FALSE(second);
     CHECK(std::string(second.error().detail()).find("bind 127.0.0.1:") != std::string::npos);
 }
+
+TEST_CASE("udp socket: a context destroyed with a receive waiting destroys the handler unrun (no cycle)")
+{
+    // The driver's receive handler holds the driver, which owns the socket that stores the
+    // handler: without the context-shutdown rule (asio/detail/shutdown_registry.hpp) destroying
+    // an io_context that was stopped early leaks the whole peer connection.
+    auto token = std::make_shared<int>(0);
+    const std::weak_ptr<int> watch = token;
+    bool ran = false;
+    {
+        net::io_context io;
+        auto bound = socket_t::bind(io.get_executor(), {net::ip::address_v4::loopback(), 0});
+        REQUIRE(bound);
+        auto held = std::make_shared<socket_t>(std::move(*bound));
+        held->async_receive([held, token, &ran](boost::system::error_code, std::span<const received_datagram>) { ran = true; });
+        token.reset();
+        io.poll();  // nothing arrives: the receive stays stored, waiting for readability
+        io.stop();
+    }
+    CHECK_FALSE(ran);
+    CHECK(watch.expired());
+}

@@ -228,3 +228,24 @@ TEST_CASE("memory pair: a receive can be cancelled through its cancellation slot
 }
 
 static_assert(signaling_transport<memory_transport>);
+
+TEST_CASE("memory pair: a context destroyed with a receive waiting destroys the handler unrun (no cycle)")
+{
+    // The handler owns the transport that stores it, and a coroutine would do the same through
+    // its frame: only the context's shutdown can break that cycle, as it does for Asio's own
+    // pending operations.
+    auto token = std::make_shared<int>(0);
+    const std::weak_ptr<int> watch = token;
+    bool ran = false;
+    {
+        net::io_context io;
+        auto ends = make_memory_pair(io.get_executor());
+        auto held = std::make_shared<basic_memory_transport<net::io_context::executor_type>>(std::move(ends.first));
+        held->async_receive_text([held, token, &ran](peerkit::result<std::string>) { ran = true; });
+        token.reset();
+        poll(io);  // the receive is now stored in the transport
+        io.stop();
+    }
+    CHECK_FALSE(ran);
+    CHECK(watch.expired());
+}

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <peerkit/asio/detail/completion.hpp>
+#include <peerkit/asio/detail/shutdown_registry.hpp>
 #include <peerkit/asio/udp_socket.hpp>
 #include <peerkit/bytes.hpp>
 #include <peerkit/error.hpp>
@@ -78,7 +79,8 @@ template <class T>
 concept has_source = requires(const T& t) { t.source; };
 
 template <class Machine, class Executor>
-class driver_impl : public std::enable_shared_from_this<driver_impl<Machine, Executor>> {
+class driver_impl final : public std::enable_shared_from_this<driver_impl<Machine, Executor>>,
+                          public context_shutdown_participant {
 public:
     using strand_type = boost::asio::strand<Executor>;
     using socket_type = basic_udp_socket<strand_type>;
@@ -105,10 +107,19 @@ public:
 
     void start()
     {
+        register_for_context_shutdown(strand_, this->weak_from_this());
         boost::asio::post(strand_, [self = this->shared_from_this()] {
             for (std::size_t i = 0; i < self->sockets_.size(); ++i) self->receive(i);
             self->drive();
         });
+    }
+
+    // The context is going away: the user's event handler (which may hold objects that own
+    // this driver) is released unrun (shutdown_registry.hpp).
+    void on_context_shutdown() noexcept override
+    {
+        closed_.store(true);
+        on_event_ = nullptr;
     }
 
     void close()

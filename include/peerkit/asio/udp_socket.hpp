@@ -17,6 +17,7 @@
 #pragma once
 
 #include <peerkit/asio/detail/completion.hpp>
+#include <peerkit/asio/detail/shutdown_registry.hpp>
 #include <peerkit/bytes.hpp>
 #include <peerkit/error.hpp>
 
@@ -98,7 +99,8 @@ inline bool is_gso_refusal(int error) noexcept
 }
 
 template <class Executor>
-class udp_socket_impl : public std::enable_shared_from_this<udp_socket_impl<Executor>> {
+class udp_socket_impl final : public std::enable_shared_from_this<udp_socket_impl<Executor>>,
+                              public context_shutdown_participant {
 public:
     using socket_type = boost::asio::basic_datagram_socket<boost::asio::ip::udp, Executor>;
     using udp = boost::asio::ip::udp;
@@ -144,6 +146,7 @@ public:
         }
         local_ = socket_.local_endpoint(ec);
         setup_receive_buffers();
+        register_for_context_shutdown(executor_, this->weak_from_this());
         return {};
     }
 
@@ -233,6 +236,15 @@ public:
             });
         }
         try_receive();
+    }
+
+    // The context is going away: destroy the stored handlers unrun, as Asio does with its own
+    // pending operations (see shutdown_registry.hpp).
+    void on_context_shutdown() noexcept override
+    {
+        closed_ = true;
+        receive_ = receive_completion();
+        queue_.clear();
     }
 
     void close()

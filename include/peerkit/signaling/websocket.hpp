@@ -367,7 +367,8 @@ public:
 namespace detail {
 
 template <class Executor>
-class websocket_server_impl : public std::enable_shared_from_this<websocket_server_impl<Executor>> {
+class websocket_server_impl final : public std::enable_shared_from_this<websocket_server_impl<Executor>>,
+                                    public peerkit::asio::detail::context_shutdown_participant {
 public:
     using tcp = boost::asio::ip::tcp;
     using strand_type = boost::asio::strand<Executor>;
@@ -392,6 +393,7 @@ public:
             return make_error(std::error_code(ec), "websocket server: listen on ", where, ":", local.port(), ": ", reason);
         }
         local_ = acceptor_.local_endpoint(ec);
+        peerkit::asio::detail::register_for_context_shutdown(executor_, this->weak_from_this());
         boost::asio::post(strand_, [self = this->shared_from_this()] { self->accept(); });
         return {};
     }
@@ -414,6 +416,14 @@ public:
             }
             self->waiters_.push_back(std::move(done));
         });
+    }
+
+    // The context is going away: waiting accepts are destroyed unrun (shutdown_registry.hpp).
+    void on_context_shutdown() noexcept override
+    {
+        closed_ = true;
+        waiters_.clear();
+        ready_.clear();
     }
 
     void close()

@@ -15,6 +15,7 @@
 #include <peerkit/signaling/message.hpp>
 
 #include <peerkit/asio/detail/completion.hpp>
+#include <peerkit/asio/detail/shutdown_registry.hpp>
 
 #include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/post.hpp>
@@ -47,7 +48,8 @@ using text_handler = peerkit::asio::detail::posted_completion<result<std::string
 using message_handler = peerkit::asio::detail::posted_completion<result<message>>;
 
 template <class Executor>
-class transport_impl : public std::enable_shared_from_this<transport_impl<Executor>> {
+class transport_impl : public std::enable_shared_from_this<transport_impl<Executor>>,
+                       public peerkit::asio::detail::context_shutdown_participant {
 public:
     using executor_type = Executor;
     using strand_type = boost::asio::strand<Executor>;
@@ -99,6 +101,16 @@ public:
             self->fail_receives_on_local_close();
             self->on_close_requested();
         });
+    }
+
+    // The user's context is going away: waiting receives are destroyed unrun, as Asio does with
+    // its own pending operations (shutdown_registry.hpp). Implementations that store handlers
+    // of their own extend this.
+    void on_context_shutdown() noexcept override
+    {
+        closed_ = true;
+        waiters_.clear();
+        inbox_.clear();
     }
 
     void start_receive(text_handler h) { start_waiter(waiter{std::move(h), 0}); }
@@ -188,6 +200,10 @@ private:
             complete(std::move(w), result<std::string>(*end_));
             return;
         }
+        if (!registered_for_shutdown_) {
+            registered_for_shutdown_ = true;
+            peerkit::asio::detail::register_for_context_shutdown(user_executor_, this->weak_from_this());
+        }
         w.id = ++next_waiter_id_;
         const std::uint64_t id = w.id;
         std::visit(
@@ -253,6 +269,7 @@ private:
     std::deque<result<std::string>> inbox_;
     std::deque<waiter> waiters_;
     std::uint64_t next_waiter_id_ = 0;
+    bool registered_for_shutdown_ = false;
 };
 
 }  // namespace detail
