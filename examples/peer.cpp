@@ -12,6 +12,15 @@
 // it also expects messages. --expect N exits 0 after N messages, printing
 //   RESULT peer=peerkit recv=N bytes=B secs=S MBps=X open_ms=T
 // on stderr. --echo sends every message back. Exit 1 on failure, 2 on timeout.
+//
+// Details the tests rely on:
+// - Message k (counting from 0) of --send is B bytes: k as 4 big-endian bytes (truncated when
+//   B < 4), then byte j (j >= 4) = (k + j) mod 251, so a receiver can check every byte.
+// - "Acknowledged" means the SCTP association has nothing queued and nothing in flight (every
+//   DATA chunk covered by a SACK, RFC 9260 6.2). With --echo the echoes count as sends too,
+//   except that a peer that leaves after we have all we expect is not a failure.
+// - The peer leaving (channel or connection closed) before the above is met exits 1 at once.
+//   With neither --send nor --expect, the peer runs until the other side leaves (exit 0).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #endif
@@ -58,7 +67,7 @@ struct state {
     clock_type::time_point t0 = clock_type::now();
     std::optional<clock_type::time_point> opened, first, last;
     std::size_t received = 0, bytes = 0;
-    bool failed = false;
+    bool remote_gone = false;  // our channel or the connection closed
     int exit_code = -1;
 };
 
@@ -75,6 +84,15 @@ void report(state& s)
                  secs, secs > 0 ? static_cast<double>(s.bytes) / 1e6 / secs : 0.0, open_ms);
 }
 
+// Message k of --send (see the header comment).
+void fill_message(std::vector<std::byte>& m, std::size_t k)
+{
+    for (std::size_t j = 0; j < m.size(); ++j) {
+        if (j < 4) m[j] = static_cast<std::byte>((k >> (8 * (3 - j))) & 0xFF);
+        else m[j] = static_cast<std::byte>((k + j) % 251);
+    }
+}
+
 peer_connection::event_handler handler(state& s)
 {
     return [&s](rtc::event e) {
@@ -84,18 +102,16 @@ peer_connection::event_handler handler(state& s)
         } else if (auto* cs = std::get_if<rtc::connection_state_change_event>(&e)) {
             log("connectionstatechange " + std::string(rtc::to_string(cs->state)));
             if (cs->state == rtc::connection_state::failed) finish(s, 1);
+            if (cs->state == rtc::connection_state::closed) s.remote_gone = true;
         } else if (auto* ss = std::get_if<rtc::signaling_state_change_event>(&e)) {
             log("signalingstatechange " + std::string(rtc::to_string(ss->state)));
         } else if (auto* dc = std::get_if<rtc::data_channel_event>(&e)) {
             log("datachannel");
-            if (!s.channel) {
-                s.channel = dc->channel;
-                s.opened = clock_type::now();
-            }
+            if (!s.channel) s.channel = dc->channel;
         } else if (auto* o = std::get_if<rtc::channel_open_event>(&e)) {
             log("datachannel open");
-            if (!s.opened) s.opened = clock_type::now();
             if (!s.channel) s.channel = o->channel;
+            if (!s.opened && *s.channel == o->channel) s.opened = clock_type::now();
         } else if (auto* m = std::get_if<rtc::channel_message_event>(&e)) {
             const auto now = clock_type::now();
             if (!s.first) s.first = now;
@@ -103,13 +119,19 @@ peer_connection::event_handler handler(state& s)
             ++s.received;
             s.bytes += m->data.size();
             if (s.f.echo) {
-                if (m->binary) s.pc->async_send_binary(m->channel, m->data, [](result<void>) {});
-                else s.pc->async_send(m->channel, std::string(m->text()), [](result<void>) {});
+                auto on_sent = [&s](result<void> r) {
+                    if (!r && !s.remote_gone) {
+                        log("echo: " + r.error().message());
+                        finish(s, 1);
+                    }
+                };
+                if (m->binary) s.pc->async_send_binary(m->channel, m->data, on_sent);
+                else s.pc->async_send(m->channel, std::string(m->text()), on_sent);
             }
-            if (s.f.expect && s.received == s.f.expect) {
-                report(s);
-                if (!s.f.send) finish(s, 0);
-            }
+            if (s.f.expect && s.received == s.f.expect) report(s);
+        } else if (auto* cl = std::get_if<rtc::channel_close_event>(&e)) {
+            log("datachannel close");
+            if (s.channel && *s.channel == cl->channel) s.remote_gone = true;
         } else if (auto* err = std::get_if<rtc::channel_error_event>(&e)) {
             log("datachannel error: " + err->error.message());
         }
@@ -151,10 +173,25 @@ bnet::awaitable<void> signaling_loop(state& s)
     }
 }
 
+// True when the association has nothing queued and nothing unacknowledged.
+bnet::awaitable<bool> all_acknowledged(state& s)
+{
+    co_return co_await s.pc->async_invoke(
+        [](auto& core, auto) {
+            const auto* a = core.sctp_association();
+            return a && a->buffered_amount() == 0 && a->bytes_in_flight() == 0;
+        },
+        bnet::use_awaitable);
+}
+
 bnet::awaitable<void> run(state& s)
 {
     auto ex = co_await bnet::this_coro::executor;
     bnet::steady_timer timer(ex);
+    auto pause = [&]() {
+        timer.expires_after(1ms);
+        return timer.async_wait(bnet::use_awaitable);
+    };
     if (s.f.offer) {
         rtc::data_channel_init init;
         init.ordered = !s.f.unordered;
@@ -165,6 +202,7 @@ bnet::awaitable<void> run(state& s)
             finish(s, 1);
             co_return;
         }
+        s.channel = *ch;
         s.t0 = clock_type::now();
         auto offer = co_await s.pc->async_set_local_description(bnet::use_awaitable);
         if (!offer) {
@@ -176,41 +214,79 @@ bnet::awaitable<void> run(state& s)
     }
     while (!s.opened) {
         if (s.exit_code >= 0) co_return;
-        timer.expires_after(1ms);
-        co_await timer.async_wait(bnet::use_awaitable);
+        if (s.remote_gone) {
+            log("the peer left before the data channel opened");
+            finish(s, 1);
+            co_return;
+        }
+        co_await pause();
     }
-    if (!s.f.send) co_return;
-    std::vector<std::byte> payload(s.f.size, std::byte{0x42});
+    if (!s.f.send && !s.f.expect) {
+        // An echo (or idle) peer runs until the other side leaves.
+        while (!s.remote_gone && s.exit_code < 0) co_await pause();
+        finish(s, 0);
+        co_return;
+    }
     const auto id = *s.channel;
     std::size_t sent = 0;
-    const std::size_t high_water = std::max<std::size_t>(1 << 20, 16 * s.f.size);
-    while (sent < s.f.send) {
-        const std::size_t buffered = co_await s.pc->async_invoke(
-            [id](auto& core, auto) { return core.channel_buffered_amount(id); }, bnet::use_awaitable);
-        if (buffered > high_water) {
-            timer.expires_after(1ms);
-            co_await timer.async_wait(bnet::use_awaitable);
-            continue;
-        }
-        for (int burst = 0; burst < 16 && sent < s.f.send; ++burst, ++sent) {
-            auto r = co_await s.pc->async_send_binary(id, payload, bnet::use_awaitable);
-            if (!r) {
-                log("send: " + r.error().message());
+    if (s.f.send) {
+        std::vector<std::byte> payload(s.f.size);
+        const std::size_t high_water = std::max<std::size_t>(1 << 20, 16 * s.f.size);
+        while (sent < s.f.send) {
+            if (s.exit_code >= 0) co_return;
+            if (s.remote_gone) {
+                log("the peer left after " + std::to_string(sent) + " of " + std::to_string(s.f.send) + " messages were sent");
                 finish(s, 1);
                 co_return;
             }
+            const std::size_t buffered = co_await s.pc->async_invoke(
+                [id](auto& core, auto) { return core.channel_buffered_amount(id); }, bnet::use_awaitable);
+            if (buffered > high_water) {
+                co_await pause();
+                continue;
+            }
+            for (int burst = 0; burst < 16 && sent < s.f.send; ++burst, ++sent) {
+                fill_message(payload, sent);
+                auto r = co_await s.pc->async_send_binary(id, payload, bnet::use_awaitable);
+                if (!r) {
+                    log("send: " + r.error().message());
+                    finish(s, 1);
+                    co_return;
+                }
+            }
         }
+        // Delivered: every DATA chunk acknowledged by the peer's SACKs.
+        while (!co_await all_acknowledged(s)) {
+            if (s.exit_code >= 0) co_return;
+            if (s.remote_gone) {
+                log("the peer left before our " + std::to_string(sent) + " messages were all acknowledged");
+                finish(s, 1);
+                co_return;
+            }
+            co_await pause();
+        }
+        log("sent " + std::to_string(sent) + " messages, all acknowledged");
     }
-    // Delivered: nothing left buffered in SCTP.
-    for (;;) {
-        const std::size_t buffered = co_await s.pc->async_invoke(
-            [id](auto& core, auto) { return core.channel_buffered_amount(id); }, bnet::use_awaitable);
-        if (buffered == 0) break;
-        timer.expires_after(1ms);
-        co_await timer.async_wait(bnet::use_awaitable);
+    while (s.received < s.f.expect) {
+        if (s.exit_code >= 0) co_return;
+        if (s.remote_gone) {
+            log("the peer left after " + std::to_string(s.received) + " of " + std::to_string(s.f.expect) + " messages");
+            report(s);
+            finish(s, 1);
+            co_return;
+        }
+        co_await pause();
     }
-    log("sent " + std::to_string(sent) + " messages");
-    if (!s.f.expect || s.received >= s.f.expect) finish(s, 0);
+    // Echoes still on their way.
+    while (!co_await all_acknowledged(s)) {
+        if (s.exit_code >= 0) co_return;
+        if (s.remote_gone) {
+            log("the peer left before all echoes were acknowledged (it had what it needed)");
+            break;
+        }
+        co_await pause();
+    }
+    finish(s, 0);
 }
 
 }  // namespace
@@ -279,7 +355,7 @@ int main(int argc, char** argv)
     while (s.exit_code < 0 && clock_type::now() < deadline) io.run_for(10ms);
     if (s.exit_code < 0) {
         log("timeout");
-        if (f.expect) report(s);
+        if (f.expect && s.received < f.expect) report(s);
         s.exit_code = 2;
     }
     if (s.exit_code == 0) {
