@@ -1,9 +1,11 @@
 """Real SDP peers for peerkit's SDP tests: headless Chromium and aiortc.
 
-Used by tests/interop/sdp_*.py (at test time) and by scripts that refresh the corpus in
-tests/data/sdp/. Nothing here talks to anything but 127.0.0.1: Chromium is driven by a tiny
-local HTTP server (the page long-polls for a task and POSTs its result), and it has no ICE
-servers, so gathering sends nothing.
+Used by tests/interop/sdp_*.py (at test time), by tests/interop/pc_chromium.py (the dc_* ops:
+a data channel against the `peer` example, run inside a network namespace) and by scripts that
+refresh the corpus in tests/data/sdp/. Nothing here talks to anything but 127.0.0.1: Chromium
+is driven by a tiny local HTTP server (the page long-polls for a task and POSTs its result),
+and it has no ICE servers, so gathering sends nothing; only the dc_* ops make connectivity
+checks, to the candidates the caller hands over.
 
 A peer that cannot start raises RuntimeError: callers let it fail the test loudly.
 """
@@ -66,7 +68,124 @@ async function run(task) {
     for (const id in pcs) pcs[id].close();
     return 'closed';
   }
+  if (task.op === 'dc_start') return dcStart(task);
+  if (task.op === 'dc_signal') return dcSignal(task);
+  if (task.op === 'dc_status') return dcs[task.id].status();
+  if (task.op === 'dc_close') { pcs[task.id].close(); return dcs[task.id].status(); }
   throw new Error('unknown op ' + task.op);
+}
+
+// ---- data channel against the `peer` example (tests/interop/pc_chromium.py) ----------------
+// Events go to the test in order through POST /event; signaling is the browser's own JSON.
+let eventChain = Promise.resolve();
+function emit(ev) {
+  const body = JSON.stringify(ev);
+  eventChain = eventChain.then(() => fetch('/event', {method: 'POST', body})).catch(() => {});
+}
+// Message k of `peer --send` (examples/peer.cpp): k big-endian, then byte j = (k + j) % 251.
+function peerkitMismatch(u8, k, size) {
+  if (u8.length !== size) return `message ${k}: ${u8.length} bytes, want ${size}`;
+  for (let j = 0; j < size; ++j) {
+    const want = j < 4 ? (k >>> (8 * (3 - j))) & 0xff : (k + j) % 251;
+    if (u8[j] !== want) return `message ${k}: byte ${j} is ${u8[j]}, want ${want}`;
+  }
+  return null;
+}
+// Message i for peer to echo: 'ECHO', i big-endian, then (3i + j) % 256 (lib/peerkit_peer.py).
+function echoMessage(i, size) {
+  const u8 = new Uint8Array(size);
+  u8.set([0x45, 0x43, 0x48, 0x4f, (i >>> 24) & 0xff, (i >>> 16) & 0xff, (i >>> 8) & 0xff, i & 0xff]);
+  for (let j = 8; j < size; ++j) u8[j] = (3 * i + j) % 256;
+  return u8;
+}
+const dcs = {};
+async function dcStart(task) {
+  const id = task.id;
+  const pc = new RTCPeerConnection();
+  pcs[id] = pc;
+  const st = {label: null, opened: null, connected: null, received: 0, echoes: 0, errors: [],
+              first: null, last: null, states: [], done: false, t0: performance.now()};
+  st.status = () => ({label: st.label, opened: st.opened, connected: st.connected,
+                      received: st.received, echoes: st.echoes, errors: st.errors,
+                      first: st.first, last: st.last, states: st.states, t0: st.t0,
+                      state: pc.connectionState});
+  dcs[id] = st;
+  // Candidates wait until our description has gone out.
+  let described = false;
+  const held = [];
+  st.signal = msg => { if (described) emit({type: 'signal', id, msg}); else held.push(msg); };
+  st.described = desc => {
+    emit({type: 'signal', id, msg: {type: desc.type, sdp: desc.sdp}});
+    described = true;
+    for (const m of held.splice(0)) emit({type: 'signal', id, msg: m});
+  };
+  pc.onicecandidate = e => st.signal(e.candidate ? e.candidate.toJSON() : {candidate: ''});
+  pc.onconnectionstatechange = () => {
+    st.states.push(pc.connectionState);
+    if (pc.connectionState === 'connected' && st.connected === null) st.connected = performance.now() - st.t0;
+    emit({type: 'state', id, state: pc.connectionState});
+  };
+  const fail = text => { if (st.errors.length < 10) st.errors.push(text); finish(); };
+  const finish = () => { if (!st.done) { st.done = true; emit({type: 'done', id, status: st.status()}); } };
+  const setup = ch => {
+    st.label = ch.label;
+    ch.binaryType = 'arraybuffer';
+    const opened = () => {
+      if (st.opened !== null) return;
+      st.opened = performance.now() - st.t0;
+      emit({type: 'open', id, label: ch.label});
+      for (let i = 0; i < task.echo_count; ++i) ch.send(echoMessage(i, task.echo_size));
+    };
+    ch.onopen = opened;
+    ch.onclose = () => emit({type: 'close', id});
+    ch.onmessage = e => {
+      if (!(e.data instanceof ArrayBuffer)) return fail('text message; only binary was sent');
+      const u8 = new Uint8Array(e.data);
+      if (u8[0] === 0x45) {
+        const want = echoMessage(st.echoes, task.echo_size);
+        if (u8.length !== want.length || u8.some((b, j) => b !== want[j]))
+          return fail(`echo ${st.echoes}: ${u8.length} bytes, not what was sent`);
+        ++st.echoes;
+      } else {
+        const bad = peerkitMismatch(u8, st.received, task.send_size);
+        if (bad) return fail(bad);
+        const now = performance.now();
+        if (st.first === null) st.first = now;
+        st.last = now;
+        ++st.received;
+      }
+      if (st.received > task.send_count || st.echoes > task.echo_count)
+        return fail(`too many messages: ${st.received} and ${st.echoes} echoes`);
+      if (st.received === task.send_count && st.echoes === task.echo_count) finish();
+    };
+    if (ch.readyState === 'open') opened();
+  };
+  if (task.role === 'offer') {
+    setup(pc.createDataChannel(task.label));
+    await pc.setLocalDescription();
+    st.described(pc.localDescription);
+  } else {
+    pc.ondatachannel = e => setup(e.channel);
+  }
+  return 'started';
+}
+async function dcSignal(task) {
+  const pc = pcs[task.id], st = dcs[task.id], msg = task.msg;
+  if (msg.type === 'offer') {
+    await pc.setRemoteDescription(msg);
+    await pc.setLocalDescription();
+    st.described(pc.localDescription);
+    return pc.signalingState;
+  }
+  if (msg.type === 'answer') {
+    await pc.setRemoteDescription(msg);
+    return pc.signalingState;
+  }
+  if ('candidate' in msg) {
+    await pc.addIceCandidate(msg);
+    return 'added';
+  }
+  throw new Error('unknown signaling message ' + JSON.stringify(msg));
 }
 async function loop() {
   for (;;) {
@@ -101,6 +220,8 @@ class Chromium:
         self.timeout = timeout
         self.tasks = queue.Queue()
         self.results = queue.Queue()
+        self.events = queue.Queue()  # what the page emits on its own (data-channel ops)
+        self.call_lock = threading.Lock()  # one task at a time: results come back in order
         self.tmp = tempfile.mkdtemp(prefix="peerkit-chromium-")
         outer = self
 
@@ -133,7 +254,11 @@ class Chromium:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0"))
-                outer.results.put(json.loads(self.rfile.read(length)))
+                body = json.loads(self.rfile.read(length))
+                if self.path == "/event":
+                    outer.events.put(body)
+                else:
+                    outer.results.put(body)
                 self.send_response(204)
                 self.end_headers()
 
@@ -162,6 +287,10 @@ class Chromium:
             raise RuntimeError("chromium did not start: " + str(e))
 
     def call(self, task):
+        with self.call_lock:
+            return self._call(task)
+
+    def _call(self, task):
         self.tasks.put(task)
         deadline = time.monotonic() + self.timeout
         while True:
@@ -187,6 +316,30 @@ class Chromium:
 
     def set_answer(self, pc_id, sdp):
         return self.call({"op": "set_answer", "id": pc_id, "sdp": sdp})
+
+    # Data channel against the `peer` example. dc_start(role="offer") creates the channel
+    # `label` and offers; "answer" waits for an offer through dc_signal. Once the channel is
+    # open the page sends echo_count messages of echo_size bytes ("ECHO", index, pattern) and
+    # checks that send_count messages of send_size bytes from peer arrive (examples/peer.cpp
+    # payload) and that the echoes come back. It emits, in order, on self.events:
+    # {"type": "signal", "id", "msg"} (its own signaling JSON), "state", "open", "close", and
+    # "done" with the final status (received, echoes, errors, times in ms).
+    def dc_start(self, role, label="from-chromium", send_count=1000, send_size=1024,
+                 echo_count=100, echo_size=1000):
+        self.next_id += 1
+        self.call({"op": "dc_start", "id": self.next_id, "role": role, "label": label,
+                   "send_count": send_count, "send_size": send_size,
+                   "echo_count": echo_count, "echo_size": echo_size})
+        return self.next_id
+
+    def dc_signal(self, pc_id, msg):
+        return self.call({"op": "dc_signal", "id": pc_id, "msg": msg})
+
+    def dc_status(self, pc_id):
+        return self.call({"op": "dc_status", "id": pc_id})
+
+    def dc_close(self, pc_id):
+        return self.call({"op": "dc_close", "id": pc_id})
 
     def close(self):
         if self.proc.poll() is None:
