@@ -6,7 +6,7 @@ aiortc in-process and `peer` as a subprocess, relaying the browser-style signali
 peer's stdout/stdin and aiortc. In each case:
   - peer runs `--send 1000 --size 1024 --echo --expect 100` (plus `--offer` when it offers);
   - aiortc sends 100 messages of its own (1000 bytes, starting "ECHO") once the channel opens;
-  - asserted: aiortc's connection reaches "connected", the channel opens on both sides (and is
+  - asserted: both connections reach "connected", the channel opens on both sides (and is
     the one peerkit named "bench" when peerkit offers), aiortc receives peerkit's 1000 messages
     in order with every byte as examples/peer.cpp defines it, all 100 echoes come back
     identical, and peer exits 0 after printing RESULT recv=100 bytes=100000.
@@ -197,7 +197,9 @@ async def run_case(aiortc, peerkit_offers):
             problems.append("the data channel never opened on aiortc's side")
         if peerkit_offers and rx.channel is not None and rx.channel.label != "bench":
             problems.append(f"channel label {rx.channel.label!r}, want 'bench'")
-        if not any(line == "peer: datachannel open" for line in peer.log):
+        if "peer: connectionstatechange connected" not in peer.log:
+            problems.append("peer's connection never reached connected")
+        if "peer: datachannel open" not in peer.log:
             problems.append("peer never reported its data channel open")
         problems += rx.errors
         if rx.next_msg != SEND_COUNT:

@@ -8,7 +8,7 @@ HTTP server) and, per case, `peer` as a subprocess. Signaling is relayed both wa
 browser's own JSON, candidates trickled. In each case:
   - peer runs `--send 1000 --size 1024 --echo --expect 100` (plus `--offer` when it offers);
   - the page sends 100 messages of its own (1000 bytes, starting "ECHO") once the channel opens;
-  - asserted: Chromium's connection reaches "connected", the channel opens on both sides (with
+  - asserted: both connections reach "connected", the channel opens on both sides (with
     label "bench" when peerkit offers), the page receives peerkit's 1000 messages in order with
     every byte as examples/peer.cpp defines it, all 100 echoes come back identical, every
     signaling message was accepted by the other side, and peer exits 0 after printing
@@ -99,7 +99,9 @@ def run_case(chromium, peerkit_offers):
             problems.append("the data channel never opened in Chromium")
         elif peerkit_offers and opened["label"] != "bench":
             problems.append(f"channel label {opened['label']!r}, want 'bench'")
-        if not any(line == "peer: datachannel open" for line in peer.log):
+        if "peer: connectionstatechange connected" not in peer.log:
+            problems.append("peer's connection never reached connected")
+        if "peer: datachannel open" not in peer.log:
             problems.append("peer never reported its data channel open")
         problems += relay_errors
         problems += status["errors"]
