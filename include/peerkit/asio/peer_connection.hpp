@@ -4,8 +4,10 @@
 // completes through an Asio completion token (callbacks, use_future, use_awaitable), and
 // events are delivered on the user's executor, in order.
 //
-//   peerkit::peer_connection pc = *peerkit::peer_connection::create(ex, config,
-//       [](peerkit::rtc::event e) { ... });            // icecandidate, connectionstatechange ...
+//   peerkit::peer_connection pc = *peerkit::peer_connection::create(ex, config);
+//   pc.on_ice_candidate([&](std::optional<peerkit::rtc::ice_candidate> c) { ... });
+//   pc.on_message([](const peerkit::rtc::channel_message_event& m) { ... });   // or a catch-all
+//                                     // handler given to create(): [](peerkit::rtc::event e) {}
 //   auto ch = co_await pc.async_create_data_channel("chat", {}, use_awaitable);
 //   auto offer = co_await pc.async_set_local_description(use_awaitable);   // implicit form
 //   signaling.send(...);
@@ -29,15 +31,21 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <type_traits>
 #include <optional>
+#include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace peerkit {
@@ -115,6 +123,17 @@ struct peer_connection_options {
     std::vector<boost::asio::ip::udp::endpoint> bind;
     asio::interface_filter interfaces{};
     asio::driver_config driver{};
+    // Events that no handler takes yet are held until one is set (see "Event handlers" on
+    // basic_peer_connection). The hold is bounded both ways; beyond either bound the oldest held
+    // events are dropped and counted (dropped_events()). 1,024 events cover what a connection
+    // produces before a late handler is set (a few dozen state changes and candidates, the
+    // channel events, a burst of early messages); 16 MiB of message payload caps the memory a
+    // remote peer can make us hold by sending to a channel nobody listens to (without it,
+    // 1,024 messages of the core's 256 KiB max-message-size would be 256 MiB).
+    // 0 for max_held_events: nothing is held, events without a handler are dropped (counted),
+    // as in browsers.
+    std::size_t max_held_events = 1024;
+    std::size_t max_held_bytes = 16 * 1024 * 1024;  // channel_message_event payloads
 };
 
 template <rtc::policy Policy = rtc::openssl_policy, class Executor = boost::asio::any_io_executor>
@@ -127,7 +146,15 @@ public:
     using event_handler = std::function<void(rtc::event)>;
     using executor_type = Executor;
 
-    // Binds the sockets, starts the driver; `on_event` runs on `ex` (the user's executor).
+    // Binds the sockets, starts the driver. Handlers run on `ex` (the user's executor).
+    // Without a handler: set the per-event handlers below; events that come before them are held.
+    [[nodiscard]] static result<basic_peer_connection> create(const Executor& ex, configuration config,
+                                                              peer_connection_options options = {},
+                                                              typename Policy::random random = {})
+    {
+        return create(ex, std::move(config), event_handler{}, std::move(options), std::move(random));
+    }
+    // With the catch-all handler: it takes every event no per-event handler takes.
     [[nodiscard]] static result<basic_peer_connection> create(const Executor& ex, configuration config,
                                                               event_handler on_event,
                                                               peer_connection_options options = {},
@@ -150,7 +177,8 @@ public:
         }
         if (bind.empty()) return make_error(rtc::errc::transport_failed, "no local address to bind");
         machine_type machine{std::move(*core), {}};
-        auto state = std::make_shared<shared_state>(ex, std::move(on_event));
+        auto state = std::make_shared<shared_state>(ex, options.max_held_events, options.max_held_bytes);
+        if (on_event) state->set_catch_all(std::move(on_event));
         auto d = driver_type::create(ex, std::move(machine), bind,
                                      [state](machine_type&, rtc::event&& e) { state->deliver(std::move(e)); },
                                      options.driver);
@@ -183,6 +211,83 @@ public:
 
     [[nodiscard]] executor_type get_executor() const noexcept { return state_->user; }
     [[nodiscard]] std::vector<boost::asio::ip::udp::endpoint> local_endpoints() const { return driver_->local_endpoints(); }
+
+    // ---- event handlers (RTCPeerConnection's and RTCDataChannel's on<event> attributes) ------
+    // Callable from any thread and from inside a handler; an empty function unsets. Every
+    // handler runs on the user's executor, one event at a time, in the order the core produced
+    // the events (a call's icecandidate events after the call's completion, see invoke()).
+    // - Setting a handler replaces the previous one for that event, like `pc.onicecandidate = f`.
+    // - The specific handler wins: the catch-all (create()'s handler, or on_event()) takes only
+    //   the events no per-event handler takes, like the `default:` of a switch.
+    // - An event that no handler takes when its turn comes is held, not dropped, and delivered
+    //   as soon as a handler that takes it is set (a channel that opened before on_channel_open
+    //   was set still reports open), within max_held_events / max_held_bytes: beyond them the
+    //   oldest held events are dropped and counted in dropped_events().
+    // - A held event holds back the later events that must not overtake it: events of the same
+    //   kind (for a channel event: the same kind on the same channel), and every event of a
+    //   channel whose data_channel event is held. Nothing else waits, so an event you never
+    //   listen to (bufferedamountlow, say) cannot stall the ones you do.
+    // - To set several handlers with no event delivered in between, set them from a function
+    //   running on the user's executor (a handler, or boost::asio::post to get_executor()).
+    void on_event(event_handler f) { state_->set_catch_all(std::move(f)); }
+    // nullopt: the null candidate (end of candidates).
+    void on_ice_candidate(std::function<void(std::optional<rtc::ice_candidate>)> f)
+    {
+        set<rtc::ice_candidate_event>(std::move(f), [](const auto& g, rtc::ice_candidate_event& e) { g(std::move(e.candidate)); });
+    }
+    void on_ice_gathering_state_change(std::function<void(rtc::ice_gathering_state)> f)
+    {
+        set<rtc::ice_gathering_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
+    }
+    void on_ice_connection_state_change(std::function<void(rtc::ice_connection_state)> f)
+    {
+        set<rtc::ice_connection_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
+    }
+    void on_connection_state_change(std::function<void(rtc::connection_state)> f)
+    {
+        set<rtc::connection_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
+    }
+    void on_signaling_state_change(std::function<void(rtc::signaling_state)> f)
+    {
+        set<rtc::signaling_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
+    }
+    void on_negotiation_needed(std::function<void()> f)
+    {
+        set<rtc::negotiation_needed_event>(std::move(f), [](const auto& g, auto&) { g(); });
+    }
+    // The peer opened a channel (ondatachannel).
+    void on_data_channel(std::function<void(rtc::channel_id)> f)
+    {
+        set<rtc::data_channel_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
+    }
+    void on_channel_open(std::function<void(rtc::channel_id)> f)
+    {
+        set<rtc::channel_open_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
+    }
+    // The event (channel, binary, data, text()) is valid during the call.
+    void on_message(std::function<void(const rtc::channel_message_event&)> f)
+    {
+        set<rtc::channel_message_event>(std::move(f), [](const auto& g, auto& e) { g(std::as_const(e)); });
+    }
+    void on_buffered_amount_low(std::function<void(rtc::channel_id)> f)
+    {
+        set<rtc::channel_buffered_amount_low_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
+    }
+    void on_channel_closing(std::function<void(rtc::channel_id)> f)
+    {
+        set<rtc::channel_closing_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
+    }
+    void on_channel_close(std::function<void(rtc::channel_id)> f)
+    {
+        set<rtc::channel_close_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
+    }
+    void on_channel_error(std::function<void(rtc::channel_id, const peerkit::error&)> f)
+    {
+        set<rtc::channel_error_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel, std::as_const(e.error)); });
+    }
+    // Events held now for want of a handler, and events dropped so far because the hold was full.
+    [[nodiscard]] std::size_t held_events() const { return state_->held_count(); }
+    [[nodiscard]] std::uint64_t dropped_events() const { return state_->dropped_count(); }
 
     // ---- JSEP (each completes with the core's result) --------------------------------------
     // Arguments are views or const references, copied into the call: with g++ 12, temporaries
@@ -275,44 +380,89 @@ public:
         return invoke([](core_type& c, auto now) { c.close(now); }, std::forward<Token>(token));
     }
     // Stops the runtime at once (no goodbye); further events are not delivered.
+    // Handlers are released; held events are discarded.
     void shutdown()
     {
-        state_->handler = nullptr;
+        state_->stop();
         if (driver_) driver_->close();
     }
 
 private:
-    // Events go to the user's executor in order. While a call is in flight, its events wait
-    // until its completion has been posted, so the user sees (and can send) a description
-    // before the icecandidate events it caused, as in browsers (webrtc-pc 4.4.1.5).
+    // A handler as the delivery sees it; the per-event setters wrap the typed function.
+    using any_handler = std::shared_ptr<const std::function<void(rtc::event&)>>;
+    static constexpr std::size_t event_kinds = std::variant_size_v<rtc::event>;
+    template <class T, class... Ts>
+    static constexpr std::size_t index_in(const std::variant<Ts...>*)
+    {
+        std::size_t i = 0;
+        const bool found = ((std::is_same_v<T, Ts> || (++i, false)) || ...);
+        return found ? i : sizeof...(Ts);
+    }
+    template <class T>
+    static constexpr std::size_t kind_of = index_in<T>(static_cast<const rtc::event*>(nullptr));
+    static_assert(kind_of<rtc::channel_error_event> < event_kinds);
+
+    template <class Event, class F, class Call>
+    void set(F f, Call call)
+    {
+        any_handler h;
+        if (f)
+            h = std::make_shared<const std::function<void(rtc::event&)>>(
+                [f = std::move(f), call](rtc::event& e) { call(f, std::get<Event>(e)); });
+        state_->set_handler(kind_of<Event>, std::move(h));
+    }
+
+    // Events go to the user's executor in order, one at a time: `deliver` (driver strand) queues
+    // them in `incoming` and one `pump` at a time runs on the user's executor, delivering one
+    // event per post (so a completion posted meanwhile runs before the next event).
+    //
+    // While a call is in flight, its events wait (`waiting_for_call`) until its completion has
+    // been posted, so the user sees (and can send) a description before the icecandidate events
+    // it caused, as in browsers (webrtc-pc 4.4.1.5).
+    //
+    // An event no handler takes when its turn comes goes to `held`, in order, with the events it
+    // holds back (same kind, and for a channel event: same channel; a held data_channel event
+    // holds back all of its channel's events). Setting a handler rescans `held` from the oldest.
+    // The hold is bounded: beyond max_held_events / max_held_bytes the oldest are dropped
+    // (counted in `dropped`). Handlers are called without the lock held, so a handler may set
+    // handlers, call the peer connection, close or shut it down.
     struct shared_state : std::enable_shared_from_this<shared_state> {
-        shared_state(const Executor& ex, event_handler h) : user(ex), handler(std::move(h)) {}
+        shared_state(const Executor& ex, std::size_t max_events, std::size_t max_bytes)
+            : user(ex), max_held_events(max_events), max_held_bytes(max_bytes)
+        {
+        }
         Executor user;
-        event_handler handler;
-        std::mutex mutex;
+        const std::size_t max_held_events;
+        const std::size_t max_held_bytes;
+        mutable std::mutex mutex;
         std::size_t calls_in_flight = 0;
-        std::vector<rtc::event> held;
+        std::vector<rtc::event> waiting_for_call;
+        std::deque<rtc::event> incoming;  // released, not yet looked at by the pump
+        std::uint64_t enqueued = 0, taken = 0;  // events pushed to / popped from `incoming` so far
+        std::deque<rtc::event> held;      // looked at, waiting for a handler (oldest first)
+        std::map<std::pair<std::size_t, std::uint32_t>, std::size_t> held_keys;  // (kind, channel) -> count
+        std::size_t held_bytes = 0;
+        std::uint64_t dropped = 0;
+        bool rescan = false;   // a handler was set or a held event dropped since the last scan
+        bool pumping = false;  // a pump is posted or running
+        bool stopped = false;
+        std::array<any_handler, event_kinds> handlers{};
+        any_handler catch_all;
 
         void deliver(rtc::event&& e)
         {
-            {
-                std::lock_guard lock(mutex);
-                // Only what gathering produces waits; state changes keep the browser's order
-                // (signalingstatechange before the call completes).
-                const bool gathering = std::holds_alternative<rtc::ice_candidate_event>(e) ||
-                                       std::holds_alternative<rtc::ice_gathering_state_change_event>(e);
-                if (calls_in_flight > 0 && (gathering || !held.empty())) {
-                    held.push_back(std::move(e));
-                    return;
-                }
+            std::lock_guard lock(mutex);
+            if (stopped) return;
+            // Only what gathering produces waits; state changes keep the browser's order
+            // (signalingstatechange before the call completes).
+            const bool gathering = std::holds_alternative<rtc::ice_candidate_event>(e) ||
+                                   std::holds_alternative<rtc::ice_gathering_state_change_event>(e);
+            if (calls_in_flight > 0 && (gathering || !waiting_for_call.empty())) {
+                waiting_for_call.push_back(std::move(e));
+                return;
             }
-            post_event(std::move(e));
-        }
-        void post_event(rtc::event&& e)
-        {
-            boost::asio::post(user, [self = this->shared_from_this(), e = std::move(e)]() mutable {
-                if (self->handler) self->handler(std::move(e));
-            });
+            push(std::move(e));
+            schedule();
         }
         void begin_call()
         {
@@ -321,12 +471,171 @@ private:
         }
         void end_call()
         {
-            std::vector<rtc::event> release;
+            std::lock_guard lock(mutex);
+            if (--calls_in_flight > 0 || waiting_for_call.empty()) return;
+            if (!stopped)
+                for (auto& e : waiting_for_call) push(std::move(e));
+            waiting_for_call.clear();
+            schedule();
+        }
+
+        void set_handler(std::size_t kind, any_handler h)
+        {
+            std::lock_guard lock(mutex);
+            if (stopped) return;
+            handlers[kind].swap(h);
+            rescan = true;
+            schedule();
+            // The old handler is destroyed after the lock is released (h's destructor runs last).
+        }
+        void set_catch_all(event_handler f)
+        {
+            any_handler h;
+            if (f) h = std::make_shared<const std::function<void(rtc::event&)>>([f = std::move(f)](rtc::event& e) { f(std::move(e)); });
+            std::lock_guard lock(mutex);
+            if (stopped) return;
+            catch_all.swap(h);
+            rescan = true;
+            schedule();
+        }
+        void stop()
+        {
+            std::array<any_handler, event_kinds> old;
+            any_handler old_catch_all;
+            std::lock_guard lock(mutex);
+            stopped = true;
+            old.swap(handlers);
+            old_catch_all.swap(catch_all);
+            waiting_for_call.clear();
+            taken += incoming.size();
+            incoming.clear();
+            held.clear();
+            held_keys.clear();
+            held_bytes = 0;
+        }
+        [[nodiscard]] std::size_t held_count() const
+        {
+            std::lock_guard lock(mutex);
+            return held.size();
+        }
+        [[nodiscard]] std::uint64_t dropped_count() const
+        {
+            std::lock_guard lock(mutex);
+            return dropped;
+        }
+
+    private:
+        static std::optional<std::uint32_t> channel_of(const rtc::event& e)
+        {
+            return std::visit(
+                [](const auto& x) -> std::optional<std::uint32_t> {
+                    if constexpr (requires { x.channel.value; }) return x.channel.value;
+                    else return std::nullopt;
+                },
+                e);
+        }
+        static std::pair<std::size_t, std::uint32_t> key_of(const rtc::event& e)
+        {
+            return {e.index(), channel_of(e).value_or(0)};
+        }
+        static std::size_t bytes_of(const rtc::event& e)
+        {
+            const auto* m = std::get_if<rtc::channel_message_event>(&e);
+            return m ? m->data.size() : 0;
+        }
+        // Would a held event with one of `keys` have to be delivered before `e`?
+        template <class Contains>
+        static bool held_back(const rtc::event& e, Contains contains)
+        {
+            if (contains(key_of(e))) return true;
+            const auto ch = channel_of(e);
+            return ch && contains({kind_of<rtc::data_channel_event>, *ch});
+        }
+        [[nodiscard]] const any_handler& taker(const rtc::event& e) const
+        {
+            const auto& h = handlers[e.index()];
+            return h ? h : catch_all;
+        }
+        void push(rtc::event&& e)
+        {
+            incoming.push_back(std::move(e));
+            ++enqueued;
+        }
+        // A pump sees the incoming events queued before it was posted, and no later ones: a
+        // call's completion posted meanwhile runs before the events released after it.
+        void schedule()
+        {
+            if (pumping || stopped) return;
+            if (incoming.empty() && !(rescan && !held.empty())) return;
+            pumping = true;
+            boost::asio::post(user, [self = this->shared_from_this(), visible = enqueued] { self->pump(visible); });
+        }
+        void hold(rtc::event&& e)
+        {
+            ++held_keys[key_of(e)];
+            held_bytes += bytes_of(e);
+            held.push_back(std::move(e));
+            while (!held.empty() && (held.size() > max_held_events || held_bytes > max_held_bytes)) {
+                forget(held.front());
+                held.pop_front();
+                ++dropped;
+                rescan = true;  // what the dropped event held back may go now
+            }
+        }
+        void forget(const rtc::event& e)
+        {
+            const auto k = held_keys.find(key_of(e));
+            if (--k->second == 0) held_keys.erase(k);
+            held_bytes -= bytes_of(e);
+        }
+        // The next event to deliver and its handler, or nullopt; under the lock.
+        std::optional<rtc::event> next(any_handler& h, std::uint64_t visible)
+        {
+            if (rescan) {
+                std::set<std::pair<std::size_t, std::uint32_t>> skipped;
+                const auto contains = [&](const std::pair<std::size_t, std::uint32_t>& k) { return skipped.count(k) > 0; };
+                for (auto it = held.begin(); it != held.end(); ++it) {
+                    if (!held_back(*it, contains) && taker(*it)) {
+                        h = taker(*it);
+                        forget(*it);
+                        rtc::event e = std::move(*it);
+                        held.erase(it);
+                        return e;  // rescan stays set: the next pump looks again
+                    }
+                    skipped.insert(key_of(*it));
+                }
+                rescan = false;
+            }
+            const auto contains = [&](const std::pair<std::size_t, std::uint32_t>& k) { return held_keys.count(k) > 0; };
+            while (!incoming.empty() && taken < visible) {
+                rtc::event e = std::move(incoming.front());
+                incoming.pop_front();
+                ++taken;
+                if (!held_back(e, contains) && taker(e)) {
+                    h = taker(e);
+                    return e;
+                }
+                hold(std::move(e));
+            }
+            return std::nullopt;
+        }
+        void pump(std::uint64_t visible)
+        {
+            any_handler h;
+            std::optional<rtc::event> e;
             {
                 std::lock_guard lock(mutex);
-                if (--calls_in_flight == 0) release.swap(held);
+                if (!stopped) e = next(h, visible);
+                if (!e) {
+                    pumping = false;
+                    schedule();  // events queued after this pump was posted
+                    return;
+                }
             }
-            for (auto& e : release) post_event(std::move(e));
+            (*h)(*e);
+            std::lock_guard lock(mutex);
+            pumping = false;
+            schedule();  // one event per post
         }
     };
 
