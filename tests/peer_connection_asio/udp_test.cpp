@@ -19,10 +19,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -217,4 +221,468 @@ TEST_CASE("two peer connections over UDP on a thread_pool")
     run_pair(bnet::make_strand(pool.get_executor()));
     pool.stop();
     pool.join();
+}
+
+// ---- the per-event handlers (on_ice_candidate, on_message ...) ---------------------------------
+namespace {
+
+// Runs f when the scope ends, also when a REQUIRE throws (a joinable std::thread would abort).
+template <class F>
+struct scope_exit {
+    explicit scope_exit(F g) : f(std::move(g)) {}
+    scope_exit(const scope_exit&) = delete;
+    scope_exit& operator=(const scope_exit&) = delete;
+    ~scope_exit() { f(); }
+    F f;
+};
+// An io_context run by one thread, stopped and joined at the end of the scope.
+struct io_thread {
+    bnet::io_context io;
+    bnet::executor_work_guard<bnet::io_context::executor_type> guard{io.get_executor()};
+    std::thread t{[this] { io.run(); }};
+    io_thread() = default;
+    io_thread(const io_thread&) = delete;
+    io_thread& operator=(const io_thread&) = delete;
+    ~io_thread()
+    {
+        guard.reset();
+        io.stop();
+        t.join();
+    }
+};
+
+// What one side's handlers saw, in order, and whether each ran on the user's executor.
+template <class Ex>
+struct recorder {
+    explicit recorder(Ex e) : ex(e) {}
+    Ex ex;
+    std::mutex m;
+    std::vector<std::string> log;
+    std::optional<rtc::channel_id> remote;  // from on_data_channel
+    std::atomic<int> off_executor{0};
+    std::atomic<bool> connected{false};
+
+    void add(std::string s)
+    {
+        if (!ex.running_in_this_thread()) ++off_executor;
+        std::lock_guard l(m);
+        log.push_back(std::move(s));
+    }
+    std::vector<std::string> snapshot()
+    {
+        std::lock_guard l(m);
+        return log;
+    }
+    bool has(std::string_view s)
+    {
+        std::lock_guard l(m);
+        return std::find(log.begin(), log.end(), s) != log.end();
+    }
+    std::function<void(rtc::channel_id)> channel(std::string name)
+    {
+        return [this, name](rtc::channel_id id) { add(name + " " + std::to_string(id.value)); };
+    }
+    std::function<void(rtc::channel_id)> data_channel()
+    {
+        return [this](rtc::channel_id id) {
+            {
+                std::lock_guard l(m);
+                remote = id;
+            }
+            add("datachannel " + std::to_string(id.value));
+        };
+    }
+    std::function<void(const rtc::channel_message_event&)> message()
+    {
+        return [this](const rtc::channel_message_event& msg) {
+            add("message " + std::to_string(msg.channel.value) + " " + std::string(msg.text()));
+        };
+    }
+};
+
+std::string named(std::string_view what, rtc::channel_id id)
+{
+    return std::string(what) + " " + std::to_string(id.value);
+}
+
+// The peer connection's own events; candidates go to the signaling transport.
+template <class Ex, class Sig>
+void set_connection_handlers(peer_connection& pc, recorder<Ex>& r, Sig& sig)
+{
+    pc.on_ice_candidate([&r, &sig](std::optional<rtc::ice_candidate> c) {
+        (void)sig.send(to_signaling(c));
+        r.add(c ? "icecandidate" : "icecandidate(null)");
+    });
+    pc.on_ice_gathering_state_change(
+        [&r](rtc::ice_gathering_state s) { r.add("icegatheringstatechange " + std::string(to_string(s))); });
+    pc.on_ice_connection_state_change(
+        [&r](rtc::ice_connection_state s) { r.add("iceconnectionstatechange " + std::string(to_string(s))); });
+    pc.on_connection_state_change([&r](rtc::connection_state s) {
+        r.add("connectionstatechange " + std::string(to_string(s)));
+        if (s == rtc::connection_state::connected) r.connected = true;
+    });
+    pc.on_signaling_state_change(
+        [&r](rtc::signaling_state s) { r.add("signalingstatechange " + std::string(to_string(s))); });
+    pc.on_negotiation_needed([&r] { r.add("negotiationneeded"); });
+}
+// The channel events other than datachannel, open and message.
+template <class Ex>
+void set_channel_end_handlers(peer_connection& pc, recorder<Ex>& r)
+{
+    pc.on_buffered_amount_low(r.channel("bufferedamountlow"));
+    pc.on_channel_closing(r.channel("closing"));
+    pc.on_channel_close(r.channel("close"));
+    pc.on_channel_error([&r](rtc::channel_id id, const peerkit::error& e) { r.add(named("error", id) + " " + e.message()); });
+}
+
+std::string joined(const std::vector<std::string>& log)
+{
+    std::string out;
+    for (const auto& s : log) out += s + "; ";
+    return out;
+}
+
+std::ptrdiff_t position(const std::vector<std::string>& log, std::string_view s)
+{
+    return std::find(log.begin(), log.end(), s) - log.begin();
+}
+
+// Starts both signaling loops, creates "chat" on `a` and sends the offer; waits until `a`
+// reports the channel open. The handlers must already be set on `a`.
+template <class Ex, class Sig>
+rtc::channel_id connect(Ex ex, peer_connection& a, peer_connection& b, Sig& sig_a, Sig& sig_b, recorder<Ex>& ra)
+{
+    bnet::co_spawn(ex, signaling_loop(b, sig_b, true), bnet::detached);
+    bnet::co_spawn(ex, signaling_loop(a, sig_a, false), bnet::detached);
+    auto ch = a.async_create_data_channel("chat", {}, bnet::use_future).get();
+    REQUIRE(ch);
+    std::promise<bool> offered;
+    bnet::co_spawn(
+        ex,
+        [&]() -> bnet::awaitable<void> {
+            auto offer = co_await a.async_set_local_description(bnet::use_awaitable);
+            offered.set_value(offer && sig_a.send(to_signaling(*offer)));
+        },
+        bnet::detached);
+    REQUIRE(offered.get_future().get());
+    const auto id = *ch;
+    REQUIRE(wait_for([&] { return ra.has(named("open", id)); }));
+    return id;
+}
+
+peer_connection::configuration loopback_config()
+{
+    peer_connection::configuration config;
+    config.include_loopback = true;
+    return config;
+}
+peer_connection_options loopback_options()
+{
+    peer_connection_options options;
+    options.bind = {{bnet::ip::address_v4::loopback(), 0}};
+    return options;
+}
+
+// Both sides with per-event handlers only, set before any call.
+template <class Ex>
+void run_pair_with_setters(Ex ex)
+{
+    auto signaling_pair = signaling::make_memory_pair(ex);
+    auto& sig_a = signaling_pair.first;
+    auto& sig_b = signaling_pair.second;
+    recorder<Ex> ra(ex), rb(ex);
+    auto pa = peer_connection::create(ex, loopback_config(), loopback_options());
+    auto pb = peer_connection::create(ex, loopback_config(), loopback_options());
+    REQUIRE(pa);
+    REQUIRE(pb);
+    const scope_exit stop([&] {
+        pa->shutdown();
+        pb->shutdown();
+        sig_a.close();
+        sig_b.close();
+    });
+    for (auto* p : {&*pa, &*pb}) {
+        auto& r = p == &*pa ? ra : rb;
+        set_connection_handlers(*p, r, p == &*pa ? sig_a : sig_b);
+        p->on_data_channel(r.data_channel());
+        p->on_channel_open(r.channel("open"));
+        p->on_message(r.message());
+        set_channel_end_handlers(*p, r);
+    }
+
+    const auto ch = connect(ex, *pa, *pb, sig_a, sig_b, ra);
+    REQUIRE(wait_for([&] {
+        std::lock_guard l(rb.m);
+        return ra.connected && rb.connected && rb.remote;
+    }));
+    const rtc::channel_id remote = [&] {
+        std::lock_guard l(rb.m);
+        return *rb.remote;
+    }();
+    REQUIRE(wait_for([&] { return rb.has(named("open", remote)); }));
+    REQUIRE(pa->async_send(ch, "hello", bnet::use_future).get());
+    REQUIRE(pb->async_send(remote, "world", bnet::use_future).get());
+    REQUIRE(wait_for([&] { return rb.has(named("message", remote) + " hello") && ra.has(named("message", ch) + " world"); }));
+    REQUIRE(pa->async_close_channel(ch, bnet::use_future).get());
+    REQUIRE(wait_for([&] { return ra.has(named("close", ch)) && rb.has(named("close", remote)); }));
+    CHECK(loop_failures == 0);
+
+    const auto la = ra.snapshot();
+    const auto lb = rb.snapshot();
+    INFO("a: " << joined(la));
+    INFO("b: " << joined(lb));
+    // MDN's order on the caller: negotiationneeded for the channel, the offer, the answer,
+    // gathering from new to complete with the null candidate, then connected and open.
+    CHECK(position(la, "negotiationneeded") < position(la, "signalingstatechange have-local-offer"));
+    CHECK(position(la, "signalingstatechange have-local-offer") < position(la, "signalingstatechange stable"));
+    CHECK(position(la, "icegatheringstatechange gathering") < position(la, "icegatheringstatechange complete"));
+    CHECK(position(la, "icecandidate") < position(la, "icecandidate(null)"));
+    CHECK(position(la, "icecandidate(null)") < static_cast<std::ptrdiff_t>(la.size()));
+    // (the core goes from checking straight to completed on a one-pair loopback check)
+    CHECK(std::min(position(la, "iceconnectionstatechange connected"), position(la, "iceconnectionstatechange completed")) <
+          position(la, "connectionstatechange connected"));
+    CHECK(position(la, "iceconnectionstatechange checking") < position(la, "connectionstatechange connected"));
+    CHECK(position(la, "connectionstatechange connecting") < position(la, "connectionstatechange connected"));
+    CHECK(position(la, "connectionstatechange connected") < position(la, named("open", ch)));
+    CHECK(position(la, named("open", ch)) < position(la, named("message", ch) + " world"));
+    CHECK(position(la, named("message", ch) + " world") < position(la, named("close", ch)));
+    // The callee: the offer, then the channel announced, opened, a message, closed.
+    CHECK(position(lb, "signalingstatechange have-remote-offer") < position(lb, "signalingstatechange stable"));
+    CHECK(position(lb, named("datachannel", remote)) < position(lb, named("open", remote)));
+    CHECK(position(lb, named("open", remote)) < position(lb, named("message", remote) + " hello"));
+    CHECK(position(lb, named("message", remote) + " hello") < position(lb, named("close", remote)));
+    CHECK(ra.off_executor == 0);
+    CHECK(rb.off_executor == 0);
+    CHECK(pa->held_events() == 0);
+    CHECK(pb->held_events() == 0);
+    CHECK(pa->dropped_events() == 0);
+    CHECK(pb->dropped_events() == 0);
+
+    pa->async_close(bnet::use_future).get();
+    pb->async_close(bnet::use_future).get();
+}
+
+}  // namespace
+
+TEST_CASE("per-event handlers only: two peer connections over UDP (io_context on another thread)")
+{
+    io_thread runner;
+    run_pair_with_setters(runner.io.get_executor());
+}
+
+TEST_CASE("per-event handlers only: two peer connections over UDP on a thread_pool")
+{
+    bnet::thread_pool pool(3);
+    run_pair_with_setters(bnet::make_strand(pool.get_executor()));
+    pool.stop();
+    pool.join();
+}
+
+TEST_CASE("handlers set after the channel opened and messages arrived get every event, in order")
+{
+    io_thread runner;
+    auto ex = runner.io.get_executor();
+    auto signaling_pair = signaling::make_memory_pair(ex);
+    auto& sig_a = signaling_pair.first;
+    auto& sig_b = signaling_pair.second;
+    using recorder_type = recorder<decltype(ex)>;
+    recorder_type ra(ex), rb(ex);
+
+    // The caller has a catch-all too: the specific handlers win, it gets only the rest
+    // (icegatheringstatechange and negotiationneeded, which have no specific handler here).
+    std::mutex kinds_mutex;
+    std::vector<std::size_t> catch_all_kinds;
+    auto pa = peer_connection::create(
+        ex, loopback_config(),
+        [&](rtc::event e) {
+            std::lock_guard l(kinds_mutex);
+            catch_all_kinds.push_back(e.index());
+        },
+        loopback_options());
+    auto pb = peer_connection::create(ex, loopback_config(), loopback_options());
+    REQUIRE(pa);
+    REQUIRE(pb);
+    const scope_exit stop([&] {
+        pa->shutdown();
+        pb->shutdown();
+        sig_a.close();
+        sig_b.close();
+    });
+    set_connection_handlers(*pa, ra, sig_a);
+    pa->on_ice_gathering_state_change({});  // empty: unset
+    pa->on_negotiation_needed(nullptr);
+    pa->on_channel_open(ra.channel("open"));
+    pa->on_message(ra.message());
+    set_channel_end_handlers(*pa, ra);
+    // The callee: only its connection's events for now.
+    set_connection_handlers(*pb, rb, sig_b);
+    set_channel_end_handlers(*pb, rb);
+
+    const auto ch = connect(ex, *pa, *pb, sig_a, sig_b, ra);
+    const std::vector<std::string> texts{"one", "two", "three", "four", "five"};
+    for (const auto& text : texts) REQUIRE(pa->async_send(ch, text, bnet::use_future).get());
+    // The callee holds datachannel, open, the five messages, and maybe a bufferedamountlow (its
+    // DCEP ACK left the send buffer): it has a handler, but its channel's datachannel is held.
+    REQUIRE(wait_for([&] { return pb->async_get_stats(bnet::use_future).get().messages_received == texts.size(); }));
+    std::this_thread::sleep_for(100ms);
+    const auto held = pb->held_events();
+    INFO("callee: " << joined(rb.snapshot()) << " held " << held);
+    REQUIRE((held == 7 || held == 8));
+
+    // on_message first: the messages must still wait for their channel's datachannel event.
+    const auto channel_events_of = [](const std::vector<std::string>& log) {
+        std::vector<std::string> out;
+        for (const auto& s : log)
+            if (s.rfind("datachannel ", 0) == 0 || s.rfind("open ", 0) == 0 || s.rfind("message ", 0) == 0 ||
+                s.rfind("bufferedamountlow ", 0) == 0)
+                out.push_back(s);
+        return out;
+    };
+    pb->on_message(rb.message());
+    std::this_thread::sleep_for(100ms);
+    CHECK(channel_events_of(rb.snapshot()).empty());
+    pb->on_channel_open(rb.channel("open"));
+    std::this_thread::sleep_for(100ms);
+    CHECK(channel_events_of(rb.snapshot()).empty());
+    CHECK(pb->held_events() == held);
+    pb->on_data_channel(rb.data_channel());
+    REQUIRE(wait_for([&] { return pb->held_events() == 0 && rb.remote; }));
+    const rtc::channel_id remote = [&] {
+        std::lock_guard l(rb.m);
+        return *rb.remote;
+    }();
+    // And later messages go straight through.
+    REQUIRE(pa->async_send(ch, "six", bnet::use_future).get());
+    REQUIRE(wait_for([&] { return rb.has(named("message", remote) + " six"); }));
+
+    auto channel_events = channel_events_of(rb.snapshot());
+    std::erase(channel_events, named("bufferedamountlow", remote));
+    std::vector<std::string> expected{named("datachannel", remote), named("open", remote)};
+    for (const auto& text : texts) expected.push_back(named("message", remote) + " " + text);
+    expected.push_back(named("message", remote) + " six");
+    CHECK(channel_events == expected);
+    // A bufferedamountlow, if any, came after its channel's datachannel.
+    const auto log = rb.snapshot();
+    CHECK(position(log, named("bufferedamountlow", remote)) > position(log, named("datachannel", remote)));
+    CHECK(rb.off_executor == 0);
+    CHECK(pb->dropped_events() == 0);
+    CHECK(loop_failures == 0);
+
+    {
+        std::lock_guard l(kinds_mutex);
+        CHECK(!catch_all_kinds.empty());
+        for (const auto k : catch_all_kinds)
+            CHECK((k == rtc::event(rtc::ice_gathering_state_change_event{}).index() ||
+                   k == rtc::event(rtc::negotiation_needed_event{}).index()));
+    }
+    CHECK(ra.has(named("open", ch)));
+    CHECK(!ra.has("negotiationneeded"));
+    CHECK(pa->held_events() == 0);
+
+    pa->async_close(bnet::use_future).get();
+    pb->async_close(bnet::use_future).get();
+}
+
+namespace {
+
+// The callee listens to everything but messages; the caller sends `count` messages of `size`
+// bytes. Returns what the callee's on_message got once set, and the callee's dropped count.
+std::pair<std::vector<std::string>, std::uint64_t> held_messages_with(peer_connection_options callee_options,
+                                                                       std::size_t count, std::size_t size)
+{
+    io_thread runner;
+    auto ex = runner.io.get_executor();
+    auto signaling_pair = signaling::make_memory_pair(ex);
+    auto& sig_a = signaling_pair.first;
+    auto& sig_b = signaling_pair.second;
+    recorder<decltype(ex)> ra(ex), rb(ex);
+    std::mutex m;
+    std::vector<std::string> got;  // by the callee's on_message
+    auto pa = peer_connection::create(ex, loopback_config(), loopback_options());
+    auto pb = peer_connection::create(ex, loopback_config(), callee_options);
+    REQUIRE(pa);
+    REQUIRE(pb);
+    const scope_exit stop([&] {
+        pa->shutdown();
+        pb->shutdown();
+        sig_a.close();
+        sig_b.close();
+    });
+    set_connection_handlers(*pa, ra, sig_a);
+    pa->on_channel_open(ra.channel("open"));
+    set_channel_end_handlers(*pa, ra);
+    set_connection_handlers(*pb, rb, sig_b);
+    pb->on_data_channel(rb.data_channel());
+    pb->on_channel_open(rb.channel("open"));
+    set_channel_end_handlers(*pb, rb);
+
+    const auto ch = connect(ex, *pa, *pb, sig_a, sig_b, ra);
+    for (std::size_t i = 0; i < count; ++i) {
+        std::string text = std::to_string(i) + ":";
+        text.resize(size, 'x');
+        REQUIRE(pa->async_send(ch, text, bnet::use_future).get());
+    }
+    // Every message was looked at: held or dropped.
+    REQUIRE(wait_for([&] { return pb->held_events() + pb->dropped_events() == count; }));
+    std::this_thread::sleep_for(50ms);  // nothing else may arrive
+    CHECK(pb->held_events() + pb->dropped_events() == count);
+    const auto dropped = pb->dropped_events();
+    const auto held = pb->held_events();
+
+    pb->on_message([&](const rtc::channel_message_event& msg) {
+        std::lock_guard l(m);
+        got.emplace_back(msg.text());
+    });
+    REQUIRE(wait_for([&] {
+        std::lock_guard l(m);
+        return got.size() == held;
+    }));
+    CHECK(pb->held_events() == 0);
+    CHECK(pb->dropped_events() == dropped);
+    CHECK(loop_failures == 0);
+
+    pa->async_close(bnet::use_future).get();
+    pb->async_close(bnet::use_future).get();
+    std::lock_guard l(m);
+    return {got, dropped};
+}
+
+std::vector<std::string> last_of(std::size_t count, std::size_t keep, std::size_t size)
+{
+    std::vector<std::string> out;
+    for (std::size_t i = count - keep; i < count; ++i) {
+        std::string text = std::to_string(i) + ":";
+        text.resize(size, 'x');
+        out.push_back(text);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the hold is bounded: beyond max_held_events the oldest are dropped and counted")
+{
+    auto options = loopback_options();
+    options.max_held_events = 4;
+    const auto r = held_messages_with(options, 10, 10);
+    CHECK(r.second == 6);
+    CHECK(r.first == last_of(10, 4, 10));
+}
+
+TEST_CASE("the hold is bounded: beyond max_held_bytes the oldest messages are dropped and counted")
+{
+    auto options = loopback_options();
+    options.max_held_bytes = 1000;
+    const auto r = held_messages_with(options, 10, 300);
+    CHECK(r.second == 7);
+    CHECK(r.first == last_of(10, 3, 300));
+}
+
+TEST_CASE("max_held_events = 0: nothing is held, events without a handler are dropped and counted")
+{
+    auto options = loopback_options();
+    options.max_held_events = 0;
+    const auto r = held_messages_with(options, 5, 10);
+    CHECK(r.second == 5);
+    CHECK(r.first.empty());
 }
