@@ -189,6 +189,20 @@ TEST_CASE("abort: the peer learns the reason at once")
     CHECK_FALSE(h.a.send(h.now, 0, 53, pattern(1, 1)));
 }
 
+TEST_CASE("abort: DATA received and not yet acknowledged is acknowledged ahead of the ABORT")
+{
+    // One packet of DATA: its SACK is delayed (RFC 9260 6.2) when a aborts.
+    pair_harness h;
+    REQUIRE(h.connect_both());
+    REQUIRE(h.b.send(h.now, 0, 53, pattern(100, 1)));
+    REQUIRE(h.run_until([&] { return h.count<message_event>(endpoint::a) == 1; }));
+    REQUIRE(h.b.bytes_in_flight() > 0);
+    h.a.abort(h.now, "done");
+    REQUIRE(h.run_until([&] { return h.b.state() == association_state::closed; }));
+    CHECK(h.count<aborted_event>(endpoint::b) == 1);
+    CHECK(h.b.bytes_in_flight() == 0);  // b knows its message arrived
+}
+
 TEST_CASE("a peer that stops answering is detected (Association.Max.Retrans)")
 {
     pair_harness h;

@@ -530,6 +530,15 @@ inline void association::abort(time_point now, std::string_view reason)
     if (state_ == association_state::closed) return;
     // RFC 9260 9.1: ABORT carries our peer's tag (or ours reflected before we know theirs).
     const bool know_peer = state_ != association_state::cookie_wait;
+    // What we received is acknowledged once more, in a SACK (RFC 9260 3.3.4) in its own packet
+    // ahead of the ABORT: a SACK still delayed (6.2) or lost would otherwise leave the sender
+    // with DATA we have delivered counted as in flight when the association ends, and no
+    // retransmission can ask again. 9.1 forbids bundling DATA with the ABORT, not a SACK; a
+    // packet of its own keeps the ABORT's cause its room.
+    const bool open = state_ == association_state::established || state_ == association_state::shutdown_pending ||
+                      state_ == association_state::shutdown_sent || state_ == association_state::shutdown_received ||
+                      state_ == association_state::shutdown_ack_sent;
+    if (open) queue_control_packet(make_packet(peer_vtag_, false, [&](byte_writer& w) { write_sack(w); }));
     send_abort_packet(know_peer ? peer_vtag_ : my_vtag_, !know_peer, cause_code::user_initiated_abort,
                       reason);
     fail(association_errc::user_aborted, std::string(reason));
