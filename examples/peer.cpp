@@ -4,18 +4,23 @@
 //
 //   peer [--offer] [--echo] [--send N] [--size BYTES] [--expect N] [--ice-server URL]...
 //        [--relay-only] [--label NAME] [--unordered] [--max-retransmits N] [--timeout SECONDS]
-//        [--username U] [--credential C]
+//        [--username U] [--credential C] [--check]
 //
 // --offer creates the data channel (label "bench" unless --label) and sends the offer;
 // otherwise it answers. --send N --size B sends N binary messages of B bytes once the channel
 // opens (keeping buffered_amount bounded) and exits 0 once they are all acknowledged, unless
 // it also expects messages. --expect N exits 0 after N messages, printing
 //   RESULT peer=peerkit recv=N bytes=B secs=S MBps=X open_ms=T
-// on stderr. --echo sends every message back. Exit 1 on failure, 2 on timeout.
+// on stderr. --echo sends every message back. --check verifies every message received: a
+// message of B bytes must be the next message of --send's pattern for B bytes (see below; k
+// counts separately for each size), else exit 1. Exit 1 on failure, 2 on timeout.
 //
 // Details the tests rely on:
 // - Message k (counting from 0) of --send is B bytes: k as 4 big-endian bytes (truncated when
 //   B < 4), then byte j (j >= 4) = (k + j) mod 251, so a receiver can check every byte.
+// - Once the data channel is open, the selected candidate pair is printed on stderr as
+//     selected-pair local <candidate> remote <candidate>
+//   (SDP candidate values from get_stats(), "none" when there is no pair).
 // - "Acknowledged" means the SCTP association has nothing queued and nothing in flight (every
 //   DATA chunk covered by a SACK, RFC 9260 6.2). With --echo the echoes count as sends too,
 //   except that a peer that leaves after we have all we expect is not a failure.
@@ -33,9 +38,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,7 +56,7 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 struct flags {
-    bool offer = false, echo = false, relay_only = false, unordered = false;
+    bool offer = false, echo = false, relay_only = false, unordered = false, check = false;
     std::size_t send = 0, size = 16384, expect = 0;
     std::optional<std::uint16_t> max_retransmits;
     std::vector<std::string> ice_servers;
@@ -68,6 +75,8 @@ struct state {
     std::optional<clock_type::time_point> opened, first, last;
     std::size_t received = 0, bytes = 0;
     bool remote_gone = false;  // our channel or the connection closed
+    std::map<std::size_t, std::size_t> next_k;  // --check: next message number, per size
+    std::vector<std::byte> expected;            // --check: scratch
     int exit_code = -1;
 };
 
@@ -82,6 +91,11 @@ void report(state& s)
     const double open_ms = s.opened ? std::chrono::duration<double, std::milli>(*s.opened - s.t0).count() : 0.0;
     std::fprintf(stderr, "RESULT peer=peerkit recv=%zu bytes=%zu secs=%.6f MBps=%.3f open_ms=%.1f\n", s.received, s.bytes,
                  secs, secs > 0 ? static_cast<double>(s.bytes) / 1e6 / secs : 0.0, open_ms);
+    if (s.f.check && s.exit_code < 0) {
+        std::string sizes;
+        for (const auto& [size, n] : s.next_k) sizes += " " + std::to_string(n) + "x" + std::to_string(size);
+        log("check: every byte of the " + std::to_string(s.received) + " messages matched (" + sizes.substr(sizes.empty() ? 0 : 1) + ")");
+    }
 }
 
 // Message k of --send (see the header comment).
@@ -118,6 +132,19 @@ peer_connection::event_handler handler(state& s)
             s.last = now;
             ++s.received;
             s.bytes += m->data.size();
+            if (s.f.check) {
+                const std::size_t k = s.next_k[m->data.size()]++;
+                s.expected.resize(m->data.size());
+                fill_message(s.expected, k);
+                const bool same = m->binary && std::equal(m->data.begin(), m->data.end(), s.expected.begin());
+                if (!same) {
+                    std::size_t j = 0;
+                    while (j < m->data.size() && m->data[j] == s.expected[j]) ++j;
+                    log("check: message " + std::to_string(k) + " of " + std::to_string(m->data.size()) + " bytes" +
+                        (m->binary ? " differs at byte " + std::to_string(j) : " is text, not binary"));
+                    finish(s, 1);
+                }
+            }
             if (s.f.echo) {
                 auto on_sent = [&s](result<void> r) {
                     if (!r && !s.remote_gone) {
@@ -221,6 +248,11 @@ bnet::awaitable<void> run(state& s)
         }
         co_await pause();
     }
+    {
+        const auto st = co_await s.pc->async_get_stats(bnet::use_awaitable);
+        log("selected-pair local " + st.selected_local_candidate.value_or("none") + " remote " +
+            st.selected_remote_candidate.value_or("none"));
+    }
     if (!s.f.send && !s.f.expect) {
         // An echo (or idle) peer runs until the other side leaves.
         while (!s.remote_gone && s.exit_code < 0) co_await pause();
@@ -308,6 +340,7 @@ int main(int argc, char** argv)
         else if (a == "--echo") f.echo = true;
         else if (a == "--relay-only") f.relay_only = true;
         else if (a == "--unordered") f.unordered = true;
+        else if (a == "--check") f.check = true;
         else if (a == "--send") f.send = std::stoul(next());
         else if (a == "--size") f.size = std::stoul(next());
         else if (a == "--expect") f.expect = std::stoul(next());
@@ -321,7 +354,7 @@ int main(int argc, char** argv)
             std::fprintf(stderr,
                          "usage: peer [--offer] [--echo] [--send N] [--size BYTES] [--expect N] [--ice-server URL]...\n"
                          "            [--relay-only] [--label NAME] [--unordered] [--max-retransmits N] [--timeout SECONDS]\n"
-                         "            [--username U] [--credential C]\n");
+                         "            [--username U] [--credential C] [--check]\n");
             return 1;
         }
     }
