@@ -1,0 +1,360 @@
+#!/usr/bin/python3
+"""Interop: two `peer` processes (peerkit::peer_connection) relayed by a real coturn TURN server,
+with iceTransportPolicy "relay" (`peer --relay-only`) on one side, the other, or both.
+
+In a network namespace of its own (lo only; tests/interop/lib/netns.py) this script starts
+coturn (`turnserver --verbose`, long-term credentials, 127.0.0.1, --allow-loopback-peers since
+the relayed addresses and the peers are all on loopback) and runs, per case, an offerer and an
+answerer with their signaling JSON lines crossed (candidates trickled both ways):
+  offerer:  --offer --send 1000 --size 1024 --echo --expect 100 --check
+  answerer: --send 100 --size 1000 --expect 1100 --check
+so 1000 x 1 KiB go offerer -> answerer and 100 x 1000 B go answerer -> offerer -> answerer
+(echoed). `--check` makes each `peer` verify every byte it receives against the pattern of
+examples/peer.cpp (the one lib/peerkit_peer.py's peerkit_message() computes): a message of B
+bytes must be the next message k of that pattern for B bytes.
+
+Asserted for each case: both exit 0 after RESULT recv=100 / recv=1100 with the right byte counts
+and their "check: every byte ... matched" line; every candidate a relay-only peer signals is
+`typ relay`; the selected pair printed by peer (from get_stats()) has a relay candidate on the
+relay-only side and the other side's remote candidate is that relay; coturn's log shows, for the
+relay-only peer's user, ALLOCATE and CREATE_PERMISSION processed with success, and its session
+usage (logged when peer releases the allocation) shows at least the 1000 x 1 KiB crossing the
+relay toward the answerer. Each peer has its own TURN user (offerer / answerer) so coturn's log
+tells the two allocations apart.
+
+Then a wrong TURN credential: the relay-only offerer must report the connection failed and exit
+1 within a few seconds (not run into its --timeout), coturn must have answered 401 and allocated
+nothing.
+
+coturn or a peer that cannot start fails the test (exit 1).
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from netns import run_in_namespace  # noqa: E402
+from peerkit_peer import Peer, peerkit_message  # noqa: E402
+
+SEND_COUNT, SEND_SIZE = 1000, 1024   # offerer -> answerer
+ECHO_COUNT, ECHO_SIZE = 100, 1000    # answerer -> offerer -> answerer
+PEER_TIMEOUT = 15                    # peer's own --timeout, seconds
+CASE_TIMEOUT = PEER_TIMEOUT + 5
+FAIL_WITHIN = 5.0                    # a relay-only peer without an allocation fails this fast
+REALM = "peerkit.test"
+USERS = {"offerer": "offerer-secret", "answerer": "answerer-secret"}
+
+NEW_RE = re.compile(r"session (\d+): new, realm=<[^>]*>, username=<([^>]*)>")
+# coturn logs a session's relayed traffic in instalments (periodically and when it closes).
+USAGE_RE = re.compile(r"session (\d+): peer usage: realm=<[^>]*>, username=<[^>]*>, "
+                      r"rp=(\d+), rb=(\d+), sp=(\d+), sb=(\d+)")
+CLOSED_RE = re.compile(r"session (\d+): closed")
+
+
+class Coturn:
+    def __init__(self, tmp):
+        exe = shutil.which("turnserver")
+        if exe is None:
+            raise RuntimeError("turnserver (Debian package coturn) is not installed")
+        self.log_path = os.path.join(tmp, "turnserver.log")
+        self.port = None
+        for attempt in range(3):
+            port = free_udp_port()
+            args = [exe, "-n", "--no-cli", "--no-tls", "--no-dtls", "--listening-ip=127.0.0.1",
+                    f"--listening-port={port}", "--relay-ip=127.0.0.1", "--lt-cred-mech",
+                    f"--realm={REALM}", "--allow-loopback-peers",
+                    f"--userdb={os.path.join(tmp, f'turndb-{attempt}')}",
+                    f"--pidfile={os.path.join(tmp, f'turnserver-{attempt}.pid')}",
+                    "--min-port=49152", "--max-port=65535", "--verbose", "--log-file=stdout",
+                    *[f"--user={u}:{p}" for u, p in USERS.items()]]
+            with open(self.log_path, "wb") as out:
+                self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out,
+                                             stderr=subprocess.STDOUT, start_new_session=True)
+            if self._answers(port):
+                self.port = port
+                print(f"  coturn (pid {self.proc.pid}) answers on 127.0.0.1:{port}", flush=True)
+                return
+            self.stop()
+        raise RuntimeError(f"turnserver did not come up; log tail:\n{self.tail()}")
+
+    def _answers(self, port):
+        """True once a STUN Binding request to the port gets an answer."""
+        request = bytes.fromhex("000100002112a442") + os.urandom(12)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                print(f"  turnserver exited with {self.proc.returncode}", flush=True)
+                return False
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(0.2)
+                try:
+                    s.sendto(request, ("127.0.0.1", port))
+                    s.recvfrom(2048)
+                    return True
+                except OSError:
+                    pass
+        return False
+
+    def text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def tail(self, n=15):
+        return "\n".join(self.text().splitlines()[-n:])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cross(a, b):
+    """Relays a's signaling messages to b until a's output ends."""
+    def pump():
+        while True:
+            m = a.signals.get()
+            if m is None:
+                return
+            (a.candidates if "candidate" in m else a.descriptions).append(m)
+            b.send(m)
+    threading.Thread(target=pump, daemon=True).start()
+
+
+def start(name, args, relay_only, coturn, credential=None):
+    if relay_only:
+        args += ["--relay-only", "--ice-server", f"turn:127.0.0.1:{coturn.port}?transport=udp",
+                 "--username", name, "--credential", credential or USERS[name]]
+    p = Peer(args + ["--timeout", str(PEER_TIMEOUT)], name)
+    p.candidates, p.descriptions = [], []
+    return p
+
+
+def selected_pair(peer):
+    for line in peer.log:
+        m = re.match(r"^peer: selected-pair local (.*) remote (.*)$", line)
+        if m:
+            return m[1], m[2]
+    return None
+
+
+def typ(candidate):
+    m = re.search(r" typ (\S+)", candidate or "")
+    return m[1] if m else None
+
+
+def wait_both(a, b, timeout):
+    deadline = time.monotonic() + timeout
+    codes = {}
+    for p in (a, b):
+        codes[p.name] = p.wait(max(0.1, deadline - time.monotonic()))
+    return codes
+
+
+def coturn_sessions(coturn, offset, timeout=5.0):
+    """The TURN sessions coturn opened after log offset: ({session id: user}, {user: peer usage
+    summed over its instalments}, text from offset on), waiting up to timeout for every one of
+    them to be closed (its last usage is logged then; peer releases its allocation on exit)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = coturn.text()
+        sessions = {m[1]: m[2] for m in NEW_RE.finditer(text[offset:])}
+        closed = {m[1] for m in CLOSED_RE.finditer(text)}
+        if set(sessions) <= closed or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    usage = {}
+    for m in USAGE_RE.finditer(text):
+        if m[1] in sessions:
+            u = usage.setdefault(sessions[m[1]], {"rp": 0, "rb": 0, "sp": 0, "sb": 0, "closed": False})
+            for key, value in zip(("rp", "rb", "sp", "sb"), m.groups()[1:]):
+                u[key] += int(value)
+    for sid, user in sessions.items():
+        if user in usage:
+            usage[user]["closed"] = sid in closed
+    return sessions, usage, text[offset:]
+
+
+def run_case(coturn, offerer_relay, answerer_relay):
+    what = {(True, False): "offerer relay-only", (False, True): "answerer relay-only",
+            (True, True): "both relay-only"}[(offerer_relay, answerer_relay)]
+    log_start = len(coturn.text())
+    started = time.monotonic()
+    off = start("offerer", ["--offer", "--send", str(SEND_COUNT), "--size", str(SEND_SIZE),
+                            "--echo", "--expect", str(ECHO_COUNT), "--check"], offerer_relay, coturn)
+    ans = start("answerer", ["--send", str(ECHO_COUNT), "--size", str(ECHO_SIZE),
+                             "--expect", str(SEND_COUNT + ECHO_COUNT), "--check"], answerer_relay, coturn)
+    try:
+        cross(off, ans)
+        cross(ans, off)
+        codes = wait_both(off, ans, CASE_TIMEOUT)
+        elapsed = time.monotonic() - started
+        relay_users = {n for n, r in (("offerer", offerer_relay), ("answerer", answerer_relay)) if r}
+        sessions, usage, turn_log = coturn_sessions(coturn, log_start)
+
+        problems = []
+        want = {"offerer": (ECHO_COUNT, ECHO_COUNT * ECHO_SIZE),
+                "answerer": (SEND_COUNT + ECHO_COUNT, SEND_COUNT * SEND_SIZE + ECHO_COUNT * ECHO_SIZE)}
+        for p in (off, ans):
+            if codes[p.name] is None:
+                problems.append(f"{p.name} did not exit within {CASE_TIMEOUT} s")
+            elif codes[p.name] != 0:
+                problems.append(f"{p.name} exited {codes[p.name]}")
+            if "peer: connectionstatechange connected" not in p.log:
+                problems.append(f"{p.name}'s connection never reached connected")
+            r = p.result
+            if r is None:
+                problems.append(f"{p.name} printed no RESULT line")
+            elif (r["recv"], r["bytes"]) != want[p.name]:
+                problems.append(f"{p.name}: RESULT recv={r['recv']} bytes={r['bytes']}, want "
+                                f"recv={want[p.name][0]} bytes={want[p.name][1]}")
+            if not any(line.startswith("peer: check: every byte") for line in p.log):
+                problems.append(f"{p.name} did not report every received byte checked")
+
+        # Relay: what the relay-only side signalled, and the pair each side selected.
+        for p, relay, other in ((off, offerer_relay, ans), (ans, answerer_relay, off)):
+            cands = [c["candidate"] for c in p.candidates if c.get("candidate")]
+            pair = selected_pair(p)
+            if pair is None:
+                problems.append(f"{p.name} printed no selected-pair line")
+                continue
+            if relay:
+                if not cands:
+                    problems.append(f"relay-only {p.name} signalled no candidate")
+                bad = [c for c in cands if typ(c) != "relay"]
+                if bad:
+                    problems.append(f"relay-only {p.name} signalled non-relay candidates {bad}")
+                if typ(pair[0]) != "relay":
+                    problems.append(f"relay-only {p.name} selected local candidate {pair[0]!r}")
+                other_pair = selected_pair(other)
+                if other_pair and typ(other_pair[1]) != "relay":
+                    problems.append(f"{other.name}'s selected remote candidate {other_pair[1]!r} "
+                                    f"is not {p.name}'s relay")
+            elif typ(pair[0]) != "host":
+                problems.append(f"{p.name} (all candidates) selected local {pair[0]!r}, expected host")
+
+        # coturn's own account of it.
+        for user in sorted(relay_users):
+            for method in ("ALLOCATE", "CREATE_PERMISSION"):
+                if not re.search(rf"user <{user}>: incoming packet {method} processed, success", turn_log):
+                    problems.append(f"coturn's log has no successful {method} for {user}")
+        if sorted(sessions.values()) != sorted(relay_users):
+            problems.append(f"coturn opened sessions for {sorted(sessions.values())}, want one for "
+                            f"each of {sorted(relay_users)}")
+        payload = SEND_COUNT * SEND_SIZE
+        # The offerer's relay sends its 1000 x 1 KiB to the answerer (sb: bytes sent to the peer);
+        # the answerer's relay receives them from its peer (rb).
+        for user, key in (("offerer", "sb"), ("answerer", "rb")):
+            if user not in relay_users:
+                continue
+            u = usage.get(user)
+            if u is None or not u["closed"]:
+                problems.append(f"coturn did not close {user}'s session within 5 s (allocation not "
+                                f"released?); usage so far {u}")
+            elif u[key] < payload:
+                problems.append(f"coturn relayed {u[key]} bytes ({key}) for {user}, want >= {payload}")
+        channel_binds = len(re.findall(r"incoming packet CHANNEL_BIND processed, success", turn_log))
+
+        if problems:
+            print(f"  coturn log for this case:\n{turn_log.strip()}", file=sys.stderr)
+            raise AssertionError(f"{what}: " + "; ".join(problems))
+        print(f"ok  {what}: {elapsed:.2f} s; offerer {off.result['line']}")
+        print(f"    answerer {ans.result['line']}")
+        print(f"    selected pairs: offerer {selected_pair(off)}, answerer {selected_pair(ans)}")
+        print(f"    coturn: peer usage {usage}; {channel_binds} CHANNEL_BIND", flush=True)
+    finally:
+        off.close()
+        ans.close()
+
+
+def run_wrong_credential(coturn):
+    """A relay-only offerer with a wrong TURN password: its connection must fail, promptly."""
+    what = "wrong TURN credential (offerer relay-only)"
+    log_start = len(coturn.text())
+    started = time.monotonic()
+    off = start("offerer", ["--offer", "--send", "10", "--size", "100"], True, coturn,
+                credential="not-the-password")
+    ans = start("answerer", ["--expect", "10"], False, coturn)
+    try:
+        cross(off, ans)
+        cross(ans, off)
+        code = off.wait(FAIL_WITHIN)
+        elapsed = time.monotonic() - started
+        sessions, _, turn_log = coturn_sessions(coturn, log_start, timeout=0)
+        problems = []
+        if code is None:
+            problems.append(f"the relay-only offerer was still running after {FAIL_WITHIN} s "
+                            f"(hangs instead of failing)")
+        elif code != 1:
+            problems.append(f"the relay-only offerer exited {code}, want 1 (failure)")
+        if "peer: connectionstatechange failed" not in off.log:
+            problems.append("the offerer never reported connectionstatechange failed")
+        if "peer: datachannel open" in off.log:
+            problems.append("the offerer's data channel opened without a relay")
+        cands = [c["candidate"] for c in off.candidates if c.get("candidate")]
+        if cands:
+            problems.append(f"the offerer signalled candidates {cands}")
+        if not re.search(r"user <offerer>: incoming packet message processed, error 401", turn_log):
+            problems.append("coturn's log has no 401 for user offerer")
+        if sessions or re.search(r"ALLOCATE processed, success", turn_log):
+            problems.append("coturn allocated a relay despite the wrong credential")
+        # The answerer is not relay-only; it got no candidate at all from the offerer, only the
+        # end of candidates. Not asserted: what it does then is reported.
+        answerer_state = [line for line in ans.log if "connectionstatechange" in line]
+        if problems:
+            print(f"  coturn log for this case:\n{turn_log.strip()}", file=sys.stderr)
+            raise AssertionError(f"{what}: " + "; ".join(problems))
+        print(f"ok  {what}: offerer exited 1 after {elapsed:.2f} s (connectionstatechange failed); "
+              f"coturn answered 401 and allocated nothing")
+        print(f"    note: the answerer (all candidates, none received) is then at "
+              f"{answerer_state[-1] if answerer_state else 'no state change'!r}, still running: "
+              f"{ans.proc.poll() is None}; it would wait for its --timeout", flush=True)
+    finally:
+        off.close()
+        ans.close()
+
+
+def main():
+    started = time.monotonic()
+    # The payload pattern peer --check uses is lib/peerkit_peer.py's; a spot check that both
+    # still agree on it (examples/peer.cpp fill_message, message k = 258 of 1024 bytes).
+    assert peerkit_message(258)[:6] == bytes([0, 0, 1, 2, (258 + 4) % 251, (258 + 5) % 251])
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="pk-coturn-relay-") as tmp:
+        try:
+            coturn = Coturn(tmp)
+        except (RuntimeError, OSError) as e:
+            print(f"FAIL: cannot start coturn: {e}", file=sys.stderr)
+            return 1
+        try:
+            cases = [lambda: run_case(coturn, True, False), lambda: run_case(coturn, False, True),
+                     lambda: run_case(coturn, True, True), lambda: run_wrong_credential(coturn)]
+            for case in cases:
+                try:
+                    case()
+                except (AssertionError, RuntimeError, OSError) as e:
+                    print(f"FAIL {e}", flush=True)
+                    failures.append(str(e))
+        finally:
+            coturn.stop()
+    print(f"pc_coturn_relay: {'FAILED' if failures else 'passed'} in {time.monotonic() - started:.1f} s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    run_in_namespace(main)
