@@ -314,16 +314,19 @@ def run_wrong_credential(coturn):
         if sessions or re.search(r"ALLOCATE processed, success", turn_log):
             problems.append("coturn allocated a relay despite the wrong credential")
         # The answerer is not relay-only; it got no candidate at all from the offerer, only the
-        # end of candidates. Not asserted: what it does then is reported.
+        # end of candidates. Not asserted: what it does in the next 2 s is reported.
+        ans.wait(2.0)
         answerer_state = [line for line in ans.log if "connectionstatechange" in line]
         if problems:
             print(f"  coturn log for this case:\n{turn_log.strip()}", file=sys.stderr)
             raise AssertionError(f"{what}: " + "; ".join(problems))
         print(f"ok  {what}: offerer exited 1 after {elapsed:.2f} s (connectionstatechange failed); "
               f"coturn answered 401 and allocated nothing")
-        print(f"    note: the answerer (all candidates, none received) is then at "
-              f"{answerer_state[-1] if answerer_state else 'no state change'!r}, still running: "
-              f"{ans.proc.poll() is None}; it would wait for its --timeout", flush=True)
+        running = ans.proc.poll() is None
+        print(f"    note: 2 s later the answerer (no relay-only; it received no candidate, only the "
+              f"end of candidates) says {answerer_state[-1] if answerer_state else 'nothing'!r} "
+              f"and is {'still running: it waits for its --timeout' if running else f'gone (exit {ans.proc.poll()})'}",
+              flush=True)
     finally:
         off.close()
         ans.close()
