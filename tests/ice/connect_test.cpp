@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using namespace peerkit;
 using namespace peerkit::test;
 using ice::connection_state;
@@ -32,4 +34,10 @@ TEST_CASE("two agents connect over host candidates quickly and exchange data")
 
     // Both finished gathering and told each other: completed.
     REQUIRE(w.run_until([&] { return w.both(connection_state::completed); }, 2s));
+    // ... by way of "connected", as browsers report it (webrtc-pc RTCIceConnectionState).
+    for (const auto* p : {&a, &b}) {
+        const auto connected = std::find(p->states.begin(), p->states.end(), connection_state::connected);
+        const auto completed = std::find(p->states.begin(), p->states.end(), connection_state::completed);
+        CHECK(connected < completed);
+    }
 }

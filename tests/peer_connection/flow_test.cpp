@@ -270,3 +270,83 @@ TEST_CASE("configuration: ice server URLs and relay policy")
     no_credentials.ice_servers.push_back({{"turn:192.0.2.1:3478"}, "", ""});
     CHECK(!rtc::core::create(no_credentials));
 }
+
+TEST_CASE("renegotiation: a second channel and a new offer/answer keep the transport and the first channel")
+{
+    pc_world<> w;
+    w.setup_default();
+    auto& a = w.a;
+    auto& b = w.b;
+    const auto first = connect_and_open(w, true);
+    const auto first_remote = *b.remote_channel;
+    const auto connection_changes = a.connection_states.size();
+    const std::string ufrag(a.pc->local_ufrag());
+
+    // The m=application section exists: a second channel needs no negotiation (webrtc-pc 6.2).
+    auto second = a.pc->create_data_channel(w.now, "second");
+    REQUIRE(second);
+    w.drain_events(a);
+    CHECK(a.count<rtc::negotiation_needed_event>() == 1);
+
+    // A subsequent offer/answer all the same: same mid, same ICE credentials (no restart).
+    auto offer = a.pc->set_local_description(w.now);
+    REQUIRE(offer);
+    CHECK(offer->sdp.find("a=mid:0") != std::string::npos);
+    CHECK(offer->sdp.find("a=ice-ufrag:" + ufrag) != std::string::npos);
+    REQUIRE(b.pc->set_remote_description(w.now, *offer));
+    auto answer = b.pc->set_local_description(w.now);
+    REQUIRE(answer);
+    CHECK(answer->sdp.find("a=mid:0") != std::string::npos);
+    REQUIRE(a.pc->set_remote_description(w.now, *answer));
+    CHECK(a.pc->signaling_state() == rtc::signaling_state::stable);
+
+    REQUIRE(w.run_until([&] { return a.opened.size() == 2 && b.remote_channel && !(*b.remote_channel == first_remote); }));
+    auto remote_second = *b.pc->find_channel(*b.remote_channel);
+    CHECK(remote_second.label() == "second");
+    CHECK(*second->stream_id() != *a.pc->find_channel(first)->stream_id());
+
+    // Both channels carry messages; the transport was never torn down.
+    REQUIRE(a.pc->find_channel(first)->send(w.now, std::string_view("on the first")));
+    REQUIRE(second->send(w.now, std::string_view("on the second")));
+    REQUIRE(remote_second.send(w.now, std::string_view("back on the second")));
+    REQUIRE(w.run_until([&] { return b.texts.size() == 2 && a.texts.size() == 1; }));
+    CHECK(std::find(b.texts.begin(), b.texts.end(), "on the first") != b.texts.end());
+    CHECK(std::find(b.texts.begin(), b.texts.end(), "on the second") != b.texts.end());
+    CHECK(a.texts[0] == "back on the second");
+    CHECK(a.connection_states.size() == connection_changes);
+    CHECK(a.pc->connection_state() == rtc::connection_state::connected);
+}
+
+TEST_CASE("hang-up from the answerer's side closes the caller too")
+{
+    pc_world<> w;
+    w.setup_default();
+    connect_and_open(w, true);
+    w.b.pc->close(w.now);
+    CHECK(w.b.pc->connection_state() == rtc::connection_state::closed);
+    REQUIRE(w.run_until([&] { return w.a.pc->connection_state() == rtc::connection_state::closed; }, 5'000ms));
+    REQUIRE(w.run_until([&] { return !w.a.closed_channels.empty(); }, 5'000ms));
+}
+
+TEST_CASE("connection failure is reported when the remote never answers")
+{
+    pc_world<> w;
+    w.setup_default();
+    // Descriptions are exchanged, but no datagram ever gets through: the peer is gone.
+    w.network.block(w.a.address.address(), w.b.address.address());
+    auto& a = w.a;
+    auto& b = w.b;
+    REQUIRE(a.pc->create_data_channel(w.now, "chat"));
+    auto offer = a.pc->set_local_description(w.now);
+    REQUIRE(offer);
+    REQUIRE(b.pc->set_remote_description(w.now, *offer));
+    auto answer = b.pc->set_local_description(w.now);
+    REQUIRE(answer);
+    REQUIRE(a.pc->set_remote_description(w.now, *answer));
+    // Every check times out (RFC 8445 7.2.5.4 / 14.3); with end-of-candidates from the peer the
+    // checklist fails and so does the connection (webrtc-pc 4.3.3).
+    REQUIRE(w.run_until([&] { return a.pc->connection_state() == rtc::connection_state::failed; }, 120'000ms));
+    CHECK(a.connection_states.front() == rtc::connection_state::connecting);
+    CHECK(a.connection_states.back() == rtc::connection_state::failed);
+    CHECK(a.opened.empty());
+}

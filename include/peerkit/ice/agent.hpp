@@ -1381,6 +1381,11 @@ private:
             }
             const bool done = gathering_ == gathering_state::complete && remote_end_of_candidates_ &&
                               !has_pending_checks();
+            // Browsers report "connected" on the way to "completed" (webrtc-pc 5.6,
+            // RTCIceConnectionState): code waiting for connected must see it even when the
+            // checks finish in the same step.
+            if (done && state_ != connection_state::connected && state_ != connection_state::completed)
+                set_connection(connection_state::connected);
             set_connection(done ? connection_state::completed : connection_state::connected);
             return;
         }
