@@ -325,6 +325,9 @@ bnet::awaitable<void> run(state& s)
 
 int main(int argc, char** argv)
 {
+    // The context outlives everything that does I/O on it (the peer connection, the stdio
+    // transport): an I/O object destroyed after its io_context is undefined behaviour in Asio.
+    bnet::io_context io;
     state s;
     flags& f = s.f;
     for (int i = 1; i < argc; ++i) {
@@ -359,7 +362,6 @@ int main(int argc, char** argv)
         }
     }
 
-    bnet::io_context io;
     peer_connection::configuration config;
     config.include_loopback = true;
     for (const auto& url : f.ice_servers) {

@@ -523,6 +523,10 @@ public:
     void close(time_point now)
     {
         if (closed_) return;
+        // webrtc-pc 4.4.1.6 (close the connection): the channels become closed abruptly and
+        // no event fires, so what the goodbye below reports about our own channels is not
+        // queued.
+        closing_ = true;
         if (association_) {
             association_->abort(now, "peer connection closed");
             pump(now);
@@ -1049,6 +1053,7 @@ private:
 
     void push(event e)
     {
+        if (closing_) return;
         // A bounded queue: when the user stops polling, messages are what gets dropped.
         if (events_.size() >= limits_.max_queued_events && std::holds_alternative<channel_message_event>(e)) return;
         events_.push_back(std::move(e));
@@ -1107,6 +1112,7 @@ private:
     std::optional<time_point> gather_due_;
     bool negotiated_data_ = false;
     bool negotiation_needed_ = false;
+    bool closing_ = false;  // close() is under way or done: no more events (webrtc-pc 4.4.1.6)
     bool negotiation_fired_ = false;
     bool dtls_started_ = false;
     bool dtls_connected_ = false;

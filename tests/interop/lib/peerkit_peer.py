@@ -119,3 +119,25 @@ class Peer:
             self.proc.stdin.close()
         except (OSError, ValueError):
             pass
+
+
+def echo_side_problems(peer, code):
+    """What the `peer` process on the echo-receiving side must show once its run is over:
+    connected, its channel open, exit 0, and a RESULT line for every echo. Returns the list of
+    problems found (empty when all is well)."""
+    problems = []
+    if "peer: connectionstatechange connected" not in peer.log:
+        problems.append("peer's connection never reached connected")
+    if "peer: datachannel open" not in peer.log:
+        problems.append("peer never reported its data channel open")
+    if code is None:
+        problems.append("peer did not exit in time")
+    elif code != 0:
+        problems.append(f"peer exited {code}")
+    r = peer.result
+    if r is None:
+        problems.append("peer printed no RESULT line")
+    elif (r["recv"], r["bytes"]) != (ECHO_COUNT, ECHO_COUNT * ECHO_SIZE):
+        problems.append(f"peer's RESULT says recv={r['recv']} bytes={r['bytes']}, "
+                        f"want {ECHO_COUNT} and {ECHO_COUNT * ECHO_SIZE}")
+    return problems
