@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from netns import run_in_namespace  # noqa: E402
 from peerkit_peer import (ECHO_COUNT, ECHO_SIZE, SEND_COUNT, SEND_SIZE, Peer,  # noqa: E402
-                          echo_message, echo_side_problems, peerkit_message)
+                          echo_message, echo_side_problems, sender_args, peerkit_message)
 
 CASE_TIMEOUT = 25.0  # seconds for one case, set-up to exit
 
@@ -139,10 +139,7 @@ async def description_and_candidates(peer, deadline, kind):
 
 async def run_case(aiortc, peerkit_offers):
     role = "peerkit offers" if peerkit_offers else "peerkit answers"
-    args = ["--send", str(SEND_COUNT), "--size", str(SEND_SIZE), "--echo",
-            "--expect", str(ECHO_COUNT), "--timeout", str(CASE_TIMEOUT - 5)]
-    if peerkit_offers:
-        args.insert(0, "--offer")
+    args = sender_args(peerkit_offers, CASE_TIMEOUT - 5)
     started = time.monotonic()
     deadline = started + CASE_TIMEOUT
     peer = Peer(args)

@@ -141,3 +141,11 @@ def echo_side_problems(peer, code):
         problems.append(f"peer's RESULT says recv={r['recv']} bytes={r['bytes']}, "
                         f"want {ECHO_COUNT} and {ECHO_COUNT * ECHO_SIZE}")
     return problems
+
+
+def sender_args(peerkit_offers, timeout):
+    """`peer`'s arguments for the interop cases: send SEND_COUNT messages of SEND_SIZE bytes,
+    echo what comes back, expect ECHO_COUNT, offer when peerkit_offers."""
+    args = ["--send", str(SEND_COUNT), "--size", str(SEND_SIZE), "--echo",
+            "--expect", str(ECHO_COUNT), "--timeout", str(timeout)]
+    return (["--offer"] if peerkit_offers else []) + args
