@@ -355,3 +355,99 @@ TEST_CASE("connection failure is reported when the remote never answers")
     CHECK(a.connection_states.back() == rtc::connection_state::failed);
     CHECK(a.opened.empty());
 }
+
+TEST_CASE("ICE restart: new credentials both ways, checks again, the data channel survives")
+{
+    pc_world<> w;
+    w.setup_default();
+    auto& a = w.a;
+    auto& b = w.b;
+    const auto id = connect_and_open(w, true);
+    auto ch = *a.pc->find_channel(id);
+    auto remote = *b.pc->find_channel(*b.remote_channel);
+    REQUIRE(ch.send(w.now, std::string_view("before the restart")));
+    REQUIRE(w.run_until([&] { return b.texts.size() == 1; }));
+    const std::string a_ufrag(a.pc->local_ufrag()), b_ufrag(b.pc->local_ufrag());
+    const auto a_candidates = a.candidates.size(), b_candidates = b.candidates.size();
+    const auto* dtls_before = a.pc->dtls_session();
+    const auto* sctp_before = a.pc->sctp_association();
+
+    // A restart offer that is rolled back leaves the old credentials (RFC 8829 5.7).
+    {
+        auto offer = a.pc->create_offer(true);
+        REQUIRE(offer);
+        CHECK(offer->sdp.find("a=ice-ufrag:" + a_ufrag) == std::string::npos);
+        CHECK(a.pc->local_ufrag() == a_ufrag);  // creating it changes nothing (RFC 8829 5.2.1)
+        REQUIRE(a.pc->set_local_description(w.now, *offer));
+        CHECK(a.pc->local_ufrag() != a_ufrag);
+        REQUIRE(a.pc->set_local_description(w.now, {rtc::sdp_type::rollback, ""}));
+        CHECK(a.pc->signaling_state() == rtc::signaling_state::stable);
+        CHECK(a.pc->local_ufrag() == a_ufrag);
+        REQUIRE(ch.send(w.now, std::string_view("after the rollback")));
+        REQUIRE(w.run_until([&] {
+            return b.texts.size() == 2 && a.pc->ice_agent().selected_pair().has_value() &&
+                   a.pc->connection_state() == rtc::connection_state::connected;
+        }));
+        CHECK(b.texts[1] == "after the rollback");
+    }
+
+    // RFC 8829 5.2.1 / RFC 8839 4.4.1.1.1: the offer carries new credentials...
+    auto offer = a.pc->create_offer(true);
+    REQUIRE(offer);
+    CHECK(offer->sdp.find("a=ice-ufrag:" + a_ufrag) == std::string::npos);
+    CHECK(offer->sdp.find("a=ice-ufrag:") != std::string::npos);
+    REQUIRE(a.pc->set_local_description(w.now, *offer));
+    const std::string a_new(a.pc->local_ufrag());
+    CHECK(a_new != a_ufrag);
+    CHECK(offer->sdp.find("a=ice-ufrag:" + a_new) != std::string::npos);
+    REQUIRE(b.pc->set_remote_description(w.now, *offer));
+    // ...and so does the answer to it.
+    auto answer = b.pc->create_answer();
+    REQUIRE(answer);
+    CHECK(answer->sdp.find("a=ice-ufrag:" + b_ufrag) == std::string::npos);
+    REQUIRE(b.pc->set_local_description(w.now, *answer));
+    const std::string b_new(b.pc->local_ufrag());
+    CHECK(b_new != b_ufrag);
+    CHECK(answer->sdp.find("a=ice-ufrag:" + b_new) != std::string::npos);
+    REQUIRE(a.pc->set_remote_description(w.now, *answer));
+    CHECK(a.pc->signaling_state() == rtc::signaling_state::stable);
+    CHECK(b.pc->signaling_state() == rtc::signaling_state::stable);
+    // The checks start over on both sides (RFC 8445 9): no pair is selected until new ones are.
+    CHECK(!a.pc->ice_agent().selected_pair());
+    CHECK(!b.pc->ice_agent().selected_pair());
+
+    // Data keeps flowing over the old pair while the checks run again (RFC 8445 9).
+    REQUIRE(ch.send(w.now, std::string_view("during the restart")));
+    REQUIRE(w.run_until([&] {
+        return b.texts.size() == 3 && a.end_of_candidates && b.end_of_candidates &&
+               a.candidates.size() > a_candidates && b.candidates.size() > b_candidates &&
+               a.pc->ice_agent().selected_pair().has_value() && b.pc->ice_agent().selected_pair().has_value() &&
+               a.pc->connection_state() == rtc::connection_state::connected &&
+               b.pc->connection_state() == rtc::connection_state::connected;
+    }));
+    CHECK(a.pc->local_ufrag() == a_new);
+    CHECK(b.pc->local_ufrag() == b_new);
+    // The re-announced candidates carry the new ufrags.
+    CHECK(a.candidates.back().username_fragment == a_new);
+    CHECK(b.candidates.back().username_fragment == b_new);
+
+    // Same DTLS session and SCTP association, same channel, both ways.
+    CHECK(a.pc->dtls_session() == dtls_before);
+    CHECK(a.pc->sctp_association() == sctp_before);
+    REQUIRE(ch.send(w.now, std::string_view("after the restart")));
+    REQUIRE(remote.send(w.now, std::string_view("back after the restart")));
+    REQUIRE(w.run_until([&] { return b.texts.size() == 4 && !a.texts.empty(); }));
+    CHECK(b.texts[2] == "during the restart");
+    CHECK(b.texts[3] == "after the restart");
+    CHECK(a.texts.back() == "back after the restart");
+    CHECK(ch.ready_state() == rtc::data_channel_state::open);
+    CHECK(remote.ready_state() == rtc::data_channel_state::open);
+    for (auto* p : {&a, &b}) {
+        INFO(p->name);
+        for (auto s : p->connection_states) {
+            CHECK(s != rtc::connection_state::failed);
+            CHECK(s != rtc::connection_state::closed);
+        }
+        CHECK(p->closed_channels.empty());
+    }
+}

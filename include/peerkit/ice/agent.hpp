@@ -301,6 +301,30 @@ public:
     {
         if (closed()) return;
         new_local_credentials();
+        restart_checks(now);
+    }
+
+    // The same with credentials chosen by the caller: JSEP puts new ones in an offer or answer
+    // before it is applied (RFC 8829 5.2.1 / 5.3.1), and the agent restarts with those. They
+    // must be valid (RFC 8839 5.4) and differ from the current ones (RFC 8445 9).
+    result<void> restart(time_point now, std::string_view ufrag, std::string_view pwd)
+    {
+        if (!valid_ice_chars(ufrag, 4) || !valid_ice_chars(pwd, 22) || ufrag.size() > 256 || pwd.size() > 256)
+            return make_error(errc::bad_credentials, "local ufrag needs 4-256 and pwd 22-256 ice-chars "
+                              "(got ", ufrag.size(), " and ", pwd.size(), ")");
+        if (ufrag == local_ufrag_ || pwd == local_pwd_)
+            return make_error(errc::bad_credentials, "an ICE restart needs a new ufrag and pwd (RFC 8445 9)");
+        if (closed()) return {};
+        local_ufrag_.assign(ufrag);
+        local_pwd_.assign(pwd);
+        local_key_ = crypto_.prepare_hmac_sha1(as_bytes(local_pwd_));
+        restart_checks(now);
+        return {};
+    }
+
+private:
+    void restart_checks(time_point now)
+    {
         remote_ufrag_.clear();
         remote_pwd_.clear();
         reset_checks();
@@ -311,6 +335,7 @@ public:
         tick(now);
     }
 
+public:
     // Frees TURN allocations (RFC 8656 7: Refresh with lifetime 0) and stops everything.
     void close(time_point now)
     {

@@ -38,6 +38,7 @@
 #include <peerkit/sdp/jsep.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -251,11 +252,26 @@ public:
         if (closed_) return make_error(errc::closed, "create_offer on a closed peer connection");
         if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_local_offer)
             return make_error(errc::invalid_state, "create_offer in signaling state ", to_string(signaling_));
-        (void)ice_restart;  // TODO(peerkit): ICE restart through agent.restart()
         sdp::jsep::offer_options options;
         const sdp::session_description* previous = current_local_ ? &*current_local_ : nullptr;
         options.previous = previous;
-        auto d = sdp::jsep::create_offer(local_model(), options);
+        auto model = local_model();
+        if (previous) {
+            const auto previous_ufrag = credentials_of(*previous).first;
+            if (ice_restart) {
+                // RFC 8829 5.2.1 iceRestart: new credentials in the offer; the agent keeps its
+                // own until the offer is applied (it may never be).
+                auto [new_ufrag, new_pwd] = new_credentials();
+                model.ice_ufrag = std::move(new_ufrag);
+                model.ice_pwd = std::move(new_pwd);
+                options.ice_restart = true;
+            } else if (model.ice_ufrag != previous_ufrag) {
+                // A restart offer applied and not yet answered: its credentials stay in later
+                // offers until the negotiation completes or is rolled back (RFC 8829 5.2.1).
+                options.ice_restart = true;
+            }
+        }
+        auto d = sdp::jsep::create_offer(model, options);
         if (!d) return make_error(errc::negotiation_failed, "create_offer: ", d.error().message());
         return session_description{sdp_type::offer, d->to_string()};
     }
@@ -267,7 +283,19 @@ public:
             return make_error(errc::invalid_state, "create_answer in signaling state ", to_string(signaling_));
         sdp::jsep::answer_options options;
         options.previous = current_local_ ? &*current_local_ : nullptr;
-        auto d = sdp::jsep::create_answer(*pending_remote_, local_model(), options);
+        auto model = local_model();
+        if (current_remote_ && current_local_) {
+            options.previous_remote_ufrag = credentials_of(*current_remote_).first;
+            // RFC 8839 4.4.1.1.1: an offer with new credentials is an ICE restart; the answer
+            // carries new local credentials too (applied to the agent with the answer).
+            if (credentials_of(*pending_remote_).first != options.previous_remote_ufrag &&
+                model.ice_ufrag == credentials_of(*current_local_).first) {
+                auto [new_ufrag, new_pwd] = new_credentials();
+                model.ice_ufrag = std::move(new_ufrag);
+                model.ice_pwd = std::move(new_pwd);
+            }
+        }
+        auto d = sdp::jsep::create_answer(*pending_remote_, model, options);
         if (!d) return make_error(errc::negotiation_failed, "create_answer: ", d.error().message());
         return session_description{sdp_type::answer, d->to_string()};
     }
@@ -291,27 +319,45 @@ public:
             if (signaling_ != rtc::signaling_state::have_local_offer)
                 return make_error(errc::invalid_state, "rollback of a local offer in signaling state ", to_string(signaling_));
             pending_local_.reset();
+            // RFC 8829 5.7: a rolled-back restart offer leaves the previous credentials in place;
+            // its candidates not yet surfaced are dropped (their ufrag never reached the peer).
+            if (current_local_ && credentials_of(*current_local_).first != agent_->local_ufrag()) {
+                const std::string discarded(agent_->local_ufrag());
+                if (auto r = apply_local_credentials(now, *current_local_, true); !r) return r;
+                std::erase_if(events_, [&discarded](const event& e) {
+                    const auto* c = std::get_if<ice_candidate_event>(&e);
+                    return c && c->candidate && c->candidate->username_fragment == discarded;
+                });
+            }
             set_signaling(now, rtc::signaling_state::stable);
+            pump(now);
             return {};
         }
         auto parsed = sdp::session_description::parse(desc.sdp);
         if (!parsed) return make_error(errc::bad_description, "local description: ", parsed.error().message());
         switch (desc.type) {
-        case sdp_type::offer:
+        case sdp_type::offer: {
             if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_local_offer)
                 return make_error(errc::invalid_state, "local offer in signaling state ", to_string(signaling_));
             // RFC 8445 6.1.1: the offerer's agent is controlling.
             agent_->set_role(ice::role::controlling);
+            // RFC 8829 5.2.1 / RFC 8445 9: an offer with new credentials restarts ICE.
+            const bool restarting = current_local_ && credentials_of(*parsed).first != agent_->local_ufrag();
+            if (auto r = apply_local_credentials(now, *parsed, false); !r) return r;
             pending_local_ = std::move(*parsed);
             add_gathered_to(*pending_local_);
             start_gathering(now);
             set_signaling(now, rtc::signaling_state::have_local_offer);
+            if (restarting) pump(now);  // the re-announced candidates (RFC 8838 4.2)
             return {};
+        }
         case sdp_type::pranswer:
         case sdp_type::answer: {
             if (signaling_ != rtc::signaling_state::have_remote_offer && signaling_ != rtc::signaling_state::have_local_pranswer)
                 return make_error(errc::invalid_state, "local answer in signaling state ", to_string(signaling_));
             agent_->set_role(ice::role::controlled);
+            // RFC 8829 5.3.1 / RFC 8839 4.4.1.1.1: the answer to a restart restarts ICE here too.
+            if (auto r = apply_local_credentials(now, *parsed, true); !r) return r;
             auto local = std::move(*parsed);
             add_gathered_to(local);
             if (desc.type == sdp_type::pranswer) {
@@ -343,7 +389,12 @@ public:
             if (signaling_ != rtc::signaling_state::have_remote_offer)
                 return make_error(errc::invalid_state, "rollback of a remote offer in signaling state ", to_string(signaling_));
             pending_remote_.reset();
+            // A rolled-back restart offer: the previous remote credentials again (RFC 8829 5.7).
+            if (current_remote_)
+                if (auto t = detail::read_remote(*current_remote_); t && t->ufrag != remote_ufrag_)
+                    if (auto r = apply_remote(now, *t); !r) return r;
             set_signaling(now, rtc::signaling_state::stable);
+            pump(now);
             return {};
         }
         if (desc.sdp.size() > limits_.max_description_size)
@@ -400,12 +451,15 @@ public:
             return make_error(errc::bad_candidate, "candidate for ufrag '", c.username_fragment,
                               "' does not belong to the remote description (ufrag '", remote_ufrag_, "')");
         if (c.candidate.empty()) {
+            remote_trickle_end_ = true;
             agent_->end_of_remote_candidates(now);
             pump(now);
             return {};
         }
         auto r = agent_->add_remote_candidate(now, std::string_view(c.candidate));
         if (!r) return make_error(errc::bad_candidate, "add_ice_candidate: ", r.error().message());
+        // Kept for a local ICE restart, which starts the agent's remote side over (RFC 8445 9).
+        if (remote_trickled_.size() < limits_.max_remote_candidates) remote_trickled_.push_back(c.candidate);
         pump(now);
         return {};
     }
@@ -785,6 +839,11 @@ private:
     {
         if (auto r = agent_->set_remote_credentials(t.ufrag, t.pwd); !r)
             return make_error(errc::bad_description, "remote ICE credentials: ", r.error().message());
+        if (t.ufrag != remote_ufrag_) {
+            // A remote ICE restart: trickled candidates of the old credentials are gone.
+            remote_trickled_.clear();
+            remote_trickle_end_ = false;
+        }
         remote_ufrag_ = t.ufrag;
         remote_ = t;
         for (const auto& c : t.candidates) {
@@ -793,6 +852,53 @@ private:
             (void)agent_->add_remote_candidate(now, std::move(*ic));
         }
         if (t.end_of_candidates) agent_->end_of_remote_candidates(now);
+        return {};
+    }
+
+    // The ICE credentials of a description (the first section's, else the session's).
+    [[nodiscard]] static std::pair<std::string, std::string> credentials_of(const sdp::session_description& d)
+    {
+        std::optional<std::string_view> ufrag, pwd;
+        for (const auto& m : d.media) {
+            if (!ufrag) ufrag = m.ice_ufrag();
+            if (!pwd) pwd = m.ice_pwd();
+        }
+        if (!ufrag) ufrag = d.ice_ufrag();
+        if (!pwd) pwd = d.ice_pwd();
+        return {std::string(ufrag.value_or("")), std::string(pwd.value_or(""))};
+    }
+
+    // RFC 8445 5.3: 8 and 24 ice-chars (48 and 144 bits), as the agent makes its own.
+    [[nodiscard]] std::pair<std::string, std::string> new_credentials() const
+    {
+        static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        std::array<std::byte, 32> r{};
+        (void)random_.random_bytes(r);
+        std::pair<std::string, std::string> out;
+        for (std::size_t i = 0; i < 8; ++i) out.first += alphabet[std::to_integer<unsigned>(r[i]) & 63u];
+        for (std::size_t i = 8; i < 32; ++i) out.second += alphabet[std::to_integer<unsigned>(r[i]) & 63u];
+        return out;
+    }
+
+    // A local description whose credentials differ from the agent's is an ICE restart (RFC
+    // 8445 9, RFC 8829 5.2.1 / 5.3.1): the agent takes them and its checks start over. An
+    // offerer waits for the answer's remote credentials; an answerer (whose remote side is
+    // already the restarted one) and a rollback get the known remote side back (the restart
+    // clears it). DTLS and SCTP stay; the selected pair carries data until a new one is chosen.
+    result<void> apply_local_credentials(time_point now, const sdp::session_description& d, bool keep_remote)
+    {
+        const auto [ufrag, pwd] = credentials_of(d);
+        if (ufrag.empty() || pwd.empty() || (ufrag == agent_->local_ufrag() && pwd == agent_->local_pwd())) return {};
+        if (auto r = agent_->restart(now, ufrag, pwd); !r)
+            return make_error(errc::bad_description, "local ICE credentials: ", r.error().message());
+        if (keep_remote && !remote_ufrag_.empty()) {
+            if (auto r = agent_->set_remote_credentials(remote_.ufrag, remote_.pwd); !r)
+                return make_error(errc::bad_description, "remote ICE credentials: ", r.error().message());
+            for (const auto& c : remote_.candidates)
+                if (auto ic = ice::from_sdp(c)) (void)agent_->add_remote_candidate(now, std::move(*ic));
+            for (const auto& line : remote_trickled_) (void)agent_->add_remote_candidate(now, std::string_view(line));
+            if (remote_.end_of_candidates || remote_trickle_end_) agent_->end_of_remote_candidates(now);
+        }
         return {};
     }
 
@@ -1099,6 +1205,8 @@ private:
     rtc::stats stats_{};
     detail::remote_transport remote_{};
     std::string remote_ufrag_;
+    std::vector<std::string> remote_trickled_;  // trickled candidates of remote_ufrag_
+    bool remote_trickle_end_ = false;
     std::optional<sdp::session_description> pending_local_, current_local_, pending_remote_, current_remote_;
     sdp_type pending_remote_type_ = sdp_type::offer;
     std::uint64_t session_id_ = 1;
