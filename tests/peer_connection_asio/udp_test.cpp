@@ -660,29 +660,24 @@ std::vector<std::string> last_of(std::size_t count, std::size_t keep, std::size_
 
 }  // namespace
 
-TEST_CASE("the hold is bounded: beyond max_held_events the oldest are dropped and counted")
+TEST_CASE("the hold is bounded: beyond its limits the oldest are dropped and counted")
 {
+    struct limit_case {
+        const char* what;
+        std::size_t max_events, max_bytes;  // peer_connection_options
+        std::size_t messages, size;         // sent while no handler takes them
+        std::size_t kept;                   // the newest ones, delivered once on_message is set
+    };
+    const auto c = GENERATE(values<limit_case>({
+        {"max_held_events", 4, 16 * 1024 * 1024, 10, 10, 4},
+        {"max_held_bytes", 1024, 1000, 10, 300, 3},
+        {"max_held_events = 0: nothing is held", 0, 16 * 1024 * 1024, 5, 10, 0},
+    }));
+    INFO(c.what);
     auto options = loopback_options();
-    options.max_held_events = 4;
-    const auto r = held_messages_with(options, 10, 10);
-    CHECK(r.second == 6);
-    CHECK(r.first == last_of(10, 4, 10));
-}
-
-TEST_CASE("the hold is bounded: beyond max_held_bytes the oldest messages are dropped and counted")
-{
-    auto options = loopback_options();
-    options.max_held_bytes = 1000;
-    const auto r = held_messages_with(options, 10, 300);
-    CHECK(r.second == 7);
-    CHECK(r.first == last_of(10, 3, 300));
-}
-
-TEST_CASE("max_held_events = 0: nothing is held, events without a handler are dropped and counted")
-{
-    auto options = loopback_options();
-    options.max_held_events = 0;
-    const auto r = held_messages_with(options, 5, 10);
-    CHECK(r.second == 5);
-    CHECK(r.first.empty());
+    options.max_held_events = c.max_events;
+    options.max_held_bytes = c.max_bytes;
+    const auto r = held_messages_with(options, c.messages, c.size);
+    CHECK(r.second == c.messages - c.kept);
+    CHECK(r.first == last_of(c.messages, c.kept, c.size));
 }

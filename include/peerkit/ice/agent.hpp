@@ -452,14 +452,9 @@ private:
     // 24 characters of the 64-letter ice-char alphabet (48 and 144 bits).
     void new_local_credentials()
     {
-        static constexpr char alphabet[] =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        std::array<std::byte, 32> r{};
-        (void)crypto_.random_bytes(r);
-        local_ufrag_.clear();
-        local_pwd_.clear();
-        for (std::size_t i = 0; i < 8; ++i) local_ufrag_ += alphabet[std::to_integer<unsigned>(r[i]) & 63u];
-        for (std::size_t i = 8; i < 32; ++i) local_pwd_ += alphabet[std::to_integer<unsigned>(r[i]) & 63u];
+        auto fresh = generate_credentials(crypto_);
+        local_ufrag_ = std::move(fresh.ufrag);
+        local_pwd_ = std::move(fresh.pwd);
         local_key_ = crypto_.prepare_hmac_sha1(as_bytes(local_pwd_));
     }
 

@@ -4,6 +4,7 @@
 
 #include <peerkit/ice/candidate.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -76,6 +77,25 @@ enum class transport_policy : std::uint8_t { all, relay };
 // A local socket the runtime opened, and the interface it belongs to. The runtime reports
 // every interface address it has bound; the agent's gather_filter decides which become host
 // candidates (and which carry STUN/TURN traffic).
+// ICE credentials (RFC 8445 5.3): the ufrag needs at least 24 bits of randomness and the
+// password 128; 8 and 24 ice-chars carry 48 and 144 bits. `random` is anything with
+// random_bytes(std::span<std::byte>) (the crypto policy, or a peer connection's random source).
+struct credentials {
+    std::string ufrag;
+    std::string pwd;
+};
+template <class RandomSource>
+[[nodiscard]] credentials generate_credentials(RandomSource&& random)
+{
+    static constexpr char ice_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::array<std::byte, 32> r{};
+    (void)random.random_bytes(r);
+    credentials out;
+    for (std::size_t i = 0; i < 8; ++i) out.ufrag += ice_chars[std::to_integer<unsigned>(r[i]) & 63u];
+    for (std::size_t i = 8; i < 32; ++i) out.pwd += ice_chars[std::to_integer<unsigned>(r[i]) & 63u];
+    return out;
+}
+
 struct local_socket {
     socket_id id = 0;
     endpoint address{};          // the bound address and port

@@ -261,9 +261,9 @@ public:
             if (ice_restart) {
                 // RFC 8829 5.2.1 iceRestart: new credentials in the offer; the agent keeps its
                 // own until the offer is applied (it may never be).
-                auto [new_ufrag, new_pwd] = new_credentials();
-                model.ice_ufrag = std::move(new_ufrag);
-                model.ice_pwd = std::move(new_pwd);
+                auto fresh = ice::generate_credentials(random_);
+                model.ice_ufrag = std::move(fresh.ufrag);
+                model.ice_pwd = std::move(fresh.pwd);
                 options.ice_restart = true;
             } else if (model.ice_ufrag != previous_ufrag) {
                 // A restart offer applied and not yet answered: its credentials stay in later
@@ -290,9 +290,9 @@ public:
             // carries new local credentials too (applied to the agent with the answer).
             if (credentials_of(*pending_remote_).first != options.previous_remote_ufrag &&
                 model.ice_ufrag == credentials_of(*current_local_).first) {
-                auto [new_ufrag, new_pwd] = new_credentials();
-                model.ice_ufrag = std::move(new_ufrag);
-                model.ice_pwd = std::move(new_pwd);
+                auto fresh = ice::generate_credentials(random_);
+                model.ice_ufrag = std::move(fresh.ufrag);
+                model.ice_pwd = std::move(fresh.pwd);
             }
         }
         auto d = sdp::jsep::create_answer(*pending_remote_, model, options);
@@ -866,18 +866,6 @@ private:
         if (!ufrag) ufrag = d.ice_ufrag();
         if (!pwd) pwd = d.ice_pwd();
         return {std::string(ufrag.value_or("")), std::string(pwd.value_or(""))};
-    }
-
-    // RFC 8445 5.3: 8 and 24 ice-chars (48 and 144 bits), as the agent makes its own.
-    [[nodiscard]] std::pair<std::string, std::string> new_credentials() const
-    {
-        static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        std::array<std::byte, 32> r{};
-        (void)random_.random_bytes(r);
-        std::pair<std::string, std::string> out;
-        for (std::size_t i = 0; i < 8; ++i) out.first += alphabet[std::to_integer<unsigned>(r[i]) & 63u];
-        for (std::size_t i = 8; i < 32; ++i) out.second += alphabet[std::to_integer<unsigned>(r[i]) & 63u];
-        return out;
     }
 
     // A local description whose credentials differ from the agent's is an ICE restart (RFC
