@@ -4,7 +4,12 @@
 //
 //   peer [--offer] [--echo] [--send N] [--size BYTES] [--expect N] [--ice-server URL]...
 //        [--relay-only] [--label NAME] [--unordered] [--max-retransmits N] [--timeout SECONDS]
-//        [--username U] [--credential C] [--check]
+//        [--username U] [--credential C] [--check] [--turn-ca FILE]
+//
+// --ice-server takes stun:, turn: (UDP, or ?transport=tcp) and turns: (TLS) URLs; --username
+// and --credential go with every one of them. --turn-ca FILE: the PEM CA certificates a turns:
+// server's certificate must chain to (default: the system's trust store); the certificate is
+// always verified, with the URL's host name or IP address.
 //
 // --offer creates the data channel (label "bench" unless --label) and sends the offer;
 // otherwise it answers. --send N --size B sends N binary messages of B bytes once the channel
@@ -24,6 +29,10 @@
 // - "Acknowledged" means the SCTP association has nothing queued and nothing in flight (every
 //   DATA chunk covered by a SACK, RFC 9260 6.2). With --echo the echoes count as sends too,
 //   except that a peer that leaves after we have all we expect is not a failure.
+// - A STUN/TURN server that gives no candidate is reported as
+//     icecandidateerror <url> <code> <text>
+//   (a relay-only peer whose every TURN server failed then fails as the connection does).
+// - The peer connection is closed on every exit (its TURN allocations are released).
 // - The peer leaving (channel or connection closed) before the above is met exits 1 at once.
 //   With neither --send nor --expect, the peer runs until the other side leaves (exit 0).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -60,7 +69,7 @@ struct flags {
     std::size_t send = 0, size = 16384, expect = 0;
     std::optional<std::uint16_t> max_retransmits;
     std::vector<std::string> ice_servers;
-    std::string username, credential, label = "bench";
+    std::string username, credential, label = "bench", turn_ca;
     double timeout = 60;
 };
 
@@ -117,6 +126,8 @@ peer_connection::event_handler handler(state& s)
             log("connectionstatechange " + std::string(rtc::to_string(cs->state)));
             if (cs->state == rtc::connection_state::failed) finish(s, 1);
             if (cs->state == rtc::connection_state::closed) s.remote_gone = true;
+        } else if (auto* ce = std::get_if<rtc::ice_candidate_error_event>(&e)) {
+            log("icecandidateerror " + ce->url + " " + std::to_string(ce->error_code) + " " + ce->error_text);
         } else if (auto* ss = std::get_if<rtc::signaling_state_change_event>(&e)) {
             log("signalingstatechange " + std::string(rtc::to_string(ss->state)));
         } else if (auto* dc = std::get_if<rtc::data_channel_event>(&e)) {
@@ -353,11 +364,12 @@ int main(int argc, char** argv)
         else if (a == "--credential") f.credential = next();
         else if (a == "--label") f.label = next();
         else if (a == "--timeout") f.timeout = std::stod(next());
+        else if (a == "--turn-ca") f.turn_ca = next();
         else {
             std::fprintf(stderr,
                          "usage: peer [--offer] [--echo] [--send N] [--size BYTES] [--expect N] [--ice-server URL]...\n"
                          "            [--relay-only] [--label NAME] [--unordered] [--max-retransmits N] [--timeout SECONDS]\n"
-                         "            [--username U] [--credential C] [--check]\n");
+                         "            [--username U] [--credential C] [--check] [--turn-ca FILE]\n");
             return 1;
         }
     }
@@ -377,6 +389,7 @@ int main(int argc, char** argv)
     s.sig.emplace(std::move(*sig));
     peer_connection_options options;
     options.interfaces.include_loopback = true;
+    options.turn_tls.ca_file = f.turn_ca;
     auto pc = peer_connection::create(io.get_executor(), config, handler(s), options);
     if (!pc) {
         log("create: " + pc.error().message());
@@ -393,11 +406,10 @@ int main(int argc, char** argv)
         if (f.expect && s.received < f.expect) report(s);
         s.exit_code = 2;
     }
-    if (s.exit_code == 0) {
-        // Let the goodbye (SCTP ABORT, close_notify) leave.
-        s.pc->async_close([] {});
-        io.run_for(50ms);
-    }
+    // On every exit: the goodbye (SCTP ABORT, close_notify) and the TURN allocations'
+    // release (Refresh with LIFETIME 0, RFC 8656 7) leave before the sockets close.
+    s.pc->async_close([] {});
+    io.run_for(50ms);
     s.pc->shutdown();
     s.sig->close();
     io.run_for(10ms);

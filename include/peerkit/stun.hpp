@@ -1,6 +1,6 @@
 // The STUN/TURN message codec (RFC 8489, RFC 8656, RFC 8445 attributes): parse with
 // stun::message_view, build with stun::message_builder, keys and the 401/438 exchange in
-// credentials.hpp, ChannelData framing, and RFC 7983 demultiplexing. peerkit::core only: the
+// credentials.hpp, ChannelData framing, TCP/TLS stream framing (stream_framing.hpp), and RFC 7983 demultiplexing. peerkit::core only: the
 // crypto comes from a crypto::provider (default: <peerkit/crypto/openssl.hpp>).
 // See docs/stun.md.
 #pragma once
@@ -14,3 +14,4 @@
 #include <peerkit/stun/credentials.hpp>
 #include <peerkit/stun/error.hpp>
 #include <peerkit/stun/message.hpp>
+#include <peerkit/stun/stream_framing.hpp>

@@ -19,7 +19,7 @@ struct turn_rig {
     sim_time now = sim_time{} + 1h;
     std::size_t client_datagrams = 0;
 
-    explicit turn_rig(std::string password = "secret")
+    explicit turn_rig(std::string password = "secret", bool stream = false)
     {
         server.address = ep("192.0.2.20:3478");
         server.relay_ip = ip("192.0.2.21");
@@ -27,7 +27,8 @@ struct turn_rig {
         c.server = server.address;
         c.username = "user";
         c.password = std::move(password);
-        client = std::make_unique<turn::client<crypto::openssl_provider>>(c);
+        c.stream = stream;
+        client =  std::make_unique<turn::client<crypto::openssl_provider>>(c);
     }
 
     void pump()
@@ -197,4 +198,41 @@ TEST_CASE("TURN: close deallocates with a zero-lifetime Refresh")
     CHECK(r.server.deallocations == 1);
     CHECK(r.server.allocations.empty());
     CHECK(r.client->state() == turn::client_state::closed);
+}
+
+TEST_CASE("TURN over a stream: requests are not retransmitted and time out after Ti (RFC 8489 6.2.2)")
+{
+    turn_rig r{"secret", /*stream=*/true};
+    const auto start = r.now;
+    r.client->allocate(r.now);
+    std::size_t sent = 0;
+    for (int i = 0; i < 100; ++i) {  // the server never answers
+        while (r.client->poll_transmit()) ++sent;
+        while (auto e = r.client->poll_event()) r.events.push_back(std::move(*e));
+        auto t = r.client->poll_timeout();
+        if (!t) break;
+        r.now = *t;
+        r.client->handle_timeout(r.now);
+    }
+    while (auto e = r.client->poll_event()) r.events.push_back(std::move(*e));
+    CHECK(sent == 1);
+    CHECK(r.now - start == std::chrono::milliseconds(39500));
+    REQUIRE(r.find_event<turn::allocation_failed>() != nullptr);
+}
+
+TEST_CASE("TURN over a stream: ChannelData is padded to a multiple of 4 (RFC 8656 12.5)")
+{
+    turn_rig r{"secret", /*stream=*/true};
+    r.client->allocate(r.now);
+    r.pump();
+    const auto peer = ep("198.51.100.9:7000");
+    r.client->bind_channel(r.now, peer);
+    r.pump();
+    REQUIRE(r.client->has_channel(peer));
+    r.client->send_to(r.now, peer, as_bytes(std::string_view("hello")));  // 5 bytes
+    auto d = r.client->poll_transmit();
+    REQUIRE(d);
+    REQUIRE(d->size() == 12);  // 4 + 5 + 3 zero bytes
+    CHECK(peerkit::detail::load_be16(d->data() + 2) == 5);
+    CHECK(((*d)[9] == std::byte{0} && (*d)[10] == std::byte{0} && (*d)[11] == std::byte{0}));
 }

@@ -253,10 +253,39 @@ TEST_CASE("configuration: ice server URLs and relay policy")
     REQUIRE(t);
     CHECK(t->turn);
     CHECK(t->address.port() == 5349);
-    CHECK(!parse_ice_url("turns:192.0.2.1:5349"));
+    CHECK(t->transport == ice::turn_transport::udp);
     CHECK(!parse_ice_url("http://x"));
     CHECK(!parse_ice_url("stun:192.0.2.1:99999"));
-    CHECK(!parse_ice_url("turn:192.0.2.1?transport=tcp"));
+    // RFC 7065: turns: is TURN over TLS (port 5349 unless given); transport=tcp is TURN over TCP.
+    auto tls = parse_ice_url("turns:192.0.2.1");
+    REQUIRE(tls);
+    CHECK(tls->turn);
+    CHECK(tls->transport == ice::turn_transport::tls);
+    CHECK(tls->port == 5349);
+    CHECK(tls->host == "192.0.2.1");
+    CHECK(tls->address.to_string() == "192.0.2.1:5349");
+    CHECK(parse_ice_url("turns:192.0.2.1:443?transport=tcp")->transport == ice::turn_transport::tls);
+    auto tcp = parse_ice_url("turn:192.0.2.1?transport=tcp");
+    REQUIRE(tcp);
+    CHECK(tcp->transport == ice::turn_transport::tcp);
+    CHECK(tcp->port == 3478);
+    // TCP/TLS servers may be names: the runtime resolves them when it connects, and TLS
+    // verifies the certificate against the name.
+    auto named = parse_ice_url("turns:turn.example.org:5350");
+    REQUIRE(named);
+    CHECK(named->host == "turn.example.org");
+    CHECK(named->port == 5350);
+    auto v6 = parse_ice_url("turns:[2001:db8::1]");
+    REQUIRE(v6);
+    CHECK(v6->host == "2001:db8::1");
+    CHECK(v6->address.to_string() == "[2001:db8::1]:5349");
+    auto dtls = parse_ice_url("turns:192.0.2.1?transport=udp");
+    REQUIRE(!dtls);
+    CHECK(dtls.error().message().find("DTLS") != std::string::npos);
+    CHECK(!parse_ice_url("stuns:192.0.2.1"));
+    CHECK(!parse_ice_url("turn:192.0.2.1?transport=sctp"));
+    CHECK(!parse_ice_url("turns:bad_host!"));
+    CHECK(!parse_ice_url("turns::5349"));
     auto name = parse_ice_url("stun:stun.example.org");
     REQUIRE(!name);
     CHECK(name.error().message().find("IP literal") != std::string::npos);
@@ -269,6 +298,49 @@ TEST_CASE("configuration: ice server URLs and relay policy")
     rtc::configuration no_credentials;
     no_credentials.ice_servers.push_back({{"turn:192.0.2.1:3478"}, "", ""});
     CHECK(!rtc::core::create(no_credentials));
+}
+
+TEST_CASE("turns: the core asks the runtime for a TLS connection; its failure is an icecandidateerror, not a hang")
+{
+    rtc::configuration config;
+    config.ice_transport_policy = rtc::ice_transport_policy::relay;
+    config.ice_servers.push_back({{"turns:turn.example.org"}, "user", "secret"});
+    auto pc = rtc::core::create(config);
+    REQUIRE(pc);
+    auto& core = **pc;
+    const auto now = rtc::clock::now();
+    const ice::local_socket s{1, *net::endpoint::parse("192.0.2.10:5000"), "eth0", false};
+    core.add_local_sockets(now, std::span<const ice::local_socket>(&s, 1));
+    REQUIRE(core.create_data_channel(now, "chat"));
+    REQUIRE(core.set_local_description(now));
+    core.handle_timeout(now);
+    auto c = core.poll_stream();
+    REQUIRE(c);
+    const auto* open = std::get_if<ice::stream_open>(&*c);
+    REQUIRE(open != nullptr);
+    CHECK(open->host == "turn.example.org");
+    CHECK(open->port == 5349);
+    CHECK(open->tls);
+    CHECK(core.ice_gathering_state() == ice::gathering_state::gathering);
+    CHECK_FALSE(core.poll_transmit());  // relay-only over TLS: nothing goes out on UDP
+
+    core.handle_stream_error(now, open->id, "TLS certificate of turn.example.org:5349 not trusted: unable to get local issuer certificate");
+    std::optional<rtc::ice_candidate_error_event> error;
+    bool null_candidate = false;
+    while (auto e = core.poll_event()) {
+        if (auto* x = std::get_if<rtc::ice_candidate_error_event>(&*e)) error = *x;
+        if (auto* x = std::get_if<rtc::ice_candidate_event>(&*e); x && !x->candidate) null_candidate = true;
+        CHECK(!(std::holds_alternative<rtc::ice_candidate_event>(*e) && std::get<rtc::ice_candidate_event>(*e).candidate));
+    }
+    REQUIRE(error);
+    CHECK(error->url == "turns:turn.example.org");
+    CHECK(error->error_code == 701);
+    CHECK(error->error_text.find("not trusted") != std::string::npos);
+    CHECK(null_candidate);  // gathering is complete: nothing left to wait for
+    CHECK(core.ice_gathering_state() == ice::gathering_state::complete);
+    auto closing = core.poll_stream();
+    REQUIRE(closing);
+    CHECK(std::holds_alternative<ice::stream_close>(*closing));
 }
 
 TEST_CASE("renegotiation: a second channel and a new offer/answer keep the transport and the first channel")

@@ -8,6 +8,11 @@
 // (io_context, strand, thread_pool): the machine is never touched by two threads at once,
 // and the event handler runs through the user's executor, never on a thread of ours.
 //
+// A machine that also asks for TCP/TLS connections (stream_machine: the peer connection core,
+// for TURN over TCP or TLS) gets them here too: the driver opens what poll_stream() asks for
+// (stream_connection.hpp), writes its bytes in order and reports connected / received bytes /
+// errors back through handle_stream_*.
+//
 //   auto d = peerkit::asio::driver<my_machine>::create(ex, my_machine{...}, {{loopback, 0}},
 //                                                       [](my_machine& m, event e) { ... });
 //   d->async_invoke([](my_machine& m) { m.connect(...); }, use_awaitable);
@@ -15,9 +20,11 @@
 
 #include <peerkit/asio/detail/completion.hpp>
 #include <peerkit/asio/detail/shutdown_registry.hpp>
+#include <peerkit/asio/stream_connection.hpp>
 #include <peerkit/asio/udp_socket.hpp>
 #include <peerkit/bytes.hpp>
 #include <peerkit/error.hpp>
+#include <peerkit/ice/types.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -32,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -61,8 +69,20 @@ concept udp_machine = requires(M& m, steady_time now, const received_datagram& d
     *m.poll_event();
 };
 
+// A machine that asks for TCP/TLS connections (ice/types.hpp: stream_open, stream_write,
+// stream_close) and takes what happens to them.
+template <class M>
+concept stream_machine = requires(M& m, steady_time now, ice::connection_id id, bytes_view b, std::string_view r) {
+    { m.poll_stream() } -> std::convertible_to<std::optional<ice::stream_command>>;
+    m.handle_stream_connected(now, id);
+    m.handle_stream_data(now, id, b);
+    m.handle_stream_error(now, id, r);
+};
+
 struct driver_config {
     udp_socket_config socket{};
+    // TLS streams (turns:): the trust store their servers are verified against.
+    stream_tls_config tls{};
     // Drain rounds before the driver yields to other handlers on the executor (a machine that
     // keeps producing work cannot starve its neighbours).
     std::size_t max_drain_rounds = 64;
@@ -128,6 +148,8 @@ public:
         boost::asio::post(strand_, [self = this->shared_from_this()] {
             self->timer_.cancel();
             for (auto& s : self->sockets_) s.close();
+            for (auto& [id, c] : self->streams_) c->abort();
+            self->streams_.clear();
         });
     }
 
@@ -191,6 +213,12 @@ private:
                 transmit(*t);
                 progress = true;
             }
+            if constexpr (stream_machine<Machine>) {
+                while (auto c = machine_.poll_stream()) {
+                    stream_command(std::move(*c));
+                    progress = true;
+                }
+            }
             while (auto e = machine_.poll_event()) {
                 ++stats_.events;
                 if (on_event_) on_event_(machine_, std::move(*e));
@@ -226,6 +254,53 @@ private:
             return;
         }
         if (!socket->send(destination, bytes_view(t.payload))) ++stats_.send_failures;
+    }
+
+    using stream_type = stream_connection<strand_type>;
+
+    void stream_command(ice::stream_command&& c)
+    {
+        if (auto* open = std::get_if<ice::stream_open>(&c)) {
+            stream_tls_context* tls = nullptr;
+            if (open->tls) {
+                if (!tls_) tls_ = std::make_unique<stream_tls_context>(config_.tls);
+                tls = tls_.get();
+            }
+            const ice::connection_id id = open->id;
+            auto conn = std::make_shared<stream_type>(
+                strand_, tls,
+                [weak = this->weak_from_this(), id](stream_event_kind kind, bytes_view data, std::string_view reason) {
+                    auto self = weak.lock();
+                    if (!self || self->closed_) return;
+                    self->on_stream_event(id, kind, data, reason);
+                });
+            streams_[id] = conn;
+            conn->start(std::move(open->host), open->port);
+        } else if (auto* w = std::get_if<ice::stream_write>(&c)) {
+            if (auto it = streams_.find(w->id); it != streams_.end()) it->second->write(std::move(w->bytes));
+        } else if (auto* cl = std::get_if<ice::stream_close>(&c)) {
+            if (auto it = streams_.find(cl->id); it != streams_.end()) {
+                auto conn = it->second;
+                streams_.erase(it);
+                conn->close_after_writes();
+            }
+        }
+    }
+
+    void on_stream_event(ice::connection_id id, stream_event_kind kind, bytes_view data, std::string_view reason)
+    {
+        if constexpr (stream_machine<Machine>) {
+            const auto now = std::chrono::steady_clock::now();
+            switch (kind) {
+            case stream_event_kind::connected: machine_.handle_stream_connected(now, id); break;
+            case stream_event_kind::data: machine_.handle_stream_data(now, id, data); break;
+            case stream_event_kind::error:
+                streams_.erase(id);
+                machine_.handle_stream_error(now, id, reason);
+                break;
+            }
+            drive();
+        }
     }
 
     socket_type* socket_for_source(const boost::asio::ip::udp::endpoint& source)
@@ -277,6 +352,8 @@ private:
     event_handler on_event_;
     driver_config config_;
     std::vector<socket_type> sockets_;
+    std::map<ice::connection_id, std::shared_ptr<stream_type>> streams_;
+    std::unique_ptr<stream_tls_context> tls_;  // made at the first TLS stream
     std::atomic<bool> closed_{false};
     std::optional<steady_time> armed_;
     std::uint64_t timer_generation_ = 0;

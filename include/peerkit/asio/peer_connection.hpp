@@ -112,6 +112,11 @@ struct core_machine {
         return out;
     }
     std::optional<rtc::event> poll_event() { return core->poll_event(); }
+    // TURN over TCP/TLS: the driver owns the connections (asio/stream_connection.hpp).
+    std::optional<ice::stream_command> poll_stream() { return core->poll_stream(); }
+    void handle_stream_connected(steady_time now, ice::connection_id id) { core->handle_stream_connected(now, id); }
+    void handle_stream_data(steady_time now, ice::connection_id id, bytes_view b) { core->handle_stream_data(now, id, b); }
+    void handle_stream_error(steady_time now, ice::connection_id id, std::string_view r) { core->handle_stream_error(now, id, r); }
 };
 
 }  // namespace asio::detail
@@ -134,6 +139,10 @@ struct peer_connection_options {
     // as in browsers.
     std::size_t max_held_events = 1024;
     std::size_t max_held_bytes = 16 * 1024 * 1024;  // channel_message_event payloads
+    // turns: servers: the trust store their certificates are verified against (chain and host
+    // name, or IP address SAN for an IP literal). Empty ca_file: the system's. Verification
+    // cannot be turned off; a private deployment or a test names its CA here.
+    asio::stream_tls_config turn_tls{};
 };
 
 template <rtc::policy Policy = rtc::openssl_policy, class Executor = boost::asio::any_io_executor>
@@ -179,9 +188,11 @@ public:
         machine_type machine{std::move(*core), {}};
         auto state = std::make_shared<shared_state>(ex, options.max_held_events, options.max_held_bytes);
         if (on_event) state->set_catch_all(std::move(on_event));
+        asio::driver_config driver_config = options.driver;
+        driver_config.tls = options.turn_tls;
         auto d = driver_type::create(ex, std::move(machine), bind,
                                      [state](machine_type&, rtc::event&& e) { state->deliver(std::move(e)); },
-                                     options.driver);
+                                     driver_config);
         if (!d) return d.error();
         basic_peer_connection pc(std::move(*d), state);
         // The bound ports become the core's local sockets (host candidates at the first
@@ -250,6 +261,11 @@ public:
     void on_signaling_state_change(std::function<void(rtc::signaling_state)> f)
     {
         set<rtc::signaling_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
+    }
+    // icecandidateerror: a STUN/TURN server gave no candidate (url, error code, text).
+    void on_ice_candidate_error(std::function<void(const rtc::ice_candidate_error_event&)> f)
+    {
+        set<rtc::ice_candidate_error_event>(std::move(f), [](const auto& g, auto& e) { g(std::as_const(e)); });
     }
     void on_negotiation_needed(std::function<void()> f)
     {
@@ -665,7 +681,9 @@ private:
         }
     }
 
-    // stun:/turn: URLs with host names become IP literals (first address of the resolver).
+    // stun:/turn: (UDP) URLs with host names become IP literals (first address of the
+    // resolver). TCP and TLS URLs keep their names: the driver resolves them when it connects,
+    // and TLS verifies the certificate against the name.
     static result<void> resolve_servers(const Executor& ex, configuration& config)
     {
         boost::asio::ip::udp::resolver resolver(ex);

@@ -10,8 +10,10 @@
 //   handle_packet(now, socket, source, datagram)
 //   handle_timeout(now)                     when poll_timeout() is due
 //   send(now, datagram)                     application data over the selected pair
-// and polls poll_transmit() (datagram + local socket + destination), poll_timeout() and
-// poll_event() (candidates, gathering/connection state, selected pair, received data).
+//   handle_stream_connected/data/error      TURN servers over TCP/TLS (types.hpp, stream_open)
+// and polls poll_transmit() (datagram + local socket + destination), poll_stream() (the TCP/TLS
+// connections it wants and their bytes), poll_timeout() and poll_event() (candidates,
+// gathering/connection state, selected pair, received data, server errors).
 // Nothing must be drained right away: outputs wait in bounded queues.
 //
 // Reading order for learners: handle_request (RFC 8445 7.3) and handle_response (7.2.5) are
@@ -26,6 +28,7 @@
 #include <peerkit/ice/detail/stun_glue.hpp>
 #include <peerkit/ice/error.hpp>
 #include <peerkit/ice/types.hpp>
+#include <peerkit/stun/stream_framing.hpp>
 #include <peerkit/turn/client.hpp>
 
 #include <algorithm>
@@ -143,9 +146,17 @@ public:
                 }
             }
             for (const turn_server& server : config_.turn_servers) {
+                if (server.transport != turn_transport::udp) continue;
                 if (server.address.family() != s.address.family()) continue;
                 start_turn(now, s, server);
             }
+        }
+        // TURN over TCP/TLS: one connection per server, whatever the local sockets (the
+        // runtime's TCP socket picks its own source address).
+        if (!streams_started_ && !config_.lite && !sockets_.empty()) {
+            streams_started_ = true;
+            for (const turn_server& server : config_.turn_servers)
+                if (server.transport != turn_transport::udp) start_stream_turn(now, server);
         }
         tick(now);
     }
@@ -213,7 +224,7 @@ public:
         if (s == nullptr) return;
         // Traffic from a TURN server we allocated on through this socket is the client's.
         for (std::size_t t = 0; t < turns_.size(); ++t) {
-            if (turns_[t].socket != socket || turns_[t].server != source) continue;
+            if (turns_[t].connection != 0 || turns_[t].socket != socket || turns_[t].server != source) continue;
             turns_[t].client.handle_packet(now, data);
             drain_turn(now, t);
             tick(now);
@@ -228,6 +239,63 @@ public:
     {
         if (closed()) return;
         tick(now);
+    }
+
+    // ---- TURN over TCP/TLS (the runtime's connections, asked for by stream_open) ----------------
+    void handle_stream_connected(time_point now, connection_id id)
+    {
+        turn_entry* t = find_stream(id);
+        if (closed() || t == nullptr || t->connected || t->settled) return;
+        t->connected = true;
+        t->client.allocate(now);  // RFC 8656 7.1 over the new connection
+        drain_turn(now, static_cast<std::size_t>(t - turns_.data()));
+        tick(now);
+    }
+
+    // Bytes received on the connection, in any chunking: split into STUN and ChannelData
+    // messages (RFC 8656 12.5) for the TURN client. Garbage ends the connection.
+    void handle_stream_data(time_point now, connection_id id, bytes_view bytes)
+    {
+        turn_entry* t = find_stream(id);
+        if (closed() || t == nullptr || t->dead) return;
+        const auto index = static_cast<std::size_t>(t - turns_.data());
+        t->inbox.insert(t->inbox.end(), bytes.begin(), bytes.end());
+        const stun::stream_framing_options framing{config_.max_stream_message, true};
+        std::size_t used = 0;
+        for (;;) {
+            auto f = stun::next_stream_frame(bytes_view(turns_[index].inbox).subspan(used), framing);
+            if (!f) {
+                stream_failed(now, index, std::string("malformed stream from the TURN server: ") + f.error().message());
+                break;
+            }
+            if (!f->complete()) break;
+            // The client copies what it keeps; the view stays valid while it runs (no append).
+            turns_[index].client.handle_packet(now, f->message);
+            used += f->size;
+            drain_turn(now, index);
+            if (turns_[index].dead) break;
+        }
+        if (!turns_[index].dead)
+            turns_[index].inbox.erase(turns_[index].inbox.begin(), turns_[index].inbox.begin() + static_cast<std::ptrdiff_t>(used));
+        tick(now);
+    }
+
+    // The connection could not be made (refused, TLS handshake or certificate verification
+    // failed) or was closed by the server: that server's relay is gone.
+    void handle_stream_error(time_point now, connection_id id, std::string_view reason)
+    {
+        turn_entry* t = find_stream(id);
+        if (closed() || t == nullptr || t->dead) return;
+        stream_failed(now, static_cast<std::size_t>(t - turns_.data()), std::string(reason));
+        tick(now);
+    }
+
+    std::optional<stream_command> poll_stream()
+    {
+        if (stream_out_.empty()) return std::nullopt;
+        stream_command c = std::move(stream_out_.front());
+        stream_out_.pop_front();
+        return c;
     }
 
     // Application data over the selected pair (through the relay when it is relayed).
@@ -289,8 +357,11 @@ public:
         if (nomination_deadline_) deadline(*nomination_deadline_);
         if (!selected_ && !remote_end_of_candidates_ && last_remote_candidate_)
             deadline(*last_remote_candidate_ + config_.end_of_candidates_wait);
-        for (const turn_entry& t2 : turns_)
+        for (const turn_entry& t2 : turns_) {
+            if (t2.dead) continue;
             if (auto when = t2.client.poll_timeout()) consider(*when);
+            if (t2.connection != 0 && !t2.connected) consider(t2.connect_deadline);
+        }
         return t;
     }
 
@@ -341,8 +412,14 @@ public:
     {
         if (closed()) return;
         for (std::size_t t = 0; t < turns_.size(); ++t) {
+            if (turns_[t].dead) continue;
             turns_[t].client.close(now);
             drain_turn(now, t);
+            // After the Refresh with LIFETIME 0 is written; the server reads it before the close.
+            if (turns_[t].connection != 0) {
+                turns_[t].dead = true;
+                stream_out_.push_back(stream_close{turns_[t].connection});
+            }
         }
         transactions_.clear();
         set_connection(connection_state::closed);
@@ -413,6 +490,13 @@ private:
         turn::client<Crypto> client;
         std::optional<std::size_t> relay_candidate;  // index into locals_
         bool settled = false;                        // allocated or failed: gathering may finish
+        std::string url;                             // for candidate_error
+        // TURN over TCP/TLS: the runtime's connection (0: UDP through `socket`).
+        connection_id connection = 0;
+        bool connected = false;
+        bool dead = false;                 // failed or closed: nothing more in or out
+        time_point connect_deadline{};
+        std::vector<std::byte> inbox;      // received bytes not yet a whole message
     };
 
     struct host_pref {
@@ -481,6 +565,14 @@ private:
     }
 
     bool is_relayed(std::size_t local) const { return locals_[local].type == candidate_type::relay; }
+
+    turn_entry* find_stream(connection_id id)
+    {
+        if (id == 0) return nullptr;
+        for (turn_entry& t : turns_)
+            if (t.connection == id) return &t;
+        return nullptr;
+    }
 
     std::optional<std::size_t> turn_for_local(std::size_t local) const
     {
@@ -910,16 +1002,56 @@ private:
         tc.username = server.username;
         tc.password = server.password;
         turns_.push_back(turn_entry{s.id, server.address, turn::client<Crypto>(std::move(tc), crypto_),
-                                    std::nullopt, false});
+                                    std::nullopt, false, server.url});
         turns_.back().client.allocate(now);
         drain_turn(now, turns_.size() - 1);
+    }
+
+    // RFC 8656 3.1 / RFC 7065: the runtime opens the connection; the Allocate goes out once
+    // it is up (handle_stream_connected). The relayed candidate belongs to no local socket: it
+    // gets a socket id of its own (never one the runtime bound) so that pairs on it stay apart.
+    void start_stream_turn(time_point now, const turn_server& server)
+    {
+        turn::client_config tc;
+        tc.server = server.address;
+        tc.username = server.username;
+        tc.password = server.password;
+        tc.stream = true;
+        const connection_id id = ++last_connection_;
+        turn_entry e{stream_socket_base - id, server.address, turn::client<Crypto>(std::move(tc), crypto_),
+                     std::nullopt, false, server.url};
+        e.connection = id;
+        e.connect_deadline = now + config_.stream_connect_timeout;
+        turns_.push_back(std::move(e));
+        stream_out_.push_back(stream_open{id, server.host, server.port, server.transport == turn_transport::tls});
+    }
+
+    void stream_failed(time_point now, std::size_t t, std::string reason)
+    {
+        turn_entry& e = turns_[t];
+        if (e.dead) return;
+        e.dead = true;
+        e.inbox.clear();
+        e.inbox.shrink_to_fit();
+        stream_out_.push_back(stream_close{e.connection});
+        if (!e.settled) {
+            e.settled = true;
+            // webrtc-pc: 701 when the server could not be reached or answered nothing usable.
+            emit(candidate_error{e.url, 701, std::move(reason)});
+            maybe_gathering_complete();
+        }
+        // An allocated relay whose connection went away is gone with it (RFC 8656 3.1: the
+        // allocation is tied to the connection); its pairs fail through consent (RFC 7675).
+        (void)now;
     }
 
     // Moves a TURN client's outputs into ours and acts on its events.
     void drain_turn(time_point now, std::size_t t)
     {
-        while (auto out = turns_[t].client.poll_transmit())
-            queue_transmit(turns_[t].socket, turns_[t].server, std::move(*out));
+        while (auto out = turns_[t].client.poll_transmit()) {
+            if (turns_[t].connection == 0) queue_transmit(turns_[t].socket, turns_[t].server, std::move(*out));
+            else if (!turns_[t].dead) stream_out_.push_back(stream_write{turns_[t].connection, std::move(*out)});
+        }
         while (auto ev = turns_[t].client.poll_event()) {
             if (auto* a = std::get_if<turn::allocated>(&*ev)) {
                 const local_socket* s = find_socket(turns_[t].socket);
@@ -930,15 +1062,22 @@ private:
                 c.socket = turns_[t].socket;
                 c.interface_name = s ? s->interface_name : std::string{};
                 // RFC 8445 5.1.2.2: relayed candidates share the lowest type preference; the
-                // local preference still tells several relays apart.
+                // local preference still tells several relays apart, and ranks a relay reached
+                // over UDP above one reached over TCP/TLS (head-of-line blocking on the stream).
                 c.priority = candidate_priority(candidate_type::relay,
-                                                static_cast<std::uint16_t>(65535u - t));
+                                                static_cast<std::uint16_t>((turns_[t].connection == 0 ? 65535u : 32767u) - t));
                 c.foundation = compute_foundation(candidate_type::relay, c.base, &turns_[t].server);
                 turns_[t].settled = true;
                 turns_[t].relay_candidate = add_local_candidate(now, std::move(c));
                 maybe_gathering_complete();
-            } else if (std::get_if<turn::allocation_failed>(&*ev) != nullptr) {
+            } else if (auto* f = std::get_if<turn::allocation_failed>(&*ev)) {
                 turns_[t].settled = true;
+                // webrtc-pc RTCPeerConnectionIceErrorEvent: the STUN error code, 701 for no answer.
+                emit(candidate_error{turns_[t].url, f->code == 0 ? 701 : f->code, f->reason});
+                if (turns_[t].connection != 0 && !turns_[t].dead) {
+                    turns_[t].dead = true;
+                    stream_out_.push_back(stream_close{turns_[t].connection});
+                }
                 maybe_gathering_complete();
             } else if (auto* d = std::get_if<turn::data>(&*ev)) {
                 if (turns_[t].relay_candidate)
@@ -1449,6 +1588,12 @@ private:
         ticked_ = true;
         run_transactions(now);
         for (std::size_t t = 0; t < turns_.size(); ++t) {
+            if (turns_[t].connection != 0 && !turns_[t].connected && !turns_[t].dead && now >= turns_[t].connect_deadline) {
+                stream_failed(now, t, "no TCP/TLS connection to the TURN server within " +
+                                          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(config_.stream_connect_timeout).count()) + " ms");
+                continue;
+            }
+            if (turns_[t].dead) continue;
             turns_[t].client.handle_timeout(now);
             drain_turn(now, t);
         }
@@ -1480,6 +1625,12 @@ private:
     std::deque<std::size_t> triggered_;
     std::vector<transaction> transactions_;
     std::vector<turn_entry> turns_;
+    std::deque<stream_command> stream_out_;
+    connection_id last_connection_ = 0;
+    bool streams_started_ = false;
+    // Socket ids of relayed candidates over TCP/TLS count down from here (runtimes number their
+    // sockets from 1 up).
+    static constexpr socket_id stream_socket_base = 0xFFFFFFFFu;
 
     std::deque<transmit> transmits_;
     std::deque<event> events_;

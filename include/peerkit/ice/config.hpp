@@ -33,11 +33,21 @@ struct gather_filter {
     }
 };
 
-// A TURN server with long-term credentials (RFC 8656 over UDP).
+// How the client reaches a TURN server (RFC 8656 3.1; RFC 7065: turn:...?transport=tcp, turns:).
+// The relayed candidate is UDP in every case; only the client-to-server leg differs.
+enum class turn_transport : std::uint8_t { udp, tcp, tls };
+
+// A TURN server with long-term credentials.
 struct turn_server {
-    endpoint address{};
+    endpoint address{};  // udp: the resolved server address (DNS is the runtime's job)
     std::string username;
     std::string password;
+    turn_transport transport = turn_transport::udp;
+    // tcp/tls: where the runtime connects; `host` is the name (or IP literal) the URL gave,
+    // which TLS sends as SNI and verifies the certificate against.
+    std::string host;
+    std::uint16_t port = 0;
+    std::string url;  // for candidate_error reports
 };
 
 struct agent_config {
@@ -90,6 +100,13 @@ struct agent_config {
     std::size_t max_queued_transmits = 1024;  // outputs not yet polled; extra ones are dropped
     std::size_t max_queued_data_events = 256; // received datagrams not yet polled
     std::size_t max_datagram = 65507;
+    // TURN over TCP/TLS: the longest message accepted from the server (padding included). The
+    // default admits every message the length fields allow (stun/stream_framing.hpp); it also
+    // bounds the bytes buffered per connection.
+    std::size_t max_stream_message = 4 + 65535 + 3;
+    // TURN over TCP/TLS: a connection not established (TCP and TLS handshakes) this long
+    // after it was asked for fails that server's relay gathering.
+    duration stream_connect_timeout = std::chrono::seconds(10);
 };
 
 }  // namespace peerkit::ice

@@ -110,6 +110,31 @@ struct transmit {
     std::vector<std::byte> payload;
 };
 
+// ---- stream connections (TURN over TCP or TLS: RFC 8656 3.1, RFC 7065 turns:) ---------------------
+// The agent asks for them; the runtime owns them. In order, from poll_stream():
+//   stream_open   connect to host:port (a name: the runtime resolves it), with TLS when `tls`,
+//                 verifying the server's certificate for `host` (an IP literal: its IP address
+//                 SAN); then report handle_stream_connected, or handle_stream_error
+//   stream_write  bytes for that connection, already framed
+//   stream_close  write what is queued, then close (no more input is wanted)
+// Received bytes go in with handle_stream_data, in any chunking; a connection that fails or is
+// closed by the server is reported with handle_stream_error.
+using connection_id = std::uint32_t;
+struct stream_open {
+    connection_id id = 0;
+    std::string host;
+    std::uint16_t port = 0;
+    bool tls = false;
+};
+struct stream_write {
+    connection_id id = 0;
+    std::vector<std::byte> bytes;
+};
+struct stream_close {
+    connection_id id = 0;
+};
+using stream_command = std::variant<stream_open, stream_write, stream_close>;
+
 // ---- events ------------------------------------------------------------------------------------
 // RFC 8838 (trickle): each local candidate is reported as soon as it is known.
 struct candidate_gathered {
@@ -136,7 +161,16 @@ struct data_received {
     std::vector<std::byte> payload;
 };
 
+// A STUN or TURN server gave no candidate (webrtc-pc RTCPeerConnectionIceErrorEvent): the
+// server's STUN error code (401, 437, ...), or 701 when it could not be reached (no answer,
+// connection refused, TLS failure), and what went wrong.
+struct candidate_error {
+    std::string url;
+    int error_code = 0;
+    std::string error_text;
+};
+
 using event = std::variant<candidate_gathered, gathering_state_changed, connection_state_changed,
-                           selected_pair_changed, role_changed, data_received>;
+                           selected_pair_changed, role_changed, data_received, candidate_error>;
 
 }  // namespace peerkit::ice

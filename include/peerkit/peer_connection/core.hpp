@@ -55,36 +55,65 @@ namespace peerkit::rtc {
 
 namespace detail {
 
-// An ice_servers URL (RFC 7064 stun:, RFC 7065 turn:), IP literals only in the core.
+// An ice_servers URL (RFC 7064 stun:, RFC 7065 turn: and turns:).
+//   stun:host[:port]                      STUN over UDP (port 3478)
+//   turn:host[:port][?transport=udp]      TURN over UDP (port 3478)
+//   turn:host[:port]?transport=tcp        TURN over TCP (port 3478)
+//   turns:host[:port][?transport=tcp]     TURN over TLS over TCP (port 5349)
+// UDP servers need an IP literal here (the runtime resolves names before the core); a TCP or
+// TLS server may be a name, which the runtime resolves when it connects and, for turns:, the
+// name the server's certificate must match (an IP literal: its IP address SAN).
+// stuns: (STUN over TLS) gives no candidate ICE over UDP can use and is refused, as is
+// turns: with transport=udp (TURN over DTLS, not implemented).
 struct parsed_ice_url {
     bool turn = false;
-    net::endpoint address{};
+    ice::turn_transport transport = ice::turn_transport::udp;
+    net::endpoint address{};  // an IP literal's address (unset for a name)
+    std::string host;         // the host as written (without IPv6 brackets)
+    std::uint16_t port = 0;
 };
 
 [[nodiscard]] inline result<parsed_ice_url> parse_ice_url(std::string_view url)
 {
     parsed_ice_url out;
     std::string_view rest;
+    bool tls = false;
     if (url.starts_with("stun:")) {
         rest = url.substr(5);
     } else if (url.starts_with("turn:")) {
         out.turn = true;
         rest = url.substr(5);
-    } else if (url.starts_with("turns:") || url.starts_with("stuns:")) {
+    } else if (url.starts_with("turns:")) {
+        out.turn = true;
+        tls = true;
+        rest = url.substr(6);
+    } else if (url.starts_with("stuns:")) {
         return make_error(errc::bad_configuration, "ice server URL '", url,
-                          "': TLS (turns:/stuns:) needs a TLS transport, which the core does not have");
+                          "': stuns: (STUN over TLS) gives no candidate usable by ICE over UDP; use stun: or turns:");
     } else {
-        return make_error(errc::bad_configuration, "ice server URL '", url, "' is not stun: or turn:");
+        return make_error(errc::bad_configuration, "ice server URL '", url, "' is not stun:, turn: or turns:");
     }
+    out.transport = tls ? ice::turn_transport::tls : ice::turn_transport::udp;
     if (const auto q = rest.find('?'); q != std::string_view::npos) {
         const auto query = rest.substr(q + 1);
         rest = rest.substr(0, q);
-        if (query != "transport=udp")
-            return make_error(errc::bad_configuration, "ice server URL '", url, "': only transport=udp is supported");
+        // RFC 7065 3.1: transport=udp|tcp, for turn:/turns: only.
+        if (!out.turn)
+            return make_error(errc::bad_configuration, "ice server URL '", url, "': stun: URLs take no query");
+        if (query == "transport=tcp") {
+            if (!tls) out.transport = ice::turn_transport::tcp;
+        } else if (query == "transport=udp") {
+            if (tls)
+                return make_error(errc::bad_configuration, "ice server URL '", url,
+                                  "': turns: with transport=udp is TURN over DTLS, which is not supported");
+        } else {
+            return make_error(errc::bad_configuration, "ice server URL '", url,
+                              "': the query must be transport=udp or transport=tcp (RFC 7065 3.1)");
+        }
     }
-    std::uint16_t default_port = 3478;  // RFC 7064 3.1 / RFC 7065 3.1
+    // RFC 7064 3.1 / RFC 7065 3.1: 3478, or 5349 for TLS.
+    std::uint16_t port = tls ? 5349 : 3478;
     std::string host;
-    std::uint16_t port = default_port;
     if (rest.starts_with('[')) {
         const auto close = rest.find(']');
         if (close == std::string_view::npos)
@@ -96,6 +125,7 @@ struct parsed_ice_url {
         host.assign(rest.substr(0, colon));
         rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon);
     }
+    if (host.empty()) return make_error(errc::bad_configuration, "ice server URL '", url, "': no host");
     if (!rest.empty()) {
         if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6)
             return make_error(errc::bad_configuration, "ice server URL '", url, "': bad port");
@@ -109,11 +139,21 @@ struct parsed_ice_url {
             return make_error(errc::bad_configuration, "ice server URL '", url, "': port out of range");
         port = static_cast<std::uint16_t>(value);
     }
+    out.port = port;
     auto ip = net::ip_address::parse(host);
-    if (!ip)
+    if (ip) {
+        out.address = net::endpoint{*ip, port};
+    } else if (out.transport == ice::turn_transport::udp) {
         return make_error(errc::bad_configuration, "ice server URL '", url, "': host '", host,
                           "' is not an IP literal (the runtime resolves names before the core)");
-    out.address = net::endpoint{*ip, port};
+    } else {
+        // A name for the runtime to resolve when it connects: RFC 1123 host name characters.
+        for (char c : host)
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+                return make_error(errc::bad_configuration, "ice server URL '", url, "': host '", host,
+                                  "' is neither an IP literal nor a host name");
+    }
+    out.host = std::move(host);
     return out;
 }
 
@@ -554,6 +594,36 @@ public:
         return t;
     }
 
+    // ---- TURN over TCP/TLS (ice/types.hpp): the connections the core wants, owned by the
+    // runtime. poll_stream() says open (host, port, TLS), write bytes, close; the runtime
+    // reports back with the three handle_stream_* calls.
+    std::optional<ice::stream_command> poll_stream()
+    {
+        auto c = agent_->poll_stream();
+        if (c)
+            if (auto* w = std::get_if<ice::stream_write>(&*c)) stats_.transport_bytes_sent += w->bytes.size();
+        return c;
+    }
+    void handle_stream_connected(time_point now, ice::connection_id id)
+    {
+        if (closed_) return;
+        agent_->handle_stream_connected(now, id);
+        pump(now);
+    }
+    void handle_stream_data(time_point now, ice::connection_id id, bytes_view bytes)
+    {
+        if (closed_) return;
+        stats_.transport_bytes_received += bytes.size();
+        agent_->handle_stream_data(now, id, bytes);
+        pump(now);
+    }
+    void handle_stream_error(time_point now, ice::connection_id id, std::string_view reason)
+    {
+        if (closed_) return;
+        agent_->handle_stream_error(now, id, reason);
+        pump(now);
+    }
+
     std::optional<transmit> poll_transmit()
     {
         auto t = agent_->poll_transmit();
@@ -741,7 +811,8 @@ private:
                 if (u->turn) {
                     if (server.username.empty())
                         return make_error(errc::bad_configuration, "TURN server '", url, "' needs a username and credential");
-                    ac.turn_servers.push_back({u->address, server.username, server.credential});
+                    ac.turn_servers.push_back({u->address, server.username, server.credential, u->transport,
+                                               u->host, u->port, url});
                 } else {
                     ac.stun_servers.push_back(u->address);
                 }
@@ -1018,6 +1089,8 @@ private:
             push(ice_connection_state_change_event{ice_connection_});
             if (ice_connection_ == ice::connection_state::connected || ice_connection_ == ice::connection_state::completed)
                 start_dtls(now);
+        } else if (auto* ce = std::get_if<ice::candidate_error>(&e)) {
+            push(ice_candidate_error_event{std::move(ce->url), ce->error_code, std::move(ce->error_text)});
         } else if (auto* d = std::get_if<ice::data_received>(&e)) {
             // RFC 7983 again, on what the agent passed on (relayed data arrives unwrapped).
             if (net::classify(d->payload) != net::packet_kind::dtls || !dtls_) {

@@ -66,9 +66,11 @@ using clock = std::chrono::steady_clock;
 using time_point = clock::time_point;
 
 // ---- configuration (RTCConfiguration) -------------------------------------------------------
-// RTCIceServer: "stun:host:port", "turn:host:port?transport=udp" (and "turns:", which needs TLS
-// and is refused by the core until a TLS transport exists). The core takes IP literals; the
-// Asio runtime resolves host names before handing the configuration to the core.
+// RTCIceServer: "stun:host:port", "turn:host:port[?transport=udp|tcp]", "turns:host:port"
+// (TURN over TLS, RFC 7065; port 5349 by default). UDP servers need IP literals in the core (the
+// Asio runtime resolves host names before handing the configuration over); TCP and TLS
+// servers may be names, resolved by the runtime when it connects; for turns: the name the
+// certificate is verified against (core.hpp, parse_ice_url).
 struct ice_server {
     std::vector<std::string> urls;
     std::string username;
@@ -188,6 +190,14 @@ struct channel_id {
 struct ice_candidate_event {          // icecandidate: nullopt is the null candidate (gathering done)
     std::optional<ice_candidate> candidate;
 };
+// icecandidateerror (RTCPeerConnectionIceErrorEvent): a STUN/TURN server gave no candidate. The
+// STUN error code (401 wrong credentials, ...), or 701 when the server could not be reached
+// (no answer; for TCP/TLS: connection refused, TLS handshake or certificate verification failed).
+struct ice_candidate_error_event {
+    std::string url;
+    int error_code = 0;
+    std::string error_text;
+};
 struct ice_gathering_state_change_event { ice_gathering_state state; };
 struct ice_connection_state_change_event { ice_connection_state state; };
 struct connection_state_change_event { connection_state state; };
@@ -213,7 +223,7 @@ using event = std::variant<ice_candidate_event, ice_gathering_state_change_event
                            connection_state_change_event, signaling_state_change_event, negotiation_needed_event,
                            data_channel_event, channel_open_event, channel_message_event,
                            channel_buffered_amount_low_event, channel_closing_event, channel_close_event,
-                           channel_error_event>;
+                           channel_error_event, ice_candidate_error_event>;
 
 // ---- stats (a basic getStats) -------------------------------------------------------------------
 struct stats {

@@ -39,6 +39,9 @@ enum class errc {
     // Credentials and randomness
     random_failure,         // the random source failed
     authentication_failed,  // the 401/438 dance cannot continue (wrong credentials, no realm...)
+    // Stream framing (RFC 8656 12.5, RFC 8489 6.2.2: STUN/TURN over TCP or TLS)
+    bad_stream_frame,       // the bytes at a message boundary are neither STUN nor ChannelData
+    stream_frame_too_large, // a message longer than the framer's max_message_size
 };
 
 }  // namespace peerkit::stun
@@ -75,6 +78,8 @@ struct peerkit::error_traits<peerkit::stun::errc> {
         case errc::bad_channel_data: return "malformed TURN ChannelData message";
         case errc::random_failure: return "random source failed";
         case errc::authentication_failed: return "STUN authentication failed";
+        case errc::bad_stream_frame: return "neither STUN nor ChannelData at a stream message boundary";
+        case errc::stream_frame_too_large: return "stream message exceeds the size limit";
         }
         return "unknown peerkit.stun error";
     }

@@ -1,6 +1,10 @@
-// peerkit::turn::client: a sans-IO TURN client (RFC 8656) over UDP, for one allocation on one
-// server. It owns no socket: every datagram it produces goes to the server from the socket the
-// runtime (or the ICE agent) associates with it.
+// peerkit::turn::client: a sans-IO TURN client (RFC 8656) for one allocation on one server,
+// over UDP or (client_config::stream) over a TCP or TLS connection to the server (RFC 8656
+// 3.1, RFC 7065 turns:). It owns no socket: every message it produces goes to the server from
+// the socket or connection the runtime (or the ICE agent) associates with it. Over a stream
+// the caller splits the received bytes into messages (stun/stream_framing.hpp) and hands each
+// to handle_packet; what poll_transmit gives is already in stream form. The relayed address is
+// UDP either way (REQUESTED-TRANSPORT 17): only the client-to-server leg is a stream.
 //
 //   allocate(now)                 Allocate with long-term credentials (RFC 8656 7.1, RFC 8489
 //                                 9.2): unauthenticated first, 401 gives realm and nonce,
@@ -58,6 +62,11 @@ struct client_config {
     std::size_t max_pending_sends = 64;  // data waiting for its permission
     std::size_t max_queued = 1024;       // outputs not yet polled
     bool use_channels = true;
+    // TCP or TLS to the server: ChannelData is padded to a multiple of 4 (RFC 8656 12.5) and
+    // requests are not retransmitted; a request fails stream_timeout after it was sent
+    // (RFC 8489 6.2.2: Ti, 39.5 s by default).
+    bool stream = false;
+    duration stream_timeout = std::chrono::milliseconds(39500);
 };
 
 enum class client_state : std::uint8_t { idle, allocating, allocated, failed, closed };
@@ -181,7 +190,7 @@ public:
                 ++i;
                 continue;
             }
-            if (tx.sent < config_.max_transmits) {
+            if (!config_.stream && tx.sent < config_.max_transmits) {
                 ++tx.sent;
                 tx.rto = std::min(tx.rto * 2, config_.rto * 16);
                 tx.next = now + tx.rto;
@@ -313,6 +322,10 @@ private:
         start(now, kind::create_permission, endpoint{ip, 0});
     }
 
+    // RFC 8489 6.2.1 / 6.2.2: over UDP the first retransmission is due after one RTO; over a
+    // stream there is none, the transaction simply times out.
+    duration first_wait() const { return config_.stream ? config_.stream_timeout : config_.rto; }
+
     void queue(const std::vector<std::byte>& d)
     {
         if (out_.size() < config_.max_queued) out_.push_back(d);
@@ -378,7 +391,7 @@ private:
         if (!build(t)) return;
         t.rto = config_.rto;
         t.sent = 1;
-        t.next = now + t.rto;
+        t.next = now + first_wait();
         queue(t.request);
         transactions_.push_back(std::move(t));
     }
@@ -406,7 +419,7 @@ private:
                     if (!build(again)) return;
                     again.rto = config_.rto;
                     again.sent = 1;
-                    again.next = now + again.rto;
+                    again.next = now + first_wait();
                     queue(again.request);
                     transactions_.push_back(std::move(again));
                     return;
@@ -534,12 +547,12 @@ private:
         if (out_.size() < config_.max_queued) out_.push_back(std::move(buf));
     }
 
-    // RFC 8656 12.4: channel number, length, data, padded to 4 bytes over UDP is optional
-    // (we do not pad; 12.5 says UDP need not).
+    // RFC 8656 12.4: channel number, length, data. 12.5: padded to a multiple of 4 over a
+    // stream; over UDP the padding is optional and we leave it out.
     void send_channel_data(std::uint16_t number, bytes_view payload)
     {
-        std::vector<std::byte> buf(4 + payload.size());
-        auto out = stun::build_channel_data(buf, number, payload);
+        std::vector<std::byte> buf(config_.stream ? 4 + ((payload.size() + 3) & ~std::size_t{3}) : 4 + payload.size());
+        auto out = stun::build_channel_data(buf, number, payload, config_.stream);
         if (!out) return;
         if (out_.size() < config_.max_queued) out_.push_back(std::move(buf));
     }
