@@ -26,6 +26,18 @@ Then a wrong TURN credential: the relay-only offerer must report the connection 
 1 within a few seconds (not run into its --timeout), coturn must have answered 401 and allocated
 nothing.
 
+Then TURN over TLS and TCP (RFC 7065; RFC 8656 3.1): coturn also listens with TLS, with a server
+certificate (IP SAN 127.0.0.1) from a throwaway CA that this script makes with the openssl CLI.
+- `turns:127.0.0.1:<tls port>` with `--turn-ca <the CA>` on the relay-only offerer, and
+  `turn:127.0.0.1:<port>?transport=tcp` on the relay-only answerer: the same traffic and the
+  same assertions as above, plus coturn's log showing the offerer's session is TLS and the
+  answerer's TCP (the relayed candidates are still UDP: REQUESTED-TRANSPORT 17).
+- An untrusted certificate: `turns:` with the system's trust store (no --turn-ca), with a CA
+  that did not sign it, and with the right CA but another address (127.0.0.2, not in the
+  certificate's SANs): each relay-only offerer must print icecandidateerror 701 with the
+  verification error, report the connection failed and exit 1 within a few seconds, and coturn
+  must have allocated nothing.
+
 coturn or a peer that cannot start fails the test (exit 1).
 """
 import os
@@ -57,17 +69,45 @@ USAGE_RE = re.compile(r"session (\d+): peer usage: realm=<[^>]*>, username=<[^>]
 CLOSED_RE = re.compile(r"session (\d+): closed")
 
 
+def make_certificates(tmp):
+    """A throwaway CA and a server certificate it signs, for 127.0.0.1 (IP SAN); and a second CA
+    that signs nothing of coturn's. Returns (ca, other_ca, server_cert, server_key) paths."""
+    def openssl(*args):
+        r = subprocess.run(["openssl", *args], cwd=tmp, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"openssl {' '.join(args)} failed: {r.stderr.strip()}")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for name in ("ca", "other-ca"):
+        openssl("req", "-x509", *ec, "-subj", f"/CN=peerkit test {name}", "-days", "1",
+                "-keyout", f"{name}.key", "-out", f"{name}.pem",
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl("req", *ec, "-subj", "/CN=peerkit test turn server", "-keyout", "server.key",
+            "-out", "server.csr")
+    with open(os.path.join(tmp, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "1", "-extfile", "server.ext", "-out", "server.pem")
+    return tuple(os.path.join(tmp, n) for n in ("ca.pem", "other-ca.pem", "server.pem", "server.key"))
+
+
 class Coturn:
     def __init__(self, tmp):
         exe = shutil.which("turnserver")
         if exe is None:
             raise RuntimeError("turnserver (Debian package coturn) is not installed")
         self.log_path = os.path.join(tmp, "turnserver.log")
-        self.port = None
+        self.ca, self.other_ca, cert, key = make_certificates(tmp)
+        self.port = self.tls_port = None
         for attempt in range(3):
-            port = free_udp_port()
-            args = [exe, "-n", "--no-cli", "--no-tls", "--no-dtls", "--listening-ip=127.0.0.1",
-                    f"--listening-port={port}", "--relay-ip=127.0.0.1", "--lt-cred-mech",
+            port, tls_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
+            # UDP and TCP on `port`, TLS on `tls_port` (no DTLS); 127.0.0.2 only serves the
+            # certificate-mismatch case (the certificate names 127.0.0.1 alone).
+            args = [exe, "-n", "--no-cli", "--no-dtls", "--listening-ip=127.0.0.1",
+                    "--listening-ip=127.0.0.2", f"--listening-port={port}",
+                    f"--tls-listening-port={tls_port}", f"--cert={cert}", f"--pkey={key}",
+                    "--relay-ip=127.0.0.1", "--lt-cred-mech",
                     f"--realm={REALM}", "--allow-loopback-peers",
                     f"--userdb={os.path.join(tmp, f'turndb-{attempt}')}",
                     f"--pidfile={os.path.join(tmp, f'turnserver-{attempt}.pid')}",
@@ -76,9 +116,10 @@ class Coturn:
             with open(self.log_path, "wb") as out:
                 self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out,
                                              stderr=subprocess.STDOUT, start_new_session=True)
-            if self._answers(port):
-                self.port = port
-                print(f"  coturn (pid {self.proc.pid}) answers on 127.0.0.1:{port}", flush=True)
+            if self._answers(port) and self._accepts(tls_port):
+                self.port, self.tls_port = port, tls_port
+                print(f"  coturn (pid {self.proc.pid}) answers on 127.0.0.1:{port} (UDP, TCP) and "
+                      f":{tls_port} (TLS)", flush=True)
                 return
             self.stop()
         raise RuntimeError(f"turnserver did not come up; log tail:\n{self.tail()}")
@@ -101,6 +142,17 @@ class Coturn:
                     pass
         return False
 
+    def _accepts(self, port):
+        """True once the TLS port accepts TCP connections."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
     def text(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
@@ -118,8 +170,8 @@ class Coturn:
                 self.proc.wait()
 
 
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+def free_port(kind):
+    with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -136,10 +188,10 @@ def cross(a, b):
     threading.Thread(target=pump, daemon=True).start()
 
 
-def start(name, args, relay_only, coturn, credential=None):
+def start(name, args, relay_only, coturn, credential=None, url=None, extra=()):
     if relay_only:
-        args += ["--relay-only", "--ice-server", f"turn:127.0.0.1:{coturn.port}?transport=udp",
-                 "--username", name, "--credential", credential or USERS[name]]
+        args += ["--relay-only", "--ice-server", url or f"turn:127.0.0.1:{coturn.port}?transport=udp",
+                 "--username", name, "--credential", credential or USERS[name], *extra]
     p = Peer(args + ["--timeout", str(PEER_TIMEOUT)], name)
     p.candidates, p.descriptions = [], []
     return p
@@ -190,15 +242,23 @@ def coturn_sessions(coturn, offset, timeout=5.0):
     return sessions, usage, text[offset:]
 
 
-def run_case(coturn, offerer_relay, answerer_relay):
+def run_case(coturn, offerer_relay, answerer_relay, streams=False):
+    """streams: the offerer reaches coturn over TLS (turns:), the answerer over TCP."""
     what = {(True, False): "offerer relay-only", (False, True): "answerer relay-only",
             (True, True): "both relay-only"}[(offerer_relay, answerer_relay)]
+    urls = {"offerer": None, "answerer": None}
+    if streams:
+        urls = {"offerer": f"turns:127.0.0.1:{coturn.tls_port}",
+                "answerer": f"turn:127.0.0.1:{coturn.port}?transport=tcp"}
+        what += f" ({urls['offerer']} --turn-ca, {urls['answerer']})"
     log_start = len(coturn.text())
     started = time.monotonic()
     off = start("offerer", ["--offer", "--send", str(SEND_COUNT), "--size", str(SEND_SIZE),
-                            "--echo", "--expect", str(ECHO_COUNT), "--check"], offerer_relay, coturn)
+                            "--echo", "--expect", str(ECHO_COUNT), "--check"], offerer_relay, coturn,
+                url=urls["offerer"], extra=["--turn-ca", coturn.ca] if streams else [])
     ans = start("answerer", ["--send", str(ECHO_COUNT), "--size", str(ECHO_SIZE),
-                             "--expect", str(SEND_COUNT + ECHO_COUNT), "--check"], answerer_relay, coturn)
+                             "--expect", str(SEND_COUNT + ECHO_COUNT), "--check"], answerer_relay, coturn,
+                url=urls["answerer"])
     try:
         cross(off, ans)
         cross(ans, off)
@@ -269,6 +329,17 @@ def run_case(coturn, offerer_relay, answerer_relay):
             elif u[key] < payload:
                 problems.append(f"coturn relayed {u[key]} bytes ({key}) for {user}, want >= {payload}")
         channel_binds = len(re.findall(r"incoming packet CHANNEL_BIND processed, success", turn_log))
+        if streams:
+            # coturn names each session's client transport; TLS also logs the handshake.
+            kinds = session_transports(turn_log)
+            for user, want_kind in (("offerer", "TLS"), ("answerer", "TCP")):
+                if user in relay_users and want_kind not in kinds.get(user, set()):
+                    problems.append(f"coturn's log does not show {user}'s session over {want_kind} "
+                                    f"(saw {sorted(kinds.get(user, set()))})")
+            for p in (off, ans):
+                errors = [line for line in p.log if "icecandidateerror" in line]
+                if errors:
+                    problems.append(f"{p.name} reported {errors}")
 
         if problems:
             print(f"  coturn log for this case:\n{turn_log.strip()}", file=sys.stderr)
@@ -332,6 +403,54 @@ def run_wrong_credential(coturn):
         ans.close()
 
 
+def session_transports(turn_log):
+    """{user: client transports coturn logged for the user's sessions} ("TLS", "TCP", "UDP")."""
+    sessions = {m[1]: m[2] for m in NEW_RE.finditer(turn_log)}
+    kinds = {}
+    for line in turn_log.splitlines():
+        m = re.search(r"session (\d+): .*?(TLS|TCP|UDP)", line)
+        if m and m[1] in sessions:
+            kinds.setdefault(sessions[m[1]], set()).add(m[2])
+    return kinds
+
+
+def run_untrusted(coturn, why, url, extra, want_text):
+    """A relay-only offerer whose turns: server must not be trusted: exit 1 at once."""
+    what = f"untrusted TURN server certificate ({why})"
+    log_start = len(coturn.text())
+    started = time.monotonic()
+    off = start("offerer", ["--offer", "--send", "10", "--size", "100"], True, coturn, url=url,
+                extra=extra)
+    ans = start("answerer", ["--expect", "10"], False, coturn)
+    try:
+        cross(off, ans)
+        cross(ans, off)
+        code = off.wait(FAIL_WITHIN)
+        elapsed = time.monotonic() - started
+        sessions, _, turn_log = coturn_sessions(coturn, log_start, timeout=0)
+        problems = []
+        if code is None:
+            problems.append(f"the relay-only offerer was still running after {FAIL_WITHIN} s")
+        elif code != 1:
+            problems.append(f"the relay-only offerer exited {code}, want 1 (failure)")
+        errors = [line for line in off.log if line.startswith("peer: icecandidateerror")]
+        if not errors or f" 701 " not in errors[0] or want_text not in errors[0]:
+            problems.append(f"want icecandidateerror 701 ... {want_text!r}, got {errors}")
+        if "peer: connectionstatechange failed" not in off.log:
+            problems.append("the offerer never reported connectionstatechange failed")
+        if [c for c in off.candidates if c.get("candidate")]:
+            problems.append("the offerer signalled candidates")
+        if sessions or re.search(r"ALLOCATE processed, success", turn_log):
+            problems.append("coturn allocated a relay for an unverified connection")
+        if problems:
+            print(f"  offerer log:\n    " + "\n    ".join(off.log), file=sys.stderr)
+            raise AssertionError(f"{what}: " + "; ".join(problems))
+        print(f"ok  {what}: offerer exited 1 after {elapsed:.2f} s; {errors[0][6:]}", flush=True)
+    finally:
+        off.close()
+        ans.close()
+
+
 def main():
     started = time.monotonic()
     # The payload pattern peer --check uses is lib/peerkit_peer.py's; a spot check that both
@@ -345,8 +464,17 @@ def main():
             print(f"FAIL: cannot start coturn: {e}", file=sys.stderr)
             return 1
         try:
+            turns = f"turns:127.0.0.1:{coturn.tls_port}"
             cases = [lambda: run_case(coturn, True, False), lambda: run_case(coturn, False, True),
-                     lambda: run_case(coturn, True, True), lambda: run_wrong_credential(coturn)]
+                     lambda: run_case(coturn, True, True), lambda: run_wrong_credential(coturn),
+                     lambda: run_case(coturn, True, True, streams=True),
+                     lambda: run_untrusted(coturn, "system trust store", turns, [],
+                                           "unable to get local issuer certificate"),
+                     lambda: run_untrusted(coturn, "another CA", turns, ["--turn-ca", coturn.other_ca],
+                                           "unable to get local issuer certificate"),
+                     lambda: run_untrusted(coturn, "address not in the certificate",
+                                           f"turns:127.0.0.2:{coturn.tls_port}", ["--turn-ca", coturn.ca],
+                                           "IP address mismatch")]
             for case in cases:
                 try:
                     case()

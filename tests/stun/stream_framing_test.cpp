@@ -177,5 +177,10 @@ TEST_CASE("stream framing enforces the configured maximum message size, padding 
     std::vector<std::byte> largest{std::byte{0x4f}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
     f = stun::next_stream_frame(largest);
     REQUIRE(f);
-    CHECK(f->needed == 4 + 65535 + 3);
+    CHECK(f->needed == 4 + 65536);
+    std::vector<std::byte> largest_stun{std::byte{0x00}, std::byte{0x01}, std::byte{0xff}, std::byte{0xfc},
+                                        std::byte{0x21}, std::byte{0x12}, std::byte{0xa4}, std::byte{0x42}};
+    f = stun::next_stream_frame(largest_stun);
+    REQUIRE(f);
+    CHECK(f->needed == 20 + 65532);
 }

@@ -485,6 +485,10 @@ private:
     };
 
     struct turn_entry {
+        turn_entry(socket_id s, const endpoint& srv, turn::client<Crypto> c, std::string u)
+            : socket(s), server(srv), client(std::move(c)), url(std::move(u))
+        {
+        }
         socket_id socket = 0;
         endpoint server{};
         turn::client<Crypto> client;
@@ -1001,8 +1005,7 @@ private:
         tc.server = server.address;
         tc.username = server.username;
         tc.password = server.password;
-        turns_.push_back(turn_entry{s.id, server.address, turn::client<Crypto>(std::move(tc), crypto_),
-                                    std::nullopt, false, server.url});
+        turns_.emplace_back(s.id, server.address, turn::client<Crypto>(std::move(tc), crypto_), server.url);
         turns_.back().client.allocate(now);
         drain_turn(now, turns_.size() - 1);
     }
@@ -1018,8 +1021,7 @@ private:
         tc.password = server.password;
         tc.stream = true;
         const connection_id id = ++last_connection_;
-        turn_entry e{stream_socket_base - id, server.address, turn::client<Crypto>(std::move(tc), crypto_),
-                     std::nullopt, false, server.url};
+        turn_entry e{stream_socket_base - id, server.address, turn::client<Crypto>(std::move(tc), crypto_), server.url};
         e.connection = id;
         e.connect_deadline = now + config_.stream_connect_timeout;
         turns_.push_back(std::move(e));

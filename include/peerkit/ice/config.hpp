@@ -45,9 +45,9 @@ struct turn_server {
     turn_transport transport = turn_transport::udp;
     // tcp/tls: where the runtime connects; `host` is the name (or IP literal) the URL gave,
     // which TLS sends as SNI and verifies the certificate against.
-    std::string host;
+    std::string host{};
     std::uint16_t port = 0;
-    std::string url;  // for candidate_error reports
+    std::string url{};  // for candidate_error reports
 };
 
 struct agent_config {
@@ -103,7 +103,7 @@ struct agent_config {
     // TURN over TCP/TLS: the longest message accepted from the server (padding included). The
     // default admits every message the length fields allow (stun/stream_framing.hpp); it also
     // bounds the bytes buffered per connection.
-    std::size_t max_stream_message = 4 + 65535 + 3;
+    std::size_t max_stream_message = 20 + 65532;
     // TURN over TCP/TLS: a connection not established (TCP and TLS handshakes) this long
     // after it was asked for fails that server's relay gathering.
     duration stream_connect_timeout = std::chrono::seconds(10);

@@ -26,9 +26,9 @@ namespace peerkit::stun {
 
 struct stream_framing_options {
     // The longest message accepted, padding included. The default admits every message the
-    // length fields can express (STUN: 20 + 65532; ChannelData: 4 + 65535 + 3); a receiver
-    // that knows its peer sends less sets less, and so bounds what it must buffer.
-    std::size_t max_message_size = 4 + 65535 + 3;
+    // length fields can express (STUN: 20 + 65532; ChannelData: 4 + 65535 + 1 padding byte); a
+    // receiver that knows its peer sends less sets less, and so bounds what it must buffer.
+    std::size_t max_message_size = header_size + 65532;
     // RFC 8489 5: a message without the magic cookie is RFC 3489 STUN, which TURN never uses;
     // checking it catches a stream out of step 4 bytes earlier than the length would.
     bool require_magic_cookie = true;
