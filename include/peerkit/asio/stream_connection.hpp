@@ -165,7 +165,9 @@ private:
             // for addresses (RFC 6066 3).
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host_.c_str());
         } else {
-            SSL_set_tlsext_host_name(ssl, host_.c_str());
+            // SSL_set_tlsext_host_name, without the macro's C cast.
+            SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                     static_cast<void*>(const_cast<char*>(host_.c_str())));
             SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
             SSL_set1_host(ssl, host_.c_str());
         }
