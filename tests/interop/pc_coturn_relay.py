@@ -31,12 +31,16 @@ certificate (IP SAN 127.0.0.1) from a throwaway CA that this script makes with t
 - `turns:127.0.0.1:<tls port>` with `--turn-ca <the CA>` on the relay-only offerer, and
   `turn:127.0.0.1:<port>?transport=tcp` on the relay-only answerer: the same traffic and the
   same assertions as above, plus coturn's log showing the offerer's session is TLS and the
-  answerer's TCP (the relayed candidates are still UDP: REQUESTED-TRANSPORT 17).
+  answerer's TCP (its "new" line names the TLS method; the port each session came in on), and
+  both allocations released by a Refresh with lifetime=0 (the relayed candidates are still UDP:
+  REQUESTED-TRANSPORT 17).
 - An untrusted certificate: `turns:` with the system's trust store (no --turn-ca), with a CA
   that did not sign it, and with the right CA but another address (127.0.0.2, not in the
   certificate's SANs): each relay-only offerer must print icecandidateerror 701 with the
   verification error, report the connection failed and exit 1 within a few seconds, and coturn
   must have allocated nothing.
+- A relay-only offerer on `turns:` that nobody answers exits 2 on its --timeout and still
+  releases its allocation: coturn logs the TLS session's Refresh with lifetime=0.
 
 coturn or a peer that cannot start fails the test (exit 1).
 """
@@ -330,12 +334,21 @@ def run_case(coturn, offerer_relay, answerer_relay, streams=False):
                 problems.append(f"coturn relayed {u[key]} bytes ({key}) for {user}, want >= {payload}")
         channel_binds = len(re.findall(r"incoming packet CHANNEL_BIND processed, success", turn_log))
         if streams:
-            # coturn names each session's client transport; TLS also logs the handshake.
-            kinds = session_transports(turn_log)
-            for user, want_kind in (("offerer", "TLS"), ("answerer", "TCP")):
-                if user in relay_users and want_kind not in kinds.get(user, set()):
-                    problems.append(f"coturn's log does not show {user}'s session over {want_kind} "
-                                    f"(saw {sorted(kinds.get(user, set()))})")
+            # coturn's own account of each session's client leg: TLS (its "new" line names the
+            # TLS version and cipher) on the TLS port, plain TCP on the other; and each
+            # allocation released with a Refresh of LIFETIME 0 over that connection.
+            legs = stream_sessions(turn_log)
+            for user, want_tls, want_port in (("offerer", True, coturn.tls_port),
+                                             ("answerer", False, coturn.port)):
+                leg = legs.get(user)
+                if leg is None:
+                    problems.append(f"coturn's log has no session for {user}")
+                    continue
+                if leg["tls"] != want_tls or leg["local_port"] != want_port or not leg["tcp"]:
+                    problems.append(f"coturn's log shows {user}'s session as {leg}, want "
+                                    f"{'TLS' if want_tls else 'plain TCP'} on port {want_port}")
+                if not leg["released"]:
+                    problems.append(f"coturn's log shows no Refresh with lifetime 0 from {user}")
             for p in (off, ans):
                 errors = [line for line in p.log if "icecandidateerror" in line]
                 if errors:
@@ -403,15 +416,50 @@ def run_wrong_credential(coturn):
         ans.close()
 
 
-def session_transports(turn_log):
-    """{user: client transports coturn logged for the user's sessions} ("TLS", "TCP", "UDP")."""
-    sessions = {m[1]: m[2] for m in NEW_RE.finditer(turn_log)}
-    kinds = {}
-    for line in turn_log.splitlines():
-        m = re.search(r"session (\d+): .*?(TLS|TCP|UDP)", line)
-        if m and m[1] in sessions:
-            kinds.setdefault(sessions[m[1]], set()).add(m[2])
-    return kinds
+def stream_sessions(turn_log):
+    """{user: {"tls": coturn's "new" line names a TLS method, "tcp": a TCP or TLS/TCP socket
+    was logged, "local_port": coturn's port from the "closed" line, "released": a "refreshed"
+    line with lifetime=0}} for the sessions in turn_log."""
+    legs = {}
+    for m in re.finditer(r"session (\d+): new, realm=<[^>]*>, username=<([^>]*)>[^\n]*", turn_log):
+        sid = m[1]
+        legs[m[2]] = {
+            "tls": bool(re.search(r"method=TLSv1\.[23]", m[0])),
+            "tcp": bool(re.search(rf"session {sid}: (TLS/)?TCP socket", turn_log)),
+            "local_port": next((int(c[1]) for c in re.finditer(
+                rf"session {sid}: closed \(2nd stage\).*?, local [\d.]+:(\d+),", turn_log)), None),
+            "released": bool(re.search(rf"session {sid}: refreshed, [^\n]*lifetime=0", turn_log)),
+        }
+    return legs
+
+
+def run_release_on_failure(coturn):
+    """A relay-only offerer on turns: whose peer never answers: it exits 2 on its timeout, and
+    still releases its allocation (Refresh with LIFETIME 0 over TLS) on the way out."""
+    what = "allocation released on a failed exit (turns:, nobody answers, --timeout 2)"
+    log_start = len(coturn.text())
+    p = Peer(["--offer", "--relay-only", "--ice-server", f"turns:127.0.0.1:{coturn.tls_port}",
+              "--turn-ca", coturn.ca, "--username", "offerer", "--credential", USERS["offerer"],
+              "--timeout", "2"], "offerer")
+    try:
+        code = p.wait(CASE_TIMEOUT)
+        sessions, _, turn_log = coturn_sessions(coturn, log_start)
+        legs = stream_sessions(turn_log)
+        problems = []
+        if code != 2:
+            problems.append(f"the offerer exited {code}, want 2 (timeout)")
+        if not any(line.startswith("peer: icecandidate candidate:") and " typ relay" in line for line in p.log):
+            problems.append("the offerer gathered no relayed candidate over TLS")
+        leg = legs.get("offerer")
+        if leg is None or not leg["tls"] or not leg["released"]:
+            problems.append(f"coturn's log shows {leg} for the offerer's session, want TLS and a "
+                            f"Refresh with lifetime 0")
+        if problems:
+            print(f"  coturn log for this case:\n{turn_log.strip()}", file=sys.stderr)
+            raise AssertionError(f"{what}: " + "; ".join(problems))
+        print(f"ok  {what}: exit 2, coturn logged the TLS session's Refresh with lifetime=0", flush=True)
+    finally:
+        p.close()
 
 
 def run_untrusted(coturn, why, url, extra, want_text):
@@ -474,7 +522,8 @@ def main():
                                            "unable to get local issuer certificate"),
                      lambda: run_untrusted(coturn, "address not in the certificate",
                                            f"turns:127.0.0.2:{coturn.tls_port}", ["--turn-ca", coturn.ca],
-                                           "IP address mismatch")]
+                                           "IP address mismatch"),
+                     lambda: run_release_on_failure(coturn)]
             for case in cases:
                 try:
                     case()
