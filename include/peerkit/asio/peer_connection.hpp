@@ -12,7 +12,10 @@
 //   auto offer = co_await pc.async_set_local_description(use_awaitable);   // implicit form
 //   signaling.send(...);
 //
-// Host names in ice_servers URLs are resolved here (the core takes IP literals).
+// Host names in UDP ice_servers URLs are resolved here (the core takes IP literals); TCP and
+// TLS TURN servers (turn:...?transport=tcp, turns:) are connected to by the driver, which
+// verifies a turns: server's certificate against options.turn_tls (default: the system's
+// trust store).
 #pragma once
 
 #include <peerkit/asio/driver.hpp>

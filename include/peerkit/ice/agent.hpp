@@ -265,7 +265,7 @@ public:
         for (;;) {
             auto f = stun::next_stream_frame(bytes_view(turns_[index].inbox).subspan(used), framing);
             if (!f) {
-                stream_failed(now, index, std::string("malformed stream from the TURN server: ") + f.error().message());
+                stream_failed(index, std::string("malformed stream from the TURN server: ") + f.error().message());
                 break;
             }
             if (!f->complete()) break;
@@ -286,7 +286,7 @@ public:
     {
         turn_entry* t = find_stream(id);
         if (closed() || t == nullptr || t->dead) return;
-        stream_failed(now, static_cast<std::size_t>(t - turns_.data()), std::string(reason));
+        stream_failed(static_cast<std::size_t>(t - turns_.data()), std::string(reason));
         tick(now);
     }
 
@@ -1028,7 +1028,7 @@ private:
         stream_out_.push_back(stream_open{id, server.host, server.port, server.transport == turn_transport::tls});
     }
 
-    void stream_failed(time_point now, std::size_t t, std::string reason)
+    void stream_failed(std::size_t t, std::string reason)
     {
         turn_entry& e = turns_[t];
         if (e.dead) return;
@@ -1044,7 +1044,6 @@ private:
         }
         // An allocated relay whose connection went away is gone with it (RFC 8656 3.1: the
         // allocation is tied to the connection); its pairs fail through consent (RFC 7675).
-        (void)now;
     }
 
     // Moves a TURN client's outputs into ours and acts on its events.
@@ -1591,7 +1590,7 @@ private:
         run_transactions(now);
         for (std::size_t t = 0; t < turns_.size(); ++t) {
             if (turns_[t].connection != 0 && !turns_[t].connected && !turns_[t].dead && now >= turns_[t].connect_deadline) {
-                stream_failed(now, t, "no TCP/TLS connection to the TURN server within " +
+                stream_failed(t, "no TCP/TLS connection to the TURN server within " +
                                           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(config_.stream_connect_timeout).count()) + " ms");
                 continue;
             }
