@@ -96,6 +96,10 @@ struct basic_configuration {
 enum class signaling_state : std::uint8_t {
     stable, have_local_offer, have_remote_offer, have_local_pranswer, have_remote_pranswer, closed
 };
+// RTCOfferOptions (W3C webrtc-pc 4.9.1).
+struct offer_options {
+    bool ice_restart = false;  // new ICE credentials in the offer (RFC 8829 5.2.1)
+};
 // RTCPeerConnectionState.
 enum class connection_state : std::uint8_t { new_, connecting, connected, disconnected, failed, closed };
 using ice_gathering_state = ice::gathering_state;
