@@ -33,6 +33,7 @@
 
 #include <malloc.h>
 #include <openssl/crypto.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -226,7 +227,15 @@ struct timing {
     // offer -> both open, split at the answerer's ICE "connected" and its connection "connected"
     double total, ice, dtls, rest;
     std::size_t index;
+    long preempted;  // involuntary context switches of this process during the pair
 };
+
+long involuntary_switches()
+{
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_nivcsw;
+}
 
 double percentile(const std::vector<double>& sorted, double q)
 {
@@ -275,6 +284,7 @@ bnet::awaitable<int> setup_phase(bnet::io_context& io, std::size_t n)
     const auto started = clock_type::now();
     for (std::size_t i = 0; i < n; ++i) {
         pair_state p;
+        const long switches = involuntary_switches();
         if (!create_pair(io, p)) co_return 1;
         const bool ok = co_await connect_pair(p);
         if (!ok) {
@@ -286,7 +296,8 @@ bnet::awaitable<int> setup_phase(bnet::io_context& io, std::size_t n)
         const auto both = std::max(*p.a.opened, *p.b.opened);
         const auto conn = p.b.connected.value_or(both);
         const auto ice_conn = p.b.ice_connected.value_or(conn);
-        t.push_back({ms(both - p.offered), ms(ice_conn - p.offered), ms(conn - ice_conn), ms(both - conn), i});
+        t.push_back({ms(both - p.offered), ms(ice_conn - p.offered), ms(conn - ice_conn), ms(both - conn), i,
+                     involuntary_switches() - switches});
         co_await close_pair(p);
     }
     const double wall = std::chrono::duration<double>(clock_type::now() - started).count();
@@ -309,10 +320,25 @@ bnet::awaitable<int> setup_phase(bnet::io_context& io, std::size_t n)
     row("  offer -> answerer ICE connected", ice_part);
     row("  ICE connected -> connected (DTLS)", dtls_part);
     row("  connected -> open on both sides (SCTP+DCEP)", rest);
+    // A pair that took over 5 ms: was this process preempted meanwhile (another process had
+    // the CPU), or did it wait on its own timers?
+    std::size_t slow = 0, slow_preempted = 0, fast_preempted = 0;
+    for (const auto& x : t) {
+        if (x.total > 5) {
+            ++slow;
+            if (x.preempted > 0) ++slow_preempted;
+        } else if (x.preempted > 0) {
+            ++fast_preempted;
+        }
+    }
+    std::printf("  pairs over 5 ms: %zu, of which %zu saw this process preempted (involuntary context switches);"
+                " pairs under 5 ms preempted: %zu of %zu\n",
+                slow, slow_preempted, fast_preempted, t.size() - slow);
     std::sort(t.begin(), t.end(), [](const timing& x, const timing& y) { return x.total > y.total; });
     std::printf("  slowest:");
     for (std::size_t i = 0; i < std::min<std::size_t>(5, t.size()); ++i)
-        std::printf(" #%zu %.1f (%.1f+%.1f+%.1f)", t[i].index, t[i].total, t[i].ice, t[i].dtls, t[i].rest);
+        std::printf(" #%zu %.1f (%.1f+%.1f+%.1f, %ld preempted)", t[i].index, t[i].total, t[i].ice, t[i].dtls, t[i].rest,
+                    t[i].preempted);
     std::printf("\n");
     std::fflush(stdout);
     co_return 0;
