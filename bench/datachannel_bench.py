@@ -35,7 +35,6 @@ import os
 import queue
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -520,6 +519,9 @@ def main():
     a = p.parse_args()
     os.environ["PEERKIT_BUILD_DIR"] = os.path.abspath(a.build)
     pairs = [tuple(x.split("-")) for x in a.pairs.split(",")]
+    for pr in pairs:
+        if len(pr) != 2 or not set(pr) <= {"peerkit", "aiortc", "chromium"}:
+            p.error(f"bad pair {'-'.join(pr)!r}: sender-receiver, each peerkit, aiortc or chromium")
     sizes = [int(x) for x in a.sizes.split(",")]
     need_chromium = any("chromium" in pr for pr in pairs)
     browsers = []
