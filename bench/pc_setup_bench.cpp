@@ -15,8 +15,10 @@
 // 2. Set-up: N pairs in a row, each closed (both sides, sockets shut) before the next. Per pair
 //    the time from the offer (the implicit set_local_description) to channel_open on both
 //    sides, split at the answerer's ICE "connected" and its connection "connected" (DTLS
-//    done), the rest being SCTP INIT/COOKIE + DCEP. Median, p90, p99 and max are printed, and the 5 slowest pairs with their split, so
-//    that a stack waiting on a 1 s retransmission timer stands out.
+//    done), the rest being SCTP INIT/COOKIE + DCEP. Median, p90, p99 and max are printed, and
+//    the 5 slowest pairs with their split, so that a stack waiting on a 1 s retransmission
+//    timer stands out; and whether the slow pairs saw this process preempted (getrusage
+//    involuntary context switches), which tells a loaded machine from a timer.
 // It reports; nothing is asserted on time. A pair that fails or takes over 10 s is an error
 // (exit 1).
 #if defined(__GNUC__) && !defined(__clang__)
