@@ -5,14 +5,16 @@
          [--pairs peerkit-peerkit,aiortc-aiortc,...] [--sizes 16384,1024]
 
 In a network namespace of its own with only `lo` (tests/interop/lib/netns.py), each case moves
---mb MB (MiB-rounded to whole messages) of 16 KiB binary messages, and --small-mb MB of 1 KiB
-ones, one way over an ordered, reliable data channel, sender offering, receiver answering:
+--mb MiB (in whole messages) of 16 KiB binary messages, and --small-mb MiB of 1 KiB ones, one way over an ordered, reliable data channel, sender offering, receiver answering:
   - peerkit: the `peer` example, `peer --offer --send N --size B` into `peer --expect N`
     (tests/interop/lib/peerkit_peer.py runs it);
   - aiortc: this script with --aiortc-peer, a separate process with peer's stdio contract (the
-    browser's signaling JSON on stdin/stdout, the same RESULT line on stderr);
+    browser's signaling JSON on stdin/stdout, the same RESULT line on stderr), run by Debian's
+    /usr/bin/python3 (python3-aiortc);
   - Chromium: a page in headless Chromium (tests/interop/lib/sdp_peers.py), one browser per
     end, with bench ops added to the page.
+The default pairs are the three stacks with themselves and the four mixed pairs with peerkit;
+aiortc-chromium and chromium-aiortc can be added with --pairs.
 Signaling is relayed by this script (candidates trickled; aiortc's go in its SDP). Every
 sender keeps at most 4 MiB buffered (peerkit: max(1 MiB, 16 messages)) and sends the same
 payload sizes; receivers count messages and bytes (the interop tests check contents).
@@ -509,8 +511,8 @@ def run_case(sender_stack, receiver_stack, count, size, browsers, timeout):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--build", default="build")
-    p.add_argument("--mb", type=float, default=40, help="MB of 16 KiB messages per case")
-    p.add_argument("--small-mb", type=float, default=40, help="MB of 1 KiB messages per case")
+    p.add_argument("--mb", type=float, default=40, help="MiB of 16 KiB messages per case")
+    p.add_argument("--small-mb", type=float, default=40, help="MiB of 1 KiB messages per case")
     p.add_argument("--sizes", default="16384,1024")
     p.add_argument("--pairs", default="peerkit-peerkit,aiortc-aiortc,chromium-chromium,peerkit-aiortc,"
                    "aiortc-peerkit,peerkit-chromium,chromium-peerkit",
