@@ -72,6 +72,7 @@ async function run(task) {
   if (task.op === 'dc_signal') return dcSignal(task);
   if (task.op === 'dc_status') return dcs[task.id].status();
   if (task.op === 'dc_close') { pcs[task.id].close(); return dcs[task.id].status(); }
+  if (window.extraOps && task.op in window.extraOps) return window.extraOps[task.op](task);
   throw new Error('unknown op ' + task.op);
 }
 
@@ -250,15 +251,18 @@ def stop_process_group(proc):
 
 
 class Chromium:
-    """Headless Chromium running PAGE; call() sends a task and waits for its result."""
+    """Headless Chromium running PAGE; call() sends a task and waits for its result.
+    extra_script: JavaScript added to the page; it may define window.extraOps = {op: async
+    task => value}, which run() dispatches to (bench/datachannel_bench.py uses it)."""
 
-    def __init__(self, timeout=30.0):
+    def __init__(self, timeout=30.0, extra_script=""):
         self.timeout = timeout
         self.tasks = queue.Queue()
         self.results = queue.Queue()
         self.events = queue.Queue()  # what the page emits on its own (data-channel ops)
         self.call_lock = threading.Lock()  # one task at a time: results come back in order
         self.tmp = tempfile.mkdtemp(prefix="peerkit-chromium-")
+        page = PAGE.replace("\nloop();\n", "\n" + extra_script + "\nloop();\n") if extra_script else PAGE
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -267,7 +271,7 @@ class Chromium:
 
             def do_GET(self):
                 if self.path == "/":
-                    data = PAGE.encode()
+                    data = page.encode()
                     self.send_response(200)
                     self.send_header("Content-Type", "text/html")
                 elif self.path == "/task":
