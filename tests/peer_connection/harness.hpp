@@ -40,6 +40,7 @@ struct pc_peer {
     std::vector<rtc::channel_id> closed_channels;
     std::vector<rtc::connection_state> connection_states;
     std::vector<rtc::signaling_state> signaling_states;
+    bool poll_events = true;  // false: the test plays a user who stopped calling poll_event
 
     template <class T>
     [[nodiscard]] std::size_t count() const
@@ -128,6 +129,7 @@ struct pc_world {
 
     void drain_events(pc_peer<Core>& p)
     {
+        if (!p.poll_events) return;
         while (auto e = p.pc->poll_event()) {
             if (auto* c = std::get_if<rtc::ice_candidate_event>(&*e)) {
                 if (c->candidate) p.candidates.push_back(*c->candidate);

@@ -230,6 +230,9 @@ struct stats {
     std::uint64_t packets_received = 0, transport_bytes_received = 0;
     // RFC 7983 demultiplexing: datagrams that were neither STUN, DTLS nor TURN ChannelData.
     std::uint64_t packets_discarded = 0;
+    // Channel messages dropped because limits::max_queued_events events were waiting to be
+    // polled (a sans-IO user who stopped calling poll_event; the Asio runtime always polls).
+    std::uint64_t messages_dropped = 0;
     // The selected candidate pair (RTCIceCandidatePairStats), as SDP candidate values.
     std::optional<std::string> selected_local_candidate, selected_remote_candidate;
     // Smoothed round-trip time measured by SCTP (RFC 9260 6.3.1 SRTT) over the selected pair.
