@@ -43,6 +43,24 @@ using seeded_core = rtc::basic_core<seeded_policy>;
 
 }  // namespace
 
+// Two cores of one policy on the simulated network: a's channel "chat" open on both sides.
+template <class Core>
+auto connect_pair(pc_world<Core>& w, std::unique_ptr<Core> pa, std::unique_ptr<Core> pb)
+{
+    w.setup(w.a, "a", "10.0.0.1", std::move(pa));
+    w.setup(w.b, "b", "10.0.0.2", std::move(pb));
+    auto ch = w.a.pc->create_data_channel(w.now, "chat");
+    REQUIRE(ch);
+    auto offer = w.a.pc->set_local_description(w.now);
+    REQUIRE(offer);
+    REQUIRE(w.b.pc->set_remote_description(w.now, *offer));
+    auto answer = w.b.pc->set_local_description(w.now);
+    REQUIRE(answer);
+    REQUIRE(w.a.pc->set_remote_description(w.now, *answer));
+    REQUIRE(w.run_until([&] { return !w.a.opened.empty() && w.b.remote_channel; }));
+    return *ch;
+}
+
 TEST_CASE("a deterministic random source swapped in through the policy")
 {
     auto cert = rtc::openssl_dtls_backend::generate_certificate();
@@ -84,18 +102,8 @@ TEST_CASE("the MDN flow with the seeded policy connects and is reproducible")
         auto pb = seeded_core::create(cfg, seeded_random{seed + 1000});
         REQUIRE(pa);
         REQUIRE(pb);
-        w.setup(w.a, "a", "10.0.0.1", std::move(*pa));
-        w.setup(w.b, "b", "10.0.0.2", std::move(*pb));
-        auto ch = w.a.pc->create_data_channel(w.now, "chat");
-        REQUIRE(ch);
-        auto offer = w.a.pc->set_local_description(w.now);
-        REQUIRE(offer);
-        REQUIRE(w.b.pc->set_remote_description(w.now, *offer));
-        auto answer = w.b.pc->set_local_description(w.now);
-        REQUIRE(answer);
-        REQUIRE(w.a.pc->set_remote_description(w.now, *answer));
-        REQUIRE(w.run_until([&] { return !w.a.opened.empty() && w.b.remote_channel; }));
-        REQUIRE(ch->send(w.now, std::string_view("seeded")));
+        auto ch = connect_pair(w, std::move(*pa), std::move(*pb));
+        REQUIRE(ch.send(w.now, std::string_view("seeded")));
         REQUIRE(w.run_until([&] { return w.b.texts.size() == 1; }));
         CHECK(w.b.texts[0] == "seeded");
         return std::string(w.a.pc->local_ufrag()) + " " + std::string(w.b.pc->local_ufrag());
@@ -126,22 +134,12 @@ TEST_CASE("a user who stops polling: messages beyond max_queued_events are dropp
     auto pb = small_queue_core::create(cfg);
     REQUIRE(pa);
     REQUIRE(pb);
-    w.setup(w.a, "a", "10.0.0.1", std::move(*pa));
-    w.setup(w.b, "b", "10.0.0.2", std::move(*pb));
-    auto ch = w.a.pc->create_data_channel(w.now, "chat");
-    REQUIRE(ch);
-    auto offer = w.a.pc->set_local_description(w.now);
-    REQUIRE(offer);
-    REQUIRE(w.b.pc->set_remote_description(w.now, *offer));
-    auto answer = w.b.pc->set_local_description(w.now);
-    REQUIRE(answer);
-    REQUIRE(w.a.pc->set_remote_description(w.now, *answer));
-    REQUIRE(w.run_until([&] { return !w.a.opened.empty() && w.b.remote_channel; }));
+    auto ch = connect_pair(w, std::move(*pa), std::move(*pb));
     w.run_until([] { return false; }, 200ms);  // let the rest of the set-up events be polled
 
     w.b.poll_events = false;
     constexpr std::size_t sent = 20;
-    for (std::size_t i = 0; i < sent; ++i) REQUIRE(ch->send(w.now, std::string_view("m" + std::to_string(i))));
+    for (std::size_t i = 0; i < sent; ++i) REQUIRE(ch.send(w.now, std::string_view("m" + std::to_string(i))));
     // Everything delivered at the SCTP level: b acknowledged all of it.
     REQUIRE(w.run_until([&] {
         const auto* assoc = w.a.pc->sctp_association();
