@@ -63,6 +63,14 @@ inline std::uint32_t table_update(std::uint32_t c, const std::byte* p, std::size
         p += 8;
         n -= 8;
     }
+    // A 4-byte rest (a STUN message's last 4 bytes before FINGERPRINT, after the PCLMULQDQ
+    // blocks) as one slicing-by-4 step: four independent lookups instead of a chain of four.
+    if (n >= 4) {
+        const std::uint32_t x = crc32_impl::load_le32(p) ^ c;
+        c = t[3][x & 0xffu] ^ t[2][(x >> 8) & 0xffu] ^ t[1][(x >> 16) & 0xffu] ^ t[0][x >> 24];
+        p += 4;
+        n -= 4;
+    }
     while (n-- != 0) c = (c >> 8) ^ t[0][(c ^ std::to_integer<std::uint32_t>(*p++)) & 0xffu];
     return c;
 }
