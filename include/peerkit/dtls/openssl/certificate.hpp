@@ -16,6 +16,7 @@
 #include <peerkit/error.hpp>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 #include <openssl/pem.h>
@@ -24,6 +25,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -80,6 +82,43 @@ private:
 
 // --- implementation --------------------------------------------------------------------------
 
+namespace detail {
+// X509_set_pubkey for a freshly generated P-256 key, without OpenSSL 3.0's round trip: for a
+// provider key it builds an OSSL_ENCODER to produce the SubjectPublicKeyInfo DER, then
+// decodes that DER again with an OSSL_DECODER only to throw the decoded key away (together
+// about 80% of generate()'s time, docs/performance.md). For a key with a legacy EC_KEY
+// behind it, X509_set_pubkey encodes directly. So the certificate's public key is given as
+// a public-only EC_KEY made from the key's encoded point: the same SubjectPublicKeyInfo
+// (id-ecPublicKey, named curve prime256v1, uncompressed point; RFC 5480 section 2), at
+// a fraction of the cost. The private key stays a provider key: it signs the certificate
+// and the handshakes. Nothing is cached or shared between calls. The EC_KEY functions are
+// deprecated in OpenSSL 3 (not removed); a build without them takes the slow path.
+[[nodiscard]] inline bool set_public_key(X509* cert, EVP_PKEY* key) noexcept
+{
+#if !defined(OPENSSL_NO_DEPRECATED_3_0) && !defined(OPENSSL_NO_EC)
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+    unsigned char point[1 + 2 * 66];  // uncompressed point: 0x04 || X || Y
+    std::size_t point_size = 0;
+    if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &point_size) == 1) {
+        EC_KEY* ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+        pkey_ptr pub{EVP_PKEY_new()};
+        if (ec != nullptr && pub && EC_KEY_oct2key(ec, point, point_size, nullptr) == 1 &&
+            EVP_PKEY_assign(pub.get(), EVP_PKEY_EC, ec) == 1)
+            return X509_set_pubkey(cert, pub.get()) == 1;  // the X509 keeps its own reference
+        EC_KEY_free(ec);  // not assigned (EC_KEY_free accepts nullptr)
+        ERR_clear_error();
+    }
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+    return X509_set_pubkey(cert, key) == 1;
+}
+}  // namespace detail
+
 inline result<certificate> certificate::adopt(detail::x509_ptr cert, detail::pkey_ptr key) noexcept
 {
     auto fp = detail::compute_fingerprint(cert.get(), hash_function::sha_256);
@@ -128,7 +167,7 @@ inline result<certificate> certificate::generate(const certificate_options& opti
         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                                    reinterpret_cast<const unsigned char*>(cn.data()),
                                    static_cast<int>(cn.size()), -1, 0) != 1 ||
-        X509_set_issuer_name(cert.get(), name) != 1 || X509_set_pubkey(cert.get(), key.get()) != 1)
+        X509_set_issuer_name(cert.get(), name) != 1 || !detail::set_public_key(cert.get(), key.get()))
         return detail::openssl_error(errc::certificate_error, "building the certificate failed");
     if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0)
         return detail::openssl_error(errc::certificate_error, "signing the certificate failed");
