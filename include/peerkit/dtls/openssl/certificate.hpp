@@ -83,38 +83,31 @@ private:
 // --- implementation --------------------------------------------------------------------------
 
 namespace detail {
-// X509_set_pubkey for a freshly generated P-256 key, without OpenSSL 3.0's round trip: for a
-// provider key it builds an OSSL_ENCODER to produce the SubjectPublicKeyInfo DER, then
-// decodes that DER again with an OSSL_DECODER only to throw the decoded key away (together
-// about 80% of generate()'s time, docs/performance.md). For a key with a legacy EC_KEY
-// behind it, X509_set_pubkey encodes directly. So the certificate's public key is given as
-// a public-only EC_KEY made from the key's encoded point: the same SubjectPublicKeyInfo
-// (id-ecPublicKey, named curve prime256v1, uncompressed point; RFC 5480 section 2), at
-// a fraction of the cost. The private key stays a provider key: it signs the certificate
-// and the handshakes. Nothing is cached or shared between calls. The EC_KEY functions are
-// deprecated in OpenSSL 3 (not removed); a build without them takes the slow path.
+// X509_set_pubkey for a freshly generated EC key, without OpenSSL 3.0's round trip. For a
+// provider key, X509_set_pubkey builds an OSSL_ENCODER to produce the SubjectPublicKeyInfo
+// DER, then decodes that DER with an OSSL_DECODER only to throw the decoded key away
+// (together about 220 us, 3/4 of generate(); docs/performance.md). For a key of the
+// built-in EC type it encodes directly (about 1 us). So the certificate gets a public-only
+// copy of the key in that form: EVP_PKEY_copy_parameters gives it the curve, and
+// d2i_PublicKey (RFC 5480 section 2.2 ECPoint, which OpenSSL 3 turns into a built-in EC key
+// for EC) adds the public point. The SubjectPublicKeyInfo is byte for byte the same
+// (id-ecPublicKey, named curve, uncompressed point); the private key stays a provider key
+// and signs. Public OpenSSL 3 API only, nothing cached: safe from any thread. Any failure
+// falls back to X509_set_pubkey on the key itself.
 [[nodiscard]] inline bool set_public_key(X509* cert, EVP_PKEY* key) noexcept
 {
-#if !defined(OPENSSL_NO_DEPRECATED_3_0) && !defined(OPENSSL_NO_EC)
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-    unsigned char point[1 + 2 * 66];  // uncompressed point: 0x04 || X || Y
+    unsigned char point[1 + 2 * 66];  // uncompressed point, up to P-521: 0x04 || X || Y
     std::size_t point_size = 0;
-    if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &point_size) == 1) {
-        EC_KEY* ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
+        EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &point_size) == 1) {
         pkey_ptr pub{EVP_PKEY_new()};
-        if (ec != nullptr && pub && EC_KEY_oct2key(ec, point, point_size, nullptr) == 1 &&
-            EVP_PKEY_assign(pub.get(), EVP_PKEY_EC, ec) == 1)
-            return X509_set_pubkey(cert, pub.get()) == 1;  // the X509 keeps its own reference
-        EC_KEY_free(ec);  // not assigned (EC_KEY_free accepts nullptr)
+        const unsigned char* p = point;
+        EVP_PKEY* raw = pub.get();
+        if (raw != nullptr && EVP_PKEY_copy_parameters(raw, key) == 1 &&
+            d2i_PublicKey(EVP_PKEY_EC, &raw, &p, static_cast<long>(point_size)) == raw)
+            return X509_set_pubkey(cert, raw) == 1;  // the X509 keeps its own reference
         ERR_clear_error();
     }
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-#endif
     return X509_set_pubkey(cert, key) == 1;
 }
 }  // namespace detail
