@@ -168,11 +168,13 @@ TEST_CASE("the MDN flow with all candidates in the SDP (no trickle)")
     CHECK(w.signaling.empty());  // nothing was trickled... except what the test never sent
 }
 
-TEST_CASE("the MDN flow over a lossy network (5% loss, real-time timers)")
+TEST_CASE("the MDN flow over a lossy network (5% loss, virtual clock)")
 {
     for (std::uint64_t seed : {3u, 4u}) {
         INFO("seed " << seed);
-        pc_world<> w{{.loss = 0.05, .delay = 2ms, .seed = seed}, clock_mode::real_clock};
+        // DTLS retransmits on the core's clock (dtls/openssl/session.hpp), so loss needs no
+        // real time to pass.
+        pc_world<> w{{.loss = 0.05, .delay = 2ms, .seed = seed}};
         w.setup_default();
         const auto id = connect_and_open(w, true);
         auto ch = *w.a.pc->find_channel(id);
