@@ -573,3 +573,25 @@ TEST_CASE("with retransmission left to OpenSSL's wall clock, a virtual clock run
     CHECK(again.has_value());
     CHECK(s->stats().retransmissions == 1);
 }
+
+TEST_CASE("why OpenSSL is not given a tiny timeout: it then retransmits by itself, inside our calls")
+{
+    // The alternative design (docs/dtls.md): let OpenSSL's timer be always expired and call
+    // DTLSv1_handle_timeout only at our deadline. OpenSSL 3.0 checks its timer at every read
+    // and resends on its own, re-arming with the same tiny timeout: the first
+    // SSL_do_handshake already sends the ClientHello 13 times and gives up.
+    if (!ossl::detail::openssl_timer_is_steerable()) return;  // measured on OpenSSL 3.0 only
+    auto s = ossl::session::create(context_a(), {.role = dtls::role::client,
+                                                 .remote_fingerprints = {cert_b().sha256_fingerprint()}});
+    REQUIRE(s.has_value());
+    DTLS_set_timer_cb(s->native_handle(), [](SSL*, unsigned int) -> unsigned int { return 1; });
+    CHECK_FALSE(s->start(time_point{1000s}).has_value());
+    std::size_t client_hellos = 0;
+    while (s->poll_transmit()) ++client_hellos;
+    CHECK(client_hellos == 13);  // the original and DTLS1_TMO_ALERT_COUNT (12) copies
+    CHECK(s->state() == dtls::session_state::failed);
+    auto e = s->poll_event();
+    REQUIRE(e.has_value());
+    REQUIRE(std::holds_alternative<dtls::failed>(*e));
+    CHECK(std::get<dtls::failed>(*e).reason == dtls::errc::handshake_timeout);
+}
