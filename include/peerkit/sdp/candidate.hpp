@@ -203,7 +203,7 @@ struct candidate_view {
     const auto port = detail::parse_port(port_text);
     if (!port) return make_error(errc::bad_candidate, "candidate port '", port_text, "' is not a port");
     c.port = *port;
-    if (cut(rest, ' ') != "typ") return make_error(errc::bad_candidate, "candidate has no 'typ'");
+    if (!detail::equals(cut(rest, ' '), "typ")) return make_error(errc::bad_candidate, "candidate has no 'typ'");
     c.type = detail::cut_class(rest, ' ', detail::cc_token, ok);
     if (!ok) return make_error(errc::bad_candidate, "candidate has no type after 'typ'");
 
@@ -219,16 +219,16 @@ struct candidate_view {
         if (!ok)
             return make_error(errc::bad_candidate, "candidate extension '", name, "' has no value");
         if (name.size() != 5 && name.size() != 7) continue;  // none of raddr, rport, tcptype
-        if (name == "raddr") {
+        if (detail::equals(name, "raddr")) {
             if (seen_raddr) return make_error(errc::bad_candidate, "candidate has two raddr");
             seen_raddr = true;
             c.related_address = value;
-        } else if (name == "rport") {
+        } else if (detail::equals(name, "rport")) {
             if (c.related_port) return make_error(errc::bad_candidate, "candidate has two rport");
             const auto rport = detail::parse_port(value);
             if (!rport) return make_error(errc::bad_candidate, "candidate rport '", value, "' is not a port");
             c.related_port = *rport;
-        } else if (name == "tcptype") {
+        } else if (detail::equals(name, "tcptype")) {
             if (seen_tcptype) return make_error(errc::bad_candidate, "candidate has two tcptype");
             seen_tcptype = true;
             c.tcp = tcp_type_from(value);

@@ -32,6 +32,7 @@ enum char_class : unsigned char {
     cc_digit = 4,     // DIGIT
     cc_visible = 8,   // RFC 8866 9 non-ws-string: VCHAR / %x80-FF
     cc_alpha = 16,    // ALPHA
+    cc_token_list = 32,  // token-char or SP: a SP-separated list of tokens (m= formats)
 };
 inline constexpr auto char_classes = [] {
     struct table {
@@ -47,6 +48,7 @@ inline constexpr auto char_classes = [] {
         if (alpha || digit || u == '+' || u == '/') c |= cc_ice;
         if (digit) c |= cc_digit;
         if (alpha) c |= cc_alpha;
+        if ((c & cc_token) || u == ' ') c |= cc_token_list;
         if (u > 0x20 && u != 0x7F) c |= cc_visible;
         t.v[u] = c;
     }
@@ -57,13 +59,13 @@ PEERKIT_SDP_HOT [[nodiscard]] constexpr bool in_class(char c, unsigned char cls)
 {
     return (char_classes.v[static_cast<unsigned char>(c)] & cls) != 0;
 }
-// True when `s` is non-empty and every byte is in `cls`.
+// True when `s` is non-empty and every byte is in `cls`. No early exit: valid input is the
+// common case, and a branch-free AND over the bytes is about a third of a compare per byte.
 PEERKIT_SDP_HOT [[nodiscard]] constexpr bool all_in_class(std::string_view s, unsigned char cls) noexcept
 {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!in_class(c, cls)) return false;
-    return true;
+    unsigned char all = cls;
+    for (char c : s) all &= char_classes.v[static_cast<unsigned char>(c)];
+    return !s.empty() && all != 0;
 }
 
 [[nodiscard]] constexpr bool is_token_char(char c) noexcept { return in_class(c, cc_token); }
@@ -72,7 +74,7 @@ PEERKIT_SDP_HOT [[nodiscard]] constexpr bool is_token(std::string_view s) noexce
 [[nodiscard]] constexpr bool is_digit(char c) noexcept { return in_class(c, cc_digit); }
 [[nodiscard]] constexpr bool is_alpha(char c) noexcept { return in_class(c, cc_alpha); }
 // RFC 8866 9: non-ws-string = 1*(VCHAR/%x80-FF)
-[[nodiscard]] constexpr bool is_non_ws_string(std::string_view s) noexcept { return all_in_class(s, cc_visible); }
+PEERKIT_SDP_HOT [[nodiscard]] constexpr bool is_non_ws_string(std::string_view s) noexcept { return all_in_class(s, cc_visible); }
 // RFC 8839 5.1: 1*ice-char
 [[nodiscard]] constexpr bool is_ice_chars(std::string_view s) noexcept { return all_in_class(s, cc_ice); }
 
@@ -94,49 +96,32 @@ PEERKIT_SDP_HOT [[nodiscard]] constexpr std::optional<T> parse_uint(std::string_
 {
     static_assert(std::is_unsigned_v<T>);
     if (s.empty()) return std::nullopt;
-    T value = 0;
-    for (char c : s) {
-        if (!is_digit(c)) return std::nullopt;
-        const auto digit = static_cast<T>(c - '0');
-        if (value > static_cast<T>((std::numeric_limits<T>::max() - digit) / 10)) return std::nullopt;
-        value = static_cast<T>(value * 10 + digit);
+    if constexpr (sizeof(T) < sizeof(std::uint64_t)) {
+        // Accumulate in 64 bits and compare with T's maximum per digit: it can never wrap
+        // (max * 10 + 9 fits), and a compare costs less than an overflow division.
+        std::uint64_t value = 0;
+        for (char c : s) {
+            const auto digit = static_cast<unsigned>(static_cast<unsigned char>(c) - '0');
+            if (digit > 9) return std::nullopt;
+            value = value * 10 + digit;
+            if (value > std::numeric_limits<T>::max()) return std::nullopt;
+        }
+        return static_cast<T>(value);
+    } else {
+        T value = 0;
+        for (char c : s) {
+            const auto digit = static_cast<unsigned>(static_cast<unsigned char>(c) - '0');
+            if (digit > 9) return std::nullopt;
+            if (__builtin_mul_overflow(value, T{10}, &value) || __builtin_add_overflow(value, T{digit}, &value))
+                return std::nullopt;
+        }
+        return value;
     }
-    return value;
 }
 
-[[nodiscard]] constexpr std::optional<std::uint16_t> parse_port(std::string_view s) noexcept
+PEERKIT_SDP_HOT [[nodiscard]] constexpr std::optional<std::uint16_t> parse_port(std::string_view s) noexcept
 {
     return parse_uint<std::uint16_t>(s);
-}
-
-// Splits off the text before the first `sep` (all of `rest` when there is none); the
-// separator is consumed. Used for the SP-separated fields of RFC 8866 lines.
-PEERKIT_SDP_HOT [[nodiscard]] constexpr std::string_view cut(std::string_view& rest, char sep) noexcept
-{
-    // A plain loop: fields are short, and a library call per field costs more than the scan.
-    const char* const begin = rest.data();
-    const std::size_t size = rest.size();
-    std::size_t i = 0;
-    while (i < size && begin[i] != sep) ++i;
-    const std::string_view head{begin, i};
-    rest = i < size ? std::string_view{begin + i + 1, size - i - 1} : std::string_view{};
-    return head;
-}
-
-// cut() that also checks, in the same pass, that the field is non-empty and every byte is in
-// the single class `cls` (cc_token, cc_ice, ...).
-PEERKIT_SDP_HOT [[nodiscard]] constexpr std::string_view cut_class(std::string_view& rest, char sep, unsigned char cls,
-                                                                   bool& ok) noexcept
-{
-    const char* const begin = rest.data();
-    const std::size_t size = rest.size();
-    std::size_t i = 0;
-    unsigned char all = 0xFF;
-    while (i < size && begin[i] != sep) all &= char_classes.v[static_cast<unsigned char>(begin[i++])];
-    ok = i != 0 && (all & cls) != 0;
-    const std::string_view head{begin, i};
-    rest = i < size ? std::string_view{begin + i + 1, size - i - 1} : std::string_view{};
-    return head;
 }
 
 // The first LF, CR or NUL byte in [p, end), or end. These are the only bytes that end a line or
@@ -180,6 +165,28 @@ template <std::size_t N>
 PEERKIT_SDP_HOT [[nodiscard]] inline bool equals(std::string_view s, const char (&lit)[N]) noexcept
 {
     return s.size() == N - 1 && __builtin_memcmp(s.data(), lit, N - 1) == 0;
+}
+
+// Splits off the text before the first `sep` (all of `rest` when there is none); the
+// separator is consumed. Used for the SP-separated fields of RFC 8866 lines.
+PEERKIT_SDP_HOT [[nodiscard]] inline std::string_view cut(std::string_view& rest, char sep) noexcept
+{
+    const char* const begin = rest.data();
+    const char* const end = begin + rest.size();
+    const char* const at = find_byte(begin, end, sep);
+    const std::string_view head{begin, static_cast<std::size_t>(at - begin)};
+    rest = at != end ? std::string_view{at + 1, static_cast<std::size_t>(end - at - 1)} : std::string_view{};
+    return head;
+}
+
+// cut() that also checks that the field is non-empty and every byte is in the single class
+// `cls` (cc_token, cc_ice, ...).
+PEERKIT_SDP_HOT [[nodiscard]] inline std::string_view cut_class(std::string_view& rest, char sep, unsigned char cls,
+                                                                bool& ok) noexcept
+{
+    const auto head = cut(rest, sep);
+    ok = all_in_class(head, cls);
+    return head;
 }
 
 [[nodiscard]] constexpr std::string_view trim(std::string_view s) noexcept
