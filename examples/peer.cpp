@@ -44,6 +44,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -86,6 +87,8 @@ struct state {
     bool remote_gone = false;  // our channel or the connection closed
     std::map<std::size_t, std::size_t> next_k;  // --check: next message number, per size
     std::vector<std::byte> expected;            // --check: scratch
+    std::uint64_t low_events = 0;               // bufferedamountlow events seen on our channel
+    bnet::steady_timer* drain_wait = nullptr;   // the sender waiting for bufferedamountlow
     int exit_code = -1;
 };
 
@@ -167,6 +170,11 @@ peer_connection::event_handler handler(state& s)
                 else s.pc->async_send(m->channel, std::string(m->text()), on_sent);
             }
             if (s.f.expect && s.received == s.f.expect) report(s);
+        } else if (auto* low = std::get_if<rtc::channel_buffered_amount_low_event>(&e)) {
+            if (s.channel && *s.channel == low->channel) {
+                ++s.low_events;
+                if (s.drain_wait) s.drain_wait->cancel();
+            }
         } else if (auto* cl = std::get_if<rtc::channel_close_event>(&e)) {
             log("datachannel close");
             if (s.channel && *s.channel == cl->channel) s.remote_gone = true;
@@ -275,6 +283,12 @@ bnet::awaitable<void> run(state& s)
     if (s.f.send) {
         std::vector<std::byte> payload(s.f.size);
         const std::size_t high_water = std::max<std::size_t>(1 << 20, 16 * s.f.size);
+        // Above the high-water mark the sender sleeps until bufferedamountlow (at half of it,
+        // webrtc-pc 6.2 bufferedAmountLowThreshold) rather than polling: polling costs CPU per
+        // second, not per byte, when the receiver is slow.
+        co_await s.pc->async_invoke(
+            [id, low = high_water / 2](auto& core, auto) { core.channel_set_low_threshold(id, low); }, bnet::use_awaitable);
+        bnet::steady_timer drain(ex);
         while (sent < s.f.send) {
             if (s.exit_code >= 0) co_return;
             if (s.remote_gone) {
@@ -282,10 +296,17 @@ bnet::awaitable<void> run(state& s)
                 finish(s, 1);
                 co_return;
             }
+            const std::uint64_t low_before = s.low_events;
             const std::size_t buffered = co_await s.pc->async_invoke(
                 [id](auto& core, auto) { return core.channel_buffered_amount(id); }, bnet::use_awaitable);
             if (buffered > high_water) {
-                co_await pause();
+                if (s.low_events != low_before) continue;  // it drained while we asked
+                // A safety net of 100 ms, should the event never come (the peer leaving, say).
+                drain.expires_after(100ms);
+                s.drain_wait = &drain;
+                boost::system::error_code ec;
+                co_await drain.async_wait(bnet::redirect_error(bnet::use_awaitable, ec));
+                s.drain_wait = nullptr;
                 continue;
             }
             for (int burst = 0; burst < 16 && sent < s.f.send; ++burst, ++sent) {

@@ -4,6 +4,8 @@
 #include <openssl/x509.h>
 
 #include <atomic>
+#include <cstdint>
+#include <algorithm>
 #include <thread>
 
 using namespace dtls_test;
@@ -33,6 +35,54 @@ TEST_CASE("generated certificate is ECDSA P-256, self-signed, with a matching fi
     CHECK(md2.error() == dtls::errc::unknown_hash_function);
     // Two certificates differ.
     CHECK_FALSE(ossl::certificate::generate()->sha256_fingerprint() == c->sha256_fingerprint());
+}
+
+TEST_CASE("generated certificate has the fields browsers generate, and its DER parses back")
+{
+    auto c = ossl::certificate::generate({.common_name = "WebRTC"});
+    REQUIRE(c.has_value());
+    X509* x = c->native_certificate();
+    CHECK(X509_get_version(x) == 2);  // v3
+    CHECK(X509_get_signature_nid(x) == NID_ecdsa_with_SHA256);
+    const ASN1_INTEGER* serial = X509_get0_serialNumber(x);
+    std::uint64_t serial_value = 0;
+    REQUIRE(ASN1_INTEGER_get_uint64(&serial_value, serial) == 1);  // positive (RFC 5280 4.1.2.2)
+    CHECK(serial_value != 0);
+    char cn[64] = {};
+    CHECK(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn) == 6);
+    CHECK(std::string(cn) == "WebRTC");
+    CHECK(X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0);
+    CHECK(X509_cmp_current_time(X509_get0_notBefore(x)) < 0);
+    CHECK(X509_cmp_current_time(X509_get0_notAfter(x)) > 0);
+    // SubjectPublicKeyInfo (RFC 5480 section 2): id-ecPublicKey, the named curve prime256v1 and
+    // the key's uncompressed point, byte for byte.
+    unsigned char point[65];
+    std::size_t point_size = 0;
+    REQUIRE(EVP_PKEY_get_octet_string_param(c->native_key(), "pub", point, sizeof point, &point_size) == 1);
+    REQUIRE(point_size == 65);
+    const unsigned char spki_prefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+                                         0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+    unsigned char* spki = nullptr;
+    const int spki_size = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+    REQUIRE(spki_size == static_cast<int>(sizeof spki_prefix + point_size));
+    CHECK(std::equal(spki, spki + sizeof spki_prefix, spki_prefix));
+    CHECK(std::equal(spki + sizeof spki_prefix, spki + spki_size, point));
+    OPENSSL_free(spki);
+    // What a peer does with it: parse the DER, take the public key, check the signature and
+    // that it belongs to our private key.
+    unsigned char* der = nullptr;
+    const int der_size = i2d_X509(x, &der);
+    REQUIRE(der_size > 0);
+    const unsigned char* p = der;
+    X509* parsed = d2i_X509(nullptr, &p, der_size);
+    OPENSSL_free(der);
+    REQUIRE(parsed != nullptr);
+    EVP_PKEY* peer_view = X509_get0_pubkey(parsed);
+    REQUIRE(peer_view != nullptr);
+    CHECK(X509_verify(parsed, peer_view) == 1);
+    CHECK(EVP_PKEY_eq(peer_view, c->native_key()) == 1);
+    CHECK(X509_check_private_key(parsed, c->native_key()) == 1);
+    X509_free(parsed);
 }
 
 TEST_CASE("certificate round-trips through PEM")

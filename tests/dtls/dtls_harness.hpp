@@ -1,11 +1,12 @@
 // Test harness: two OpenSSL DTLS sessions joined by the simulated link.
 //
-// Two clock modes. `virtual_clock` is deterministic: time jumps to the next event. It covers
-// everything that needs no timer-driven retransmission (duplication, reordering, data,
-// close). `real_clock` runs the same loop on steady_clock, sleeping until the next event:
-// OpenSSL 3.0 checks its retransmission timer against its own wall clock (see
-// dtls/openssl/session.hpp), so a lost flight can only be recovered once real time has
-// passed. The link's loss/duplication/reordering decisions stay seeded either way.
+// Two clock modes. `virtual_clock` is deterministic: time jumps to the next event, and the
+// sessions retransmit on that clock (dtls/openssl/session.hpp), so a lossy handshake over
+// simulated seconds takes milliseconds and the same seed gives the same schedule. `real_clock`
+// runs the same loop on steady_clock, sleeping until the next event: for sessions left on
+// OpenSSL's wall clock (context_config::retransmit_on_caller_clock = false).
+// Every datagram a session emits is logged with its time and whether a retransmission timeout
+// produced it, so tests can compare schedules.
 #pragma once
 
 #include <peerkit/dtls/openssl.hpp>
@@ -52,6 +53,13 @@ inline std::shared_ptr<const ossl::context> context_b()
     return c;
 }
 
+// Contexts whose sessions leave retransmission timing to OpenSSL's wall clock.
+inline std::shared_ptr<const ossl::context> wall_clock_context_a()
+{
+    static const auto c = *ossl::context::create(cert_a(), {.retransmit_on_caller_clock = false});
+    return c;
+}
+
 inline std::vector<std::byte> bytes_of(std::string_view s)
 {
     const auto b = peerkit::as_bytes(s);
@@ -62,7 +70,15 @@ inline std::string string_of(const std::vector<std::byte>& b)
     return std::string(peerkit::as_string_view(b));
 }
 
+struct sent_datagram {
+    time_point at;
+    std::size_t size;  // varies between runs by a byte or two (ECDSA signature encoding)
+    bool by_timeout;   // emitted by handle_timeout (a retransmitted flight)
+};
+
 struct side_log {
+    std::vector<sent_datagram> sent;
+    std::vector<time_point> retransmissions;  // when handle_timeout resent a flight
     bool connected = false;
     std::optional<dtls::handshake_complete> handshake;
     std::optional<dtls::closed> closed;
@@ -71,6 +87,14 @@ struct side_log {
     std::size_t largest_datagram = 0;
     std::size_t datagrams = 0;
 };
+
+// When each datagram was sent and whether a timeout sent it: what a seed must reproduce.
+inline std::vector<std::pair<time_point, bool>> schedule_of(const side_log& log)
+{
+    std::vector<std::pair<time_point, bool>> out;
+    for (const auto& d : log.sent) out.emplace_back(d.at, d.by_timeout);
+    return out;
+}
 
 enum class clock_mode { virtual_clock, real_clock };
 
@@ -119,12 +143,13 @@ struct pair {
         }
     }
 
-    void flush(simulated_link& link)
+    void flush(simulated_link& link, bool by_timeout = false)
     {
         for (auto [s, from, log] : {std::tuple{&a, endpoint::a, &log_a}, std::tuple{&b, endpoint::b, &log_b}}) {
             while (auto d = s->poll_transmit()) {
                 log->largest_datagram = std::max(log->largest_datagram, d->size());
                 ++log->datagrams;
+                log->sent.push_back({now, d->size(), by_timeout});
                 if (tap && !tap(from, *d)) continue;
                 link.send(now, from, *d);
             }
@@ -132,8 +157,10 @@ struct pair {
     }
 
     // Runs until `done()` or until nothing is left to happen or `limit` passes. Returns
-    // whether done() became true.
-    bool run(simulated_link& link, const std::function<bool()>& done, std::chrono::milliseconds limit = 60'000ms)
+    // whether done() became true. With `tick`, wakes at least that often (for a done() that
+    // retries something).
+    bool run(simulated_link& link, const std::function<bool()>& done, std::chrono::milliseconds limit = 60'000ms,
+             std::optional<std::chrono::milliseconds> tick = std::nullopt)
     {
         const time_point end = now + limit;
         while (true) {
@@ -146,18 +173,20 @@ struct pair {
                 drain_events(b, log_b);
                 flush(link);
             }
-            a.handle_timeout(now);
-            b.handle_timeout(now);
+            for (auto [s, log] : {std::pair{&a, &log_a}, std::pair{&b, &log_b}}) {
+                const auto before = s->stats().retransmissions;
+                s->handle_timeout(now);
+                if (s->stats().retransmissions != before) log->retransmissions.push_back(now);
+            }
             drain_events(a, log_a);
             drain_events(b, log_b);
-            flush(link);
+            flush(link, true);
             if (done()) return true;
             flush(link);  // done() may have sent something
             std::optional<time_point> next = link.next_delivery();
             for (auto t : {a.poll_timeout(), b.poll_timeout()})
                 if (t && (!next || *t < *next)) next = t;
-            // In real time, done() may be a retry loop: keep ticking while time is left.
-            if (!next && mode == clock_mode::real_clock) next = now + 5ms;
+            if (tick && (!next || *next > now + *tick)) next = now + *tick;
             if (!next || *next > end) return done();
             if (mode == clock_mode::real_clock) {
                 if (*next > dtls::clock::now()) std::this_thread::sleep_until(*next);

@@ -43,6 +43,24 @@ using seeded_core = rtc::basic_core<seeded_policy>;
 
 }  // namespace
 
+// Two cores of one policy on the simulated network: a's channel "chat" open on both sides.
+template <class Core>
+auto connect_pair(pc_world<Core>& w, std::unique_ptr<Core> pa, std::unique_ptr<Core> pb)
+{
+    w.setup(w.a, "a", "10.0.0.1", std::move(pa));
+    w.setup(w.b, "b", "10.0.0.2", std::move(pb));
+    auto ch = w.a.pc->create_data_channel(w.now, "chat");
+    REQUIRE(ch);
+    auto offer = w.a.pc->set_local_description(w.now);
+    REQUIRE(offer);
+    REQUIRE(w.b.pc->set_remote_description(w.now, *offer));
+    auto answer = w.b.pc->set_local_description(w.now);
+    REQUIRE(answer);
+    REQUIRE(w.a.pc->set_remote_description(w.now, *answer));
+    REQUIRE(w.run_until([&] { return !w.a.opened.empty() && w.b.remote_channel; }));
+    return *ch;
+}
+
 TEST_CASE("a deterministic random source swapped in through the policy")
 {
     auto cert = rtc::openssl_dtls_backend::generate_certificate();
@@ -84,18 +102,8 @@ TEST_CASE("the MDN flow with the seeded policy connects and is reproducible")
         auto pb = seeded_core::create(cfg, seeded_random{seed + 1000});
         REQUIRE(pa);
         REQUIRE(pb);
-        w.setup(w.a, "a", "10.0.0.1", std::move(*pa));
-        w.setup(w.b, "b", "10.0.0.2", std::move(*pb));
-        auto ch = w.a.pc->create_data_channel(w.now, "chat");
-        REQUIRE(ch);
-        auto offer = w.a.pc->set_local_description(w.now);
-        REQUIRE(offer);
-        REQUIRE(w.b.pc->set_remote_description(w.now, *offer));
-        auto answer = w.b.pc->set_local_description(w.now);
-        REQUIRE(answer);
-        REQUIRE(w.a.pc->set_remote_description(w.now, *answer));
-        REQUIRE(w.run_until([&] { return !w.a.opened.empty() && w.b.remote_channel; }));
-        REQUIRE(ch->send(w.now, std::string_view("seeded")));
+        auto ch = connect_pair(w, std::move(*pa), std::move(*pb));
+        REQUIRE(ch.send(w.now, std::string_view("seeded")));
         REQUIRE(w.run_until([&] { return w.b.texts.size() == 1; }));
         CHECK(w.b.texts[0] == "seeded");
         return std::string(w.a.pc->local_ufrag()) + " " + std::string(w.b.pc->local_ufrag());
@@ -103,4 +111,45 @@ TEST_CASE("the MDN flow with the seeded policy connects and is reproducible")
     const auto first = run(7);
     CHECK(first == run(7));
     CHECK(first != run(8));
+}
+
+namespace {
+// The default parts with a small event queue (rtc::limits::max_queued_events).
+struct small_queue_policy : rtc::openssl_policy {
+    static constexpr rtc::limits limits()
+    {
+        rtc::limits l;
+        l.max_queued_events = 8;
+        return l;
+    }
+};
+using small_queue_core = rtc::basic_core<small_queue_policy>;
+}  // namespace
+
+TEST_CASE("a user who stops polling: messages beyond max_queued_events are dropped and counted")
+{
+    pc_world<small_queue_core> w;
+    auto cfg = pc_world<small_queue_core>::loopback_config();
+    auto pa = small_queue_core::create(cfg);
+    auto pb = small_queue_core::create(cfg);
+    REQUIRE(pa);
+    REQUIRE(pb);
+    auto ch = connect_pair(w, std::move(*pa), std::move(*pb));
+    w.run_until([] { return false; }, 200ms);  // let the rest of the set-up events be polled
+
+    w.b.poll_events = false;
+    constexpr std::size_t sent = 20;
+    for (std::size_t i = 0; i < sent; ++i) REQUIRE(ch.send(w.now, std::string_view("m" + std::to_string(i))));
+    // Everything delivered at the SCTP level: b acknowledged all of it.
+    REQUIRE(w.run_until([&] {
+        const auto* assoc = w.a.pc->sctp_association();
+        return assoc && assoc->buffered_amount() == 0 && assoc->bytes_in_flight() == 0;
+    }));
+    const auto dropped = w.b.pc->get_stats().messages_dropped;
+    CHECK(dropped == sent - 8);
+    w.b.poll_events = true;
+    w.drain_events(w.b);
+    REQUIRE(w.b.texts.size() == 8);  // the oldest are kept, in order
+    for (std::size_t i = 0; i < 8; ++i) CHECK(w.b.texts[i] == "m" + std::to_string(i));
+    CHECK(w.b.pc->get_stats().messages_received == sent);  // received by the core, then dropped
 }

@@ -175,6 +175,42 @@ void run_pair(Executor ex)
     CHECK(b.texts[0] == "hello over UDP");
     CHECK(a.binaries[0] == blob);
 
+    // The attributes, read from this thread (not the executor's).
+    REQUIRE(wait_for([&] {
+        std::lock_guard la(a.m);
+        return std::find(a.log.begin(), a.log.end(), "icecandidate(null)") != a.log.end();
+    }));
+    CHECK(pa->signaling_state() == rtc::signaling_state::stable);
+    CHECK(pa->connection_state() == rtc::connection_state::connected);
+    CHECK(pb->connection_state() == rtc::connection_state::connected);
+    CHECK((pa->ice_connection_state() == rtc::ice_connection_state::connected ||
+           pa->ice_connection_state() == rtc::ice_connection_state::completed));
+    CHECK(pa->ice_gathering_state() == rtc::ice_gathering_state::complete);
+    CHECK_FALSE(pa->pending_local_description());
+    CHECK_FALSE(pa->pending_remote_description());
+    REQUIRE(pa->current_local_description());
+    REQUIRE(pa->current_remote_description());
+    CHECK(pa->local_description()->type == rtc::sdp_type::offer);
+    CHECK(pa->remote_description()->type == rtc::sdp_type::answer);
+    CHECK(pb->local_description()->type == rtc::sdp_type::answer);
+    CHECK(pb->remote_description()->type == rtc::sdp_type::offer);
+    CHECK(pa->remote_description()->sdp == pb->local_description()->sdp.substr(0, pa->remote_description()->sdp.size()));
+    // Gathered candidates are part of localDescription, as in browsers.
+    CHECK(pa->local_description()->sdp.find("a=candidate:") != std::string::npos);
+    CHECK(pa->local_description()->sdp.find("a=end-of-candidates") != std::string::npos);
+    // createOffer({iceRestart: true}) after a negotiation: new credentials (RFC 8829 5.2.1).
+    const auto ufrag_of = [](const std::string& sdp) {
+        const auto at = sdp.find("a=ice-ufrag:");
+        return at == std::string::npos ? std::string() : sdp.substr(at + 12, sdp.find('\r', at) - at - 12);
+    };
+    auto restart = pa->async_create_offer(rtc::offer_options{.ice_restart = true}, bnet::use_future).get();
+    REQUIRE(restart);
+    CHECK_FALSE(ufrag_of(restart->sdp).empty());
+    CHECK(ufrag_of(restart->sdp) != ufrag_of(pa->local_description()->sdp));
+    auto plain = pa->async_create_offer(bnet::use_future).get();
+    REQUIRE(plain);
+    CHECK(ufrag_of(plain->sdp) == ufrag_of(pa->local_description()->sdp));
+
     CHECK(loop_failures == 0);
     auto stats = pa->async_get_stats(bnet::use_future).get();
     CHECK(stats.messages_sent == 1);
@@ -196,6 +232,8 @@ void run_pair(Executor ex)
 
     pa->async_close(bnet::use_future).get();
     pb->async_close(bnet::use_future).get();
+    CHECK(pa->signaling_state() == rtc::signaling_state::closed);
+    CHECK(pa->connection_state() == rtc::connection_state::closed);
     pa->shutdown();
     pb->shutdown();
     sig_a.close();
@@ -463,6 +501,49 @@ void run_pair_with_setters(Ex ex)
 }
 
 }  // namespace
+
+TEST_CASE("attributes follow the JSEP calls: have-local-offer, then rollback")
+{
+    bnet::io_context io;
+    peer_connection::configuration config;
+    config.include_loopback = true;
+    peer_connection_options options;
+    options.bind = {{bnet::ip::address_v4::loopback(), 0}};
+    auto pc = peer_connection::create(io.get_executor(), config, options);
+    REQUIRE(pc);
+    CHECK(pc->signaling_state() == rtc::signaling_state::stable);
+    CHECK(pc->connection_state() == rtc::connection_state::new_);
+    CHECK(pc->ice_gathering_state() == rtc::ice_gathering_state::new_);
+    CHECK_FALSE(pc->local_description());
+    CHECK_FALSE(pc->remote_description());
+
+    std::optional<result<rtc::channel_id>> ch;
+    pc->async_create_data_channel("x", {}, [&](result<rtc::channel_id> r) { ch = std::move(r); });
+    io.run_for(50ms);
+    REQUIRE(ch);
+    REQUIRE(*ch);
+    std::optional<result<rtc::session_description>> offer;
+    pc->async_set_local_description([&](result<rtc::session_description> r) { offer = std::move(r); });
+    io.run_for(50ms);
+    REQUIRE(offer);
+    REQUIRE(*offer);
+    CHECK(pc->signaling_state() == rtc::signaling_state::have_local_offer);
+    REQUIRE(pc->pending_local_description());
+    CHECK(pc->pending_local_description()->type == rtc::sdp_type::offer);
+    CHECK_FALSE(pc->current_local_description());
+    CHECK(pc->local_description()->sdp.starts_with((*offer)->sdp.substr(0, (*offer)->sdp.find("a=ice-ufrag"))));
+
+    std::optional<result<void>> rolled_back;
+    pc->async_set_local_description(rtc::session_description{rtc::sdp_type::rollback, {}},
+                                    [&](result<void> r) { rolled_back = std::move(r); });
+    io.run_for(50ms);
+    REQUIRE(rolled_back);
+    CHECK(*rolled_back);
+    CHECK(pc->signaling_state() == rtc::signaling_state::stable);
+    CHECK_FALSE(pc->pending_local_description());
+    CHECK_FALSE(pc->local_description());
+    pc->shutdown();
+}
 
 TEST_CASE("per-event handlers only: two peer connections over UDP (io_context on another thread)")
 {

@@ -194,7 +194,10 @@ public:
         asio::driver_config driver_config = options.driver;
         driver_config.tls = options.turn_tls;
         auto d = driver_type::create(ex, std::move(machine), bind,
-                                     [state](machine_type&, rtc::event&& e) { state->deliver(std::move(e)); },
+                                     [state](machine_type& m, rtc::event&& e) {
+                                         if (shared_state::observable(e)) state->observe(*m.core);
+                                         state->deliver(std::move(e));
+                                     },
                                      driver_config);
         if (!d) return d.error();
         basic_peer_connection pc(std::move(*d), state);
@@ -308,6 +311,31 @@ public:
     [[nodiscard]] std::size_t held_events() const { return state_->held_count(); }
     [[nodiscard]] std::uint64_t dropped_events() const { return state_->dropped_count(); }
 
+    // ---- attributes (RTCPeerConnection's read-only ones) ---------------------------------------
+    // Callable from any thread. They report the core as of the last call that changed it or the
+    // last event the runtime took from it, so inside a handler an attribute may already show
+    // the state whose event is the next one on its way (browsers change the attribute as they
+    // fire the event). Descriptions include the candidates gathered so far, as in browsers.
+    [[nodiscard]] rtc::signaling_state signaling_state() const { return state_->observed().signaling; }
+    [[nodiscard]] rtc::ice_gathering_state ice_gathering_state() const { return state_->observed().gathering; }
+    [[nodiscard]] rtc::ice_connection_state ice_connection_state() const { return state_->observed().ice_connection; }
+    [[nodiscard]] rtc::connection_state connection_state() const { return state_->observed().connection; }
+    // localDescription: the pending one while there is one, else the current one.
+    [[nodiscard]] std::optional<rtc::session_description> local_description() const
+    {
+        auto o = state_->observed();
+        return o.pending_local ? std::move(o.pending_local) : std::move(o.current_local);
+    }
+    [[nodiscard]] std::optional<rtc::session_description> remote_description() const
+    {
+        auto o = state_->observed();
+        return o.pending_remote ? std::move(o.pending_remote) : std::move(o.current_remote);
+    }
+    [[nodiscard]] std::optional<rtc::session_description> current_local_description() const { return state_->observed().current_local; }
+    [[nodiscard]] std::optional<rtc::session_description> current_remote_description() const { return state_->observed().current_remote; }
+    [[nodiscard]] std::optional<rtc::session_description> pending_local_description() const { return state_->observed().pending_local; }
+    [[nodiscard]] std::optional<rtc::session_description> pending_remote_description() const { return state_->observed().pending_remote; }
+
     // ---- JSEP (each completes with the core's result) --------------------------------------
     // Arguments are views or const references, copied into the call: with g++ 12, temporaries
     // with destructors inside a co_await expression can be destroyed twice (GCC bug 101367 and
@@ -318,6 +346,13 @@ public:
     {
         return invoke([](core_type& c, auto) { return c.create_offer(); }, std::forward<Token>(token));
     }
+    // createOffer({iceRestart: true}) (RTCOfferOptions; RFC 8829 5.2.1).
+    template <class Token>
+    auto async_create_offer(const rtc::offer_options& options, Token&& token)
+    {
+        return invoke([restart = options.ice_restart](core_type& c, auto) { return c.create_offer(restart); },
+                      std::forward<Token>(token));
+    }
     template <class Token>
     auto async_create_answer(Token&& token)
     {
@@ -326,26 +361,27 @@ public:
     template <class Token>
     auto async_set_local_description(const rtc::session_description& d, Token&& token)
     {
-        return invoke([d](core_type& c, auto now) { return c.set_local_description(now, d); },
-                      std::forward<Token>(token));
+        return invoke_observed([d](core_type& c, auto now) { return c.set_local_description(now, d); },
+                               std::forward<Token>(token));
     }
     // The implicit form: completes with the offer or answer it made.
     template <class Token>
     auto async_set_local_description(Token&& token)
     {
-        return invoke([](core_type& c, auto now) { return c.set_local_description(now); }, std::forward<Token>(token));
+        return invoke_observed([](core_type& c, auto now) { return c.set_local_description(now); },
+                               std::forward<Token>(token));
     }
     template <class Token>
     auto async_set_remote_description(const rtc::session_description& d, Token&& token)
     {
-        return invoke([d](core_type& c, auto now) { return c.set_remote_description(now, d); },
-                      std::forward<Token>(token));
+        return invoke_observed([d](core_type& c, auto now) { return c.set_remote_description(now, d); },
+                               std::forward<Token>(token));
     }
     template <class Token>
     auto async_add_ice_candidate(const rtc::ice_candidate& cand, Token&& token)
     {
-        return invoke([cand](core_type& c, auto now) { return c.add_ice_candidate(now, cand); },
-                      std::forward<Token>(token));
+        return invoke_observed([cand](core_type& c, auto now) { return c.add_ice_candidate(now, cand); },
+                               std::forward<Token>(token));
     }
 
     // ---- data channels -------------------------------------------------------------------------
@@ -396,7 +432,7 @@ public:
     template <class Token>
     auto async_close(Token&& token)
     {
-        return invoke([](core_type& c, auto now) { c.close(now); }, std::forward<Token>(token));
+        return invoke_observed([](core_type& c, auto now) { c.close(now); }, std::forward<Token>(token));
     }
     // Stops the runtime at once (no goodbye); further events are not delivered.
     // Handlers are released; held events are discarded.
@@ -467,6 +503,39 @@ private:
         bool stopped = false;
         std::array<any_handler, event_kinds> handlers{};
         any_handler catch_all;
+
+        // The attributes' copy of the core (see "attributes" above), written on the driver's strand.
+        struct observation {
+            rtc::signaling_state signaling = rtc::signaling_state::stable;
+            rtc::ice_gathering_state gathering = rtc::ice_gathering_state::new_;
+            rtc::ice_connection_state ice_connection = rtc::ice_connection_state::new_;
+            rtc::connection_state connection = rtc::connection_state::new_;
+            std::optional<rtc::session_description> current_local, pending_local, current_remote, pending_remote;
+        };
+        void observe(const core_type& c)
+        {
+            observation o{c.signaling_state(),           c.ice_gathering_state(),         c.ice_connection_state(),
+                          c.connection_state(),          c.current_local_description(),   c.pending_local_description(),
+                          c.current_remote_description(), c.pending_remote_description()};
+            std::lock_guard lock(observed_mutex);
+            last_observed = std::move(o);
+        }
+        // Channel events (and above all messages, the hot path) change nothing observed.
+        static bool observable(const rtc::event& e)
+        {
+            return std::holds_alternative<rtc::ice_candidate_event>(e) ||
+                   std::holds_alternative<rtc::ice_gathering_state_change_event>(e) ||
+                   std::holds_alternative<rtc::ice_connection_state_change_event>(e) ||
+                   std::holds_alternative<rtc::connection_state_change_event>(e) ||
+                   std::holds_alternative<rtc::signaling_state_change_event>(e);
+        }
+        [[nodiscard]] observation observed() const
+        {
+            std::lock_guard lock(observed_mutex);
+            return last_observed;
+        }
+        mutable std::mutex observed_mutex;  // its own lock: observe() runs on the driver's strand
+        observation last_observed;
 
         void deliver(rtc::event&& e)
         {
@@ -682,6 +751,25 @@ private:
                 },
                 token, driver_.get(), state_, std::move(call));
         }
+    }
+
+    // invoke() for calls that change what the attributes report: the copy is refreshed on the
+    // driver's strand before the completion is posted.
+    template <class F, class Token>
+    auto invoke_observed(F f, Token&& token)
+    {
+        return invoke(
+            [f = std::move(f), state = state_](core_type& c, auto now) mutable {
+                if constexpr (std::is_void_v<std::invoke_result_t<F&, core_type&, decltype(now)>>) {
+                    f(c, now);
+                    state->observe(c);
+                } else {
+                    auto r = f(c, now);
+                    state->observe(c);
+                    return r;
+                }
+            },
+            std::forward<Token>(token));
     }
 
     // stun:/turn: (UDP) URLs with host names become IP literals (first address of the

@@ -1222,7 +1222,10 @@ private:
     {
         if (closing_) return;
         // A bounded queue: when the user stops polling, messages are what gets dropped.
-        if (events_.size() >= limits_.max_queued_events && std::holds_alternative<channel_message_event>(e)) return;
+        if (events_.size() >= limits_.max_queued_events && std::holds_alternative<channel_message_event>(e)) {
+            ++stats_.messages_dropped;  // counted, so that a dropped message is never silent
+            return;
+        }
         events_.push_back(std::move(e));
     }
 

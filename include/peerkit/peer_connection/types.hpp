@@ -98,6 +98,10 @@ struct basic_configuration {
 enum class signaling_state : std::uint8_t {
     stable, have_local_offer, have_remote_offer, have_local_pranswer, have_remote_pranswer, closed
 };
+// RTCOfferOptions (W3C webrtc-pc 4.9.1).
+struct offer_options {
+    bool ice_restart = false;  // new ICE credentials in the offer (RFC 8829 5.2.1)
+};
 // RTCPeerConnectionState.
 enum class connection_state : std::uint8_t { new_, connecting, connected, disconnected, failed, closed };
 using ice_gathering_state = ice::gathering_state;
@@ -236,6 +240,9 @@ struct stats {
     std::uint64_t packets_received = 0, transport_bytes_received = 0;
     // RFC 7983 demultiplexing: datagrams that were neither STUN, DTLS nor TURN ChannelData.
     std::uint64_t packets_discarded = 0;
+    // Channel messages dropped because limits::max_queued_events events were waiting to be
+    // polled (a sans-IO user who stopped calling poll_event; the Asio runtime always polls).
+    std::uint64_t messages_dropped = 0;
     // The selected candidate pair (RTCIceCandidatePairStats), as SDP candidate values.
     std::optional<std::string> selected_local_candidate, selected_remote_candidate;
     // Smoothed round-trip time measured by SCTP (RFC 9260 6.3.1 SRTT) over the selected pair.

@@ -197,13 +197,19 @@ struct fingerprint {
     }
 };
 namespace detail {
-[[nodiscard]] constexpr int hex_value(char c) noexcept
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;  // lenient: RFC 8122 says upper case
-    return -1;
-}
+// One table lookup per digit (a fingerprint is 64-128 of them).
+inline constexpr auto hex_values = [] {
+    struct table {
+        signed char v[256];
+    } t{};
+    for (int u = 0; u < 256; ++u)
+        t.v[u] = static_cast<signed char>(u >= '0' && u <= '9'   ? u - '0'
+                                          : u >= 'A' && u <= 'F' ? u - 'A' + 10
+                                          : u >= 'a' && u <= 'f' ? u - 'a' + 10  // lenient: RFC 8122 says upper case
+                                                                 : -1);
+    return t;
+}();
+[[nodiscard]] constexpr int hex_value(char c) noexcept { return hex_values.v[static_cast<unsigned char>(c)]; }
 }  // namespace detail
 [[nodiscard]] inline result<fingerprint> parse_fingerprint(std::string_view v) noexcept
 {
@@ -371,7 +377,7 @@ struct rtcp_fb {
     auto rest = v;
     rtcp_fb f;
     f.payload_type = detail::cut(rest, ' ');
-    if (f.payload_type != "*" && !detail::parse_uint<std::uint8_t>(f.payload_type))
+    if (!detail::equals(f.payload_type, "*") && !detail::parse_uint<std::uint8_t>(f.payload_type))
         return make_error(errc::bad_attribute, "a=rtcp-fb: '", f.payload_type, "' is not a payload type or *");
     f.type = detail::cut(rest, ' ');
     if (!detail::is_token(f.type)) return make_error(errc::bad_attribute, "a=rtcp-fb:", f.payload_type, " has no feedback type");
@@ -398,15 +404,17 @@ struct extmap {
 {
     auto rest = v;
     extmap e;
-    auto id_part = detail::cut(rest, ' ');
-    const auto slash = id_part.find('/');
-    const auto id = detail::parse_uint<std::uint16_t>(id_part.substr(0, slash));
+    const auto id_part = detail::cut(rest, ' ');
+    auto direction_text = id_part;
+    const auto id_text = detail::cut(direction_text, '/');  // leaves what follows a '/'
+    const bool has_direction = id_text.size() != id_part.size();
+    const auto id = detail::parse_uint<std::uint16_t>(id_text);
     // RFC 8285 7: 1-255 in use; 4096-4351 were for legacy negotiation and are accepted too.
     if (!id || *id == 0 || (*id > 255 && (*id < 4096 || *id > 4351)))
-        return make_error(errc::bad_attribute, "a=extmap: id '", id_part.substr(0, slash), "' is not 1-255");
+        return make_error(errc::bad_attribute, "a=extmap: id '", id_text, "' is not 1-255");
     e.id = *id;
-    if (slash != std::string_view::npos) {
-        e.direction = direction_from(id_part.substr(slash + 1));
+    if (has_direction) {
+        e.direction = direction_from(direction_text);
         if (!e.direction) return make_error(errc::bad_attribute, "a=extmap:", *id, " has a bad direction");
     }
     e.uri = detail::cut(rest, ' ');

@@ -175,7 +175,7 @@ struct candidate_view {
     candidate_view c;
     auto rest = text;
     bool ok = false;
-    c.foundation = detail::cut_class(rest, ' ', detail::cc_ice, ok);
+    c.foundation = detail::cut_class<detail::cc_ice>(rest, ' ', ok);
     if (!ok || c.foundation.size() > 32)
         return make_error(errc::bad_candidate, "candidate foundation '", c.foundation,
                           "' is not 1 to 32 ice-chars");
@@ -185,7 +185,7 @@ struct candidate_view {
         return make_error(errc::bad_candidate, "candidate component id '", component,
                           "' is not a number from 1 to 256");
     c.component = *comp;
-    c.transport = detail::cut_class(rest, ' ', detail::cc_token, ok);
+    c.transport = detail::cut_class<detail::cc_token>(rest, ' ', ok);
     if (!ok)
         return make_error(errc::bad_candidate, "candidate has no transport");
     const auto priority = cut(rest, ' ');
@@ -196,15 +196,15 @@ struct candidate_view {
     c.priority = *prio;
     // RFC 8839 5.1: connection-address from RFC 8866 (IPv4, IPv6 or FQDN). A literal or a
     // name has no spaces and no control characters; the ICE agent validates it further.
-    c.address = detail::cut_class(rest, ' ', detail::cc_visible, ok);
+    c.address = detail::cut_class<detail::cc_visible>(rest, ' ', ok);
     if (!ok)
         return make_error(errc::bad_candidate, "candidate has no connection address");
     const auto port_text = cut(rest, ' ');
     const auto port = detail::parse_port(port_text);
     if (!port) return make_error(errc::bad_candidate, "candidate port '", port_text, "' is not a port");
     c.port = *port;
-    if (cut(rest, ' ') != "typ") return make_error(errc::bad_candidate, "candidate has no 'typ'");
-    c.type = detail::cut_class(rest, ' ', detail::cc_token, ok);
+    if (!detail::equals(cut(rest, ' '), "typ")) return make_error(errc::bad_candidate, "candidate has no 'typ'");
+    c.type = detail::cut_class<detail::cc_token>(rest, ' ', ok);
     if (!ok) return make_error(errc::bad_candidate, "candidate has no type after 'typ'");
 
     // The rest is name/value pairs. RFC 8839 puts raddr and rport first, but stacks differ, so
@@ -212,23 +212,23 @@ struct candidate_view {
     c.extension_text = rest;
     bool seen_raddr = false, seen_tcptype = false;
     while (!rest.empty()) {
-        const auto name = detail::cut_class(rest, ' ', detail::cc_token, ok);
+        const auto name = detail::cut_class<detail::cc_token>(rest, ' ', ok);
         if (!ok)
             return make_error(errc::bad_candidate, "candidate extension name is empty or not a token");
-        const auto value = detail::cut_class(rest, ' ', detail::cc_visible, ok);
+        const auto value = detail::cut_class<detail::cc_visible>(rest, ' ', ok);
         if (!ok)
             return make_error(errc::bad_candidate, "candidate extension '", name, "' has no value");
         if (name.size() != 5 && name.size() != 7) continue;  // none of raddr, rport, tcptype
-        if (name == "raddr") {
+        if (detail::equals(name, "raddr")) {
             if (seen_raddr) return make_error(errc::bad_candidate, "candidate has two raddr");
             seen_raddr = true;
             c.related_address = value;
-        } else if (name == "rport") {
+        } else if (detail::equals(name, "rport")) {
             if (c.related_port) return make_error(errc::bad_candidate, "candidate has two rport");
             const auto rport = detail::parse_port(value);
             if (!rport) return make_error(errc::bad_candidate, "candidate rport '", value, "' is not a port");
             c.related_port = *rport;
-        } else if (name == "tcptype") {
+        } else if (detail::equals(name, "tcptype")) {
             if (seen_tcptype) return make_error(errc::bad_candidate, "candidate has two tcptype");
             seen_tcptype = true;
             c.tcp = tcp_type_from(value);

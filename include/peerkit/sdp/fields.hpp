@@ -186,14 +186,20 @@ struct media_line {
     }
     m.proto = detail::cut(rest, ' ');
     if (m.proto.empty()) return make_error(errc::bad_field, "m= line has no protocol");
-    // proto = token *("/" token)
-    bool proto_ok = !m.proto.starts_with('/') && !m.proto.ends_with('/') && m.proto.find("//") == std::string_view::npos;
-    for (auto part : token_list{m.proto, '/'}) proto_ok = proto_ok && detail::is_token(part);
-    if (!proto_ok) return make_error(errc::bad_field, "m= line protocol '", m.proto, "' is malformed");
+    // proto = token *("/" token), in one pass: no '/' first, last, or after another '/'.
+    bool proto_ok = true;
+    char prev = '/';
+    for (char c : m.proto) {
+        proto_ok &= c == '/' ? prev != '/' : detail::is_token_char(c);
+        prev = c;
+    }
+    if (!proto_ok || prev == '/') return make_error(errc::bad_field, "m= line protocol '", m.proto, "' is malformed");
     m.formats = token_list{rest};
-    if (m.formats.empty()) return make_error(errc::bad_field, "m= line has no formats");
-    for (auto f : m.formats)
-        if (!detail::is_token(f)) return make_error(errc::bad_field, "m= line format '", f, "' is not a token");
+    // 1*(SP fmt): every byte a token-char or SP (one pass), and at least one format.
+    if (rest.find_first_not_of(' ') == std::string_view::npos) return make_error(errc::bad_field, "m= line has no formats");
+    if (!detail::all_in_class(rest, detail::cc_token_list))
+        for (auto f : m.formats)
+            if (!detail::is_token(f)) return make_error(errc::bad_field, "m= line format '", f, "' is not a token");
     return m;
 }
 inline void append_value(std::string& out, const media_line& m)

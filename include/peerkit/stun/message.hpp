@@ -438,7 +438,12 @@ public:
     [[nodiscard]] result<void> check_fingerprint() const noexcept;
 
 private:
-    result<void> verify_fingerprint_at(std::size_t offset) const noexcept;
+    static result<void> verify_fingerprint(bytes_view data, std::size_t offset) noexcept;
+    // The view parse() returns, written straight into the caller's result (see parse()).
+    static result<message_view> assemble(bytes_view data, bool classic, std::uint32_t mi, std::uint32_t mi256,
+                                         std::uint32_t fp, std::uint32_t counted, std::uint32_t ignored,
+                                         std::uint32_t unknown_count,
+                                         const std::array<attribute_type, max_unknown_reported>& unknown) noexcept;
     template <std::size_t N, class Key>
     result<void> check_mac(const Key& key, std::size_t offset, attribute_type which) const noexcept;
 
@@ -542,16 +547,22 @@ inline result<message_view> message_view::parse(bytes_view data, const parse_opt
     if (header_size + length != data.size())
         return make_error(errc::bad_length, "message length field ", length, " does not match the ",
                           data.size() - header_size, " bytes after the header");
-    message_view m;
-    m.data_ = data;
+    bool classic = false;
     if (peerkit::detail::load_be32(p + 4) != magic_cookie) {
         if (!options.allow_classic)
             return make_error(errc::bad_magic_cookie, "magic cookie is ", hex{peerkit::detail::load_be32(p + 4), 8},
                               ", not 0x2112a442");
-        m.classic_ = true;
+        classic = true;
     }
     // Not reached for lengths that are not multiples of 4 with well-formed attributes: the walk
     // below reports the attribute that breaks the alignment, which is the more useful error.
+
+    // The walk keeps its state in locals and fills the view once at the end. Kept in the view
+    // (which has to live in memory for unknown_[]), g++ 12 merged the two 32-bit integrity
+    // offsets into one 64-bit load right after storing them separately: a failed store-to-load
+    // forward on every attribute, most of a parse's time (docs/performance.md, "STUN").
+    std::uint32_t mi = 0, mi256 = 0, fp = 0, counted = 0, ignored = 0, unknown_count = 0;
+    std::array<attribute_type, max_unknown_reported> unknown{};
 
     // RFC 8489 14: type (16), length (16), value padded to a multiple of 4 bytes.
     std::size_t pos = header_size;
@@ -579,77 +590,100 @@ inline result<message_view> message_view::parse(bytes_view data, const parse_opt
         }
 
         // RFC 8489 14.7: FINGERPRINT is the last attribute.
-        if (m.fp_offset_ != 0) [[unlikely]]
+        if (fp != 0) [[unlikely]]
             return make_error(errc::fingerprint_not_last, "attribute ", hex{static_cast<std::uint16_t>(t), 4},
                               " at offset ", pos, " follows FINGERPRINT");
-        const bool after_integrity = m.mi_offset_ != 0 || m.mi256_offset_ != 0;
+        const bool after_integrity = (mi | mi256) != 0;
         switch (t) {
         case attribute_type::message_integrity:
-            if (m.mi_offset_ != 0)
+            if (mi != 0)
                 return make_error(errc::duplicate_integrity, "second MESSAGE-INTEGRITY at offset ", pos);
-            if (m.mi256_offset_ != 0) {
+            if (mi256 != 0) {
                 // RFC 8489 14.6: after MESSAGE-INTEGRITY-SHA256 only FINGERPRINT counts.
-                ++m.ignored_;
+                ++ignored;
                 break;
             }
             if (alen != 20)
                 return make_error(errc::bad_attribute_value, "MESSAGE-INTEGRITY at offset ", pos, " has length ",
                                   alen, ", not 20");
-            m.mi_offset_ = static_cast<std::uint32_t>(pos);
-            ++m.counted_;
+            mi = static_cast<std::uint32_t>(pos);
+            ++counted;
             break;
         case attribute_type::message_integrity_sha256:
-            if (m.mi256_offset_ != 0)
+            if (mi256 != 0)
                 return make_error(errc::duplicate_integrity, "second MESSAGE-INTEGRITY-SHA256 at offset ", pos);
             // RFC 8489 14.6: at least 16 bytes, at most 32, a multiple of 4.
             if (alen < 16 || alen > 32 || (alen & 3u) != 0)
                 return make_error(errc::bad_attribute_value, "MESSAGE-INTEGRITY-SHA256 at offset ", pos,
                                   " has length ", alen, " (must be 16..32 and a multiple of 4)");
-            m.mi256_offset_ = static_cast<std::uint32_t>(pos);
-            ++m.counted_;
+            mi256 = static_cast<std::uint32_t>(pos);
+            ++counted;
             break;
         case attribute_type::fingerprint:
             if (alen != 4)
                 return make_error(errc::bad_attribute_value, "FINGERPRINT at offset ", pos, " has length ", alen,
                                   ", not 4");
-            m.fp_offset_ = static_cast<std::uint32_t>(pos);
-            ++m.counted_;
+            fp = static_cast<std::uint32_t>(pos);
+            ++counted;
             break;
         default:
             if (after_integrity) {
                 // RFC 8489 14.5: agents MUST ignore attributes following MESSAGE-INTEGRITY
                 // (other than MESSAGE-INTEGRITY-SHA256 and FINGERPRINT).
-                ++m.ignored_;
+                ++ignored;
                 break;
             }
-            ++m.counted_;
+            ++counted;
             if (is_comprehension_required(t) &&
                 !(options.is_known != nullptr ? options.is_known(t) : is_known_attribute(t))) {
-                if (m.unknown_count_ < max_unknown_reported) m.unknown_[m.unknown_count_] = t;
-                ++m.unknown_count_;
+                if (unknown_count < max_unknown_reported) unknown[unknown_count] = t;
+                ++unknown_count;
             }
             break;
         }
         pos = value_at + padded;
     }
 
-    if (m.fp_offset_ != 0) {
+    if (fp != 0) {
         if (options.fingerprint != fingerprint_check::skip) {
-            auto ok = m.verify_fingerprint_at(m.fp_offset_);
+            auto ok = verify_fingerprint(data, fp);
             if (!ok) return ok.error();
         }
     } else if (options.fingerprint == fingerprint_check::require) {
         return make_error(errc::missing_fingerprint, "message has no FINGERPRINT (required by the parse options)");
     }
-    return m;
+    return assemble(data, classic, mi, mi256, fp, counted, ignored, unknown_count, unknown);
 }
 
-inline result<void> message_view::verify_fingerprint_at(std::size_t offset) const noexcept
+inline result<message_view> message_view::assemble(bytes_view data, bool classic, std::uint32_t mi,
+                                                   std::uint32_t mi256, std::uint32_t fp, std::uint32_t counted,
+                                                   std::uint32_t ignored, std::uint32_t unknown_count,
+                                                   const std::array<attribute_type, max_unknown_reported>& unknown) noexcept
+{
+    // `return m;` from a local view copied it into the result in 16-byte blocks right after
+    // writing it field by field: failed store-to-load forwards that cost about a third of a
+    // parse. Filling the view inside the result, which is the only thing returned here (so
+    // returned in place), writes each field once.
+    result<message_view> r{message_view{}};
+    message_view& m = *r;
+    m.data_ = data;
+    m.mi_offset_ = mi;
+    m.mi256_offset_ = mi256;
+    m.fp_offset_ = fp;
+    m.counted_ = counted;
+    m.ignored_ = ignored;
+    m.unknown_count_ = unknown_count;
+    m.classic_ = classic;
+    m.unknown_ = unknown;
+    return r;
+}
+
+inline result<void> message_view::verify_fingerprint(bytes_view data, std::size_t offset) noexcept
 {
     // RFC 8489 14.7: CRC-32 of the message up to (not including) FINGERPRINT, with the length
     // field already covering FINGERPRINT - it is the last attribute, so the header is as sent.
-    const std::uint32_t expected = peerkit::detail::crc32(data_.first(offset)) ^ fingerprint_xor;
-    const std::uint32_t actual = peerkit::detail::load_be32(data_.data() + offset + 4);
+    const std::uint32_t expected = peerkit::detail::crc32(data.first(offset)) ^ fingerprint_xor;
+    const std::uint32_t actual = peerkit::detail::load_be32(data.data() + offset + 4);
     if (expected != actual)
         return make_error(errc::fingerprint_mismatch, "FINGERPRINT is ", hex{actual, 8}, " but the message's is ",
                           hex{expected, 8});
@@ -659,7 +693,7 @@ inline result<void> message_view::verify_fingerprint_at(std::size_t offset) cons
 inline result<void> message_view::check_fingerprint() const noexcept
 {
     if (fp_offset_ == 0) return make_error(errc::missing_fingerprint, "message has no FINGERPRINT");
-    return verify_fingerprint_at(fp_offset_);
+    return verify_fingerprint(data_, fp_offset_);
 }
 
 template <std::size_t N, class Key>

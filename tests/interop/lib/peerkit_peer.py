@@ -14,7 +14,8 @@ import sys
 import threading
 import time
 
-RESULT_RE = re.compile(r"^RESULT peer=peerkit recv=(\d+) bytes=(\d+) secs=([\d.]+) MBps=([\d.]+) "
+# peer=... names the stack: bench/datachannel_bench.py's aiortc end prints the same line.
+RESULT_RE = re.compile(r"^RESULT peer=\S+ recv=(\d+) bytes=(\d+) secs=([\d.]+) MBps=([\d.]+) "
                        r"open_ms=([\d.]+)$")
 
 # Test traffic: peerkit sends N messages of SIZE bytes; the other side sends ECHO_COUNT
@@ -47,14 +48,17 @@ def peer_path():
 
 
 class Peer:
-    """One running `peer`. signals: queue of parsed JSON messages from its stdout."""
+    """One running `peer`. signals: queue of parsed JSON messages from its stdout.
+    command: another program with the same stdio contract (default: the `peer` example)."""
 
-    def __init__(self, args, name="peerkit"):
-        exe = peer_path()
-        if not os.access(exe, os.X_OK):
-            raise RuntimeError(f"{exe} is not built (cmake --build --preset gcc --target example_peer)")
+    def __init__(self, args, name="peerkit", command=None):
+        if command is None:
+            exe = peer_path()
+            if not os.access(exe, os.X_OK):
+                raise RuntimeError(f"{exe} is not built (cmake --build --preset gcc --target example_peer)")
+            command = [exe]
         self.name = name
-        self.args = [exe, *args]
+        self.args = [*command, *args]
         self.started = time.monotonic()
         self.proc = subprocess.Popen(self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, start_new_session=True)

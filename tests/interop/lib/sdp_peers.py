@@ -72,6 +72,7 @@ async function run(task) {
   if (task.op === 'dc_signal') return dcSignal(task);
   if (task.op === 'dc_status') return dcs[task.id].status();
   if (task.op === 'dc_close') { pcs[task.id].close(); return dcs[task.id].status(); }
+  if (window.extraOps && task.op in window.extraOps) return window.extraOps[task.op](task);
   throw new Error('unknown op ' + task.op);
 }
 
@@ -212,17 +213,56 @@ CHROMIUM_FLAGS = [
     "--no-default-browser-check", "--mute-audio",
 ]
 
+# Without these, Chromium's WebRTC behaves as in a person's browser: host addresses hidden behind
+# mDNS names, no loopback candidates, no media permission (which would reveal addresses). browser_echo.py runs it that way.
+BROWSER_DEFAULT_WEBRTC_FLAGS = ("--disable-features=WebRtcHideLocalIpsWithMdns",
+                                "--allow-loopback-in-peer-connection",
+                                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream")
+
+
+def start_chromium(url, tmp, drop_flags=()):
+    """Headless Chromium on `url` with a fresh profile under `tmp`; returns (process, log file).
+
+    Raises RuntimeError when Chromium is not installed."""
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not binary:
+        raise RuntimeError("chromium is not installed (Debian package `chromium`)")
+    env = dict(os.environ, HOME=os.path.join(tmp, "home"), TMPDIR=os.path.join(tmp, "tmp"))
+    os.makedirs(env["HOME"], exist_ok=True)
+    os.makedirs(env["TMPDIR"], exist_ok=True)
+    log = open(os.path.join(tmp, "chromium.log"), "wb")
+    flags = [f for f in CHROMIUM_FLAGS if f not in drop_flags]
+    proc = subprocess.Popen([binary, *flags, "--user-data-dir=" + os.path.join(tmp, "profile"), url],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    return proc, log
+
+
+def stop_process_group(proc):
+    """SIGTERM the process group of `proc` (Chromium's renderers and helpers), then SIGKILL."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
 
 class Chromium:
-    """Headless Chromium running PAGE; call() sends a task and waits for its result."""
+    """Headless Chromium running PAGE; call() sends a task and waits for its result.
+    extra_script: JavaScript added to the page; it may define window.extraOps = {op: async
+    task => value}, which run() dispatches to (bench/datachannel_bench.py uses it)."""
 
-    def __init__(self, timeout=30.0):
+    def __init__(self, timeout=30.0, extra_script=""):
         self.timeout = timeout
         self.tasks = queue.Queue()
         self.results = queue.Queue()
         self.events = queue.Queue()  # what the page emits on its own (data-channel ops)
         self.call_lock = threading.Lock()  # one task at a time: results come back in order
         self.tmp = tempfile.mkdtemp(prefix="peerkit-chromium-")
+        page = PAGE.replace("\nloop();\n", "\n" + extra_script + "\nloop();\n") if extra_script else PAGE
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -231,7 +271,7 @@ class Chromium:
 
             def do_GET(self):
                 if self.path == "/":
-                    data = PAGE.encode()
+                    data = page.encode()
                     self.send_response(200)
                     self.send_header("Content-Type", "text/html")
                 elif self.path == "/task":
@@ -266,18 +306,7 @@ class Chromium:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         port = self.server.server_address[1]
-        binary = shutil.which("chromium") or shutil.which("chromium-browser")
-        if not binary:
-            raise RuntimeError("chromium is not installed (Debian package `chromium`)")
-        env = dict(os.environ, HOME=os.path.join(self.tmp, "home"),
-                   TMPDIR=os.path.join(self.tmp, "tmp"))
-        os.makedirs(env["HOME"])
-        os.makedirs(env["TMPDIR"])
-        self.log = open(os.path.join(self.tmp, "chromium.log"), "wb")
-        self.proc = subprocess.Popen(
-            [binary, *CHROMIUM_FLAGS, "--user-data-dir=" + os.path.join(self.tmp, "profile"),
-             f"http://127.0.0.1:{port}/"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.proc, self.log = start_chromium(f"http://127.0.0.1:{port}/", self.tmp)
         self.next_id = 0
         # The first task proves the page runs.
         try:
@@ -342,15 +371,7 @@ class Chromium:
         return self.call({"op": "dc_close", "id": pc_id})
 
     def close(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        stop_process_group(self.proc)
         self.server.shutdown()
         self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -16,6 +16,7 @@
 #include <peerkit/error.hpp>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 #include <openssl/pem.h>
@@ -24,6 +25,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -80,6 +82,36 @@ private:
 
 // --- implementation --------------------------------------------------------------------------
 
+namespace detail {
+// X509_set_pubkey for a freshly generated EC key, without OpenSSL 3.0's round trip. For a
+// provider key, X509_set_pubkey builds an OSSL_ENCODER to produce the SubjectPublicKeyInfo
+// DER, then decodes that DER with an OSSL_DECODER only to throw the decoded key away
+// (together about 220 us, 3/4 of generate(); docs/performance.md). For a key of the
+// built-in EC type it encodes directly (about 1 us). So the certificate gets a public-only
+// copy of the key in that form: EVP_PKEY_copy_parameters gives it the curve, and
+// d2i_PublicKey (RFC 5480 section 2.2 ECPoint, which OpenSSL 3 turns into a built-in EC key
+// for EC) adds the public point. The SubjectPublicKeyInfo is byte for byte the same
+// (id-ecPublicKey, named curve, uncompressed point); the private key stays a provider key
+// and signs. Public OpenSSL 3 API only, nothing cached: safe from any thread. Any failure
+// falls back to X509_set_pubkey on the key itself.
+[[nodiscard]] inline bool set_public_key(X509* cert, EVP_PKEY* key) noexcept
+{
+    unsigned char point[1 + 2 * 66];  // uncompressed point, up to P-521: 0x04 || X || Y
+    std::size_t point_size = 0;
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
+        EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &point_size) == 1) {
+        pkey_ptr pub{EVP_PKEY_new()};
+        const unsigned char* p = point;
+        EVP_PKEY* raw = pub.get();
+        if (raw != nullptr && EVP_PKEY_copy_parameters(raw, key) == 1 &&
+            d2i_PublicKey(EVP_PKEY_EC, &raw, &p, static_cast<long>(point_size)) == raw)
+            return X509_set_pubkey(cert, raw) == 1;  // the X509 keeps its own reference
+        ERR_clear_error();
+    }
+    return X509_set_pubkey(cert, key) == 1;
+}
+}  // namespace detail
+
 inline result<certificate> certificate::adopt(detail::x509_ptr cert, detail::pkey_ptr key) noexcept
 {
     auto fp = detail::compute_fingerprint(cert.get(), hash_function::sha_256);
@@ -128,7 +160,7 @@ inline result<certificate> certificate::generate(const certificate_options& opti
         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                                    reinterpret_cast<const unsigned char*>(cn.data()),
                                    static_cast<int>(cn.size()), -1, 0) != 1 ||
-        X509_set_issuer_name(cert.get(), name) != 1 || X509_set_pubkey(cert.get(), key.get()) != 1)
+        X509_set_issuer_name(cert.get(), name) != 1 || !detail::set_public_key(cert.get(), key.get()))
         return detail::openssl_error(errc::certificate_error, "building the certificate failed");
     if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0)
         return detail::openssl_error(errc::certificate_error, "signing the certificate failed");

@@ -12,6 +12,7 @@
 #include <peerkit/dtls/openssl/detail/handles.hpp>
 #include <peerkit/error.hpp>
 
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include <cstddef>
@@ -35,6 +36,11 @@ struct context_config {
     std::string groups = "X25519:P-256:P-384";
     // use_srtp profiles in preference order (RFC 5764 section 4.1.1; RFC 7714 for GCM).
     std::string srtp_profiles = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
+    // Retransmit on the caller's clock (the `now` of handle_timeout), where this OpenSSL
+    // allows it (3.0.x: see detail::openssl_timer_is_steerable and docs/dtls.md). false, or
+    // another OpenSSL, leaves expiry to OpenSSL's wall clock (the session then defers a
+    // deadline its clock has not reached yet).
+    bool retransmit_on_caller_clock = true;
 };
 
 class session;
@@ -50,6 +56,8 @@ public:
     [[nodiscard]] virtual unsigned on_timer(unsigned previous_us) noexcept = 0;
     virtual void on_info(int where, int value) noexcept = 0;
     [[nodiscard]] virtual std::size_t on_mtu() const noexcept = 0;
+    // BIO_CTRL_DGRAM_SET_NEXT_TIMEOUT: OpenSSL (re)armed or stopped its DTLS timer.
+    virtual void on_next_timeout(void* deadline) noexcept = 0;
 
 protected:
     session_io() = default;
@@ -86,7 +94,7 @@ extern "C" inline int peerkit_dtls_bio_read(BIO* bio, char* out, int size)
     }
     return n;
 }
-extern "C" inline long peerkit_dtls_bio_ctrl(BIO* bio, int cmd, long, void*)
+extern "C" inline long peerkit_dtls_bio_ctrl(BIO* bio, int cmd, long, void* ptr)
 {
     switch (cmd) {
     case BIO_CTRL_FLUSH: return 1;
@@ -99,9 +107,26 @@ extern "C" inline long peerkit_dtls_bio_ctrl(BIO* bio, int cmd, long, void*)
         return io != nullptr ? static_cast<long>(io->on_mtu()) : 0;
     }
     case BIO_CTRL_DGRAM_GET_MTU_OVERHEAD: return 0;  // our MTU is the UDP payload size
+    case BIO_CTRL_DGRAM_SET_NEXT_TIMEOUT: {
+        if (auto* io = static_cast<session_io*>(BIO_get_data(bio))) io->on_next_timeout(ptr);
+        return 1;
+    }
     default: return 0;  // no peer address, no socket timeouts: the caller owns the socket
     }
 }
+// Whether the running libssl keeps its DTLS retransmission deadline where
+// BIO_CTRL_DGRAM_SET_NEXT_TIMEOUT points. OpenSSL 3.0 decides expiry by comparing that
+// deadline (a struct timeval in the SSL object, passed to the BIO by address on every
+// arm/stop) with gettimeofday(), and offers no clock hook; the only way to make it
+// retransmit when *our* clock says so is to set that deadline to the past just before
+// DTLSv1_handle_timeout. 3.2 and later pass a copy on the stack instead (and store an
+// OSSL_TIME), so this is allowed for 3.0.x only: the runtime library's version decides, not
+// the headers'. docs/dtls.md has the measurements that rule out the alternatives.
+[[nodiscard]] inline bool openssl_timer_is_steerable() noexcept
+{
+    return (OpenSSL_version_num() & 0xFFF00000UL) == 0x30000000UL;
+}
+
 extern "C" inline int peerkit_dtls_bio_create(BIO* bio)
 {
     BIO_set_init(bio, 1);

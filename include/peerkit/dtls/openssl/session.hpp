@@ -10,17 +10,21 @@
 // How OpenSSL is driven:
 // - I/O goes through the context's datagram BIO: handle_packet() lends OpenSSL the one
 //   datagram, every BIO write becomes one queued datagram. Nothing touches a socket.
-// - Retransmission (RFC 6347 section 4.2.4). DTLS_set_timer_cb gives OpenSSL our timeout
-//   policy: the first timeout is session_config::initial_retransmit_timeout (100 ms) or twice
-//   the ICE RTT, not OpenSSL's fixed 1 s, and each retransmission doubles it up to
-//   max_retransmit_timeout (RFC 6347 4.2.4.1). Whenever OpenSSL arms its timer during one of
-//   our calls, we arm ours at `now + duration` on the caller's clock; poll_timeout() reports
-//   it and handle_timeout(now) asks OpenSSL to retransmit. OpenSSL 3.0 checks expiry against
-//   its own wall clock (gettimeofday) and has no clock hook (BoringSSL's
-//   SSL_CTX_set_current_time_cb has no OpenSSL equivalent), so when our deadline is reached
-//   before OpenSSL's clock agrees (only in a simulation running ahead of real time, or with
-//   a clock skew above OpenSSL's 15 ms tolerance), we re-arm for OpenSSL's remaining time
-//   instead of spinning. In a real runtime both clocks advance together.
+// - Retransmission (RFC 6347 section 4.2.4) runs on the caller's clock. The session keeps the
+//   schedule: the first timeout is session_config::initial_retransmit_timeout (100 ms) or
+//   twice the ICE RTT, not OpenSSL's fixed 1 s, and each retransmission doubles it up to
+//   max_retransmit_timeout (RFC 6347 4.2.4.1). Whenever OpenSSL arms its timer (the
+//   DTLS_set_timer_cb callback) we arm ours at `now + timeout`; poll_timeout() reports it and
+//   handle_timeout(now) makes OpenSSL retransmit. OpenSSL 3.0 decides expiry only by
+//   comparing its stored deadline with gettimeofday() and has no clock hook, so: OpenSSL is
+//   given a one-hour timeout (it never fires on its own, not even inside handle_packet),
+//   and when our deadline comes the session sets OpenSSL's stored deadline to the past
+//   (OpenSSL hands the BIO its address with BIO_CTRL_DGRAM_SET_NEXT_TIMEOUT) and calls
+//   DTLSv1_handle_timeout. Only done with a 3.0.x libssl (detail::openssl_timer_is_steerable);
+//   with another libssl, or context_config::retransmit_on_caller_clock = false, OpenSSL gets
+//   the real timeout and its wall clock decides: a deadline our clock reaches first (only in
+//   a simulation running ahead of real time) is deferred by OpenSSL's remaining time.
+//   docs/dtls.md, "Retransmission timing", has the experiments behind this.
 // - The peer's certificate is checked against the expected SDP fingerprints in the
 //   context's verify callback, during the handshake: a mismatch sends bad_certificate and
 //   fails the session with errc::fingerprint_mismatch.
@@ -109,7 +113,9 @@ public:
     }
     [[nodiscard]] const session_stats& stats() const noexcept { return state_->stats; }
     [[nodiscard]] const session_config& config() const noexcept { return state_->config; }
-    // The current retransmission timeout OpenSSL was given (zero before the first flight).
+    // Whether retransmissions follow the caller's clock (see the header comment).
+    [[nodiscard]] bool retransmits_on_caller_clock() const noexcept { return state_->on_caller_clock; }
+    // The current retransmission timeout (zero before the first flight).
     [[nodiscard]] std::chrono::microseconds current_retransmit_timeout() const noexcept
     {
         return std::chrono::microseconds(state_->timer_us);
@@ -133,8 +139,11 @@ private:
         // The datagram OpenSSL may read during the current call.
         bytes_view pending_rx{};
         // Timer state (see the header comment).
-        unsigned timer_us = 0;             // duration OpenSSL was last given
+        unsigned timer_us = 0;             // the current RFC 6347 4.2.4.1 timeout
         bool timer_armed_in_call = false;  // OpenSSL (re)armed its timer during this call
+        bool on_caller_clock = false;      // decided at create()
+        timeval* openssl_deadline = nullptr;  // OpenSSL's stored deadline (3.0.x)
+        bool deadline_moved = false;          // it was reported at another address: not 3.0's layout
         std::optional<time_point> retransmit_at;
         std::optional<time_point> handshake_deadline;
         // Why verification or the handshake failed, when we know better than OpenSSL.
@@ -217,14 +226,21 @@ private:
                 else
                     next = static_cast<std::uint64_t>(duration_cast<microseconds>(config.initial_retransmit_timeout).count());
             } else {
-                // A retransmission: back off exponentially (RFC 6347 4.2.4.1).
-                next = 2 * static_cast<std::uint64_t>(previous_us);
+                // A retransmission: back off exponentially (RFC 6347 4.2.4.1). From our
+                // timeout, not previous_us: OpenSSL may have been given the backstop.
+                next = 2 * static_cast<std::uint64_t>(timer_us);
                 ++stats.retransmissions;
             }
             next = std::clamp<std::uint64_t>(next, 1000, std::min<std::uint64_t>(max_us, UINT_MAX));
             timer_us = static_cast<unsigned>(next);
             timer_armed_in_call = true;
-            return timer_us;
+            return on_caller_clock ? openssl_backstop_us : timer_us;
+        }
+        void on_next_timeout(void* deadline) noexcept override
+        {
+            auto* d = static_cast<timeval*>(deadline);
+            if (openssl_deadline != nullptr && d != openssl_deadline) deadline_moved = true;
+            openssl_deadline = d;
         }
         void on_info(int where, int value) noexcept override
         {
@@ -437,12 +453,31 @@ private:
             }
             if (!retransmit_at || now < *retransmit_at) return;
             begin_call();
+            if (on_caller_clock) {
+                timeval remaining{};
+                if (DTLSv1_get_timeout(ssl.get(), &remaining) != 1) {
+                    retransmit_at.reset();  // OpenSSL stopped its timer: nothing to resend
+                    return;
+                }
+                if (openssl_deadline == nullptr || deadline_moved) {
+                    (void)fail(make_error(errc::backend_error,
+                                          "cannot reach OpenSSL's DTLS timer to retransmit on the caller's clock"));
+                    return;
+                }
+                // 1970-01-01 00:00:01: long past, and not the all-zero "timer stopped" value.
+                *openssl_deadline = timeval{1, 0};
+            }
             const long r = DTLSv1_handle_timeout(ssl.get());
             if (r < 0) {
                 (void)fail(handshake_error());
                 return;
             }
             if (r == 0) {
+                if (on_caller_clock) {
+                    // The deadline we set was not OpenSSL's: fail loudly rather than hang.
+                    (void)fail(make_error(errc::backend_error, "OpenSSL ignored the expired DTLS timer"));
+                    return;
+                }
                 // OpenSSL's wall clock has not reached its deadline yet (see the header
                 // comment); wake again when it will have.
                 timeval remaining{};
@@ -536,6 +571,10 @@ private:
         }
     };
 
+    // What OpenSSL's own timer is set to while the session drives it from the caller's clock:
+    // far beyond any handshake, so that OpenSSL never retransmits on its own.
+    static constexpr unsigned openssl_backstop_us = 3'600'000'000u;  // 1 h
+
     explicit session(std::unique_ptr<impl> s) noexcept : state_(std::move(s)) {}
     std::unique_ptr<impl> state_;
 };
@@ -574,6 +613,7 @@ inline result<session> session::create(std::shared_ptr<const context> ctx, sessi
     SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU);
     if (SSL_set_mtu(ssl, static_cast<long>(s.config.mtu)) <= 0)  // returns the MTU set
         return detail::openssl_error(errc::bad_config, "OpenSSL refused mtu ", s.config.mtu);
+    s.on_caller_clock = s.ctx->config().retransmit_on_caller_clock && detail::openssl_timer_is_steerable();
     DTLS_set_timer_cb(ssl, &detail::peerkit_dtls_timer);
     SSL_set_info_callback(ssl, &detail::peerkit_dtls_info);
     // RFC 5764 4.1.1: offer (client) or accept (server) use_srtp. Returns 0 on success.
