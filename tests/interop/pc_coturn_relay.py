@@ -44,6 +44,7 @@ certificate (IP SAN 127.0.0.1) from a throwaway CA that this script makes with t
 
 coturn or a peer that cannot start fails the test (exit 1).
 """
+import contextlib
 import os
 import re
 import shutil
@@ -53,6 +54,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from netns import run_in_namespace  # noqa: E402
@@ -366,13 +368,16 @@ def run_case(coturn, offerer_relay, answerer_relay, streams=False):
         ans.close()
 
 
-def run_wrong_credential(coturn):
-    """A relay-only offerer with a wrong TURN password: its connection must fail, promptly."""
-    what = "wrong TURN credential (offerer relay-only)"
+@contextlib.contextmanager
+def failing_offerer(coturn, **offerer):
+    """The failure cases' shared shape: a relay-only offerer (start()'s keyword arguments in
+    `offerer` say what is wrong with its server) and an ordinary answerer. Yields the run with
+    the problems every such case has when it goes wrong: the offerer must exit 1 within
+    FAIL_WITHIN, report connectionstatechange failed, signal no candidate, and coturn must
+    allocate nothing. The caller adds its own and raises."""
     log_start = len(coturn.text())
     started = time.monotonic()
-    off = start("offerer", ["--offer", "--send", "10", "--size", "100"], True, coturn,
-                credential="not-the-password")
+    off = start("offerer", ["--offer", "--send", "10", "--size", "100"], True, coturn, **offerer)
     ans = start("answerer", ["--expect", "10"], False, coturn)
     try:
         cross(off, ans)
@@ -388,32 +393,41 @@ def run_wrong_credential(coturn):
             problems.append(f"the relay-only offerer exited {code}, want 1 (failure)")
         if "peer: connectionstatechange failed" not in off.log:
             problems.append("the offerer never reported connectionstatechange failed")
-        if "peer: datachannel open" in off.log:
-            problems.append("the offerer's data channel opened without a relay")
         cands = [c["candidate"] for c in off.candidates if c.get("candidate")]
         if cands:
             problems.append(f"the offerer signalled candidates {cands}")
-        if not re.search(r"user <offerer>: incoming packet message processed, error 401", turn_log):
-            problems.append("coturn's log has no 401 for user offerer")
         if sessions or re.search(r"ALLOCATE processed, success", turn_log):
-            problems.append("coturn allocated a relay despite the wrong credential")
-        # The answerer is not relay-only; it got no candidate at all from the offerer, only the
-        # end of candidates. Not asserted: what it does in the next 2 s is reported.
-        ans.wait(2.0)
-        answerer_state = [line for line in ans.log if "connectionstatechange" in line]
-        if problems:
-            print(f"  coturn log for this case:\n{turn_log.strip()}", file=sys.stderr)
-            raise AssertionError(f"{what}: " + "; ".join(problems))
-        print(f"ok  {what}: offerer exited 1 after {elapsed:.2f} s (connectionstatechange failed); "
-              f"coturn answered 401 and allocated nothing")
-        running = ans.proc.poll() is None
-        print(f"    note: 2 s later the answerer (no relay-only; it received no candidate, only the "
-              f"end of candidates) says {answerer_state[-1] if answerer_state else 'nothing'!r} "
-              f"and is {'still running: it waits for its --timeout' if running else f'gone (exit {ans.proc.poll()})'}",
-              flush=True)
+            problems.append("coturn allocated a relay anyway")
+        yield types.SimpleNamespace(off=off, ans=ans, elapsed=elapsed, turn_log=turn_log,
+                                    problems=problems)
     finally:
         off.close()
         ans.close()
+
+
+def run_wrong_credential(coturn):
+    """A relay-only offerer with a wrong TURN password: its connection must fail, promptly."""
+    what = "wrong TURN credential (offerer relay-only)"
+    with failing_offerer(coturn, credential="not-the-password") as run:
+        problems = run.problems
+        if "peer: datachannel open" in run.off.log:
+            problems.append("the offerer's data channel opened without a relay")
+        if not re.search(r"user <offerer>: incoming packet message processed, error 401", run.turn_log):
+            problems.append("coturn's log has no 401 for user offerer")
+        # The answerer is not relay-only; it got no candidate at all from the offerer, only the
+        # end of candidates. Not asserted: what it does in the next 2 s is reported.
+        run.ans.wait(2.0)
+        answerer_state = [line for line in run.ans.log if "connectionstatechange" in line]
+        if problems:
+            print(f"  coturn log for this case:\n{run.turn_log.strip()}", file=sys.stderr)
+            raise AssertionError(f"{what}: " + "; ".join(problems))
+        print(f"ok  {what}: offerer exited 1 after {run.elapsed:.2f} s (connectionstatechange failed); "
+              f"coturn answered 401 and allocated nothing")
+        running = run.ans.proc.poll() is None
+        print(f"    note: 2 s later the answerer (no relay-only; it received no candidate, only the "
+              f"end of candidates) says {answerer_state[-1] if answerer_state else 'nothing'!r} "
+              f"and is {'still running: it waits for its --timeout' if running else f'gone (exit {run.ans.proc.poll()})'}",
+              flush=True)
 
 
 def stream_sessions(turn_log):
@@ -465,38 +479,15 @@ def run_release_on_failure(coturn):
 def run_untrusted(coturn, why, url, extra, want_text):
     """A relay-only offerer whose turns: server must not be trusted: exit 1 at once."""
     what = f"untrusted TURN server certificate ({why})"
-    log_start = len(coturn.text())
-    started = time.monotonic()
-    off = start("offerer", ["--offer", "--send", "10", "--size", "100"], True, coturn, url=url,
-                extra=extra)
-    ans = start("answerer", ["--expect", "10"], False, coturn)
-    try:
-        cross(off, ans)
-        cross(ans, off)
-        code = off.wait(FAIL_WITHIN)
-        elapsed = time.monotonic() - started
-        sessions, _, turn_log = coturn_sessions(coturn, log_start, timeout=0)
-        problems = []
-        if code is None:
-            problems.append(f"the relay-only offerer was still running after {FAIL_WITHIN} s")
-        elif code != 1:
-            problems.append(f"the relay-only offerer exited {code}, want 1 (failure)")
-        errors = [line for line in off.log if line.startswith("peer: icecandidateerror")]
-        if not errors or f" 701 " not in errors[0] or want_text not in errors[0]:
+    with failing_offerer(coturn, url=url, extra=extra) as run:
+        problems = run.problems
+        errors = [line for line in run.off.log if line.startswith("peer: icecandidateerror")]
+        if not errors or " 701 " not in errors[0] or want_text not in errors[0]:
             problems.append(f"want icecandidateerror 701 ... {want_text!r}, got {errors}")
-        if "peer: connectionstatechange failed" not in off.log:
-            problems.append("the offerer never reported connectionstatechange failed")
-        if [c for c in off.candidates if c.get("candidate")]:
-            problems.append("the offerer signalled candidates")
-        if sessions or re.search(r"ALLOCATE processed, success", turn_log):
-            problems.append("coturn allocated a relay for an unverified connection")
         if problems:
-            print(f"  offerer log:\n    " + "\n    ".join(off.log), file=sys.stderr)
+            print("  offerer log:\n    " + "\n    ".join(run.off.log), file=sys.stderr)
             raise AssertionError(f"{what}: " + "; ".join(problems))
-        print(f"ok  {what}: offerer exited 1 after {elapsed:.2f} s; {errors[0][6:]}", flush=True)
-    finally:
-        off.close()
-        ans.close()
+        print(f"ok  {what}: offerer exited 1 after {run.elapsed:.2f} s; {errors[0][6:]}", flush=True)
 
 
 def main():

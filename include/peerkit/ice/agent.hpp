@@ -259,24 +259,31 @@ public:
         turn_entry* t = find_stream(id);
         if (closed() || t == nullptr || t->dead) return;
         const auto index = static_cast<std::size_t>(t - turns_.data());
-        t->inbox.insert(t->inbox.end(), bytes.begin(), bytes.end());
+        // Whole messages are read straight from `bytes`; only a partial one is kept for the
+        // next read, so relayed data is not copied once more per read in the common case.
+        const bool from_inbox = !t->inbox.empty();
+        if (from_inbox) t->inbox.insert(t->inbox.end(), bytes.begin(), bytes.end());
+        const bytes_view input = from_inbox ? bytes_view(t->inbox) : bytes;
         const stun::stream_framing_options framing{config_.max_stream_message, true};
         std::size_t used = 0;
         for (;;) {
-            auto f = stun::next_stream_frame(bytes_view(turns_[index].inbox).subspan(used), framing);
+            auto f = stun::next_stream_frame(input.subspan(used), framing);
             if (!f) {
                 stream_failed(index, std::string("malformed stream from the TURN server: ") + f.error().message());
                 break;
             }
             if (!f->complete()) break;
-            // The client copies what it keeps; the view stays valid while it runs (no append).
+            // The client copies what it keeps; `input` stays valid while it runs (the inbox is
+            // not touched, and moving turns_ would not move its buffer).
             turns_[index].client.handle_packet(now, f->message);
             used += f->size;
             drain_turn(now, index);
             if (turns_[index].dead) break;
         }
-        if (!turns_[index].dead)
-            turns_[index].inbox.erase(turns_[index].inbox.begin(), turns_[index].inbox.begin() + static_cast<std::ptrdiff_t>(used));
+        auto& inbox = turns_[index].inbox;
+        if (turns_[index].dead) inbox.clear();
+        else if (from_inbox) inbox.erase(inbox.begin(), inbox.begin() + static_cast<std::ptrdiff_t>(used));
+        else inbox.assign(input.begin() + static_cast<std::ptrdiff_t>(used), input.end());
         tick(now);
     }
 
