@@ -150,3 +150,68 @@ TEST_CASE("one certificate and context serve concurrent sessions on several thre
     for (auto& th : threads) th.join();
     CHECK(ok.load() == 12);
 }
+
+TEST_CASE("RSA certificates: generated on request, modulus length checked, algorithm and expiry reported")
+{
+    using namespace std::chrono;
+    auto rsa = ossl::certificate::generate({.algorithm = ossl::key_algorithm::rsa});
+    REQUIRE(rsa.has_value());
+    CHECK(rsa->algorithm() == ossl::key_algorithm::rsa);
+    CHECK(EVP_PKEY_get_base_id(rsa->native_key()) == EVP_PKEY_RSA);
+    CHECK(EVP_PKEY_get_bits(rsa->native_key()) == 2048);
+    CHECK(X509_get_signature_nid(rsa->native_certificate()) == NID_sha256WithRSAEncryption);
+    CHECK(X509_verify(rsa->native_certificate(), rsa->native_key()) == 1);
+    // Valid for the default 30 days from now (to the second the certificate was signed).
+    const auto left = rsa->expires() - system_clock::now();
+    CHECK(left > hours(24 * 30) - minutes(1));
+    CHECK(left <= hours(24 * 30));
+
+    auto ec = ossl::certificate::generate({.validity = hours(2)});
+    REQUIRE(ec.has_value());
+    CHECK(ec->algorithm() == ossl::key_algorithm::ecdsa_p256);
+    CHECK(ec->expires() - system_clock::now() > hours(2) - minutes(1));
+    CHECK(ec->expires() - system_clock::now() <= hours(2));
+
+    for (unsigned bits : {1024u, 8192u}) {
+        auto refused = ossl::certificate::generate({.algorithm = ossl::key_algorithm::rsa, .rsa_modulus_bits = bits});
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error() == dtls::errc::bad_config);
+        CHECK_THAT(std::string(refused.error().detail()), Catch::Contains(std::to_string(bits) + " bits"));
+    }
+    auto other = ossl::certificate::generate({.algorithm = ossl::key_algorithm::other});
+    REQUIRE_FALSE(other.has_value());
+    CHECK(other.error() == dtls::errc::bad_config);
+
+    // Loaded certificates are classified by their key.
+    auto loaded = ossl::certificate::from_pem(*rsa->certificate_pem(), *rsa->private_key_pem());
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->algorithm() == ossl::key_algorithm::rsa);
+    CHECK(loaded->expires() == rsa->expires());
+    CHECK(loaded->sha256_fingerprint() == rsa->sha256_fingerprint());
+}
+
+TEST_CASE("a context takes several certificates of different key types, and refuses two of one type")
+{
+    auto ec1 = ossl::certificate::generate();
+    auto ec2 = ossl::certificate::generate();
+    auto rsa = ossl::certificate::generate({.algorithm = ossl::key_algorithm::rsa});
+    REQUIRE(ec1.has_value());
+    REQUIRE(ec2.has_value());
+    REQUIRE(rsa.has_value());
+
+    const std::vector<ossl::certificate> both{*ec1, *rsa};
+    auto ctx = ossl::context::create(both);
+    REQUIRE(ctx.has_value());
+    REQUIRE((*ctx)->certificates().size() == 2);
+    CHECK((*ctx)->local_certificate().sha256_fingerprint() == ec1->sha256_fingerprint());
+
+    const std::vector<ossl::certificate> same_type{*ec1, *rsa, *ec2};
+    auto refused = ossl::context::create(same_type);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error() == dtls::errc::bad_config);
+    CHECK_THAT(std::string(refused.error().detail()), Catch::Contains("certificates 1 and 3 have the same key type"));
+
+    auto none = ossl::context::create(std::span<const ossl::certificate>{});
+    REQUIRE_FALSE(none.has_value());
+    CHECK(none.error() == dtls::errc::bad_config);
+}

@@ -595,3 +595,61 @@ TEST_CASE("why OpenSSL is not given a tiny timeout: it then retransmits by itsel
     REQUIRE(std::holds_alternative<dtls::failed>(*e));
     CHECK(std::get<dtls::failed>(*e).reason == dtls::errc::handshake_timeout);
 }
+
+TEST_CASE("a context with an ECDSA and an RSA certificate presents one the peer can use")
+{
+    auto ec = ossl::certificate::generate({.common_name = "dual-ec"});
+    auto rsa = ossl::certificate::generate({.algorithm = ossl::key_algorithm::rsa, .common_name = "dual-rsa"});
+    REQUIRE(ec.has_value());
+    REQUIRE(rsa.has_value());
+    const std::vector<dtls::fingerprint> both{ec->sha256_fingerprint(), rsa->sha256_fingerprint()};
+    simulated_link link{{.seed = 11}};
+    auto handshake = [&](ossl::session client, ossl::session server) {
+        auto p = pair::make();
+        p.a = std::move(client);
+        p.b = std::move(server);
+        REQUIRE(p.handshake(link));
+        exchange_data(p, link);
+        return p;
+    };
+
+    SECTION("as the server: the certificate of the suite it picks (ECDSA first, RSA for an RSA-only client)")
+    {
+        const std::vector<ossl::certificate> certs{*ec, *rsa};
+        auto dual = ossl::context::create(certs);
+        REQUIRE(dual.has_value());
+        auto server = [&] {
+            return *ossl::session::create(*dual, {.role = dtls::role::server,
+                                                  .remote_fingerprints = {cert_a().sha256_fingerprint()}});
+        };
+        auto p = handshake(*ossl::session::create(context_a(), {.role = dtls::role::client, .remote_fingerprints = both}),
+                           server());
+        CHECK(p.a.cipher_name() == "ECDHE-ECDSA-AES128-GCM-SHA256");
+        REQUIRE(p.a.peer_fingerprint().has_value());
+        CHECK(*p.a.peer_fingerprint() == ec->sha256_fingerprint());
+
+        auto rsa_only = ossl::context::create(cert_a(), {.cipher_list = "ECDHE-RSA-AES128-GCM-SHA256"});
+        REQUIRE(rsa_only.has_value());
+        auto q = handshake(*ossl::session::create(*rsa_only, {.role = dtls::role::client, .remote_fingerprints = both}),
+                           server());
+        CHECK(q.a.cipher_name() == "ECDHE-RSA-AES128-GCM-SHA256");
+        REQUIRE(q.a.peer_fingerprint().has_value());
+        CHECK(*q.a.peer_fingerprint() == rsa->sha256_fingerprint());
+    }
+    SECTION("as the client: the first certificate given")
+    {
+        for (bool rsa_first : {false, true}) {
+            INFO("rsa first: " << rsa_first);
+            const std::vector<ossl::certificate> certs =
+                rsa_first ? std::vector<ossl::certificate>{*rsa, *ec} : std::vector<ossl::certificate>{*ec, *rsa};
+            auto dual = ossl::context::create(certs);
+            REQUIRE(dual.has_value());
+            auto p = handshake(
+                *ossl::session::create(*dual, {.role = dtls::role::client,
+                                               .remote_fingerprints = {cert_b().sha256_fingerprint()}}),
+                *ossl::session::create(context_b(), {.role = dtls::role::server, .remote_fingerprints = both}));
+            REQUIRE(p.b.peer_fingerprint().has_value());
+            CHECK(*p.b.peer_fingerprint() == certs.front().sha256_fingerprint());
+        }
+    }
+}

@@ -5,6 +5,9 @@
 
 #include <peerkit/sdp/view.hpp>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <string>
 
@@ -305,6 +308,97 @@ TEST_CASE("configuration: ice server URLs and relay policy")
     rtc::configuration no_credentials;
     no_credentials.ice_servers.push_back({{"turn:192.0.2.1:3478"}, "", ""});
     CHECK(!rtc::core::create(no_credentials));
+}
+
+namespace {
+// A copy of `c` whose notAfter is an hour ago, signed again with its key.
+rtc::core::certificate_type expired_copy(const rtc::core::certificate_type& c)
+{
+    X509* x = X509_dup(c.native_certificate());
+    REQUIRE(x != nullptr);
+    REQUIRE(X509_gmtime_adj(X509_getm_notAfter(x), -3600) != nullptr);
+    REQUIRE(X509_sign(x, c.native_key(), EVP_sha256()) > 0);
+    BIO* bio = BIO_new(BIO_s_mem());
+    REQUIRE(PEM_write_bio_X509(bio, x) == 1);
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio, &data);
+    std::string pem(data, static_cast<std::size_t>(size));
+    BIO_free(bio);
+    X509_free(x);
+    auto expired = rtc::core::certificate_type::from_pem(pem, *c.private_key_pem());
+    REQUIRE(expired);
+    return *expired;
+}
+}  // namespace
+
+TEST_CASE("configuration: several certificates are all in the SDP and the handshake uses one; bad ones refused")
+{
+    using rtc::core;
+    namespace ossl = dtls::openssl;
+    auto ec = ossl::certificate::generate();
+    auto rsa = ossl::certificate::generate({.algorithm = ossl::key_algorithm::rsa});
+    REQUIRE(ec);
+    REQUIRE(rsa);
+
+    // a offers with an ECDSA and an RSA certificate; b answers with RSA only.
+    auto ca = pc_world<>::loopback_config();
+    ca.certificates = {*ec, *rsa};
+    auto cb = pc_world<>::loopback_config();
+    cb.certificates = {*rsa};
+    for (auto policy : {rtc::bundle_policy::balanced, rtc::bundle_policy::max_compat, rtc::bundle_policy::max_bundle}) {
+        INFO("bundle policy " << static_cast<int>(policy));
+        ca.bundle_policy = cb.bundle_policy = policy;
+        pc_world w;
+        auto pa = core::create(ca);
+        auto pb = core::create(cb);
+        REQUIRE(pa);
+        REQUIRE(pb);
+        REQUIRE((*pa)->local_fingerprints().size() == 2);
+        CHECK((*pa)->local_fingerprints()[1] == rsa->sha256_fingerprint());
+        w.setup(w.a, "a", "10.0.0.1", std::move(*pa));
+        w.setup(w.b, "b", "10.0.0.2", std::move(*pb));
+        REQUIRE(w.a.pc->create_data_channel(w.now, "chat"));
+        auto offer = w.a.pc->set_local_description(w.now);
+        REQUIRE(offer);
+        // RFC 8829 5.2.1: one a=fingerprint per certificate; the data section is bundled alone
+        // whatever the bundle policy (it only shapes descriptions with several m= sections).
+        auto view = sdp::parse_view(offer->sdp);
+        REQUIRE(view);
+        REQUIRE(view->media().size() == 1);
+        std::size_t fingerprint_lines = 0;
+        for (const auto& f : view->media().at(0)->fingerprints()) {
+            (void)f;
+            ++fingerprint_lines;
+        }
+        CHECK(fingerprint_lines == 2);
+        CHECK(offer->sdp.find("a=group:BUNDLE 0\r\n") != std::string::npos);
+        CHECK(offer->sdp.find("a=bundle-only") == std::string::npos);
+        REQUIRE(w.b.pc->set_remote_description(w.now, *offer));
+        auto answer = w.b.pc->set_local_description(w.now);
+        REQUIRE(answer);
+        REQUIRE(w.a.pc->set_remote_description(w.now, *answer));
+        REQUIRE(w.run_until([&] { return !w.a.opened.empty() && w.b.remote_channel; }));
+        // b (the DTLS client, answering actpass with active) verified a's certificate against
+        // both fingerprints: a, the server, presented the ECDSA one (its suites come first).
+        const auto* seen_by_b = w.b.pc->dtls_session();
+        REQUIRE(seen_by_b);
+        REQUIRE(seen_by_b->peer_fingerprint().has_value());
+        CHECK(*seen_by_b->peer_fingerprint() == ec->sha256_fingerprint());
+        REQUIRE(w.a.pc->dtls_session()->peer_fingerprint().has_value());
+        CHECK(*w.a.pc->dtls_session()->peer_fingerprint() == rsa->sha256_fingerprint());
+    }
+
+    auto refused = [](std::vector<core::certificate_type> certs, std::string_view why) {
+        rtc::configuration c;
+        c.certificates = std::move(certs);
+        auto r = core::create(c);
+        REQUIRE(!r);
+        CHECK_THAT(r.error().message(), Catch::Contains(std::string(why)));
+    };
+    // W3C webrtc-pc 4.4.1.1: an expired certificate is refused.
+    refused({*ec, expired_copy(*rsa)}, "certificate 2 expired");
+    refused({*ec, *ossl::certificate::generate()}, "same key type");
+    refused({*ec, *rsa, *ec, *rsa, *ec}, "at most 4");
 }
 
 TEST_CASE("turns: the core asks the runtime for a TLS connection; its failure is an icecandidateerror, not a hang")

@@ -712,7 +712,9 @@ public:
         return s;
     }
 
-    [[nodiscard]] const dtls::fingerprint& local_fingerprint() const noexcept { return fingerprint_; }
+    // The first certificate's fingerprint; local_fingerprints() has one per certificate.
+    [[nodiscard]] const dtls::fingerprint& local_fingerprint() const noexcept { return fingerprints_.front(); }
+    [[nodiscard]] std::span<const dtls::fingerprint> local_fingerprints() const noexcept { return fingerprints_; }
     [[nodiscard]] std::string_view local_ufrag() const noexcept { return agent_->local_ufrag(); }
     [[nodiscard]] const agent_type& ice_agent() const noexcept { return *agent_; }
     [[nodiscard]] const session_type* dtls_session() const noexcept { return dtls_ ? &*dtls_ : nullptr; }
@@ -825,10 +827,15 @@ private:
             if (!c) return make_error(errc::bad_configuration, "certificate generation: ", c.error().message());
             config.certificates.push_back(std::move(*c));
         }
-        auto backend = backend_type::create(config.certificates.front());
+        if (config.certificates.size() > limits_.max_certificates)
+            return make_error(errc::bad_configuration, config.certificates.size(), " certificates, at most ",
+                              limits_.max_certificates, " (limits::max_certificates)");
+        auto backend = backend_type::create(std::span<const certificate_type>(config.certificates));
         if (!backend) return make_error(errc::bad_configuration, "DTLS backend: ", backend.error().message());
         backend_.emplace(std::move(*backend));
-        fingerprint_ = backend_type::fingerprint_of(config.certificates.front());
+        // RFC 8829 5.2.1: an a=fingerprint line for each of the endpoint's certificates.
+        fingerprints_.clear();
+        for (const auto& c : config.certificates) fingerprints_.push_back(backend_type::fingerprint_of(c));
         config_ = std::move(config);
         agent_.emplace(std::move(ac), crypto_type{typename Policy::crypto{}, &random_});
         std::array<std::byte, 8> id{};
@@ -846,12 +853,15 @@ private:
         l.session_id = session_id_;
         l.ice_ufrag.assign(agent_->local_ufrag());
         l.ice_pwd.assign(agent_->local_pwd());
-        sdp::fingerprint f;
-        f.hash_function = dtls::to_string(fingerprint_.hash());
-        const auto digest = fingerprint_.digest();
-        for (std::size_t i = 0; i < digest.size() && i < f.bytes.size(); ++i) f.bytes[i] = std::to_integer<std::uint8_t>(digest[i]);
-        f.size = digest.size();
-        l.fingerprints.push_back(f);
+        for (const auto& fp : fingerprints_) {
+            sdp::fingerprint f;
+            f.hash_function = dtls::to_string(fp.hash());
+            const auto digest = fp.digest();
+            for (std::size_t i = 0; i < digest.size() && i < f.bytes.size(); ++i)
+                f.bytes[i] = std::to_integer<std::uint8_t>(digest[i]);
+            f.size = digest.size();
+            l.fingerprints.push_back(f);
+        }
         // RFC 8842 5.3: answer actpass with active (the DTLS client), as browsers do.
         l.answer_role = sdp::setup_role::active;
         l.sctp_port = 5000;
@@ -1258,7 +1268,7 @@ private:
     rtc::limits limits_{};
     configuration config_{};
     std::optional<backend_type> backend_;
-    dtls::fingerprint fingerprint_{};
+    std::vector<dtls::fingerprint> fingerprints_;
     std::optional<agent_type> agent_;
     std::optional<session_type> dtls_;
     std::unique_ptr<sctp::association> association_;

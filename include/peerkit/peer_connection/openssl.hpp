@@ -7,12 +7,15 @@
 #include <peerkit/peer_connection/core.hpp>
 #include <peerkit/peer_connection/policy.hpp>
 
+#include <chrono>
 #include <memory>
+#include <span>
 #include <utility>
 
 namespace peerkit::rtc {
 
-// peerkit::dtls::openssl as a dtls_backend: one SSL_CTX per certificate, shared by sessions.
+// peerkit::dtls::openssl as a dtls_backend: one SSL_CTX per configuration's certificates, shared
+// by sessions.
 class openssl_dtls_backend {
 public:
     using certificate = dtls::openssl::certificate;
@@ -20,9 +23,16 @@ public:
 
     [[nodiscard]] static result<certificate> generate_certificate() { return certificate::generate(); }
     [[nodiscard]] static dtls::fingerprint fingerprint_of(const certificate& c) { return c.sha256_fingerprint(); }
-    [[nodiscard]] static result<openssl_dtls_backend> create(const certificate& c)
+    // W3C webrtc-pc 4.4.1.1: a configuration with an expired certificate is refused.
+    [[nodiscard]] static result<openssl_dtls_backend> create(std::span<const certificate> certs)
     {
-        auto ctx = dtls::openssl::context::create(c);
+        const auto now = std::chrono::system_clock::now();
+        for (std::size_t i = 0; i < certs.size(); ++i)
+            if (certs[i].expires() <= now)
+                return make_error(dtls::errc::bad_config, "certificate ", i + 1, " expired ",
+                                  std::chrono::duration_cast<std::chrono::seconds>(now - certs[i].expires()).count(),
+                                  " s ago");
+        auto ctx = dtls::openssl::context::create(certs);
         if (!ctx) return ctx.error();
         return openssl_dtls_backend(std::move(*ctx));
     }

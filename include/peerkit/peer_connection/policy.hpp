@@ -20,23 +20,26 @@
 #include <peerkit/peer_connection/types.hpp>
 
 #include <concepts>
+#include <span>
 
 namespace peerkit::rtc {
 
 // A DTLS backend: a certificate type and a factory of sessions modelling dtls::session.
 //   B::certificate, B::session;  B::generate_certificate() -> result<certificate>
 //   B::fingerprint_of(cert) -> dtls::fingerprint (SHA-256, for our a=fingerprint)
-//   B::create(cert) -> result<B>  (per-certificate state, e.g. an SSL_CTX)
+//   B::create(span<const cert>) -> result<B>  (state for the configuration's certificates, e.g.
+//       an SSL_CTX; refuses what it cannot use, such as an expired certificate)
 //   b.create_session(dtls::session_config) -> result<session>
 template <class B>
-concept dtls_backend = requires(const B& b, const typename B::certificate& cert, dtls::session_config config) {
+concept dtls_backend = requires(const B& b, const typename B::certificate& cert,
+                                std::span<const typename B::certificate> certs, dtls::session_config config) {
     typename B::certificate;
     typename B::session;
     requires dtls::session<typename B::session>;
     requires std::copy_constructible<typename B::certificate>;
     { B::generate_certificate() } -> std::same_as<result<typename B::certificate>>;
     { B::fingerprint_of(cert) } -> std::convertible_to<dtls::fingerprint>;
-    { B::create(cert) } -> std::same_as<result<B>>;
+    { B::create(certs) } -> std::same_as<result<B>>;
     { b.create_session(std::move(config)) } -> std::same_as<result<typename B::session>>;
 };
 

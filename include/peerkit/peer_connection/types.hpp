@@ -87,7 +87,10 @@ struct basic_configuration {
     std::vector<ice_server> ice_servers;
     rtc::ice_transport_policy ice_transport_policy = rtc::ice_transport_policy::all;
     rtc::bundle_policy bundle_policy = rtc::bundle_policy::balanced;
-    // RTCConfiguration.certificates: empty means one fresh certificate is generated.
+    // RTCConfiguration.certificates: empty means one fresh ECDSA P-256 certificate is generated.
+    // Several (of different key types, e.g. ECDSA and RSA) are all offered: each gets an
+    // a=fingerprint line (RFC 8829 5.2.1) and the DTLS handshake picks one. An expired one is
+    // refused by create().
     std::vector<Certificate> certificates;
     // Host candidates on loopback interfaces (browsers leave them out; tests and demos on one
     // machine want them).
@@ -256,6 +259,7 @@ struct limits {
     std::size_t max_description_size = 256 * 1024;  // SDP text accepted by set_remote_description
     std::size_t max_remote_candidates = 64;
     std::size_t max_queued_events = 65536;          // events not yet polled; beyond: messages dropped
+    std::size_t max_certificates = 4;               // configuration::certificates (one per key type)
 };
 
 }  // namespace peerkit::rtc

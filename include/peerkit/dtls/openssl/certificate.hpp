@@ -2,7 +2,9 @@
 //
 // WebRTC endpoints authenticate each other by certificate fingerprints exchanged in SDP
 // (RFC 8122, RFC 8827 section 6.5), so the certificate is self-signed and nothing checks its
-// names or dates. Browsers generate an ECDSA P-256 key by default; so does generate().
+// names or dates. Browsers generate an ECDSA P-256 key by default; so does generate(). RSA
+// (RSASSA-PKCS1-v1_5, what RTCPeerConnection.generateCertificate also offers) is there for
+// peers that cannot do ECDSA.
 //
 // A certificate is a cheap handle with shared ownership: generate it once (off the
 // connection's critical path) and give it to any number of contexts and sessions, from any
@@ -21,12 +23,14 @@
 #include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <chrono>
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,7 +38,18 @@
 
 namespace peerkit::dtls::openssl {
 
+// The key algorithms of RTCPeerConnection.generateCertificate (W3C webrtc-pc 4.10.2).
+enum class key_algorithm : std::uint8_t {
+    ecdsa_p256,  // ECDSA on P-256 with SHA-256: the browsers' default, required by RFC 8827 6.5
+    rsa,         // RSASSA-PKCS1-v1_5 with SHA-256, public exponent 65537
+    other,       // a loaded certificate with another key (ECDSA P-384, Ed25519, ...)
+};
+
 struct certificate_options {
+    key_algorithm algorithm = key_algorithm::ecdsa_p256;
+    // RSA modulus length; 2048 is what browsers use. Below 2048 is refused (RFC 8827 6.5 asks
+    // for at least 2048-bit RSA keys), above 4096 too (seconds of key generation).
+    unsigned rsa_modulus_bits = 2048;
     // Subject and issuer CN. Browsers use a random name ("WebRTC"); nobody verifies it.
     std::string common_name = "peerkit";
     // Browsers' generated certificates are valid for 30 days; nothing checks validity in
@@ -46,7 +61,8 @@ struct certificate_options {
 
 class certificate {
 public:
-    // A fresh self-signed ECDSA P-256 certificate (SHA-256 signature, random 64-bit serial).
+    // A fresh self-signed certificate (ECDSA P-256 unless options.algorithm says RSA; SHA-256
+    // signature; random 63-bit serial).
     [[nodiscard]] static result<certificate> generate(const certificate_options& options = {}) noexcept;
 
     // Loads a certificate and its private key from PEM text; the key must match.
@@ -64,6 +80,11 @@ public:
     [[nodiscard]] result<std::string> certificate_pem() const;
     [[nodiscard]] result<std::string> private_key_pem() const;
 
+    // The key's algorithm, and when the certificate stops being valid (its notAfter; W3C
+    // RTCCertificate.expires). A peer connection refuses an expired certificate.
+    [[nodiscard]] key_algorithm algorithm() const noexcept { return state_->algorithm; }
+    [[nodiscard]] std::chrono::system_clock::time_point expires() const noexcept { return state_->expires; }
+
     // OpenSSL handles, owned by this certificate (use X509_up_ref/EVP_PKEY_up_ref to keep).
     [[nodiscard]] X509* native_certificate() const noexcept { return state_->cert.get(); }
     [[nodiscard]] EVP_PKEY* native_key() const noexcept { return state_->key.get(); }
@@ -73,6 +94,8 @@ private:
         detail::x509_ptr cert;
         detail::pkey_ptr key;
         fingerprint sha256;
+        key_algorithm algorithm;
+        std::chrono::system_clock::time_point expires;
     };
     explicit certificate(std::shared_ptr<const state> s) noexcept : state_(std::move(s)) {}
     [[nodiscard]] static result<certificate> adopt(detail::x509_ptr cert, detail::pkey_ptr key) noexcept;
@@ -116,7 +139,23 @@ inline result<certificate> certificate::adopt(detail::x509_ptr cert, detail::pke
 {
     auto fp = detail::compute_fingerprint(cert.get(), hash_function::sha_256);
     if (!fp) return fp.error();
-    auto s = std::shared_ptr<state>(new (std::nothrow) state{std::move(cert), std::move(key), *fp});
+    key_algorithm algorithm = key_algorithm::other;
+    if (EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_RSA) {
+        algorithm = key_algorithm::rsa;
+    } else if (EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_EC) {
+        char group[32] = {};
+        std::size_t group_size = 0;
+        if (EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &group_size) == 1 &&
+            std::string_view(group, group_size) == "prime256v1")
+            algorithm = key_algorithm::ecdsa_p256;
+        ERR_clear_error();
+    }
+    std::tm not_after{};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &not_after) != 1)
+        return detail::openssl_error(errc::certificate_error, "the certificate's notAfter cannot be read");
+    const auto expires = std::chrono::system_clock::from_time_t(timegm(&not_after));
+    auto s = std::shared_ptr<state>(new (std::nothrow)
+                                        state{std::move(cert), std::move(key), *fp, algorithm, expires});
     if (!s) return make_error(errc::certificate_error, "out of memory");
     return certificate(std::move(s));
 }
@@ -124,15 +163,28 @@ inline result<certificate> certificate::adopt(detail::x509_ptr cert, detail::pke
 inline result<certificate> certificate::generate(const certificate_options& options) noexcept
 {
     ERR_clear_error();
-    // Key: ECDSA on P-256 (secp256r1 / prime256v1), the browsers' default (RFC 8827 6.5
-    // requires ECDSA P-256 support).
-    detail::pkey_ctx_ptr kctx{EVP_PKEY_CTX_new_id(EVP_PKEY_EC, nullptr)};
     EVP_PKEY* raw_key = nullptr;
-    if (!kctx || EVP_PKEY_keygen_init(kctx.get()) != 1 ||
-        EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kctx.get(), NID_X9_62_prime256v1) != 1 ||
-        EVP_PKEY_CTX_set_ec_param_enc(kctx.get(), OPENSSL_EC_NAMED_CURVE) != 1 ||
-        EVP_PKEY_keygen(kctx.get(), &raw_key) != 1)
-        return detail::openssl_error(errc::certificate_error, "P-256 key generation failed");
+    if (options.algorithm == key_algorithm::rsa) {
+        if (options.rsa_modulus_bits < 2048 || options.rsa_modulus_bits > 4096)
+            return make_error(errc::bad_config, "RSA modulus of ", options.rsa_modulus_bits,
+                              " bits: 2048 to 4096 allowed (RFC 8827 6.5)");
+        detail::pkey_ctx_ptr kctx{EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, nullptr)};
+        if (!kctx || EVP_PKEY_keygen_init(kctx.get()) != 1 ||
+            EVP_PKEY_CTX_set_rsa_keygen_bits(kctx.get(), static_cast<int>(options.rsa_modulus_bits)) != 1 ||
+            EVP_PKEY_keygen(kctx.get(), &raw_key) != 1)
+            return detail::openssl_error(errc::certificate_error, "RSA key generation failed");
+    } else if (options.algorithm == key_algorithm::ecdsa_p256) {
+        // ECDSA on P-256 (secp256r1 / prime256v1), the browsers' default (RFC 8827 6.5
+        // requires ECDSA P-256 support).
+        detail::pkey_ctx_ptr kctx{EVP_PKEY_CTX_new_id(EVP_PKEY_EC, nullptr)};
+        if (!kctx || EVP_PKEY_keygen_init(kctx.get()) != 1 ||
+            EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kctx.get(), NID_X9_62_prime256v1) != 1 ||
+            EVP_PKEY_CTX_set_ec_param_enc(kctx.get(), OPENSSL_EC_NAMED_CURVE) != 1 ||
+            EVP_PKEY_keygen(kctx.get(), &raw_key) != 1)
+            return detail::openssl_error(errc::certificate_error, "P-256 key generation failed");
+    } else {
+        return make_error(errc::bad_config, "generate() makes ECDSA P-256 or RSA keys; load others with from_pem()");
+    }
     detail::pkey_ptr key{raw_key};
 
     detail::x509_ptr cert{X509_new()};

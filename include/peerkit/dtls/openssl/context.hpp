@@ -17,8 +17,10 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace peerkit::dtls::openssl {
 
@@ -175,8 +177,18 @@ class context {
 public:
     [[nodiscard]] static result<std::shared_ptr<const context>> create(certificate cert,
                                                                        context_config config = {});
+    // Several certificates with different key types (say ECDSA and RSA: W3C
+    // RTCConfiguration.certificates). OpenSSL holds one per key type and picks per handshake:
+    // as the server by the suite it chooses (ECDSA suites come first in cipher_list), as the
+    // client the first certificate given whose type the server's CertificateRequest allows.
+    // Two certificates of one key type are refused (the second would silently replace the
+    // first).
+    [[nodiscard]] static result<std::shared_ptr<const context>> create(std::span<const certificate> certs,
+                                                                       context_config config = {});
 
-    [[nodiscard]] const certificate& local_certificate() const noexcept { return cert_; }
+    // The first certificate given (the one a session reports as its local fingerprint).
+    [[nodiscard]] const certificate& local_certificate() const noexcept { return certs_.front(); }
+    [[nodiscard]] std::span<const certificate> certificates() const noexcept { return certs_; }
     [[nodiscard]] const context_config& config() const noexcept { return config_; }
     [[nodiscard]] SSL_CTX* native_handle() const noexcept { return ctx_.get(); }
     [[nodiscard]] const BIO_METHOD* bio_method() const noexcept { return bio_method_.get(); }
@@ -187,9 +199,12 @@ public:
 
 private:
     friend class session;
-    context(certificate cert, context_config config) : cert_(std::move(cert)), config_(std::move(config)) {}
+    context(std::span<const certificate> certs, context_config config)
+        : certs_(certs.begin(), certs.end()), config_(std::move(config))
+    {
+    }
 
-    certificate cert_;
+    std::vector<certificate> certs_;
     context_config config_;
     detail::ssl_ctx_ptr ctx_;
     detail::bio_method_ptr bio_method_;
@@ -197,8 +212,21 @@ private:
 
 inline result<std::shared_ptr<const context>> context::create(certificate cert, context_config config)
 {
+    return create(std::span<const certificate>(&cert, 1), std::move(config));
+}
+
+inline result<std::shared_ptr<const context>> context::create(std::span<const certificate> certs,
+                                                              context_config config)
+{
     ERR_clear_error();
-    std::shared_ptr<context> c{new context(std::move(cert), std::move(config))};
+    if (certs.empty()) return make_error(errc::bad_config, "a DTLS context needs a certificate");
+    for (std::size_t i = 0; i < certs.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (EVP_PKEY_get_base_id(certs[i].native_key()) == EVP_PKEY_get_base_id(certs[j].native_key()))
+                return make_error(errc::bad_config, "certificates ", j + 1, " and ", i + 1, " have the same key type (",
+                                  OBJ_nid2sn(EVP_PKEY_get_base_id(certs[i].native_key())),
+                                  "): OpenSSL uses one certificate per key type");
+    std::shared_ptr<context> c{new context(certs, std::move(config))};
     c->ctx_.reset(SSL_CTX_new(DTLS_method()));
     if (!c->ctx_) return detail::openssl_error(errc::backend_error, "SSL_CTX_new(DTLS_method()) failed");
     SSL_CTX* ctx = c->ctx_.get();
@@ -224,9 +252,14 @@ inline result<std::shared_ptr<const context>> context::create(certificate cert, 
     // both fingerprints checked, RFC 8842 section 5) and both fail without one.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     SSL_CTX_set_cert_verify_callback(ctx, &detail::peerkit_dtls_verify, nullptr);
-    if (SSL_CTX_use_certificate(ctx, c->cert_.native_certificate()) != 1 ||
-        SSL_CTX_use_PrivateKey(ctx, c->cert_.native_key()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-        return detail::openssl_error(errc::certificate_error, "the context does not accept the certificate");
+    // Loaded last to first: OpenSSL's "current" certificate is the last one loaded, and a client
+    // presents the current one when the server's CertificateRequest allows its type.
+    for (std::size_t i = c->certs_.size(); i-- > 0;) {
+        const certificate& cert = c->certs_[i];
+        if (SSL_CTX_use_certificate(ctx, cert.native_certificate()) != 1 ||
+            SSL_CTX_use_PrivateKey(ctx, cert.native_key()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+            return detail::openssl_error(errc::certificate_error, "the context does not accept certificate ", i + 1);
+    }
     // Our datagram BIO type, owned by this context.
     c->bio_method_.reset(BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "peerkit dtls datagram"));
     BIO_METHOD* m = c->bio_method_.get();
