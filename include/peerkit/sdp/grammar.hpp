@@ -345,7 +345,7 @@ template <class Sink>
                 return make_line_error(errc::bad_attribute, number, "attribute name '", name, "' is not a token");
             if (id == known_attribute::candidate && ++candidates > lim.max_candidates)
                 return make_line_error(errc::limit_exceeded, number, "more than ", lim.max_candidates, " candidates");
-            if (options.check_attributes)
+            if (options.check_attributes && id != known_attribute::none)  // unknown: kept verbatim
                 if (auto e = check_attribute(id, name, attribute_value))
                     return make_line_error(*e == errc::bad_candidate ? errc::bad_candidate : errc::bad_attribute,
                                            number, e->detail());

@@ -143,7 +143,7 @@ PEERKIT_SDP_HOT [[nodiscard]] constexpr bool all_in_class(std::string_view s, un
         switch (cls) {
         case cc_visible: if (n >= 4) return all_in_class_simd<cc_visible>(s.data(), n); break;
         case cc_ice: if (n >= 4) return all_in_class_simd<cc_ice>(s.data(), n); break;
-        case cc_token: if (n >= 8) return all_in_class_simd<cc_token>(s.data(), n); break;
+        case cc_token: if (n >= 6) return all_in_class_simd<cc_token>(s.data(), n); break;
         case cc_token_list: if (n >= 8) return all_in_class_simd<cc_token_list>(s.data(), n); break;
         default: break;
         }
@@ -205,6 +205,20 @@ PEERKIT_SDP_HOT [[nodiscard]] constexpr std::optional<T> parse_uint(std::string_
         std::uint64_t value = 0;
         std::size_t i = 0;
         if (!std::is_constant_evaluated()) {
+            if (s.size() >= 4 && s.size() <= 8) {
+                // Ports, clock rates: the digits right-aligned in one word, '0'-padded on the
+                // left, from two overlapping 4-byte loads (nothing outside s is read).
+                std::uint32_t lo, hi;
+                std::memcpy(&lo, s.data(), 4);
+                std::memcpy(&hi, s.data() + s.size() - 4, 4);
+                const unsigned pad_bits = static_cast<unsigned>(8 - s.size()) * 8;  // 0-32
+                constexpr std::uint64_t zeros = 0x3030303030303030u;
+                const std::uint64_t x = (zeros & ((std::uint64_t{1} << pad_bits) - 1)) |
+                                        ((std::uint64_t{lo} << pad_bits) & 0xFFFFFFFFu) | (std::uint64_t{hi} << 32);
+                const std::int64_t eight = eight_digits(x);
+                if (eight < 0 || static_cast<std::uint64_t>(eight) > std::numeric_limits<T>::max()) return std::nullopt;
+                return static_cast<T>(eight);
+            }
             for (; s.size() - i >= 8; i += 8) {
                 std::uint64_t x;
                 std::memcpy(&x, s.data() + i, 8);
