@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -162,4 +163,81 @@ TEST_CASE("scan: line endings LF, CRLF, and a final CR or none, in every mix")
             CHECK(m->to_string() == expected);
             CHECK(m->media.at(0).lines.size() == 3);
         }
+}
+
+namespace {
+// The plain definition: every byte a digit, and the value (leading zeros allowed) <= T's max.
+template <class T>
+std::optional<T> naive_uint(std::string_view s)
+{
+    if (s.empty()) return std::nullopt;
+    std::uint64_t value = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (value > (std::numeric_limits<T>::max() - digit) / 10) return std::nullopt;  // value * 10 + digit > max
+        value = value * 10 + digit;
+    }
+    return static_cast<T>(value);
+}
+template <class T>
+std::size_t parse_uint_mismatches(const std::string& s)
+{
+    return detail::parse_uint<T>(s) != naive_uint<T>(s) ? 1u : 0u;
+}
+}  // namespace
+
+TEST_CASE("scan: parse_uint agrees with a digit loop for every byte at every position (8-digit and 4-8 digit paths)")
+{
+    std::size_t mismatches = 0, runs = 0;
+    for (std::size_t size = 1; size <= 22; ++size)
+        for (char fill : {'0', '9', '5'})
+            for (std::size_t at = 0; at < size; ++at)
+                for (int b = 0; b < 256; ++b) {
+                    std::string s(size, fill);
+                    s[at] = static_cast<char>(b);
+                    mismatches += parse_uint_mismatches<std::uint8_t>(s) + parse_uint_mismatches<std::uint16_t>(s) +
+                                  parse_uint_mismatches<std::uint32_t>(s) + parse_uint_mismatches<std::uint64_t>(s);
+                    ++runs;
+                }
+    CHECK(runs > 100000);
+    CHECK(mismatches == 0);
+    // Values at the edges of each width, with each length the word paths handle.
+    CHECK(detail::parse_uint<std::uint16_t>("0065535") == 65535);
+    CHECK_FALSE(detail::parse_uint<std::uint16_t>("0065536"));
+    CHECK(detail::parse_uint<std::uint32_t>("99999999") == 99999999u);
+    CHECK(detail::parse_uint<std::uint32_t>("999999999") == 999999999u);
+    CHECK(detail::parse_uint<std::uint32_t>("2122194687") == 2122194687u);
+    CHECK(detail::parse_uint<std::uint64_t>("4650479599670877314") == 4650479599670877314u);
+    CHECK(detail::parse_uint<std::uint64_t>("9999999999999999999") == 9999999999999999999u);
+    CHECK(detail::parse_uint<std::uint16_t>("1234") == 1234);
+    CHECK_FALSE(detail::parse_uint<std::uint8_t>("1234"));
+}
+
+TEST_CASE("scan: all_in_class agrees with the class table at every length, byte and position")
+{
+    std::size_t mismatches = 0;
+    for (unsigned char cls : {detail::cc_token, detail::cc_ice, detail::cc_visible, detail::cc_token_list, detail::cc_digit})
+        for (std::size_t size = 0; size <= 40; ++size)
+            for (std::size_t at = 0; at <= size; ++at)
+                for (int b = 0; b < 256; ++b) {
+                    std::string s(size, '7');  // in every class tested
+                    if (at < size) s[at] = static_cast<char>(b);
+                    mismatches += detail::all_in_class(s, cls) != table_class(s, cls) ? 1u : 0u;
+                    if (at == size) break;  // no byte replaced: once is enough
+                }
+    CHECK(mismatches == 0);
+}
+
+TEST_CASE("scan: find_byte returns the first of two matches wherever they fall")
+{
+    for (std::size_t size = 2; size <= 24; ++size)
+        for (std::size_t first = 0; first < size; ++first)
+            for (std::size_t second = first + 1; second < size; ++second) {
+                std::string s(size, 'x');
+                s[first] = ':';
+                s[second] = ':';
+                INFO("size " << size << " at " << first << " and " << second);
+                CHECK(detail::find_byte(s.data(), s.data() + size, ':') == s.data() + first);
+            }
 }

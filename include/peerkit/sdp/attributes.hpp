@@ -218,6 +218,23 @@ inline constexpr auto hex_values = [] {
     f.hash_function = detail::cut(rest, ' ');
     if (!detail::is_token(f.hash_function)) return make_error(errc::bad_attribute, "a=fingerprint: no hash function");
     if (rest.empty()) return make_error(errc::bad_attribute, "a=fingerprint: no fingerprint after '", f.hash_function, "'");
+    // The well-formed case (1-64 "XX" pairs joined by ':') is decoded with no branch per
+    // byte; anything else takes the checked loop below, which reports the first problem.
+    if (rest.size() % 3 == 2 && rest.size() < 3 * fingerprint::max_size) {
+        const std::size_t count = (rest.size() + 1) / 3;
+        unsigned bad = 0;
+        for (std::size_t k = 0; k != count; ++k) {
+            const char* const pair = rest.data() + 3 * k;
+            const int hi = detail::hex_value(pair[0]), lo = detail::hex_value(pair[1]);
+            bad |= static_cast<unsigned>(hi | lo) & ~0xFu;  // -1 for a non-hex digit
+            if (k + 1 != count) bad |= static_cast<unsigned char>(pair[2] ^ ':');
+            f.bytes[k] = static_cast<std::uint8_t>(hi * 16 + lo);
+        }
+        if (bad == 0) {
+            f.size = count;
+            return f;
+        }
+    }
     std::size_t i = 0;
     for (;;) {
         if (i + 2 > rest.size()) return make_error(errc::bad_attribute, "a=fingerprint: odd number of hex digits");

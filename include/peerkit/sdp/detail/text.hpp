@@ -57,6 +57,76 @@ inline constexpr auto char_classes = [] {
     return t;
 }();
 
+#if defined(PEERKIT_SDP_SSE2)
+// 0xFF in each byte of `v` that lies in [lo, hi] (unsigned), else 0.
+PEERKIT_SDP_HOT inline __m128i in_range(__m128i v, unsigned char lo, unsigned char hi) noexcept
+{
+    const __m128i x = _mm_sub_epi8(v, _mm_set1_epi8(static_cast<char>(lo)));
+    const __m128i span = _mm_set1_epi8(static_cast<char>(hi - lo));
+    return _mm_cmpeq_epi8(_mm_min_epu8(x, span), x);
+}
+PEERKIT_SDP_HOT inline __m128i is_byte(__m128i v, char c) noexcept { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); }
+// 0xFF in each byte of `v` that is in class Cls (the same sets as the char_classes table).
+template <unsigned char Cls>
+PEERKIT_SDP_HOT inline __m128i class_mask(__m128i v) noexcept
+{
+    if constexpr (Cls == cc_visible) {  // %x21-7E / %x80-FF
+        return _mm_andnot_si128(is_byte(v, 0x7F), _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x21)), v));
+    } else if constexpr (Cls == cc_token) {  // %x21-7E but not " ( ) , / : ; < = > ? @ [ \ ]
+        __m128i bad = _mm_or_si128(is_byte(v, 0x22), in_range(v, 0x28, 0x29));
+        bad = _mm_or_si128(bad, _mm_or_si128(is_byte(v, 0x2C), is_byte(v, 0x2F)));
+        bad = _mm_or_si128(bad, _mm_or_si128(in_range(v, 0x3A, 0x40), in_range(v, 0x5B, 0x5D)));
+        return _mm_andnot_si128(bad, in_range(v, 0x21, 0x7E));
+    } else if constexpr (Cls == cc_token_list) {  // token-char or SP
+        return _mm_or_si128(class_mask<cc_token>(v), is_byte(v, ' '));
+    } else if constexpr (Cls == cc_ice) {  // ALPHA / DIGIT / "+" / "/"
+        const __m128i alpha = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z');
+        return _mm_or_si128(_mm_or_si128(alpha, in_range(v, '0', '9')), _mm_or_si128(is_byte(v, '+'), is_byte(v, '/')));
+    } else {
+        static_assert(Cls == cc_visible || Cls == cc_token || Cls == cc_token_list || Cls == cc_ice,
+                      "no vector form for this class");
+        return v;
+    }
+}
+
+// The 4-8 bytes at p as the low 8 lanes: the first 4 bytes, then the last 4 (overlapping
+// when n < 8); the upper 8 lanes are zero.
+PEERKIT_SDP_HOT inline __m128i load_4_to_8(const char* p, std::size_t n) noexcept
+{
+    std::uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    const std::uint64_t both = lo | (std::uint64_t{hi} << 32);
+    return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(&both));
+}
+// The 8-16 bytes at p: the first 8, then the last 8 (overlapping when n < 16).
+PEERKIT_SDP_HOT inline __m128i load_8_to_16(const char* p, std::size_t n) noexcept
+{
+    return _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)),
+                              _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + n - 8)));
+}
+
+// True when the n >= 4 bytes at p are all in class Cls, 16 at a time; the last load overlaps
+// the one before instead of falling back to bytes. 4-15 bytes are read as two overlapping
+// halves, so nothing outside [p, p + n) is read.
+template <unsigned char Cls>
+PEERKIT_SDP_HOT [[nodiscard]] inline bool all_in_class_simd(const char* p, std::size_t n) noexcept
+{
+    if (n >= 16) {
+        __m128i all = _mm_set1_epi8(-1);
+        std::size_t i = 0;
+        for (; n - i >= 16; i += 16)
+            all = _mm_and_si128(all, class_mask<Cls>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))));
+        if (i != n) all = _mm_and_si128(all, class_mask<Cls>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16))));
+        return _mm_movemask_epi8(all) == 0xFFFF;
+    }
+    if (n >= 8) {
+        return _mm_movemask_epi8(class_mask<Cls>(load_8_to_16(p, n))) == 0xFFFF;
+    }
+    return (_mm_movemask_epi8(class_mask<Cls>(load_4_to_8(p, n))) & 0xFF) == 0xFF;
+}
+#endif
+
 PEERKIT_SDP_HOT [[nodiscard]] constexpr bool in_class(char c, unsigned char cls) noexcept
 {
     return (char_classes.v[static_cast<unsigned char>(c)] & cls) != 0;
@@ -65,6 +135,20 @@ PEERKIT_SDP_HOT [[nodiscard]] constexpr bool in_class(char c, unsigned char cls)
 // common case, and a branch-free AND over the bytes is about a third of a compare per byte.
 PEERKIT_SDP_HOT [[nodiscard]] constexpr bool all_in_class(std::string_view s, unsigned char cls) noexcept
 {
+#if defined(PEERKIT_SDP_SSE2)
+    // Vector classification once the field is long enough to pay for the class mask (a
+    // token mask is ~20 vector operations, a visible one 4; the table costs ~3 per byte).
+    if (!std::is_constant_evaluated()) {
+        const std::size_t n = s.size();
+        switch (cls) {
+        case cc_visible: if (n >= 4) return all_in_class_simd<cc_visible>(s.data(), n); break;
+        case cc_ice: if (n >= 4) return all_in_class_simd<cc_ice>(s.data(), n); break;
+        case cc_token: if (n >= 6) return all_in_class_simd<cc_token>(s.data(), n); break;
+        case cc_token_list: if (n >= 8) return all_in_class_simd<cc_token_list>(s.data(), n); break;
+        default: break;
+        }
+    }
+#endif
     unsigned char all = cls;
     for (char c : s) all &= char_classes.v[static_cast<unsigned char>(c)];
     return !s.empty() && all != 0;
@@ -92,33 +176,76 @@ PEERKIT_SDP_HOT [[nodiscard]] constexpr bool is_non_ws_string(std::string_view s
     return true;
 }
 
+// Eight ASCII digits (first digit in the lowest byte) as their value, or -1 when a byte is
+// not a digit: a SWAR check and three multiply steps instead of eight dependent
+// multiply-adds (candidate priorities, SSRCs and session ids are 9-19 digits).
+PEERKIT_SDP_HOT [[nodiscard]] inline std::int64_t eight_digits(std::uint64_t x) noexcept
+{
+    constexpr std::uint64_t ones = 0x0101010101010101u;
+    // Every byte 0x30-0x39: its high nibble is 3, and adding 6 keeps it 3 (no carry out of
+    // the low nibble). A carry into the next byte only comes from a byte that fails itself.
+    const std::uint64_t high = x & (ones * 0xF0), high6 = (x + ones * 0x06) & (ones * 0xF0);
+    if ((high | (high6 >> 4)) != ones * 0x33) return -1;
+    x -= ones * '0';
+    x = x * 10 + (x >> 8);  // each even byte: two digits as 0-99
+    x = (((x & 0x000000FF000000FFu) * (100 + (1000000ull << 32))) +
+         (((x >> 16) & 0x000000FF000000FFu) * (1 + (10000ull << 32)))) >> 32;
+    return static_cast<std::int64_t>(x);
+}
+
 // 1*DIGIT into an unsigned integer; nullopt when empty, not all digits, or too large for T.
 template <class T>
 PEERKIT_SDP_HOT [[nodiscard]] constexpr std::optional<T> parse_uint(std::string_view s) noexcept
 {
     static_assert(std::is_unsigned_v<T>);
     if (s.empty()) return std::nullopt;
-    if constexpr (sizeof(T) < sizeof(std::uint64_t)) {
-        // Accumulate in 64 bits and compare with T's maximum per digit: it can never wrap
-        // (max * 10 + 9 fits), and a compare costs less than an overflow division.
+    if (s.size() <= 19) {
+        // Up to 19 digits always fit in 64 bits, so there is no per-digit overflow check:
+        // digits are checked branch-free and the value is compared with T's maximum once.
         std::uint64_t value = 0;
-        for (char c : s) {
-            const auto digit = static_cast<unsigned>(static_cast<unsigned char>(c) - '0');
-            if (digit > 9) return std::nullopt;
+        std::size_t i = 0;
+        if (!std::is_constant_evaluated()) {
+            if (s.size() >= 4 && s.size() <= 8) {
+                // Ports, clock rates: the digits right-aligned in one word, '0'-padded on the
+                // left, from two overlapping 4-byte loads (nothing outside s is read).
+                std::uint32_t lo, hi;
+                std::memcpy(&lo, s.data(), 4);
+                std::memcpy(&hi, s.data() + s.size() - 4, 4);
+                const unsigned pad_bits = static_cast<unsigned>(8 - s.size()) * 8;  // 0-32
+                constexpr std::uint64_t zeros = 0x3030303030303030u;
+                const std::uint64_t x = (zeros & ((std::uint64_t{1} << pad_bits) - 1)) |
+                                        ((std::uint64_t{lo} << pad_bits) & 0xFFFFFFFFu) | (std::uint64_t{hi} << 32);
+                const std::int64_t eight = eight_digits(x);
+                if (eight < 0 || static_cast<std::uint64_t>(eight) > std::numeric_limits<T>::max()) return std::nullopt;
+                return static_cast<T>(eight);
+            }
+            for (; s.size() - i >= 8; i += 8) {
+                std::uint64_t x;
+                std::memcpy(&x, s.data() + i, 8);
+                const std::int64_t eight = eight_digits(x);
+                if (eight < 0) return std::nullopt;
+                value = value * 100000000u + static_cast<std::uint64_t>(eight);
+            }
+        }
+        unsigned bad = 0;
+        for (; i != s.size(); ++i) {
+            const auto digit = static_cast<unsigned>(static_cast<unsigned char>(s[i]) - '0');
+            bad |= static_cast<unsigned>(digit > 9);
             value = value * 10 + digit;
-            if (value > std::numeric_limits<T>::max()) return std::nullopt;
         }
+        if (bad != 0 || value > std::numeric_limits<T>::max()) return std::nullopt;
         return static_cast<T>(value);
-    } else {
-        T value = 0;
-        for (char c : s) {
-            const auto digit = static_cast<unsigned>(static_cast<unsigned char>(c) - '0');
-            if (digit > 9) return std::nullopt;
-            if (__builtin_mul_overflow(value, T{10}, &value) || __builtin_add_overflow(value, T{digit}, &value))
-                return std::nullopt;
-        }
-        return value;
     }
+    // Longer: leading zeros, or too large. Accumulate in 64 bits with an overflow check.
+    std::uint64_t value = 0;
+    for (char c : s) {
+        const auto digit = static_cast<unsigned>(static_cast<unsigned char>(c) - '0');
+        if (digit > 9) return std::nullopt;
+        if (__builtin_mul_overflow(value, std::uint64_t{10}, &value) ||
+            __builtin_add_overflow(value, std::uint64_t{digit}, &value) || value > std::numeric_limits<T>::max())
+            return std::nullopt;
+    }
+    return static_cast<T>(value);
 }
 
 PEERKIT_SDP_HOT [[nodiscard]] constexpr std::optional<std::uint16_t> parse_port(std::string_view s) noexcept
@@ -171,6 +298,18 @@ PEERKIT_SDP_HOT [[nodiscard]] inline const char* find_byte(const char* p, const 
     for (; end - p >= 16; p += 16) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
         if (const auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, want)))) return p + __builtin_ctz(mask);
+    }
+    // 4-15 bytes left (the end of most fields): one compare over two overlapping halves.
+    // Lane k of the upper half is byte end - 2 * half + k.
+    if (end - p >= 8) {
+        const auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(load_8_to_16(p, static_cast<std::size_t>(end - p)), want)));
+        if (mask & 0xFFu) return p + __builtin_ctz(mask);
+        return mask != 0 ? end - 16 + __builtin_ctz(mask) : end;
+    }
+    if (end - p >= 4) {
+        const auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(load_4_to_8(p, static_cast<std::size_t>(end - p)), want))) & 0xFFu;
+        if (mask & 0xFu) return p + __builtin_ctz(mask);
+        return mask != 0 ? end - 8 + __builtin_ctz(mask) : end;
     }
 #endif
     // Eight bytes at a time for the tail (and everywhere without SSE2): a zero byte of x ^ c
@@ -227,36 +366,6 @@ PEERKIT_SDP_HOT [[nodiscard]] inline std::string_view cut(std::string_view& rest
     rest = at != end ? std::string_view{at + 1, static_cast<std::size_t>(end - at - 1)} : std::string_view{};
     return head;
 }
-
-#if defined(PEERKIT_SDP_SSE2)
-// 0xFF in each byte of `v` that lies in [lo, hi] (unsigned), else 0.
-PEERKIT_SDP_HOT inline __m128i in_range(__m128i v, unsigned char lo, unsigned char hi) noexcept
-{
-    const __m128i x = _mm_sub_epi8(v, _mm_set1_epi8(static_cast<char>(lo)));
-    const __m128i span = _mm_set1_epi8(static_cast<char>(hi - lo));
-    return _mm_cmpeq_epi8(_mm_min_epu8(x, span), x);
-}
-PEERKIT_SDP_HOT inline __m128i is_byte(__m128i v, char c) noexcept { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); }
-// 0xFF in each byte of `v` that is in class Cls (the same sets as the char_classes table).
-template <unsigned char Cls>
-PEERKIT_SDP_HOT inline __m128i class_mask(__m128i v) noexcept
-{
-    if constexpr (Cls == cc_visible) {  // %x21-7E / %x80-FF
-        return _mm_andnot_si128(is_byte(v, 0x7F), _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x21)), v));
-    } else if constexpr (Cls == cc_token) {  // %x21-7E but not " ( ) , / : ; < = > ? @ [ \ ]
-        __m128i bad = _mm_or_si128(is_byte(v, 0x22), in_range(v, 0x28, 0x29));
-        bad = _mm_or_si128(bad, _mm_or_si128(is_byte(v, 0x2C), is_byte(v, 0x2F)));
-        bad = _mm_or_si128(bad, _mm_or_si128(in_range(v, 0x3A, 0x40), in_range(v, 0x5B, 0x5D)));
-        return _mm_andnot_si128(bad, in_range(v, 0x21, 0x7E));
-    } else if constexpr (Cls == cc_ice) {  // ALPHA / DIGIT / "+" / "/"
-        const __m128i alpha = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 'z');
-        return _mm_or_si128(_mm_or_si128(alpha, in_range(v, '0', '9')), _mm_or_si128(is_byte(v, '+'), is_byte(v, '/')));
-    } else {
-        static_assert(Cls == cc_visible || Cls == cc_token || Cls == cc_ice, "no vector form for this class");
-        return v;
-    }
-}
-#endif
 
 // cut() that also checks that the field is non-empty and every byte is in the class Cls
 // (cc_token, cc_ice or cc_visible). When 16 bytes are left, one vector load finds the
