@@ -56,6 +56,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -291,7 +292,8 @@ bnet::awaitable<void> run(state& s)
     const auto id = *s.channel;
     std::size_t sent = 0;
     if (s.f.send) {
-        std::vector<std::byte> payload(s.f.size);
+        std::vector<std::vector<std::byte>> payloads(16, std::vector<std::byte>(s.f.size));
+        std::vector<bytes_view> views(payloads.size());
         const std::size_t high_water = std::max<std::size_t>(1 << 20, 16 * s.f.size);
         // Above the high-water mark the sender sleeps until bufferedamountlow (at half of it,
         // webrtc-pc 6.2 bufferedAmountLowThreshold) rather than polling: polling costs CPU per
@@ -319,15 +321,21 @@ bnet::awaitable<void> run(state& s)
                 s.drain_wait = nullptr;
                 continue;
             }
-            for (int burst = 0; burst < 16 && sent < s.f.send; ++burst, ++sent) {
-                fill_message(payload, sent);
-                auto r = co_await s.pc->async_send_binary(id, payload, bnet::use_awaitable);
-                if (!r) {
-                    log("send: " + r.error().message());
-                    finish(s, 1);
-                    co_return;
-                }
+            // Up to 16 messages per call (async_send_binary's batch form): one trip to the
+            // driver and shared system calls for all of them.
+            const std::size_t burst = std::min<std::size_t>(payloads.size(), s.f.send - sent);
+            for (std::size_t i = 0; i < burst; ++i) {
+                fill_message(payloads[i], sent + i);
+                views[i] = payloads[i];
             }
+            const std::span<const bytes_view> batch(views.data(), burst);
+            auto r = co_await s.pc->async_send_binary(id, batch, bnet::use_awaitable);
+            if (!r) {
+                log("send: " + r.error().message());
+                finish(s, 1);
+                co_return;
+            }
+            sent += *r;
         }
         // Delivered: every DATA chunk acknowledged by the peer's SACKs.
         while (!co_await all_acknowledged(s)) {

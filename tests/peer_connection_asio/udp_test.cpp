@@ -27,6 +27,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -175,6 +176,24 @@ void run_pair(Executor ex)
     CHECK(b.texts[0] == "hello over UDP");
     CHECK(a.binaries[0] == blob);
 
+    // The batch form: three messages in one call arrive as three messages, in order.
+    const std::vector<std::byte> one(1, std::byte{1}), two(1200, std::byte{2}), three(3, std::byte{3});
+    const std::vector<bytes_view> batch{one, two, three};
+    const auto queued = pb->async_send_binary(remote, std::span<const bytes_view>(batch), bnet::use_future).get();
+    REQUIRE(queued);
+    CHECK(*queued == 3);
+    REQUIRE(wait_for([&] {
+        std::lock_guard la(a.m);
+        return a.binaries.size() == 4;
+    }));
+    CHECK(a.binaries[1] == one);
+    CHECK(a.binaries[2] == two);
+    CHECK(a.binaries[3] == three);
+    // A batch for a channel that does not exist is refused as a whole, with the reason.
+    const auto refused = pb->async_send_binary(rtc::channel_id{9999}, std::span<const bytes_view>(batch), bnet::use_future).get();
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message().find("closed or unknown") != std::string::npos);
+
     // The attributes, read from this thread (not the executor's).
     REQUIRE(wait_for([&] {
         std::lock_guard la(a.m);
@@ -214,7 +233,8 @@ void run_pair(Executor ex)
     CHECK(loop_failures == 0);
     auto stats = pa->async_get_stats(bnet::use_future).get();
     CHECK(stats.messages_sent == 1);
-    CHECK(stats.bytes_received == blob.size());
+    CHECK(stats.bytes_received == blob.size() + 1 + 1200 + 3);  // the blob and the batch of three
+    CHECK(stats.messages_received == 4);
     REQUIRE(stats.selected_remote_candidate);
     CHECK(stats.selected_remote_candidate->find("127.0.0.1") != std::string::npos);
     CHECK(stats.round_trip_time.has_value());
