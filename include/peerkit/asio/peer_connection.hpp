@@ -517,11 +517,11 @@ private:
     // Events go to the user's executor in order, one at a time: `deliver` (driver strand) queues
     // them in `incoming` and one `pump` at a time runs on the user's executor, delivering up to
     // events_per_pump events per post, and only one when a call's completion was posted while
-    // its handler ran (so that completion runs before the next event). A post per event cost the
-    // receiver of a stream of small messages about a tenth of its CPU.
+    // its handler ran (so that completion runs before the next event): a post per event is a
+    // trip through the executor's queue (and a reactor poll) per received message.
     //
     // While a call is in flight, its events wait (`waiting_for_call`) until its completion has
-    // been posted, so the user sees (and can send) a description before the icecandidate events
+    // run, so the user sees (and can send) a description before the icecandidate events
     // it caused, as in browsers (webrtc-pc 4.4.1.5).
     //
     // An event no handler takes when its turn comes goes to `held`, in order, with the events it
