@@ -27,6 +27,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -175,6 +176,37 @@ void run_pair(Executor ex)
     CHECK(b.texts[0] == "hello over UDP");
     CHECK(a.binaries[0] == blob);
 
+    // The batch form: three messages in one call arrive as three messages, in order.
+    const std::vector<std::byte> one(1, std::byte{1}), two(1200, std::byte{2}), three(3, std::byte{3});
+    const std::vector<bytes_view> batch{one, two, three};
+    const auto queued = pb->async_send_binary(remote, std::span<const bytes_view>(batch), bnet::use_future).get();
+    REQUIRE(queued);
+    CHECK(*queued == 3);
+    REQUIRE(wait_for([&] {
+        std::lock_guard la(a.m);
+        return a.binaries.size() == 4;
+    }));
+    CHECK(a.binaries[1] == one);
+    CHECK(a.binaries[2] == two);
+    CHECK(a.binaries[3] == three);
+    // A refusal in the middle (a message over max-message-size) stops the batch there: the
+    // count says how many went; sent alone, the refused one gives the reason.
+    const std::vector<std::byte> too_big(300 * 1024, std::byte{4});
+    const std::vector<bytes_view> partial{one, too_big, three};
+    const auto first_only = pb->async_send_binary(remote, std::span<const bytes_view>(partial), bnet::use_future).get();
+    REQUIRE(first_only);
+    CHECK(*first_only == 1);
+    CHECK_FALSE(pb->async_send_binary(remote, too_big, bnet::use_future).get());
+    REQUIRE(wait_for([&] {
+        std::lock_guard la(a.m);
+        return a.binaries.size() == 5;
+    }));
+    CHECK(a.binaries[4] == one);
+    // A batch for a channel that does not exist is refused as a whole, with the reason.
+    const auto refused = pb->async_send_binary(rtc::channel_id{9999}, std::span<const bytes_view>(batch), bnet::use_future).get();
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message().find("closed or unknown") != std::string::npos);
+
     // The attributes, read from this thread (not the executor's).
     REQUIRE(wait_for([&] {
         std::lock_guard la(a.m);
@@ -214,7 +246,8 @@ void run_pair(Executor ex)
     CHECK(loop_failures == 0);
     auto stats = pa->async_get_stats(bnet::use_future).get();
     CHECK(stats.messages_sent == 1);
-    CHECK(stats.bytes_received == blob.size());
+    CHECK(stats.bytes_received == blob.size() + 1 + 1200 + 3 + 1);  // the blob, the batch of three, the partial one
+    CHECK(stats.messages_received == 5);
     REQUIRE(stats.selected_remote_candidate);
     CHECK(stats.selected_remote_candidate->find("127.0.0.1") != std::string::npos);
     CHECK(stats.round_trip_time.has_value());

@@ -31,10 +31,12 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +47,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -130,7 +133,19 @@ struct peer_connection_options {
     // interface address enumerate_interfaces() returns with `interfaces`.
     std::vector<boost::asio::ip::udp::endpoint> bind;
     asio::interface_filter interfaces{};
-    asio::driver_config driver{};
+    // The sockets' kernel buffers default to 4 MiB (SO_RCVBUF) and 1 MiB (SO_SNDBUF); the kernel
+    // caps them at net.core.rmem_max / wmem_max. With its default (about 208 KiB, some 90
+    // datagrams of a data channel's traffic on loopback, where every one costs ~2.3 KiB of
+    // buffer) a receiver that falls behind for a moment drops part of a burst the SCTP windows
+    // allow (8 MiB, sctp::association_config): each loss costs a fast retransmit and halves
+    // cwnd, and a lost retransmission waits for T3 (RTO.Min 400 ms). Measured in
+    // docs/performance.md ("Peer connection"). 0 keeps the kernel's default.
+    asio::driver_config driver = [] {
+        asio::driver_config c;
+        c.socket.receive_buffer_size = 4 << 20;
+        c.socket.send_buffer_size = 1 << 20;
+        return c;
+    }();
     // Events that no handler takes yet are held until one is set (see "Event handlers" on
     // basic_peer_connection). The hold is bounded both ways; beyond either bound the oldest held
     // events are dropped and counted (dropped_events()). 1,024 events cover what a connection
@@ -408,6 +423,38 @@ public:
         return invoke([id, data = std::vector<std::byte>(data.begin(), data.end())](core_type& c, auto now) { return c.channel_send(now, id, data, true); },
                       std::forward<Token>(token));
     }
+    // Several binary messages on one channel in one call, in order: one trip to the driver for
+    // the batch instead of one per message, and their SCTP packets leave in shared sendmmsg /
+    // GSO calls. A sender of many small messages that awaits each async_send_binary pays a
+    // round trip and a system call per message (docs/performance.md, "Peer connection").
+    // Completes with the number of messages queued (all of them unless one was refused: the
+    // batch stops there; the error itself only when the first one is refused).
+    template <class Token>
+    auto async_send_binary(rtc::channel_id id, std::span<const bytes_view> messages, Token&& token)
+    {
+        std::vector<std::byte> bytes;
+        std::vector<std::size_t> sizes;
+        sizes.reserve(messages.size());
+        std::size_t total = 0;
+        for (const bytes_view m : messages) total += m.size();
+        bytes.reserve(total);
+        for (const bytes_view m : messages) {
+            bytes.insert(bytes.end(), m.begin(), m.end());
+            sizes.push_back(m.size());
+        }
+        return invoke(
+            [id, bytes = std::move(bytes), sizes = std::move(sizes)](core_type& c, auto now) {
+                std::vector<bytes_view> views;
+                views.reserve(sizes.size());
+                std::size_t offset = 0;
+                for (const std::size_t n : sizes) {
+                    views.push_back(bytes_view(bytes).subspan(offset, n));
+                    offset += n;
+                }
+                return c.channel_send_many(now, id, views, true);
+            },
+            std::forward<Token>(token));
+    }
     template <class Token>
     auto async_close_channel(rtc::channel_id id, Token&& token)
     {
@@ -468,11 +515,13 @@ private:
     }
 
     // Events go to the user's executor in order, one at a time: `deliver` (driver strand) queues
-    // them in `incoming` and one `pump` at a time runs on the user's executor, delivering one
-    // event per post (so a completion posted meanwhile runs before the next event).
+    // them in `incoming` and one `pump` at a time runs on the user's executor, delivering up to
+    // events_per_pump events per post, and only one when a call's completion was posted while
+    // its handler ran (so that completion runs before the next event): a post per event is a
+    // trip through the executor's queue (and a reactor poll) per received message.
     //
     // While a call is in flight, its events wait (`waiting_for_call`) until its completion has
-    // been posted, so the user sees (and can send) a description before the icecandidate events
+    // run, so the user sees (and can send) a description before the icecandidate events
     // it caused, as in browsers (webrtc-pc 4.4.1.5).
     //
     // An event no handler takes when its turn comes goes to `held`, in order, with the events it
@@ -487,6 +536,9 @@ private:
         {
         }
         Executor user;
+        // Completions of calls posted so far (invoke() counts them on the driver's strand).
+        std::atomic<std::uint64_t> completions{0};
+        static constexpr std::size_t events_per_pump = 64;
         const std::size_t max_held_events;
         const std::size_t max_held_bytes;
         mutable std::mutex mutex;
@@ -709,21 +761,25 @@ private:
         }
         void pump(std::uint64_t visible)
         {
-            any_handler h;
-            std::optional<rtc::event> e;
-            {
-                std::lock_guard lock(mutex);
-                if (!stopped) e = next(h, visible);
-                if (!e) {
-                    pumping = false;
-                    schedule();  // events queued after this pump was posted
-                    return;
+            const std::uint64_t completions_before = completions.load(std::memory_order_acquire);
+            for (std::size_t delivered = 1;; ++delivered) {
+                any_handler h;
+                std::optional<rtc::event> e;
+                {
+                    std::lock_guard lock(mutex);
+                    if (!stopped) e = next(h, visible);
+                    if (!e) {
+                        pumping = false;
+                        schedule();  // events queued after this pump was posted
+                        return;
+                    }
                 }
+                (*h)(*e);
+                if (delivered == events_per_pump || completions.load(std::memory_order_acquire) != completions_before) break;
             }
-            (*h)(*e);
             std::lock_guard lock(mutex);
             pumping = false;
-            schedule();  // one event per post
+            schedule();  // the rest in a later post: other handlers (completions) run in between
         }
     };
 
@@ -736,18 +792,31 @@ private:
     auto invoke(F f, Token&& token)
     {
         using R = std::invoke_result_t<F&, core_type&, asio::steady_time>;
-        auto call = [f = std::move(f)](machine_type& m) mutable { return f(*m.core, asio::steady_time::clock::now()); };
+        // The completion is counted before the driver posts it, for the event pump (see pump()).
+        auto call = [f = std::move(f), state = state_](machine_type& m) mutable {
+            if constexpr (std::is_void_v<R>) {
+                f(*m.core, asio::steady_time::clock::now());
+                state->completions.fetch_add(1, std::memory_order_release);
+            } else {
+                R r = f(*m.core, asio::steady_time::clock::now());
+                state->completions.fetch_add(1, std::memory_order_release);
+                return r;
+            }
+        };
         if constexpr (std::is_void_v<R>) {
             return driver_->async_invoke(std::move(call), std::forward<Token>(token));
         } else {
             return boost::asio::async_initiate<Token, void(R)>(
                 [](auto handler, driver_type* driver, std::shared_ptr<shared_state> state, decltype(call) c) {
                     state->begin_call();
-                    driver->async_invoke(std::move(c), [state, h = std::move(handler)](R r) mutable {
-                        auto ex = boost::asio::get_associated_executor(h, state->user);
-                        boost::asio::post(ex, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
-                        state->end_call();  // held events are posted after the completion
-                    });
+                    // Posted by the driver straight to the handler's executor (one hop, not a
+                    // hop to the strand and another from there); the events the call released
+                    // are posted after it has run.
+                    auto ex = boost::asio::get_associated_executor(handler, state->user);
+                    driver->async_invoke(std::move(c), boost::asio::bind_executor(ex, [state, h = std::move(handler)](R r) mutable {
+                                             std::move(h)(std::move(r));
+                                             state->end_call();
+                                         }));
                 },
                 token, driver_.get(), state_, std::move(call));
         }

@@ -770,6 +770,35 @@ public:
         pump(now);
         return {};
     }
+    // Several messages on one channel: queued in order, then moved through SCTP, DTLS and ICE
+    // once, so the association fills packets and the runtime its UDP batches across them.
+    // Returns how many were queued; an error only when the first one could not be (a later
+    // refusal stops the batch there, and the caller learns why by sending that one alone).
+    result<std::size_t> channel_send_many(time_point now, channel_id id, std::span<const bytes_view> messages, bool binary)
+    {
+        std::size_t queued = 0;
+        for (const bytes_view data : messages) {
+            auto* e = find(id);
+            if (!e || e->closed) {
+                if (queued == 0) return make_error(errc::channel_error, "send on a closed or unknown data channel");
+                break;
+            }
+            if (!e->handle || e->handle->ready_state() != data_channel_state::open) {
+                if (queued == 0) return make_error(errc::channel_error, "send on data channel '", e->label, "' before it is open");
+                break;
+            }
+            auto r = binary ? e->handle->send(now, data) : e->handle->send(now, as_string_view(data));
+            if (!r) {
+                if (queued == 0) return make_error(errc::channel_error, "data channel '", e->label, "': ", r.error().message());
+                break;
+            }
+            ++stats_.messages_sent;
+            stats_.bytes_sent += data.size();
+            ++queued;
+        }
+        pump(now);
+        return queued;
+    }
     result<void> channel_close(time_point now, channel_id id)
     {
         auto* e = find(id);
