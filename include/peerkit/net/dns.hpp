@@ -42,6 +42,11 @@ enum class errc {
     too_many_records,  // more questions and records than limits.max_records
     bad_record,        // an A or AAAA record whose data is not 4 or 16 bytes
     buffer_too_small,  // the caller's buffer cannot hold the query
+    // Outcomes of a resolution (peerkit/asio/mdns_resolver.hpp):
+    no_answer,         // no acceptable answer within the timeout
+    busy,              // more resolutions at once than the resolver allows
+    socket_error,      // the resolver's socket could not be opened or used
+    closed,            // the resolver was closed before an answer came
 };
 
 }  // namespace peerkit::net::dns
@@ -66,6 +71,10 @@ struct peerkit::error_traits<peerkit::net::dns::errc> {
         case errc::too_many_records: return "too many DNS records";
         case errc::bad_record: return "malformed DNS address record";
         case errc::buffer_too_small: return "buffer too small for the DNS message";
+        case errc::no_answer: return "no mDNS answer";
+        case errc::busy: return "too many mDNS resolutions at once";
+        case errc::socket_error: return "mDNS socket error";
+        case errc::closed: return "mDNS resolver closed";
         }
         return "unknown peerkit.dns error";
     }
