@@ -424,18 +424,27 @@ public:
     // priority, type and extensions kept). A stalled resolution so never blocks the caller's
     // signaling loop. A failure (no answer within mdns.timeout, busy, the core refusing the
     // rewritten line) is counted in mdns_stats().candidates_failed and reported to
-    // on_mdns_error. Other candidates go to the core as before.
+    // on_mdns_error. Other candidates go to the core as before; the end of candidates (an empty
+    // candidate) waits until the pending resolutions are over, so that ICE does not conclude
+    // "nothing more will come" (RFC 8838 8) before they are added.
     template <class Token>
     auto async_add_ice_candidate(const rtc::ice_candidate& cand, Token&& token)
     {
         return invoke_observed(
             [cand, mdns = mdns_, weak = driver_->weak(), state = state_](core_type& c, auto now) -> result<void> {
-                if (mdns)
+                if (mdns) {
                     if (auto name = mdns_name(cand.candidate)) {
                         if (auto r = c.check_ice_candidate(cand); !r) return r;
+                        ++state->mdns_pending;
                         resolve_then_add(mdns, weak, state, cand, std::move(*name));
                         return {};
                     }
+                    if (cand.candidate.empty() && state->mdns_pending > 0) {
+                        if (auto r = c.check_ice_candidate(cand); !r) return r;
+                        state->mdns_deferred_end = cand;
+                        return {};
+                    }
+                }
                 return c.add_ice_candidate(now, cand);
             },
             std::forward<Token>(token));
@@ -580,6 +589,10 @@ private:
         any_handler catch_all;
         // mDNS resolution of remote candidates (async_add_ice_candidate).
         std::atomic<std::uint64_t> mdns_added{0}, mdns_failed{0};
+        // On the driver's strand only: resolutions not yet over, and an end of candidates held
+        // back until they are.
+        std::size_t mdns_pending = 0;
+        std::optional<rtc::ice_candidate> mdns_deferred_end;
         std::shared_ptr<const std::function<void(const std::string&, const std::string&)>> mdns_error_handler;
         void mdns_error(std::string candidate, std::string reason)
         {
@@ -918,22 +931,36 @@ private:
         return std::string(a);
     }
 
-    // Resolves, then adds the rewritten candidate on the driver's strand, if the driver is still
-    // open (weak handle: the peer connection may have been closed, moved or destroyed).
+    // Resolves, then (on the driver's strand, if the driver is still open: a weak handle, the
+    // peer connection may have been closed, moved or destroyed) adds the rewritten candidate,
+    // or reports the failure; the last resolution to finish releases a held end of candidates.
     static void resolve_then_add(const std::shared_ptr<resolver_type>& mdns, weak_driver weak,
                                  std::shared_ptr<shared_state> state, rtc::ice_candidate cand, std::string name)
     {
         mdns->async_resolve(std::move(name), [weak, state, cand = std::move(cand)](result<net::ip_address> a) mutable {
-            if (!a) return state->mdns_error(cand.candidate, std::string(a.error().message()));
-            auto parsed = sdp::candidate::parse(cand.candidate);
-            if (!parsed) return state->mdns_error(cand.candidate, std::string(parsed.error().message()));
-            parsed->address = a->to_string();
-            rtc::ice_candidate resolved = cand;
-            resolved.candidate = sdp::to_string(*parsed);
-            weak.post([state, resolved = std::move(resolved), original = std::move(cand.candidate)](machine_type& m) {
-                auto r = m.core->add_ice_candidate(asio::steady_time::clock::now(), resolved);
-                if (r) state->mdns_added.fetch_add(1, std::memory_order_relaxed);
-                else state->mdns_error(original, std::string(r.error().message()));
+            std::optional<rtc::ice_candidate> resolved;
+            std::string why;
+            if (!a) {
+                why = a.error().message();
+            } else if (auto parsed = sdp::candidate::parse(cand.candidate); !parsed) {
+                why = parsed.error().message();
+            } else {
+                parsed->address = a->to_string();
+                resolved = cand;
+                resolved->candidate = sdp::to_string(*parsed);
+            }
+            weak.post([state, resolved = std::move(resolved), why = std::move(why), original = std::move(cand.candidate)](machine_type& m) {
+                const auto now = asio::steady_time::clock::now();
+                if (resolved) {
+                    if (auto r = m.core->add_ice_candidate(now, *resolved)) state->mdns_added.fetch_add(1, std::memory_order_relaxed);
+                    else state->mdns_error(original, std::string(r.error().message()));
+                } else {
+                    state->mdns_error(original, why);
+                }
+                if (state->mdns_pending > 0 && --state->mdns_pending == 0 && state->mdns_deferred_end) {
+                    (void)m.core->add_ice_candidate(now, *state->mdns_deferred_end);
+                    state->mdns_deferred_end.reset();
+                }
             });
         });
     }
@@ -973,6 +1000,7 @@ private:
         }
         for (std::size_t i = 0; i < found.size(); ++i) {
             found[i].username_fragment = ufrag_of_section[section_of[i]];
+            ++state->mdns_pending;
             auto name = *mdns_name(found[i].candidate);
             resolve_then_add(mdns, weak, state, std::move(found[i]), std::move(name));
         }
