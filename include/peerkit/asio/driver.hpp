@@ -445,8 +445,9 @@ public:
     class weak_handle {
     public:
         weak_handle() = default;
-        template <class F>
-        bool post(F f) const
+        // Not a template: one instantiation per driver type (clang 14 with ASan failed to link
+        // translation units that instantiated a template version from nested lambdas).
+        bool post(std::function<void(Machine&)> f) const
         {
             auto impl = impl_.lock();
             if (!impl || impl->closed()) return false;

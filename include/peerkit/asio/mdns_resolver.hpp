@@ -93,15 +93,18 @@ struct mdns_stats {
     std::uint64_t datagrams_malformed = 0;
 };
 
-template <class Executor = boost::asio::any_io_executor>
-class basic_mdns_resolver : public std::enable_shared_from_this<basic_mdns_resolver<Executor>> {
+// Not a template on purpose: its Asio code is instantiated once, where this header is read
+// (clang 14 with ASan failed to link some translation units that instantiated it late, from
+// the peer connection's templates: virtual members of Asio's services left undefined).
+class mdns_resolver : public std::enable_shared_from_this<mdns_resolver> {
 public:
     using handler_type = std::function<void(result<net::ip_address>)>;
-    using strand_type = boost::asio::strand<Executor>;
+    using executor_type = boost::asio::any_io_executor;
+    using strand_type = boost::asio::strand<executor_type>;
 
-    [[nodiscard]] static std::shared_ptr<basic_mdns_resolver> create(const Executor& ex, mdns_config config)
+    [[nodiscard]] static std::shared_ptr<mdns_resolver> create(const executor_type& ex, mdns_config config)
     {
-        return std::shared_ptr<basic_mdns_resolver>(new basic_mdns_resolver(ex, std::move(config)));
+        return std::shared_ptr<mdns_resolver>(new mdns_resolver(ex, std::move(config)));
     }
 
     // Resolves `name` (a .local name); handler(address or error) runs once on the resolver's
@@ -153,7 +156,7 @@ private:
         std::size_t sent = 0;
     };
 
-    basic_mdns_resolver(const Executor& ex, mdns_config config)
+    mdns_resolver(const executor_type& ex, mdns_config config)
         : strand_(boost::asio::make_strand(ex)), socket_(strand_), config_(std::move(config))
     {
     }
@@ -381,7 +384,5 @@ private:
     std::atomic<std::uint64_t> queries_sent_{0}, resolved_{0}, cache_hits_{0}, failed_{0}, accepted_{0}, ignored_{0},
         malformed_{0};
 };
-
-using mdns_resolver = basic_mdns_resolver<>;
 
 }  // namespace peerkit::asio

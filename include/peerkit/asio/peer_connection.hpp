@@ -220,7 +220,13 @@ public:
                                      driver_config);
         if (!d) return d.error();
         basic_peer_connection pc(std::move(*d), state);
-        if (options.resolve_mdns_candidates) pc.mdns_ = resolver_type::create(ex, options.mdns);
+        if (options.resolve_mdns_candidates) {
+            pc.mdns_ = resolver_type::create(boost::asio::any_io_executor(ex), options.mdns);
+            // Resolutions reach the core through this weak handle only (made here, at the top
+            // level of create(): clang 14 with ASan failed to link translation units that
+            // instantiated it inside the resolution's nested lambdas).
+            state->to_driver = [weak = pc.driver_->weak()](std::function<void(machine_type&)> f) { return weak.post(std::move(f)); };
+        }
         // The bound ports become the core's local sockets (host candidates at the first
         // set_local_description, as in browsers).
         const auto endpoints = pc.driver_->local_endpoints();
@@ -410,9 +416,9 @@ public:
     auto async_set_remote_description(const rtc::session_description& d, Token&& token)
     {
         return invoke_observed(
-            [d, mdns = mdns_, weak = driver_->weak(), state = state_](core_type& c, auto now) {
+            [d, mdns = mdns_, state = state_](core_type& c, auto now) {
                 auto r = c.set_remote_description(now, d);
-                if (r && mdns) resolve_description_candidates(mdns, weak, state, d.sdp);
+                if (r && mdns) resolve_description_candidates(mdns, state, d.sdp);
                 return r;
             },
             std::forward<Token>(token));
@@ -431,12 +437,12 @@ public:
     auto async_add_ice_candidate(const rtc::ice_candidate& cand, Token&& token)
     {
         return invoke_observed(
-            [cand, mdns = mdns_, weak = driver_->weak(), state = state_](core_type& c, auto now) -> result<void> {
+            [cand, mdns = mdns_, state = state_](core_type& c, auto now) -> result<void> {
                 if (mdns) {
                     if (auto name = mdns_name(cand.candidate)) {
                         if (auto r = c.check_ice_candidate(cand); !r) return r;
                         ++state->mdns_pending;
-                        resolve_then_add(mdns, weak, state, cand, std::move(*name));
+                        resolve_then_add(mdns, state, cand, std::move(*name));
                         return {};
                     }
                     if (cand.candidate.empty() && state->mdns_pending > 0) {
@@ -592,6 +598,7 @@ private:
         // On the driver's strand only: resolutions not yet over, and an end of candidates held
         // back until they are.
         std::size_t mdns_pending = 0;
+        std::function<bool(std::function<void(machine_type&)>)> to_driver;  // set once by create()
         std::optional<rtc::ice_candidate> mdns_deferred_end;
         std::shared_ptr<const std::function<void(const std::string&, const std::string&)>> mdns_error_handler;
         void mdns_error(std::string candidate, std::string reason)
@@ -910,8 +917,7 @@ private:
     }
 
     // ---- mDNS (.local) remote candidates --------------------------------------------------
-    using resolver_type = asio::basic_mdns_resolver<Executor>;
-    using weak_driver = typename driver_type::weak_handle;
+    using resolver_type = asio::mdns_resolver;
 
     // The address of a well-formed candidate line when it is an mDNS name (ends in ".local",
     // RFC 6762 3), else nullopt.
@@ -931,13 +937,13 @@ private:
         return std::string(a);
     }
 
-    // Resolves, then (on the driver's strand, if the driver is still open: a weak handle, the
-    // peer connection may have been closed, moved or destroyed) adds the rewritten candidate,
+    // Resolves, then (on the driver's strand, if the driver is still open: state->to_driver is a
+    // weak handle, the peer connection may have been closed, moved or destroyed) adds the rewritten candidate,
     // or reports the failure; the last resolution to finish releases a held end of candidates.
-    static void resolve_then_add(const std::shared_ptr<resolver_type>& mdns, weak_driver weak,
-                                 std::shared_ptr<shared_state> state, rtc::ice_candidate cand, std::string name)
+    static void resolve_then_add(const std::shared_ptr<resolver_type>& mdns, std::shared_ptr<shared_state> state,
+                                 rtc::ice_candidate cand, std::string name)
     {
-        mdns->async_resolve(std::move(name), [weak, state, cand = std::move(cand)](result<net::ip_address> a) mutable {
+        mdns->async_resolve(std::move(name), [state, cand = std::move(cand)](result<net::ip_address> a) mutable {
             std::optional<rtc::ice_candidate> resolved;
             std::string why;
             if (!a) {
@@ -949,7 +955,7 @@ private:
                 resolved = cand;
                 resolved->candidate = sdp::to_string(*parsed);
             }
-            weak.post([state, resolved = std::move(resolved), why = std::move(why), original = std::move(cand.candidate)](machine_type& m) {
+            state->to_driver([state, resolved = std::move(resolved), why = std::move(why), original = std::move(cand.candidate)](machine_type& m) mutable {
                 const auto now = asio::steady_time::clock::now();
                 if (resolved) {
                     if (auto r = m.core->add_ice_candidate(now, *resolved)) state->mdns_added.fetch_add(1, std::memory_order_relaxed);
@@ -967,7 +973,7 @@ private:
 
     // The `.local` a=candidate lines of a remote description (the core skips them), with their
     // section's mid and ufrag.
-    static void resolve_description_candidates(const std::shared_ptr<resolver_type>& mdns, const weak_driver& weak,
+    static void resolve_description_candidates(const std::shared_ptr<resolver_type>& mdns,
                                                const std::shared_ptr<shared_state>& state, std::string_view sdp_text)
     {
         std::string mid, session_ufrag, ufrag;
@@ -1002,7 +1008,7 @@ private:
             found[i].username_fragment = ufrag_of_section[section_of[i]];
             ++state->mdns_pending;
             auto name = *mdns_name(found[i].candidate);
-            resolve_then_add(mdns, weak, state, std::move(found[i]), std::move(name));
+            resolve_then_add(mdns, state, std::move(found[i]), std::move(name));
         }
     }
 
