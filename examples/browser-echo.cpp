@@ -195,6 +195,27 @@ struct server_state {
     }
 };
 
+// The selected candidate pair (its remote is "typ host" once a browser's .local candidate is
+// resolved, "typ prflx" when it is known only from the browser's checks) and the mDNS counters.
+bnet::awaitable<void> say_selected_pair(std::shared_ptr<session> s)
+{
+    if (!s->pc) co_return;
+    const auto stats = co_await s->pc->async_get_stats(bnet::use_awaitable);
+    const auto mdns = s->pc->mdns_stats();
+    s->say("selected pair: local " + stats.selected_local_candidate.value_or("none") + " / remote " +
+           stats.selected_remote_candidate.value_or("none"));
+    s->say("mdns: " + std::to_string(mdns.candidates_added) + " candidates resolved and added, " +
+           std::to_string(mdns.candidates_failed) + " failed, " + std::to_string(mdns.resolver.queries_sent) + " queries sent");
+}
+
+// --once: the page has reported; say each session's pair, then end the run.
+bnet::awaitable<void> report_and_finish(server_state& st, int code)
+{
+    auto sessions = st.sessions;
+    for (auto& [id, s] : sessions) co_await say_selected_pair(s);
+    st.finish(code);
+}
+
 // The page's verdict, /report?result=pass&messages=...: printed, and with --once it ends the run.
 signaling::http_response on_http(server_state& st, std::string_view target)
 {
@@ -205,7 +226,7 @@ signaling::http_response on_http(server_state& st, std::string_view target)
             if (c == '&') c = ' ';
         const bool pass = fields.starts_with("result=pass");
         log(std::string("page reports ") + (pass ? "pass" : "FAIL") + " " + fields.substr(fields.find(' ') == std::string::npos ? fields.size() : fields.find(' ') + 1));
-        if (st.opt.once) st.finish(pass ? 0 : 1);
+        if (st.opt.once) bnet::co_spawn(st.io, report_and_finish(st, pass ? 0 : 1), bnet::detached);
         return {204, "text/plain", ""};
     }
     return {};
@@ -240,6 +261,9 @@ bnet::awaitable<void> serve(server_state& st, std::shared_ptr<session> s)
     s->pc->on_ice_candidate_error([self](const rtc::ice_candidate_error_event& e) {
         self->say("icecandidateerror " + e.url + " " + std::to_string(e.error_code) + " " + e.error_text);
     });
+    // The browser's .local host candidates are resolved by mDNS (peer_connection_options::mdns);
+    // a name that does not resolve is said here (the connection can still form, peer-reflexive).
+    s->pc->on_mdns_error([self](const std::string& cand, const std::string& why) { self->say("mdns: " + cand + ": " + why); });
     s->pc->on_data_channel([self](rtc::channel_id) { self->say("datachannel"); });
     s->pc->on_channel_open([self](rtc::channel_id) { self->say("datachannel open"); });
     s->pc->on_message([self](const rtc::channel_message_event& m) {
@@ -284,13 +308,11 @@ bnet::awaitable<void> serve(server_state& st, std::shared_ptr<session> s)
             s->say(c->end_of_candidates() ? "remote end-of-candidates" : "remote " + c->candidate);
             const auto cand = to_rtc(*c);
             auto r = co_await s->pc->async_add_ice_candidate(cand, bnet::use_awaitable);
-            // Browsers hide host addresses behind mDNS names (.local), which peerkit does not
-            // resolve; the connection still forms from the browser's checks (peer-reflexive
-            // candidates, RFC 8445 7.3.1.3).
             if (!r) s->say(r.error().message());
         }
     }
     connect_deadline.cancel();
+    if (!st.opt.once) co_await say_selected_pair(s);
     s->say("session over: echoed " + std::to_string(s->echoed) + " messages, " + std::to_string(s->echoed_bytes) + " bytes");
     co_await s->pc->async_close(bnet::use_awaitable);
     s->pc->shutdown();

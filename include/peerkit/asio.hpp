@@ -4,4 +4,5 @@
 
 #include <peerkit/asio/driver.hpp>
 #include <peerkit/asio/interfaces.hpp>
+#include <peerkit/asio/mdns_resolver.hpp>
 #include <peerkit/asio/udp_socket.hpp>

@@ -4,13 +4,16 @@
 In a network namespace of its own with a veth pair and a default route (tests/interop/lib/
 netns.py), `browser-echo --once --port 0` serves its page and WebSocket signaling on
 127.0.0.1; headless Chromium opens /?selftest=N *with its WebRTC defaults*, as a person's
-browser would be: host addresses hidden behind mDNS names (.local, which peerkit does not
-resolve: the connection must form from Chromium's checks, as peer-reflexive candidates) and no
-loopback candidates. The page sends N text and N binary messages (up to 64 KiB), checks every
-echo, and reports to the server. Asserted:
+browser would be: host addresses hidden behind mDNS names (.local, which peerkit resolves by
+mDNS on the namespace's veth interfaces, asio/mdns_resolver.hpp) and no loopback candidates.
+The page sends N text and N binary messages (up to 64 KiB), checks every echo, and reports to
+the server. Asserted:
   - browser-echo exits 0, which it does only when the page reported pass;
   - its output shows the page's report (messages=2N) and the session's echo count (2N);
-  - the connection reached connected and the data channel opened on the C++ side.
+  - the connection reached connected and the data channel opened on the C++ side;
+  - Chromium's host candidates were .local names, at least one was resolved and added, none
+    failed, and the selected pair's remote candidate is that host candidate (typ host, an IP
+    address), not only the peer-reflexive one Chromium's checks would give.
 A peer that cannot start fails the test (exit 1).
 """
 import os
@@ -91,6 +94,19 @@ def main():
             problems.append("the C++ side never reached connected")
         if "datachannel open" not in out:
             problems.append("the data channel never opened on the C++ side")
+        remote_names = re.findall(r"remote candidate:\S+ \d+ \S+ \d+ (\S+\.local) ", out)
+        if not remote_names:
+            problems.append("Chromium's host candidates were not .local names (its defaults hide them)")
+        pair = re.search(r"selected pair: local (.*) / remote (.*)", out)
+        mdns = re.search(r"mdns: (\d+) candidates resolved and added, (\d+) failed, (\d+) queries sent", out)
+        if not pair:
+            problems.append("browser-echo did not print the selected pair")
+        elif " typ host" not in pair.group(2) or ".local" in pair.group(2):
+            problems.append(f"the selected pair's remote is not the resolved host candidate: {pair.group(2)!r}")
+        if not mdns:
+            problems.append("browser-echo did not print its mDNS counters")
+        elif int(mdns.group(1)) < 1 or int(mdns.group(2)) != 0:
+            problems.append(f"mDNS resolution: {mdns.group(0)!r}")
         echoed = re.search(r"session over: echoed (\d+) messages", out)
         if echoed and int(echoed.group(1)) != 2 * SELFTEST:
             problems.append(f"the C++ side echoed {echoed.group(1)} messages, want {2 * SELFTEST}")
@@ -99,10 +115,9 @@ def main():
                 print("  chromium log (tail):\n    " + "\n    ".join(f.read().splitlines()[-20:]))
             print("FAIL: " + "; ".join(problems), file=sys.stderr)
             return 1
-        mdns = ".local" in out
         print(f"ok  Chromium's self-test passed through browser-echo: {report.group(2)} messages, "
-              f"{report.group(3)} bytes echoed in {report.group(4)} ms; Chromium's host candidates "
-              f"{'were mDNS names (connected through peer-reflexive ones)' if mdns else 'were IP addresses'}; test took "
+              f"{report.group(3)} bytes echoed in {report.group(4)} ms; Chromium's host candidate "
+              f"{remote_names[0]} resolved by mDNS; selected remote {pair.group(2)}; test took "
               f"{time.monotonic() - started:.1f} s", flush=True)
         return 0
     finally:

@@ -438,6 +438,32 @@ public:
         if (impl_) impl_->close();
     }
 
+    // A handle that owns nothing: post(f) runs f(machine) on the strand and drains, if the
+    // driver is still open when f's turn comes; it returns false (and drops f) when the driver
+    // is already gone or closed. For work that completes after the driver's owner may have
+    // been destroyed or moved (an mDNS resolution, peer_connection.hpp).
+    class weak_handle {
+    public:
+        weak_handle() = default;
+        // Not a template: one instantiation per driver type (clang 14 with ASan failed to link
+        // translation units that instantiated a template version from nested lambdas).
+        bool post(std::function<void(Machine&)> f) const
+        {
+            auto impl = impl_.lock();
+            if (!impl || impl->closed()) return false;
+            boost::asio::post(impl->strand(), [impl, f = std::move(f)]() mutable {
+                if (!impl->closed()) impl->invoke(f);
+            });
+            return true;
+        }
+
+    private:
+        friend class basic_driver;
+        explicit weak_handle(std::weak_ptr<impl_type> impl) : impl_(std::move(impl)) {}
+        std::weak_ptr<impl_type> impl_;
+    };
+    [[nodiscard]] weak_handle weak() const { return weak_handle(impl_); }
+
 private:
     explicit basic_driver(std::shared_ptr<impl_type> impl) noexcept : impl_(std::move(impl)) {}
 

@@ -16,16 +16,22 @@
 // TLS TURN servers (turn:...?transport=tcp, turns:) are connected to by the driver, which
 // verifies a turns: server's certificate against options.turn_tls (default: the system's
 // trust store).
+//
+// Remote host candidates that name an mDNS `.local` host (browsers' default,
+// draft-ietf-mmusic-mdns-ice-candidates) are resolved here (asio/mdns_resolver.hpp) and handed
+// to the core with the address rewritten; see async_add_ice_candidate.
 #pragma once
 
 #include <peerkit/asio/driver.hpp>
 #include <peerkit/asio/interfaces.hpp>
+#include <peerkit/asio/mdns_resolver.hpp>
 #include <peerkit/asio/udp_socket.hpp>
 #include <peerkit/error.hpp>
 #include <peerkit/net/address.hpp>
 #include <peerkit/peer_connection/core.hpp>
 #include <peerkit/peer_connection/openssl.hpp>
 #include <peerkit/peer_connection/types.hpp>
+#include <peerkit/sdp/candidate.hpp>
 #include <peerkit/signaling/message.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -161,6 +167,18 @@ struct peer_connection_options {
     // name, or IP address SAN for an IP literal). Empty ca_file: the system's. Verification
     // cannot be turned off; a private deployment or a test names its CA here.
     asio::stream_tls_config turn_tls{};
+    // Remote candidates whose address is an mDNS `.local` name are resolved (RFC 6762) before
+    // the core sees them. Off: such candidates fail add_ice_candidate with bad_candidate, and a
+    // connection can still form from the browser's checks (peer-reflexive candidates).
+    bool resolve_mdns_candidates = true;
+    asio::mdns_config mdns{};  // where and how (timeout 5 s, 16 at once, 64 cached; docs/net.md)
+};
+
+// The mDNS resolution of remote candidates, counted since create().
+struct peer_connection_mdns_stats {
+    asio::mdns_stats resolver;           // queries, answers, cache hits, failures
+    std::uint64_t candidates_added = 0;  // resolved candidates the core took
+    std::uint64_t candidates_failed = 0; // not resolved, or refused by the core once resolved
 };
 
 template <rtc::policy Policy = rtc::openssl_policy, class Executor = boost::asio::any_io_executor>
@@ -216,6 +234,13 @@ public:
                                      driver_config);
         if (!d) return d.error();
         basic_peer_connection pc(std::move(*d), state);
+        if (options.resolve_mdns_candidates) {
+            pc.mdns_ = resolver_type::create(boost::asio::any_io_executor(ex), options.mdns);
+            // Resolutions reach the core through this weak handle only (made here, at the top
+            // level of create(): clang 14 with ASan failed to link translation units that
+            // instantiated it inside the resolution's nested lambdas).
+            state->to_driver = [weak = pc.driver_->weak()](std::function<void(machine_type&)> f) { return weak.post(std::move(f)); };
+        }
         // The bound ports become the core's local sockets (host candidates at the first
         // set_local_description, as in browsers).
         const auto endpoints = pc.driver_->local_endpoints();
@@ -238,8 +263,22 @@ public:
     }
 
     basic_peer_connection(basic_peer_connection&&) noexcept = default;
-    basic_peer_connection& operator=(basic_peer_connection&&) noexcept = default;
-    ~basic_peer_connection() = default;
+    basic_peer_connection& operator=(basic_peer_connection&& other) noexcept
+    {
+        if (this != &other) {
+            if (mdns_) mdns_->close();
+            driver_ = std::move(other.driver_);
+            state_ = std::move(other.state_);
+            mdns_ = std::move(other.mdns_);
+        }
+        return *this;
+    }
+    // Pending mDNS resolutions are dropped (they hold no reference to the driver, only a weak
+    // handle, so one finishing meanwhile does nothing); the driver closes.
+    ~basic_peer_connection()
+    {
+        if (mdns_) mdns_->close();
+    }
 
     [[nodiscard]] executor_type get_executor() const noexcept { return state_->user; }
     [[nodiscard]] std::vector<boost::asio::ip::udp::endpoint> local_endpoints() const { return driver_->local_endpoints(); }
@@ -386,17 +425,65 @@ public:
         return invoke_observed([](core_type& c, auto now) { return c.set_local_description(now); },
                                std::forward<Token>(token));
     }
+    // The description's `.local` candidates are resolved and added as they resolve (see below).
     template <class Token>
     auto async_set_remote_description(const rtc::session_description& d, Token&& token)
     {
-        return invoke_observed([d](core_type& c, auto now) { return c.set_remote_description(now, d); },
-                               std::forward<Token>(token));
+        return invoke_observed(
+            [d, mdns = mdns_, state = state_](core_type& c, auto now) {
+                auto r = c.set_remote_description(now, d);
+                if (r && mdns) resolve_description_candidates(mdns, state, d.sdp);
+                return r;
+            },
+            std::forward<Token>(token));
     }
+    // A candidate whose address is an mDNS `.local` name (and resolve_mdns_candidates is on):
+    // once the state and ufrag checks pass and the line parses, the call completes with
+    // success at once, as a browser's addIceCandidate does, and the name is resolved in the
+    // background; the candidate then goes to the core with the address rewritten (foundation,
+    // priority, type and extensions kept). A stalled resolution so never blocks the caller's
+    // signaling loop. A failure (no answer within mdns.timeout, busy, the core refusing the
+    // rewritten line) is counted in mdns_stats().candidates_failed and reported to
+    // on_mdns_error. Other candidates go to the core as before; the end of candidates (an empty
+    // candidate) waits until the pending resolutions are over, so that ICE does not conclude
+    // "nothing more will come" (RFC 8838 8) before they are added.
     template <class Token>
     auto async_add_ice_candidate(const rtc::ice_candidate& cand, Token&& token)
     {
-        return invoke_observed([cand](core_type& c, auto now) { return c.add_ice_candidate(now, cand); },
-                               std::forward<Token>(token));
+        return invoke_observed(
+            [cand, mdns = mdns_, state = state_](core_type& c, auto now) -> result<void> {
+                if (mdns) {
+                    if (auto name = mdns_name(cand.candidate)) {
+                        if (auto r = c.check_ice_candidate(cand); !r) return r;
+                        ++state->mdns_pending;
+                        resolve_then_add(mdns, state, cand, std::move(*name));
+                        return {};
+                    }
+                    if (cand.candidate.empty() && state->mdns_pending > 0) {
+                        if (auto r = c.check_ice_candidate(cand); !r) return r;
+                        state->mdns_deferred_end = cand;
+                        return {};
+                    }
+                }
+                return c.add_ice_candidate(now, cand);
+            },
+            std::forward<Token>(token));
+    }
+
+    // mDNS resolution of remote candidates: counters, and a handler for failures (the
+    // candidate line as received, and why), run on the user's executor. Callable from any thread.
+    [[nodiscard]] peer_connection_mdns_stats mdns_stats() const
+    {
+        peer_connection_mdns_stats s;
+        if (mdns_) s.resolver = mdns_->stats();
+        s.candidates_added = state_->mdns_added.load(std::memory_order_relaxed);
+        s.candidates_failed = state_->mdns_failed.load(std::memory_order_relaxed);
+        return s;
+    }
+    void on_mdns_error(std::function<void(const std::string& candidate, const std::string& reason)> f)
+    {
+        std::lock_guard lock(state_->mutex);
+        state_->mdns_error_handler = f ? std::make_shared<const decltype(f)>(std::move(f)) : nullptr;
     }
 
     // ---- data channels -------------------------------------------------------------------------
@@ -479,6 +566,7 @@ public:
     template <class Token>
     auto async_close(Token&& token)
     {
+        if (mdns_) mdns_->close();
         return invoke_observed([](core_type& c, auto now) { c.close(now); }, std::forward<Token>(token));
     }
     // Stops the runtime at once (no goodbye); further events are not delivered.
@@ -486,6 +574,7 @@ public:
     void shutdown()
     {
         state_->stop();
+        if (mdns_) mdns_->close();
         if (driver_) driver_->close();
     }
 
@@ -555,6 +644,26 @@ private:
         bool stopped = false;
         std::array<any_handler, event_kinds> handlers{};
         any_handler catch_all;
+        // mDNS resolution of remote candidates (async_add_ice_candidate).
+        std::atomic<std::uint64_t> mdns_added{0}, mdns_failed{0};
+        // On the driver's strand only: resolutions not yet over, and an end of candidates held
+        // back until they are.
+        std::size_t mdns_pending = 0;
+        std::function<bool(std::function<void(machine_type&)>)> to_driver;  // set once by create()
+        std::optional<rtc::ice_candidate> mdns_deferred_end;
+        std::shared_ptr<const std::function<void(const std::string&, const std::string&)>> mdns_error_handler;
+        void mdns_error(std::string candidate, std::string reason)
+        {
+            mdns_failed.fetch_add(1, std::memory_order_relaxed);
+            std::shared_ptr<const std::function<void(const std::string&, const std::string&)>> h;
+            {
+                std::lock_guard lock(mutex);
+                if (stopped) return;
+                h = mdns_error_handler;
+            }
+            if (h)
+                boost::asio::post(user, [h, candidate = std::move(candidate), reason = std::move(reason)] { (*h)(candidate, reason); });
+        }
 
         // The attributes' copy of the core (see "attributes" above), written on the driver's strand.
         struct observation {
@@ -875,8 +984,105 @@ private:
         return {};
     }
 
+    // ---- mDNS (.local) remote candidates --------------------------------------------------
+    using resolver_type = asio::mdns_resolver;
+
+    // The address of a well-formed candidate line when it is an mDNS name (ends in ".local",
+    // RFC 6762 3), else nullopt.
+    static std::optional<std::string> mdns_name(std::string_view line)
+    {
+        auto v = sdp::parse_candidate(line);
+        if (!v) return std::nullopt;
+        std::string_view a = v->address;
+        if (!a.empty() && a.back() == '.') a.remove_suffix(1);
+        constexpr std::string_view suffix = ".local";
+        if (a.size() <= suffix.size()) return std::nullopt;
+        for (std::size_t i = 0; i < suffix.size(); ++i) {
+            char ch = a[a.size() - suffix.size() + i];
+            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+            if (ch != suffix[i]) return std::nullopt;
+        }
+        return std::string(a);
+    }
+
+    // Resolves, then (on the driver's strand, if the driver is still open: state->to_driver is a
+    // weak handle, the peer connection may have been closed, moved or destroyed) adds the rewritten candidate,
+    // or reports the failure; the last resolution to finish releases a held end of candidates.
+    static void resolve_then_add(const std::shared_ptr<resolver_type>& mdns, std::shared_ptr<shared_state> state,
+                                 rtc::ice_candidate cand, std::string name)
+    {
+        mdns->async_resolve(std::move(name), [state, cand = std::move(cand)](result<net::ip_address> a) mutable {
+            std::optional<rtc::ice_candidate> resolved;
+            std::string why;
+            if (!a) {
+                why = a.error().message();
+            } else if (auto parsed = sdp::candidate::parse(cand.candidate); !parsed) {
+                why = parsed.error().message();
+            } else {
+                parsed->address = a->to_string();
+                resolved = cand;
+                resolved->candidate = sdp::to_string(*parsed);
+            }
+            state->to_driver([state, resolved = std::move(resolved), why = std::move(why), original = std::move(cand.candidate)](machine_type& m) mutable {
+                const auto now = asio::steady_time::clock::now();
+                if (resolved) {
+                    if (auto r = m.core->add_ice_candidate(now, *resolved)) state->mdns_added.fetch_add(1, std::memory_order_relaxed);
+                    else state->mdns_error(original, std::string(r.error().message()));
+                } else {
+                    state->mdns_error(original, why);
+                }
+                if (state->mdns_pending > 0 && --state->mdns_pending == 0 && state->mdns_deferred_end) {
+                    (void)m.core->add_ice_candidate(now, *state->mdns_deferred_end);
+                    state->mdns_deferred_end.reset();
+                }
+            });
+        });
+    }
+
+    // The `.local` a=candidate lines of a remote description (the core skips them), with their
+    // section's mid and ufrag.
+    static void resolve_description_candidates(const std::shared_ptr<resolver_type>& mdns,
+                                               const std::shared_ptr<shared_state>& state, std::string_view sdp_text)
+    {
+        std::string mid, session_ufrag, ufrag;
+        bool in_media = false;
+        std::uint16_t mline = 0;
+        std::vector<rtc::ice_candidate> found;
+        std::vector<std::size_t> section_of;
+        std::vector<std::string> ufrag_of_section;
+        while (!sdp_text.empty()) {
+            auto eol = sdp_text.find('\n');
+            std::string_view line = sdp_text.substr(0, eol);
+            sdp_text = eol == std::string_view::npos ? std::string_view{} : sdp_text.substr(eol + 1);
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            if (line.starts_with("m=")) {
+                if (in_media) ++mline;
+                in_media = true;
+                mid.clear();
+                ufrag_of_section.push_back(session_ufrag);
+            } else if (line.starts_with("a=mid:")) {
+                mid = std::string(line.substr(6));
+                for (std::size_t i = 0; i < found.size(); ++i)
+                    if (section_of[i] == mline && in_media) found[i].sdp_mid = mid;
+            } else if (line.starts_with("a=ice-ufrag:")) {
+                if (in_media) ufrag_of_section.back() = std::string(line.substr(12));
+                else session_ufrag = std::string(line.substr(12));
+            } else if (in_media && line.starts_with("a=candidate:") && mdns_name(line.substr(2))) {
+                found.push_back({std::string(line.substr(2)), mid, mline, {}});
+                section_of.push_back(mline);
+            }
+        }
+        for (std::size_t i = 0; i < found.size(); ++i) {
+            found[i].username_fragment = ufrag_of_section[section_of[i]];
+            ++state->mdns_pending;
+            auto name = *mdns_name(found[i].candidate);
+            resolve_then_add(mdns, state, std::move(found[i]), std::move(name));
+        }
+    }
+
     std::unique_ptr<driver_type> driver_;
     std::shared_ptr<shared_state> state_;
+    std::shared_ptr<resolver_type> mdns_;
 };
 
 using peer_connection = basic_peer_connection<>;

@@ -481,8 +481,9 @@ public:
         return {};
     }
 
-    // addIceCandidate: an empty candidate is the end of candidates (RFC 8838 4).
-    result<void> add_ice_candidate(time_point now, const ice_candidate& c)
+    // What add_ice_candidate checks before it looks at the candidate line: the state and the
+    // ufrag. The runtime checks this before it resolves an mDNS name (asio/peer_connection.hpp).
+    [[nodiscard]] result<void> check_ice_candidate(const ice_candidate& c) const
     {
         if (closed_) return make_error(errc::closed, "add_ice_candidate on a closed peer connection");
         if (!pending_remote_ && !current_remote_)
@@ -490,6 +491,13 @@ public:
         if (!c.username_fragment.empty() && c.username_fragment != remote_ufrag_)
             return make_error(errc::bad_candidate, "candidate for ufrag '", c.username_fragment,
                               "' does not belong to the remote description (ufrag '", remote_ufrag_, "')");
+        return {};
+    }
+
+    // addIceCandidate: an empty candidate is the end of candidates (RFC 8838 4).
+    result<void> add_ice_candidate(time_point now, const ice_candidate& c)
+    {
+        if (auto r = check_ice_candidate(c); !r) return r;
         if (c.candidate.empty()) {
             remote_trickle_end_ = true;
             agent_->end_of_remote_candidates(now);
