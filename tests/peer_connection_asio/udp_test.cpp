@@ -589,6 +589,30 @@ TEST_CASE("attributes follow the JSEP calls: have-local-offer, then rollback")
     pc->shutdown();
 }
 
+TEST_CASE("completions of calls with and without a result run off the driver's strand: a handler may block on another call")
+{
+    // Two threads: if a completion ran on the driver's strand, the call it blocks on (queued
+    // behind it on that strand) could never run, and the wait below would time out.
+    bnet::thread_pool pool(2);
+    peer_connection::configuration config;
+    config.include_loopback = true;
+    peer_connection_options options;
+    options.bind = {{bnet::ip::address_v4::loopback(), 0}};
+    auto pc = peer_connection::create(pool.get_executor(), config, options);
+    REQUIRE(pc);
+    auto blocks_on_stats = [&] {
+        auto stats = pc->async_get_stats(bnet::use_future);
+        return stats.wait_for(5s) == std::future_status::ready;
+    };
+    std::promise<bool> with_result, without_result;
+    pc->async_create_data_channel("x", {}, [&](result<rtc::channel_id>) { with_result.set_value(blocks_on_stats()); });
+    CHECK(with_result.get_future().get());
+    pc->async_close([&] { without_result.set_value(blocks_on_stats()); });
+    CHECK(without_result.get_future().get());
+    pc->shutdown();
+    pool.join();
+}
+
 TEST_CASE("per-event handlers only: two peer connections over UDP (io_context on another thread)")
 {
     io_thread runner;

@@ -912,15 +912,24 @@ private:
                 return r;
             }
         };
+        // Posted by the driver straight to the handler's executor (one hop, not a hop to the
+        // strand and another from there), for calls with and without a result alike; the
+        // events the call released are posted after it has run.
         if constexpr (std::is_void_v<R>) {
-            return driver_->async_invoke(std::move(call), std::forward<Token>(token));
+            return boost::asio::async_initiate<Token, void()>(
+                [](auto handler, driver_type* driver, std::shared_ptr<shared_state> state, decltype(call) c) {
+                    state->begin_call();
+                    auto ex = boost::asio::get_associated_executor(handler, state->user);
+                    driver->async_invoke(std::move(c), boost::asio::bind_executor(ex, [state, h = std::move(handler)]() mutable {
+                                             std::move(h)();
+                                             state->end_call();
+                                         }));
+                },
+                token, driver_.get(), state_, std::move(call));
         } else {
             return boost::asio::async_initiate<Token, void(R)>(
                 [](auto handler, driver_type* driver, std::shared_ptr<shared_state> state, decltype(call) c) {
                     state->begin_call();
-                    // Posted by the driver straight to the handler's executor (one hop, not a
-                    // hop to the strand and another from there); the events the call released
-                    // are posted after it has run.
                     auto ex = boost::asio::get_associated_executor(handler, state->user);
                     driver->async_invoke(std::move(c), boost::asio::bind_executor(ex, [state, h = std::move(handler)](R r) mutable {
                                              std::move(h)(std::move(r));
