@@ -5,6 +5,7 @@
 #include <peerkit/datachannel/endpoint.hpp>
 #include <peerkit/error.hpp>
 #include <peerkit/ice/types.hpp>
+#include <peerkit/log.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -95,6 +96,10 @@ struct basic_configuration {
     // Host candidates on loopback interfaces (browsers leave them out; tests and demos on one
     // machine want them).
     bool include_loopback = false;
+    // Where the connection's machines (ICE, STUN, TURN, DTLS, SCTP, data channels, SDP/JSEP)
+    // and the runtime report what they drop, refuse or fail (log.hpp). Off by default; when off
+    // here, the policy's `logger()` is used if it has one.
+    log::logger logger{};
 };
 
 // ---- states -----------------------------------------------------------------------------------
@@ -207,7 +212,11 @@ struct ice_candidate_error_event {
 };
 struct ice_gathering_state_change_event { ice_gathering_state state; };
 struct ice_connection_state_change_event { ice_connection_state state; };
-struct connection_state_change_event { connection_state state; };
+struct connection_state_change_event {
+    connection_state state;
+    // With `failed`: what failed, naming the layer ("ice: ...", "dtls: ...", "sctp: ...").
+    std::optional<peerkit::error> reason{};
+};
 struct signaling_state_change_event { rtc::signaling_state state; };
 struct negotiation_needed_event {};
 struct data_channel_event { channel_id channel; };  // the peer opened a channel
