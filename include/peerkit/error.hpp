@@ -128,6 +128,12 @@ public:
         const auto length = static_cast<std::size_t>(end - text);
         return append(std::string_view(text, length < sizeof text ? length : sizeof text));
     }
+    // Another error as text (its detail, else its category's message): "dtls: " + reason.
+    error& append(const error& other) noexcept
+    {
+        if (!other.detail().empty()) return append(other.detail());
+        return append(std::string_view(other.code_.message()));
+    }
     error& append(hex value) noexcept
     {
         char digits[16];

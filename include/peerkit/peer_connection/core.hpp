@@ -837,6 +837,7 @@ private:
     result<void> init(configuration config)
     {
         limits_ = Policy::limits();
+        logger_ = config.logger.any_enabled() ? config.logger : detail::policy_logger<Policy>();
         ice::agent_config ac;
         ac.role = ice::role::controlling;
         ac.policy = config.ice_transport_policy == ice_transport_policy::relay ? ice::transport_policy::relay
@@ -876,7 +877,8 @@ private:
         config_ = std::move(config);
         agent_.emplace(std::move(ac), crypto_type{typename Policy::crypto{}, &random_});
         std::array<std::byte, 8> id{};
-        (void)random_.random_bytes(id);
+        if (!random_.random_bytes(id))
+            return make_error(errc::bad_configuration, "the policy's random source failed (session id)");
         std::uint64_t v = 0;
         for (auto b : id) v = (v << 8) | std::to_integer<std::uint64_t>(b);
         session_id_ = (v >> 2) | 1;  // RFC 8829 5.2.1: < 2^63, non-zero
@@ -1019,7 +1021,6 @@ private:
         dtls::session_config sc;
         sc.role = *role == sdp::setup_role::active ? dtls::role::client : dtls::role::server;
         sc.remote_fingerprints = remote_.fingerprints;
-        sc.use_srtp = false;  // data channels only
         auto session = backend_->create_session(std::move(sc));
         if (!session) return make_error(errc::transport_failed, "DTLS session: ", session.error().message());
         dtls_.emplace(std::move(*session));
@@ -1027,12 +1028,17 @@ private:
         sctp::association_config ac;
         ac.local_port = 5000;
         ac.remote_port = remote_.sctp_port;
-        ac.max_message_size = std::min<std::size_t>(limits_.max_message_size, remote_.max_message_size);
+        // RFC 8841 6.1: a=max-message-size:0 means the peer sets no limit; ours still applies.
+        ac.max_message_size = remote_.max_message_size == 0
+                                  ? limits_.max_message_size
+                                  : std::min<std::size_t>(limits_.max_message_size, remote_.max_message_size);
+        ac.logger = logger_;
         const random_type* random = &random_;
         association_ = std::make_unique<sctp::association>(
             ac, [random](std::span<std::byte> out) { (void)random->random_bytes(out); });
         datachannel::endpoint_config ec;
         ec.max_message_size = ac.max_message_size;
+        ec.remote_max_message_size = ac.max_message_size;
         ec.max_channels = limits_.max_data_channels;
         endpoint_ = std::make_unique<endpoint_type>(
             *association_, dtls_->role() == dtls::role::client ? datachannel::dtls_role::client : datachannel::dtls_role::server,
@@ -1063,7 +1069,7 @@ private:
     {
         if (!dtls_ || dtls_started_) return;
         dtls_started_ = true;
-        if (auto r = dtls_->start(now); !r) dtls_failed_ = true;
+        if (auto r = dtls_->start(now); !r) fail_transport(make_error(errc::transport_failed, "dtls: ", r.error()));
     }
 
     // Moves everything between the machines until nothing changes.
@@ -1078,13 +1084,19 @@ private:
             if (association_) {
                 while (auto p = association_->poll_transmit()) {
                     progress = true;
-                    if (dtls_) (void)dtls_->send(now, *p);
+                    // A refused send is a lost packet to SCTP, which retransmits (RFC 9260 6.3.3).
+                    if (dtls_)
+                        if (auto r = dtls_->send(now, *p); !r)
+                            PEERKIT_LOG_AT(logger_, log::component::dtls, log::level::debug, "SCTP packet of ",
+                                           p->size(), " bytes not sent: ", r.error());
                 }
             }
             if (dtls_) {
                 while (auto d = dtls_->poll_transmit()) {
                     progress = true;
-                    (void)agent_->send(now, *d);
+                    if (auto r = agent_->send(now, *d); !r)
+                        PEERKIT_LOG_AT(logger_, log::component::ice, log::level::debug, "DTLS datagram of ", d->size(),
+                                       " bytes not sent: ", r.error());
                 }
                 while (auto e = dtls_->poll_event()) {
                     progress = true;
@@ -1142,9 +1154,14 @@ private:
             // RFC 7983 again, on what the agent passed on (relayed data arrives unwrapped).
             if (net::classify(d->payload) != net::packet_kind::dtls || !dtls_) {
                 ++stats_.packets_discarded;
+                PEERKIT_LOG_AT(logger_, log::component::pc, log::level::debug, "datagram of ", d->payload.size(),
+                               " bytes discarded: ",
+                               dtls_ ? "not DTLS (RFC 7983)" : "no DTLS session yet");
                 return;
             }
-            (void)dtls_->handle_packet(now, d->payload);
+            if (auto r = dtls_->handle_packet(now, d->payload); !r)
+                PEERKIT_LOG_AT(logger_, log::component::dtls, log::level::debug, "datagram of ", d->payload.size(),
+                               " bytes refused: ", r.error());
         }
     }
 
@@ -1155,11 +1172,13 @@ private:
             // RFC 8841 / RFC 8261: SCTP runs once DTLS is up; both sides may INIT (RFC 9260 5.2.1).
             if (association_) association_->connect(now);
         } else if (auto* a = std::get_if<dtls::application_data>(&e)) {
+            // A refused SCTP packet is counted and logged by the association (RFC 9260 8.5:
+            // dropped silently towards the peer); the association carries on.
             if (association_) (void)association_->handle_packet(now, a->data);
         } else if (std::holds_alternative<dtls::closed>(e)) {
             dtls_closed_ = true;
-        } else if (std::holds_alternative<dtls::failed>(e)) {
-            dtls_failed_ = true;
+        } else if (auto* f = std::get_if<dtls::failed>(&e)) {
+            fail_transport(make_error(errc::transport_failed, "dtls: ", f->reason));
         }
     }
 
@@ -1199,6 +1218,8 @@ private:
                         ++stats_.data_channels_closed;
                         push(channel_close_event{id});
                     } else if constexpr (std::is_same_v<T, datachannel::error_event>) {
+                        PEERKIT_LOG_AT(logger_, log::component::datachannel, log::level::debug, "data channel '",
+                                       entry->label, "' (stream ", x.id, "): ", x.error);
                         push(channel_error_event{id, std::move(x.error)});
                     }
                 }
@@ -1222,6 +1243,13 @@ private:
             s = rtc::connection_state::connecting;
         if (s == connection_) return;
         connection_ = s;
+        if (s == rtc::connection_state::failed) {
+            if (!failure_) failure_ = make_error(errc::transport_failed, "ice: the ICE connection failed");
+            PEERKIT_LOG_AT(logger_, log::component::pc, log::level::info, "connection failed: ", *failure_);
+            push(connection_state_change_event{s, failure_});
+            return;
+        }
+        PEERKIT_LOG_AT(logger_, log::component::pc, log::level::info, "connection state ", to_string(s));
         push(connection_state_change_event{s});
     }
 
@@ -1263,6 +1291,13 @@ private:
                 if (!m.rejected())
                     if (auto mid = m.mid()) return std::string(*mid);
         return "0";
+    }
+
+    // The first failure wins: later ones are consequences of it (webrtc-pc 4.3.3: failed is final).
+    void fail_transport(peerkit::error reason)
+    {
+        dtls_failed_ = true;
+        if (!failure_) failure_ = std::move(reason);
     }
 
     void push(event e)
@@ -1338,6 +1373,9 @@ private:
     bool dtls_closed_ = false;
     bool dtls_failed_ = false;
     bool closed_ = false;
+    // The first failure of the transport, named by layer; reported with connection_state failed.
+    std::optional<peerkit::error> failure_;
+    log::logger logger_{};
 };
 
 }  // namespace peerkit::rtc

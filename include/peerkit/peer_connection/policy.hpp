@@ -5,6 +5,7 @@
 //       using random = my_seeded_random;              // every random number (crypto::random_source)
 //       using dtls_backend = my_dtls_backend;         // see dtls_backend below
 //       static constexpr rtc::limits limits() { return {}; }
+//       static log::logger logger();                  // optional: the default logging hook
 //   };
 //
 // peerkit/peer_connection/openssl.hpp has the default (OpenSSL for DTLS, crypto and random).
@@ -17,6 +18,7 @@
 #include <peerkit/dtls/concepts.hpp>
 #include <peerkit/dtls/fingerprint.hpp>
 #include <peerkit/error.hpp>
+#include <peerkit/log.hpp>
 #include <peerkit/peer_connection/types.hpp>
 
 #include <concepts>
@@ -56,6 +58,15 @@ concept policy = requires {
 };
 
 namespace detail {
+
+// A policy may name the logger its connections use when their configuration has none:
+//   static log::logger logger();
+template <class P>
+[[nodiscard]] log::logger policy_logger() noexcept
+{
+    if constexpr (requires { { P::logger() } -> std::convertible_to<log::logger>; }) return P::logger();
+    else return {};
+}
 
 // The policy's crypto provider with the policy's random source in place of its own: the ICE
 // agent (credentials, tie-breaker, transaction ids) draws from the one source the user chose.

@@ -735,7 +735,11 @@ inline void association::fail(association_errc code, std::string reason)
     heartbeat_.stop();
     reconfig_timer_.stop();
     sack_now_ = sack_pending_ = false;
-    if (was_open) push_event(aborted_event{code, std::move(reason)});
+    if (was_open) {
+        PEERKIT_LOG_AT(config_.logger, log::component::sctp, log::level::info, "association ended (",
+                       make_error_code(code), "): ", reason);
+        push_event(aborted_event{code, std::move(reason)});
+    }
 }
 
 // ---- timers ------------------------------------------------------------------------------------
@@ -1168,7 +1172,10 @@ inline result<void> association::handle_packet(time_point now, bytes_view packet
     ++stats_.packets_received;
     auto drop = [&](association_errc code, auto... parts) -> result<void> {
         ++stats_.packets_dropped;
-        return make_error(code, parts...);
+        auto e = make_error(code, parts...);
+        PEERKIT_LOG_AT(config_.logger, log::component::sctp, log::level::debug, "packet of ", packet.size(),
+                       " bytes dropped: ", e);
+        return e;
     };
     // The codec checks the common header, the checksum (RFC 9260 6.8; a zero one only when
     // we announced RFC 9653 acceptance), chunk lengths, padding and bundling (6.10).

@@ -5,6 +5,7 @@
 
 #include <peerkit/bytes.hpp>
 #include <peerkit/error.hpp>
+#include <peerkit/log.hpp>
 
 #include <array>
 #include <chrono>
@@ -157,6 +158,9 @@ struct association_config {
     std::array<std::byte, 32> cookie_secret{};
     // Cookie signature; empty means the built-in HMAC-SHA-256.
     cookie_mac_function cookie_mac;
+
+    // Dropped packets and the end of the association, with the reason (component sctp).
+    log::logger logger{};
 };
 
 // Per-message options of send() (RFC 8831 6.6 channel types map onto these).

@@ -1,0 +1,160 @@
+// What independent WebRTC stacks send and a peer connection must accept (issue 13): transport
+// attributes at session level (RFC 8866 5: session-level attributes apply to every section),
+// no a=ice-options:trickle, a=extmap-allow-mixed in a data-only offer, a=max-message-size:0
+// (RFC 8841 6.1: no limit), and trickled candidates with "sdpMid":"" beside sdpMLineIndex 0
+// and without usernameFragment. Two peerkit cores connect with every description and every
+// candidate rewritten that way, in both roles.
+#include "harness.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace peerkit;
+using namespace peerkit::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& sdp)
+{
+    std::vector<std::string> out;
+    std::istringstream in(sdp);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (!line.empty()) out.push_back(line);
+    }
+    return out;
+}
+
+bool starts_with_any(const std::string& line, std::initializer_list<std::string_view> prefixes)
+{
+    return std::any_of(prefixes.begin(), prefixes.end(), [&](std::string_view p) { return line.starts_with(p); });
+}
+
+// The description as a stack that writes its transport at session level would send it.
+std::string foreign_style(const std::string& sdp)
+{
+    const auto lines = lines_of(sdp);
+    std::vector<std::string> session, media, moved;
+    bool in_media = false;
+    for (const auto& line : lines) {
+        if (line.starts_with("m=")) in_media = true;
+        if (line.starts_with("a=ice-options:")) continue;  // no trickle announced
+        if (line.starts_with("a=max-message-size:")) {
+            media.push_back("a=max-message-size:0");  // RFC 8841 6.1: no limit
+            continue;
+        }
+        if (in_media && starts_with_any(line, {"a=fingerprint:", "a=setup:", "a=ice-ufrag:", "a=ice-pwd:"})) {
+            moved.push_back(line);
+            continue;
+        }
+        (in_media ? media : session).push_back(line);
+    }
+    REQUIRE(moved.size() >= 4);
+    std::string out;
+    for (const auto& l : session) out += l + "\r\n";
+    out += "a=extmap-allow-mixed\r\n";
+    for (const auto& l : moved) out += l + "\r\n";
+    for (const auto& l : media) out += l + "\r\n";
+    return out;
+}
+
+// libwebrtc treats an empty mid as absent; some stacks send no usernameFragment.
+rtc::ice_candidate foreign_candidate(rtc::ice_candidate c)
+{
+    c.sdp_mid.clear();
+    c.sdp_mline_index = 0;
+    c.username_fragment.clear();
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("a peer connection accepts what independent stacks send: session-level transport, no trickle option, empty sdpMid")
+{
+    const bool foreign_offerer = GENERATE(true, false);
+    INFO((foreign_offerer ? "the foreign side offers" : "the foreign side answers"));
+    pc_world<> w;
+    w.setup_default();
+    auto& a = w.a;  // offers
+    auto& b = w.b;  // answers
+    auto& foreign = foreign_offerer ? a : b;
+
+    auto ch = a.pc->create_data_channel(w.now, "chat");
+    REQUIRE(ch);
+    auto offer = a.pc->set_local_description(w.now);
+    REQUIRE(offer);
+    if (foreign_offerer) offer->sdp = foreign_style(offer->sdp);
+    REQUIRE(b.pc->set_remote_description(w.now, *offer));
+    auto answer = b.pc->set_local_description(w.now);
+    REQUIRE(answer);
+    if (!foreign_offerer) answer->sdp = foreign_style(answer->sdp);
+    auto r = a.pc->set_remote_description(w.now, *answer);
+    INFO((r ? std::string() : r.error().message()));
+    REQUIRE(r);
+
+    // The foreign side's trickled candidates arrive in its style.
+    w.trickle = false;
+    std::size_t relayed_a = 0, relayed_b = 0;
+    auto relay = [&](pc_peer<rtc::core>& from, std::size_t& relayed) {
+        for (; relayed < from.candidates.size(); ++relayed) {
+            auto c = from.candidates[relayed];
+            if (&from == &foreign) c = foreign_candidate(c);
+            auto added = w.other(from).pc->add_ice_candidate(w.now, c);
+            INFO((added ? std::string() : added.error().message()));
+            CHECK(added);
+        }
+    };
+    REQUIRE(w.run_until([&] {
+        relay(a, relayed_a);
+        relay(b, relayed_b);
+        return a.pc->connection_state() == rtc::connection_state::connected &&
+               b.pc->connection_state() == rtc::connection_state::connected && b.remote_channel && !a.opened.empty();
+    }));
+    CHECK(relayed_a > 0);
+    CHECK(relayed_b > 0);
+
+    // a=max-message-size:0 is no limit: our own maximum applies, both ways (it used to make
+    // every send fail).
+    const std::vector<std::byte> big(200 * 1024, std::byte{0x5a});
+    REQUIRE(ch->send(w.now, bytes_view(big)));
+    auto remote = *b.pc->find_channel(*b.remote_channel);
+    REQUIRE(remote.send(w.now, bytes_view(big)));
+    REQUIRE(w.run_until([&] { return b.binaries.size() == 1 && a.binaries.size() == 1; }));
+    CHECK(b.binaries[0] == big);
+    CHECK(a.binaries[0] == big);
+}
+
+TEST_CASE("a failed connection says which layer failed and why")
+{
+    pc_world<> w;
+    w.setup_default();
+    auto& a = w.a;
+    auto& b = w.b;
+    REQUIRE(a.pc->create_data_channel(w.now, "chat"));
+    auto offer = a.pc->set_local_description(w.now);
+    REQUIRE(offer);
+    REQUIRE(b.pc->set_remote_description(w.now, *offer));
+    auto answer = b.pc->set_local_description(w.now);
+    REQUIRE(answer);
+    // A man in the middle, as far as a can tell: the answer's fingerprint is not b's certificate.
+    auto sdp = answer->sdp;
+    const auto at = sdp.find("a=fingerprint:sha-256 ");
+    REQUIRE(at != std::string::npos);
+    const auto digit = at + std::string_view("a=fingerprint:sha-256 ").size();
+    sdp[digit] = sdp[digit] == '0' ? '1' : '0';
+    REQUIRE(a.pc->set_remote_description(w.now, {rtc::sdp_type::answer, sdp}));
+    REQUIRE(w.run_until([&] { return a.pc->connection_state() == rtc::connection_state::failed; }, 60'000ms));
+    const rtc::connection_state_change_event* failed = nullptr;
+    for (const auto& e : a.events)
+        if (const auto* cs = std::get_if<rtc::connection_state_change_event>(&e); cs && cs->state == rtc::connection_state::failed)
+            failed = cs;
+    REQUIRE(failed);
+    REQUIRE(failed->reason);
+    INFO(failed->reason->message());
+    CHECK(failed->reason->message().starts_with("dtls: "));
+    CHECK(failed->reason->message().find("fingerprint") != std::string::npos);
+    CHECK(*failed->reason == rtc::errc::transport_failed);
+}
