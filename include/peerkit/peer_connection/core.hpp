@@ -578,6 +578,7 @@ public:
     void handle_timeout(time_point now)
     {
         if (closed_) return;
+        window_update_due_ = false;  // the pump below sends it
         run_gathering(now);
         agent_->handle_timeout(now);
         if (dtls_) {
@@ -592,6 +593,7 @@ public:
     [[nodiscard]] std::optional<time_point> poll_timeout() const
     {
         if (closed_) return std::nullopt;
+        if (window_update_due_) return time_point{};  // due now: a reopened receive window
         std::optional<time_point> t = agent_->poll_timeout();
         if (gather_due_ && (!t || *gather_due_ < *t)) t = gather_due_;
         auto consider = [&t](std::optional<time_point> x) {
@@ -647,6 +649,13 @@ public:
         if (events_.empty()) return std::nullopt;
         event e = std::move(events_.front());
         events_.pop_front();
+        if (const auto* m = std::get_if<channel_message_event>(&e)) {
+            const std::size_t held = held_size(*m);
+            held_bytes_ -= std::min(held_bytes_, held);
+            // The application took it: its bytes leave the receive window (backpressure). A
+            // window update is sent at the next handle_timeout, which poll_timeout makes due.
+            if (association_ && association_->release_delivered(held)) window_update_due_ = true;
+        }
         return e;
     }
 
@@ -711,6 +720,7 @@ public:
     [[nodiscard]] rtc::stats get_stats() const
     {
         rtc::stats s = stats_;
+        s.received_bytes_held = held_bytes_;
         if (auto p = agent_->selected_pair()) {
             s.selected_local_candidate = ice::to_sdp_value(p->local);
             s.selected_remote_candidate = ice::to_sdp_value(p->remote);
@@ -1033,6 +1043,7 @@ private:
                                   ? limits_.max_message_size
                                   : std::min<std::size_t>(limits_.max_message_size, remote_.max_message_size);
         ac.logger = logger_;
+        ac.receive_buffer_size = limits_.receive_buffer_size;
         const random_type* random = &random_;
         association_ = std::make_unique<sctp::association>(
             ac, [random](std::span<std::byte> out) { (void)random->random_bytes(out); });
@@ -1208,7 +1219,13 @@ private:
                     } else if constexpr (std::is_same_v<T, datachannel::message_event>) {
                         ++stats_.messages_received;
                         stats_.bytes_received += x.data.size();
-                        push(channel_message_event{id, x.binary, std::move(x.data)});
+                        channel_message_event m{id, x.binary, std::move(x.data)};
+                        // Held for the application until polled: counted in the SCTP receive
+                        // window, so a user who falls behind slows the sender (never a drop).
+                        const std::size_t held = held_size(m);
+                        held_bytes_ += held;
+                        association_->hold_delivered(held);
+                        push(std::move(m));
                     } else if constexpr (std::is_same_v<T, datachannel::buffered_amount_low_event>) {
                         push(channel_buffered_amount_low_event{id});
                     } else if constexpr (std::is_same_v<T, datachannel::closing_event>) {
@@ -1300,14 +1317,17 @@ private:
         if (!failure_) failure_ = std::move(reason);
     }
 
+    // What a queued message costs: its bytes and its place in the queue.
+    [[nodiscard]] static std::size_t held_size(const channel_message_event& m) noexcept
+    {
+        return m.data.size() + sizeof(event);
+    }
+
     void push(event e)
     {
         if (closing_) return;
-        // A bounded queue: when the user stops polling, messages are what gets dropped.
-        if (events_.size() >= limits_.max_queued_events && std::holds_alternative<channel_message_event>(e)) {
-            ++stats_.messages_dropped;  // counted, so that a dropped message is never silent
-            return;
-        }
+        // Messages are bounded by the receive window (held_size); other events by what causes
+        // them (candidates, channels, states): none is dropped, so none is missed.
         events_.push_back(std::move(e));
     }
 
@@ -1376,6 +1396,8 @@ private:
     // The first failure of the transport, named by layer; reported with connection_state failed.
     std::optional<peerkit::error> failure_;
     log::logger logger_{};
+    std::size_t held_bytes_ = 0;        // queued channel messages (held_size), not yet polled
+    bool window_update_due_ = false;    // the application freed receive window: SACK soon
 };
 
 }  // namespace peerkit::rtc

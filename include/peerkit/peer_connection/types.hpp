@@ -252,9 +252,9 @@ struct stats {
     std::uint64_t packets_received = 0, transport_bytes_received = 0;
     // RFC 7983 demultiplexing: datagrams that were neither STUN, DTLS nor TURN ChannelData.
     std::uint64_t packets_discarded = 0;
-    // Channel messages dropped because limits::max_queued_events events were waiting to be
-    // polled (a sans-IO user who stopped calling poll_event; the Asio runtime always polls).
-    std::uint64_t messages_dropped = 0;
+    // Bytes of received messages waiting to be polled, with their bookkeeping: they count
+    // against limits::receive_buffer_size, so a user who stops polling slows the sender.
+    std::uint64_t received_bytes_held = 0;
     // The selected candidate pair (RTCIceCandidatePairStats), as SDP candidate values.
     std::optional<std::string> selected_local_candidate, selected_remote_candidate;
     // Smoothed round-trip time measured by SCTP (RFC 9260 6.3.1 SRTT) over the selected pair.
@@ -267,7 +267,11 @@ struct limits {
     std::size_t max_message_size = 256 * 1024;      // a=max-message-size we announce
     std::size_t max_description_size = 256 * 1024;  // SDP text accepted by set_remote_description
     std::size_t max_remote_candidates = 64;
-    std::size_t max_queued_events = 65536;          // events not yet polled; beyond: messages dropped
+    // Bytes received and not yet taken by the application (SCTP reassembly plus messages not
+    // yet polled, with their bookkeeping): the SCTP receive window (RFC 9260 6.2). When it is
+    // full the sender waits; no acknowledged message is ever dropped. What is held stays below
+    // this plus one message (the bookkeeping of the last one is added after SCTP admitted it).
+    std::size_t receive_buffer_size = 8 * 1024 * 1024;
     std::size_t max_certificates = 4;               // configuration::certificates (one per key type)
 };
 

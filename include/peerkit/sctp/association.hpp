@@ -96,6 +96,15 @@ public:
     // Hands a received message's buffer back for reuse.
     void recycle(std::vector<std::byte>&& buffer);
 
+    // Backpressure (optional): bytes of received messages that a layer above holds for an
+    // application that has not taken them yet. They count against the receive window like a
+    // socket's receive buffer (RFC 9260 6.2: a_rwnd is the space left), so a slow application
+    // slows the sender instead of losing acknowledged data. release_delivered() returns true
+    // when the window reopened enough that a window-update SACK is due (poll_transmit).
+    void hold_delivered(std::size_t bytes) noexcept { rx_held_above_ += bytes; }
+    bool release_delivered(std::size_t bytes) noexcept;
+    [[nodiscard]] std::size_t held_above() const noexcept { return rx_held_above_; }
+
     // ---- inspection ----------------------------------------------------------------------
     [[nodiscard]] association_state state() const noexcept { return state_; }
     [[nodiscard]] bool is_established() const noexcept { return state_ == association_state::established; }
@@ -312,6 +321,7 @@ private:
     void release_front_slots();
     std::vector<std::byte> take_buffer(std::size_t size);
     std::size_t advertised_rwnd() const noexcept;
+    bool note_window_reopened() noexcept;
     in_stream& inbound(std::uint16_t stream);
     void maybe_perform_incoming_reset();
     void write_sack(byte_writer& w);
@@ -396,6 +406,7 @@ private:
     tsn64 rx_highest_ = 0;
     std::vector<in_stream> in_streams_;
     std::size_t rx_buffered_ = 0;  // bytes held for the user (slots, waiting, events)
+    std::size_t rx_held_above_ = 0;  // delivered, not yet taken by the application (hold_delivered)
     std::vector<std::uint32_t> duplicate_tsns_;
     bool sack_pending_ = false;   // received DATA not yet acknowledged
     bool sack_now_ = false;       // acknowledge in the next packet
@@ -699,13 +710,25 @@ inline std::optional<association_event> association::poll_event()
     events_.pop_front();
     if (auto* m = std::get_if<message_event>(&e)) {
         rx_buffered_ -= std::min(rx_buffered_, m->data.size());
-        // RFC 9260 6.2: tell a sender that was stopped by our window that it opened again.
-        const std::size_t now_rwnd = advertised_rwnd();
-        if (state_ != association_state::closed && last_advertised_rwnd_ < config_.max_packet_size * 4 &&
-            now_rwnd >= last_advertised_rwnd_ + config_.receive_buffer_size / 4)
-            sack_now_ = true;
+        note_window_reopened();
     }
     return e;
+}
+
+inline bool association::release_delivered(std::size_t bytes) noexcept
+{
+    rx_held_above_ -= std::min(rx_held_above_, bytes);
+    return note_window_reopened();
+}
+
+// RFC 9260 6.2: tell a sender that was stopped by our window that it opened again.
+inline bool association::note_window_reopened() noexcept
+{
+    const std::size_t now_rwnd = advertised_rwnd();
+    if (state_ != association_state::closed && last_advertised_rwnd_ < config_.max_packet_size * 4 &&
+        now_rwnd >= last_advertised_rwnd_ + config_.receive_buffer_size / 4)
+        sack_now_ = true;
+    return sack_now_;
 }
 
 inline void association::recycle(std::vector<std::byte>&& buffer)
@@ -1379,7 +1402,8 @@ inline association::rx_slot& association::slot_at(tsn64 t)
 
 inline std::size_t association::advertised_rwnd() const noexcept
 {
-    return rx_buffered_ < config_.receive_buffer_size ? config_.receive_buffer_size - rx_buffered_ : 0;
+    const std::size_t held = rx_buffered_ + rx_held_above_;
+    return held < config_.receive_buffer_size ? config_.receive_buffer_size - held : 0;
 }
 
 // RFC 9260 6.2: the checks every received DATA / I-DATA chunk goes through. Returns its slot,
@@ -1404,8 +1428,8 @@ inline association::rx_slot* association::admit_chunk(std::uint32_t tsn, std::ui
     // With no room, drop new DATA (the sender will retransmit). The chunk that advances the
     // cumulative TSN is still taken while the user has nothing to read, so a buffer full of
     // fragments cannot deadlock; a hard cap bounds memory whatever the peer does.
-    if (rx_buffered_ + size > config_.receive_buffer_size) {
-        if (t != rx_cum_ + 1 || !events_.empty()) {
+    if (rx_buffered_ + rx_held_above_ + size > config_.receive_buffer_size) {
+        if (t != rx_cum_ + 1 || !events_.empty() || rx_held_above_ != 0) {
             ++stats_.packets_dropped;
             gap_or_dup = true;  // SACK at once: the sender learns our window is closed
             return nullptr;
