@@ -28,6 +28,8 @@
 // - The peer's certificate is checked against the expected SDP fingerprints in the
 //   context's verify callback, during the handshake: a mismatch sends bad_certificate and
 //   fails the session with errc::fingerprint_mismatch.
+// - use_srtp (RFC 5764) is set on the context, so every session offers or selects the
+//   browser's profiles (context_config::srtp_profiles), whatever the session is for.
 #pragma once
 
 #include <peerkit/bytes.hpp>
@@ -616,9 +618,8 @@ inline result<session> session::create(std::shared_ptr<const context> ctx, sessi
     s.on_caller_clock = s.ctx->config().retransmit_on_caller_clock && detail::openssl_timer_is_steerable();
     DTLS_set_timer_cb(ssl, &detail::peerkit_dtls_timer);
     SSL_set_info_callback(ssl, &detail::peerkit_dtls_info);
-    // RFC 5764 4.1.1: offer (client) or accept (server) use_srtp. Returns 0 on success.
-    if (s.config.use_srtp && SSL_set_tlsext_use_srtp(ssl, s.ctx->config().srtp_profiles.c_str()) != 0)
-        return detail::openssl_error(errc::bad_config, "bad SRTP profile list \"", s.ctx->config().srtp_profiles, "\"");
+    // use_srtp (RFC 5764 4.1.1) comes from the context: offered by a client, selected from by
+    // a server. session_config::use_srtp is ignored (see its comment).
     if (s.config.role == dtls::role::client)
         SSL_set_connect_state(ssl);
     else
