@@ -30,6 +30,7 @@
 #include <peerkit/dtls/fingerprint.hpp>
 #include <peerkit/dtls/srtp.hpp>
 #include <peerkit/error.hpp>
+#include <peerkit/log.hpp>
 
 #include <array>
 #include <chrono>
@@ -161,6 +162,10 @@ struct session_config {
     // not (issue 13: stacks that require it fail a handshake without it). Kept only so that
     // code still setting it compiles; it is to be removed once nothing sets it.
     bool use_srtp = true;
+    // Where the session reports alerts, refused datagrams, dropped records, fingerprint
+    // mismatches, timeouts (debug), its negotiated profile and cipher (info) and
+    // retransmissions (trace), as component dtls. Off by default.
+    log::logger logger{};
 };
 
 // The SRTP master keys and salts of a connected session, split per its negotiated profile
