@@ -10,9 +10,12 @@
 //   mode % 3 == 2: as 1, but each datagram is XORed into a genuine application-data record
 //                  from the client, so mutations reach decryption and replay checks.
 // Deterministic: one certificate pair generated once, a fixed virtual clock that advances
-// 10 ms per datagram. Invariants checked: no queue exceeds its limit, a closed or failed
-// session stays so and emits nothing after its last event.
+// 10 ms per datagram. The server logs at trace into a sink that only checks each line's size, so
+// the logging paths (record inspection, alert names) see every input too. Invariants checked:
+// no queue exceeds its limit, a closed or failed session stays so and emits nothing after its
+// last event, use_srtp was negotiated and its keys export once connected.
 #include <peerkit/dtls/openssl.hpp>
+#include <peerkit/log.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -29,6 +32,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
+void check(bool ok)
+{
+    if (!ok) std::abort();
+}
+
+void check_line(void*, peerkit::log::level, peerkit::log::component c, std::string_view line) noexcept
+{
+    check(c == peerkit::log::component::dtls && !line.empty() && line.size() <= peerkit::log::logger::line_capacity);
+}
+
 struct fixture {
     ossl::certificate client_cert = *ossl::certificate::generate({.common_name = "fuzz-client"});
     ossl::certificate server_cert = *ossl::certificate::generate({.common_name = "fuzz-server"});
@@ -37,18 +50,15 @@ struct fixture {
     dtls::session_config server_config{.role = dtls::role::server,
                                        .remote_fingerprints = {client_cert.sha256_fingerprint()},
                                        .max_queued_datagrams = 32,
-                                       .max_queued_events = 16};
+                                       .max_queued_events = 16,
+                                       .logger = peerkit::log::logger{&check_line, nullptr,
+                                                                      peerkit::log::levels::all(peerkit::log::level::trace)}};
 };
 
 const fixture& fx()
 {
     static const fixture f;
     return f;
-}
-
-void check(bool ok)
-{
-    if (!ok) std::abort();
 }
 
 // Drains the server's outputs and checks the invariants.
@@ -88,6 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             while (auto d = server.poll_transmit()) (void)client->handle_packet(now, *d);
         }
         check(server.state() == dtls::session_state::connected);
+        check(server.srtp_profile() == dtls::srtp_profile::aead_aes_128_gcm);
+        check(dtls::export_srtp_keying_material(server).has_value());
         while (server.poll_event()) {
         }
         const char text[] = "genuine application data";

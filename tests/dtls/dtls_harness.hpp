@@ -107,14 +107,18 @@ struct pair {
     // Optional tap: return false to drop a datagram before it enters the link.
     std::function<bool(endpoint from, const std::vector<std::byte>&)> tap;
 
-    static pair make(dtls::session_config ca = {}, dtls::session_config cb = {}, clock_mode m = clock_mode::virtual_clock)
+    // `ctx_a`/`ctx_b` replace context_a()/context_b() (same certificates expected, so give
+    // contexts built on cert_a()/cert_b()).
+    static pair make(dtls::session_config ca = {}, dtls::session_config cb = {}, clock_mode m = clock_mode::virtual_clock,
+                     std::shared_ptr<const ossl::context> ctx_a = nullptr,
+                     std::shared_ptr<const ossl::context> ctx_b = nullptr)
     {
         ca.role = dtls::role::client;
         cb.role = dtls::role::server;
         if (ca.remote_fingerprints.empty()) ca.remote_fingerprints = {cert_b().sha256_fingerprint()};
         if (cb.remote_fingerprints.empty()) cb.remote_fingerprints = {cert_a().sha256_fingerprint()};
-        auto sa = ossl::session::create(context_a(), ca);
-        auto sb = ossl::session::create(context_b(), cb);
+        auto sa = ossl::session::create(ctx_a ? ctx_a : context_a(), ca);
+        auto sb = ossl::session::create(ctx_b ? ctx_b : context_b(), cb);
         INFO("create a: " << (sa ? std::string("ok") : sa.error().message()));
         REQUIRE(sa.has_value());
         REQUIRE(sb.has_value());

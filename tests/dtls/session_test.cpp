@@ -169,7 +169,7 @@ TEST_CASE("a wrong fingerprint fails the handshake on the side that checks it")
         // The server hears why: a fatal bad_certificate alert (RFC 5246 7.2.2).
         REQUIRE(p.log_b.failure.has_value());
         CHECK(*p.log_b.failure == dtls::errc::peer_alert);
-        CHECK_THAT(std::string(p.log_b.failure->detail()), Catch::Contains("bad certificate"));
+        CHECK_THAT(std::string(p.log_b.failure->detail()), Catch::Contains("bad_certificate"));
     }
     SECTION("server expects another client certificate")
     {
@@ -205,6 +205,8 @@ TEST_CASE("session creation validates its configuration")
     CHECK(ossl::session::create(context_a(), {.remote_fingerprints = {fp}, .initial_retransmit_timeout = 0ms}).error() ==
           dtls::errc::bad_config);
     CHECK(ossl::session::create(nullptr, {.remote_fingerprints = {fp}}).error() == dtls::errc::bad_config);
+    CHECK(ossl::session::create(context_a(), {.remote_fingerprints = {fp}, .handshake_timeout = 0ms}).error() ==
+          dtls::errc::bad_config);
 }
 
 TEST_CASE("handshake survives duplication and reordering (deterministic, virtual clock)")
@@ -429,6 +431,64 @@ TEST_CASE("a handshake without answer fails with handshake_timeout")
     REQUIRE(std::holds_alternative<dtls::failed>(*e));
     CHECK(std::get<dtls::failed>(*e).reason == dtls::errc::handshake_timeout);
     CHECK_THAT(std::string(std::get<dtls::failed>(*e).reason.detail()), Catch::Contains("after 2000 ms"));
+}
+
+TEST_CASE("a server that never hears from a client fails with handshake_timeout after the default 30 s")
+{
+    CHECK(dtls::session_config{}.handshake_timeout == 30'000ms);  // browsers give up after about 30 s
+    auto s = ossl::session::create(context_b(), {.role = dtls::role::server,
+                                                 .remote_fingerprints = {cert_a().sha256_fingerprint()}});
+    REQUIRE(s.has_value());
+    const time_point start{1000s};
+    REQUIRE(s->start(start).has_value());
+    CHECK(s->state() == dtls::session_state::handshaking);
+    // Nothing to send and nothing arrives: the only wake-up is the handshake deadline.
+    CHECK_FALSE(s->poll_transmit().has_value());
+    REQUIRE(s->poll_timeout().has_value());
+    CHECK(*s->poll_timeout() == start + 30s);
+    s->handle_timeout(start + 29'999ms);  // early: harmless
+    CHECK(s->state() == dtls::session_state::handshaking);
+    CHECK_FALSE(s->poll_event().has_value());
+    s->handle_timeout(start + 30s);
+    CHECK(s->state() == dtls::session_state::failed);
+    auto e = s->poll_event();
+    REQUIRE(e.has_value());
+    REQUIRE(std::holds_alternative<dtls::failed>(*e));
+    CHECK(std::get<dtls::failed>(*e).reason == dtls::errc::handshake_timeout);
+    CHECK_THAT(std::string(std::get<dtls::failed>(*e).reason.detail()), Catch::Contains("after 30000 ms"));
+    CHECK_FALSE(s->poll_timeout().has_value());
+    CHECK_FALSE(s->poll_event().has_value());
+    // Later datagrams are refused, not processed.
+    auto late = s->handle_packet(start + 31s, std::vector<std::byte>(20, std::byte{22}));
+    REQUIRE_FALSE(late.has_value());
+    CHECK(late.error() == dtls::errc::session_closed);
+}
+
+TEST_CASE("a server whose client vanishes after its ClientHello fails at the configured handshake_timeout")
+{
+    auto p = pair::make({}, {.handshake_timeout = 5'000ms});
+    REQUIRE(p.a.start(p.now).has_value());
+    auto hello = p.a.poll_transmit();
+    REQUIRE(hello.has_value());
+    const time_point start = p.now + 250ms;  // the server starts implicitly on the first datagram
+    REQUIRE(p.b.handle_packet(start, *hello).has_value());
+    time_point now = start;
+    int wakeups = 0;
+    while (auto t = p.b.poll_timeout()) {
+        now = *t;
+        p.b.handle_timeout(now);
+        while (p.b.poll_transmit()) {
+        }
+        REQUIRE(++wakeups < 1'000);
+    }
+    CHECK(now == start + 5'000ms);
+    CHECK(p.b.stats().retransmissions == 5);  // its flight again at 0.1, 0.3, 0.7, 1.5 and 3.1 s
+    CHECK(p.b.state() == dtls::session_state::failed);
+    std::optional<peerkit::error> reason;
+    while (auto e = p.b.poll_event())
+        if (auto* f = std::get_if<dtls::failed>(&*e)) reason = f->reason;
+    REQUIRE(reason.has_value());
+    CHECK(*reason == dtls::errc::handshake_timeout);
 }
 
 namespace {

@@ -21,7 +21,8 @@
 // - DTLS 1.2 (RFC 6347) is what browsers speak; RFC 9147 (DTLS 1.3) keeps the same
 //   datagram/timer model, so the concept fits both.
 // - SRTP keys come from the TLS exporter (RFC 5705) with the use_srtp extension's profile
-//   (RFC 5764); data channels only need application data.
+//   (RFC 5764). use_srtp is negotiated always, data channels or not, with
+//   webrtc_srtp_profiles (dtls/srtp.hpp), because browsers do and some stacks require it.
 #pragma once
 
 #include <peerkit/bytes.hpp>
@@ -29,7 +30,9 @@
 #include <peerkit/dtls/fingerprint.hpp>
 #include <peerkit/dtls/srtp.hpp>
 #include <peerkit/error.hpp>
+#include <peerkit/log.hpp>
 
+#include <array>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
@@ -129,7 +132,7 @@ struct session_config {
     // The peer's a=fingerprint values; the peer's certificate must match one of them whose
     // hash is acceptable (RFC 8122 section 5: several may be given, e.g. sha-256 and the
     // certificate's signature hash).
-    std::vector<fingerprint> remote_fingerprints;
+    std::vector<fingerprint> remote_fingerprints{};
     // Largest datagram produced (RFC 6347 section 4.1.1.1: handshake messages are fragmented
     // to fit). 1200 bytes fits any path WebRTC cares about, IPv6 + TURN included.
     std::size_t mtu = 1200;
@@ -141,7 +144,10 @@ struct session_config {
     std::chrono::milliseconds min_retransmit_timeout{50};
     // Each retransmission doubles the timeout up to this (RFC 6347 4.2.4.1: at least 60 s).
     std::chrono::milliseconds max_retransmit_timeout{60'000};
-    // The whole handshake must finish within this after start (or the first datagram).
+    // The whole handshake must finish within this after start() (or, for a server not yet
+    // started, after the first datagram), else the session fails with
+    // errc::handshake_timeout, whether or not anything ever arrived. 30 s: browsers give up on
+    // a whole connection after about that long, and ICE consent (RFC 7675) allows 30 s too.
     std::chrono::milliseconds handshake_timeout{30'000};
     // Datagrams larger than this are refused unread (a DTLS record is at most 2^14 + 2048
     // bytes of ciphertext plus its 13-byte header, RFC 6347 section 4.1).
@@ -151,10 +157,34 @@ struct session_config {
     std::size_t max_queued_datagrams = 256;
     std::size_t max_queued_events = 1024;
     std::size_t max_queued_application_bytes = 4 * 1024 * 1024;
-    // Offer use_srtp (RFC 5764 section 4.1.1). Off for data-channel-only peers that do not
-    // want to advertise SRTP.
+    // Ignored: every session offers (client) and selects (server) use_srtp with
+    // webrtc_srtp_profiles (RFC 5764 section 4.1.1), as the browser does, data channels or
+    // not (issue 13: stacks that require it fail a handshake without it). Kept only so that
+    // code still setting it compiles; it is to be removed once nothing sets it.
     bool use_srtp = true;
+    // Where the session reports alerts, refused datagrams, dropped records, fingerprint
+    // mismatches, timeouts (debug), its negotiated profile and cipher (info) and
+    // retransmissions (trace), as component dtls. Off by default.
+    log::logger logger{};
 };
+
+// The SRTP master keys and salts of a connected session, split per its negotiated profile
+// (RFC 5764 section 4.2): errc::not_connected before the handshake, errc::bad_keying_material_request
+// when use_srtp selected no profile (the peer offered none of ours).
+template <session S>
+[[nodiscard]] result<srtp_keying_material> export_srtp_keying_material(const S& s)
+{
+    const std::optional<srtp_profile> profile = s.srtp_profile();
+    if (!profile) {
+        if (s.state() != session_state::connected)
+            return make_error(errc::not_connected, "SRTP keying material before the DTLS handshake completed");
+        return make_error(errc::bad_keying_material_request, "use_srtp negotiated no SRTP profile");
+    }
+    std::array<std::byte, max_srtp_exported_size> exported{};
+    const std::span<std::byte> out(exported.data(), key_lengths(*profile).exported_size());
+    if (auto r = s.export_keying_material(srtp_exporter_label, out); !r) return r.error();
+    return srtp_keying_material::split(*profile, out);
+}
 
 // Counters a backend keeps for tests and stats.
 struct session_stats {

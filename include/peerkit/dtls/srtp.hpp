@@ -2,9 +2,15 @@
 // layout of the keying material exported for them. peerkit::core; no crypto here.
 #pragma once
 
+#include <peerkit/dtls/error.hpp>
+#include <peerkit/error.hpp>
+
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 namespace peerkit::dtls {
@@ -39,6 +45,13 @@ enum class srtp_profile : std::uint16_t {
     }
 }
 
+// What every session offers (client) and accepts (server) in use_srtp, in the browser's
+// preference order: libwebrtc always negotiates use_srtp, even for a data-channel-only
+// session, and some stacks fail a handshake without it (issue 13). AEAD_AES_128_GCM
+// (RFC 7714) first, then the mandatory-to-implement AES128_CM_HMAC_SHA1_80 (RFC 8827 6.5).
+inline constexpr std::array<srtp_profile, 2> webrtc_srtp_profiles = {srtp_profile::aead_aes_128_gcm,
+                                                                     srtp_profile::aes128_cm_sha1_80};
+
 // RFC 5764 section 4.2: the exporter label for SRTP keys.
 inline constexpr std::string_view srtp_exporter_label = "EXTRACTOR-dtls_srtp";
 
@@ -66,5 +79,72 @@ struct srtp_key_lengths {
     }
     return {0, 0};
 }
+
+// The longest export any profile above needs: 2 * (32 + 14) bytes.
+inline constexpr std::size_t max_srtp_master_key_size = 32;
+inline constexpr std::size_t max_srtp_master_salt_size = 14;
+inline constexpr std::size_t max_srtp_exported_size = 2 * (max_srtp_master_key_size + max_srtp_master_salt_size);
+
+// One direction's SRTP master key and master salt (RFC 3711 section 8.2), as RFC 5764 4.2
+// assigns them: the client protects what it sends with the client's, the server with the
+// server's.
+class srtp_master_key {
+public:
+    [[nodiscard]] std::span<const std::byte> key() const noexcept { return {key_.data(), key_size_}; }
+    [[nodiscard]] std::span<const std::byte> salt() const noexcept { return {salt_.data(), salt_size_}; }
+    friend bool operator==(const srtp_master_key&, const srtp_master_key&) noexcept = default;
+
+private:
+    friend class srtp_keying_material;
+    std::array<std::byte, max_srtp_master_key_size> key_{};
+    std::array<std::byte, max_srtp_master_salt_size> salt_{};
+    std::size_t key_size_ = 0;
+    std::size_t salt_size_ = 0;
+};
+
+// The keying material of a DTLS-SRTP session, split per its profile: what the media layer
+// needs to set up SRTP in both directions. Obtain it from a session with
+// dtls::export_srtp_keying_material (dtls/concepts.hpp), or split an export yourself.
+class srtp_keying_material {
+public:
+    // `exported` is the EXTRACTOR-dtls_srtp export of key_lengths(profile).exported_size()
+    // bytes, laid out client key | server key | client salt | server salt (RFC 5764 4.2).
+    [[nodiscard]] static result<srtp_keying_material> split(srtp_profile profile,
+                                                            std::span<const std::byte> exported) noexcept
+    {
+        const srtp_key_lengths lengths = key_lengths(profile);
+        if (lengths.master_key == 0 || lengths.master_key > max_srtp_master_key_size ||
+            lengths.master_salt > max_srtp_master_salt_size)
+            return make_error(errc::bad_keying_material_request, "SRTP profile ", static_cast<unsigned>(profile),
+                              " has no known key layout");
+        if (exported.size() != lengths.exported_size())
+            return make_error(errc::bad_keying_material_request, to_string(profile), " needs ",
+                              lengths.exported_size(), " bytes of keying material, got ", exported.size());
+        srtp_keying_material m;
+        m.profile_ = profile;
+        const std::size_t k = lengths.master_key;
+        const std::size_t s = lengths.master_salt;
+        m.client_.key_size_ = m.server_.key_size_ = k;
+        m.client_.salt_size_ = m.server_.salt_size_ = s;
+        std::copy_n(exported.begin(), k, m.client_.key_.begin());
+        std::copy_n(exported.begin() + static_cast<std::ptrdiff_t>(k), k, m.server_.key_.begin());
+        std::copy_n(exported.begin() + static_cast<std::ptrdiff_t>(2 * k), s, m.client_.salt_.begin());
+        std::copy_n(exported.begin() + static_cast<std::ptrdiff_t>(2 * k + s), s, m.server_.salt_.begin());
+        return m;
+    }
+
+    [[nodiscard]] srtp_profile profile() const noexcept { return profile_; }
+    // client_write_SRTP_master_key/salt: what the DTLS client's SRTP sender uses.
+    [[nodiscard]] const srtp_master_key& client() const noexcept { return client_; }
+    // server_write_SRTP_master_key/salt: what the DTLS server's SRTP sender uses.
+    [[nodiscard]] const srtp_master_key& server() const noexcept { return server_; }
+    friend bool operator==(const srtp_keying_material&, const srtp_keying_material&) noexcept = default;
+
+private:
+    srtp_keying_material() = default;
+    srtp_profile profile_ = srtp_profile::aes128_cm_sha1_80;
+    srtp_master_key client_;
+    srtp_master_key server_;
+};
 
 }  // namespace peerkit::dtls

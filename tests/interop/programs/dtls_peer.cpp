@@ -5,10 +5,15 @@
 //                     --send "hello from peerkit" --expect "hello from openssl"
 //   interop_dtls_peer --role server --port 0 ...      (prints "LISTENING <port>")
 //
-// Prints "CONNECTED <cipher>", "SRTP <profile>", "KEYING <hex of 56 bytes of
-// EXTRACTOR-dtls_srtp>", "RECEIVED <text>" and exits 0 once the expected text arrived and
-// close_notify was sent; prints "FAILED: <reason>" to stderr and exits 1 otherwise.
+// Prints "CONNECTED <cipher>", "SRTP <profile>" (or "SRTP none"), "KEYING <hex of the
+// EXTRACTOR-dtls_srtp export>" (the profile's size, RFC 5764 4.2, or 56 bytes without a
+// profile), with a profile the split of that export ("SRTP_CLIENT_KEY <hex>",
+// "SRTP_SERVER_KEY", "SRTP_CLIENT_SALT", "SRTP_SERVER_SALT", from
+// dtls::export_srtp_keying_material), "RECEIVED <text>", and exits 0 once the expected text
+// arrived and close_notify was sent; prints "FAILED: <reason>" to stderr and exits 1
+// otherwise. PEERKIT_LOG (e.g. dtls:debug) logs the session to stderr.
 #include <peerkit/dtls/openssl.hpp>
+#include <peerkit/log/stderr.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -48,7 +54,7 @@ std::string slurp(const std::string& path)
     return s.str();
 }
 
-std::string hex(const std::vector<std::byte>& data)
+std::string hex(std::span<const std::byte> data)
 {
     static constexpr char digits[] = "0123456789ABCDEF";
     std::string out;
@@ -86,7 +92,8 @@ int main(int argc, char** argv)
     auto ctx = ossl::context::create(*cert);
     if (!ctx) return fail("context: " + ctx.error().message());
     const dtls::role r = role == "server" ? dtls::role::server : dtls::role::client;
-    auto session = ossl::session::create(*ctx, {.role = r, .remote_fingerprints = {*fp}});
+    auto session = ossl::session::create(
+        *ctx, {.role = r, .remote_fingerprints = {*fp}, .logger = peerkit::log::stderr_logger_from_env("PEERKIT_LOG")});
     if (!session) return fail("session: " + session.error().message());
     std::printf("FINGERPRINT %s\n", cert->sha256_fingerprint().to_string().c_str());
 
@@ -127,9 +134,17 @@ int main(int argc, char** argv)
             if (auto* h = std::get_if<dtls::handshake_complete>(&*e)) {
                 connected = true;
                 std::printf("CONNECTED %s peer %s\n", std::string(session->cipher_name()).c_str(), h->peer.to_string().c_str());
-                if (h->srtp) std::printf("SRTP %s\n", std::string(dtls::to_string(*h->srtp)).c_str());
-                auto km = session->export_keying_material(dtls::srtp_exporter_label, 56);
+                std::printf("SRTP %s\n", h->srtp ? std::string(dtls::to_string(*h->srtp)).c_str() : "none");
+                const std::size_t length = h->srtp ? dtls::key_lengths(*h->srtp).exported_size() : 56;
+                auto km = session->export_keying_material(dtls::srtp_exporter_label, length);
                 if (km) std::printf("KEYING %s\n", hex(*km).c_str());
+                if (h->srtp) {
+                    auto keys = dtls::export_srtp_keying_material(*session);
+                    if (!keys) return fail("SRTP keying material: " + keys.error().message());
+                    std::printf("SRTP_CLIENT_KEY %s\nSRTP_SERVER_KEY %s\nSRTP_CLIENT_SALT %s\nSRTP_SERVER_SALT %s\n",
+                                hex(keys->client().key()).c_str(), hex(keys->server().key()).c_str(),
+                                hex(keys->client().salt()).c_str(), hex(keys->server().salt()).c_str());
+                }
                 if (!send_text.empty()) {
                     const std::string line = send_text + "\n";
                     if (auto s = session->send(clock::now(), peerkit::as_bytes(line)); !s)

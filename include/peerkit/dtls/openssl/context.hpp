@@ -10,9 +10,11 @@
 #include <peerkit/dtls/error.hpp>
 #include <peerkit/dtls/openssl/certificate.hpp>
 #include <peerkit/dtls/openssl/detail/handles.hpp>
+#include <peerkit/dtls/srtp.hpp>
 #include <peerkit/error.hpp>
 
 #include <openssl/crypto.h>
+#include <openssl/srtp.h>
 #include <openssl/ssl.h>
 
 #include <cstddef>
@@ -36,8 +38,12 @@ struct context_config {
         "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA";
     // ECDHE groups, X25519 first as browsers do.
     std::string groups = "X25519:P-256:P-384";
-    // use_srtp profiles in preference order (RFC 5764 section 4.1.1; RFC 7714 for GCM).
-    std::string srtp_profiles = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
+    // use_srtp profiles in preference order (RFC 5764 section 4.1.1; RFC 7714 for GCM),
+    // offered by every client session and selected from by every server session (OpenSSL's
+    // server picks its own most preferred profile that the client offered; a client that
+    // offers none of them still connects, without SRTP). At least one; the default is the
+    // browser's list. Other lists are for tests that play a peer with other preferences.
+    std::vector<srtp_profile> srtp_profiles{webrtc_srtp_profiles.begin(), webrtc_srtp_profiles.end()};
     // Retransmit on the caller's clock (the `now` of handle_timeout), where this OpenSSL
     // allows it (3.0.x: see detail::openssl_timer_is_steerable and docs/dtls.md). false, or
     // another OpenSSL, leaves expiry to OpenSSL's wall clock (the session then defers a
@@ -252,6 +258,17 @@ inline result<std::shared_ptr<const context>> context::create(std::span<const ce
     // both fingerprints checked, RFC 8842 section 5) and both fail without one.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
     SSL_CTX_set_cert_verify_callback(ctx, &detail::peerkit_dtls_verify, nullptr);
+    // RFC 5764 4.1.1: use_srtp in every handshake, whatever the session is for (the profiles'
+    // names are OpenSSL's, so to_string gives the list SSL_CTX_set_tlsext_use_srtp parses).
+    if (c->config_.srtp_profiles.empty())
+        return make_error(errc::bad_config, "srtp_profiles is empty: use_srtp is always negotiated (RFC 5764)");
+    std::string srtp_list;
+    for (const srtp_profile p : c->config_.srtp_profiles) {
+        if (!srtp_list.empty()) srtp_list += ':';
+        srtp_list += to_string(p);
+    }
+    if (SSL_CTX_set_tlsext_use_srtp(ctx, srtp_list.c_str()) != 0)  // 0 is success here
+        return detail::openssl_error(errc::bad_config, "OpenSSL refuses the SRTP profile list \"", srtp_list, "\"");
     // Loaded last to first: OpenSSL's "current" certificate is the last one loaded, and a client
     // presents the current one when the server's CertificateRequest allows its type.
     for (std::size_t i = c->certs_.size(); i-- > 0;) {

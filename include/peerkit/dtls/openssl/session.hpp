@@ -28,9 +28,16 @@
 // - The peer's certificate is checked against the expected SDP fingerprints in the
 //   context's verify callback, during the handshake: a mismatch sends bad_certificate and
 //   fails the session with errc::fingerprint_mismatch.
+// - use_srtp (RFC 5764) is set on the context, so every session offers or selects the
+//   browser's profiles (context_config::srtp_profiles), whatever the session is for.
+// - Logging (session_config::logger, component dtls): alerts sent and received (the info
+//   callback), refused datagrams, records OpenSSL dropped, queue drops, fingerprint
+//   mismatches and failures at debug; the negotiated profile and cipher at info;
+//   retransmissions at trace. Nothing is formatted unless the level is on.
 #pragma once
 
 #include <peerkit/bytes.hpp>
+#include <peerkit/dtls/alert.hpp>
 #include <peerkit/dtls/concepts.hpp>
 #include <peerkit/dtls/error.hpp>
 #include <peerkit/dtls/fingerprint.hpp>
@@ -39,6 +46,7 @@
 #include <peerkit/dtls/openssl/detail/handles.hpp>
 #include <peerkit/dtls/srtp.hpp>
 #include <peerkit/error.hpp>
+#include <peerkit/log.hpp>
 
 #include <openssl/err.h>
 #include <openssl/srtp.h>
@@ -106,11 +114,7 @@ public:
     // The peer certificate's fingerprint that matched (after the handshake).
     [[nodiscard]] const std::optional<fingerprint>& peer_fingerprint() const noexcept { return state_->peer_fp; }
     // The negotiated cipher suite's OpenSSL name, e.g. "ECDHE-ECDSA-AES128-GCM-SHA256".
-    [[nodiscard]] std::string_view cipher_name() const noexcept
-    {
-        const SSL_CIPHER* c = SSL_get_current_cipher(state_->ssl.get());
-        return c != nullptr ? std::string_view(SSL_CIPHER_get_name(c)) : std::string_view();
-    }
+    [[nodiscard]] std::string_view cipher_name() const noexcept { return state_->cipher(); }
     [[nodiscard]] const session_stats& stats() const noexcept { return state_->stats; }
     [[nodiscard]] const session_config& config() const noexcept { return state_->config; }
     // Whether retransmissions follow the caller's clock (see the header comment).
@@ -151,6 +155,7 @@ private:
         std::optional<error> alert_error;
         std::vector<std::byte> read_buffer;
         std::size_t data_mtu = 0;  // max_application_data() once connected
+        std::uint64_t application_records_delivered = 0;  // queued as application_data events
 
         impl(std::shared_ptr<const context> c, session_config cfg) : ctx(std::move(c)), config(std::move(cfg)) {}
         impl(const impl&) = delete;
@@ -179,6 +184,9 @@ private:
         {
             if (transmit_queue.size() >= config.max_queued_datagrams) {
                 ++stats.datagrams_dropped;  // as if lost on the wire; DTLS recovers
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                               ": dropped an outgoing datagram of ", size, " bytes: transmit queue full (",
+                               config.max_queued_datagrams, " datagrams, max_queued_datagrams)");
                 return;
             }
             const auto* p = reinterpret_cast<const std::byte*>(data);
@@ -208,7 +216,22 @@ private:
                 e.append("...");
             }
             verify_error = e;
+            if (config.logger.enabled(log::component::dtls, log::level::debug)) log_fingerprint_mismatch(first_computed);
             return 0;
+        }
+        // RFC 8122 section 5: say what we expected and what the certificate is, in full.
+        void log_fingerprint_mismatch(const std::optional<fingerprint>& got) const noexcept
+        {
+            if (got)
+                config.logger.write(log::component::dtls, log::level::debug, to_string(config.role),
+                                    ": fingerprint mismatch: peer certificate is ", *got);
+            else
+                config.logger.write(log::component::dtls, log::level::debug, to_string(config.role),
+                                    ": fingerprint mismatch: no digest of the peer certificate could be computed");
+            for (const auto& expected : config.remote_fingerprints)
+                config.logger.write(log::component::dtls, log::level::debug, to_string(config.role),
+                                    ": fingerprint mismatch: expected ", expected,
+                                    is_acceptable_for_verification(expected.hash()) ? "" : " (hash not accepted)");
         }
         unsigned on_timer(unsigned previous_us) noexcept override
         {
@@ -244,10 +267,18 @@ private:
         }
         void on_info(int where, int value) noexcept override
         {
-            // RFC 5246 7.2: a fatal alert from the peer ends the session; keep its name.
-            if ((where & SSL_CB_READ_ALERT) != 0 && (value >> 8) == SSL3_AL_FATAL && !alert_error) {
+            if ((where & SSL_CB_ALERT) == 0) return;
+            // RFC 5246 7.2: value is AlertLevel << 8 | AlertDescription.
+            const auto level = static_cast<std::uint8_t>((value >> 8) & 0xFF);
+            const auto description = static_cast<std::uint8_t>(value & 0xFF);
+            const bool received = (where & SSL_CB_READ) != 0;
+            PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                           received ? ": received " : ": sent ", alert_level_name(level), " alert ",
+                           alert_description_name(description), " (", static_cast<unsigned>(description), ")");
+            // A fatal alert from the peer ends the session; keep its name for the failure.
+            if (received && level == SSL3_AL_FATAL && !alert_error) {
                 error e = make_error(errc::peer_alert, "peer sent fatal alert ");
-                e.append(SSL_alert_desc_string_long(value));
+                e.append(alert_description_name(description));
                 alert_error = e;
             }
         }
@@ -288,6 +319,17 @@ private:
 
         result<void> handle_packet(time_point now, bytes_view data)
         {
+            const std::uint64_t refused_before = stats.datagrams_refused;
+            result<void> r = handle_datagram(now, data);
+            // A failure is logged by fail(); here only what was refused unread.
+            if (stats.datagrams_refused != refused_before)
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                               ": refused a datagram of ", data.size(), " bytes: ", r.error());
+            return r;
+        }
+
+        result<void> handle_datagram(time_point now, bytes_view data)
+        {
             ++stats.datagrams_received;
             if (data.empty() || std::to_integer<unsigned>(data[0]) < 20 || std::to_integer<unsigned>(data[0]) > 63) {
                 ++stats.datagrams_refused;
@@ -310,10 +352,62 @@ private:
             if (status == session_state::idle) {
                 if (auto r = start(now); !r) return r;
             }
+            const bool inspect = config.logger.enabled(log::component::dtls, log::level::debug);
+            const bool was_connected = status == session_state::connected;
+            const std::size_t application_records = inspect ? inspect_records(data) : 0;
+            const std::uint64_t delivered_before = application_records_delivered + stats.application_records_dropped;
             pending_rx = data;
             result<void> r = status == session_state::handshaking ? drive_handshake(now) : drive_read(now);
             pending_rx = {};
+            if (inspect && was_connected && status == session_state::connected) {
+                // RFC 6347 4.1.2.6/4.1.2.7: OpenSSL silently discards records that fail
+                // authentication or the replay check; the difference shows how many it did.
+                const auto handled = application_records_delivered + stats.application_records_dropped - delivered_before;
+                if (handled < application_records)
+                    config.logger.write(log::component::dtls, log::level::debug, to_string(config.role), ": dropped ",
+                                        application_records - handled, " of ", application_records,
+                                        " application data record(s) in a datagram of ", data.size(),
+                                        " bytes: failed authentication, replayed or outside the replay window "
+                                        "(RFC 6347 4.1.2.6, 4.1.2.7)");
+            }
             return r;
+        }
+
+        // Walks the datagram's record headers (RFC 6347 4.1: type, version, epoch, sequence
+        // number, length) to log framing OpenSSL drops without a word; returns how many
+        // application data records it holds. Only run when debug logging is on.
+        std::size_t inspect_records(bytes_view data) const noexcept
+        {
+            constexpr std::size_t header_size = 13;
+            std::size_t offset = 0;
+            std::size_t application_records = 0;
+            while (offset < data.size()) {
+                if (data.size() - offset < header_size) {
+                    config.logger.write(log::component::dtls, log::level::debug, to_string(config.role),
+                                        ": dropped ", data.size() - offset, " trailing bytes at offset ", offset,
+                                        " of a datagram: shorter than a record header (RFC 6347 4.1)");
+                    break;
+                }
+                const auto type = std::to_integer<unsigned>(data[offset]);
+                const std::size_t length = std::to_integer<std::size_t>(data[offset + 11]) << 8 |
+                                           std::to_integer<std::size_t>(data[offset + 12]);
+                if (length > data.size() - offset - header_size) {
+                    config.logger.write(log::component::dtls, log::level::debug, to_string(config.role),
+                                        ": dropped a record at offset ", offset, " claiming ", length,
+                                        " bytes where ", data.size() - offset - header_size,
+                                        " remain in the datagram (RFC 6347 4.1.2.7)");
+                    break;
+                }
+                // ContentType (RFC 5246 6.2.1): 20 change_cipher_spec, 21 alert, 22 handshake,
+                // 23 application_data; 24 (heartbeat, RFC 6520) is not negotiated.
+                if (type < 20 || type > 23)
+                    config.logger.write(log::component::dtls, log::level::debug, to_string(config.role),
+                                        ": dropped a record of unknown content type ", type, " at offset ", offset);
+                else if (type == 23)
+                    ++application_records;
+                offset += header_size + length;
+            }
+            return application_records;
         }
 
         result<void> drive_handshake(time_point now)
@@ -377,8 +471,14 @@ private:
             if (events.size() >= config.max_queued_events ||
                 queued_app_bytes + data.size() > config.max_queued_application_bytes) {
                 ++stats.application_records_dropped;  // DTLS is unreliable; so is this queue
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                               ": dropped a received application record of ", data.size(),
+                               " bytes: event queue full (", events.size(), " events, ", queued_app_bytes,
+                               " bytes queued; max_queued_events ", config.max_queued_events,
+                               ", max_queued_application_bytes ", config.max_queued_application_bytes, ")");
                 return;
             }
+            ++application_records_delivered;
             queued_app_bytes += data.size();
             events.emplace_back(application_data{std::vector<std::byte>(data.begin(), data.end())});
         }
@@ -392,6 +492,13 @@ private:
             handshake_deadline.reset();
             if (const SRTP_PROTECTION_PROFILE* p = SSL_get_selected_srtp_profile(ssl.get()))
                 srtp = srtp_profile_from_id(static_cast<std::uint16_t>(p->id));
+            if (srtp)
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::info, to_string(config.role),
+                               ": connected, cipher ", cipher(), ", SRTP profile ", to_string(*srtp));
+            else
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::info, to_string(config.role),
+                               ": connected, cipher ", cipher(),
+                               ", no SRTP profile (the peer offered none of ours, or no use_srtp)");
             handshake_complete done;
             done.srtp = srtp;
             if (peer_fp) done.peer = *peer_fp;
@@ -435,8 +542,16 @@ private:
             return e;
         }
 
+        [[nodiscard]] std::string_view cipher() const noexcept
+        {
+            const SSL_CIPHER* c = SSL_get_current_cipher(ssl.get());
+            return c != nullptr ? std::string_view(SSL_CIPHER_get_name(c)) : std::string_view();
+        }
+
         result<void> fail(error reason)
         {
+            PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role), ": failed in ",
+                           status == session_state::connected ? "the connection" : "the handshake", ": ", reason);
             status = session_state::failed;
             retransmit_at.reset();
             handshake_deadline.reset();
@@ -448,6 +563,10 @@ private:
         {
             if (status != session_state::handshaking && status != session_state::connected) return;
             if (handshake_deadline && now >= *handshake_deadline) {
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                               ": handshake timeout: not complete ", config.handshake_timeout.count(),
+                               " ms after start (handshake_timeout), ", stats.datagrams_received,
+                               " datagrams received, ", stats.retransmissions, " retransmissions");
                 (void)fail(timeout_error());
                 return;
             }
@@ -490,6 +609,9 @@ private:
                 return;
             }
             sync_timer(now);
+            PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::trace, to_string(config.role),
+                           ": retransmitted the last flight (retransmission ", stats.retransmissions,
+                           "), next timeout ", timer_us / 1000, " ms");
         }
 
         std::optional<datagram> poll_transmit()
@@ -522,6 +644,17 @@ private:
         }
 
         result<void> send(time_point now, bytes_view data)
+        {
+            const session_state before = status;
+            result<void> r = send_record(now, data);
+            // A failure is logged by fail(); here only what was refused.
+            if (!r && status == before)
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                               ": refused to send ", data.size(), " bytes: ", r.error());
+            return r;
+        }
+
+        result<void> send_record(time_point now, bytes_view data)
         {
             if (status != session_state::connected) {
                 if (status == session_state::closed || status == session_state::failed)
@@ -616,9 +749,8 @@ inline result<session> session::create(std::shared_ptr<const context> ctx, sessi
     s.on_caller_clock = s.ctx->config().retransmit_on_caller_clock && detail::openssl_timer_is_steerable();
     DTLS_set_timer_cb(ssl, &detail::peerkit_dtls_timer);
     SSL_set_info_callback(ssl, &detail::peerkit_dtls_info);
-    // RFC 5764 4.1.1: offer (client) or accept (server) use_srtp. Returns 0 on success.
-    if (s.config.use_srtp && SSL_set_tlsext_use_srtp(ssl, s.ctx->config().srtp_profiles.c_str()) != 0)
-        return detail::openssl_error(errc::bad_config, "bad SRTP profile list \"", s.ctx->config().srtp_profiles, "\"");
+    // use_srtp (RFC 5764 4.1.1) comes from the context: offered by a client, selected from by
+    // a server. session_config::use_srtp is ignored (see its comment).
     if (s.config.role == dtls::role::client)
         SSL_set_connect_state(ssl);
     else
