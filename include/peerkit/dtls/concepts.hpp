@@ -157,11 +157,6 @@ struct session_config {
     std::size_t max_queued_datagrams = 256;
     std::size_t max_queued_events = 1024;
     std::size_t max_queued_application_bytes = 4 * 1024 * 1024;
-    // Ignored: every session offers (client) and selects (server) use_srtp with
-    // webrtc_srtp_profiles (RFC 5764 section 4.1.1), as the browser does, data channels or
-    // not (issue 13: stacks that require it fail a handshake without it). Kept only so that
-    // code still setting it compiles; it is to be removed once nothing sets it.
-    bool use_srtp = true;
     // Where the session reports alerts, refused datagrams, dropped records, fingerprint
     // mismatches, timeouts (debug), its negotiated profile and cipher (info) and
     // retransmissions (trace), as component dtls. Off by default.

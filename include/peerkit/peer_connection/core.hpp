@@ -1031,6 +1031,7 @@ private:
         dtls::session_config sc;
         sc.role = *role == sdp::setup_role::active ? dtls::role::client : dtls::role::server;
         sc.remote_fingerprints = remote_.fingerprints;
+        sc.logger = logger_;  // use_srtp is always negotiated (dtls/srtp.hpp): keys for media
         auto session = backend_->create_session(std::move(sc));
         if (!session) return make_error(errc::transport_failed, "DTLS session: ", session.error().message());
         dtls_.emplace(std::move(*session));

@@ -750,7 +750,7 @@ inline result<session> session::create(std::shared_ptr<const context> ctx, sessi
     DTLS_set_timer_cb(ssl, &detail::peerkit_dtls_timer);
     SSL_set_info_callback(ssl, &detail::peerkit_dtls_info);
     // use_srtp (RFC 5764 4.1.1) comes from the context: offered by a client, selected from by
-    // a server. session_config::use_srtp is ignored (see its comment).
+    // a server, in every session (data channels or not, as libwebrtc does).
     if (s.config.role == dtls::role::client)
         SSL_set_connect_state(ssl);
     else
