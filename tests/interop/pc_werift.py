@@ -11,23 +11,28 @@ In a network namespace of its own (lo only; tests/interop/lib/netns.py) this scr
 (the browser's JSON, one message per line) and relays every message between them as it comes:
 both sides trickle their candidates. In each case:
   - peer runs `--send 1000 --size 1024 --echo --expect 100 --check` (plus `--offer` when it
-    offers); werift sends 100 messages of its own (1000 bytes, starting "ECHO") once the
-    channel opens;
+    offers); werift sends 100 messages of its own once the channel opens, 1000 bytes each in
+    peer's --send pattern (examples/peer.cpp), so that peer's --check verifies every byte of
+    them too before echoing them;
   - asserted: both connections reach "connected", the channel opens on both sides (and is the
     one peerkit named "bench" when peerkit offers, "from-werift" when werift does), werift
     receives peerkit's 1000 messages in order with every byte as examples/peer.cpp defines it,
     all 100 echoes come back identical (werift checks both and prints its RESULT line), and
     peer exits 0 after printing RESULT recv=100 bytes=100000.
 
-werift's trickled candidates carry sdpMid "0", sdpMLineIndex 0 and usernameFragment. What other
-stacks send instead must be accepted too, so when werift offers this script rewrites every
-werift candidate it relays to peer as libwebrtc-based stacks have been seen to send them:
-"sdpMid": "" next to "sdpMLineIndex": 0 (an empty mid counts as absent) and no
-usernameFragment. When peerkit offers they are relayed unchanged.
+werift sends its candidates twice: trickled (sdpMid "0", sdpMLineIndex 0, usernameFragment) and
+in its description (a=candidate lines and a=end-of-candidates). When peerkit offers, werift's
+answer and candidates are relayed unchanged. When werift offers, this script rewrites what it
+relays to peer so that the trickled candidates are the only ones and arrive as some
+libwebrtc-based stacks send them: the a=candidate and a=end-of-candidates lines are taken out of
+werift's offer, and every trickled candidate becomes "sdpMid": "" next to "sdpMLineIndex": 0 (an
+empty mid counts as absent) without usernameFragment. peer must accept every candidate (it logs
+"addIceCandidate: <error>" otherwise), and in that case it can connect only through them.
 
 werift leaves loopback out of its host gathering; the namespace has nothing else, so it is
 told to add 127.0.0.1. Each case has CASE_TIMEOUT seconds; every process is killed at its end.
 DEBUG=werift* gives werift's own debug log, PEERKIT_LOG=all:debug peerkit's (both on stderr).
+By hand, one case only: pc_werift.py peerkit-offers (or peerkit-answers).
 """
 import os
 import queue
@@ -40,19 +45,28 @@ from peerkit_peer import (ECHO_COUNT, ECHO_SIZE, SEND_COUNT, SEND_SIZE, Peer,  #
                           echo_side_problems, sender_args)
 import werift  # noqa: E402
 
-CASE_TIMEOUT = 25.0  # seconds for one case, set-up to exit
+CASE_TIMEOUT = 40.0  # seconds for one case, set-up to exit; node stalls for seconds on a loaded machine
 WERIFT_LINGER = 3.0  # seconds werift stays up after it has everything, unless peer left first
 
 
-def libwebrtc_style(candidate):
-    """A trickled candidate as some libwebrtc-based stacks send it: empty sdpMid beside
-    sdpMLineIndex 0, no usernameFragment (webrtc-pc 4.4.1.6 makes both optional)."""
-    if not candidate.get("candidate"):
-        return candidate
-    if candidate.get("sdpMLineIndex") != 0:
+def trickle_only_libwebrtc_style(msg):
+    """werift's description without its candidates (RFC 8839 5.1 a=candidate, RFC 8840 8.2
+    a=end-of-candidates), and each trickled candidate as some libwebrtc-based stacks send it:
+    empty sdpMid beside sdpMLineIndex 0, no usernameFragment (webrtc-pc 4.4.1.6 makes both
+    optional)."""
+    if "sdp" in msg:
+        lines = msg["sdp"].split("\r\n")
+        kept = [line for line in lines
+                if not line.startswith(("a=candidate:", "a=end-of-candidates"))]
+        if len(kept) == len(lines):
+            raise AssertionError("werift's description carried no candidates: nothing to take out")
+        return {**msg, "sdp": "\r\n".join(kept)}
+    if not msg.get("candidate"):
+        return msg
+    if msg.get("sdpMLineIndex") != 0:
         raise AssertionError(f"werift sent a candidate for media section "
-                             f"{candidate.get('sdpMLineIndex')}, expected 0: {candidate}")
-    return {"candidate": candidate["candidate"], "sdpMid": "", "sdpMLineIndex": 0}
+                             f"{msg.get('sdpMLineIndex')}, expected 0: {msg}")
+    return {"candidate": msg["candidate"], "sdpMid": "", "sdpMLineIndex": 0}
 
 
 def relay(src, dst, rewrite, seen):
@@ -108,7 +122,7 @@ def run_case(modules, peerkit_offers):
         peer = Peer(sender_args(peerkit_offers, CASE_TIMEOUT - 5) + ["--check"])
         w = Peer(werift_args(not peerkit_offers, CASE_TIMEOUT - 3), name="werift",
                  command=werift.node_command("peer.mjs", modules))
-        to_peer = None if peerkit_offers else libwebrtc_style
+        to_peer = None if peerkit_offers else trickle_only_libwebrtc_style
         peer_open = w_open = True
         peer_code = w_code = None
         while time.monotonic() < deadline:
@@ -140,6 +154,7 @@ def run_case(modules, peerkit_offers):
         if not candidates["werift"]:
             problems.append("werift trickled no candidate")
         problems += werift_problems(w, w_code, not peerkit_offers)
+        problems += [line for line in peer.log if line.startswith("peer: addIceCandidate")][:5]
         problems += echo_side_problems(peer, peer_code)
         if problems:
             raise AssertionError(f"{role}: " + "; ".join(problems))
@@ -158,8 +173,10 @@ def main():
     except RuntimeError as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
+    roles = {"peerkit-offers": [True], "peerkit-answers": [False]}.get(
+        sys.argv[1] if len(sys.argv) > 1 else "", [True, False])
     failures = []
-    for peerkit_offers in (True, False):
+    for peerkit_offers in roles:
         try:
             run_case(modules, peerkit_offers)
         except (AssertionError, RuntimeError, OSError) as e:

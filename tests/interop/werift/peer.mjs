@@ -7,17 +7,19 @@
 //
 // --offer creates the data channel "from-werift" and sends the offer; otherwise it answers and
 // takes the channel the other side opens. Once the channel is open it sends --echo-count
-// messages of --echo-size bytes (the pattern below) for the other side to echo, and checks what
-// arrives: every message starting "ECHO" must be the next of its own messages, byte for byte;
-// every other message must be the next of `peer --send`'s pattern for --size bytes
-// (examples/peer.cpp). When --expect messages and every echo have arrived intact it prints
+// messages of --echo-size bytes for the other side to echo, in `peer --send`'s pattern
+// (examples/peer.cpp) so that `peer --check` can verify them too, and checks what arrives: a
+// message of --echo-size bytes must be the next of its own messages, byte for byte; any other
+// must be the next of `peer --send`'s pattern for --size bytes (the sizes must differ). When
+// --expect messages and every echo have arrived intact it prints
 //   RESULT peer=werift recv=N bytes=B secs=S MBps=X open_ms=T
 // on stderr, then stays up (so the last SACKs reach the other side) until its standard input
 // closes, the connection closes, or --linger seconds pass, and exits 0. Exit 1 on a wrong,
 // extra or missing message or a failed connection; 2 on timeout.
 //
 // Lines the test reads on stderr: "werift: connectionstatechange <state>",
-// "werift: datachannel open label=<label>", "werift: error <text>" and the RESULT line.
+// "werift: datachannel open label=<label>", "werift: error <text>" and the RESULT line;
+// "werift: event loop stalled <ms> ms" says node did not run for that long.
 // werift's own debug log goes to stderr too with DEBUG=werift* (the `debug` package).
 //
 // PEERKIT_WERIFT_DIR names the directory whose node_modules holds the pinned werift.
@@ -87,7 +89,7 @@ for (let i = 0; i < argv.length; i++) {
     else if (a === "--linger") opts.linger = number();
     else usage(`unknown argument ${a}`);
 }
-if (opts.echoSize < 8) usage("--echo-size must be at least 8 (\"ECHO\" and the index)");
+if (opts.echoSize === opts.size) usage("--echo-size must differ from --size: the size tells echoes apart");
 
 // Message k of `peer --send` for B bytes: k as 4 big-endian bytes (truncated when B < 4), then
 // byte j = (k + j) mod 251 (examples/peer.cpp).
@@ -100,16 +102,6 @@ function peerkitMessage(k, size) {
     return m;
 }
 
-// Message i that werift sends for the other side to echo: "ECHO", i as 4 big-endian bytes, then
-// byte j = (3i + j) mod 256 (tests/interop/lib/peerkit_peer.py's echo_message).
-function echoMessage(i, size) {
-    const m = Buffer.alloc(size);
-    m.write("ECHO", 0, "latin1");
-    m.writeUInt32BE(i >>> 0, 4);
-    for (let j = 8; j < size; j++) m[j] = (3 * i + j) % 256;
-    return m;
-}
-
 function hex(b) { return b.subarray(0, 12).toString("hex"); }
 
 const started = Date.now();
@@ -119,9 +111,9 @@ function onMessage(data) {
     if (state.done) return fail(`message after all were received (${data.length} bytes)`);
     if (typeof data === "string") return fail(`text message ${JSON.stringify(data.slice(0, 40))}; only binary was sent`);
     const now = Date.now();
-    if (data.length >= 4 && data.subarray(0, 4).toString("latin1") === "ECHO") {
+    if (data.length === opts.echoSize) {
         if (state.nextEcho >= opts.echoCount) return fail(`echo ${state.nextEcho} of ${opts.echoCount}: too many`);
-        const want = echoMessage(state.nextEcho, opts.echoSize);
+        const want = peerkitMessage(state.nextEcho, opts.echoSize);
         if (!want.equals(data)) {
             return fail(`echo ${state.nextEcho}: ${data.length} bytes ${hex(data)}..., want ${want.length} bytes ${hex(want)}...`);
         }
@@ -156,7 +148,7 @@ function attach(channel) {
         if (state.openedAt) return;
         state.openedAt = Date.now();
         log(`datachannel open label=${channel.label}`);
-        for (let i = 0; i < opts.echoCount; i++) channel.send(echoMessage(i, opts.echoSize));
+        for (let i = 0; i < opts.echoCount; i++) channel.send(peerkitMessage(i, opts.echoSize));
         if (opts.expect === 0 && opts.echoCount === 0) finish();
     };
     channel.onMessage.subscribe(onMessage);
@@ -196,6 +188,17 @@ function sendDescription(description) {
 pc.onDataChannel.subscribe(attach);
 
 setTimeout(() => { log(`error timed out after ${opts.timeout} s`); exit(2); }, opts.timeout * 1000).unref();
+
+// JavaScript runs on one thread: when it is starved (a loaded machine) or busy, werift answers
+// no STUN check and sends no SACK. Such stalls are logged so that a slow run can be told apart
+// from a protocol problem.
+const LAG_TICK_MS = 100, LAG_REPORT_MS = 250;
+let lastTick = Date.now();
+setInterval(() => {
+    const now = Date.now();
+    if (now - lastTick > LAG_TICK_MS + LAG_REPORT_MS) log(`event loop stalled ${now - lastTick - LAG_TICK_MS} ms`);
+    lastTick = now;
+}, LAG_TICK_MS).unref();
 
 async function onSignal(msg) {
     if (msg.type === "offer" || msg.type === "answer") {
