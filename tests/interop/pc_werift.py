@@ -4,7 +4,8 @@
 werift (npm package `werift`, pinned in tests/interop/werift/package-lock.json) is a WebRTC
 stack written from scratch in TypeScript: its own ICE, DTLS and SCTP, sharing no code with
 Chromium's libwebrtc or aiortc. tests/interop/lib/werift.py installs it with `npm ci` into the
-build directory on first use; an install that fails fails the test.
+build directory on first use, before entering the namespace; an install that fails fails the
+test.
 
 In a network namespace of its own (lo only; tests/interop/lib/netns.py) this script runs
 `peer` and tests/interop/werift/peer.mjs (node) as subprocesses with the same stdio signaling
@@ -187,4 +188,11 @@ def main():
 
 
 if __name__ == "__main__":
+    if not os.environ.get("PEERKIT_NETNS"):
+        # npm reaches the registry from here, not from inside the namespace (lo only).
+        try:
+            werift.ensure_installed()
+        except RuntimeError as e:
+            print(f"FAIL: {e}", file=sys.stderr)
+            sys.exit(1)
     run_in_namespace(main)
