@@ -9,7 +9,11 @@ peer's N messages and of its own echo-count messages echoed back, and then print
   RESULT peer=<name> recv=N bytes=B secs=S MBps=X open_ms=T
 See peer.mjs's header comment for the whole contract.
 """
+import json
+import os
 import queue
+import signal
+import subprocess
 import time
 
 from peerkit_peer import (ECHO_COUNT, ECHO_SIZE, SEND_COUNT, SEND_SIZE, Peer,
@@ -136,3 +140,23 @@ def run_cases(test, name, command, case_timeout, argv, to_peer_when_other_offers
             failures.append(str(e))
     print(f"{test}: {'FAILED' if failures else 'passed'} in {time.monotonic() - started:.1f} s")
     return 1 if failures else 0
+
+
+def description(command, offer=None, extra_args=(), timeout=10.0):
+    """The other program's data-channel description as it sends it: its offer (offer=None),
+    or its answer to the offer SDP given. For the SDP corpus (scripts/capture_sdp_corpus.py)."""
+    args = (["--offer"] if offer is None else []) + ["--timeout", str(timeout), *extra_args]
+    proc = subprocess.Popen([*command, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        if offer is not None:
+            proc.stdin.write(json.dumps({"type": "offer", "sdp": offer}) + "\n")
+            proc.stdin.flush()
+        for line in proc.stdout:
+            msg = json.loads(line)
+            if "sdp" in msg:
+                return msg["sdp"]
+        raise RuntimeError(f"{command} wrote no description: {proc.stderr.read()}")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

@@ -10,10 +10,8 @@ source tree and load werift from that directory (PEERKIT_WERIFT_DIR, see peer.mj
 An install that fails raises RuntimeError: the test fails loudly, it never skips.
 """
 import filecmp
-import json
 import os
 import shutil
-import signal
 import subprocess
 
 SOURCE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "werift")
@@ -65,23 +63,3 @@ def node_command(program, modules_dir):
     return ["env", f"PEERKIT_WERIFT_DIR={modules_dir}", "node",
             os.path.join(SOURCE_DIR, program)]
 
-
-def description(modules, offer=None, timeout=10.0):
-    """werift's data-channel description as peer.mjs sends it: its offer (offer=None), or its
-    answer to the offer SDP given. For the SDP corpus (scripts/capture_sdp_corpus.py)."""
-    args = ["--host-address", "127.0.0.1", "--timeout", str(timeout)]
-    proc = subprocess.Popen(node_command("peer.mjs", modules) + (["--offer"] if offer is None else []) + args,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
-    try:
-        if offer is not None:
-            proc.stdin.write(json.dumps({"type": "offer", "sdp": offer}) + "\n")
-            proc.stdin.flush()
-        for line in proc.stdout:
-            msg = json.loads(line)
-            if "sdp" in msg:
-                return msg["sdp"]
-        raise RuntimeError(f"werift wrote no description: {proc.stderr.read()}")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
