@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """Refreshes the real-peer part of tests/data/sdp/ on this machine. Run by hand:
 
-    /usr/bin/python3 scripts/capture_sdp_corpus.py [chromium-aiortc | werift]
+    /usr/bin/python3 scripts/capture_sdp_corpus.py [chromium-aiortc | werift pion]
 
 (no argument: chromium-aiortc). chromium-aiortc: headless Chromium's and aiortc's offers (data
-channel only, audio+video, both) and the answers each gives to the other's offer. werift (as
-root, in a network namespace of its own like the test: see tests/interop/werift/peer.mjs):
-werift's data-channel offer and its answer to peerkit's offer, both exactly as
-tests/interop/pc_werift.py relays them; needs the `peer` example built ($PEERKIT_BUILD_DIR,
-default build/) and npm to install the pinned werift there."""
+channel only, audio+video, both) and the answers each gives to the other's offer. werift, pion
+(as root, in a network namespace of its own like their tests: see tests/interop/werift/peer.mjs):
+the stack's data-channel offer and its answer to peerkit's offer, exactly as
+tests/interop/pc_werift.py and pc_pion.py relay them; needs the `peer` example built
+($PEERKIT_BUILD_DIR, default build/), and npm (werift) or Debian's Go and Pion sources (pion)."""
 import json
 import os
 import subprocess
@@ -62,19 +62,30 @@ def peerkit_offer():
 
 def werift_descriptions():
     import werift
-    modules = werift.ensure_installed()
-    save("werift_offer_data.sdp", werift.description(modules))
-    save("werift_answer_data.sdp", werift.description(modules, offer=peerkit_offer()))
+    from stdio_pair import description
+    command = werift.node_command("peer.mjs", werift.ensure_installed())
+    host = ["--host-address", "127.0.0.1"]
+    save("werift_offer_data.sdp", description(command, extra_args=host))
+    save("werift_answer_data.sdp", description(command, offer=peerkit_offer(), extra_args=host))
+
+
+def pion_descriptions():
+    import pion
+    from stdio_pair import description
+    command = [pion.ensure_built()]
+    save("pion_offer_data.sdp", description(command))
+    save("pion_answer_data.sdp", description(command, offer=peerkit_offer()))
 
 
 def main():
     for stack in stacks:
-        {"chromium-aiortc": chromium_aiortc, "werift": werift_descriptions}[stack]()
+        {"chromium-aiortc": chromium_aiortc, "werift": werift_descriptions,
+         "pion": pion_descriptions}[stack]()
     return 0
 
 
 stacks = sys.argv[1:] or ["chromium-aiortc"]
-if "werift" in stacks:
+if "werift" in stacks or "pion" in stacks:
     from netns import run_in_namespace
     run_in_namespace(main)
 sys.exit(main())
