@@ -4,9 +4,15 @@
 peerkit_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 peerkit_missing_packages() {
-  local pkg missing=()
+  local pkg missing=() provided
+  # Names that installed packages provide (npm is provided by a nodejs package that bundles it,
+  # and conflicts with Debian's npm: asking apt for npm there would replace that nodejs).
+  provided=" $(dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null |
+    awk -F'|' '$1 == "install ok installed" && $2 != "" { print $2 }' |
+    tr ',' '\n' | sed 's/ *(.*//; s/^ *//' | tr '\n' ' ') "
   while read -r pkg; do
     [[ -z "$pkg" || "$pkg" == \#* ]] && continue
+    [[ "$provided" == *" $pkg "* ]] && continue
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$pkg")
     fi

@@ -1,5 +1,5 @@
-// Every file of tests/data/sdp/ (real Chromium 156 and aiortc 1.4 offers and answers, and
-// hand-written Firefox-, Safari- and legacy-style SDP) round-trips byte for byte through both
+// Every file of tests/data/sdp/ (real Chromium 156, aiortc 1.4, werift 0.24 and Pion 3.1 offers
+// and answers, and hand-written Firefox-, Safari- and legacy-style SDP) round-trips byte for byte through both
 // parsers, and its typed view agrees with what a plain text search of the file finds.
 #include <peerkit/sdp.hpp>
 
@@ -14,6 +14,7 @@
 #include <vector>
 
 namespace sdp = peerkit::sdp;
+namespace jsep = peerkit::sdp::jsep;
 
 namespace {
 std::string read_file(const std::filesystem::path& p)
@@ -66,14 +67,18 @@ std::string first_value(const std::vector<std::string>& lines, const std::string
 TEST_CASE("corpus: at least the captured and hand-written files are there")
 {
     const auto files = corpus();
-    CHECK(files.size() >= 16);
-    std::size_t chromium = 0, aiortc = 0;
+    CHECK(files.size() >= 20);
+    std::size_t chromium = 0, aiortc = 0, werift = 0, pion = 0;
     for (const auto& f : files) {
         chromium += f.filename().string().starts_with("chromium_");
         aiortc += f.filename().string().starts_with("aiortc_");
+        werift += f.filename().string().starts_with("werift_");
+        pion += f.filename().string().starts_with("pion_");
     }
     CHECK(chromium >= 6);
     CHECK(aiortc >= 6);
+    CHECK(werift >= 2);
+    CHECK(pion >= 2);
 }
 
 TEST_CASE("corpus: every file round-trips byte for byte and its typed view matches the text")
@@ -212,6 +217,140 @@ TEST_CASE("corpus: aiortc's data-channel answer, typed")
     CHECK(!m.candidates().empty());
     CHECK(m.ice_ufrag());
     CHECK(m.ice_pwd());
+}
+
+// werift 0.24 (tests/interop/pc_werift.py), as it sends them: what a data-only description from
+// it holds that Chromium's and aiortc's do not all hold.
+TEST_CASE("corpus: werift's data-channel offer and answer, typed")
+{
+    for (const auto* name : {"werift_offer_data.sdp", "werift_answer_data.sdp"}) {
+        INFO(name);
+        const auto text = read_file(std::string(PEERKIT_TEST_DATA_DIR "/sdp/") + name);
+        auto v = sdp::parse_view(text);
+        REQUIRE(v);
+        CHECK(v->extmap_allow_mixed());  // RFC 8285 6, at session level although no RTP is offered
+        CHECK(!v->ice_ufrag());          // credentials, fingerprint and setup only in the section
+        CHECK(!v->fingerprints().front());
+        CHECK(!v->setup());
+        REQUIRE(v->bundle_group());
+        CHECK(v->bundle_group()->mids == sdp::token_list{"0"});
+        REQUIRE(v->media().size() == 1);
+        auto m = *v->media().at(0);
+        CHECK(m.m_line().is_data_channel());
+        CHECK(m.port() == 9);  // RFC 8829 5.2.1 placeholder, even with candidates below
+        CHECK(m.mid() == "0");
+        CHECK(m.sctp_port() == 5000);
+        CHECK(m.max_message_size() == 65536);
+        CHECK(m.has_ice_option("trickle"));  // also in the answer
+        CHECK(m.end_of_candidates());
+        REQUIRE(m.ice_ufrag());
+        REQUIRE(m.fingerprints().front());
+        CHECK(m.fingerprints().front()->hash_function == "sha-256");
+        std::vector<sdp::candidate_view> cands(m.candidates().begin(), m.candidates().end());
+        REQUIRE(cands.size() == 1);
+        CHECK(cands[0].kind() == sdp::candidate_type::host);
+        CHECK(cands[0].address == "127.0.0.1");
+        CHECK(cands[0].extensions().find("generation") == "0");
+        CHECK(cands[0].extensions().find("ufrag") == *m.ice_ufrag());  // the ufrag extension (libwebrtc's)
+    }
+    const auto offer_text = read_file(PEERKIT_TEST_DATA_DIR "/sdp/werift_offer_data.sdp");
+    const auto answer_text = read_file(PEERKIT_TEST_DATA_DIR "/sdp/werift_answer_data.sdp");
+    auto offer = sdp::parse_view(offer_text);  // views into the texts above
+    auto answer = sdp::parse_view(answer_text);
+    REQUIRE(offer);
+    REQUIRE(answer);
+    CHECK(offer->media().at(0)->setup() == sdp::setup_role::actpass);
+    CHECK(answer->media().at(0)->setup() == sdp::setup_role::active);  // werift answers as DTLS client
+}
+
+TEST_CASE("corpus: peerkit's JSEP answers werift's offer and takes a DTLS role against its answer")
+{
+    jsep::local_description local;
+    local.ice_ufrag = "pkUf";
+    local.ice_pwd = "peerkitpeerkitpeerkit0";
+    auto fp = sdp::parse_fingerprint("sha-256 00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F");
+    REQUIRE(fp);
+    local.fingerprints.push_back(*fp);
+    local.media.push_back(jsep::local_media{});  // the data channel
+
+    const auto offer_text = read_file(PEERKIT_TEST_DATA_DIR "/sdp/werift_offer_data.sdp");
+    auto offer = sdp::parse_view(offer_text);
+    REQUIRE(offer);
+    auto ours = jsep::create_answer(*offer, local);
+    REQUIRE(ours);
+    REQUIRE(ours->media.size() == 1);
+    CHECK(ours->media[0].port() == 9);
+    CHECK(ours->media[0].mid() == "0");
+    auto role = jsep::dtls_role(*ours, *offer);
+    REQUIRE(role);
+    CHECK(*role == sdp::setup_role::active);  // werift offered actpass; we answer as DTLS client
+
+    // We offer actpass; werift's answer says active, so we are the DTLS server.
+    auto our_offer = jsep::create_offer(local);
+    REQUIRE(our_offer);
+    const auto answer_text = read_file(PEERKIT_TEST_DATA_DIR "/sdp/werift_answer_data.sdp");
+    auto answer = sdp::parse_view(answer_text);
+    REQUIRE(answer);
+    role = jsep::dtls_role(*our_offer, *answer);
+    REQUIRE(role);
+    CHECK(*role == sdp::setup_role::passive);
+}
+
+// Pion 3.1 (tests/interop/pc_pion.py): the fingerprint at session level, credentials and setup
+// in the section, no trickle option and no candidates (all trickled).
+TEST_CASE("corpus: Pion's data-channel offer and answer, typed")
+{
+    for (const auto* name : {"pion_offer_data.sdp", "pion_answer_data.sdp"}) {
+        INFO(name);
+        const auto text = read_file(std::string(PEERKIT_TEST_DATA_DIR "/sdp/") + name);
+        auto v = sdp::parse_view(text);
+        REQUIRE(v);
+        REQUIRE(v->fingerprints().front());  // RFC 8842 5.1 allows the session level
+        CHECK(v->fingerprints().front()->hash_function == "sha-256");
+        CHECK(v->fingerprints().front()->size == 32);
+        CHECK(!v->ice_ufrag());
+        CHECK(!v->setup());
+        CHECK(v->ice_options().empty());
+        REQUIRE(v->media().size() == 1);
+        auto m = *v->media().at(0);
+        CHECK(m.m_line().is_data_channel());
+        CHECK(m.mid() == "0");
+        CHECK(!m.fingerprints().front());
+        CHECK(m.ice_ufrag());
+        CHECK(m.ice_pwd());
+        CHECK(m.ice_options().empty());  // no a=ice-options:trickle, though it trickles
+        CHECK(m.candidates().empty());
+        CHECK(!m.end_of_candidates());
+        CHECK(m.sctp_port() == 5000);
+        CHECK(!m.max_message_size());  // absent: 65536 (RFC 8841 6)
+        CHECK(m.direction() == sdp::direction::sendrecv);
+    }
+    const auto offer_text = read_file(PEERKIT_TEST_DATA_DIR "/sdp/pion_offer_data.sdp");
+    const auto answer_text = read_file(PEERKIT_TEST_DATA_DIR "/sdp/pion_answer_data.sdp");
+    auto offer = sdp::parse_view(offer_text);  // views into the texts above
+    auto answer = sdp::parse_view(answer_text);
+    REQUIRE(offer);
+    REQUIRE(answer);
+    CHECK(offer->extmap_allow_mixed());  // in a data-only offer
+    CHECK(!answer->extmap_allow_mixed());
+    CHECK(offer->media().at(0)->setup() == sdp::setup_role::actpass);
+    CHECK(answer->media().at(0)->setup() == sdp::setup_role::active);
+
+    // peerkit's JSEP answers it and finds the DTLS role with the fingerprint at session level.
+    jsep::local_description local;
+    local.ice_ufrag = "pkUf";
+    local.ice_pwd = "peerkitpeerkitpeerkit0";
+    auto fp = sdp::parse_fingerprint("sha-256 00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F");
+    REQUIRE(fp);
+    local.fingerprints.push_back(*fp);
+    local.media.push_back(jsep::local_media{});
+    auto ours = jsep::create_answer(*offer, local);
+    REQUIRE(ours);
+    REQUIRE(ours->media.size() == 1);
+    CHECK(ours->media[0].port() == 9);
+    auto role = jsep::dtls_role(*ours, *offer);
+    REQUIRE(role);
+    CHECK(*role == sdp::setup_role::active);
 }
 
 TEST_CASE("corpus: Firefox-style simulcast offer, typed")
