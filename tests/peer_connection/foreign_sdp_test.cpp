@@ -158,3 +158,50 @@ TEST_CASE("a failed connection says which layer failed and why")
     CHECK(failed->reason->message().find("fingerprint") != std::string::npos);
     CHECK(*failed->reason == rtc::errc::transport_failed);
 }
+
+TEST_CASE("channels opened and closed in a loop with maximal labels leave nothing behind")
+{
+    pc_world<> w;
+    w.setup_default();
+    auto& a = w.a;
+    auto& b = w.b;
+    auto first = a.pc->create_data_channel(w.now, "first");
+    REQUIRE(first);
+    auto offer = a.pc->set_local_description(w.now);
+    REQUIRE(offer);
+    REQUIRE(b.pc->set_remote_description(w.now, *offer));
+    auto answer = b.pc->set_local_description(w.now);
+    REQUIRE(answer);
+    REQUIRE(a.pc->set_remote_description(w.now, *answer));
+    REQUIRE(w.run_until([&] { return b.remote_channel && !a.opened.empty(); }));
+    const auto baseline_a = a.pc->get_stats().channel_bytes_held;
+    const auto baseline_b = b.pc->get_stats().channel_bytes_held;
+
+    const std::string label(65535, 'L'), protocol(65535, 'P');  // RFC 8832 5.1 maxima
+    constexpr int cycles = 40;
+    std::vector<rtc::channel_id> remote_ids;
+    for (int i = 0; i < cycles; ++i) {
+        auto ch = a.pc->create_data_channel(w.now, label, {.protocol = protocol});
+        REQUIRE(ch);
+        const std::size_t seen = b.closed_channels.size();
+        const auto previous = *b.remote_channel;
+        REQUIRE(w.run_until([&] {
+            return ch->ready_state() == rtc::data_channel_state::open && *b.remote_channel != previous;
+        }));
+        remote_ids.push_back(*b.remote_channel);
+        REQUIRE(ch->close(w.now));
+        REQUIRE(w.run_until([&] {
+            return ch->ready_state() == rtc::data_channel_state::closed && b.closed_channels.size() == seen + 1;
+        }));
+    }
+    // Every closed channel's entry (with its 128 KiB of strings) is gone on both sides; the
+    // stream ids were reused; the handles read as closed.
+    CHECK(a.pc->get_stats().channel_bytes_held == baseline_a);
+    CHECK(b.pc->get_stats().channel_bytes_held == baseline_b);
+    for (const auto id : remote_ids) CHECK_FALSE(b.pc->find_channel(id));
+    CHECK(first->ready_state() == rtc::data_channel_state::open);
+    CHECK(first->label() == "first");
+    REQUIRE(first->send(w.now, std::string_view("still here")));
+    REQUIRE(w.run_until([&] { return !b.texts.empty(); }));
+    CHECK(b.texts.back() == "still here");
+}

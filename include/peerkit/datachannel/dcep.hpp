@@ -134,10 +134,9 @@ using dcep_message = std::variant<open_message, ack_message>;
     if (data.empty()) return make_error(errc::truncated_message, "empty DCEP message");
     const auto type = std::to_integer<std::uint8_t>(data[0]);
     if (type == message_type_ack) {
-        // RFC 8832 5.2: the ACK is exactly the message type byte.
-        if (data.size() != 1)
-            return make_error(errc::trailing_bytes, "DATA_CHANNEL_ACK has ", data.size() - 1,
-                              " bytes after its message type");
+        // RFC 8832 5.2 defines the ACK as the message type byte alone. Bytes after it are
+        // ignored, not refused: Pion 3 sends a 4-byte ACK (three zero bytes of padding), and
+        // refusing it would fail a channel that works (the receiver's liberal reading).
         return dcep_message{ack_message{}};
     }
     if (type != message_type_open)

@@ -13,7 +13,7 @@ enum class errc {
     truncated_message = 1,     // shorter than its fixed part, or label/protocol run past the end
     unknown_message_type,      // neither DATA_CHANNEL_OPEN (0x03) nor DATA_CHANNEL_ACK (0x02)
     unknown_channel_type,      // not one of the six channel types of RFC 8832 8.2.2
-    trailing_bytes,            // bytes after the label and protocol / after the ACK
+    trailing_bytes,            // bytes after the label and protocol
     buffer_too_small,          // the caller's buffer cannot hold the message
     value_too_large,           // label or protocol longer than 65535 bytes
     // Channel layer (RFC 8831)

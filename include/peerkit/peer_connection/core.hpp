@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -530,11 +531,10 @@ public:
         e.label.assign(label);
         e.protocol = init.protocol;
         e.init = init;
-        channels_.push_back(std::move(e));
-        auto& entry = channels_.back();
+        auto& entry = channels_.emplace(e.id.value, std::move(e)).first->second;
         if (endpoint_) {
             if (auto r = open_on_endpoint(now, entry); !r) {
-                channels_.pop_back();
+                channels_.erase(entry.id.value);
                 return r.error();
             }
             pump(now);
@@ -578,7 +578,7 @@ public:
     void handle_timeout(time_point now)
     {
         if (closed_) return;
-        window_update_due_ = false;  // the pump below sends it
+        pump_due_ = false;  // the pump below sends it
         run_gathering(now);
         agent_->handle_timeout(now);
         if (dtls_) {
@@ -593,7 +593,7 @@ public:
     [[nodiscard]] std::optional<time_point> poll_timeout() const
     {
         if (closed_) return std::nullopt;
-        if (window_update_due_) return time_point{};  // due now: a reopened receive window
+        if (pump_due_) return time_point{};  // due now: a reopened receive window
         std::optional<time_point> t = agent_->poll_timeout();
         if (gather_due_ && (!t || *gather_due_ < *t)) t = gather_due_;
         auto consider = [&t](std::optional<time_point> x) {
@@ -649,12 +649,19 @@ public:
         if (events_.empty()) return std::nullopt;
         event e = std::move(events_.front());
         events_.pop_front();
-        if (const auto* m = std::get_if<channel_message_event>(&e)) {
+        // Below the limit again: what waits in SCTP can come up at the next handle_timeout.
+        if (events_.size() + 1 == limits_.max_queued_events) pump_due_ = true;
+        if (const auto* c = std::get_if<channel_close_event>(&e)) {
+            // The user has been told: the entry and its strings go (the handle then reads as
+            // closed, with an empty label).
+            if (const auto it = channels_.find(c->channel.value); it != channels_.end() && it->second.closed)
+                channels_.erase(it);
+        } else if (const auto* m = std::get_if<channel_message_event>(&e)) {
             const std::size_t held = held_size(*m);
             held_bytes_ -= std::min(held_bytes_, held);
             // The application took it: its bytes leave the receive window (backpressure). A
             // window update is sent at the next handle_timeout, which poll_timeout makes due.
-            if (association_ && association_->release_delivered(held)) window_update_due_ = true;
+            if (association_ && association_->release_delivered(held)) pump_due_ = true;
         }
         return e;
     }
@@ -676,7 +683,7 @@ public:
             dtls_->close(now);
             while (auto d = dtls_->poll_transmit()) (void)agent_->send(now, *d);
         }
-        for (auto& c : channels_) c.closed = true;
+        for (auto& [key, c] : channels_) c.closed = true;
         agent_->close(now);
         closed_ = true;
         signaling_ = rtc::signaling_state::closed;
@@ -721,6 +728,8 @@ public:
     {
         rtc::stats s = stats_;
         s.received_bytes_held = held_bytes_;
+        for (const auto& [key, c] : channels_)
+            s.channel_bytes_held += sizeof(c) + c.label.capacity() + c.protocol.capacity();
         if (auto p = agent_->selected_pair()) {
             s.selected_local_candidate = ice::to_sdp_value(p->local);
             s.selected_remote_candidate = ice::to_sdp_value(p->remote);
@@ -1055,7 +1064,7 @@ private:
         endpoint_ = std::make_unique<endpoint_type>(
             *association_, dtls_->role() == dtls::role::client ? datachannel::dtls_role::client : datachannel::dtls_role::server,
             ec);
-        for (auto& c : channels_)
+        for (auto& [key, c] : channels_)
             if (!c.handle && !c.closed) {
                 if (auto r = open_on_endpoint(now, c); !r) {
                     c.closed = true;
@@ -1073,6 +1082,7 @@ private:
         auto ch = endpoint_->create_channel(now, e.label, e.init);
         if (!ch) return make_error(errc::channel_error, "data channel '", e.label, "': ", ch.error().message());
         e.handle = *ch;
+        stream_channels_[ch->id()] = e.id.value;
         if (e.low_threshold) e.handle->set_buffered_amount_low_threshold(e.low_threshold);
         return {};
     }
@@ -1115,14 +1125,21 @@ private:
                     on_dtls_event(now, std::move(*e));
                 }
             }
+            // Backpressure on events too: while the user has max_queued_events unpolled, what
+            // SCTP delivered stays in the association, counted in its receive window, and the
+            // peer is slowed (a peer opening channels in a loop cannot grow our queue).
             if (association_) {
-                while (auto e = association_->poll_event()) {
+                while (events_.size() < limits_.max_queued_events) {
+                    auto e = association_->poll_event();
+                    if (!e) break;
                     progress = true;
                     endpoint_->handle_association_event(now, std::move(*e));
                 }
             }
             if (endpoint_) {
-                while (auto e = endpoint_->poll_event()) {
+                while (events_.size() < limits_.max_queued_events) {
+                    auto e = endpoint_->poll_event();
+                    if (!e) break;
                     progress = true;
                     on_channel_event(std::move(*e));
                 }
@@ -1207,9 +1224,11 @@ private:
                     c.label.assign(ch->label());
                     c.protocol.assign(ch->protocol());
                     c.handle = *ch;
-                    channels_.push_back(std::move(c));
+                    const channel_id id = c.id;
+                    channels_.emplace(id.value, std::move(c));
+                    stream_channels_[x.id] = id.value;
                     ++stats_.data_channels_opened;
-                    push(data_channel_event{channels_.back().id});
+                    push(data_channel_event{id});
                 } else {
                     auto* entry = by_stream(x.id);
                     if (!entry) return;
@@ -1233,6 +1252,7 @@ private:
                         push(channel_closing_event{id});
                     } else if constexpr (std::is_same_v<T, datachannel::close_event>) {
                         entry->closed = true;
+                        stream_channels_.erase(x.id);  // the stream id may be reused (RFC 8831 6.7)
                         ++stats_.data_channels_closed;
                         push(channel_close_event{id});
                     } else if constexpr (std::is_same_v<T, datachannel::error_event>) {
@@ -1335,26 +1355,24 @@ private:
     [[nodiscard]] std::size_t live_channel_count() const noexcept
     {
         return static_cast<std::size_t>(std::count_if(channels_.begin(), channels_.end(),
-                                                      [](const channel_entry& c) { return !c.closed; }));
+                                                      [](const auto& kv) { return !kv.second.closed; }));
     }
     [[nodiscard]] channel_entry* find(channel_id id) noexcept
     {
-        for (auto& c : channels_)
-            if (c.id == id) return &c;
-        return nullptr;
+        const auto it = channels_.find(id.value);
+        return it == channels_.end() ? nullptr : &it->second;
     }
     [[nodiscard]] const channel_entry* find(channel_id id) const noexcept
     {
-        for (const auto& c : channels_)
-            if (c.id == id) return &c;
-        return nullptr;
+        const auto it = channels_.find(id.value);
+        return it == channels_.end() ? nullptr : &it->second;
     }
+    // The open (or opening) channel on a stream: a closed one has left this map, so a stream id
+    // reused after a close (RFC 8831 6.7) finds the new channel.
     [[nodiscard]] channel_entry* by_stream(std::uint16_t stream) noexcept
     {
-        // The newest entry on a stream: ids are reused after a channel closed (RFC 8831 6.7).
-        for (auto it = channels_.rbegin(); it != channels_.rend(); ++it)
-            if (it->handle && it->handle->id() == stream) return &*it;
-        return nullptr;
+        const auto it = stream_channels_.find(stream);
+        return it == stream_channels_.end() ? nullptr : find(channel_id{it->second});
     }
 
     random_type random_;
@@ -1367,7 +1385,11 @@ private:
     std::unique_ptr<sctp::association> association_;
     std::unique_ptr<endpoint_type> endpoint_;
     std::vector<ice::local_socket> sockets_;
-    std::deque<channel_entry> channels_;  // a deque: entries keep their address
+    // Channels by id (creation order; entries keep their address). A closed channel's entry,
+    // with its label and protocol, is freed once the user has polled its close event: a peer
+    // that opens and closes channels in a loop cannot make the table grow (issue 14).
+    std::map<std::uint32_t, channel_entry> channels_;
+    std::map<std::uint16_t, std::uint32_t> stream_channels_;  // SCTP stream -> open channel
     std::deque<event> events_;
     rtc::stats stats_{};
     detail::remote_transport remote_{};
@@ -1398,7 +1420,7 @@ private:
     std::optional<peerkit::error> failure_;
     log::logger logger_{};
     std::size_t held_bytes_ = 0;        // queued channel messages (held_size), not yet polled
-    bool window_update_due_ = false;    // the application freed receive window: SACK soon
+    bool pump_due_ = false;  // the user freed receive window or event room: handle_timeout is due
 };
 
 }  // namespace peerkit::rtc

@@ -255,6 +255,9 @@ struct stats {
     // Bytes of received messages waiting to be polled, with their bookkeeping: they count
     // against limits::receive_buffer_size, so a user who stops polling slows the sender.
     std::uint64_t received_bytes_held = 0;
+    // Bytes of the channel table (entries with their labels and protocols): a closed channel's
+    // entry is freed once its close event was polled.
+    std::uint64_t channel_bytes_held = 0;
     // The selected candidate pair (RTCIceCandidatePairStats), as SDP candidate values.
     std::optional<std::string> selected_local_candidate, selected_remote_candidate;
     // Smoothed round-trip time measured by SCTP (RFC 9260 6.3.1 SRTT) over the selected pair.
@@ -272,6 +275,9 @@ struct limits {
     // full the sender waits; no acknowledged message is ever dropped. What is held stays below
     // this plus one message (the bookkeeping of the last one is added after SCTP admitted it).
     std::size_t receive_buffer_size = 8 * 1024 * 1024;
+    // Events not yet polled. At the limit the core stops taking from SCTP (what waits there is
+    // counted in its window, which then slows the peer); nothing is dropped.
+    std::size_t max_queued_events = 65536;
     std::size_t max_certificates = 4;               // configuration::certificates (one per key type)
 };
 
