@@ -7,7 +7,7 @@
 # So both compilers build everything, and the sanitizers see every test. (The `clang` preset,
 # clang without sanitizers, is for developers; it builds the same tree as `asan` does, so CI
 # does not build it a third time.)
-# Budget: under 30 minutes on 2 cores. Set PEERKIT_SKIP_INTEROP=1 to skip interop tests
+# Budget: under 60 minutes on 2 cores (CI stops at 90). Set PEERKIT_SKIP_INTEROP=1 to skip interop tests
 # (for machines that cannot create network namespaces); CI never sets it.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
