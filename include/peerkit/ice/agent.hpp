@@ -1028,6 +1028,11 @@ private:
             // if one comes, still counts.
             for (transaction& t : transactions_)
                 if (t.kind == transaction_kind::check && t.pair == index) t.cancelled = true;
+            // Kept within max_in_flight: when it is reached, the cancelled ones go at once.
+            if (transactions_.size() >= config_.max_in_flight)
+                std::erase_if(transactions_, [index](const transaction& t) {
+                    return t.kind == transaction_kind::check && t.pair == index && t.cancelled;
+                });
             set_pair_state(index, pair_state::in_progress, tx.use_candidate ? "check sent with USE-CANDIDATE" : "check sent");
             ++stats_.checks_sent;
         } else {
@@ -1692,8 +1697,8 @@ private:
     // still being checked (or nomination_wait has passed), check it again with USE-CANDIDATE.
     void maybe_nominate(time_point now)
     {
-        if (role_ != role::controlling || config_.lite) return;
-        if (any_nominated()) return;
+        if (role_ != role::controlling || config_.lite || !checks_allowed()) return;
+        if (any_nominated() || transactions_.size() >= config_.max_in_flight) return;
         for (const pair& p : pairs_)
             if (p.use_candidate) return;  // a nomination is under way
         std::optional<std::size_t> best;
