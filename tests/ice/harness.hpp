@@ -276,6 +276,7 @@ struct peer {
     std::unique_ptr<agent_type> agent;
     std::vector<ice::local_socket> sockets;
     std::vector<ice::connection_state> states;
+    std::optional<peerkit::error> failure;  // the reason that came with connection_state failed
     std::vector<ice::candidate> gathered;
     std::vector<std::vector<std::byte>> received;
     std::optional<ice::selected_pair_changed> selected;
@@ -399,6 +400,7 @@ struct world {
             }
         } else if (auto* s = std::get_if<ice::connection_state_changed>(&e)) {
             p.states.push_back(s->state);
+            if (s->state == ice::connection_state::failed) p.failure = s->reason;
         } else if (auto* sp = std::get_if<ice::selected_pair_changed>(&e)) {
             p.selected = *sp;
             ++p.selected_changes;

@@ -28,6 +28,7 @@
 #include <peerkit/ice/detail/stun_glue.hpp>
 #include <peerkit/ice/error.hpp>
 #include <peerkit/ice/types.hpp>
+#include <peerkit/log.hpp>
 #include <peerkit/stun/stream_framing.hpp>
 #include <peerkit/turn/client.hpp>
 
@@ -40,6 +41,11 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+// The agent's log lines (agent_config::logger, component ice); arguments are evaluated only when
+// the level is on. Undefined again at the end of this header.
+#define PEERKIT_ICE_LOG(lvl, ...) \
+    PEERKIT_LOG_AT(config_.logger, ::peerkit::log::component::ice, ::peerkit::log::level::lvl, __VA_ARGS__)
 
 namespace peerkit::ice {
 
@@ -172,11 +178,11 @@ public:
     {
         if (closed()) return make_error(errc::wrong_state, "agent is closed");
         if (c.component != 1)
-            return make_error(errc::bad_candidate, "component ", c.component,
-                              " (only component 1 is used; RTP/RTCP are muxed)");
+            return refuse_candidate(c, make_error(errc::bad_candidate, "component ", c.component,
+                                                  " (only component 1 is used; RTP/RTCP are muxed)"));
         if (c.address.port() == 0 || c.address.address().is_unspecified())
-            return make_error(errc::bad_candidate, "candidate address ", c.address.to_string(),
-                              " is unspecified");
+            return refuse_candidate(c, make_error(errc::bad_candidate, "candidate address ", c.address.to_string(),
+                                                  " is unspecified"));
         last_remote_candidate_ = now;
         // A signalled candidate replaces a peer-reflexive one learned earlier from a check
         // (RFC 8445 7.3.1.3 / RFC 8838 11: the prflx is then known by its real type).
@@ -192,9 +198,10 @@ public:
         }
         if (remotes_.size() >= config_.max_remote_candidates) {
             ++stats_.dropped_candidates;
-            return make_error(errc::limit_reached, "more than ", config_.max_remote_candidates,
-                              " remote candidates (agent_config::max_remote_candidates)");
+            return refuse_candidate(c, make_error(errc::limit_reached, "more than ", config_.max_remote_candidates,
+                                                  " remote candidates (agent_config::max_remote_candidates)"));
         }
+        PEERKIT_ICE_LOG(debug, "remote candidate ", to_string(c.type), ' ', c.address, " added");
         remotes_.push_back(std::move(c));
         form_pairs_for_remote(now, remotes_.size() - 1);
         tick(now);
@@ -205,13 +212,18 @@ public:
     result<void> add_remote_candidate(time_point now, std::string_view line)
     {
         auto c = parse_candidate_line(line);
-        if (!c) return c.error();
+        if (!c) {
+            PEERKIT_ICE_LOG(debug, "remote candidate refused: cannot parse '", line, "': ", c.error());
+            return c.error();
+        }
         return add_remote_candidate(now, std::move(*c));
     }
 
     // RFC 8838 4 / 8: the peer has no more candidates; a checklist can now fail for good.
     void end_of_remote_candidates(time_point now)
     {
+        if (!remote_end_of_candidates_)
+            PEERKIT_ICE_LOG(debug, "end of remote candidates (", remotes_.size(), " known)");
         remote_end_of_candidates_ = true;
         tick(now);
     }
@@ -221,7 +233,10 @@ public:
     {
         if (closed()) return;
         const local_socket* s = find_socket(socket);
-        if (s == nullptr) return;
+        if (s == nullptr) {
+            PEERKIT_ICE_LOG(debug, "datagram from ", source, " dropped: socket id ", socket, " was never given to gather()");
+            return;
+        }
         // Traffic from a TURN server we allocated on through this socket is the client's.
         for (std::size_t t = 0; t < turns_.size(); ++t) {
             if (turns_[t].connection != 0 || turns_[t].socket != socket || turns_[t].server != source) continue;
@@ -362,6 +377,9 @@ public:
             deadline(consent_base() + config_.consent_timeout);
         }
         if (nomination_deadline_) deadline(*nomination_deadline_);
+        if ((state_ == connection_state::checking || state_ == connection_state::new_) && checking_since_ && !selected_ &&
+            !parked_)
+            deadline(*checking_since_ + config_.checking_timeout);
         if (!selected_ && !remote_end_of_candidates_ && last_remote_candidate_)
             deadline(*last_remote_candidate_ + config_.end_of_candidates_wait);
         for (const turn_entry& t2 : turns_) {
@@ -434,6 +452,8 @@ public:
 
     // ---- observation -----------------------------------------------------------------------
     [[nodiscard]] connection_state state() const noexcept { return state_; }
+    // Why the state is failed (the same reason connection_state_changed carried), else nothing.
+    [[nodiscard]] const std::optional<peerkit::error>& failure_reason() const noexcept { return failure_; }
     [[nodiscard]] const agent_stats& stats() const noexcept { return stats_; }
     [[nodiscard]] std::size_t remote_candidate_count() const noexcept { return remotes_.size(); }
     [[nodiscard]] std::size_t pair_count() const noexcept { return pairs_.size(); }
@@ -456,6 +476,9 @@ public:
 
 private:
     // ---- internal state ----------------------------------------------------------------------
+    // RFC 8445 7.2.5.2: the ways a check fails.
+    enum class pair_failure : std::uint8_t { none, timeout, error_response, non_symmetric };
+
     struct pair {
         std::size_t local = 0;
         std::size_t remote = 0;
@@ -466,6 +489,7 @@ private:
         bool nominate_on_success = false; // RFC 8445 7.3.1.5: USE-CANDIDATE before our check won
         bool use_candidate = false;       // controlling: our next check nominates (8.1.1)
         bool triggered = false;           // in the triggered-check queue
+        pair_failure failure = pair_failure::none;  // why it is Failed, for logs and the failure reason
         std::optional<std::size_t> valid_pair;  // the valid pair this pair's check produced
         time_point last_sent{};
         std::string foundation;           // local foundation + ':' + remote foundation
@@ -517,6 +541,69 @@ private:
 
     // ---- helpers -------------------------------------------------------------------------------
     [[nodiscard]] bool closed() const noexcept { return state_ == connection_state::closed; }
+
+    result<void> refuse_candidate(const candidate& c, peerkit::error why)
+    {
+        PEERKIT_ICE_LOG(debug, "remote candidate ", c.address, " refused: ", why);
+        return why;
+    }
+
+    // One line about a pair: "pair 10.0.0.1:5000 -> 10.0.0.2:6000 (host/prflx): ..."; the parts
+    // are cheap (literals, numbers, addresses), the line is built only when the level is on.
+    template <class... Parts>
+    void log_pair(log::level level, std::size_t index, const Parts&... parts) const
+    {
+        if (!config_.logger.enabled(log::component::ice, level)) return;
+        const pair& p = pairs_[index];
+        config_.logger.write(log::component::ice, level, "pair ", locals_[p.local].address, " -> ",
+                             remotes_[p.remote].address, " (", to_string(locals_[p.local].type), '/',
+                             to_string(remotes_[p.remote].type), "): ", parts...);
+    }
+
+    // Every pair state change goes through here, so that the log tells the checklist's story.
+    void set_pair_state(std::size_t index, pair_state s, std::string_view why)
+    {
+        pair& p = pairs_[index];
+        if (p.state == s) return;
+        log_pair(log::level::debug, index, to_string(p.state), " -> ", to_string(s), " (", why, ')');
+        p.state = s;
+    }
+
+    // RFC 8445 7.2.5.2 / 7.2.5.3.4 / 7.3.1.5: a failed check fails its pair; a pair whose
+    // nominating check failed leaves the valid list (with the valid pair it produced), so that
+    // nomination does not retry a dead path. The selected pair stays until consent says otherwise.
+    void fail_pair(std::size_t index, pair_failure why, std::string_view text)
+    {
+        pair& p = pairs_[index];
+        const bool nominating = p.use_candidate || p.nominate_on_success;
+        if (nominating) ++nominations_failed_;
+        p.failure = why;
+        p.use_candidate = false;
+        p.nominate_on_success = false;
+        set_pair_state(index, pair_state::failed, text);
+        if (selected_ != index && p.valid) {
+            p.valid = false;
+            log_pair(log::level::debug, index, "removed from the valid list");
+        }
+        if (nominating && p.valid_pair && *p.valid_pair != index && selected_ != *p.valid_pair &&
+            pairs_[*p.valid_pair].valid) {
+            pairs_[*p.valid_pair].valid = false;
+            log_pair(log::level::debug, *p.valid_pair, "removed from the valid list: its nominating check failed");
+        }
+    }
+
+    // The connection failed: state failed with the reason, and no more checks until a restart.
+    void fail_connection(peerkit::error why)
+    {
+        if (state_ == connection_state::failed || closed()) return;
+        PEERKIT_ICE_LOG(warn, "connection failed: ", why);
+        checks_stopped_ = true;
+        triggered_.clear();
+        for (pair& p : pairs_) p.triggered = false;
+        std::erase_if(transactions_, [](const transaction& t) { return t.kind == transaction_kind::check; });
+        failure_ = why;
+        set_connection(connection_state::failed, std::move(why));
+    }
 
     static bool valid_ice_chars(std::string_view s, std::size_t min)
     {
@@ -597,6 +684,8 @@ private:
     {
         if (transmits_.size() >= config_.max_queued_transmits) {
             ++stats_.dropped_transmits;  // like a full socket buffer: the datagram is lost
+            PEERKIT_ICE_LOG(debug, "datagram to ", to, " dropped: ", config_.max_queued_transmits,
+                            " not yet polled (agent_config::max_queued_transmits)");
             return;
         }
         transmits_.push_back({socket, to, std::move(payload)});
@@ -625,11 +714,14 @@ private:
         emit(gathering_state_changed{s});
     }
 
-    void set_connection(connection_state s)
+    void set_connection(connection_state s, std::optional<peerkit::error> reason = std::nullopt)
     {
         if (state_ == s) return;
+        PEERKIT_ICE_LOG(info, "connection state ", to_string(state_), " -> ", to_string(s));
         state_ = s;
-        emit(connection_state_changed{s});
+        if (s != connection_state::checking && s != connection_state::new_) checking_since_.reset();
+        if (s != connection_state::failed) failure_.reset();
+        emit(connection_state_changed{s, std::move(reason)});
     }
 
     // ---- local candidates ----------------------------------------------------------------------
@@ -640,6 +732,8 @@ private:
             if (locals_[i].address == c.address && locals_[i].base == c.base) return i;
         if (locals_.size() >= config_.max_local_candidates) {
             ++stats_.dropped_candidates;
+            PEERKIT_ICE_LOG(debug, "local ", to_string(c.type), " candidate ", c.address, " dropped: ",
+                            config_.max_local_candidates, " already (agent_config::max_local_candidates)");
             return std::nullopt;
         }
         locals_.push_back(std::move(c));
@@ -656,11 +750,17 @@ private:
     // ---- pairs (RFC 8445 6.1.2) -----------------------------------------------------------------
     void form_pairs_for_remote(time_point now, std::size_t remote)
     {
+        std::size_t formed = 0;
         for (std::size_t l = 0; l < locals_.size(); ++l) {
             const candidate_type t = locals_[l].type;
             if (t != candidate_type::host && t != candidate_type::relay) continue;
-            add_pair(now, l, remote);
+            if (add_pair(now, l, remote)) ++formed;
         }
+        // Not refused: the peer's checks may still reach us from it (RFC 8445 7.3.1.4).
+        if (formed == 0 && !locals_.empty())
+            PEERKIT_ICE_LOG(debug, "remote candidate ", remotes_[remote].address,
+                            " pairs with none of our ", locals_.size(),
+                            " local candidates (address family, loopback scope or relay-only policy)");
     }
 
     std::uint64_t compute_pair_priority(std::size_t local, std::size_t remote) const
@@ -681,16 +781,24 @@ private:
         return std::nullopt;
     }
 
+    // How a pair came to be: formed from candidates (RFC 8445 6.1.2), or learned from a check
+    // the peer sent us (7.3.1.4), which proved the path exists whatever our pairing rules say.
+    enum class pair_origin : std::uint8_t { formed, learned_from_check };
+
     // Adds a pair if the families match and the limits allow (RFC 8445 6.1.2.2, 6.1.2.5).
-    std::optional<std::size_t> add_pair(time_point now, std::size_t local, std::size_t remote)
+    std::optional<std::size_t> add_pair(time_point now, std::size_t local, std::size_t remote,
+                                        pair_origin origin = pair_origin::formed)
     {
         pending_now_ = now;
         const candidate& l = locals_[local];
         const candidate& r = remotes_[remote];
         if (l.address.family() != r.address.family()) return std::nullopt;
-        // A loopback address only reaches loopback addresses, and the other way round.
-        if (l.address.address().is_loopback() != r.address.address().is_loopback() &&
-            l.type == candidate_type::host)
+        // A loopback address only reaches loopback addresses, and the other way round, as far as
+        // we can tell from the addresses; but a check that arrived from the remote address on
+        // this local one (Linux delivers 127.0.0.1 -> 198.18.0.2) shows that it does, and
+        // RFC 8445 7.3.1.4 then requires the pair and its triggered check.
+        if (origin == pair_origin::formed && l.type == candidate_type::host &&
+            l.address.address().is_loopback() != r.address.address().is_loopback())
             return std::nullopt;
         if (config_.policy == transport_policy::relay && l.type != candidate_type::relay &&
             l.type != candidate_type::prflx)
@@ -719,8 +827,11 @@ private:
             }
             if (!lowest || pairs_[*lowest].priority >= p.priority) {
                 ++stats_.dropped_candidates;
+                PEERKIT_ICE_LOG(debug, "pair ", l.address, " -> ", r.address, " not formed: ", config_.max_pairs,
+                                " pairs already (agent_config::max_pairs) and none of lower priority to drop");
                 return std::nullopt;
             }
+            log_pair(log::level::debug, *lowest, "dropped to make room for a higher-priority pair (agent_config::max_pairs)");
             remove_pair(*lowest);
         }
         // RFC 8445 6.1.2.6 with RFC 8838 10: a new pair is Waiting when no other pair of its
@@ -734,6 +845,8 @@ private:
         }
         p.state = (!foundation_busy || foundation_succeeded) ? pair_state::waiting : pair_state::frozen;
         pairs_.push_back(std::move(p));
+        log_pair(log::level::debug, pairs_.size() - 1, "new, ", to_string(pairs_.back().state),
+                 origin == pair_origin::learned_from_check ? " (learned from the peer's check)" : "");
         // RFC 8656 9: permit the remote address on the relay now, so its checks get through
         // even before our first check to it is sent.
         if (is_relayed(local))
@@ -782,6 +895,9 @@ private:
         last_remote_candidate_.reset();
         remote_end_of_candidates_ = false;
         selected_.reset();
+        checking_since_.reset();  // the checking_timeout starts over with the new checks
+        checks_stopped_ = false;
+        nominations_failed_ = 0;
         if (state_ != connection_state::new_ && !parked_) set_connection(connection_state::checking);
         consent_lost_ = false;
     }
@@ -789,7 +905,7 @@ private:
     // ---- the scheduler (RFC 8445 6.1.4.2) ---------------------------------------------------------
     bool checks_allowed() const
     {
-        return !config_.lite && !remote_pwd_.empty() && !closed();
+        return !config_.lite && !remote_pwd_.empty() && !closed() && !checks_stopped_;
     }
 
     bool has_check_to_send() const
@@ -863,7 +979,11 @@ private:
     {
         pair& p = pairs_[index];
         if (p.triggered) return;
-        if (triggered_.size() >= config_.max_triggered) return;
+        if (triggered_.size() >= config_.max_triggered) {
+            log_pair(log::level::debug, index, "triggered check not queued: ", config_.max_triggered,
+                     " already queued (agent_config::max_triggered)");
+            return;
+        }
         p.triggered = true;
         triggered_.push_back(index);
     }
@@ -903,15 +1023,23 @@ private:
         tx.sent = 1;
         tx.next = now + tx.rto;
         if (kind == transaction_kind::check) {
-            // A new check on the pair supersedes an older one still in flight.
-            std::erase_if(transactions_, [index](const transaction& t) {
-                return t.kind == transaction_kind::check && t.pair == index;
-            });
-            p.state = pair_state::in_progress;
+            // A new check on the pair supersedes an older one still in flight: RFC 8445 7.3.1.4
+            // cancels it (no more retransmissions, its timeout fails nothing) but its answer,
+            // if one comes, still counts.
+            for (transaction& t : transactions_)
+                if (t.kind == transaction_kind::check && t.pair == index) t.cancelled = true;
+            // Kept within max_in_flight: when it is reached, the cancelled ones go at once.
+            if (transactions_.size() >= config_.max_in_flight)
+                std::erase_if(transactions_, [index](const transaction& t) {
+                    return t.kind == transaction_kind::check && t.pair == index && t.cancelled;
+                });
+            set_pair_state(index, pair_state::in_progress, tx.use_candidate ? "check sent with USE-CANDIDATE" : "check sent");
             ++stats_.checks_sent;
         } else {
             ++stats_.consent_checks;
         }
+        log_pair(log::level::trace, index, kind == transaction_kind::check ? "Binding request" : "consent Binding request",
+                 tx.use_candidate ? " with USE-CANDIDATE" : "", " as ", to_string(role_));
         send_from(now, tx.local, tx.destination, tx.request);
         p.last_sent = now;
         transactions_.push_back(std::move(tx));
@@ -939,6 +1067,7 @@ private:
                     queue_transmit(tx.socket, tx.server, tx.request);
                 else
                     send_from(now, tx.local, tx.destination, tx.request);
+                PEERKIT_ICE_LOG(trace, "retransmission ", tx.sent, " of ", max, " to ", tx.destination);
                 ++i;
                 continue;
             }
@@ -953,20 +1082,25 @@ private:
     {
         switch (tx.kind) {
         case transaction_kind::gather:
+            PEERKIT_ICE_LOG(debug, "STUN server ", tx.server, " did not answer ", tx.sent,
+                            " Binding requests: no server-reflexive candidate from socket ", tx.socket);
             maybe_gathering_complete();
             break;
         case transaction_kind::check:
-            // RFC 8445 7.2.5.4: no response after the last retransmission: the pair failed.
-            if (tx.pair < pairs_.size() && pairs_[tx.pair].state == pair_state::in_progress && !tx.cancelled) {
-                pairs_[tx.pair].state = pair_state::failed;
-                pairs_[tx.pair].use_candidate = false;
-                // A valid pair whose nominating check died is not valid any more: nomination
-                // moves on to the next best instead of retrying a dead path forever.
-                if (selected_ != tx.pair) pairs_[tx.pair].valid = false;
-            }
+            // RFC 8445 7.2.5.2.3: no response after the last retransmission: the pair failed. A
+            // valid pair whose check died is not valid any more: nomination moves on to the
+            // next best instead of retrying a dead path forever.
+            if (tx.pair < pairs_.size() && pairs_[tx.pair].state == pair_state::in_progress && !tx.cancelled)
+                fail_pair(tx.pair, pair_failure::timeout, tx.sent == 1 ? "no answer to the check" : "no answer after all transmissions");
+            if (tx.pair < pairs_.size() && !tx.cancelled)
+                log_pair(log::level::debug, tx.pair, "check failed: no response after ", tx.sent,
+                         " transmissions (agent_config::check_max_transmits)");
             break;
         case transaction_kind::consent:
-            break;  // consent is judged by time since the last response (RFC 7675 5.1)
+            // Consent is judged by time since the last response (RFC 7675 5.1).
+            if (tx.pair < pairs_.size())
+                log_pair(log::level::debug, tx.pair, "consent check unanswered after ", tx.sent, " transmissions");
+            break;
         }
         (void)now;
     }
@@ -1012,6 +1146,7 @@ private:
         tc.server = server.address;
         tc.username = server.username;
         tc.password = server.password;
+        tc.logger = config_.logger;
         turns_.emplace_back(s.id, server.address, turn::client<Crypto>(std::move(tc), crypto_), server.url);
         turns_.back().client.allocate(now);
         drain_turn(now, turns_.size() - 1);
@@ -1026,6 +1161,7 @@ private:
         tc.server = server.address;
         tc.username = server.username;
         tc.password = server.password;
+        tc.logger = config_.logger;
         tc.stream = true;
         const connection_id id = ++last_connection_;
         turn_entry e{stream_socket_base - id, server.address, turn::client<Crypto>(std::move(tc), crypto_), server.url};
@@ -1104,12 +1240,22 @@ private:
             return;
         }
         auto parsed = detail::parse_ice_message(data);
-        if (!parsed) return;  // RFC 8489 6.3: malformed messages are silently discarded
+        if (!parsed) {
+            // RFC 8489 6.3: malformed messages (a wrong FINGERPRINT included) are discarded.
+            PEERKIT_LOG_AT(config_.logger, log::component::stun, log::level::debug, "STUN message of ", data.size(),
+                           " bytes from ", source, " dropped: ", parsed.error());
+            return;
+        }
         const detail::ice_message& m = *parsed;
-        if (m.method != detail::binding_method) return;
+        if (m.method != detail::binding_method) {
+            PEERKIT_ICE_LOG(debug, "STUN method ", hex{m.method, 3}, " from ", source, " ignored (ICE uses Binding only)");
+            return;
+        }
         switch (m.klass) {
         case detail::message_class::request:
             if (local) handle_request(now, *local, source, data, m);
+            else PEERKIT_ICE_LOG(debug, "Binding request from ", source, " dropped: it arrived on socket ", socket,
+                                 " which has no host candidate (relay-only policy)");
             break;
         case detail::message_class::success:
         case detail::message_class::error:
@@ -1122,7 +1268,11 @@ private:
 
     void handle_application_data(std::optional<std::size_t> local, const endpoint& source, bytes_view data)
     {
-        if (!local) return;
+        if (!local) {
+            PEERKIT_ICE_LOG(debug, "datagram of ", data.size(), " bytes from ", source,
+                            " dropped: its socket has no candidate (relay-only policy)");
+            return;
+        }
         // Only a peer we have a valid pair with may send us data (RFC 7675 1: consent).
         bool known = false;
         for (const pair& p : pairs_) {
@@ -1135,8 +1285,17 @@ private:
         }
         if (parked_ && parked_->remote.address == source && locals_[parked_->local].socket == locals_[*local].socket)
             known = true;
-        if (!known) return;
-        if (queued_data_events_ >= config_.max_queued_data_events) return;
+        if (!known) {
+            // RFC 7675 1 / RFC 8445 12.2: data only from a peer that proved consent on a valid pair.
+            PEERKIT_ICE_LOG(debug, "datagram of ", data.size(), " bytes from ", source,
+                            " dropped: no valid pair with that address on ", locals_[*local].address);
+            return;
+        }
+        if (queued_data_events_ >= config_.max_queued_data_events) {
+            PEERKIT_ICE_LOG(debug, "datagram of ", data.size(), " bytes from ", source, " dropped: ",
+                            config_.max_queued_data_events, " received datagrams not yet polled (agent_config::max_queued_data_events)");
+            return;
+        }
         ++queued_data_events_;
         emit(data_received{{data.begin(), data.end()}});
     }
@@ -1146,33 +1305,53 @@ private:
                         const detail::ice_message& m)
     {
         ++stats_.requests_received;
+        const endpoint to = locals_[local].address;  // a copy: locals_ may grow below
+        PEERKIT_ICE_LOG(trace, "Binding request ", source, " -> ", to, m.use_candidate ? " with USE-CANDIDATE" : "");
         // RFC 8445 7.3 / RFC 8489 9.1.3: FINGERPRINT, USERNAME and MESSAGE-INTEGRITY are required.
         // An unauthenticated request gets at most an error response no larger than itself, so
         // nobody can use us to amplify traffic towards a spoofed source.
-        if (!m.has_fingerprint) return;
+        if (!m.has_fingerprint) {
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " dropped: no FINGERPRINT (RFC 8445 7.3)");
+            return;
+        }
         if (!m.has_integrity || !m.username) {
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 400: no ",
+                            m.username ? "MESSAGE-INTEGRITY" : "USERNAME", " (RFC 8445 7.3)");
             reply_error(now, local, source, m, 400, nullptr, raw.size());
             return;
         }
         // USERNAME is "our-ufrag:their-ufrag" (RFC 8445 7.2.2).
         const std::string_view user = *m.username;
         const auto colon = user.find(':');
-        if (colon == std::string_view::npos || user.substr(0, colon) != local_ufrag_ ||
-            !detail::verify_integrity(local_key_, raw)) {
+        if (colon == std::string_view::npos || user.substr(0, colon) != local_ufrag_) {
             ++stats_.auth_failures;
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 401: USERNAME '", user,
+                            "' does not start with our ufrag '", local_ufrag_, ":'");
+            reply_error(now, local, source, m, 401, nullptr, raw.size());
+            return;
+        }
+        if (!detail::verify_integrity(local_key_, raw)) {
+            ++stats_.auth_failures;
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to,
+                            " refused with 401: MESSAGE-INTEGRITY does not match our password (wrong password)");
             reply_error(now, local, source, m, 401, nullptr, raw.size());
             return;
         }
         if (!remote_ufrag_.empty() && user.substr(colon + 1) != remote_ufrag_) {
             ++stats_.auth_failures;
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 401: USERNAME '", user,
+                            "' names remote ufrag '", user.substr(colon + 1), "', not '", remote_ufrag_, "'");
             reply_error(now, local, source, m, 401, nullptr, raw.size());
             return;
         }
         if (m.unknown_required) {
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to,
+                            " refused with 420: unknown comprehension-required attributes");
             reply_error(now, local, source, m, 420, &local_key_, raw.size() + 64);
             return;
         }
         if (!m.priority) {
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 400: no PRIORITY (RFC 8445 7.1.1)");
             reply_error(now, local, source, m, 400, &local_key_, raw.size());
             return;
         }
@@ -1182,15 +1361,23 @@ private:
             if (role_ == role::controlling && m.ice_controlling) {
                 ++stats_.role_conflicts;
                 if (tie_breaker_ >= *m.ice_controlling) {
+                    PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlling, our tie-breaker wins;"
+                                    " we stay controlling and answer 487 (RFC 8445 7.3.1.1)");
                     reply_error(now, local, source, m, 487, &local_key_, raw.size() + 64);
                     return;
                 }
+                PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlling, theirs wins;"
+                                " we switch to controlled (RFC 8445 7.3.1.1)");
                 switch_role(role::controlled, true);
             } else if (role_ == role::controlled && m.ice_controlled) {
                 ++stats_.role_conflicts;
                 if (tie_breaker_ >= *m.ice_controlled) {
+                    PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlled, our tie-breaker wins;"
+                                    " we switch to controlling (RFC 8445 7.3.1.1)");
                     switch_role(role::controlling, true);
                 } else {
+                    PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlled, theirs wins;"
+                                    " we stay controlled and answer 487 (RFC 8445 7.3.1.1)");
                     reply_error(now, local, source, m, 487, &local_key_, raw.size() + 64);
                     return;
                 }
@@ -1209,6 +1396,9 @@ private:
         if (!remote) {
             if (remotes_.size() >= config_.max_remote_candidates) {
                 ++stats_.dropped_candidates;
+                PEERKIT_ICE_LOG(debug, "peer-reflexive remote candidate ", source, " refused: ",
+                                config_.max_remote_candidates, " remote candidates already (agent_config::max_remote_candidates);"
+                                " the check was answered but triggers nothing");
                 return;
             }
             candidate c;
@@ -1216,6 +1406,7 @@ private:
             c.address = source;
             c.priority = *m.priority;
             c.foundation = "prflx" + std::to_string(++prflx_counter_);
+            PEERKIT_ICE_LOG(debug, "peer-reflexive remote candidate ", source, " learned from its check (RFC 8445 7.3.1.3)");
             remotes_.push_back(std::move(c));
             remote = remotes_.size() - 1;
         }
@@ -1223,23 +1414,34 @@ private:
             // RFC 8445 2.5 and 8.2: a lite agent does no checks; the pair the controlling peer
             // nominates (USE-CANDIDATE) is simply selected.
             auto index = find_pair(local, *remote);
-            if (!index) index = add_pair(now, local, *remote);
-            if (!index) return;
+            if (!index) index = add_pair(now, local, *remote, pair_origin::learned_from_check);
+            if (!index) {
+                PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " answered, but no pair could be made for it");
+                return;
+            }
             pair& p = pairs_[*index];
             p.valid = true;
-            p.state = pair_state::succeeded;
+            set_pair_state(*index, pair_state::succeeded, "lite: a check arrived");
             last_request_on_selected_ = now;
             if (m.use_candidate) {
+                if (!p.nominated) log_pair(log::level::debug, *index, "nominated by the controlling peer (lite, RFC 8445 7.3.2)");
                 p.nominated = true;
                 select_best_nominated(now);
             }
             return;
         }
 
-        // RFC 8445 7.3.1.4: the triggered check.
+        // RFC 8445 7.3.1.4: the pair (the local candidate the request arrived on, the source as
+        // remote candidate) is looked up in the checklist and made if absent, whatever our own
+        // pairing rules said (loopback scope, a remote we had not paired) or did since (pruned).
         auto index = find_pair(local, *remote);
-        if (!index) index = add_pair(now, local, *remote);
-        if (!index) return;
+        if (!index) index = add_pair(now, local, *remote, pair_origin::learned_from_check);
+        if (!index) {
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to,
+                            " answered, but no pair could be made for it (family, relay-only policy or agent_config::max_pairs):"
+                            " no triggered check", m.use_candidate ? ", its nomination is lost" : "");
+            return;
+        }
         pair& p = pairs_[*index];
         if (selected_ == *index) last_request_on_selected_ = now;
         switch (p.state) {
@@ -1249,35 +1451,50 @@ private:
             // Cancel the in-flight transaction's retransmissions and check again now.
             for (transaction& tx : transactions_)
                 if (tx.kind == transaction_kind::check && tx.pair == *index) tx.cancelled = true;
-            p.state = pair_state::waiting;
+            set_pair_state(*index, pair_state::waiting, "triggered check replaces the one in progress (RFC 8445 7.3.1.4)");
             enqueue_triggered(*index);
             break;
         case pair_state::waiting:
         case pair_state::frozen:
         case pair_state::failed:
-            p.state = pair_state::waiting;
+            set_pair_state(*index, pair_state::waiting, "triggered check (RFC 8445 7.3.1.4)");
             enqueue_triggered(*index);
             break;
         }
         // RFC 8445 7.3.1.5: USE-CANDIDATE from the controlling peer (regular or aggressive).
-        if (m.use_candidate && role_ == role::controlled) {
-            if (p.state == pair_state::succeeded && p.valid_pair) {
-                pairs_[*p.valid_pair].nominated = true;
+        if (m.use_candidate && role_ == role::controlled) nominated_by_peer(now, *index);
+    }
+
+    // RFC 8445 7.3.1.5: a Succeeded pair's valid pair is nominated at once; otherwise the
+    // nomination waits for the success of the triggered check (7.2.5.3.4). A Succeeded pair
+    // whose valid pair has left the valid list (its check failed since) is checked again.
+    void nominated_by_peer(time_point now, std::size_t index)
+    {
+        pair& p = pairs_[index];
+        if (p.state == pair_state::succeeded) {
+            const std::size_t v = p.valid_pair ? *p.valid_pair : index;
+            if (pairs_[v].valid) {
+                if (!pairs_[v].nominated) log_pair(log::level::debug, v, "nominated by the controlling peer (RFC 8445 7.3.1.5)");
+                pairs_[v].nominated = true;
                 select_best_nominated(now);
-            } else if (p.state == pair_state::succeeded && p.valid) {
-                p.nominated = true;
-                select_best_nominated(now);
-            } else {
-                p.nominate_on_success = true;
+                return;
             }
+            set_pair_state(index, pair_state::waiting, "nominated but not valid any more: checked again");
+            enqueue_triggered(index);
         }
+        if (!p.nominate_on_success)
+            log_pair(log::level::debug, index, "USE-CANDIDATE received: nominated once our triggered check succeeds (RFC 8445 7.3.1.5)");
+        p.nominate_on_success = true;
     }
 
     void reply_error(time_point now, std::size_t local, const endpoint& to, const detail::ice_message& m,
                      std::uint16_t code, const hmac_key* key, std::size_t max_size)
     {
         auto out = detail::encode_binding_error(crypto_, key, m.id, code);
-        if (out.size() > max_size) return;
+        if (out.size() > max_size) {
+            PEERKIT_ICE_LOG(trace, "error response ", code, " to ", to, " not sent: larger than the request (no amplification)");
+            return;
+        }
         send_from(now, local, to, out);
     }
 
@@ -1287,19 +1504,38 @@ private:
     {
         auto it = std::find_if(transactions_.begin(), transactions_.end(),
                                [&m](const transaction& t) { return t.id == m.id; });
-        if (it == transactions_.end()) return;
+        if (it == transactions_.end()) {
+            // Usually the answer to a retransmission that already had one.
+            PEERKIT_ICE_LOG(trace, "Binding response from ", source, " dropped: no transaction of ours has its id");
+            return;
+        }
         ++stats_.responses_received;
         if (it->kind == transaction_kind::gather) {
-            if (it->socket != socket || it->server != source) return;
+            if (it->socket != socket || it->server != source) {
+                PEERKIT_ICE_LOG(debug, "Binding response from ", source, " dropped: the request went to STUN server ",
+                                it->server, " from another socket");
+                return;
+            }
             transaction tx = std::move(*it);
             transactions_.erase(it);
             if (m.klass == detail::message_class::success && m.mapped) on_server_reflexive(now, tx, *m.mapped);
+            else PEERKIT_ICE_LOG(debug, "STUN server ", tx.server, m.klass == detail::message_class::error ? " answered error " : " answered without XOR-MAPPED-ADDRESS ",
+                                 m.error_code, ": no server-reflexive candidate");
             maybe_gathering_complete();
             return;
         }
         // Responses are signed with the peer's password (RFC 8445 7.2.5.1 / RFC 8489 9.1.3).
         if (!m.has_integrity || !detail::verify_integrity(remote_key_, raw)) {
             ++stats_.auth_failures;
+            if (m.klass == detail::message_class::error)
+                PEERKIT_ICE_LOG(debug, "Binding error response ", m.error_code, " from ", source, " dropped: ",
+                                m.has_integrity ? "MESSAGE-INTEGRITY does not match the peer's password"
+                                                : "no MESSAGE-INTEGRITY (the peer could not verify our check: wrong remote password?)",
+                                " (RFC 8445 7.2.5)");
+            else
+                PEERKIT_ICE_LOG(debug, "Binding success response from ", source, " dropped: ",
+                                m.has_integrity ? "MESSAGE-INTEGRITY does not match the peer's password" : "no MESSAGE-INTEGRITY",
+                                " (RFC 8445 7.2.5)");
             return;
         }
         transaction tx = std::move(*it);
@@ -1314,27 +1550,40 @@ private:
             if (m.klass == detail::message_class::success && symmetric) {
                 last_consent_ = now;
                 if (state_ == connection_state::disconnected) update_state(now);
+            } else {
+                log_pair(log::level::debug, tx.pair, "consent check answered ",
+                         m.klass == detail::message_class::error ? "with an error " : "from the wrong address ",
+                         m.error_code, ": no consent from it (RFC 7675 5.1)");
             }
             return;
         }
-        pair& p = pairs_[tx.pair];
         if (m.klass == detail::message_class::error) {
             if (m.error_code == 487) {
-                // RFC 8445 7.2.5.1: switch role if we sent the role we still hold, then retry
-                // the check as a triggered one.
+                // RFC 8445 7.2.5.1: switch role if we sent the role we still hold (and pick a
+                // new tie-breaker), then retry the check as a triggered one.
                 ++stats_.role_conflicts;
-                if (tx.sent_role == role_)
+                if (tx.sent_role == role_) {
+                    log_pair(log::level::debug, tx.pair, "487 role conflict: we switch to ",
+                             to_string(role_ == role::controlling ? role::controlled : role::controlling),
+                             " (RFC 8445 7.2.5.1)");
                     switch_role(role_ == role::controlling ? role::controlled : role::controlling, true);
-                p.state = pair_state::waiting;
+                    tie_breaker_ = random_u64();
+                }
+                set_pair_state(tx.pair, pair_state::waiting, "retried after 487");
                 enqueue_triggered(tx.pair);
                 return;
             }
-            p.state = pair_state::failed;  // RFC 8445 7.2.5.2.4: other errors fail the pair
-            p.use_candidate = false;
+            // RFC 8445 7.2.5.2.4: other errors fail the pair.
+            log_pair(log::level::debug, tx.pair, "check failed: error response ", m.error_code,
+                     m.error_code == 401 ? " (the peer refused our credentials)" : "");
+            fail_pair(tx.pair, pair_failure::error_response, "error response");
             return;
         }
         if (!symmetric || !m.mapped) {
-            p.state = pair_state::failed;
+            log_pair(log::level::debug, tx.pair, "check failed: ",
+                     !symmetric ? "the response came from " : "no XOR-MAPPED-ADDRESS in the response from ", source,
+                     !symmetric ? ", not from where the request went (RFC 8445 7.2.5.2.1)" : "");
+            fail_pair(tx.pair, pair_failure::non_symmetric, !symmetric ? "non-symmetric response" : "response without mapped address");
             return;
         }
         on_check_success(now, tx, *m.mapped);
@@ -1359,8 +1608,8 @@ private:
 
     void on_check_success(time_point now, const transaction& tx, const endpoint& mapped)
     {
+        set_pair_state(tx.pair, pair_state::succeeded, "success response");
         pair& checked = pairs_[tx.pair];
-        checked.state = pair_state::succeeded;
         // RFC 8445 7.2.5.3.1: the mapped address names the local candidate. An unknown one is
         // a local peer-reflexive candidate (a NAT we did not learn of through STUN).
         std::optional<std::size_t> local;
@@ -1378,6 +1627,8 @@ private:
             c.foundation = compute_foundation(candidate_type::prflx, c.base);
             // Not signalled (RFC 8445 7.2.5.3.1: it is not paired with other remotes either).
             if (locals_.size() < config_.max_local_candidates) {
+                PEERKIT_ICE_LOG(debug, "peer-reflexive local candidate ", c.address, " (base ", c.base,
+                                ") learned from a check's XOR-MAPPED-ADDRESS (RFC 8445 7.2.5.3.1)");
                 locals_.push_back(std::move(c));
                 local = locals_.size() - 1;
             } else {
@@ -1407,20 +1658,25 @@ private:
                 }
             }
         }
+        if (!pairs_[*valid].valid) log_pair(log::level::debug, *valid, "valid (RFC 8445 7.2.5.3.2)");
+        set_pair_state(*valid, pair_state::succeeded, "valid pair");
         pair& checked2 = pairs_[tx.pair];
         pair& v = pairs_[*valid];
         v.valid = true;
-        v.state = pair_state::succeeded;
         checked2.valid_pair = *valid;
         // RFC 8445 7.2.5.3.3: unfreeze the pairs of the same foundation.
-        for (pair& q : pairs_)
-            if (q.state == pair_state::frozen && q.foundation == checked2.foundation) q.state = pair_state::waiting;
+        for (std::size_t i = 0; i < pairs_.size(); ++i)
+            if (pairs_[i].state == pair_state::frozen && pairs_[i].foundation == checked2.foundation)
+                set_pair_state(i, pair_state::waiting, "its foundation succeeded (RFC 8445 7.2.5.3.3)");
         // RFC 8445 7.2.5.3.4 / 8.1.1: nomination.
         if (tx.use_candidate && role_ == role::controlling) {
+            if (!v.nominated) log_pair(log::level::debug, *valid, "nominated: our USE-CANDIDATE check succeeded (RFC 8445 7.2.5.3.4)");
             v.nominated = true;
             checked2.use_candidate = false;
         }
         if (checked2.nominate_on_success && role_ == role::controlled) {
+            if (!v.nominated)
+                log_pair(log::level::debug, *valid, "nominated: the triggered check for the peer's USE-CANDIDATE succeeded (RFC 8445 7.2.5.3.4)");
             v.nominated = true;
             checked2.nominate_on_success = false;
         }
@@ -1441,8 +1697,8 @@ private:
     // still being checked (or nomination_wait has passed), check it again with USE-CANDIDATE.
     void maybe_nominate(time_point now)
     {
-        if (role_ != role::controlling || config_.lite) return;
-        if (any_nominated()) return;
+        if (role_ != role::controlling || config_.lite || !checks_allowed()) return;
+        if (any_nominated() || transactions_.size() >= config_.max_in_flight) return;
         for (const pair& p : pairs_)
             if (p.use_candidate) return;  // a nomination is under way
         std::optional<std::size_t> best;
@@ -1456,11 +1712,21 @@ private:
                 better_pending = true;
         const bool waited = nomination_deadline_ && now >= *nomination_deadline_;
         if (better_pending && !waited) return;
-        pairs_[*best].use_candidate = true;
-        pairs_[*best].state = pair_state::waiting;
+        // RFC 8445 8.1.1: repeat the check that produced the valid pair, now with USE-CANDIDATE
+        // (the valid pair itself when it was checked; with a local peer-reflexive candidate it
+        // is the pair from the base that was checked).
+        std::size_t generating = *best;
+        for (std::size_t i = 0; i < pairs_.size(); ++i)
+            if (pairs_[i].valid_pair == *best && pairs_[i].state == pair_state::succeeded) {
+                generating = i;
+                break;
+            }
+        log_pair(log::level::debug, *best, "nominating it (RFC 8445 8.1.1)", better_pending ? " after nomination_wait" : "");
+        pairs_[generating].use_candidate = true;
+        set_pair_state(generating, pair_state::waiting, "to be checked with USE-CANDIDATE");
         nomination_deadline_.reset();
         // The nominating check goes out at once, ahead of pacing (8.1.1 lets it be triggered).
-        send_check(now, *best);
+        send_check(now, generating);
     }
 
     // RFC 8445 8.1.1 / 12.1: the selected pair is the highest-priority nominated valid pair.
@@ -1473,6 +1739,10 @@ private:
         }
         if (!best || selected_ == best) return;
         selected_ = best;
+        PEERKIT_LOG_AT(config_.logger, log::component::ice, log::level::info, "selected pair ",
+                       locals_[pairs_[*best].local].address, " -> ", remotes_[pairs_[*best].remote].address, " (",
+                       to_string(locals_[pairs_[*best].local].type), '/', to_string(remotes_[pairs_[*best].remote].type),
+                       ", nominated and valid, as ", to_string(role_), ')');
         parked_.reset();  // a restart's new pair replaces the old route
         // RFC 8656 12: a relayed selected pair gets a channel, 36 bytes less per datagram.
         if (is_relayed(pairs_[*best].local))
@@ -1536,7 +1806,10 @@ private:
             if (now >= base + config_.consent_timeout) {
                 // RFC 7675 5.1: consent expired; stop sending on the pair.
                 consent_lost_ = true;
-                set_connection(connection_state::failed);
+                const pair& p = pairs_[*selected_];
+                fail_connection(make_error(errc::consent_expired, "no consent response for ", seconds_of(config_.consent_timeout),
+                                           " s on ", locals_[p.local].address.to_string(), " -> ",
+                                           remotes_[p.remote].address.to_string(), " (RFC 7675 5.1)"));
                 return;
             }
             if (now >= base + config_.disconnected_timeout) {
@@ -1561,18 +1834,63 @@ private:
         if (!pairs_.empty() || !remotes_.empty()) {
             if (state_ == connection_state::new_) set_connection(connection_state::checking);
         }
-        // RFC 8445 6.1.2.6 / RFC 8838 8: the checklist failed when every pair failed, nothing
-        // can be added any more (both sides finished gathering), and nothing is valid.
-        if (state_ == connection_state::checking) {
+        // The bound runs from when checks could start (we gathered, the peer's credentials are
+        // known), even while no remote candidate has come: a peer whose candidates never come
+        // and whose checks never reach us must not leave us in new forever.
+        const bool could_check = state_ == connection_state::checking ||
+                                 (state_ == connection_state::new_ && !remote_pwd_.empty() && gathering_ != gathering_state::new_);
+        if (!could_check) return;
+        if (!checking_since_) checking_since_ = now;
+        // RFC 8445 7.2.5.4 / 8.1.2 with RFC 8838 8: the checklist failed when every pair failed
+        // and none can be added any more (we finished gathering, the peer sent end-of-candidates
+        // or was silent for end_of_candidates_wait). With no pair at all we wait for the peer's
+        // checks instead (they make pairs, 7.3.1.4), until checking_timeout.
+        const bool no_more = gathering_ == gathering_state::complete &&
+                             (remote_end_of_candidates_ ||
+                              (last_remote_candidate_ && now >= *last_remote_candidate_ + config_.end_of_candidates_wait));
+        if (!config_.lite && no_more && !pairs_.empty()) {
+            std::size_t timed_out = 0, refused = 0, other = 0;
             bool all_failed = true;
-            for (const pair& p : pairs_)
+            for (const pair& p : pairs_) {
                 if (p.state != pair_state::failed) all_failed = false;
-            const bool no_more = gathering_ == gathering_state::complete &&
-                                 (remote_end_of_candidates_ ||
-                                  (last_remote_candidate_ && now >= *last_remote_candidate_ + config_.end_of_candidates_wait));
-            if (all_failed && no_more && (!pairs_.empty() || remote_end_of_candidates_) && !config_.lite)
-                set_connection(connection_state::failed);
+                if (p.failure == pair_failure::timeout) ++timed_out;
+                else if (p.failure == pair_failure::error_response) ++refused;
+                else ++other;
+            }
+            if (all_failed) {
+                fail_connection(make_error(errc::checks_failed, "all ", pairs_.size(), " candidate pairs failed (", timed_out,
+                                           " without an answer, ", refused, " refused, ", other,
+                                           " non-symmetric) and no more candidates can come"));
+                return;
+            }
         }
+        // The bound on it all: no valid nominated pair checking_timeout after checks began.
+        if (now >= *checking_since_ + config_.checking_timeout) {
+            std::size_t valid = 0;
+            for (const pair& p : pairs_)
+                if (p.valid) ++valid;
+            const auto secs = seconds_of(config_.checking_timeout);
+            if (pairs_.empty())
+                fail_connection(make_error(errc::checking_timeout, "no candidate pair after ", secs, " s: ", remotes_.size(),
+                                           " remote candidates could be paired, no check from the peer reached us"));
+            else if (valid == 0 && nominations_failed_ == 0)
+                fail_connection(make_error(errc::checking_timeout, "no valid pair after ", secs, " s: none of the ",
+                                           pairs_.size(), " candidate pairs succeeded"));
+            else if (role_ == role::controlling)
+                fail_connection(make_error(errc::checking_timeout, "no valid nominated pair after ", secs, " s: ", valid,
+                                           " valid pairs, none of our nominations succeeded (", nominations_failed_, " failed)"));
+            else if (nominations_failed_ > 0)
+                fail_connection(make_error(errc::checking_timeout, "no valid nominated pair after ", secs, " s: ", valid,
+                                           " valid pairs, the checks for the peer's ", nominations_failed_, " nominations failed"));
+            else
+                fail_connection(make_error(errc::checking_timeout, "no valid nominated pair after ", secs, " s: ", valid,
+                                           " valid pairs, the controlling peer nominated none of them"));
+        }
+    }
+
+    static long long seconds_of(duration d)
+    {
+        return static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
     }
 
     bool has_pending_checks() const
@@ -1665,8 +1983,14 @@ private:
     time_point next_consent_{};
     std::optional<time_point> nomination_deadline_;
     std::optional<time_point> last_remote_candidate_;
+    std::optional<time_point> checking_since_;  // when the state last became checking
+    std::optional<peerkit::error> failure_;     // why the state is failed
+    bool checks_stopped_ = false;               // failed: no checks until a restart
+    std::size_t nominations_failed_ = 0;        // checks with (or for) USE-CANDIDATE that failed
     std::uint64_t prflx_counter_ = 0;
     agent_stats stats_;
 };
 
 }  // namespace peerkit::ice
+
+#undef PEERKIT_ICE_LOG

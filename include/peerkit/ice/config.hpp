@@ -2,6 +2,7 @@
 #pragma once
 
 #include <peerkit/ice/types.hpp>
+#include <peerkit/log.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -90,6 +91,18 @@ struct agent_config {
     // Without end-of-candidates from the peer, a checklist whose pairs all failed is declared
     // failed this long after the last remote candidate arrived (RFC 8838 8).
     duration end_of_candidates_wait = std::chrono::seconds(10);
+    // RFC 8445 8.1.1 leaves to the agent when to give up; browsers fail a connection that has
+    // no selected pair about 30 s after its checks began. The state goes to failed this long
+    // after it entered checking without a valid nominated pair, in either role: controlling
+    // when none of its nominations succeeded, controlled when the peer nominated nothing that
+    // our own checks could validate. (An ICE restart with a working old pair is exempt: data
+    // keeps flowing on that pair.)
+    duration checking_timeout = std::chrono::seconds(30);
+
+    // Where the agent and its TURN clients report what they drop, refuse or fail (log.hpp):
+    // debug for every refused message, candidate and failed check, with the reason; info for
+    // the selected pair and state changes; trace for per-packet noise. Off by default.
+    log::logger logger{};
 
     // ---- limits ----
     std::size_t max_local_candidates = 32;

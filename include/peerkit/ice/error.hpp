@@ -16,6 +16,10 @@ enum class errc {
     unknown_socket,         // a socket id the agent was never given
     no_selected_pair,       // application data sent before a pair was selected
     message_too_large,      // a datagram does not fit the configured maximum
+    // Why the connection state went to failed (connection_state_changed::reason):
+    checks_failed,          // every candidate pair failed and no more can come (RFC 8445 7.2.5.4)
+    checking_timeout,       // no valid nominated pair within agent_config::checking_timeout
+    consent_expired,        // no consent response within agent_config::consent_timeout (RFC 7675 5.1)
 };
 
 }  // namespace peerkit::ice
@@ -37,6 +41,9 @@ struct peerkit::error_traits<peerkit::ice::errc> {
         case errc::unknown_socket: return "unknown local socket id";
         case errc::no_selected_pair: return "no candidate pair is selected yet";
         case errc::message_too_large: return "the datagram is too large";
+        case errc::checks_failed: return "every ICE candidate pair failed";
+        case errc::checking_timeout: return "no ICE candidate pair was nominated and validated in time";
+        case errc::consent_expired: return "the peer stopped answering consent checks";
         }
         return "unknown ICE error";
     }

@@ -2,12 +2,14 @@
 // datagrams it hands to the runtime.
 #pragma once
 
+#include <peerkit/error.hpp>
 #include <peerkit/ice/candidate.hpp>
 
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -147,6 +149,9 @@ struct gathering_state_changed {
 };
 struct connection_state_changed {
     connection_state state;
+    // With `failed`: why, in words, with an ice::errc code (checks_failed, checking_timeout,
+    // consent_expired), e.g. "all 6 candidate pairs failed (6 without an answer)".
+    std::optional<peerkit::error> reason{};
 };
 struct selected_pair_changed {
     candidate local;

@@ -21,6 +21,7 @@
 #include <peerkit/bytes.hpp>
 #include <peerkit/crypto/concepts.hpp>
 #include <peerkit/error.hpp>
+#include <peerkit/log.hpp>
 #include <peerkit/net/address.hpp>
 #include <peerkit/stun/attributes.hpp>
 #include <peerkit/stun/builder.hpp>
@@ -40,6 +41,10 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+// The client's log lines (client_config::logger, component turn); undefined at the end.
+#define PEERKIT_TURN_LOG(lvl, ...) \
+    PEERKIT_LOG_AT(config_.logger, ::peerkit::log::component::turn, ::peerkit::log::level::lvl, __VA_ARGS__)
 
 namespace peerkit::turn {
 
@@ -67,6 +72,9 @@ struct client_config {
     // (RFC 8489 6.2.2: Ti, 39.5 s by default).
     bool stream = false;
     duration stream_timeout = std::chrono::milliseconds(39500);
+    // Allocation, permission and channel failures and refreshes at debug, per-packet drops at
+    // trace (log.hpp, component turn). Off by default; the ICE agent passes its own.
+    log::logger logger{};
 };
 
 enum class client_state : std::uint8_t { idle, allocating, allocated, failed, closed };
@@ -117,6 +125,8 @@ public:
         if (p == nullptr || !p->installed) {
             // RFC 8656 9: the server drops data for peers without a permission; hold it briefly.
             if (pending_.size() < config_.max_pending_sends) pending_.push_back({peer, {payload.begin(), payload.end()}});
+            else PEERKIT_TURN_LOG(debug, "datagram to ", peer, " dropped: ", config_.max_pending_sends,
+                                  " already wait for permissions (client_config::max_pending_sends)");
             return;
         }
         const channel* c = find_channel(peer);
@@ -156,7 +166,10 @@ public:
             return;
         }
         auto view = stun::message_view::parse(datagram);
-        if (!view) return;
+        if (!view) {
+            PEERKIT_TURN_LOG(debug, "message of ", datagram.size(), " bytes from ", config_.server, " dropped: ", view.error());
+            return;
+        }
         const stun::message_view& m = *view;
         if (m.type() == stun::data_indication) {
             auto peer = m.get<stun::xor_peer_address>();
@@ -164,15 +177,27 @@ public:
             // RFC 8656 10.4: only from peers we gave a permission to.
             if (peer && d && find_permission(peer->value.address()) != nullptr)
                 emit(data{peer->value, {d->value.begin(), d->value.end()}});
+            else if (peer && d)
+                PEERKIT_TURN_LOG(trace, "Data indication from peer ", peer->value, " dropped: no permission for it (RFC 8656 10.4)");
+            else
+                PEERKIT_TURN_LOG(debug, "Data indication from ", config_.server, " dropped: no ",
+                                 peer ? "DATA" : "XOR-PEER-ADDRESS");
             return;
         }
         if (!m.is_success_response() && !m.is_error_response()) return;
         auto it = std::find_if(transactions_.begin(), transactions_.end(),
                                [&m](const transaction& t) { return t.id == m.id(); });
-        if (it == transactions_.end()) return;
+        if (it == transactions_.end()) {
+            PEERKIT_TURN_LOG(trace, "response from ", config_.server, " dropped: no transaction of ours has its id");
+            return;
+        }
         // RFC 8489 9.2.5: responses are signed with the long-term key, except the first 401.
         const bool signed_ok = key_ && m.has_message_integrity() && m.check_message_integrity(*key_).has_value();
-        if (m.is_success_response() && !signed_ok) return;
+        if (m.is_success_response() && !signed_ok) {
+            PEERKIT_TURN_LOG(debug, name(it->what), " success from ", config_.server,
+                             " dropped: MESSAGE-INTEGRITY missing or not made with our long-term key (RFC 8489 9.2.5)");
+            return;
+        }
         transaction tx = std::move(*it);
         transactions_.erase(it);
         if (m.is_error_response()) {
@@ -200,19 +225,26 @@ public:
             }
             transaction dead = std::move(tx);
             transactions_.erase(transactions_.begin() + static_cast<std::ptrdiff_t>(i));
+            PEERKIT_TURN_LOG(debug, name(dead.what), " to ", config_.server, " timed out after ", dead.sent,
+                             config_.stream ? " request (stream_timeout)" : " transmissions");
             if (dead.what == kind::allocate && state_ == client_state::allocating) fail(0, "no answer from the TURN server");
             if (dead.what == kind::refresh && dead.lifetime_zero) state_ = client_state::closed;
         }
         if (state_ != client_state::allocated) return;
-        if (now >= allocation_refresh_ && !pending(kind::refresh)) start(now, kind::refresh, {});
+        if (now >= allocation_refresh_ && !pending(kind::refresh)) {
+            PEERKIT_TURN_LOG(debug, "refreshing the allocation on ", config_.server, " (RFC 8656 7.2)");
+            start(now, kind::refresh, {});
+        }
         for (permission& p : permissions_)
             if (p.installed && now >= p.refresh_at && !pending(kind::create_permission, p.ip)) {
                 p.refresh_at = now + std::chrono::seconds(30);  // retried if this one fails
+                PEERKIT_TURN_LOG(debug, "refreshing the permission for ", p.ip, " (RFC 8656 9)");
                 start_permission(now, p.ip);
             }
         for (channel& c : channels_)
             if (c.bound && now >= c.refresh_at && !pending(kind::channel_bind, c.peer.address())) {
                 c.refresh_at = now + std::chrono::seconds(30);
+                PEERKIT_TURN_LOG(debug, "refreshing channel ", hex{c.number, 4}, " to ", c.peer, " (RFC 8656 12)");
                 start(now, kind::channel_bind, c.peer, c.number);
             }
     }
@@ -312,7 +344,11 @@ private:
 
     bool add_permission(time_point now, const net::ip_address& ip)
     {
-        if (permissions_.size() >= config_.max_permissions) return false;
+        if (permissions_.size() >= config_.max_permissions) {
+            PEERKIT_TURN_LOG(debug, "no permission for ", ip, ": ", config_.max_permissions,
+                             " already (client_config::max_permissions); data to it is dropped");
+            return false;
+        }
         permissions_.push_back({ip, false, {}});
         start_permission(now, ip);
         return true;
@@ -332,8 +368,20 @@ private:
     }
     void emit(event e) { events_.push_back(std::move(e)); }
 
+    static constexpr std::string_view name(kind k) noexcept
+    {
+        switch (k) {
+        case kind::allocate: return "Allocate";
+        case kind::refresh: return "Refresh";
+        case kind::create_permission: return "CreatePermission";
+        case kind::channel_bind: return "ChannelBind";
+        }
+        return "?";
+    }
+
     void fail(int code, std::string reason)
     {
+        PEERKIT_TURN_LOG(debug, "allocation on ", config_.server, " failed: ", code == 0 ? "" : "error ", code, ' ', reason);
         state_ = client_state::failed;
         transactions_.clear();
         emit(allocation_failed{code, std::move(reason)});
@@ -401,6 +449,8 @@ private:
     {
         auto ec = m.get<stun::error_code>();
         const int code = ec ? ec->code : 0;
+        PEERKIT_TURN_LOG(debug, name(tx.what), " to ", config_.server, " answered with error ", code,
+                         signed_ok ? " (signed)" : " (unsigned)");
         if ((code == 401 || code == 438) && tx.auth_retries < 2) {
             auto r = m.get<stun::realm>();
             auto n = m.get<stun::nonce>();
@@ -438,9 +488,11 @@ private:
             else if (code == 437) fail(code, "allocation expired");  // RFC 8656 7.3
             break;
         case kind::create_permission:
+            PEERKIT_TURN_LOG(debug, "CreatePermission for ", tx.peer.address(), " failed: ", code, ' ', reason);
             std::erase_if(permissions_, [&](const permission& p) { return p.ip == tx.peer.address() && !p.installed; });
             break;
         case kind::channel_bind:
+            PEERKIT_TURN_LOG(debug, "ChannelBind ", hex{tx.channel, 4}, " to ", tx.peer, " failed: ", code, ' ', reason);
             std::erase_if(channels_, [&](const channel& c) { return c.peer == tx.peer && !c.bound; });
             break;
         }
@@ -481,6 +533,7 @@ private:
             relayed_ = relayed->value;
             const auto lifetime = lifetime_of(m);
             allocation_refresh_ = refresh_time(now, lifetime);
+            PEERKIT_TURN_LOG(debug, "allocated ", relayed->value, " on ", config_.server, " for ", lifetime.count(), " s");
             emit(allocated{relayed->value, mapped ? mapped->value : endpoint{}, lifetime});
             break;
         }
@@ -560,12 +613,16 @@ private:
     void handle_channel_data(bytes_view d)
     {
         auto cd = stun::channel_data_view::parse(d);
-        if (!cd) return;
+        if (!cd) {
+            PEERKIT_TURN_LOG(debug, "ChannelData of ", d.size(), " bytes dropped: ", cd.error());
+            return;
+        }
         for (const channel& c : channels_)
             if (c.number == cd->channel && c.bound) {
                 emit(data{c.peer, {cd->payload.begin(), cd->payload.end()}});
                 return;
             }
+        PEERKIT_TURN_LOG(trace, "ChannelData on unbound channel ", hex{cd->channel, 4}, " dropped");
     }
 
     client_config config_;
@@ -585,3 +642,5 @@ private:
 };
 
 }  // namespace peerkit::turn
+
+#undef PEERKIT_TURN_LOG
