@@ -863,6 +863,7 @@ private:
                                                                                : ice::transport_policy::all;
         ac.gathering.include_loopback = config.include_loopback;
         ac.max_remote_candidates = limits_.max_remote_candidates;
+        ac.logger = logger_;
         for (const auto& server : config.ice_servers) {
             for (const auto& url : server.urls) {
                 auto u = detail::parse_ice_url(url);
@@ -1172,6 +1173,14 @@ private:
                 push(ice_candidate_event{std::nullopt});  // webrtc-pc 4.4.1.4: the null candidate
             }
         } else if (auto* s = std::get_if<ice::connection_state_changed>(&e)) {
+            // The agent's reason keeps its ice::errc code, so users can compare against it.
+            // A DTLS failure is final; an ICE one may be undone by an ICE restart.
+            if (!dtls_failed_) {
+                if (s->state == ice::connection_state::failed && s->reason)
+                    failure_ = make_error(s->reason->code(), "ice: ", *s->reason);
+                else if (s->state != ice::connection_state::failed)
+                    failure_.reset();
+            }
             if (s->state == ice_connection_) return;
             ice_connection_ = s->state;
             push(ice_connection_state_change_event{ice_connection_});
