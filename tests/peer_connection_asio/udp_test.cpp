@@ -148,8 +148,30 @@ void run_pair(Executor ex)
     CHECK(pa->local_endpoints().size() == 1);
     CHECK(pa->local_endpoints()[0].port() != 0);
 
-    bnet::co_spawn(ex, signaling_loop(*pb, sig_b, true), bnet::detached);
-    bnet::co_spawn(ex, signaling_loop(*pa, sig_a, false), bnet::detached);
+    // Teardown that does not depend on timing (issue 13: a handler ran after `a` was gone):
+    // shutdown() returns only once no handler runs or will run (a handler running on the I/O
+    // thread is waited for), and the signaling loops, which use pa, pb and the transports,
+    // are waited for once their transports are closed. Also when a REQUIRE fails.
+    std::promise<void> loop_a_done, loop_b_done;
+    auto loop_a_ended = loop_a_done.get_future();
+    auto loop_b_ended = loop_b_done.get_future();
+    bool loops_started = false;
+    struct teardown {
+        std::function<void()> f;
+        ~teardown() { f(); }
+    } const end_of_test{[&] {
+        pa->shutdown();
+        pb->shutdown();
+        sig_a.close();
+        sig_b.close();
+        if (loops_started) {
+            CHECK(loop_a_ended.wait_for(20s) == std::future_status::ready);
+            CHECK(loop_b_ended.wait_for(20s) == std::future_status::ready);
+        }
+    }};
+    bnet::co_spawn(ex, signaling_loop(*pb, sig_b, true), [&](std::exception_ptr) { loop_b_done.set_value(); });
+    bnet::co_spawn(ex, signaling_loop(*pa, sig_a, false), [&](std::exception_ptr) { loop_a_done.set_value(); });
+    loops_started = true;
 
     // The caller: a channel (use_future from this thread), then the implicit offer sent from
     // a coroutine on the executor, so that the offer leaves before the candidates it causes.
@@ -278,10 +300,13 @@ void run_pair(Executor ex)
     pb->async_close(bnet::use_future).get();
     CHECK(pa->signaling_state() == rtc::signaling_state::closed);
     CHECK(pa->connection_state() == rtc::connection_state::closed);
-    pa->shutdown();
-    pb->shutdown();
-    sig_a.close();
-    sig_b.close();
+    // No event after close (the core's closing state changes are not delivered, as in
+    // browsers): what the handlers recorded is final.
+    const auto log_at_close = [&] {
+        std::lock_guard l(a.m);
+        return a.log;
+    }();
+    CHECK(std::find(log_at_close.begin(), log_at_close.end(), "connectionstatechange closed") == log_at_close.end());
 }
 
 }  // namespace

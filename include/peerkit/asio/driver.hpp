@@ -153,6 +153,28 @@ public:
         });
     }
 
+    // close(), after a last call into the machine (a goodbye) whose datagrams are handed to
+    // the kernel and whose stream writes are finished before the sockets and streams close.
+    // Its events are not delivered: the driver is closed from the moment this is called.
+    void close_after(std::function<void(Machine&)> last)
+    {
+        if (closed_.exchange(true)) return;
+        boost::asio::post(strand_, [self = this->shared_from_this(), last = std::move(last)] {
+            last(self->machine_);
+            while (auto t = self->machine_.poll_transmit()) self->transmit(*t);
+            if constexpr (stream_machine<Machine>) {
+                while (auto c = self->machine_.poll_stream()) self->stream_command(std::move(*c));
+            }
+            self->timer_.cancel();
+            for (auto& s : self->sockets_) {
+                s.flush();  // what the kernel refuses for now (EAGAIN) is dropped by close()
+                s.close();
+            }
+            for (auto& [id, c] : self->streams_) c->close_after_writes();
+            self->streams_.clear();
+        });
+    }
+
     template <class F>
     auto invoke(F& f)
     {
@@ -436,6 +458,13 @@ public:
     void close()
     {
         if (impl_) impl_->close();
+    }
+    // Stops as close() does, after running last(machine) on the strand: the datagrams it
+    // queues go to the kernel and its stream writes are finished before the sockets close; its
+    // events are not delivered. From any thread or handler; returns at once.
+    void close_after(std::function<void(Machine&)> last)
+    {
+        if (impl_) impl_->close_after(std::move(last));
     }
 
     // A handle that owns nothing: post(f) runs f(machine) on the strand and drains, if the
