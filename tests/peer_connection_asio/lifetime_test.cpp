@@ -119,6 +119,8 @@ void end_while_handler_runs(Executor ex, ending how)
     REQUIRE(entered.wait_for(20s) == std::future_status::ready);
 
     // Another thread ends the peer connection while its handler blocks on the executor's thread.
+    // `raw` stays valid while the destructor runs (it waits), for held_events() below.
+    peer_connection* raw = &*pc;
     std::promise<void> ended;
     auto ended_future = ended.get_future();
     std::thread ender([&] {
@@ -131,9 +133,14 @@ void end_while_handler_runs(Executor ex, ending how)
         p.log.reset();  // the handler's capture dies with its owner's scope
         ended.set_value();
     });
-    // It must wait for the handler. The 300 ms only give a broken facade the time to show it
-    // returns early; a correct one passes however the threads are scheduled.
-    CHECK(ended_future.wait_for(300ms) == std::future_status::timeout);
+    // The handler is released only once the ending has begun: it drops the held events (under
+    // the gate's lock, before it waits), so from here on the interleaving is fixed, however
+    // late the threads are scheduled. (The old facade's destructor never dropped them.)
+    const bool ending_began = eventually([&] { return raw->held_events() == 0; });
+    CHECK(ending_began);
+    // It must wait for the handler, which is still blocked (300 ms: the time a broken facade
+    // gets to show that it returns early; a correct one passes however threads are scheduled).
+    CHECK(ended_future.wait_for(ending_began ? 300ms : 0ms) == std::future_status::timeout);
     p.release.set_value();
     ender.join();
 
