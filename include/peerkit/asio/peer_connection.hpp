@@ -106,6 +106,7 @@ struct core_machine {
 
     std::unique_ptr<Core> core;
     std::vector<boost::asio::ip::udp::endpoint> bound;
+    log::logger logger{};  // the configuration's: component runtime
 
     void handle_packet(steady_time now, const received_datagram& d)
     {
@@ -113,7 +114,13 @@ struct core_machine {
         for (std::size_t i = 0; i < bound.size(); ++i)
             if (bound[i].port() == d.local.port() && (bound[i].address() == d.local.address() || id == 0))
                 id = static_cast<ice::socket_id>(i + 1);
-        if (id == 0) return;
+        if (id == 0) {
+            // Before add_local_sockets has run (the first datagrams of a fast peer), or a local
+            // address that matches no bound socket: the core could not answer on it.
+            PEERKIT_LOG_AT(logger, log::component::runtime, log::level::debug, "dropped a datagram from ",
+                           endpoint_text(d.source), " to ", endpoint_text(d.local), ": not a socket the core knows");
+            return;
+        }
         core->handle_packet(now, id, to_net(d.source), d.payload);
     }
     void handle_timeout(steady_time now) { core->handle_timeout(now); }
@@ -209,6 +216,11 @@ public:
                                                               typename Policy::random random = {})
     {
         if (auto r = resolve_servers(ex, config); !r) return r.error();
+        // The configuration's logger goes to every runtime piece as well as to the core.
+        const log::logger logger = config.logger;
+        options.driver.logger = logger;
+        options.driver.socket.logger = logger;
+        options.mdns.logger = logger;
         auto core = core_type::create(std::move(config), std::move(random));
         if (!core) return core.error();
         std::vector<boost::asio::ip::udp::endpoint> bind = options.bind;
@@ -224,7 +236,7 @@ public:
             }
         }
         if (bind.empty()) return make_error(rtc::errc::transport_failed, "no local address to bind");
-        machine_type machine{std::move(*core), {}};
+        machine_type machine{std::move(*core), {}, logger};
         auto state = std::make_shared<shared_state>(ex, options.max_held_events, options.max_held_bytes);
         if (on_event) state->set_catch_all(std::move(on_event));
         asio::driver_config driver_config = options.driver;
