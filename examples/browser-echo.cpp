@@ -18,6 +18,7 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"  // false positives inside Asio (see peer.cpp)
 #endif
 #include <peerkit/asio/peer_connection.hpp>
+#include <peerkit/log/stderr.hpp>
 #include <peerkit/signaling/websocket.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -165,7 +166,7 @@ struct options {
     double timeout = 60;
 };
 
-void log(const std::string& s)
+void print_line(const std::string& s)
 {
     std::printf("browser-echo: %s\n", s.c_str());
     std::fflush(stdout);
@@ -178,12 +179,13 @@ struct session {
     std::optional<peer_connection> pc;
     bool connected = false;
     std::size_t echoed = 0, echoed_bytes = 0;
-    void say(const std::string& s) const { log("[" + std::to_string(id) + "] " + s); }
+    void say(const std::string& s) const { print_line("[" + std::to_string(id) + "] " + s); }
 };
 
 struct server_state {
     options opt;
     bnet::io_context& io;
+    peerkit::log::logger logger;  // PEERKIT_LOG (examples/README.md)
     std::optional<signaling::websocket_server> server;
     int next_id = 1;
     std::map<int, std::shared_ptr<session>> sessions;
@@ -225,7 +227,7 @@ signaling::http_response on_http(server_state& st, std::string_view target)
         for (char& c : fields)
             if (c == '&') c = ' ';
         const bool pass = fields.starts_with("result=pass");
-        log(std::string("page reports ") + (pass ? "pass" : "FAIL") + " " + fields.substr(fields.find(' ') == std::string::npos ? fields.size() : fields.find(' ') + 1));
+        print_line(std::string("page reports ") + (pass ? "pass" : "FAIL") + " " + fields.substr(fields.find(' ') == std::string::npos ? fields.size() : fields.find(' ') + 1));
         if (st.opt.once) bnet::co_spawn(st.io, report_and_finish(st, pass ? 0 : 1), bnet::detached);
         return {204, "text/plain", ""};
     }
@@ -237,6 +239,7 @@ bnet::awaitable<void> serve(server_state& st, std::shared_ptr<session> s)
     auto ex = co_await bnet::this_coro::executor;
     peer_connection::configuration config;
     config.include_loopback = true;  // a browser started with --allow-loopback-in-peer-connection
+    config.logger = st.logger;
     for (const auto& url : st.opt.ice_servers) config.ice_servers.push_back({{url}, {}, {}});
     peer_connection_options po;
     po.interfaces.include_loopback = true;
@@ -327,7 +330,7 @@ bnet::awaitable<void> accept_loop(server_state& st)
         auto t = co_await st.server->async_accept(bnet::use_awaitable);
         if (!t) {
             if (t.error().code() == signaling::errc::closed) co_return;
-            log("accept: " + t.error().message());
+            print_line("accept: " + t.error().message());
             continue;
         }
         if (t->target() != "/signal") {
@@ -335,7 +338,7 @@ bnet::awaitable<void> accept_loop(server_state& st)
             continue;
         }
         if (st.sessions.size() >= st.opt.max_peers || (st.opt.once && st.next_id > 1)) {
-            log("refusing a browser: " + std::to_string(st.sessions.size()) + " sessions already");
+            print_line("refusing a browser: " + std::to_string(st.sessions.size()) + " sessions already");
             t->close();
             continue;
         }
@@ -367,7 +370,7 @@ bool parse_number(std::string_view s, T& out)
 int main(int argc, char** argv)
 {
     bnet::io_context io;  // first: it outlives every I/O object below
-    server_state st{{}, io, {}, 1, {}, -1};
+    server_state st{{}, io, peerkit::log::stderr_logger_from_env(), {}, 1, {}, -1};
     options& o = st.opt;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
@@ -387,6 +390,7 @@ int main(int argc, char** argv)
         return 2;
     }
     signaling::websocket_server_config wc;
+    wc.websocket.transport.logger = st.logger;
     wc.on_http = [&st](std::string_view target) { return on_http(st, target); };
     auto server = signaling::websocket_server::listen(io.get_executor(), {address, o.port}, std::move(wc));
     if (!server) {
@@ -397,7 +401,7 @@ int main(int argc, char** argv)
     const auto local = st.server->local_endpoint();
     const std::string url = "http://" + (local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string()) +
                             ":" + std::to_string(local.port()) + "/";
-    log("open " + url + " in a browser (" + url + "?selftest=100 runs a self-test)");
+    print_line("open " + url + " in a browser (" + url + "?selftest=100 runs a self-test)");
 
     bnet::co_spawn(io, accept_loop(st), bnet::detached);
     bnet::signal_set signals(io, SIGINT, SIGTERM);
@@ -408,7 +412,7 @@ int main(int argc, char** argv)
                                                                  std::chrono::duration<double>(o.timeout));
     while (st.exit_code < 0 && (!o.once || std::chrono::steady_clock::now() < deadline)) io.run_for(20ms);
     if (st.exit_code < 0) {
-        log("timeout");
+        print_line("timeout");
         st.exit_code = 2;
     }
     // Goodbye to every browser still here: their connections close (SCTP ABORT, close_notify).

@@ -12,6 +12,7 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #endif
 #include <peerkit/asio/peer_connection.hpp>
+#include <peerkit/log/stderr.hpp>
 #include <peerkit/signaling/memory.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -295,8 +296,12 @@ int main(int argc, char** argv)
     }
 
     bnet::io_context io;
+    // PEERKIT_LOG=ice:debug,... : the library's log lines on stderr (examples/README.md).
+    const peerkit::log::logger logger = peerkit::log::stderr_logger_from_env();
+    signaling::transport_config sig_config;
+    sig_config.logger = logger;
     // Named ends rather than a structured binding: clang 14 cannot capture bindings in lambdas.
-    auto signaling_pair = signaling::make_memory_pair(bnet::any_io_executor(io.get_executor()));
+    auto signaling_pair = signaling::make_memory_pair(bnet::any_io_executor(io.get_executor()), sig_config);
     auto& sig_caller = signaling_pair.first;
     auto& sig_callee = signaling_pair.second;
     peer caller, callee;
@@ -307,6 +312,7 @@ int main(int argc, char** argv)
 
     peer_connection::configuration config;
     config.include_loopback = true;  // both peers are on this machine
+    config.logger = logger;
     peer_connection_options popt;
     popt.bind = {{bnet::ip::address_v4::loopback(), 0}};
     auto a = peer_connection::create(io.get_executor(), config, make_handler(caller, opt), popt);

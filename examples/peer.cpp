@@ -16,9 +16,24 @@
 // opens (keeping buffered_amount bounded) and exits 0 once they are all acknowledged, unless
 // it also expects messages. --expect N exits 0 after N messages, printing
 //   RESULT peer=peerkit recv=N bytes=B secs=S MBps=X open_ms=T
-// on stderr. --echo sends every message back. --check verifies every message received: a
-// message of B bytes must be the next message of --send's pattern for B bytes (see below; k
-// counts separately for each size), else exit 1. Exit 1 on failure, 2 on timeout.
+// on stderr when the N-th arrives. --echo sends every message back. --check verifies every
+// message received: a message of B bytes must be the next message of --send's pattern for B
+// bytes (see below; k counts separately for each size), else exit 1.
+//
+// Exit status and RESULT:
+// - 0: done as above.
+// - 1: failure, at once: connection_state became failed (printed as
+//     connection failed: <reason>
+//   with the layer that failed, when the core gives one), a refused call, a --check mismatch,
+//   or the peer leaving before we had what --expect asked for.
+// - 2: --timeout SECONDS (default 60) ran out first; printed as
+//     timeout after S s: received R of N messages
+// - RESULT is printed only when all --expect messages arrived, exactly once; never with fewer
+//   (not on a timeout, not when the peer left early), so a RESULT line is always a result.
+//
+// PEERKIT_LOG (e.g. PEERKIT_LOG=ice:debug,dtls:trace, or PEERKIT_LOG=debug for every layer)
+// turns on the library's log lines on stderr (include/peerkit/log/stderr.hpp); they never start
+// with "peer: " or "RESULT".
 //
 // Details the tests rely on:
 // - Message k (counting from 0) of --send is B bytes: k as 4 big-endian bytes (truncated when
@@ -39,6 +54,7 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #endif
 #include <peerkit/asio/peer_connection.hpp>
+#include <peerkit/log/stderr.hpp>
 #include <peerkit/signaling/stdio.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -77,7 +93,7 @@ struct flags {
     double timeout = 60;
 };
 
-void log(const std::string& s) { std::fprintf(stderr, "peer: %s\n", s.c_str()); }
+void say(const std::string& s) { std::fprintf(stderr, "peer: %s\n", s.c_str()); }
 
 struct state {
     flags f;
@@ -109,7 +125,7 @@ void report(state& s)
     if (s.f.check && s.exit_code < 0) {
         std::string sizes;
         for (const auto& [size, n] : s.next_k) sizes += " " + std::to_string(n) + "x" + std::to_string(size);
-        log("check: every byte of the " + std::to_string(s.received) + " messages matched (" + sizes.substr(sizes.empty() ? 0 : 1) + ")");
+        say("check: every byte of the " + std::to_string(s.received) + " messages matched (" + sizes.substr(sizes.empty() ? 0 : 1) + ")");
     }
 }
 
@@ -135,20 +151,23 @@ peer_connection::event_handler handler(state& s)
     return [&s](rtc::event e) {
         if (auto* c = std::get_if<rtc::ice_candidate_event>(&e)) {
             (void)s.sig->send(to_signaling(c->candidate));
-            log(c->candidate ? "icecandidate " + c->candidate->candidate : "icecandidate null");
+            say(c->candidate ? "icecandidate " + c->candidate->candidate : "icecandidate null");
         } else if (auto* cs = std::get_if<rtc::connection_state_change_event>(&e)) {
-            log("connectionstatechange " + std::string(rtc::to_string(cs->state)));
-            if (cs->state == rtc::connection_state::failed) finish(s, 1);
+            say("connectionstatechange " + std::string(rtc::to_string(cs->state)));
+            if (cs->state == rtc::connection_state::failed) {
+                say("connection failed" + (cs->reason ? ": " + std::string(cs->reason->message()) : std::string()));
+                finish(s, 1);
+            }
             if (cs->state == rtc::connection_state::closed) s.remote_gone = true;
         } else if (auto* ce = std::get_if<rtc::ice_candidate_error_event>(&e)) {
-            log("icecandidateerror " + ce->url + " " + std::to_string(ce->error_code) + " " + ce->error_text);
+            say("icecandidateerror " + ce->url + " " + std::to_string(ce->error_code) + " " + ce->error_text);
         } else if (auto* ss = std::get_if<rtc::signaling_state_change_event>(&e)) {
-            log("signalingstatechange " + std::string(rtc::to_string(ss->state)));
+            say("signalingstatechange " + std::string(rtc::to_string(ss->state)));
         } else if (auto* dc = std::get_if<rtc::data_channel_event>(&e)) {
-            log("datachannel");
+            say("datachannel");
             if (!s.channel) s.channel = dc->channel;
         } else if (auto* o = std::get_if<rtc::channel_open_event>(&e)) {
-            log("datachannel open");
+            say("datachannel open");
             if (!s.channel) s.channel = o->channel;
             if (!s.opened && *s.channel == o->channel) s.opened = clock_type::now();
         } else if (auto* m = std::get_if<rtc::channel_message_event>(&e)) {
@@ -165,7 +184,7 @@ peer_connection::event_handler handler(state& s)
                 if (!same) {
                     std::size_t j = 0;
                     while (j < m->data.size() && m->data[j] == s.expected[j]) ++j;
-                    log("check: message " + std::to_string(k) + " of " + std::to_string(m->data.size()) + " bytes" +
+                    say("check: message " + std::to_string(k) + " of " + std::to_string(m->data.size()) + " bytes" +
                         (m->binary ? " differs at byte " + std::to_string(j) : " is text, not binary"));
                     finish(s, 1);
                 }
@@ -173,24 +192,24 @@ peer_connection::event_handler handler(state& s)
             if (s.f.echo) {
                 auto on_sent = [&s](result<void> r) {
                     if (!r && !s.remote_gone) {
-                        log("echo: " + r.error().message());
+                        say("echo: " + r.error().message());
                         finish(s, 1);
                     }
                 };
                 if (m->binary) s.pc->async_send_binary(m->channel, m->data, on_sent);
                 else s.pc->async_send(m->channel, std::string(m->text()), on_sent);
             }
-            if (s.f.expect && s.received == s.f.expect) report(s);
+            if (s.f.expect && s.received == s.f.expect && s.exit_code < 0) report(s);
         } else if (auto* low = std::get_if<rtc::channel_buffered_amount_low_event>(&e)) {
             if (s.channel && *s.channel == low->channel) {
                 ++s.low_events;
                 if (s.drain_wait) s.drain_wait->cancel();
             }
         } else if (auto* cl = std::get_if<rtc::channel_close_event>(&e)) {
-            log("datachannel close");
+            say("datachannel close");
             if (s.channel && *s.channel == cl->channel) s.remote_gone = true;
         } else if (auto* err = std::get_if<rtc::channel_error_event>(&e)) {
-            log("datachannel error: " + err->error.message());
+            say("datachannel error: " + err->error.message());
         }
     };
 }
@@ -201,7 +220,7 @@ bnet::awaitable<void> signaling_loop(state& s)
         auto m = co_await s.sig->async_receive(bnet::use_awaitable);
         if (!m) {
             if (m.error().code() == signaling::errc::closed || m.error().code() == signaling::errc::cancelled) co_return;
-            log("signaling: " + m.error().message());  // malformed line: carry on
+            say("signaling: " + m.error().message());  // malformed line: carry on
             continue;
         }
         if (auto* d = std::get_if<signaling::session_description>(&*m)) {
@@ -209,14 +228,14 @@ bnet::awaitable<void> signaling_loop(state& s)
             const auto desc = to_rtc(*d);
             auto r = co_await s.pc->async_set_remote_description(desc, bnet::use_awaitable);
             if (!r) {
-                log("bad description: " + r.error().message());
+                say("bad description: " + r.error().message());
                 finish(s, 1);
                 co_return;
             }
             if (d->type == signaling::sdp_type::offer) {
                 auto a = co_await s.pc->async_set_local_description(bnet::use_awaitable);
                 if (!a) {
-                    log("answer: " + a.error().message());
+                    say("answer: " + a.error().message());
                     finish(s, 1);
                     co_return;
                 }
@@ -225,7 +244,7 @@ bnet::awaitable<void> signaling_loop(state& s)
         } else if (auto* c = std::get_if<signaling::ice_candidate>(&*m)) {
             const auto cand = to_rtc(*c);
             auto r = co_await s.pc->async_add_ice_candidate(cand, bnet::use_awaitable);
-            if (!r) log("addIceCandidate: " + r.error().message());
+            if (!r) say("addIceCandidate: " + r.error().message());
         }
     }
 }
@@ -255,7 +274,7 @@ bnet::awaitable<void> run(state& s)
         init.max_retransmits = s.f.max_retransmits;
         auto ch = co_await s.pc->async_create_data_channel(s.f.label, init, bnet::use_awaitable);
         if (!ch) {
-            log("create_data_channel: " + ch.error().message());
+            say("create_data_channel: " + ch.error().message());
             finish(s, 1);
             co_return;
         }
@@ -263,7 +282,7 @@ bnet::awaitable<void> run(state& s)
         s.t0 = clock_type::now();
         auto offer = co_await s.pc->async_set_local_description(bnet::use_awaitable);
         if (!offer) {
-            log("offer: " + offer.error().message());
+            say("offer: " + offer.error().message());
             finish(s, 1);
             co_return;
         }
@@ -272,7 +291,7 @@ bnet::awaitable<void> run(state& s)
     while (!s.opened) {
         if (s.exit_code >= 0) co_return;
         if (s.remote_gone) {
-            log("the peer left before the data channel opened");
+            say("the peer left before the data channel opened");
             finish(s, 1);
             co_return;
         }
@@ -280,7 +299,7 @@ bnet::awaitable<void> run(state& s)
     }
     {
         const auto st = co_await s.pc->async_get_stats(bnet::use_awaitable);
-        log("selected-pair local " + st.selected_local_candidate.value_or("none") + " remote " +
+        say("selected-pair local " + st.selected_local_candidate.value_or("none") + " remote " +
             st.selected_remote_candidate.value_or("none"));
     }
     if (!s.f.send && !s.f.expect) {
@@ -304,7 +323,7 @@ bnet::awaitable<void> run(state& s)
         while (sent < s.f.send) {
             if (s.exit_code >= 0) co_return;
             if (s.remote_gone) {
-                log("the peer left after " + std::to_string(sent) + " of " + std::to_string(s.f.send) + " messages were sent");
+                say("the peer left after " + std::to_string(sent) + " of " + std::to_string(s.f.send) + " messages were sent");
                 finish(s, 1);
                 co_return;
             }
@@ -331,7 +350,7 @@ bnet::awaitable<void> run(state& s)
             const std::span<const bytes_view> batch(views.data(), burst);
             auto r = co_await s.pc->async_send_binary(id, batch, bnet::use_awaitable);
             if (!r) {
-                log("send: " + r.error().message());
+                say("send: " + r.error().message());
                 finish(s, 1);
                 co_return;
             }
@@ -341,19 +360,18 @@ bnet::awaitable<void> run(state& s)
         while (!co_await all_acknowledged(s)) {
             if (s.exit_code >= 0) co_return;
             if (s.remote_gone) {
-                log("the peer left before our " + std::to_string(sent) + " messages were all acknowledged");
+                say("the peer left before our " + std::to_string(sent) + " messages were all acknowledged");
                 finish(s, 1);
                 co_return;
             }
             co_await pause();
         }
-        log("sent " + std::to_string(sent) + " messages, all acknowledged");
+        say("sent " + std::to_string(sent) + " messages, all acknowledged");
     }
     while (s.received < s.f.expect) {
         if (s.exit_code >= 0) co_return;
         if (s.remote_gone) {
-            log("the peer left after " + std::to_string(s.received) + " of " + std::to_string(s.f.expect) + " messages");
-            report(s);
+            say("the peer left after " + std::to_string(s.received) + " of " + std::to_string(s.f.expect) + " messages");
             finish(s, 1);
             co_return;
         }
@@ -363,7 +381,7 @@ bnet::awaitable<void> run(state& s)
     while (!co_await all_acknowledged(s)) {
         if (s.exit_code >= 0) co_return;
         if (s.remote_gone) {
-            log("the peer left before all echoes were acknowledged (it had what it needed)");
+            say("the peer left before all echoes were acknowledged (it had what it needed)");
             break;
         }
         co_await pause();
@@ -413,16 +431,20 @@ int main(int argc, char** argv)
         }
     }
 
+    const peerkit::log::logger logger = peerkit::log::stderr_logger_from_env();
     peer_connection::configuration config;
     config.include_loopback = true;
+    config.logger = logger;  // the core's machines and, through the facade, the runtime's pieces
     for (const auto& url : f.ice_servers) {
         // turn://user:pass@host form is not standard; credentials come from the flags.
         config.ice_servers.push_back({{url}, f.username, f.credential});
     }
     if (f.relay_only) config.ice_transport_policy = rtc::ice_transport_policy::relay;
-    auto sig = signaling::stdio_transport::open(io.get_executor());
+    signaling::transport_config sig_config;
+    sig_config.logger = logger;
+    auto sig = signaling::stdio_transport::open(io.get_executor(), 0, 1, sig_config);
     if (!sig) {
-        log("stdio: " + sig.error().message());
+        say("stdio: " + sig.error().message());
         return 1;
     }
     s.sig.emplace(std::move(*sig));
@@ -431,7 +453,7 @@ int main(int argc, char** argv)
     options.turn_tls.ca_file = f.turn_ca;
     auto pc = peer_connection::create(io.get_executor(), config, handler(s), options);
     if (!pc) {
-        log("create: " + pc.error().message());
+        say("create: " + pc.error().message());
         return 1;
     }
     s.pc.emplace(std::move(*pc));
@@ -441,8 +463,11 @@ int main(int argc, char** argv)
     const auto deadline = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(f.timeout));
     while (s.exit_code < 0 && clock_type::now() < deadline) io.run_for(10ms);
     if (s.exit_code < 0) {
-        log("timeout");
-        if (f.expect && s.received < f.expect) report(s);
+        // No RESULT here: it is printed only once --expect is met.
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%g", f.timeout);
+        say(std::string("timeout after ") + secs + " s: received " + std::to_string(s.received) + " of " +
+            std::to_string(f.expect) + " messages");
         s.exit_code = 2;
     }
     {

@@ -9,6 +9,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #endif
+#include <peerkit/log/stderr.hpp>
 #include <peerkit/signaling/rendezvous_server.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -40,6 +41,8 @@ int main(int argc, char** argv)
     std::string host = "127.0.0.1";
     std::size_t port = 8080;
     peerkit::signaling::rendezvous_config config;
+    // PEERKIT_LOG=runtime:debug: messages the server's transports could not parse (stderr).
+    config.server.websocket.transport.logger = peerkit::log::stderr_logger_from_env();
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg(argv[i]);
         const bool has_value = i + 1 < argc;

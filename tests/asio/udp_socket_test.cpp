@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -334,4 +336,62 @@ TEST_CASE("udp socket: a context destroyed with a receive waiting destroys the h
     }
     CHECK_FALSE(ran);
     CHECK(watch.expired());
+}
+
+namespace {
+struct log_lines {
+    std::mutex m;
+    std::vector<std::string> lines;
+    static void sink(void* context, peerkit::log::level l, peerkit::log::component, std::string_view message) noexcept
+    {
+        auto* self = static_cast<log_lines*>(context);
+        std::lock_guard g(self->m);
+        self->lines.push_back(std::string(peerkit::log::to_string(l)) + " " + std::string(message));
+    }
+    bool has(std::string_view a, std::string_view b = {})
+    {
+        std::lock_guard g(m);
+        for (const auto& line : lines)
+            if (line.find(a) != std::string::npos && line.find(b) != std::string::npos) return true;
+        return false;
+    }
+};
+}  // namespace
+
+TEST_CASE("udp socket: the logger reports buffer sizes, refused sends with their destination, truncated datagrams")
+{
+    net::io_context io;
+    log_lines captured;
+    udp_socket_config config;
+    config.logger = peerkit::log::logger{&log_lines::sink, &captured,
+                                         peerkit::log::levels{}.set(peerkit::log::component::runtime, peerkit::log::level::debug)};
+    config.receive_buffer_size = 1 << 20;
+    config.max_datagram_size = 100;
+    auto tx = bind_or_fail(io, {net::ip::address_v4::loopback(), 0}, config);
+    auto rx = bind_or_fail(io, {net::ip::address_v4::loopback(), 0}, config);
+    CHECK(captured.has("info udp socket 127.0.0.1:", "SO_RCVBUF "));
+    CHECK(captured.has("(asked 1048576)"));
+
+    // Broadcast without SO_BROADCAST: the kernel refuses it (EACCES) and the socket goes on.
+    const udp::endpoint broadcast(net::ip::make_address_v4("255.255.255.255"), 9);
+    auto refused = tx.async_send(broadcast, make_datagram(1, 10), net::use_future);
+    io.run_for(std::chrono::milliseconds(500));
+    // use_future completes on its own executor (another thread): wait for it.
+    REQUIRE(refused.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    CHECK_THROWS(refused.get());
+    CHECK(captured.has("debug udp socket 127.0.0.1:", "send to 255.255.255.255:9 failed ("));
+    CHECK(captured.has("1 datagram(s) dropped"));
+
+    // Longer than max_datagram_size: dropped with a line, the next one arrives.
+    io.restart();
+    REQUIRE(tx.send(rx.local_endpoint(), make_datagram(2, 500)));
+    REQUIRE(tx.send(rx.local_endpoint(), make_datagram(3, 50)));
+    std::size_t got = 0;
+    rx.async_receive([&](boost::system::error_code ec, std::span<const received_datagram> batch) {
+        CHECK_FALSE(ec);
+        got = batch.size();
+    });
+    io.run_for(std::chrono::milliseconds(500));
+    CHECK(got == 1);
+    CHECK(captured.has("dropped a datagram from 127.0.0.1:", "longer than max_datagram_size 100"));
 }

@@ -18,6 +18,8 @@
 
 #include <chrono>
 #include <future>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -248,4 +250,45 @@ TEST_CASE("memory pair: a context destroyed with a receive waiting destroys the 
     }
     CHECK_FALSE(ran);
     CHECK(watch.expired());
+}
+
+namespace {
+struct log_lines {
+    std::mutex m;
+    std::vector<std::string> lines;
+    static void sink(void* context, peerkit::log::level, peerkit::log::component c, std::string_view message) noexcept
+    {
+        auto* self = static_cast<log_lines*>(context);
+        std::lock_guard l(self->m);
+        self->lines.push_back(std::string(peerkit::log::to_string(c)) + " " + std::string(message));
+    }
+};
+}  // namespace
+
+TEST_CASE("memory pair: a message that does not parse is logged at debug, naming the transport")
+{
+    net::io_context io;
+    log_lines captured;
+    transport_config config;
+    config.logger = peerkit::log::logger{&log_lines::sink, &captured,
+                                         peerkit::log::levels{}.set(peerkit::log::component::runtime, peerkit::log::level::debug)};
+    auto ends = make_memory_pair(io.get_executor(), config);
+    REQUIRE(ends.first.send_text("{not json"));
+    REQUIRE(ends.first.send(end_of_candidates()));
+    std::vector<peerkit::result<message>> got;
+    std::function<void()> next = [&] {
+        ends.second.async_receive([&](peerkit::result<message> r) {
+            got.push_back(std::move(r));
+            if (got.size() < 2) next();
+        });
+    };
+    next();
+    io.run_for(std::chrono::seconds(5));
+    REQUIRE(got.size() == 2);
+    CHECK_FALSE(got[0]);
+    CHECK(got[1]);
+    std::lock_guard l(captured.m);
+    REQUIRE(captured.lines.size() == 1);  // the good message is not logged
+    CHECK(captured.lines[0].find("runtime signaling (memory): could not parse a received message of 9 bytes") == 0);
+    CHECK(captured.lines[0].find("JSON") != std::string::npos);
 }

@@ -25,6 +25,7 @@
 #include <peerkit/bytes.hpp>
 #include <peerkit/error.hpp>
 #include <peerkit/ice/types.hpp>
+#include <peerkit/log.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -86,6 +87,9 @@ struct driver_config {
     // Drain rounds before the driver yields to other handlers on the executor (a machine that
     // keeps producing work cannot starve its neighbours).
     std::size_t max_drain_rounds = 64;
+    // Component `runtime`, debug: receive errors, datagrams with no socket to leave from and
+    // sends the socket refused. The sockets log through `socket.logger` (set it too).
+    log::logger logger{};
 };
 
 struct driver_stats {
@@ -153,6 +157,28 @@ public:
         });
     }
 
+    // close(), after a last call into the machine (a goodbye) whose datagrams are handed to
+    // the kernel and whose stream writes are finished before the sockets and streams close.
+    // Its events are not delivered: the driver is closed from the moment this is called.
+    void close_after(std::function<void(Machine&)> last)
+    {
+        if (closed_.exchange(true)) return;
+        boost::asio::post(strand_, [self = this->shared_from_this(), last = std::move(last)] {
+            last(self->machine_);
+            while (auto t = self->machine_.poll_transmit()) self->transmit(*t);
+            if constexpr (stream_machine<Machine>) {
+                while (auto c = self->machine_.poll_stream()) self->stream_command(std::move(*c));
+            }
+            self->timer_.cancel();
+            for (auto& s : self->sockets_) {
+                s.flush();  // what the kernel refuses for now (EAGAIN) is dropped by close()
+                s.close();
+            }
+            for (auto& [id, c] : self->streams_) c->close_after_writes();
+            self->streams_.clear();
+        });
+    }
+
     template <class F>
     auto invoke(F& f)
     {
@@ -192,6 +218,9 @@ private:
                 if (ec) {
                     if (ec == boost::asio::error::operation_aborted) return;
                     ++self->stats_.receive_errors;  // transient (e.g. ENOMEM): keep receiving
+                    PEERKIT_LOG_AT(self->config_.logger, log::component::runtime, log::level::debug, "driver: receive on ",
+                                   endpoint_text(self->sockets_[index].local_endpoint()), " failed (", std::error_code(ec),
+                                   "), receiving again");
                 } else {
                     const auto now = std::chrono::steady_clock::now();
                     for (const auto& d : batch) self->machine_.handle_packet(now, d);
@@ -251,9 +280,15 @@ private:
         if (socket == nullptr) socket = socket_for_family(destination);
         if (socket == nullptr) {
             ++stats_.unroutable;
+            PEERKIT_LOG_AT(config_.logger, log::component::runtime, log::level::debug, "driver: dropped a datagram to ",
+                           endpoint_text(destination), ": no socket of its address family (or its source) is bound");
             return;
         }
-        if (!socket->send(destination, bytes_view(t.payload))) ++stats_.send_failures;
+        if (auto sent = socket->send(destination, bytes_view(t.payload)); !sent) {
+            ++stats_.send_failures;
+            PEERKIT_LOG_AT(config_.logger, log::component::runtime, log::level::debug, "driver: dropped a datagram to ",
+                           endpoint_text(destination), ": ", sent.error());
+        }
     }
 
     using stream_type = stream_connection<strand_type>;
@@ -436,6 +471,13 @@ public:
     void close()
     {
         if (impl_) impl_->close();
+    }
+    // Stops as close() does, after running last(machine) on the strand: the datagrams it
+    // queues go to the kernel and its stream writes are finished before the sockets close; its
+    // events are not delivered. From any thread or handler; returns at once.
+    void close_after(std::function<void(Machine&)> last)
+    {
+        if (impl_) impl_->close_after(std::move(last));
     }
 
     // A handle that owns nothing: post(f) runs f(machine) on the strand and drains, if the

@@ -29,6 +29,7 @@
 
 #include <peerkit/asio/interfaces.hpp>
 #include <peerkit/error.hpp>
+#include <peerkit/log.hpp>
 #include <peerkit/net/address.hpp>
 #include <peerkit/net/dns.hpp>
 
@@ -80,6 +81,9 @@ struct mdns_config {
     std::size_t max_cache_entries = 64;  // resolved names kept (oldest dropped first)
     std::size_t max_message_size = 9000; // RFC 6762 17: an mDNS message fits 9000 bytes
     net::dns::limits dns_limits{};
+    // Component `runtime`: failed resolutions and malformed answers (debug), other ignored
+    // datagrams (trace). Off by default.
+    log::logger logger{};
 };
 
 // Counters since creation (relaxed atomics: readable from any thread).
@@ -172,6 +176,7 @@ private:
     void fail(handler_type& h, error e)
     {
         failed_.fetch_add(1, std::memory_order_relaxed);
+        PEERKIT_LOG_AT(config_.logger, log::component::runtime, log::level::debug, "mdns: resolution failed: ", e);
         h(std::move(e));
     }
 
@@ -319,11 +324,15 @@ private:
     {
         if (sender_.port() != config_.group.port()) {  // RFC 6762 11: responses come from 5353
             ignored_.fetch_add(1, std::memory_order_relaxed);
+            PEERKIT_LOG_AT(config_.logger, log::component::runtime, log::level::trace, "mdns: ignored a datagram from ",
+                           sender_.address().to_string(), " port ", sender_.port(), ": not the group's port");
             return;
         }
         auto m = net::dns::message_view::parse(datagram, config_.dns_limits);
         if (!m) {
             malformed_.fetch_add(1, std::memory_order_relaxed);
+            PEERKIT_LOG_AT(config_.logger, log::component::runtime, log::level::debug, "mdns: dropped a malformed answer from ",
+                           sender_.address().to_string(), ": ", m.error());
             return;
         }
         const auto& h = m->header();

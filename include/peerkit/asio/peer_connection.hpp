@@ -42,8 +42,10 @@
 #include <boost/asio/post.hpp>
 
 #include <array>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -55,6 +57,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -103,6 +106,7 @@ struct core_machine {
 
     std::unique_ptr<Core> core;
     std::vector<boost::asio::ip::udp::endpoint> bound;
+    log::logger logger{};  // the configuration's: component runtime
 
     void handle_packet(steady_time now, const received_datagram& d)
     {
@@ -110,7 +114,13 @@ struct core_machine {
         for (std::size_t i = 0; i < bound.size(); ++i)
             if (bound[i].port() == d.local.port() && (bound[i].address() == d.local.address() || id == 0))
                 id = static_cast<ice::socket_id>(i + 1);
-        if (id == 0) return;
+        if (id == 0) {
+            // Before add_local_sockets has run (the first datagrams of a fast peer), or a local
+            // address that matches no bound socket: the core could not answer on it.
+            PEERKIT_LOG_AT(logger, log::component::runtime, log::level::debug, "dropped a datagram from ",
+                           endpoint_text(d.source), " to ", endpoint_text(d.local), ": not a socket the core knows");
+            return;
+        }
         core->handle_packet(now, id, to_net(d.source), d.payload);
     }
     void handle_timeout(steady_time now) { core->handle_timeout(now); }
@@ -206,6 +216,11 @@ public:
                                                               typename Policy::random random = {})
     {
         if (auto r = resolve_servers(ex, config); !r) return r.error();
+        // The configuration's logger goes to every runtime piece as well as to the core.
+        const log::logger logger = config.logger;
+        options.driver.logger = logger;
+        options.driver.socket.logger = logger;
+        options.mdns.logger = logger;
         auto core = core_type::create(std::move(config), std::move(random));
         if (!core) return core.error();
         std::vector<boost::asio::ip::udp::endpoint> bind = options.bind;
@@ -221,7 +236,7 @@ public:
             }
         }
         if (bind.empty()) return make_error(rtc::errc::transport_failed, "no local address to bind");
-        machine_type machine{std::move(*core), {}};
+        machine_type machine{std::move(*core), {}, logger};
         auto state = std::make_shared<shared_state>(ex, options.max_held_events, options.max_held_bytes);
         if (on_event) state->set_catch_all(std::move(on_event));
         asio::driver_config driver_config = options.driver;
@@ -263,26 +278,45 @@ public:
     }
 
     basic_peer_connection(basic_peer_connection&&) noexcept = default;
+    // The connection assigned over is shut down first, as if destroyed.
     basic_peer_connection& operator=(basic_peer_connection&& other) noexcept
     {
         if (this != &other) {
-            if (mdns_) mdns_->close();
+            shutdown();
             driver_ = std::move(other.driver_);
             state_ = std::move(other.state_);
             mdns_ = std::move(other.mdns_);
         }
         return *this;
     }
-    // Pending mDNS resolutions are dropped (they hold no reference to the driver, only a weak
-    // handle, so one finishing meanwhile does nothing); the driver closes.
-    ~basic_peer_connection()
-    {
-        if (mdns_) mdns_->close();
-    }
+    // shutdown(): no handler runs after the destructor returns, and the handlers (with their
+    // captures) are destroyed before it returns; a handler running on another thread is waited
+    // for (see "Handlers and lifetime" below). Pending mDNS resolutions are dropped (they hold
+    // only a weak handle to the driver); the driver closes.
+    ~basic_peer_connection() { shutdown(); }
 
     [[nodiscard]] executor_type get_executor() const noexcept { return state_->user; }
     [[nodiscard]] std::vector<boost::asio::ip::udp::endpoint> local_endpoints() const { return driver_->local_endpoints(); }
 
+    // ---- handlers and lifetime -------------------------------------------------------------------
+    // The guarantee, on every executor (an io_context run by any number of threads, a
+    // thread_pool, a strand):
+    // - After close(), async_close(), shutdown() or the destructor returns, no event handler
+    //   (per-event, catch-all, on_mdns_error) of this peer connection runs any more. Events
+    //   produced but not yet handed to a handler are dropped, as in browsers, where no event
+    //   fires after close() (webrtc-pc, RTCPeerConnection.close(): it fires no events).
+    // - A handler already running on another thread when one of them is called is waited for:
+    //   the call returns after that handler has. Called from inside a handler (on the handler's
+    //   own thread) they do not wait for it, so a handler may close or destroy its own peer
+    //   connection; the rest of that handler still runs, nothing after it.
+    //   Do not call them while holding a lock that a handler of this peer connection takes.
+    // - The handlers are released (destroyed, with their captures) before they return, except a
+    //   handler that is running on the calling thread: it is released when it returns.
+    // - Completion handlers of calls already made (async_*) are not event handlers: each runs
+    //   exactly once, as Asio requires of every initiated operation (a use_future or co_await
+    //   caller would otherwise never wake), also after close() or destruction. Do not capture
+    //   in them what dies with the peer connection.
+    //
     // ---- event handlers (RTCPeerConnection's and RTCDataChannel's on<event> attributes) ------
     // Callable from any thread and from inside a handler; an empty function unsets. Every
     // handler runs on the user's executor, one event at a time, in the order the core produced
@@ -482,8 +516,7 @@ public:
     }
     void on_mdns_error(std::function<void(const std::string& candidate, const std::string& reason)> f)
     {
-        std::lock_guard lock(state_->mutex);
-        state_->mdns_error_handler = f ? std::make_shared<const decltype(f)>(std::move(f)) : nullptr;
+        state_->set_mdns_error_handler(f ? std::make_shared<const decltype(f)>(std::move(f)) : nullptr);
     }
 
     // ---- data channels -------------------------------------------------------------------------
@@ -562,23 +595,45 @@ public:
         return invoke(std::move(f), std::forward<Token>(token));
     }
 
-    // close(): the core says goodbye (SCTP ABORT, DTLS close_notify), then the sockets close.
+    // RTCPeerConnection.close(): from any thread or handler, returns at once (after a handler
+    // running on another thread has returned, see "Handlers and lifetime"). Event delivery
+    // stops now: no handler runs after it, queued events are dropped, the handlers are
+    // released. The attributes read closed. Then, on the driver's strand, the core says goodbye
+    // (SCTP ABORT, DTLS close_notify, TURN allocations released) and the sockets close once
+    // those datagrams are handed to the kernel. Idempotent.
+    void close()
+    {
+        if (!state_) return;
+        begin_closing();
+        driver_->close_after([](machine_type& m) { m.core->close(asio::steady_time::clock::now()); });
+    }
+    // close() with a completion once the core has said goodbye: event delivery stops when this
+    // is called, as with close(); the sockets stay open (for retransmissions of the goodbye's
+    // TURN refreshes) until shutdown() or the destructor.
     template <class Token>
     auto async_close(Token&& token)
     {
-        if (mdns_) mdns_->close();
+        begin_closing();
         return invoke_observed([](core_type& c, auto now) { c.close(now); }, std::forward<Token>(token));
     }
-    // Stops the runtime at once (no goodbye); further events are not delivered.
-    // Handlers are released; held events are discarded.
+    // Stops the runtime at once (no goodbye): event delivery stops as with close(), the sockets
+    // and timers close. Idempotent; a moved-from object ignores it.
     void shutdown()
     {
+        if (!state_) return;
         state_->stop();
         if (mdns_) mdns_->close();
         if (driver_) driver_->close();
     }
 
 private:
+    void begin_closing()
+    {
+        state_->stop();
+        state_->observe_closed();
+        if (mdns_) mdns_->close();
+    }
+
     // A handler as the delivery sees it; the per-event setters wrap the typed function.
     using any_handler = std::shared_ptr<const std::function<void(rtc::event&)>>;
     static constexpr std::size_t event_kinds = std::variant_size_v<rtc::event>;
@@ -651,19 +706,67 @@ private:
         std::size_t mdns_pending = 0;
         std::function<bool(std::function<void(machine_type&)>)> to_driver;  // set once by create()
         std::optional<rtc::ice_candidate> mdns_deferred_end;
-        std::shared_ptr<const std::function<void(const std::string&, const std::string&)>> mdns_error_handler;
+        using mdns_error_function = std::shared_ptr<const std::function<void(const std::string&, const std::string&)>>;
+        mdns_error_function mdns_error_handler;
+        void set_mdns_error_handler(mdns_error_function h)
+        {
+            std::lock_guard lock(mutex);
+            if (stopped) return;
+            mdns_error_handler.swap(h);
+        }
+        // On the driver's strand: counted there, reported on the user's executor through the
+        // delivery gate (the handler is looked up when it runs, so close() in between wins).
         void mdns_error(std::string candidate, std::string reason)
         {
             mdns_failed.fetch_add(1, std::memory_order_relaxed);
-            std::shared_ptr<const std::function<void(const std::string&, const std::string&)>> h;
             {
                 std::lock_guard lock(mutex);
                 if (stopped) return;
-                h = mdns_error_handler;
             }
-            if (h)
-                boost::asio::post(user, [h, candidate = std::move(candidate), reason = std::move(reason)] { (*h)(candidate, reason); });
+            boost::asio::post(user, [self = this->shared_from_this(), candidate = std::move(candidate), reason = std::move(reason)] {
+                delivery<mdns_error_function> d(*self);
+                {
+                    std::lock_guard lock(self->mutex);
+                    if (self->stopped || !self->mdns_error_handler) return;
+                    d.enter(self->mdns_error_handler);
+                }
+                (*d.handler)(candidate, reason);
+            });
         }
+
+        // The delivery gate. Every handler call goes through one: under the lock, with the gate
+        // open (not stopped), the calling thread is entered into `delivering` and takes its own
+        // reference to the handler; after the call, the reference is dropped first, then the
+        // thread leaves (also when the handler throws). stop() closes the gate and waits until
+        // no other thread is inside a handler, so after it returns no handler runs and none is
+        // left for a thread of ours to destroy.
+        template <class Handler>
+        struct delivery {
+            explicit delivery(shared_state& s) : state(s) {}
+            delivery(const delivery&) = delete;
+            delivery& operator=(const delivery&) = delete;
+            ~delivery()
+            {
+                if (!entered) return;
+                handler = nullptr;  // outside the lock: a handler's captures may call back into us
+                std::lock_guard lock(state.mutex);
+                const auto it = std::find(state.delivering.begin(), state.delivering.end(), std::this_thread::get_id());
+                if (it != state.delivering.end()) state.delivering.erase(it);
+                state.left_handler.notify_all();
+            }
+            // Under the lock, gate open.
+            void enter(Handler h)
+            {
+                handler = std::move(h);
+                entered = true;
+                state.delivering.push_back(std::this_thread::get_id());
+            }
+            shared_state& state;
+            Handler handler{};
+            bool entered = false;
+        };
+        std::vector<std::thread::id> delivering;  // threads inside a handler now (one per call)
+        std::condition_variable left_handler;
 
         // The attributes' copy of the core (see "attributes" above), written on the driver's strand.
         struct observation {
@@ -679,6 +782,12 @@ private:
                           c.connection_state(),          c.current_local_description(),   c.pending_local_description(),
                           c.current_remote_description(), c.pending_remote_description()};
             std::lock_guard lock(observed_mutex);
+            if (observed_closed) {
+                // A call queued before close() ran after it: only the descriptions may change.
+                o.signaling = rtc::signaling_state::closed;
+                o.connection = rtc::connection_state::closed;
+                o.ice_connection = rtc::ice_connection_state::closed;
+            }
             last_observed = std::move(o);
         }
         // Channel events (and above all messages, the hot path) change nothing observed.
@@ -697,6 +806,15 @@ private:
         }
         mutable std::mutex observed_mutex;  // its own lock: observe() runs on the driver's strand
         observation last_observed;
+        bool observed_closed = false;  // after close(): the attributes stay closed
+        void observe_closed()
+        {
+            std::lock_guard lock(observed_mutex);
+            observed_closed = true;
+            last_observed.signaling = rtc::signaling_state::closed;
+            last_observed.connection = rtc::connection_state::closed;
+            last_observed.ice_connection = rtc::ice_connection_state::closed;
+        }
 
         void deliver(rtc::event&& e)
         {
@@ -747,20 +865,30 @@ private:
             rescan = true;
             schedule();
         }
+        // Closes the delivery gate (see delivery): queued and held events are dropped, the
+        // handlers released after the wait, outside the lock (their destructors may call us).
         void stop()
         {
             std::array<any_handler, event_kinds> old;
             any_handler old_catch_all;
-            std::lock_guard lock(mutex);
+            mdns_error_function old_mdns;
+            std::unique_lock lock(mutex);
             stopped = true;
             old.swap(handlers);
             old_catch_all.swap(catch_all);
+            old_mdns.swap(mdns_error_handler);
             waiting_for_call.clear();
             taken += incoming.size();
             incoming.clear();
             held.clear();
             held_keys.clear();
             held_bytes = 0;
+            // A handler on this thread is the caller (close from inside a handler): not waited for.
+            const auto self = std::this_thread::get_id();
+            left_handler.wait(lock, [&] {
+                return std::all_of(delivering.begin(), delivering.end(), [&](std::thread::id t) { return t == self; });
+            });
+            lock.unlock();
         }
         [[nodiscard]] std::size_t held_count() const
         {
@@ -872,18 +1000,22 @@ private:
         {
             const std::uint64_t completions_before = completions.load(std::memory_order_acquire);
             for (std::size_t delivered = 1;; ++delivered) {
-                any_handler h;
-                std::optional<rtc::event> e;
                 {
-                    std::lock_guard lock(mutex);
-                    if (!stopped) e = next(h, visible);
-                    if (!e) {
-                        pumping = false;
-                        schedule();  // events queued after this pump was posted
-                        return;
+                    delivery<any_handler> d(*this);
+                    std::optional<rtc::event> e;
+                    {
+                        std::lock_guard lock(mutex);
+                        any_handler h;
+                        if (!stopped) e = next(h, visible);
+                        if (!e) {
+                            pumping = false;
+                            schedule();  // events queued after this pump was posted
+                            return;
+                        }
+                        d.enter(std::move(h));  // checked and entered under the lock stop() takes
                     }
+                    (*d.handler)(*e);
                 }
-                (*h)(*e);
                 if (delivered == events_per_pump || completions.load(std::memory_order_acquire) != completions_before) break;
             }
             std::lock_guard lock(mutex);

@@ -20,6 +20,7 @@
 #include <peerkit/asio/detail/shutdown_registry.hpp>
 #include <peerkit/bytes.hpp>
 #include <peerkit/error.hpp>
+#include <peerkit/log.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -42,6 +43,8 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -57,6 +60,9 @@ struct udp_socket_config {
     int receive_buffer_size = 0;          // SO_RCVBUF when non-zero
     int send_buffer_size = 0;             // SO_SNDBUF when non-zero
     bool v6_only = true;                  // IPV6_V6ONLY for IPv6 sockets
+    // Component `runtime`: the buffer sizes the kernel granted (info), send errors with the
+    // destination and truncated datagrams (debug). Off by default.
+    log::logger logger{};
 };
 
 // One datagram of a received batch. `payload` points into the socket's receive buffers and is
@@ -76,6 +82,13 @@ struct udp_socket_stats {
 };
 
 namespace detail {
+
+// "address:port" ("[v6]:port") for log lines; only built when the line is enabled.
+inline std::string endpoint_text(const boost::asio::ip::udp::endpoint& e)
+{
+    const auto a = e.address().to_string();
+    return (e.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(e.port());
+}
 
 // Kernel facts, probed once per socket: does this socket take UDP_SEGMENT?
 inline bool probe_gso(int fd) noexcept
@@ -145,6 +158,7 @@ public:
             return e;
         }
         local_ = socket_.local_endpoint(ec);
+        log_buffer_sizes(fd);
         setup_receive_buffers();
         register_for_context_shutdown(executor_, this->weak_from_this());
         return {};
@@ -206,6 +220,11 @@ public:
                     continue;
                 }
                 ++stats_.send_errors;
+                // EMSGSIZE, ENETUNREACH, EHOSTUNREACH, EPERM (a firewall), ...: the datagram(s)
+                // of this message are dropped; the queue goes on.
+                PEERKIT_LOG_AT(config_.logger, log::component::runtime, log::level::debug, "udp socket ",
+                               endpoint_text(local_), ": send to ", endpoint_text(queue_.front().to), " failed (",
+                               std::error_code(e, std::system_category()), "), ", msg_datagrams_[0], " datagram(s) dropped");
                 finish_front(msg_datagrams_[0], boost::system::error_code(e, boost::system::system_category()));
                 continue;
             }
@@ -393,6 +412,22 @@ private:
         return CMSG_SPACE(sizeof(T));
     }
 
+    // What the kernel granted: it caps SO_RCVBUF / SO_SNDBUF at net.core.rmem_max / wmem_max
+    // without an error, and reports twice the usable size (socket(7): the doubling is its
+    // bookkeeping overhead).
+    void log_buffer_sizes(int fd) const
+    {
+        if (!config_.logger.enabled(log::component::runtime, log::level::info)) return;
+        int receive = 0, send = 0;
+        socklen_t size = sizeof receive;
+        ::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive, &size);
+        size = sizeof send;
+        ::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send, &size);
+        PEERKIT_LOG_AT(config_.logger, log::component::runtime, log::level::info, "udp socket ", endpoint_text(local_),
+                       ": SO_RCVBUF ", receive, " (asked ", config_.receive_buffer_size, "), SO_SNDBUF ", send, " (asked ",
+                       config_.send_buffer_size, "; 0: the kernel's default)");
+    }
+
     void setup_receive_buffers()
     {
         const std::size_t slots = config_.batch_size;
@@ -485,6 +520,9 @@ private:
             const mmsghdr& m = recv_msgs_[i];
             if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
                 ++stats_.truncated;
+                PEERKIT_LOG_AT(config_.logger, log::component::runtime, log::level::debug, "udp socket ", endpoint_text(local_),
+                               ": dropped a datagram from ", endpoint_text(to_endpoint(recv_names_[i])),
+                               " longer than max_datagram_size ", slot_size_);
                 continue;
             }
             received_datagram d;

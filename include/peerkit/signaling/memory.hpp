@@ -19,6 +19,9 @@ namespace peerkit::signaling {
 namespace detail {
 template <class Executor>
 class memory_impl final : public transport_impl<Executor> {
+public:
+    [[nodiscard]] std::string_view transport_name() const noexcept override { return "memory"; }
+private:
     using base = transport_impl<Executor>;
 
 public:

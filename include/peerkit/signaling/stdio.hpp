@@ -36,6 +36,9 @@ namespace peerkit::signaling {
 namespace detail {
 template <class Executor>
 class stdio_impl final : public transport_impl<Executor> {
+public:
+    [[nodiscard]] std::string_view transport_name() const noexcept override { return "stdio"; }
+private:
     using base = transport_impl<Executor>;
     using descriptor = boost::asio::posix::basic_stream_descriptor<typename base::strand_type>;
 

@@ -79,6 +79,9 @@ namespace beast = boost::beast;
 
 template <class Executor>
 class websocket_impl final : public transport_impl<Executor> {
+public:
+    [[nodiscard]] std::string_view transport_name() const noexcept override { return "websocket"; }
+private:
     using base = transport_impl<Executor>;
 
 public:

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <peerkit/error.hpp>
+#include <peerkit/log.hpp>
 #include <peerkit/signaling/error.hpp>
 #include <peerkit/signaling/json.hpp>
 #include <peerkit/signaling/message.hpp>
@@ -40,6 +41,9 @@ struct transport_config {
     codec_limits codec{};                    // max_message_size bounds every frame, both ways
     std::size_t max_queued_sends = 1024;     // messages accepted by send() and not yet written
     std::size_t max_queued_receives = 1024;  // frames read and not yet taken; reading pauses when full
+    // Component `runtime`, debug: received messages that could not be parsed (which transport,
+    // why). The receiver gets the same error from async_receive. Off by default.
+    log::logger logger{};
 };
 
 namespace detail {
@@ -61,6 +65,8 @@ public:
     transport_impl(const transport_impl&) = delete;
     transport_impl& operator=(const transport_impl&) = delete;
     virtual ~transport_impl() = default;
+    // For log lines: "stdio", "websocket", "memory".
+    [[nodiscard]] virtual std::string_view transport_name() const noexcept = 0;
 
     [[nodiscard]] const Executor& user_executor() const noexcept { return user_executor_; }
     [[nodiscard]] const strand_type& strand() const noexcept { return strand_; }
@@ -254,6 +260,9 @@ private:
             return;
         }
         result<message> parsed = frame ? parse_message(*frame, config_.codec) : result<message>(frame.error());
+        if (frame && !parsed)
+            PEERKIT_LOG_AT(config_.logger, log::component::runtime, log::level::debug, "signaling (", transport_name(),
+                           "): could not parse a received message of ", frame->size(), " bytes: ", parsed.error());
         std::get<message_handler>(w.handler).post(std::move(parsed));
     }
 
