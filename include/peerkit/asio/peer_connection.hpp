@@ -216,13 +216,13 @@ public:
                                                               typename Policy::random random = {})
     {
         if (auto r = resolve_servers(ex, config); !r) return r.error();
-        // The configuration's logger goes to every runtime piece as well as to the core.
-        const log::logger logger = config.logger;
+        auto core = core_type::create(std::move(config), std::move(random));
+        if (!core) return core.error();
+        // The core's logger (the configuration's, else the policy's) goes to every runtime piece.
+        const log::logger logger = (*core)->logger();
         options.driver.logger = logger;
         options.driver.socket.logger = logger;
         options.mdns.logger = logger;
-        auto core = core_type::create(std::move(config), std::move(random));
-        if (!core) return core.error();
         std::vector<boost::asio::ip::udp::endpoint> bind = options.bind;
         std::vector<std::string> names;
         std::vector<bool> loopback;

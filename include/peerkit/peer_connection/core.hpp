@@ -747,6 +747,9 @@ public:
     [[nodiscard]] const session_type* dtls_session() const noexcept { return dtls_ ? &*dtls_ : nullptr; }
     [[nodiscard]] const sctp::association* sctp_association() const noexcept { return association_.get(); }
     [[nodiscard]] const random_type& random() const noexcept { return random_; }
+    // The logger every machine of this connection reports through (configuration::logger, or
+    // the policy's logger() when that one is off); the runtime gives it to its pieces too.
+    [[nodiscard]] const log::logger& logger() const noexcept { return logger_; }
 
     // ---- data channel calls (through basic_data_channel) ----------------------------------
     [[nodiscard]] std::string_view channel_label(channel_id id) const noexcept
