@@ -205,3 +205,35 @@ TEST_CASE("channels opened and closed in a loop with maximal labels leave nothin
     REQUIRE(w.run_until([&] { return !b.texts.empty(); }));
     CHECK(b.texts.back() == "still here");
 }
+
+namespace {
+struct log_line {
+    log::component component;
+    log::level level;
+    std::string text;
+};
+void record_line(void* context, log::level l, log::component c, std::string_view message) noexcept
+{
+    static_cast<std::vector<log_line>*>(context)->push_back({c, l, std::string(message)});
+}
+}  // namespace
+
+TEST_CASE("configuration::logger: a refused description and candidate are logged with the reason")
+{
+    std::vector<log_line> lines;
+    auto config = pc_world<>::loopback_config();
+    config.logger = log::logger{&record_line, &lines, log::levels::all(log::level::debug)};
+    auto pc = rtc::core::create(config);
+    REQUIRE(pc);
+    const auto now = rtc::clock::now();
+    auto bad = (*pc)->set_remote_description(now, {rtc::sdp_type::offer, "v=0\r\nnot an sdp\r\n"});
+    REQUIRE_FALSE(bad);
+    auto early = (*pc)->add_ice_candidate(now, {"candidate:1 1 udp 1 10.0.0.1 9 typ host", "0", 0, ""});
+    REQUIRE_FALSE(early);
+    auto has = [&](log::component c, std::string_view text) {
+        return std::any_of(lines.begin(), lines.end(),
+                           [&](const log_line& l) { return l.component == c && l.text.find(text) != std::string::npos; });
+    };
+    CHECK(has(log::component::sdp, "set_remote_description refused: "));
+    CHECK(has(log::component::ice, "add_ice_candidate refused: add_ice_candidate before a remote description"));
+}

@@ -355,131 +355,12 @@ public:
 
     result<void> set_local_description(time_point now, const session_description& desc)
     {
-        if (closed_) return make_error(errc::closed, "set_local_description on a closed peer connection");
-        if (desc.type == sdp_type::rollback) {
-            if (signaling_ != rtc::signaling_state::have_local_offer)
-                return make_error(errc::invalid_state, "rollback of a local offer in signaling state ", to_string(signaling_));
-            pending_local_.reset();
-            // RFC 8829 5.7: a rolled-back restart offer leaves the previous credentials in place;
-            // its candidates not yet surfaced are dropped (their ufrag never reached the peer).
-            if (current_local_ && credentials_of(*current_local_).first != agent_->local_ufrag()) {
-                const std::string discarded(agent_->local_ufrag());
-                if (auto r = apply_local_credentials(now, *current_local_, true); !r) return r;
-                std::erase_if(events_, [&discarded](const event& e) {
-                    const auto* c = std::get_if<ice_candidate_event>(&e);
-                    return c && c->candidate && c->candidate->username_fragment == discarded;
-                });
-            }
-            set_signaling(now, rtc::signaling_state::stable);
-            pump(now);
-            return {};
-        }
-        auto parsed = sdp::session_description::parse(desc.sdp);
-        if (!parsed) return make_error(errc::bad_description, "local description: ", parsed.error().message());
-        switch (desc.type) {
-        case sdp_type::offer: {
-            if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_local_offer)
-                return make_error(errc::invalid_state, "local offer in signaling state ", to_string(signaling_));
-            // RFC 8445 6.1.1: the offerer's agent is controlling.
-            agent_->set_role(ice::role::controlling);
-            // RFC 8829 5.2.1 / RFC 8445 9: an offer with new credentials restarts ICE.
-            const bool restarting = current_local_ && credentials_of(*parsed).first != agent_->local_ufrag();
-            if (auto r = apply_local_credentials(now, *parsed, false); !r) return r;
-            pending_local_ = std::move(*parsed);
-            add_gathered_to(*pending_local_);
-            start_gathering(now);
-            set_signaling(now, rtc::signaling_state::have_local_offer);
-            if (restarting) pump(now);  // the re-announced candidates (RFC 8838 4.2)
-            return {};
-        }
-        case sdp_type::pranswer:
-        case sdp_type::answer: {
-            if (signaling_ != rtc::signaling_state::have_remote_offer && signaling_ != rtc::signaling_state::have_local_pranswer)
-                return make_error(errc::invalid_state, "local answer in signaling state ", to_string(signaling_));
-            agent_->set_role(ice::role::controlled);
-            // RFC 8829 5.3.1 / RFC 8839 4.4.1.1.1: the answer to a restart restarts ICE here too.
-            if (auto r = apply_local_credentials(now, *parsed, true); !r) return r;
-            auto local = std::move(*parsed);
-            add_gathered_to(local);
-            if (desc.type == sdp_type::pranswer) {
-                pending_local_ = std::move(local);
-                start_gathering(now);  // after the description is in place: candidates go into it
-                set_signaling(now, rtc::signaling_state::have_local_pranswer);
-                return {};
-            }
-            current_local_ = std::move(local);
-            current_local_is_offer_ = false;
-            pending_local_.reset();
-            start_gathering(now);
-            current_remote_ = std::move(*pending_remote_);
-            pending_remote_.reset();
-            if (auto r = start_transport(now); !r) return r;
-            set_signaling(now, rtc::signaling_state::stable);
-            pump(now);
-            return {};
-        }
-        case sdp_type::rollback: break;
-        }
-        return {};
+        return logged(log::component::sdp, "set_local_description", apply_local_description(now, desc));
     }
 
     result<void> set_remote_description(time_point now, const session_description& desc)
     {
-        if (closed_) return make_error(errc::closed, "set_remote_description on a closed peer connection");
-        if (desc.type == sdp_type::rollback) {
-            if (signaling_ != rtc::signaling_state::have_remote_offer)
-                return make_error(errc::invalid_state, "rollback of a remote offer in signaling state ", to_string(signaling_));
-            pending_remote_.reset();
-            // A rolled-back restart offer: the previous remote credentials again (RFC 8829 5.7).
-            if (current_remote_)
-                if (auto t = detail::read_remote(*current_remote_); t && t->ufrag != remote_ufrag_)
-                    if (auto r = apply_remote(now, *t); !r) return r;
-            set_signaling(now, rtc::signaling_state::stable);
-            pump(now);
-            return {};
-        }
-        if (desc.sdp.size() > limits_.max_description_size)
-            return make_error(errc::bad_description, "remote description of ", desc.sdp.size(),
-                              " bytes exceeds limits::max_description_size");
-        auto parsed = sdp::session_description::parse(desc.sdp);
-        if (!parsed) return make_error(errc::bad_description, "remote description: ", parsed.error().message());
-        auto transport = detail::read_remote(*parsed);
-        if (!transport) return transport.error();
-        switch (desc.type) {
-        case sdp_type::offer:
-            // Implicit rollback of our own offer is not done: glare is the caller's (perfect
-            // negotiation rolls back explicitly).
-            if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_remote_offer)
-                return make_error(errc::invalid_state, "remote offer in signaling state ", to_string(signaling_));
-            agent_->set_role(ice::role::controlled);
-            pending_remote_ = std::move(*parsed);
-            if (auto r = apply_remote(now, *transport); !r) return r;
-            set_signaling(now, rtc::signaling_state::have_remote_offer);
-            pump(now);
-            return {};
-        case sdp_type::pranswer:
-        case sdp_type::answer:
-            if (signaling_ != rtc::signaling_state::have_local_offer && signaling_ != rtc::signaling_state::have_remote_pranswer)
-                return make_error(errc::invalid_state, "remote answer in signaling state ", to_string(signaling_));
-            if (auto r = apply_remote(now, *transport); !r) return r;
-            if (desc.type == sdp_type::pranswer) {
-                pending_remote_ = std::move(*parsed);
-                set_signaling(now, rtc::signaling_state::have_remote_pranswer);
-                pump(now);
-                return {};
-            }
-            current_remote_ = std::move(*parsed);
-            pending_remote_.reset();
-            current_local_ = std::move(*pending_local_);
-            current_local_is_offer_ = true;
-            pending_local_.reset();
-            if (auto r = start_transport(now); !r) return r;
-            set_signaling(now, rtc::signaling_state::stable);
-            pump(now);
-            return {};
-        case sdp_type::rollback: break;
-        }
-        return {};
+        return logged(log::component::sdp, "set_remote_description", apply_remote_description(now, desc));
     }
 
     // What add_ice_candidate checks before it looks at the candidate line: the state and the
@@ -498,19 +379,7 @@ public:
     // addIceCandidate: an empty candidate is the end of candidates (RFC 8838 4).
     result<void> add_ice_candidate(time_point now, const ice_candidate& c)
     {
-        if (auto r = check_ice_candidate(c); !r) return r;
-        if (c.candidate.empty()) {
-            remote_trickle_end_ = true;
-            agent_->end_of_remote_candidates(now);
-            pump(now);
-            return {};
-        }
-        auto r = agent_->add_remote_candidate(now, std::string_view(c.candidate));
-        if (!r) return make_error(errc::bad_candidate, "add_ice_candidate: ", r.error().message());
-        // Kept for a local ICE restart, which starts the agent's remote side over (RFC 8445 9).
-        if (remote_trickled_.size() < limits_.max_remote_candidates) remote_trickled_.push_back(c.candidate);
-        pump(now);
-        return {};
+        return logged(log::component::ice, "add_ice_candidate", apply_ice_candidate(now, c));
     }
 
     // ---- data channels ----------------------------------------------------------------------
@@ -845,6 +714,159 @@ public:
     }
 
 private:
+    // Refusals of the JSEP calls are logged with their reason (the caller gets the same error).
+    result<void> logged(log::component component, std::string_view call, result<void> r) const
+    {
+        if (!r) PEERKIT_LOG_AT(logger_, component, log::level::debug, call, " refused: ", r.error());
+        return r;
+    }
+
+    result<void> apply_local_description(time_point now, const session_description& desc)
+    {
+        if (closed_) return make_error(errc::closed, "set_local_description on a closed peer connection");
+        if (desc.type == sdp_type::rollback) {
+            if (signaling_ != rtc::signaling_state::have_local_offer)
+                return make_error(errc::invalid_state, "rollback of a local offer in signaling state ", to_string(signaling_));
+            pending_local_.reset();
+            // RFC 8829 5.7: a rolled-back restart offer leaves the previous credentials in place;
+            // its candidates not yet surfaced are dropped (their ufrag never reached the peer).
+            if (current_local_ && credentials_of(*current_local_).first != agent_->local_ufrag()) {
+                const std::string discarded(agent_->local_ufrag());
+                if (auto r = apply_local_credentials(now, *current_local_, true); !r) return r;
+                std::erase_if(events_, [&discarded](const event& e) {
+                    const auto* c = std::get_if<ice_candidate_event>(&e);
+                    return c && c->candidate && c->candidate->username_fragment == discarded;
+                });
+            }
+            set_signaling(now, rtc::signaling_state::stable);
+            pump(now);
+            return {};
+        }
+        auto parsed = sdp::session_description::parse(desc.sdp);
+        if (!parsed) return make_error(errc::bad_description, "local description: ", parsed.error().message());
+        switch (desc.type) {
+        case sdp_type::offer: {
+            if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_local_offer)
+                return make_error(errc::invalid_state, "local offer in signaling state ", to_string(signaling_));
+            // RFC 8445 6.1.1: the offerer's agent is controlling.
+            agent_->set_role(ice::role::controlling);
+            // RFC 8829 5.2.1 / RFC 8445 9: an offer with new credentials restarts ICE.
+            const bool restarting = current_local_ && credentials_of(*parsed).first != agent_->local_ufrag();
+            if (auto r = apply_local_credentials(now, *parsed, false); !r) return r;
+            pending_local_ = std::move(*parsed);
+            add_gathered_to(*pending_local_);
+            start_gathering(now);
+            set_signaling(now, rtc::signaling_state::have_local_offer);
+            if (restarting) pump(now);  // the re-announced candidates (RFC 8838 4.2)
+            return {};
+        }
+        case sdp_type::pranswer:
+        case sdp_type::answer: {
+            if (signaling_ != rtc::signaling_state::have_remote_offer && signaling_ != rtc::signaling_state::have_local_pranswer)
+                return make_error(errc::invalid_state, "local answer in signaling state ", to_string(signaling_));
+            agent_->set_role(ice::role::controlled);
+            // RFC 8829 5.3.1 / RFC 8839 4.4.1.1.1: the answer to a restart restarts ICE here too.
+            if (auto r = apply_local_credentials(now, *parsed, true); !r) return r;
+            auto local = std::move(*parsed);
+            add_gathered_to(local);
+            if (desc.type == sdp_type::pranswer) {
+                pending_local_ = std::move(local);
+                start_gathering(now);  // after the description is in place: candidates go into it
+                set_signaling(now, rtc::signaling_state::have_local_pranswer);
+                return {};
+            }
+            current_local_ = std::move(local);
+            current_local_is_offer_ = false;
+            pending_local_.reset();
+            start_gathering(now);
+            current_remote_ = std::move(*pending_remote_);
+            pending_remote_.reset();
+            if (auto r = start_transport(now); !r) return r;
+            set_signaling(now, rtc::signaling_state::stable);
+            pump(now);
+            return {};
+        }
+        case sdp_type::rollback: break;
+        }
+        return {};
+    }
+
+    result<void> apply_remote_description(time_point now, const session_description& desc)
+    {
+        if (closed_) return make_error(errc::closed, "set_remote_description on a closed peer connection");
+        if (desc.type == sdp_type::rollback) {
+            if (signaling_ != rtc::signaling_state::have_remote_offer)
+                return make_error(errc::invalid_state, "rollback of a remote offer in signaling state ", to_string(signaling_));
+            pending_remote_.reset();
+            // A rolled-back restart offer: the previous remote credentials again (RFC 8829 5.7).
+            if (current_remote_)
+                if (auto t = detail::read_remote(*current_remote_); t && t->ufrag != remote_ufrag_)
+                    if (auto r = apply_remote(now, *t); !r) return r;
+            set_signaling(now, rtc::signaling_state::stable);
+            pump(now);
+            return {};
+        }
+        if (desc.sdp.size() > limits_.max_description_size)
+            return make_error(errc::bad_description, "remote description of ", desc.sdp.size(),
+                              " bytes exceeds limits::max_description_size");
+        auto parsed = sdp::session_description::parse(desc.sdp);
+        if (!parsed) return make_error(errc::bad_description, "remote description: ", parsed.error().message());
+        auto transport = detail::read_remote(*parsed);
+        if (!transport) return transport.error();
+        switch (desc.type) {
+        case sdp_type::offer:
+            // Implicit rollback of our own offer is not done: glare is the caller's (perfect
+            // negotiation rolls back explicitly).
+            if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_remote_offer)
+                return make_error(errc::invalid_state, "remote offer in signaling state ", to_string(signaling_));
+            agent_->set_role(ice::role::controlled);
+            pending_remote_ = std::move(*parsed);
+            if (auto r = apply_remote(now, *transport); !r) return r;
+            set_signaling(now, rtc::signaling_state::have_remote_offer);
+            pump(now);
+            return {};
+        case sdp_type::pranswer:
+        case sdp_type::answer:
+            if (signaling_ != rtc::signaling_state::have_local_offer && signaling_ != rtc::signaling_state::have_remote_pranswer)
+                return make_error(errc::invalid_state, "remote answer in signaling state ", to_string(signaling_));
+            if (auto r = apply_remote(now, *transport); !r) return r;
+            if (desc.type == sdp_type::pranswer) {
+                pending_remote_ = std::move(*parsed);
+                set_signaling(now, rtc::signaling_state::have_remote_pranswer);
+                pump(now);
+                return {};
+            }
+            current_remote_ = std::move(*parsed);
+            pending_remote_.reset();
+            current_local_ = std::move(*pending_local_);
+            current_local_is_offer_ = true;
+            pending_local_.reset();
+            if (auto r = start_transport(now); !r) return r;
+            set_signaling(now, rtc::signaling_state::stable);
+            pump(now);
+            return {};
+        case sdp_type::rollback: break;
+        }
+        return {};
+    }
+
+    result<void> apply_ice_candidate(time_point now, const ice_candidate& c)
+    {
+        if (auto r = check_ice_candidate(c); !r) return r;
+        if (c.candidate.empty()) {
+            remote_trickle_end_ = true;
+            agent_->end_of_remote_candidates(now);
+            pump(now);
+            return {};
+        }
+        auto r = agent_->add_remote_candidate(now, std::string_view(c.candidate));
+        if (!r) return make_error(errc::bad_candidate, "add_ice_candidate: ", r.error().message());
+        // Kept for a local ICE restart, which starts the agent's remote side over (RFC 8445 9).
+        if (remote_trickled_.size() < limits_.max_remote_candidates) remote_trickled_.push_back(c.candidate);
+        pump(now);
+        return {};
+    }
+
     struct channel_entry {
         channel_id id{};
         std::string label, protocol;
