@@ -659,6 +659,11 @@ private:
         if (s.state == ready_state::closed) return;
         s.state = ready_state::closed;
         s.partial = {};
+        // A closed channel keeps only its small entry (for its handles' ready_state) until the
+        // id is reused: its label and protocol (up to 64 KiB each, RFC 8832 5.1) go now, or a
+        // peer using fresh stream ids could pin 128 KiB per id.
+        std::string().swap(s.label);
+        std::string().swap(s.protocol);
         --live_channels_;
         events_.push_back(close_event{id});
     }

@@ -1153,22 +1153,18 @@ private:
             }
             // Backpressure on events too: while the user has max_queued_events unpolled, what
             // SCTP delivered stays in the association, counted in its receive window, and the
-            // peer is slowed (a peer opening channels in a loop cannot grow our queue).
-            if (association_) {
-                while (events_.size() < limits_.max_queued_events) {
-                    auto e = association_->poll_event();
-                    if (!e) break;
-                    progress = true;
-                    endpoint_->handle_association_event(now, std::move(*e));
-                }
-            }
-            if (endpoint_) {
-                while (events_.size() < limits_.max_queued_events) {
-                    auto e = endpoint_->poll_event();
-                    if (!e) break;
+            // peer is slowed. One association event at a time, and only once the endpoint has
+            // handed on what the previous one caused: nothing piles up in between.
+            while (endpoint_ && events_.size() < limits_.max_queued_events) {
+                if (auto e = endpoint_->poll_event()) {
                     progress = true;
                     on_channel_event(std::move(*e));
+                    continue;
                 }
+                auto a = association_->poll_event();
+                if (!a) break;
+                progress = true;
+                endpoint_->handle_association_event(now, std::move(*a));
             }
             if (!progress) break;
         }
