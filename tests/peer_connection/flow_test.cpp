@@ -528,15 +528,11 @@ TEST_CASE("connection failure is reported when the remote never answers")
     CHECK(a.connection_states.back() == rtc::connection_state::failed);
     CHECK(a.opened.empty());
     // The reason names the layer and keeps the agent's code (issue 13: fail fast, say why).
-    const rtc::connection_state_change_event* failed = nullptr;
-    for (const auto& e : a.events)
-        if (const auto* cs = std::get_if<rtc::connection_state_change_event>(&e); cs && cs->state == rtc::connection_state::failed)
-            failed = cs;
-    REQUIRE(failed);
-    REQUIRE(failed->reason);
-    INFO(failed->reason->message());
-    CHECK(failed->reason->message().starts_with("ice: "));
-    CHECK(*failed->reason == ice::errc::checks_failed);
+    const auto reason = failure_reason(a);
+    REQUIRE(reason);
+    INFO(reason->message());
+    CHECK(reason->message().starts_with("ice: "));
+    CHECK(*reason == ice::errc::checks_failed);
 }
 
 TEST_CASE("ICE restart: new credentials both ways, checks again, the data channel survives")

@@ -147,16 +147,12 @@ TEST_CASE("a failed connection says which layer failed and why")
     sdp[digit] = sdp[digit] == '0' ? '1' : '0';
     REQUIRE(a.pc->set_remote_description(w.now, {rtc::sdp_type::answer, sdp}));
     REQUIRE(w.run_until([&] { return a.pc->connection_state() == rtc::connection_state::failed; }, 60'000ms));
-    const rtc::connection_state_change_event* failed = nullptr;
-    for (const auto& e : a.events)
-        if (const auto* cs = std::get_if<rtc::connection_state_change_event>(&e); cs && cs->state == rtc::connection_state::failed)
-            failed = cs;
-    REQUIRE(failed);
-    REQUIRE(failed->reason);
-    INFO(failed->reason->message());
-    CHECK(failed->reason->message().starts_with("dtls: "));
-    CHECK(failed->reason->message().find("fingerprint") != std::string::npos);
-    CHECK(*failed->reason == rtc::errc::transport_failed);
+    const auto reason = failure_reason(a);
+    REQUIRE(reason);
+    INFO(reason->message());
+    CHECK(reason->message().starts_with("dtls: "));
+    CHECK(reason->message().find("fingerprint") != std::string::npos);
+    CHECK(*reason == rtc::errc::transport_failed);
 }
 
 TEST_CASE("channels opened and closed in a loop with maximal labels leave nothing behind")

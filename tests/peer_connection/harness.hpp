@@ -47,6 +47,16 @@ struct pc_peer {
     }
 };
 
+// The reason given with the peer's connection_state failed, if that state was reached.
+template <class Core>
+std::optional<peerkit::error> failure_reason(const pc_peer<Core>& p)
+{
+    for (const auto& e : p.events)
+        if (const auto* cs = std::get_if<rtc::connection_state_change_event>(&e); cs && cs->state == rtc::connection_state::failed)
+            return cs->reason ? cs->reason : std::optional<peerkit::error>(peerkit::error{});
+    return std::nullopt;
+}
+
 template <class Core = rtc::core>
 struct pc_world {
     simulated_network network;

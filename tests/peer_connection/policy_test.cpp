@@ -114,6 +114,19 @@ TEST_CASE("the MDN flow with the seeded policy connects and is reproducible")
 }
 
 namespace {
+// Message i: its number in the first two bytes, then (i mod 256).
+template <class Channel>
+void send_numbered(sim_time now, Channel& ch, std::size_t count, std::size_t size)
+{
+    for (std::size_t i = 0; i < count; ++i) {
+        std::vector<std::byte> m(size, static_cast<std::byte>(i & 0xff));
+        m[0] = static_cast<std::byte>(i >> 8);
+        REQUIRE(ch.send(now, bytes_view(m)));
+    }
+}
+}  // namespace
+
+namespace {
 // The default parts with a small receive buffer (rtc::limits::receive_buffer_size).
 struct small_window_policy : rtc::openssl_policy {
     static constexpr std::size_t window = 64 * 1024;
@@ -140,11 +153,7 @@ TEST_CASE("a user who stops polling slows the sender: nothing acknowledged is dr
 
     w.b.poll_events = false;
     constexpr std::size_t count = 1000, size = 1024;  // 1 MB: 16 times b's window
-    for (std::size_t i = 0; i < count; ++i) {
-        std::vector<std::byte> m(size, static_cast<std::byte>(i & 0xff));
-        m[0] = static_cast<std::byte>(i >> 8);
-        REQUIRE(ch.send(w.now, bytes_view(m)));
-    }
+    send_numbered(w.now, ch, count, size);
     // b holds what its window allows and no more; a keeps the rest queued (it is slowed, not
     // lost: SCTP has acknowledged only what b holds).
     w.run_until([] { return false; }, 5'000ms);
@@ -170,4 +179,50 @@ TEST_CASE("a user who stops polling slows the sender: nothing acknowledged is dr
         CHECK(w.b.binaries[i][1] == static_cast<std::byte>(i & 0xff));
     }
     CHECK(w.b.pc->get_stats().received_bytes_held == 0);
+}
+
+namespace {
+// A short event queue: the core stops taking from SCTP after 4 unpolled events.
+struct short_queue_policy : rtc::openssl_policy {
+    static constexpr rtc::limits limits()
+    {
+        rtc::limits l;
+        l.receive_buffer_size = 64 * 1024;
+        l.max_queued_events = 4;
+        return l;
+    }
+};
+using short_queue_core = rtc::basic_core<short_queue_policy>;
+}  // namespace
+
+TEST_CASE("at max_queued_events the core stops taking from SCTP, and nothing piles up in between")
+{
+    pc_world<short_queue_core> w;
+    auto cfg = pc_world<short_queue_core>::loopback_config();
+    auto pa = short_queue_core::create(cfg);
+    auto pb = short_queue_core::create(cfg);
+    REQUIRE(pa);
+    REQUIRE(pb);
+    auto ch = connect_pair(w, std::move(*pa), std::move(*pb));
+    w.run_until([] { return false; }, 200ms);
+
+    w.b.poll_events = false;
+    constexpr std::size_t count = 1000, size = 1024;
+    send_numbered(w.now, ch, count, size);
+    // A slow user: one event every 50 ms, 100 times. Each poll makes room for one event, so
+    // one SCTP message moves up and the rest stays in b's window (64 KiB): most of the
+    // megabyte still waits at a. (Before, each poll let everything SCTP held pass into the
+    // data-channel layer's own queue, out of the window, so the sender never slowed.)
+    for (int i = 0; i < 100; ++i) {
+        w.run_until([] { return false; }, 50ms);
+        if (auto e = w.b.pc->poll_event())
+            if (auto* m = std::get_if<rtc::channel_message_event>(&*e)) w.b.binaries.push_back(std::move(m->data));
+    }
+    const auto* sender = w.a.pc->sctp_association();
+    REQUIRE(sender);
+    CHECK(sender->buffered_amount() + sender->bytes_in_flight() > count * size / 2);
+
+    w.b.poll_events = true;
+    REQUIRE(w.run_until([&] { return w.b.binaries.size() == count; }, 60'000ms));
+    for (std::size_t i = 0; i < count; ++i) CHECK(w.b.binaries[i][0] == static_cast<std::byte>(i >> 8));
 }

@@ -1848,6 +1848,15 @@ private:
         const bool no_more = gathering_ == gathering_state::complete &&
                              (remote_end_of_candidates_ ||
                               (last_remote_candidate_ && now >= *last_remote_candidate_ + config_.end_of_candidates_wait));
+        // Gathering ended without a single local candidate (relay-only and every TURN server
+        // failed, or no usable interface): no pair can ever form, not even from the peer's
+        // checks (a peer-reflexive remote still pairs with one of ours, RFC 8445 7.3.1.4).
+        if (!config_.lite && gathering_ == gathering_state::complete && locals_.empty() && pairs_.empty()) {
+            fail_connection(make_error(errc::checks_failed,
+                                       "gathering ended with no local candidate (every STUN/TURN server failed, or "
+                                       "no usable interface under this transport policy): no pair can form"));
+            return;
+        }
         if (!config_.lite && no_more && !pairs_.empty()) {
             std::size_t timed_out = 0, refused = 0, other = 0;
             bool all_failed = true;
