@@ -60,6 +60,12 @@ struct agent_stats {
     std::size_t dropped_candidates = 0;  // refused by a limit
     std::size_t dropped_transmits = 0;   // output queue full
     std::size_t consent_checks = 0;
+    // Remote input that left no state behind (issue 14: each drop is counted, never stored).
+    std::size_t unmatched_responses = 0;      // Binding responses for no transaction of ours
+    std::size_t data_from_unknown_source = 0; // non-STUN datagrams without a valid pair (RFC 7675 1)
+    std::size_t dropped_data_events = 0;      // received datagrams beyond max_queued_data_events
+    std::size_t malformed_stun = 0;           // STUN-looking datagrams that failed to parse
+    std::size_t error_responses_sent = 0;     // 400/401/420/487 answers (no larger than the request when unauthenticated)
 };
 
 // A snapshot of one pair, for tests and diagnostics.
@@ -317,6 +323,7 @@ public:
         if (stream_out_.empty()) return std::nullopt;
         stream_command c = std::move(stream_out_.front());
         stream_out_.pop_front();
+        if (std::holds_alternative<stream_write>(c)) --queued_stream_writes_;
         return c;
     }
 
@@ -704,6 +711,21 @@ private:
     }
 
     void emit(event e) { events_.push_back(std::move(e)); }
+
+    // Writes on a TURN TCP/TLS connection wait for the runtime like datagrams do, under the
+    // same max_queued_transmits (a runtime that stops polling must not grow the queue). Opens
+    // and closes are never dropped: at most two per configured server.
+    void queue_stream_write(connection_id connection, std::vector<std::byte> bytes)
+    {
+        if (queued_stream_writes_ >= config_.max_queued_transmits) {
+            ++stats_.dropped_transmits;
+            PEERKIT_ICE_LOG(debug, "write of ", bytes.size(), " bytes on TURN connection ", connection, " dropped: ",
+                            config_.max_queued_transmits, " not yet polled (agent_config::max_queued_transmits)");
+            return;
+        }
+        ++queued_stream_writes_;
+        stream_out_.push_back(stream_write{connection, std::move(bytes)});
+    }
 
     void emit_candidate(const candidate& c) { emit(candidate_gathered{c, to_sdp_value(c)}); }
 
@@ -1194,7 +1216,7 @@ private:
     {
         while (auto out = turns_[t].client.poll_transmit()) {
             if (turns_[t].connection == 0) queue_transmit(turns_[t].socket, turns_[t].server, std::move(*out));
-            else if (!turns_[t].dead) stream_out_.push_back(stream_write{turns_[t].connection, std::move(*out)});
+            else if (!turns_[t].dead) queue_stream_write(turns_[t].connection, std::move(*out));
         }
         while (auto ev = turns_[t].client.poll_event()) {
             if (auto* a = std::get_if<turn::allocated>(&*ev)) {
@@ -1242,6 +1264,7 @@ private:
         auto parsed = detail::parse_ice_message(data);
         if (!parsed) {
             // RFC 8489 6.3: malformed messages (a wrong FINGERPRINT included) are discarded.
+            ++stats_.malformed_stun;
             PEERKIT_LOG_AT(config_.logger, log::component::stun, log::level::debug, "STUN message of ", data.size(),
                            " bytes from ", source, " dropped: ", parsed.error());
             return;
@@ -1286,12 +1309,14 @@ private:
         if (parked_ && parked_->remote.address == source && locals_[parked_->local].socket == locals_[*local].socket)
             known = true;
         if (!known) {
+            ++stats_.data_from_unknown_source;
             // RFC 7675 1 / RFC 8445 12.2: data only from a peer that proved consent on a valid pair.
             PEERKIT_ICE_LOG(debug, "datagram of ", data.size(), " bytes from ", source,
                             " dropped: no valid pair with that address on ", locals_[*local].address);
             return;
         }
         if (queued_data_events_ >= config_.max_queued_data_events) {
+            ++stats_.dropped_data_events;
             PEERKIT_ICE_LOG(debug, "datagram of ", data.size(), " bytes from ", source, " dropped: ",
                             config_.max_queued_data_events, " received datagrams not yet polled (agent_config::max_queued_data_events)");
             return;
@@ -1495,6 +1520,7 @@ private:
             PEERKIT_ICE_LOG(trace, "error response ", code, " to ", to, " not sent: larger than the request (no amplification)");
             return;
         }
+        ++stats_.error_responses_sent;
         send_from(now, local, to, out);
     }
 
@@ -1505,6 +1531,7 @@ private:
         auto it = std::find_if(transactions_.begin(), transactions_.end(),
                                [&m](const transaction& t) { return t.id == m.id; });
         if (it == transactions_.end()) {
+            ++stats_.unmatched_responses;
             // Usually the answer to a retransmission that already had one.
             PEERKIT_ICE_LOG(trace, "Binding response from ", source, " dropped: no transaction of ours has its id");
             return;
@@ -1961,6 +1988,7 @@ private:
     std::vector<transaction> transactions_;
     std::vector<turn_entry> turns_;
     std::deque<stream_command> stream_out_;
+    std::size_t queued_stream_writes_ = 0;  // stream_write entries in stream_out_
     connection_id last_connection_ = 0;
     bool streams_started_ = false;
     // Socket ids of relayed candidates over TCP/TLS count down from here (runtimes number their
