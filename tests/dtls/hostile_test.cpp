@@ -221,6 +221,40 @@ TEST_CASE("the event queue drops application data beyond its limits")
     CHECK(p.b.stats().application_records_dropped == 6);
 }
 
+TEST_CASE("the event queue's byte limit holds whatever the record count")
+{
+    // max_queued_application_bytes, not the event count, is what stops a peer sending full
+    // records to a user who does not poll: 100 records of 1000 bytes against 10,000 bytes.
+    auto p = pair::make({}, {.role = dtls::role::server, .remote_fingerprints = {}, .max_queued_events = 1024,
+                             .max_queued_application_bytes = 10'000});
+    simulated_link link;
+    REQUIRE(p.handshake(link));
+    const std::string record_text(1000, 'r');
+    for (int i = 0; i < 100; ++i) {
+        REQUIRE(p.a.send(p.now, bytes_of(record_text)).has_value());
+        auto d = p.a.poll_transmit();
+        REQUIRE(d.has_value());
+        REQUIRE(p.b.handle_packet(p.now, *d).has_value());
+    }
+    std::size_t held = 0, records = 0;
+    while (auto e = p.b.poll_event())
+        if (auto* d = std::get_if<dtls::application_data>(&*e)) {
+            held += d->data.size();
+            ++records;
+        }
+    CHECK(held <= 10'000);
+    CHECK(records == 10);
+    CHECK(p.b.stats().application_records_dropped == 90);
+    // Polling gave the bytes back: the next record is taken again.
+    REQUIRE(p.a.send(p.now, bytes_of(record_text)).has_value());
+    auto d = p.a.poll_transmit();
+    REQUIRE(d.has_value());
+    REQUIRE(p.b.handle_packet(p.now, *d).has_value());
+    auto e = p.b.poll_event();
+    REQUIRE(e.has_value());
+    CHECK(std::holds_alternative<dtls::application_data>(*e));
+}
+
 TEST_CASE("records with a broken authentication tag are dropped silently (RFC 6347 4.1.2.7)")
 {
     auto p = pair::make();

@@ -105,6 +105,15 @@ struct raw_ws_client {
         return h;
     }
 
+    // A complete masked text frame (payload under 126 bytes).
+    static std::vector<std::uint8_t> small_frame(std::string_view text)
+    {
+        std::vector<std::uint8_t> f{0x81, static_cast<std::uint8_t>(0x80 | text.size()), 0x11, 0x22, 0x33, 0x44};
+        for (std::size_t i = 0; i < text.size(); ++i)
+            f.push_back(static_cast<std::uint8_t>(static_cast<std::uint8_t>(text[i]) ^ f[2 + i % 4]));
+        return f;
+    }
+
     // Everything until the server closes the connection (or the receive timeout).
     std::vector<std::uint8_t> read_to_end()
     {
@@ -220,6 +229,64 @@ TEST_CASE("hostile signaling: a WebSocket peer that never reads")
     // loopback), not by how long we kept trying: 300 refusals spread over 300 ms.
     CHECK(accepted_sends * text.size() < 64u * 1024 * 1024);
     CHECK(accepted->queued_sends() <= config.websocket.transport.max_queued_sends);
+    accepted->close();
+    client->socket.close();
+    r.stop();
+}
+
+TEST_CASE("hostile signaling: frames for a user who never receives")
+{
+    // Reading pauses at max_queued_receives: the peer's frames wait in the kernel's buffers
+    // (TCP flow control then stops the peer), not in ours. None is lost.
+    running_io r;
+    sig::websocket_server_config config;
+    config.websocket.transport.max_queued_receives = 8;
+    auto server = ws_server_t::listen(r.io.get_executor(), {net::ip::address_v4::loopback(), 0}, config);
+    REQUIRE(server);
+    const auto port = server->local_endpoint().port();
+    std::unique_ptr<raw_ws_client> client;
+    std::thread connector([&] { client = std::make_unique<raw_ws_client>(port); });
+    auto accepted = accept_one(*server);
+    connector.join();
+    REQUIRE(accepted);
+
+    const std::size_t n = 3000;
+    std::thread writer([&] {
+        std::vector<std::uint8_t> all;
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto f = raw_ws_client::small_frame("{\"type\":\"offer\",\"sdp\":\"v=" + std::to_string(i) + "\"}");
+            all.insert(all.end(), f.begin(), f.end());
+        }
+        boost::system::error_code ec;
+        net::write(client->socket, net::buffer(all), ec);
+    });
+    std::size_t most = 0;
+    for (int i = 0; i < 3000 && accepted->queued_receives() < 8; ++i) std::this_thread::sleep_for(1ms);
+    for (int i = 0; i < 100; ++i) {  // and it stays there while nobody receives
+        most = std::max(most, accepted->queued_receives());
+        std::this_thread::sleep_for(1ms);
+    }
+    CHECK(most == config.websocket.transport.max_queued_receives);
+
+    auto done = std::make_shared<std::promise<std::size_t>>();
+    auto finished = done->get_future();
+    std::size_t in_order = 0;
+    std::function<void()> next = [&] {
+        accepted->async_receive([&, done](peerkit::result<sig::message> m) {
+            most = std::max(most, accepted->queued_receives());
+            if (m) {
+                const auto* d = std::get_if<sig::session_description>(&*m);
+                if (d && d->sdp == "v=" + std::to_string(in_order)) ++in_order;
+            }
+            if (!m || in_order == n) return done->set_value(in_order);
+            next();
+        });
+    };
+    boost::asio::post(r.io, next);
+    REQUIRE(finished.wait_for(30s) == std::future_status::ready);
+    writer.join();
+    CHECK(finished.get() == n);  // every frame, in order
+    CHECK(most <= config.websocket.transport.max_queued_receives + 1);
     accepted->close();
     client->socket.close();
     r.stop();

@@ -363,6 +363,30 @@ TEST_CASE("hostile TURN: permission churn keeps permissions and requests bounded
     CHECK(r.client->stats().permissions_refused == 200 * (40 - c.max_permissions));
 }
 
+TEST_CASE("hostile TURN: channels and held sends stay within their limits")
+{
+    // The ICE agent binds a channel for each pair it selects and sends to every peer the
+    // signaling side names: both are bounded however many peers there are.
+    turn::client_config c;
+    c.max_channels = 8;
+    c.max_permissions = 64;
+    c.max_pending_sends = 4;
+    c.max_queued = 32;
+    turn_rig r(c);
+    const std::vector<std::byte> payload(500, std::byte{0x33});
+    for (std::size_t i = 0; i < 1000; ++i) {
+        r.client->bind_channel(r.now, flood_source(i));
+        r.client->send_to(r.now, flood_source(i), payload);  // before any permission is installed
+        REQUIRE(r.client->channel_count() <= c.max_channels);
+        REQUIRE(r.client->permission_count() <= c.max_permissions);
+        REQUIRE(r.client->queued_outputs() <= c.max_queued);
+    }
+    CHECK(r.client->channel_count() == c.max_channels);
+    CHECK(r.client->permission_count() == c.max_permissions);
+    CHECK(r.client->stats().outputs_dropped > 0);  // the requests we could not queue
+    CHECK(r.client->stats().permissions_refused == 1000 - c.max_permissions);
+}
+
 TEST_CASE("hostile TURN: forged responses leave no state")
 {
     turn_rig r;
@@ -413,4 +437,49 @@ TEST_CASE("hostile TURN: over TCP, a frame that never ends is cut at max_stream_
     const std::vector<std::byte> more(100000, std::byte{0x40});
     agent.handle_stream_data(now, *conn, more);
     CHECK_FALSE(agent.poll_stream());
+}
+
+namespace {
+// A random source that always fails (an exhausted or broken RNG).
+struct failing_crypto : crypto::openssl_provider {
+    [[nodiscard]] bool random_bytes(mutable_bytes) const noexcept { return false; }
+};
+static_assert(crypto::provider<failing_crypto>);
+}  // namespace
+
+TEST_CASE("hostile: a failed random draw fails ICE and TURN, never guessable ids")
+{
+    sim_time now = sim_time{} + 1h;
+    ice::agent<failing_crypto> agent(controlled_config());
+    const ice::local_socket s{1, ep("10.0.0.1:5000"), "eth0", false};
+    agent.gather(now, std::span(&s, 1));
+    REQUIRE(agent.set_remote_credentials("PEER", "peerpasswordpeerpassword"));
+    agent.handle_timeout(now);
+    CHECK(agent.state() == ice::connection_state::failed);
+    REQUIRE(agent.failure_reason());
+    CHECK(agent.failure_reason()->code() == ice::errc::random_failed);
+    while (agent.poll_transmit()) {
+    }
+    // A check signed with the (guessable) password we hold is not answered.
+    std::array<std::byte, 512> buf{};
+    stun::message_builder b{buf, stun::binding_request, tid(1)};
+    b.add(stun::username{std::string(agent.local_ufrag()) + ":PEER"});
+    b.add(stun::priority{1});
+    b.add(stun::ice_controlling{42});
+    b.add_message_integrity(provider.prepare_hmac_sha1(as_bytes(agent.local_pwd())));
+    b.add_fingerprint();
+    agent.handle_packet(now, 1, flood_source(1), finish(b));
+    CHECK_FALSE(agent.poll_transmit());
+    CHECK(agent.remote_candidate_count() == 0);
+
+    turn::client_config c;
+    c.server = ep("192.0.2.20:3478");
+    turn::client<failing_crypto> client(c);
+    client.allocate(now);
+    CHECK(client.state() == turn::client_state::failed);
+    CHECK_FALSE(client.poll_transmit());
+    auto e = client.poll_event();
+    REQUIRE(e);
+    REQUIRE(std::holds_alternative<turn::allocation_failed>(*e));
+    CHECK(std::get<turn::allocation_failed>(*e).reason.find("random source failed") != std::string::npos);
 }

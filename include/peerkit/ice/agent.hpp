@@ -623,17 +623,29 @@ private:
         return true;
     }
 
+    // Every random draw goes through here. A failed draw leaves guessable credentials,
+    // tie-breakers or transaction ids (RFC 8445 5.3, RFC 8489 6: 96 random bits), which would
+    // let an off-path attacker forge answers: the agent answers no more checks and the next
+    // tick fails the connection with errc::random_failed.
+    bool draw(mutable_bytes out)
+    {
+        if (crypto_.random_bytes(out)) return true;
+        if (!random_failed_) PEERKIT_ICE_LOG(error, "the random source failed: the connection fails (errc::random_failed)");
+        random_failed_ = true;
+        return false;
+    }
+
     std::uint64_t random_u64()
     {
         std::array<std::byte, 8> b{};
-        (void)crypto_.random_bytes(b);
+        (void)draw(b);  // a failure is recorded in random_failed_
         return peerkit::detail::load_be64(b.data());
     }
 
     detail::transaction_id new_transaction_id()
     {
         detail::transaction_id id{};
-        (void)crypto_.random_bytes(id.bytes);
+        (void)draw(id.bytes);  // a failure is recorded in random_failed_
         return id;
     }
 
@@ -641,7 +653,11 @@ private:
     // 24 characters of the 64-letter ice-char alphabet (48 and 144 bits).
     void new_local_credentials()
     {
-        auto fresh = generate_credentials(crypto_);
+        struct recording_source {
+            agent* self;
+            bool random_bytes(mutable_bytes out) const { return self->draw(out); }
+        };
+        auto fresh = generate_credentials(recording_source{this});
         local_ufrag_ = std::move(fresh.ufrag);
         local_pwd_ = std::move(fresh.pwd);
         local_key_ = crypto_.prepare_hmac_sha1(as_bytes(local_pwd_));
@@ -1331,6 +1347,7 @@ private:
     {
         ++stats_.requests_received;
         const endpoint to = locals_[local].address;  // a copy: locals_ may grow below
+        if (random_failed_) return;  // our password may be guessable: answer nothing
         PEERKIT_ICE_LOG(trace, "Binding request ", source, " -> ", to, m.use_candidate ? " with USE-CANDIDATE" : "");
         // RFC 8445 7.3 / RFC 8489 9.1.3: FINGERPRINT, USERNAME and MESSAGE-INTEGRITY are required.
         // An unauthenticated request gets at most an error response no larger than itself, so
@@ -1942,6 +1959,8 @@ private:
     // checks, consent, then the state the browser would show.
     void tick(time_point now)
     {
+        if (random_failed_) fail_connection(make_error(errc::random_failed, "the random source failed; credentials and "
+                                                       "transaction ids would be guessable (RFC 8445 5.3)"));
         if (pending_turn_drain_) {
             pending_turn_drain_ = false;
             for (std::size_t t = 0; t < turns_.size(); ++t) drain_turn(now, t);
@@ -2025,6 +2044,7 @@ private:
     bool checks_stopped_ = false;               // failed: no checks until a restart
     std::size_t nominations_failed_ = 0;        // checks with (or for) USE-CANDIDATE that failed
     std::uint64_t prflx_counter_ = 0;
+    bool random_failed_ = false;  // a draw failed (draw()); the connection fails at the next tick
     agent_stats stats_;
 };
 

@@ -482,7 +482,12 @@ private:
     void start(time_point now, kind k, endpoint peer, std::uint16_t channel_number = 0, bool lifetime_zero = false)
     {
         transaction t;
-        (void)crypto_.random_bytes(t.id.bytes);
+        // RFC 8489 6: the id must be random, or an off-path attacker can answer for the server.
+        if (!crypto_.random_bytes(t.id.bytes)) {
+            PEERKIT_TURN_LOG(error, name(k), " to ", config_.server, " not sent: the random source failed");
+            if (k == kind::allocate) fail(0, "the random source failed: no transaction id for Allocate");
+            return;
+        }
         t.what = k;
         t.peer = peer;
         t.channel = channel_number;
@@ -515,7 +520,10 @@ private:
                 nonce_.assign(n->value);
                 if (key_) {
                     transaction again = tx;
-                    (void)crypto_.random_bytes(again.id.bytes);
+                    if (!crypto_.random_bytes(again.id.bytes)) {
+                        fail_or_drop(tx, 0, "the random source failed: no transaction id for the signed retry");
+                        return;
+                    }
                     ++again.auth_retries;
                     if (!build(again)) return;
                     again.rto = config_.rto;
@@ -641,6 +649,8 @@ private:
     {
         std::vector<std::byte> buf(payload.size() + 64);
         stun::transaction_id id;
+        // An indication gets no answer, so its id protects nothing (RFC 8489 6): a failed draw
+        // leaves it as it is.
         (void)crypto_.random_bytes(id.bytes);
         stun::message_builder b{buf, stun::send_indication, id};
         b.add(stun::xor_peer_address{peer});
