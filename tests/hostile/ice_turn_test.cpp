@@ -193,6 +193,40 @@ TEST_CASE("hostile ICE: checks with the right password from many sources")
     CHECK(max_triggered_seen <= config.max_remote_candidates);
 }
 
+TEST_CASE("hostile ICE: role flips by a peer with the password stay bounded")
+{
+    // Alternate ICE-CONTROLLED with the lowest tie-breaker (we become controlling) and
+    // ICE-CONTROLLING with the highest (we become controlled), 10,000 times, with nobody polling
+    // events: the role follows, the event queue does not grow.
+    agent_rig r;
+    const std::size_t n = 10000;
+    for (std::size_t i = 0; i < n; ++i) {
+        std::array<std::byte, 512> buf{};
+        stun::message_builder b{buf, stun::binding_request, tid(i)};
+        b.add(stun::username{std::string(r.agent.local_ufrag()) + ":" + r.peer_ufrag});
+        b.add(stun::priority{1853824767u});
+        if (i % 2 == 0) b.add(stun::ice_controlled{0});
+        else b.add(stun::ice_controlling{~std::uint64_t{0}});
+        b.add_message_integrity(provider.prepare_hmac_sha1(as_bytes(r.agent.local_pwd())));
+        b.add_fingerprint();
+        r.agent.handle_packet(r.now, 1, ep("10.0.0.9:9000"), finish(b));
+        while (r.agent.poll_transmit()) {
+        }
+        REQUIRE(r.agent.role() == (i % 2 == 0 ? ice::role::controlling : ice::role::controlled));
+        REQUIRE(r.agent.queued_events() <= 4);
+    }
+    CHECK(r.agent.stats().role_conflicts == n);
+    std::size_t role_events = 0;
+    std::optional<ice::role> last;
+    while (auto e = r.agent.poll_event())
+        if (auto* rc = std::get_if<ice::role_changed>(&*e)) {
+            ++role_events;
+            last = rc->role;
+        }
+    CHECK(role_events == 1);
+    CHECK(last == ice::role::controlled);
+}
+
 TEST_CASE("hostile ICE: a trickle of 20000 candidates, work linear")
 {
     two_hosts t;

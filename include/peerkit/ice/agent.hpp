@@ -360,6 +360,7 @@ public:
         if (events_.empty()) return std::nullopt;
         event e = std::move(events_.front());
         events_.pop_front();
+        if (std::holds_alternative<role_changed>(e)) role_change_queued_ = false;
         if (std::holds_alternative<data_received>(e)) --queued_data_events_;
         return e;
     }
@@ -465,6 +466,7 @@ public:
     [[nodiscard]] std::size_t remote_candidate_count() const noexcept { return remotes_.size(); }
     [[nodiscard]] std::size_t pair_count() const noexcept { return pairs_.size(); }
     [[nodiscard]] std::size_t in_flight() const noexcept { return transactions_.size(); }
+    [[nodiscard]] std::size_t queued_events() const noexcept { return events_.size(); }
     [[nodiscard]] std::vector<pair_info> pairs() const
     {
         std::vector<pair_info> out;
@@ -726,7 +728,21 @@ private:
         queue_transmit(locals_[local].socket, to, {payload.begin(), payload.end()});
     }
 
-    void emit(event e) { events_.push_back(std::move(e)); }
+    // Every event kind is bounded by a limit or by time, except role changes: a peer that knows
+    // the password can flip our role with each check (RFC 8445 7.3.1.1). An unpolled
+    // role_changed is updated in place, so the user sees the latest role once.
+    void emit(event e)
+    {
+        if (const auto* r = std::get_if<role_changed>(&e); r != nullptr && role_change_queued_) {
+            for (auto it = events_.rbegin(); it != events_.rend(); ++it)
+                if (auto* queued = std::get_if<role_changed>(&*it)) {
+                    queued->role = r->role;
+                    return;
+                }
+        }
+        if (std::holds_alternative<role_changed>(e)) role_change_queued_ = true;
+        events_.push_back(std::move(e));
+    }
 
     // Writes on a TURN TCP/TLS connection wait for the runtime like datagrams do, under the
     // same max_queued_transmits (a runtime that stops polling must not grow the queue). Opens
@@ -2044,6 +2060,7 @@ private:
     bool checks_stopped_ = false;               // failed: no checks until a restart
     std::size_t nominations_failed_ = 0;        // checks with (or for) USE-CANDIDATE that failed
     std::uint64_t prflx_counter_ = 0;
+    bool role_change_queued_ = false;  // a role_changed waits in events_ (emit coalesces)
     bool random_failed_ = false;  // a draw failed (draw()); the connection fails at the next tick
     agent_stats stats_;
 };
