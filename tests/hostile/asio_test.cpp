@@ -193,6 +193,36 @@ TEST_CASE("hostile signaling: a 1 GB WebSocket frame is refused at its header")
     r.stop();
 }
 
+TEST_CASE("hostile signaling: an HTTP request header without end is cut")
+{
+    // max_request_header bounds what the server reads before the upgrade: a 1 MiB header line
+    // ends the connection instead of filling a buffer.
+    running_io r;
+    sig::websocket_server_config config;
+    config.websocket.max_request_header = 1024;
+    auto server = ws_server_t::listen(r.io.get_executor(), {net::ip::address_v4::loopback(), 0}, config);
+    REQUIRE(server);
+    net::io_context client_io;
+    tcp::socket socket{client_io};
+    socket.connect({net::ip::address_v4::loopback(), server->local_endpoint().port()});
+    timeval tv{15, 0};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const std::string request = "GET /room HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + std::string(1024 * 1024, 'a');
+    boost::system::error_code ec;
+    net::write(socket, net::buffer(request), ec);  // fails once the server has closed
+    std::array<char, 256> buf{};
+    std::size_t total = 0;
+    for (;;) {
+        const std::size_t n = socket.read_some(net::buffer(buf), ec);
+        total += n;
+        if (ec) break;
+    }
+    // Closed by the server (not our 15 s receive timeout), having answered nothing.
+    CHECK((ec == net::error::eof || ec == net::error::connection_reset));
+    CHECK(total == 0);
+    r.stop();
+}
+
 TEST_CASE("hostile signaling: a WebSocket peer that never reads")
 {
     running_io r;
