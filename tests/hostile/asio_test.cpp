@@ -358,8 +358,8 @@ TEST_CASE("hostile signaling: a stdio line with no end is cut, not held")
         t.emplace(std::move(*opened));
     }
     const std::size_t before = resident_bytes();
-    const std::size_t line = 64u * 1024 * 1024;  // 64 MiB without a newline
-    std::thread writer([fd = in[1], line] {
+    constexpr std::size_t line = 64u * 1024 * 1024;  // 64 MiB without a newline
+    std::thread writer([fd = in[1]] {
         const std::string chunk(64 * 1024, 'x');
         for (std::size_t sent = 0; sent < line; sent += chunk.size())
             if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) return;
