@@ -227,6 +227,66 @@ TEST_CASE("hostile ICE: role flips by a peer with the password stay bounded")
     CHECK(last == ice::role::controlled);
 }
 
+TEST_CASE("hostile ICE: a valid peer floods data and checks nobody polls")
+{
+    // Once a pair is valid the peer may send data; a runtime that stops polling must not let
+    // the received datagrams (max_queued_data_events) or our answers (max_queued_transmits)
+    // pile up.
+    ice::agent_config config = controlled_config();
+    config.max_queued_data_events = 16;
+    config.max_queued_transmits = 32;
+    agent_rig r(config);
+    const net::endpoint peer = ep("10.0.0.9:9000");
+    auto signed_check = [&](std::size_t i) {
+        std::array<std::byte, 512> buf{};
+        stun::message_builder b{buf, stun::binding_request, tid(i)};
+        b.add(stun::username{std::string(r.agent.local_ufrag()) + ":" + r.peer_ufrag});
+        b.add(stun::priority{1853824767u});
+        b.add(stun::ice_controlling{42});
+        b.add_message_integrity(provider.prepare_hmac_sha1(as_bytes(r.agent.local_pwd())));
+        b.add_fingerprint();
+        return finish(b);
+    };
+    // The peer checks us; our triggered check back is answered, so the pair becomes valid.
+    r.agent.handle_packet(r.now, 1, peer, signed_check(0));
+    bool answered = false;
+    for (int round = 0; round < 20 && !answered; ++round) {
+        r.now += 50ms;
+        r.agent.handle_timeout(r.now);
+        while (auto t = r.agent.poll_transmit()) {
+            auto m = stun::message_view::parse(t->payload);
+            if (!m || m->type() != stun::binding_request) continue;
+            std::array<std::byte, 256> buf{};
+            stun::message_builder b{buf, stun::binding_success, m->id()};
+            b.add(stun::xor_mapped_address{ep("10.0.0.1:5000")});
+            b.add_message_integrity(provider.prepare_hmac_sha1(as_bytes(r.peer_pwd)));
+            b.add_fingerprint();
+            r.agent.handle_packet(r.now, 1, peer, finish(b));
+            answered = true;
+        }
+    }
+    REQUIRE(answered);
+    while (r.agent.poll_event()) {
+    }
+    const std::size_t n = 5000;
+    const std::vector<std::byte> dtls_record(100, std::byte{23});
+    for (std::size_t i = 0; i < n; ++i) {
+        r.agent.handle_packet(r.now, 1, peer, dtls_record);
+        r.agent.handle_packet(r.now, 1, peer, signed_check(i + 1));
+        REQUIRE(r.agent.queued_events() <= config.max_queued_data_events + 8);
+    }
+    const auto& st = r.agent.stats();
+    CHECK(st.data_from_unknown_source == 0);
+    CHECK(st.dropped_data_events == n - config.max_queued_data_events);
+    std::size_t data = 0, transmits = 0;
+    while (auto e = r.agent.poll_event())
+        if (std::holds_alternative<ice::data_received>(*e)) ++data;
+    while (r.agent.poll_transmit()) ++transmits;
+    CHECK(data == config.max_queued_data_events);
+    CHECK(transmits <= config.max_queued_transmits);
+    CHECK(st.dropped_transmits >= n - config.max_queued_transmits);
+}
+
 TEST_CASE("hostile ICE: a trickle of 20000 candidates, work linear")
 {
     two_hosts t;
