@@ -14,6 +14,8 @@
 // Work per TSN is O(log intervals); a FORWARD-TSN costs O(log n) per interval it removes.
 #pragma once
 
+#include <peerkit/sctp/rx/node_cache.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -87,7 +89,7 @@ public:
             cum_ = t;
             if (!intervals_.empty() && intervals_.begin()->first == cum_ + 1) {
                 cum_ = intervals_.begin()->second;
-                intervals_.erase(intervals_.begin());
+                nodes_.erase(intervals_, intervals_.begin());
             }
             if (!intervals_.empty()) immediate_ = true;
             return;
@@ -99,18 +101,15 @@ public:
             const auto prev = std::prev(next);
             if (prev->second + 1 == t) {
                 prev->second = joins_next ? next->second : t;
-                if (joins_next) intervals_.erase(next);
+                if (joins_next) nodes_.erase(intervals_, next);
                 return;
             }
         }
         if (joins_next) {
-            // Re-key the node instead of allocating a new one.
-            auto node = intervals_.extract(next);
-            node.key() = t;
-            intervals_.insert(std::move(node));
+            nodes_.rekey(intervals_, next, t);
             return;
         }
-        intervals_.emplace(t, t);
+        nodes_.insert(intervals_, next, t, t);
     }
 
     void note_duplicate(std::uint32_t tsn)
@@ -128,12 +127,12 @@ public:
         if (new_cum <= cum_ || new_cum - cum_ > limits_.window) return false;
         while (!intervals_.empty() && intervals_.begin()->second <= new_cum) {
             ++work_;
-            intervals_.erase(intervals_.begin());
+            nodes_.erase(intervals_, intervals_.begin());
         }
         cum_ = new_cum;
         if (!intervals_.empty() && intervals_.begin()->first <= cum_ + 1) {
             cum_ = intervals_.begin()->second;
-            intervals_.erase(intervals_.begin());
+            nodes_.erase(intervals_, intervals_.begin());
         }
         return true;
     }
@@ -166,6 +165,7 @@ private:
     limits limits_{};
     tsn64 cum_ = 0;
     std::map<tsn64, tsn64> intervals_;  // start -> end, both inclusive, above cum_ + 1
+    node_cache<std::map<tsn64, tsn64>> nodes_;
     std::vector<std::uint32_t> duplicates_;
     bool immediate_ = false;
     int packets_since_sack_ = 0;

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <peerkit/sctp/rx/data_tracker.hpp>
+#include <peerkit/sctp/rx/node_cache.hpp>
 #include <peerkit/sctp/rx/reassembly_queue.hpp>
 
 #include <cstddef>
@@ -83,14 +84,14 @@ public:
             pool.give(std::move(data));
             return verdict::stale;
         }
-        const auto [it, inserted] = waiting_.try_emplace(key(stream, seq));
-        if (!inserted) {
+        const std::uint64_t k = key(stream, seq);
+        const auto at = waiting_.lower_bound(k);
+        if (at != waiting_.end() && at->first == k) {
             pool.give(std::move(data));
             return verdict::duplicate;
         }
         bytes_ += data.size() + entry_cost;
-        it->second.ppid = ppid;
-        it->second.data = std::move(data);
+        nodes_.insert(waiting_, at, k, waiting_message{ppid, std::move(data)});
         return verdict::stored;
     }
 
@@ -158,7 +159,7 @@ private:
             bytes_ -= it->second.data.size() + entry_cost;
             const std::uint32_t ppid = it->second.ppid;
             std::vector<std::byte> data = std::move(it->second.data);
-            waiting_.erase(it);
+            nodes_.erase(waiting_, it);
             next = (next + 1) & mask_;
             deliver(ppid, std::move(data));
         }
@@ -171,13 +172,14 @@ private:
             ++work_;
             bytes_ -= it->second.data.size() + entry_cost;
             pool.give(std::move(it->second.data));
-            it = waiting_.erase(it);
+            it = nodes_.erase(waiting_, it);
         }
     }
 
     std::uint32_t mask_ = 0xFFFFu;
     std::vector<std::uint32_t> next_;
     std::map<std::uint64_t, waiting_message> waiting_;  // (stream << 32 | number) -> message
+    node_cache<std::map<std::uint64_t, waiting_message>> nodes_;
     std::size_t bytes_ = 0;
     std::uint64_t work_ = 0;
 };

@@ -29,6 +29,7 @@
 
 #include <peerkit/bytes.hpp>
 #include <peerkit/sctp/rx/data_tracker.hpp>
+#include <peerkit/sctp/rx/node_cache.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -159,7 +160,7 @@ public:
             }
         }
         if (e == nullptr) {
-            auto it = by_tsn_.emplace_hint(next, t, entry{});
+            auto it = entry_nodes_.insert(by_tsn_, next, t, entry{});
             e = &it->second;
             e->last = t;
             e->stream = f.stream;
@@ -171,11 +172,11 @@ public:
             if (!f.payload.empty()) std::memcpy(e->data.data(), f.payload.data(), f.payload.size());
             bytes_ += f.payload.size() + entry_cost;
             ++entries_;
-            if (f.beginning) begins_.insert(t);
+            if (f.beginning) mark_nodes_.insert_key(begins_, begins_.end(), t);
         }
         if (f.ending) {
             e->ending = true;
-            ends_.insert(t);
+            mark_nodes_.insert_key(ends_, ends_.end(), t);
         }
         add_to_runs(t);
         return try_complete(t, pool, max_message_size, out);
@@ -187,16 +188,18 @@ public:
         while (!by_tsn_.empty() && by_tsn_.begin()->first <= new_cum) {
             ++work_;
             auto it = by_tsn_.begin();
-            if (it->second.beginning) begins_.erase(it->first);
-            if (it->second.ending) ends_.erase(it->second.last);
+            if (it->second.beginning) mark_nodes_.erase_key(begins_, it->first);
+            if (it->second.ending) mark_nodes_.erase_key(ends_, it->second.last);
             drop_entry(it, pool);
         }
         const tsn64 low = by_tsn_.empty() ? ~tsn64{0} : by_tsn_.begin()->first;
         while (!runs_.empty() && runs_.begin()->first < low) {
             ++work_;
-            const auto [start, end] = *runs_.begin();
-            runs_.erase(runs_.begin());
-            if (end >= low) runs_.emplace(low, end);
+            if (runs_.begin()->second >= low) {
+                run_nodes_.rekey(runs_, runs_.begin(), low);
+                break;
+            }
+            run_nodes_.erase(runs_, runs_.begin());
         }
     }
 
@@ -208,7 +211,7 @@ public:
         const i_key key{f.stream, f.unordered, f.seq};
         auto mit = partial_.find(key);
         if (mit == partial_.end()) {
-            mit = partial_.emplace(key, i_message{}).first;
+            mit = message_nodes_.insert(partial_, partial_.lower_bound(key), key, i_message{});
             bytes_ += message_cost;
         }
         i_message& m = mit->second;
@@ -235,7 +238,7 @@ public:
             p.last = fsn;
             p.data = pool.take(f.payload.size());
             if (!f.payload.empty()) std::memcpy(p.data.data(), f.payload.data(), f.payload.size());
-            m.pieces.emplace_hint(next, fsn, std::move(p));
+            piece_nodes_.insert(m.pieces, next, fsn, std::move(p));
             bytes_ += f.payload.size() + entry_cost;
             ++entries_;
         }
@@ -250,9 +253,10 @@ public:
         out.unordered = f.unordered;
         out.seq = f.seq;
         out.ppid = m.ppid;
-        if (m.pieces.size() == 1) {
+        const std::size_t count = m.pieces.size();
+        if (count == 1) {
             out.data = std::move(m.pieces.begin()->second.data);
-            work_ += 1;
+            ++work_;
         } else {
             out.data = pool.take(size);
             std::size_t at = 0;
@@ -263,9 +267,10 @@ public:
                 pool.give(std::move(p.data));
             }
         }
-        bytes_ -= size + m.pieces.size() * entry_cost + message_cost;
-        entries_ -= m.pieces.size();
-        partial_.erase(mit);
+        bytes_ -= size + count * entry_cost + message_cost;
+        entries_ -= count;
+        for (auto it = m.pieces.begin(); it != m.pieces.end();) it = piece_nodes_.erase(m.pieces, it);
+        message_nodes_.erase(partial_, mit);
         return outcome::completed;
     }
 
@@ -303,7 +308,7 @@ private:
         bytes_ -= it->second.data.size() + entry_cost;
         --entries_;
         pool.give(std::move(it->second.data));
-        by_tsn_.erase(it);
+        entry_nodes_.erase(by_tsn_, it);
     }
 
     void erase_partials(const i_key& from, const i_key& through, buffer_pool& pool)
@@ -312,14 +317,16 @@ private:
         const auto end = partial_.upper_bound(through);
         while (it != end) {
             ++work_;
-            for (auto& [first, p] : it->second.pieces) {
+            auto& pieces = it->second.pieces;
+            for (auto p = pieces.begin(); p != pieces.end();) {
                 ++work_;
-                bytes_ -= p.data.size() + entry_cost;
+                bytes_ -= p->second.data.size() + entry_cost;
                 --entries_;
-                pool.give(std::move(p.data));
+                pool.give(std::move(p->second.data));
+                p = piece_nodes_.erase(pieces, p);
             }
             bytes_ -= message_cost;
-            it = partial_.erase(it);
+            it = message_nodes_.erase(partial_, it);
         }
     }
 
@@ -332,17 +339,15 @@ private:
             auto prev = std::prev(next);
             if (prev->second + 1 == t) {
                 prev->second = joins_next ? next->second : t;
-                if (joins_next) runs_.erase(next);
+                if (joins_next) run_nodes_.erase(runs_, next);
                 return;
             }
         }
         if (joins_next) {
-            auto node = runs_.extract(next);
-            node.key() = t;
-            runs_.insert(std::move(node));
+            run_nodes_.rekey(runs_, next, t);
             return;
         }
-        runs_.emplace(t, t);
+        run_nodes_.insert(runs_, next, t, t);
     }
 
     outcome try_complete(tsn64 t, buffer_pool& pool, std::size_t max_message_size, message& out)
@@ -379,7 +384,7 @@ private:
             out.data = std::move(it->second.data);
             bytes_ -= size + entry_cost;
             --entries_;
-            by_tsn_.erase(it);
+            entry_nodes_.erase(by_tsn_, it);
         } else {
             out.data = pool.take(size);
             std::size_t at = 0;
@@ -392,11 +397,17 @@ private:
                 drop_entry(done, pool);
             }
         }
-        begins_.erase(first);
-        ends_.erase(last);
-        runs_.erase(run);
-        if (run_start < first) runs_.emplace(run_start, first - 1);
-        if (last < run_end) runs_.emplace(last + 1, run_end);
+        mark_nodes_.erase_key(begins_, first);
+        mark_nodes_.erase_key(ends_, last);
+        // The run loses first..last: what is left of it on either side stays.
+        if (run_start < first) {
+            run->second = first - 1;
+            if (last < run_end) run_nodes_.insert(runs_, std::next(run), last + 1, run_end);
+        } else if (last < run_end) {
+            run_nodes_.rekey(runs_, run, last + 1);
+        } else {
+            run_nodes_.erase(runs_, run);
+        }
         return outcome::completed;
     }
 
@@ -405,6 +416,11 @@ private:
     std::set<tsn64> ends_;
     std::map<tsn64, tsn64> runs_;    // start -> end of TSNs held, consecutive
     std::map<i_key, i_message> partial_;  // I-DATA messages being reassembled
+    node_cache<std::map<tsn64, entry>> entry_nodes_;
+    node_cache<std::set<tsn64>> mark_nodes_;
+    node_cache<std::map<tsn64, tsn64>> run_nodes_;
+    node_cache<std::map<i_key, i_message>> message_nodes_;
+    node_cache<std::map<std::uint32_t, piece>> piece_nodes_;
     std::size_t bytes_ = 0;
     std::size_t entries_ = 0;
     std::uint64_t work_ = 0;
