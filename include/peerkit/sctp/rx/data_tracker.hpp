@@ -31,6 +31,9 @@ using tsn64 = std::uint64_t;
 // colour (4 words) plus the allocator's header (2 words on glibc). Used to count honestly
 // what the receive side holds for the peer.
 inline constexpr std::size_t tree_node_overhead = 6 * sizeof(void*);
+// What a payload buffer costs besides its bytes: the allocator's header and the rounding of a
+// small allocation up to its minimum size (glibc: 32 bytes for any request up to 24).
+inline constexpr std::size_t buffer_overhead = 4 * sizeof(void*);
 
 class data_tracker {
 public:

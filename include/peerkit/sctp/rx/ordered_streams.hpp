@@ -43,7 +43,9 @@ public:
         duplicate,  // a message with this number already waits: refused
         stale,      // behind the next number (skipped by FORWARD-TSN, RFC 3758 3.6): dropped
     };
-    static constexpr std::size_t entry_cost = tree_node_overhead + sizeof(std::pair<const std::uint64_t, waiting_message>);
+    // A waiting message: its map node and its buffer's allocation, besides the payload.
+    static constexpr std::size_t entry_cost =
+        tree_node_overhead + sizeof(std::pair<const std::uint64_t, waiting_message>) + buffer_overhead;
 
     void reset(width w)
     {

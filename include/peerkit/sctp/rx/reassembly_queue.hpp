@@ -127,10 +127,11 @@ public:
     };
 
     // What one held entry costs besides its payload: its node in the TSN map, a B or E mark,
-    // and its run; or, with I-DATA, its node among the message's pieces.
+    // its run and its buffer's allocation; or, with I-DATA, its node among the message's
+    // pieces and its buffer.
     static constexpr std::size_t entry_cost =
         tree_node_overhead + sizeof(std::pair<const tsn64, entry>) + 2 * (tree_node_overhead + sizeof(tsn64)) +
-        tree_node_overhead + 2 * sizeof(tsn64);
+        tree_node_overhead + 2 * sizeof(tsn64) + buffer_overhead;
     static constexpr std::size_t message_cost = tree_node_overhead + sizeof(std::pair<const i_key, i_message>);
     static_assert(entry_cost >= tree_node_overhead + sizeof(std::pair<const std::uint32_t, piece>));
 
