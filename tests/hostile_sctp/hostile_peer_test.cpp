@@ -394,3 +394,18 @@ TEST_CASE("hostile: a message above max_message_size aborts with a reason")
     CHECK(*x.aborted == association_errc::resource_exhausted);
     CHECK(x.abort_reason.find("max_message_size") != std::string::npos);
 }
+
+TEST_CASE("hostile: thousands of holes are refused, not stored")
+{
+    attacker x;
+    // Every other TSN: each one would open a gap interval of its own.
+    for (std::uint32_t i = 0; i < 10000; i += 10) {
+        std::vector<std::function<void(packet_writer&)>> chunks;
+        for (std::uint32_t k = i; k < i + 10; ++k) chunks.push_back(data(x.next_tsn + 1 + 2 * k, 1, 0, tiny, true, true, true));
+        x.send(chunks);
+    }
+    CHECK(x.h.b.stats().data_chunks_refused == 10000 - 2048);
+    CHECK(x.messages == 1 + 2048);
+    CHECK_FALSE(x.aborted);
+    x.check_work();
+}

@@ -1372,9 +1372,14 @@ inline void association::update_rx_stats() noexcept
     stats_.rx_work = rx_tracker_.work() + rx_reassembly_.work() + rx_ordered_.work() + rx_work_;
 }
 
+// RFC 9260 6.2: a_rwnd is the payload we can still take. One chunk costs its payload plus up
+// to rx_max_chunk_cost of bookkeeping, so that is kept back: a chunk within the advertised
+// window is never refused for room (above the watermark, only out-of-order ones are), and a
+// sender whose chunk was refused sees a window of zero and probes instead of counting the
+// retransmissions as failures (RFC 9260 6.1 A, 8.1).
 inline std::size_t association::advertised_rwnd() const noexcept
 {
-    const std::size_t held = rx_bytes_held() + rx_held_above_;
+    const std::size_t held = rx_bytes_held() + rx_held_above_ + rx_max_chunk_cost;
     return held < config_.receive_buffer_size ? config_.receive_buffer_size - held : 0;
 }
 
@@ -1400,16 +1405,6 @@ inline bool association::admit_chunk(std::uint32_t tsn, std::uint16_t stream, st
         // not acknowledged; a sender that follows RFC 9260 6.1 retransmits it later.
         ++stats_.data_chunks_refused;
         gap_or_dup = true;
-        return false;
-    }
-    if (stream >= negotiated_inbound_) {
-        // RFC 9260 6.5: acknowledge the TSN, drop the chunk, report "Invalid Stream Identifier".
-        rx_tracker_.observe(t);
-        if (!pending_error_) {
-            std::array<std::byte, 4> info{};
-            peerkit::detail::store_be16(info.data(), stream);
-            set_pending_error(cause_code::invalid_stream_identifier, info);
-        }
         return false;
     }
     if (size > config_.max_message_size) {
@@ -1439,6 +1434,16 @@ inline bool association::admit_chunk(std::uint32_t tsn, std::uint16_t stream, st
         fail(association_errc::resource_exhausted,
              "the peer filled the receive buffer (" + std::to_string(budget) +
                  " bytes) with data that cannot be delivered");
+        return false;
+    }
+    if (stream >= negotiated_inbound_) {
+        // RFC 9260 6.5: acknowledge the TSN, drop the chunk, report "Invalid Stream Identifier".
+        rx_tracker_.observe(t);
+        if (!pending_error_) {
+            std::array<std::byte, 4> info{};
+            peerkit::detail::store_be16(info.data(), stream);
+            set_pending_error(cause_code::invalid_stream_identifier, info);
+        }
         return false;
     }
     rx_tracker_.observe(t);

@@ -39,7 +39,7 @@ class data_tracker {
 public:
     struct limits {
         tsn64 window = 65536;             // TSNs accepted above the cumulative one
-        std::size_t max_intervals = 1024;  // runs of TSNs held above a gap
+        std::size_t max_intervals = 2048;  // runs of TSNs held above a gap
         std::size_t max_duplicates = 16;   // duplicate TSNs reported in one SACK
     };
     enum class verdict {
