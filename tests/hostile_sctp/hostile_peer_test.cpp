@@ -134,7 +134,7 @@ TEST_CASE("hostile: a first fragment that never ends, then many messages")
 {
     attacker x;
     x.send({data(x.next_tsn++, 0, 1, tiny, true, false)});  // B, never an E
-    constexpr int messages = 200000;
+    constexpr int messages = 1000000;
     constexpr int per_packet = 50;
     for (int i = 0; i < messages / per_packet; ++i) {
         std::vector<std::function<void(packet_writer&)>> chunks;
