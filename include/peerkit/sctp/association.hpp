@@ -11,15 +11,18 @@
 // The machine never reads a clock and owns no socket. Its parts, in the order a packet meets
 // them, each citing the RFC section it implements:
 //   handshake   RFC 9260 5.1 (4-way with a signed state cookie), 5.2 (collisions)
-//   receiving   RFC 9260 6.2 (TSN tracking, delayed SACK), 6.5 (streams), 6.9 (reassembly)
+//   receiving   RFC 9260 6.2 (TSN tracking, delayed SACK), 6.5 (streams), 6.9 (reassembly),
+//               in sctp/rx/: data_tracker, reassembly_queue, ordered_streams
 //   sending     RFC 9260 6.1 (cwnd, rwnd), 6.9 (fragmentation), 6.3 (RTO, T3-rtx),
 //               7.2 (congestion control), 7.2.4 (fast retransmit)
 //   extensions  RFC 3758 (FORWARD-TSN), RFC 6525 (stream reset), RFC 9653 (zero checksum)
 //   teardown    RFC 9260 9.1 (ABORT), 9.2 (SHUTDOWN), 8.3 (heartbeats), 8.1 (failure)
 //
-// Memory: messages given to send() are copied once into pooled buffers; chunks in flight and
-// received chunks live in rings that keep their storage. After warm-up no heap allocation
-// happens per packet; received messages come in vectors the user can hand back (recycle()).
+// Memory: messages given to send() are copied once into pooled buffers; chunks in flight live
+// in a ring that keeps its storage; the receive side's maps reuse their nodes (rx/node_cache).
+// After warm-up no heap allocation happens per packet; received messages come in vectors the
+// user can hand back (recycle()). What the receive side holds for the peer, bookkeeping
+// included, is stats().rx_bytes_held and never exceeds receive_buffer_size.
 #pragma once
 
 #include <peerkit/bytes.hpp>
