@@ -393,6 +393,7 @@ TEST_CASE("hostile: a message above max_message_size aborts with a reason")
     REQUIRE(x.aborted);
     CHECK(*x.aborted == association_errc::resource_exhausted);
     CHECK(x.abort_reason.find("max_message_size") != std::string::npos);
+    x.check_work();
 }
 
 TEST_CASE("hostile: thousands of holes are refused, not stored")
