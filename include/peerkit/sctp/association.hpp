@@ -1924,7 +1924,8 @@ inline void association::handle_reconfig_parameter(time_point now, const reconfi
                 return;
             }
             // Stream ids are checked before any per-stream state grows: a request naming a
-            // stream that was never negotiated is refused whole (RFC 6525 5.2.2 "Denied").
+            // stream that was never negotiated is refused whole, with the result "Denied"
+            // (RFC 6525 4.4), and its sequence number is used up like any answered request.
             for (const std::uint16_t id : request->streams) {
                 ++rx_work_;
                 if (id >= negotiated_inbound_) {
