@@ -19,7 +19,7 @@
 #include <peerkit/error.hpp>
 // The association's public vocabulary (send_options, association_event): the endpoint speaks
 // the association's language so that the association plugs in without an adapter.
-#include <peerkit/sctp/detail/association_types.hpp>
+#include <peerkit/sctp/association_types.hpp>
 
 #include <algorithm>
 #include <chrono>
