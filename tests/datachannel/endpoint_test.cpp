@@ -528,8 +528,8 @@ TEST_CASE("partial PPIDs on 1,024 channels are counted in the window")
             most = std::max(most, p.b.partial_bytes_held());
         }
     }
-    CHECK(most <= 1024 * config.max_message_size);
-    CHECK(p.tb.max_held <= 1024 * config.max_message_size);
+    CHECK(most <= config.max_partial_bytes);  // 4 MiB of the 24 MiB offered
+    CHECK(p.tb.max_held <= config.max_partial_bytes);
     // The overflowing messages were refused at the end of each, not stored.
     for (const auto id : ids) p.b.handle_message(t0, id, 53, as_bytes("end"));
     const auto events = drain(p.b);

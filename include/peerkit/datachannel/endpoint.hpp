@@ -90,6 +90,12 @@ struct endpoint_config {
     // peer whose SDP has no such attribute accepts 64 KiB (RFC 8841 6.1). send() of a larger
     // message fails (the browser's TypeError).
     std::size_t remote_max_message_size = 256 * 1024;
+    // Pieces of deprecated partial messages (PPIDs 52/54) held at once, all channels together.
+    // They count in the SCTP receive window while they are joined; keeping their sum below the
+    // window (the peer connection sets half of it) leaves room for the pieces that complete
+    // them, so unfinished messages on many channels cannot close the window for good. A piece
+    // beyond it refuses its message (message_too_large, as beyond max_message_size).
+    std::size_t max_partial_bytes = 4 * 1024 * 1024;
     // Channels open at once (each holds its label and protocol, up to 64 KiB each).
     std::size_t max_channels = 1024;
     // Stream ids are below this: the streams SCTP negotiated (min of both sides' counts).
@@ -362,7 +368,8 @@ public:
         // channels of unfinished pieces slow the peer instead of growing here.
         if (p == ppid::string_partial || p == ppid::binary_partial) {
             if (s->partial_overflow) return;  // the rest of a message already refused
-            if (s->partial.size() + data.size() > config_.max_message_size) {
+            if (s->partial.size() + data.size() > config_.max_message_size ||
+                partial_bytes_ + data.size() > config_.max_partial_bytes) {
                 drop_partial(*s);
                 s->partial_overflow = true;
                 return;
@@ -750,7 +757,8 @@ private:
     {
         events_.push_back(error_event{id, make_error(errc::message_too_large, "received message on data channel ", id,
                                                      " exceeds the ", config_.max_message_size,
-                                                     "-byte maximum message size; dropped")});
+                                                     "-byte maximum message size (or its pieces the ", config_.max_partial_bytes,
+                                                     " bytes of partial messages held at once); dropped")});
     }
 
     Transport* transport_;
