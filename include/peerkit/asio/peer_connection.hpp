@@ -1291,6 +1291,8 @@ private:
                     state->mdns_error(original, why);
                 }
                 if (state->mdns_pending > 0 && --state->mdns_pending == 0 && state->mdns_deferred_end) {
+                    // The end of candidates was checked (state, ufrag) when it was given; what
+                    // can fail now is a closed connection, where nothing is left to end.
                     (void)m.core->add_ice_candidate(now, *state->mdns_deferred_end);
                     state->mdns_deferred_end.reset();
                 }
