@@ -252,3 +252,40 @@ TEST_CASE("configuration::logger: a refused description and candidate are logged
     CHECK(has(log::component::sdp, "set_remote_description refused: "));
     CHECK(has(log::component::ice, "add_ice_candidate refused: add_ice_candidate before a remote description"));
 }
+
+TEST_CASE("remote candidates the agent refuses are logged at warning and counted")
+{
+    // A description with more candidates than the agent takes (agent_config::
+    // max_remote_candidates): the connection goes on with the others, and each refusal is
+    // reported instead of ignored.
+    std::vector<log_line> lines;
+    auto config = pc_world<>::loopback_config();
+    config.logger = log::logger{&record_line, &lines, log::levels::all(log::level::debug)};
+    auto offerer = rtc::core::create(pc_world<>::loopback_config());
+    auto answerer = rtc::core::create(config);
+    REQUIRE(offerer);
+    REQUIRE(answerer);
+    const auto now = rtc::clock::now();
+    REQUIRE((*offerer)->create_data_channel(now, "chat"));
+    auto offer = (*offerer)->create_offer();
+    REQUIRE(offer);
+    constexpr int count = 200;
+    std::string candidates;
+    for (int i = 0; i < count; ++i)
+        candidates += "a=candidate:" + std::to_string(i) + " 1 udp 2122260223 10.9.0.1 " + std::to_string(10000 + i) +
+                      " typ host\r\n";
+    const auto at = offer->sdp.find("a=mid:");
+    REQUIRE(at != std::string::npos);
+    offer->sdp.insert(at, candidates);
+    auto r = (*answerer)->set_remote_description(now, *offer);
+    INFO((r ? std::string() : r.error().message()));
+    REQUIRE(r);
+    const auto refused = (*answerer)->get_stats().remote_candidates_refused;
+    CHECK(refused > 0);
+    CHECK(refused < count);
+    const auto warnings = std::count_if(lines.begin(), lines.end(), [](const log_line& l) {
+        return l.component == log::component::ice && l.level == log::level::warn &&
+               l.text.find("remote candidate from the remote description not added: ") != std::string::npos;
+    });
+    CHECK(static_cast<std::uint64_t>(warnings) == refused);
+}
