@@ -1121,6 +1121,7 @@ private:
         auto ch = endpoint_->create_channel(now, e.label, e.init);
         if (!ch) return make_error(errc::channel_error, "data channel '", e.label, "': ", ch.error().message());
         e.handle = *ch;
+        std::string().swap(e.init.protocol);  // the endpoint has its copy; `protocol` keeps ours
         stream_channels_[ch->id()] = e.id.value;
         if (e.low_threshold) e.handle->set_buffered_amount_low_threshold(e.low_threshold);
         return {};
