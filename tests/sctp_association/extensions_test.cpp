@@ -97,6 +97,34 @@ TEST_CASE("partial reliability by lifetime: messages older than max_lifetime are
     CHECK(h.a.buffered_amount() == 0);
 }
 
+TEST_CASE("stream reset: 1000 streams at once go in requests that fit")
+{
+    // RFC 6525 5.1.1 allows one outstanding request: the streams beyond what one packet holds
+    // wait for the next request, and every one of them is reset in the end.
+    pair_harness h;
+    REQUIRE(h.connect_both());
+    std::vector<std::uint16_t> streams;
+    for (std::uint16_t id = 1; id <= 1000; ++id) streams.push_back(id);
+    REQUIRE(h.a.reset_streams(h.now, streams));
+    std::size_t reset_count = 0;
+    const bool done = h.run_until([&] {
+        reset_count = 0;
+        for (auto& ev : h.events_a)
+            if (auto* r = std::get_if<outgoing_streams_reset_event>(&ev)) {
+                CHECK(r->success);
+                reset_count += r->streams.size();
+            }
+        return reset_count == 1000;
+    });
+    INFO("reset " << reset_count << " events " << h.count<outgoing_streams_reset_event>(endpoint::a) << " b incoming " << h.count<incoming_streams_reset_event>(endpoint::b));
+    REQUIRE(done);
+    CHECK(h.count<outgoing_streams_reset_event>(endpoint::a) >= 2);
+    std::size_t incoming = 0;
+    for (auto& ev : h.events_b)
+        if (auto* r = std::get_if<incoming_streams_reset_event>(&ev)) incoming += r->streams.size();
+    CHECK(incoming == 1000);
+}
+
 TEST_CASE("stream reset (RFC 6525): outgoing reset after queued data, peer sees incoming reset, SSNs restart")
 {
     peerkit::test::link_config lc;

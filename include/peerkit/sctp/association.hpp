@@ -1873,12 +1873,19 @@ inline void association::maybe_send_reset_request(time_point now)
 {
     if (reset_request_seq_ || reset_wanted_.empty()) return;
     if (state_ != association_state::established) return;
+    // One request carries as many streams as fit in one packet beside a Re-configuration
+    // Response (RFC 6525 4.1, 4.4: 16 + 2 per stream, and 12; build_packet also keeps 4 for
+    // padding); the rest wait for the next
+    // request, since only one may be outstanding (5.1.1). Without the cap, resetting some 580
+    // streams at once built a chunk that never fit a packet, and none of them ever closed.
+    const std::size_t room = config_.max_packet_size - common_header_size - 4 - 16 - 12 - 4;
+    const std::size_t batch = std::min(reset_wanted_.size(), room / 2);
     // RFC 6525 5.1.2: the request names the last TSN we assigned; wait until the messages
     // accepted before the reset have all been given TSNs.
-    for (const auto id : reset_wanted_)
-        if (!outbound(id).queue.empty()) return;
-    reset_in_flight_ = std::move(reset_wanted_);
-    reset_wanted_.clear();
+    for (std::size_t i = 0; i < batch; ++i)
+        if (!outbound(reset_wanted_[i]).queue.empty()) return;
+    reset_in_flight_.assign(reset_wanted_.begin(), reset_wanted_.begin() + static_cast<std::ptrdiff_t>(batch));
+    reset_wanted_.erase(reset_wanted_.begin(), reset_wanted_.begin() + static_cast<std::ptrdiff_t>(batch));
     reset_request_seq_ = next_reconfig_seq_++;
     reset_request_last_tsn_ = next_tsn_ - 1;
     send_reconfig_request_ = true;
