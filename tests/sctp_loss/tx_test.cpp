@@ -229,11 +229,12 @@ struct hostile_sacks {
         c.send_buffer_size = budget;
         return c;
     }
-    // Fills a's send buffer as far as it accepts; returns the error of the refusal, if any.
-    std::optional<std::error_code> fill(std::size_t message_size)
+    // Sends 16 KiB messages while less than 256 KiB is queued (as an application that
+    // watches buffered_amount does); returns the error of a refusal, if any.
+    std::optional<std::error_code> fill()
     {
-        for (int i = 0; i < 100000; ++i) {
-            auto r = h.a.send(h.now, 0, 53, bytes_of(message_size, static_cast<std::uint8_t>(i)));
+        for (std::uint8_t i = 0; h.a.buffered_amount() < 256 * 1024; ++i) {
+            auto r = h.a.send(h.now, 0, 53, bytes_of(16384, i));
             if (!r) return r.error().code();
         }
         return std::nullopt;
@@ -263,7 +264,7 @@ TEST_CASE("G9: gap acks without a cumulative ack cannot grow what we hold", "[sc
     association& a = x.h.a;
     bool refused_while_queue_small = false;
     for (int round = 0; round < 200 && a.state() != association_state::closed; ++round) {
-        if (auto e = x.fill(16384); e && *e == association_errc::send_buffer_full && a.buffered_amount() < budget / 2)
+        if (auto e = x.fill(); e && *e == association_errc::send_buffer_full)
             refused_while_queue_small = true;
         x.flush();
         CHECK(a.stats().tx_bytes_held <= budget);
@@ -294,7 +295,7 @@ TEST_CASE("G10: one SACK of 300 overlapping gap blocks costs the blocks, not x f
     association& a = x.h.a;
     // Gap-acked rounds until about a thousand chunks are held above the cumulative ack.
     for (int round = 0; round < 100 && x.highest_tsn - x.first_tsn.value_or(x.highest_tsn) < 1000; ++round) {
-        x.fill(16384);
+        x.fill();
         x.flush();
         if (x.first_tsn) x.gap_ack_all_but_first();
         x.flush();
@@ -307,10 +308,9 @@ TEST_CASE("G10: one SACK of 300 overlapping gap blocks costs the blocks, not x f
     const auto work_before = a.stats().tx_work;
     (void)a.handle_packet(x.h.now, make_sack(a, *x.first_tsn - 1, blocks));
     const auto work = a.stats().tx_work - work_before;
-    // Newly acked here: only the first TSN; the rest was gap-acked before, one by one, and is
-    // now linked past once (path compression, amortized over those earlier acks).
-    CHECK(work <= 2 * blocks.size() + 2 * held + 16);
-    CHECK(work < blocks.size() * held / 10);
+    // Newly acked here: only the first TSN; the rest was gap-acked before and is linked past
+    // (the earlier SACKs compressed the path). The old walk: blocks x held, ~360,000.
+    CHECK(work <= 2 * blocks.size() + 16);
     // Once linked, the same SACK again costs the blocks only.
     const auto work_before_repeat = a.stats().tx_work;
     (void)a.handle_packet(x.h.now, make_sack(a, *x.first_tsn - 1, blocks));
