@@ -352,6 +352,10 @@ private:
     void abandon(time_point now, out_message* m);
     void abandon_expired_queued(time_point now, out_stream& s);
     bool check_abandon_on_retransmit(time_point now, tx_chunk& c);
+    [[nodiscard]] bool immediate_sack_wanted() const noexcept
+    {
+        return cc_.cwnd() < 10 * config_.max_packet_size;
+    }
     [[nodiscard]] std::size_t tx_bytes_held() const noexcept
     {
         return messages_held_ + in_flight_.size() * sizeof(tx_chunk);
@@ -413,8 +417,11 @@ private:
     tx::congestion_control cc_;
     std::uint64_t send_seq_ = 0;  // counts DATA chunk transmissions (tx_chunk::sent_seq)
     std::size_t peer_rwnd_ = 0;
-    // Tail loss probe (RFC 8985 7): one probe per episode, cleared by a SACK that acks new data.
-    bool tlp_out_ = false;
+    // Tail loss probe (RFC 8985 7): at most max_tail_loss_probes per tail, counted until the
+    // cumulative ack moves.
+    static constexpr int max_tail_loss_probes = 2;
+    bool tlp_out_ = false;  // a probe was sent since the cumulative ack last moved
+    int tlp_probes_ = 0;
     tsn64 tlp_tsn_ = 0;
     duration rto_{};
     std::optional<duration> srtt_;
@@ -891,6 +898,7 @@ inline void association::on_t3_expired(time_point now)
     cc_.on_t3_expired();
     tlp_.at.reset();
     tlp_out_ = false;
+    tlp_probes_ = 0;
     // E2: back off the timer.
     rto_ = std::min(rto_ * 2, config_.rto_max);
     // RFC 9260 8.1 / 8.2: count the failure, except for zero window probes the peer keeps
@@ -1952,6 +1960,7 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     if (cum_advanced) {
         error_count_ = 0;
         tlp_out_ = false;
+        tlp_probes_ = 0;
     }
     // 6.3.2 R2 / R3: stop T3 when all is acked, restart it when the cumulative ack advanced.
     if (outstanding_bytes_ == 0 && retransmit_pending_ == 0) {
@@ -2021,13 +2030,14 @@ inline void association::mark_missing(time_point now, tsn64 from, tsn64 to, std:
 
 // RFC 8985 7.2: a probe timeout of 2 SRTT after the last transmission or newly acknowledging
 // SACK; with one packet in flight, plus the peer's delayed SACK time (we assume it is ours,
-// RFC 9260 6.2 allows up to 500 ms, WebRTC stacks use 200 ms). Never later than T3-rtx.
+// RFC 9260 6.2 allows up to 500 ms, WebRTC stacks use 200 ms), unless our DATA carries the I
+// bit (RFC 7053): then the peer does not delay its SACK. Never later than T3-rtx.
 inline void association::arm_tail_loss_probe(time_point now)
 {
     tlp_.at.reset();
-    if (!srtt_ || tlp_out_ || outstanding_bytes_ == 0) return;
+    if (!srtt_ || tlp_probes_ >= max_tail_loss_probes || outstanding_bytes_ == 0) return;
     duration pto = 2 * *srtt_;
-    if (outstanding_bytes_ <= config_.max_packet_size) pto += config_.delayed_ack_timeout;
+    if (outstanding_bytes_ <= config_.max_packet_size && !immediate_sack_wanted()) pto += config_.delayed_ack_timeout;
     pto = std::max<duration>(pto, std::chrono::milliseconds(1));
     time_point at = now + pto;
     if (t3_.at && *t3_.at < at) at = *t3_.at;
@@ -2037,10 +2047,15 @@ inline void association::arm_tail_loss_probe(time_point now)
 // RFC 8985 7.3: the probe retransmits the highest chunk still in flight, even beyond cwnd.
 // Its SACK either acknowledges it (the tail was lost: the chunks below it are then found lost,
 // see handle_sack) or reports it a duplicate (only the SACK was lost). T3 starts over.
+// RFC 8985 sends one probe, then waits for the RTO; we allow a second one a PTO later, because
+// the probe and its SACK face the same loss as what they repair (at 20% loss one of them is
+// lost 36% of the time), while a T3 costs RTO (at least rto_min_variance, doubling) and
+// collapses cwnd. Probes start over only when the cumulative ack moves, so a peer that
+// gap-acks them cannot keep T3 away (G9).
 inline void association::on_tail_loss_probe(time_point now)
 {
     tlp_.at.reset();
-    if (outstanding_bytes_ == 0 || tlp_out_) return;
+    if (outstanding_bytes_ == 0 || tlp_probes_ >= max_tail_loss_probes) return;
     for (std::size_t i = in_flight_.size(); i-- > 0;) {
         tx_chunk& c = in_flight_[i];
         if (c.state != tx_state::in_flight) continue;
@@ -2052,6 +2067,7 @@ inline void association::on_tail_loss_probe(time_point now)
         if (check_abandon_on_retransmit(now, c)) break;
         fast_retransmit_now_ = true;
         tlp_out_ = true;
+        ++tlp_probes_;
         tlp_tsn_ = t;
         ++stats_.tail_loss_probes;
         t3_.at = now + rto_;
@@ -2426,8 +2442,11 @@ inline void association::write_data_chunk(byte_writer& w, tsn64 tsn, const tx_ch
     const bool ending = (c.flags & data_chunk::flag_end) != 0;
     const bool unordered = (c.flags & data_chunk::flag_unordered) != 0;
     const bytes_view payload = bytes_view(c.message->data).subspan(c.offset, c.length);
-    // RFC 7053 4: a tail loss probe asks for an immediate SACK; its answer is all it is for.
-    const bool probe = tlp_out_ && tsn == tlp_tsn_;
+    // RFC 7053 4: ask for an immediate SACK when a delayed one would cost us: for a tail loss
+    // probe (its answer is all it is for), and while cwnd is small (below 10 MTU, as dcSCTP's
+    // immediate_sack_under_cwnd_mtus), where every SACK drives what we may send next and
+    // brings the miss indications of fast retransmit sooner.
+    const bool immediate = (tlp_out_ && tsn == tlp_tsn_) || immediate_sack_wanted();
     if (use_i_data_) {
         // RFC 8260 2.1.
         i_data_chunk d;
@@ -2439,7 +2458,7 @@ inline void association::write_data_chunk(byte_writer& w, tsn64 tsn, const tx_ch
         d.beginning = beginning;
         d.ending = ending;
         d.unordered = unordered;
-        d.immediate = probe;
+        d.immediate = immediate;
         d.payload = payload;
         d.write(w);
     } else {
@@ -2452,7 +2471,7 @@ inline void association::write_data_chunk(byte_writer& w, tsn64 tsn, const tx_ch
         d.beginning = beginning;
         d.ending = ending;
         d.unordered = unordered;
-        d.immediate = probe;
+        d.immediate = immediate;
         d.payload = payload;
         d.write(w);
     }
