@@ -354,7 +354,7 @@ private:
     bool check_abandon_on_retransmit(time_point now, tx_chunk& c);
     [[nodiscard]] bool immediate_sack_wanted() const noexcept
     {
-        return cc_.cwnd() < 10 * config_.max_packet_size;
+        return cc_.cwnd() < config_.immediate_sack_below_cwnd_packets * config_.max_packet_size;
     }
     [[nodiscard]] std::size_t tx_bytes_held() const noexcept
     {
@@ -2444,8 +2444,8 @@ inline void association::write_data_chunk(byte_writer& w, tsn64 tsn, const tx_ch
     const bool unordered = (c.flags & data_chunk::flag_unordered) != 0;
     const bytes_view payload = bytes_view(c.message->data).subspan(c.offset, c.length);
     // RFC 7053 4: ask for an immediate SACK when a delayed one would cost us: for a tail loss
-    // probe (its answer is all it is for), and while cwnd is small (below 10 MTU, as dcSCTP's
-    // immediate_sack_under_cwnd_mtus), where every SACK drives what we may send next and
+    // probe (its answer is all it is for), and while cwnd is small
+    // (immediate_sack_below_cwnd_packets), where every SACK drives what we may send next and
     // brings the miss indications of fast retransmit sooner.
     const bool immediate = (tlp_out_ && tsn == tlp_tsn_) || immediate_sack_wanted();
     if (use_i_data_) {

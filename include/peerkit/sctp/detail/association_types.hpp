@@ -145,6 +145,10 @@ struct association_config {
     int max_init_retransmissions = 8;
     // Largest number of duplicate TSNs reported in one SACK.
     std::size_t max_duplicate_tsns_reported = 16;
+    // While cwnd is below this many packets, our DATA carries the I bit (RFC 7053: SACK at
+    // once): each SACK then drives what we send next and loss is found sooner. dcSCTP's
+    // immediate_sack_under_cwnd_mtus, also 10. 0 turns it off.
+    std::size_t immediate_sack_below_cwnd_packets = 10;
 
     // Extensions we offer. Each is used only when the peer offers it too.
     bool partial_reliability = true;  // RFC 3758 FORWARD-TSN
