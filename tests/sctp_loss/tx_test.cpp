@@ -4,6 +4,7 @@
 
 #include <peerkit/sctp/tx/congestion_control.hpp>
 #include <peerkit/sctp/tx/gap_blocks.hpp>
+#include <peerkit/sctp/tx/retransmission_timeout.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -124,6 +125,28 @@ TEST_CASE("congestion control: loss by SACK halves once, T3 collapses", "[sctp][
     cc.on_t3_expired();
     CHECK(cc.cwnd() == mtu);
     CHECK(cc.ssthresh() >= 4 * mtu);
+}
+
+// ---- tx/retransmission_timeout.hpp ----------------------------------------------------------
+
+TEST_CASE("RTO: SRTT plus the variance floor, within its bounds", "[sctp][tx]")
+{
+    using std::chrono::milliseconds;
+    tx::retransmission_timeout rto(milliseconds(120), milliseconds(60000), milliseconds(220));
+    CHECK_FALSE(rto.srtt());
+    rto.observe(milliseconds(20));  // C2: SRTT = R, RTTVAR = R/2
+    CHECK(*rto.srtt() == milliseconds(20));
+    CHECK(rto.rto() == milliseconds(240));  // 20 + max(220, 40)
+    for (int i = 0; i < 100; ++i) rto.observe(milliseconds(20));
+    // A steady path: RTTVAR falls towards 0, RTO stays SRTT + 220 ms (not SRTT).
+    CHECK(rto.rto() == milliseconds(240));
+    // A jittery one: 4 RTTVAR above the floor counts.
+    for (int i = 0; i < 20; ++i) rto.observe(milliseconds(i % 2 == 0 ? 20 : 400));
+    CHECK(rto.rto() > *rto.srtt() + milliseconds(220));
+    // Bounds: RTO.Max caps it.
+    tx::retransmission_timeout capped(milliseconds(120), milliseconds(1000), milliseconds(220));
+    capped.observe(milliseconds(5000));
+    CHECK(capped.rto() == milliseconds(1000));
 }
 
 // ---- tail loss (RFC 8985 7 style probe) -------------------------------------------------------

@@ -31,6 +31,7 @@
 #include <peerkit/sctp/detail/association_types.hpp>
 #include <peerkit/sctp/tx/congestion_control.hpp>
 #include <peerkit/sctp/tx/gap_blocks.hpp>
+#include <peerkit/sctp/tx/retransmission_timeout.hpp>
 
 #include <algorithm>
 #include <array>
@@ -122,7 +123,7 @@ public:
     [[nodiscard]] std::size_t peer_rwnd() const noexcept { return peer_rwnd_; }
     [[nodiscard]] std::size_t bytes_in_flight() const noexcept { return outstanding_bytes_; }
     [[nodiscard]] duration rto() const noexcept { return rto_; }
-    [[nodiscard]] std::optional<duration> srtt() const noexcept { return srtt_; }
+    [[nodiscard]] std::optional<duration> srtt() const noexcept { return rtt_.srtt(); }
     [[nodiscard]] bool peer_supports_partial_reliability() const noexcept { return use_forward_tsn_; }
     [[nodiscard]] bool peer_supports_stream_reset() const noexcept { return use_reconfig_; }
     // True when we send zero checksums (the peer accepts them for our method, RFC 9653).
@@ -424,8 +425,7 @@ private:
     int tlp_probes_ = 0;
     tsn64 tlp_tsn_ = 0;
     duration rto_{};
-    std::optional<duration> srtt_;
-    duration rttvar_{};
+    tx::retransmission_timeout rtt_;  // SRTT, RTTVAR and the RTO they give (6.3.1)
     std::optional<tsn64> rtt_probe_tsn_;
     time_point rtt_probe_sent_{};
     int error_count_ = 0;  // RFC 9260 8.1 association error counter
@@ -522,6 +522,7 @@ inline association::association(association_config config, random_source random)
     my_vtag_ = random_tag();
     my_initial_tsn_ = random_u32();
     rto_ = std::clamp(config_.rto_initial, config_.rto_min, config_.rto_max);
+    rtt_ = tx::retransmission_timeout(config_.rto_min, config_.rto_max, config_.rto_min_variance);
 }
 
 inline std::uint32_t association::random_u32()
@@ -930,22 +931,11 @@ inline void association::on_t3_expired(time_point now)
 
 inline void association::update_rto(duration r)
 {
-    if (r < duration::zero()) r = duration::zero();
-    if (!srtt_) {
-        // C2: the first measurement.
-        srtt_ = r;
-        rttvar_ = r / 2;
-    } else {
-        // C3: RTTVAR = (1 - 1/4) RTTVAR + 1/4 |SRTT - R'|; SRTT = (1 - 1/8) SRTT + 1/8 R'.
-        const duration diff = *srtt_ > r ? *srtt_ - r : r - *srtt_;
-        rttvar_ = (rttvar_ * 3 + diff) / 4;
-        srtt_ = (*srtt_ * 7 + r) / 8;
-    }
-    // RTO = SRTT + max(G, 4 * RTTVAR), within [RTO.Min, RTO.Max] (C3, C6, C7; RFC 6298 2.3
-    // writes the same max). G is rto_min_variance rather than the clock's granularity: it must
-    // exceed the peer's delayed SACK time, or a quiet path brings RTO down to SRTT and T3
-    // fires before a delayed SACK can arrive (dcSCTP's min_rtt_variance, 220 ms).
-    rto_ = std::clamp(*srtt_ + std::max(config_.rto_min_variance, 4 * rttvar_), config_.rto_min, config_.rto_max);
+    // tx/retransmission_timeout.hpp: RTO = SRTT + max(rto_min_variance, 4 RTTVAR) within
+    // [RTO.Min, RTO.Max]. The variance floor exceeds the peer's delayed SACK time, or a quiet
+    // path brings RTO down to SRTT and T3 fires before a delayed SACK can arrive.
+    rtt_.observe(r);
+    rto_ = rtt_.rto();
 }
 
 // ---- packets -----------------------------------------------------------------------------------
@@ -2035,8 +2025,8 @@ inline void association::mark_missing(time_point now, tsn64 from, tsn64 to, std:
 inline void association::arm_tail_loss_probe(time_point now)
 {
     tlp_.at.reset();
-    if (!srtt_ || tlp_probes_ >= max_tail_loss_probes || outstanding_bytes_ == 0) return;
-    duration pto = 2 * *srtt_;
+    if (!rtt_.srtt() || tlp_probes_ >= max_tail_loss_probes || outstanding_bytes_ == 0) return;
+    duration pto = 2 * *rtt_.srtt();
     if (outstanding_bytes_ <= config_.max_packet_size && !immediate_sack_wanted()) pto += config_.delayed_ack_timeout;
     pto = std::max<duration>(pto, std::chrono::milliseconds(1));
     time_point at = now + pto;
