@@ -1,8 +1,9 @@
 // Fuzzes the data-channel endpoint (RFC 8831, with DCEP RFC 8832): the input is cut into
 // messages with a stream and a PPID each, or user actions (create, close, send, stream
 // resets), and fed to an endpoint over a transport that accepts everything. Invariants: the
-// channel limit holds, delivered messages respect max_message_size, closing the transport
-// closes every channel.
+// channel limit holds, delivered messages respect max_message_size, partial pieces held are
+// what the transport's window was told (hold_delivered / release_delivered) and stay within
+// max_partial_bytes, closed channels leave no entry, closing the transport gives everything back.
 #include <peerkit/datachannel.hpp>
 
 #include <algorithm>
@@ -29,6 +30,14 @@ struct sink_transport {
     result<void> reset_streams(time_point, std::span<const std::uint16_t>) { return {}; }
     std::size_t buffered_amount(std::uint16_t) const { return bytes; }
     void set_buffered_amount_low_threshold(std::uint16_t, std::size_t) {}
+    std::size_t held = 0;  // the window's count of bytes held above (holding_transport)
+    void hold_delivered(std::size_t n) { held += n; }
+    bool release_delivered(std::size_t n)
+    {
+        check(n <= held);
+        held -= n;
+        return false;
+    }
 };
 }  // namespace
 
@@ -38,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Messages: [stream (1)] [ppid selector (1)] [length (1)] [payload...], repeated.
     sink_transport transport;
     endpoint<sink_transport> ep{transport, (size & 1) != 0 ? dtls_role::client : dtls_role::server,
-                                endpoint_config{.max_message_size = 512, .max_channels = 8, .max_streams = 16}};
+                                endpoint_config{.max_message_size = 512, .max_partial_bytes = 1024, .max_channels = 8,
+                                                .max_streams = 16}};
     const time_point now{};
     ep.handle_transport_open(now);
     static constexpr std::uint32_t ppids[8]{50, 51, 52, 53, 54, 56, 57, 99};
@@ -65,8 +75,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (auto* msg = std::get_if<message_event>(&*e)) check(msg->data.size() <= 512);
         }
         check(ep.channel_count() <= 8);
+        check(ep.entry_count() == ep.channel_count());
+        check(ep.partial_bytes_held() == transport.held && transport.held <= 1024);
     }
     ep.handle_transport_closed(now);
     check(ep.channel_count() == 0);
+    check(ep.entry_count() == 0 && transport.held == 0);
     return 0;
 }

@@ -63,6 +63,9 @@ void exchange(association& a, association& b, time_point now)
         }
         while (a.poll_event()) {
         }
+        // The receive side's memory accounting (sctp/rx/): never above its budget.
+        for (const association* x : {&a, &b})
+            if (x->stats().rx_bytes_held > x->config().receive_buffer_size) std::abort();
         if (!moved) break;
     }
 }

@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -495,4 +497,94 @@ TEST_CASE("a refused stream reset is reported and the channel closes locally")
     REQUIRE(events.size() == 2);
     CHECK(std::get<error_event>(events[0]).error == errc::transport_error);
     CHECK(std::holds_alternative<close_event>(events[1]));
+}
+
+TEST_CASE("partial PPIDs on 1,024 channels are counted in the window")
+{
+    // Each channel gets pieces of a message that never ends; the endpoint keeps at most
+    // max_message_size per channel, holds exactly that in the transport's window, and gives
+    // every byte back when the channels close.
+    endpoint_config config;
+    config.max_message_size = 16 * 1024;
+    config.max_channels = 1024;
+    pair p(config);
+    p.open();
+    std::vector<std::uint16_t> ids;
+    for (int i = 0; i < 1024; ++i) {
+        auto ch = p.a.create_channel(t0, "c" + std::to_string(i));
+        REQUIRE(ch);
+        ids.push_back(ch->id());
+    }
+    p.pump();
+    drain(p.a);
+    drain(p.b);
+    REQUIRE(p.b.channel_count() == 1024);
+    const std::vector<std::byte> piece(4096, std::byte{0x61});
+    std::size_t most = 0;
+    for (int round = 0; round < 6; ++round) {  // 24 KiB offered per channel, 16 KiB allowed
+        for (const auto id : ids) {
+            p.b.handle_message(t0, id, 52, bytes_view(piece));
+            CHECK(p.tb.held == p.b.partial_bytes_held());
+            most = std::max(most, p.b.partial_bytes_held());
+        }
+    }
+    CHECK(most <= config.max_partial_bytes);  // 4 MiB of the 24 MiB offered
+    CHECK(p.tb.max_held <= config.max_partial_bytes);
+    // The overflowing messages were refused at the end of each, not stored.
+    for (const auto id : ids) p.b.handle_message(t0, id, 53, as_bytes("end"));
+    const auto events = drain(p.b);
+    CHECK(only<message_event>(events).empty());
+    CHECK(only<error_event>(events).size() == 1024);
+    CHECK(p.b.partial_bytes_held() == 0);
+    CHECK(p.tb.held == 0);
+
+    // Pieces again, then the channels close: every byte goes back, every entry goes.
+    for (const auto id : ids) p.b.handle_message(t0, id, 54, bytes_view(piece));
+    CHECK(p.tb.held == 1024 * piece.size());
+    for (const auto id : ids) REQUIRE(p.a.get(id)->close(t0));
+    p.pump();
+    CHECK(p.b.channel_count() == 0);
+    CHECK(p.b.entry_count() == 0);
+    CHECK(p.a.entry_count() == 0);
+    CHECK(p.b.partial_bytes_held() == 0);
+    CHECK(p.tb.held == 0);
+}
+
+TEST_CASE("open/close churn with 65,535-byte labels leaves nothing held")
+{
+    pair p;
+    p.open();
+    const std::string label(65535, 'l'), protocol(65535, 'p');
+    channel_init init;
+    init.protocol = protocol;
+    std::size_t most_a = 0, most_b = 0;
+    std::set<std::uint16_t> ids_used;
+    for (int cycle = 0; cycle < 200; ++cycle) {
+        auto ch = p.a.create_channel(t0, label, init);
+        REQUIRE(ch);
+        ids_used.insert(ch->id());
+        p.pump();
+        most_a = std::max(most_a, p.a.bytes_held());
+        most_b = std::max(most_b, p.b.bytes_held());
+        drain(p.a);
+        drain(p.b);
+        REQUIRE(ch->close(t0));
+        p.pump();
+        CHECK(ch->ready_state() == ready_state::closed);
+        CHECK(ch->label().empty());
+        drain(p.a);
+        drain(p.b);
+        REQUIRE(p.a.entry_count() == 0);
+        REQUIRE(p.b.entry_count() == 0);
+    }
+    // One channel's strings and entry at a time, whatever the number of cycles ...
+    const std::size_t one = 2 * 65535 + fake_endpoint::channel_entry_overhead + 4096;
+    CHECK(most_a <= one);
+    CHECK(most_b <= one);
+    // ... counted (not zero: the strings are in it) ...
+    CHECK(most_b >= 2 * 65535);
+    // ... and nothing after: the stream id is reused.
+    CHECK(p.a.bytes_held() == 0);
+    CHECK(p.b.bytes_held() == 0);
+    CHECK(ids_used.size() == 1);
 }

@@ -6,6 +6,7 @@
 
 #include <peerkit/datachannel.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -48,9 +49,23 @@ struct fake_transport {
         return it == buffered.end() ? 0 : it->second;
     }
     void set_buffered_amount_low_threshold(std::uint16_t stream, std::size_t bytes) { thresholds[stream] = bytes; }
+    // The receive window's count of bytes held above the transport (holding_transport).
+    std::size_t held = 0;
+    std::size_t max_held = 0;
+    void hold_delivered(std::size_t bytes)
+    {
+        held += bytes;
+        max_held = std::max(max_held, held);
+    }
+    bool release_delivered(std::size_t bytes)
+    {
+        held -= std::min(held, bytes);
+        return false;
+    }
 };
 
 static_assert(datachannel::message_transport<fake_transport>);
+static_assert(datachannel::holding_transport<fake_transport>);
 
 using fake_endpoint = datachannel::endpoint<fake_transport>;
 

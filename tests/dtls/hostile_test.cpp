@@ -2,6 +2,10 @@
 // queue grows past its configured limit.
 #include "dtls_harness.hpp"
 
+#include <unistd.h>
+
+#include <fstream>
+
 using namespace dtls_test;
 
 namespace {
@@ -42,6 +46,15 @@ std::vector<std::byte> random_bytes(peerkit::test::deterministic_random& rng, st
     std::vector<std::byte> out(n);
     for (auto& b : out) b = static_cast<std::byte>(rng.next());
     return out;
+}
+
+// Resident memory now (not the peak), from /proc/self/statm.
+std::size_t resident_bytes()
+{
+    std::ifstream f("/proc/self/statm");
+    std::size_t pages = 0, resident = 0;
+    f >> pages >> resident;
+    return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 ossl::session make_server(dtls::session_config c = {})
@@ -169,6 +182,10 @@ TEST_CASE("a flood of handshake fragments stays bounded")
 {
     peerkit::test::deterministic_random rng(99);
     auto s = make_server({.role = dtls::role::server, .remote_fingerprints = {}, .max_queued_datagrams = 16});
+    // OpenSSL keeps fragments of future handshake messages itself (its reassembly window),
+    // out of our accounting: resident memory shows whether that stays small. The fragments
+    // announce messages of up to 16 MB each, 20,000 of them.
+    const std::size_t resident_before = resident_bytes();
     for (std::uint64_t i = 0; i < 20'000; ++i) {
         // Fragments of huge messages at random offsets, future message sequence numbers,
         // every handshake type: what a buffer-exhaustion attack would send.
@@ -189,6 +206,7 @@ TEST_CASE("a flood of handshake fragments stays bounded")
         CHECK(std::holds_alternative<dtls::failed>(*e));  // the only event that can happen
     }
     CHECK(events <= 1);
+    CHECK(resident_bytes() < resident_before + 32 * 1024 * 1024);
     if (s.state() != dtls::session_state::failed) CHECK(handshake_with(s));
 }
 
@@ -219,6 +237,40 @@ TEST_CASE("the event queue drops application data beyond its limits")
         if (auto* d = std::get_if<dtls::application_data>(&*e)) got.push_back(string_of(d->data));
     CHECK(got == std::vector<std::string>{"x0", "x1", "x2", "x3"});
     CHECK(p.b.stats().application_records_dropped == 6);
+}
+
+TEST_CASE("the event queue's byte limit holds whatever the record count")
+{
+    // max_queued_application_bytes, not the event count, is what stops a peer sending full
+    // records to a user who does not poll: 100 records of 1000 bytes against 10,000 bytes.
+    auto p = pair::make({}, {.role = dtls::role::server, .remote_fingerprints = {}, .max_queued_events = 1024,
+                             .max_queued_application_bytes = 10'000});
+    simulated_link link;
+    REQUIRE(p.handshake(link));
+    const std::string record_text(1000, 'r');
+    for (int i = 0; i < 100; ++i) {
+        REQUIRE(p.a.send(p.now, bytes_of(record_text)).has_value());
+        auto d = p.a.poll_transmit();
+        REQUIRE(d.has_value());
+        REQUIRE(p.b.handle_packet(p.now, *d).has_value());
+    }
+    std::size_t held = 0, records = 0;
+    while (auto e = p.b.poll_event())
+        if (auto* d = std::get_if<dtls::application_data>(&*e)) {
+            held += d->data.size();
+            ++records;
+        }
+    CHECK(held <= 10'000);
+    CHECK(records == 10);
+    CHECK(p.b.stats().application_records_dropped == 90);
+    // Polling gave the bytes back: the next record is taken again.
+    REQUIRE(p.a.send(p.now, bytes_of(record_text)).has_value());
+    auto d = p.a.poll_transmit();
+    REQUIRE(d.has_value());
+    REQUIRE(p.b.handle_packet(p.now, *d).has_value());
+    auto e = p.b.poll_event();
+    REQUIRE(e.has_value());
+    CHECK(std::holds_alternative<dtls::application_data>(*e));
 }
 
 TEST_CASE("records with a broken authentication tag are dropped silently (RFC 6347 4.1.2.7)")

@@ -118,13 +118,18 @@ TEST_CASE("a peer connection accepts what independent stacks send: session-level
 
     // a=max-message-size:0 is no limit: our own maximum applies, both ways (it used to make
     // every send fail).
-    const std::vector<std::byte> big(200 * 1024, std::byte{0x5a});
+    // Messages of exactly our maximum go and arrive; one byte more is refused at send.
+    const std::size_t ours = rtc::limits{}.max_message_size;
+    const std::vector<std::byte> big(ours, std::byte{0x5a});
     REQUIRE(ch->send(w.now, bytes_view(big)));
     auto remote = *b.pc->find_channel(*b.remote_channel);
     REQUIRE(remote.send(w.now, bytes_view(big)));
     REQUIRE(w.run_until([&] { return b.binaries.size() == 1 && a.binaries.size() == 1; }));
     CHECK(b.binaries[0] == big);
     CHECK(a.binaries[0] == big);
+    const std::vector<std::byte> too_big(ours + 1, std::byte{0x5b});
+    CHECK_FALSE(ch->send(w.now, bytes_view(too_big)));
+    CHECK_FALSE(remote.send(w.now, bytes_view(too_big)));
 }
 
 TEST_CASE("a failed connection says which layer failed and why")
@@ -172,6 +177,9 @@ TEST_CASE("channels opened and closed in a loop with maximal labels leave nothin
     REQUIRE(w.run_until([&] { return b.remote_channel && !a.opened.empty(); }));
     const auto baseline_a = a.pc->get_stats().channel_bytes_held;
     const auto baseline_b = b.pc->get_stats().channel_bytes_held;
+    const auto endpoint_baseline_a = a.pc->get_stats().endpoint_bytes_held;
+    const auto endpoint_baseline_b = b.pc->get_stats().endpoint_bytes_held;
+    std::uint64_t most_a = 0, most_b = 0;  // everything held (stats::bytes_held), per cycle
 
     const std::string label(65535, 'L'), protocol(65535, 'P');  // RFC 8832 5.1 maxima
     constexpr int cycles = 40;
@@ -185,6 +193,8 @@ TEST_CASE("channels opened and closed in a loop with maximal labels leave nothin
             return ch->ready_state() == rtc::data_channel_state::open && *b.remote_channel != previous;
         }));
         remote_ids.push_back(*b.remote_channel);
+        most_a = std::max(most_a, a.pc->get_stats().bytes_held);
+        most_b = std::max(most_b, b.pc->get_stats().bytes_held);
         REQUIRE(ch->close(w.now));
         REQUIRE(w.run_until([&] {
             return ch->ready_state() == rtc::data_channel_state::closed && b.closed_channels.size() == seen + 1;
@@ -194,6 +204,15 @@ TEST_CASE("channels opened and closed in a loop with maximal labels leave nothin
     // stream ids were reused; the handles read as closed.
     CHECK(a.pc->get_stats().channel_bytes_held == baseline_a);
     CHECK(b.pc->get_stats().channel_bytes_held == baseline_b);
+    // The endpoint too (its entries, strings and the DCEP buffer), and what was held at any
+    // cycle is one open channel's worth (two 64 KiB strings in the core's table and in the
+    // endpoint, with bookkeeping), not a sum over the cycles.
+    // (At most: the DCEP OPEN buffer that "first" left is not kept after a long OPEN.)
+    CHECK(a.pc->get_stats().endpoint_bytes_held <= endpoint_baseline_a);
+    CHECK(b.pc->get_stats().endpoint_bytes_held <= endpoint_baseline_b);
+    CHECK(most_b >= 4 * 65535);  // counted: both tables hold the strings while open
+    CHECK(most_b <= baseline_b + endpoint_baseline_b + 4 * 65535 + 64 * 1024);
+    CHECK(most_a <= baseline_a + endpoint_baseline_a + 4 * 65535 + 64 * 1024);
     for (const auto id : remote_ids) CHECK_FALSE(b.pc->find_channel(id));
     CHECK(first->ready_state() == rtc::data_channel_state::open);
     CHECK(first->label() == "first");
@@ -232,4 +251,41 @@ TEST_CASE("configuration::logger: a refused description and candidate are logged
     };
     CHECK(has(log::component::sdp, "set_remote_description refused: "));
     CHECK(has(log::component::ice, "add_ice_candidate refused: add_ice_candidate before a remote description"));
+}
+
+TEST_CASE("remote candidates the agent refuses are logged at warning and counted")
+{
+    // A description with more candidates than the agent takes (agent_config::
+    // max_remote_candidates): the connection goes on with the others, and each refusal is
+    // reported instead of ignored.
+    std::vector<log_line> lines;
+    auto config = pc_world<>::loopback_config();
+    config.logger = log::logger{&record_line, &lines, log::levels::all(log::level::debug)};
+    auto offerer = rtc::core::create(pc_world<>::loopback_config());
+    auto answerer = rtc::core::create(config);
+    REQUIRE(offerer);
+    REQUIRE(answerer);
+    const auto now = rtc::clock::now();
+    REQUIRE((*offerer)->create_data_channel(now, "chat"));
+    auto offer = (*offerer)->create_offer();
+    REQUIRE(offer);
+    constexpr int count = 200;
+    std::string candidates;
+    for (int i = 0; i < count; ++i)
+        candidates += "a=candidate:" + std::to_string(i) + " 1 udp 2122260223 10.9.0.1 " + std::to_string(10000 + i) +
+                      " typ host\r\n";
+    const auto at = offer->sdp.find("a=mid:");
+    REQUIRE(at != std::string::npos);
+    offer->sdp.insert(at, candidates);
+    auto r = (*answerer)->set_remote_description(now, *offer);
+    INFO((r ? std::string() : r.error().message()));
+    REQUIRE(r);
+    const auto refused = (*answerer)->get_stats().remote_candidates_refused;
+    CHECK(refused > 0);
+    CHECK(refused < count);
+    const auto warnings = std::count_if(lines.begin(), lines.end(), [](const log_line& l) {
+        return l.component == log::component::ice && l.level == log::level::warn &&
+               l.text.find("remote candidate from the remote description not added: ") != std::string::npos;
+    });
+    CHECK(static_cast<std::uint64_t>(warnings) == refused);
 }

@@ -226,3 +226,53 @@ TEST_CASE("at max_queued_events the core stops taking from SCTP, and nothing pil
     REQUIRE(w.run_until([&] { return w.b.binaries.size() == count; }, 60'000ms));
     for (std::size_t i = 0; i < count; ++i) CHECK(w.b.binaries[i][0] == static_cast<std::byte>(i >> 8));
 }
+
+namespace {
+// A random source that fails every draw once `failing` is set.
+struct failing_random {
+    std::shared_ptr<deterministic_random> state = std::make_shared<deterministic_random>(7);
+    std::shared_ptr<bool> failing = std::make_shared<bool>(false);
+    [[nodiscard]] bool random_bytes(mutable_bytes out) const noexcept
+    {
+        for (auto& b : out) b = *failing ? std::byte{0} : static_cast<std::byte>(state->next() & 0xff);
+        return !*failing;
+    }
+};
+struct failing_policy {
+    using crypto = rtc::openssl_policy::crypto;
+    using random = failing_random;
+    using dtls_backend = rtc::openssl_policy::dtls_backend;
+    static constexpr rtc::limits limits() { return {}; }
+};
+using failing_core = rtc::basic_core<failing_policy>;
+}  // namespace
+
+TEST_CASE("a random source that fails fails the connection with the reason")
+{
+    // The association draws its cookie secret, verification tag and initial TSN when the
+    // transport starts (both descriptions known): a failed draw must not leave zeros there.
+    pc_world<failing_core> w;
+    auto cfg = pc_world<failing_core>::loopback_config();
+    failing_random ra, rb;
+    auto pa = failing_core::create(cfg, ra);
+    auto pb = failing_core::create(cfg, rb);
+    REQUIRE(pa);
+    REQUIRE(pb);
+    w.setup(w.a, "a", "10.0.0.1", std::move(*pa));
+    w.setup(w.b, "b", "10.0.0.2", std::move(*pb));
+    REQUIRE(w.a.pc->create_data_channel(w.now, "chat"));
+    auto offer = w.a.pc->set_local_description(w.now);
+    REQUIRE(offer);
+    REQUIRE(w.b.pc->set_remote_description(w.now, *offer));
+    auto answer = w.b.pc->create_answer();
+    REQUIRE(answer);
+    *rb.failing = true;  // from here b's draws fail: its association's first of all
+    REQUIRE(w.b.pc->set_local_description(w.now, *answer));
+    *rb.failing = false;
+    REQUIRE(w.a.pc->set_remote_description(w.now, *answer));
+    REQUIRE(w.run_until([&] { return failure_reason(w.b).has_value(); }));
+    const auto reason = failure_reason(w.b);
+    INFO(reason->message());
+    CHECK(reason->message().find("random source failed") != std::string::npos);
+    CHECK(w.b.pc->connection_state() == rtc::connection_state::failed);
+}

@@ -95,6 +95,8 @@ struct mdns_stats {
     std::uint64_t answers_accepted = 0;  // datagrams that completed a resolution
     std::uint64_t datagrams_ignored = 0; // not a response, wrong port, or no record for a name we asked
     std::uint64_t datagrams_malformed = 0;
+    std::uint64_t cached_names = 0;      // entries in the cache now (<= max_cache_entries)
+    std::uint64_t pending_names = 0;     // names being resolved now (<= max_concurrent)
 };
 
 // Not a template on purpose: its Asio code is instantiated once, where this header is read
@@ -137,7 +139,8 @@ public:
         return {queries_sent_.load(std::memory_order_relaxed),   resolved_.load(std::memory_order_relaxed),
                 cache_hits_.load(std::memory_order_relaxed),     failed_.load(std::memory_order_relaxed),
                 accepted_.load(std::memory_order_relaxed),       ignored_.load(std::memory_order_relaxed),
-                malformed_.load(std::memory_order_relaxed)};
+                malformed_.load(std::memory_order_relaxed),      cached_.load(std::memory_order_relaxed),
+                pending_count_.load(std::memory_order_relaxed)};
     }
     [[nodiscard]] const mdns_config& config() const noexcept { return config_; }
     // The bound endpoint once the socket is open (a test binding port 0 reads it); on the strand.
@@ -209,6 +212,7 @@ private:
         p->deadline = std::chrono::steady_clock::now() + config_.timeout;
         p->interval = config_.first_interval;
         pending_.emplace(name, p);
+        note_sizes();
         transmit(p);
     }
 
@@ -257,6 +261,7 @@ private:
     void expire(const std::shared_ptr<pending>& p)
     {
         pending_.erase(p->name);
+        note_sizes();
         for (auto& h : p->handlers)
             fail(h, make_error(net::dns::errc::no_answer, "no mDNS answer for '", p->name, "' within ",
                                config_.timeout.count(), " ms (asked ", p->sent, " times on ", std::max<std::size_t>(1, interfaces_.size()),
@@ -356,6 +361,7 @@ private:
             auto p = it->second;
             it = pending_.erase(it);
             remember(p->name, *usable);
+            note_sizes();
             for (auto& handler : p->handlers) {
                 resolved_.fetch_add(1, std::memory_order_relaxed);
                 handler(*usable);
@@ -366,6 +372,13 @@ private:
     }
 
     // A unicast address: not 0.0.0.0 / ::, multicast (224/4, ff00::/8) or 255.255.255.255.
+    // For stats(), which any thread may call.
+    void note_sizes() noexcept
+    {
+        cached_.store(cache_.size(), std::memory_order_relaxed);
+        pending_count_.store(pending_.size(), std::memory_order_relaxed);
+    }
+
     static bool usable_address(const net::ip_address& a) noexcept
     {
         if (a.is_unspecified()) return false;
@@ -391,7 +404,7 @@ private:
     std::vector<std::byte> buffer_;
     boost::asio::ip::udp::endpoint sender_;
     std::atomic<std::uint64_t> queries_sent_{0}, resolved_{0}, cache_hits_{0}, failed_{0}, accepted_{0}, ignored_{0},
-        malformed_{0};
+        malformed_{0}, cached_{0}, pending_count_{0};
 };
 
 }  // namespace peerkit::asio

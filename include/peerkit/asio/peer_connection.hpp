@@ -133,7 +133,14 @@ struct core_machine {
         if (t->socket >= 1 && t->socket <= bound.size()) out.source = bound[t->socket - 1];
         return out;
     }
-    std::optional<rtc::event> poll_event() { return core->poll_event(); }
+    // Backpressure from the queue towards the user (set by the peer connection): while it is at
+    // its limit, no event is taken and the core keeps them (then SCTP, in its window).
+    std::function<bool()> may_take_event{};
+    std::optional<rtc::event> poll_event()
+    {
+        if (may_take_event && !may_take_event()) return std::nullopt;
+        return core->poll_event();
+    }
     // TURN over TCP/TLS: the driver owns the connections (asio/stream_connection.hpp).
     std::optional<ice::stream_command> poll_stream() { return core->poll_stream(); }
     void handle_stream_connected(steady_time now, ice::connection_id id) { core->handle_stream_connected(now, id); }
@@ -162,17 +169,30 @@ struct peer_connection_options {
         c.socket.send_buffer_size = 1 << 20;
         return c;
     }();
-    // Events that no handler takes yet are held until one is set (see "Event handlers" on
-    // basic_peer_connection). The hold is bounded both ways; beyond either bound the oldest held
-    // events are dropped and counted (dropped_events()). 1,024 events cover what a connection
-    // produces before a late handler is set (a few dozen state changes and candidates, the
-    // channel events, a burst of early messages); 16 MiB of message payload caps the memory a
-    // remote peer can make us hold by sending to a channel nobody listens to (without it,
-    // 1,024 messages of the core's 256 KiB max-message-size would be 256 MiB).
-    // 0 for max_held_events: nothing is held, events without a handler are dropped (counted),
-    // as in browsers.
-    std::size_t max_held_events = 1024;
-    std::size_t max_held_bytes = 16 * 1024 * 1024;  // channel_message_event payloads
+    // The queue of events on their way to the user's executor (released by the core, waiting
+    // for a call's completion, waiting for their turn, or held for want of a handler; see
+    // "Event handlers" on basic_peer_connection) is bounded by backpressure, never by drops:
+    // while it holds max_queued_events events or max_queued_bytes bytes (each event's
+    // bookkeeping, queued_event_overhead, plus a message's payload), the driver stops taking
+    // events from the core. The core then keeps what comes in: up to its own max_queued_events,
+    // then in SCTP, counted in the receive window (rtc::limits::receive_buffer_size), so a_rwnd
+    // shrinks and the sender waits (RFC 9260 6.2). Once the user's handlers have run and the
+    // queue is below half of both limits (or nothing in it is deliverable), the driver is woken
+    // and reads on. The limit is checked before each event is taken, so the queue may exceed
+    // max_queued_bytes by one event (a message of at most rtc::limits::max_message_size).
+    // Events held for a handler not set yet count too: a remote peer sending to a channel
+    // nobody listens to fills the queue, then waits; nothing is dropped.
+    // 1,024 events cover what a connection produces before a late handler is set (a few dozen
+    // state changes and candidates, the channel events, a burst of early messages); 4 MiB is
+    // 64 messages of 64 KiB in flight to a slow handler, enough to keep it busy while the
+    // driver reads on (the SCTP window, 8 MiB by default, keeps the sender going meanwhile).
+    // Both must be at least 1 (0 is taken as 1).
+    std::size_t max_queued_events = 1024;
+    std::size_t max_queued_bytes = 4 * 1024 * 1024;
+    // The browser's behaviour (webrtc-pc: an event with no listener is gone): an event that no
+    // handler takes when its turn comes is dropped and counted (dropped_events()) instead of
+    // held. Off by default.
+    bool drop_unhandled_events = false;
     // turns: servers: the trust store their certificates are verified against (chain and host
     // name, or IP address SAN for an IP literal). Empty ca_file: the system's. Verification
     // cannot be turned off; a private deployment or a test names its CA here.
@@ -182,6 +202,19 @@ struct peer_connection_options {
     // connection can still form from the browser's checks (peer-reflexive candidates).
     bool resolve_mdns_candidates = true;
     asio::mdns_config mdns{};  // where and how (timeout 5 s, 16 at once, 64 cached; docs/net.md)
+};
+
+// The queue of events towards the user's executor (peer_connection_options::max_queued_*),
+// read with basic_peer_connection::delivery_stats() from any thread.
+struct peer_connection_delivery_stats {
+    std::size_t queued_events = 0;     // now: waiting for a call, for their turn, or for a handler
+    std::size_t queued_bytes = 0;      // their bytes (bookkeeping + message payload)
+    std::size_t held_events = 0;       // of which held for want of a handler
+    std::size_t max_queued_bytes_seen = 0;   // the most queued_bytes has been since create()
+    std::size_t max_queued_events_seen = 0;
+    std::uint64_t stalls = 0;          // times the driver stopped taking events (queue at its limit)
+    std::uint64_t wakes = 0;           // times the driver was woken to read on
+    std::uint64_t dropped_events = 0;  // only with drop_unhandled_events
 };
 
 // The mDNS resolution of remote candidates, counted since create().
@@ -236,8 +269,10 @@ public:
             }
         }
         if (bind.empty()) return make_error(rtc::errc::transport_failed, "no local address to bind");
+        auto state = std::make_shared<shared_state>(ex, options.max_queued_events, options.max_queued_bytes,
+                                                     options.drop_unhandled_events);
         machine_type machine{std::move(*core), {}, logger};
-        auto state = std::make_shared<shared_state>(ex, options.max_held_events, options.max_held_bytes);
+        machine.may_take_event = [state] { return state->may_take_event(); };
         if (on_event) state->set_catch_all(std::move(on_event));
         asio::driver_config driver_config = options.driver;
         driver_config.tls = options.turn_tls;
@@ -249,6 +284,9 @@ public:
                                      driver_config);
         if (!d) return d.error();
         basic_peer_connection pc(std::move(*d), state);
+        // The wake after a stall (shared_state::may_take_event): an empty call on the driver's
+        // strand, which then drains the core again. Made here for the same reason as to_driver.
+        state->set_wake_driver([weak = pc.driver_->weak()] { return weak.post([](machine_type&) {}); });
         if (options.resolve_mdns_candidates) {
             pc.mdns_ = resolver_type::create(boost::asio::any_io_executor(ex), options.mdns);
             // Resolutions reach the core through this weak handle only (made here, at the top
@@ -326,8 +364,9 @@ public:
     //   the events no per-event handler takes, like the `default:` of a switch.
     // - An event that no handler takes when its turn comes is held, not dropped, and delivered
     //   as soon as a handler that takes it is set (a channel that opened before on_channel_open
-    //   was set still reports open), within max_held_events / max_held_bytes: beyond them the
-    //   oldest held events are dropped and counted in dropped_events().
+    //   was set still reports open). Held events count against max_queued_events /
+    //   max_queued_bytes: when the queue is full of them, the driver stops reading (the peer
+    //   waits) until a handler takes them; none is dropped (unless drop_unhandled_events).
     // - A held event holds back the later events that must not overtake it: events of the same
     //   kind (for a channel event: the same kind on the same channel), and every event of a
     //   channel whose data_channel event is held. Nothing else waits, so an event you never
@@ -395,9 +434,14 @@ public:
     {
         set<rtc::channel_error_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel, std::as_const(e.error)); });
     }
-    // Events held now for want of a handler, and events dropped so far because the hold was full.
+    // Events held now for want of a handler, and events dropped so far (drop_unhandled_events).
     [[nodiscard]] std::size_t held_events() const { return state_->held_count(); }
     [[nodiscard]] std::uint64_t dropped_events() const { return state_->dropped_count(); }
+    // The queue towards the user's executor and its backpressure (peer_connection_options::
+    // max_queued_events / max_queued_bytes).
+    [[nodiscard]] peer_connection_delivery_stats delivery_stats() const { return state_->delivery_statistics(); }
+    // What one queued event counts against max_queued_bytes besides a message's payload.
+    static constexpr std::size_t queued_event_overhead = sizeof(rtc::event);
 
     // ---- attributes (RTCPeerConnection's read-only ones) ---------------------------------------
     // Callable from any thread. They report the core as of the last call that changed it or the
@@ -671,28 +715,39 @@ private:
     // An event no handler takes when its turn comes goes to `held`, in order, with the events it
     // holds back (same kind, and for a channel event: same channel; a held data_channel event
     // holds back all of its channel's events). Setting a handler rescans `held` from the oldest.
-    // The hold is bounded: beyond max_held_events / max_held_bytes the oldest are dropped
-    // (counted in `dropped`). Handlers are called without the lock held, so a handler may set
-    // handlers, call the peer connection, close or shut it down.
+    // Everything queued (waiting_for_call, incoming, held, and the event a handler is running
+    // for) is counted in queued_events / queued_bytes. The driver asks may_take_event() before
+    // it takes each event from the core: at either limit the answer is no and the driver is
+    // marked stalled; maybe_wake() (after a handler has run) posts a wake to the driver's
+    // strand once the queue has room again. Nothing is dropped, unless drop_unhandled (the
+    // browser's behaviour, counted in `dropped`). Handlers are called without the lock held, so
+    // a handler may set handlers, call the peer connection, close or shut it down.
     struct shared_state : std::enable_shared_from_this<shared_state> {
-        shared_state(const Executor& ex, std::size_t max_events, std::size_t max_bytes)
-            : user(ex), max_held_events(max_events), max_held_bytes(max_bytes)
+        shared_state(const Executor& ex, std::size_t max_events, std::size_t max_bytes, bool drop)
+            : user(ex), max_queued_events(std::max<std::size_t>(1, max_events)),
+              max_queued_bytes(std::max<std::size_t>(1, max_bytes)), drop_unhandled(drop)
         {
         }
         Executor user;
         // Completions of calls posted so far (invoke() counts them on the driver's strand).
         std::atomic<std::uint64_t> completions{0};
         static constexpr std::size_t events_per_pump = 64;
-        const std::size_t max_held_events;
-        const std::size_t max_held_bytes;
+        const std::size_t max_queued_events;
+        const std::size_t max_queued_bytes;
+        const bool drop_unhandled;
         mutable std::mutex mutex;
+        // Backpressure (see above), under the lock.
+        std::size_t queued_events = 0, queued_bytes = 0;
+        std::size_t max_queued_events_seen = 0, max_queued_bytes_seen = 0;
+        bool stalled = false;  // the driver was refused an event and waits for a wake
+        std::uint64_t stalls = 0, wakes = 0;
+        std::function<bool()> wake_driver;  // set once by create(), under the lock
         std::size_t calls_in_flight = 0;
         std::vector<rtc::event> waiting_for_call;
         std::deque<rtc::event> incoming;  // released, not yet looked at by the pump
         std::uint64_t enqueued = 0, taken = 0;  // events pushed to / popped from `incoming` so far
         std::deque<rtc::event> held;      // looked at, waiting for a handler (oldest first)
         std::map<std::pair<std::size_t, std::uint32_t>, std::size_t> held_keys;  // (kind, channel) -> count
-        std::size_t held_bytes = 0;
         std::uint64_t dropped = 0;
         bool rescan = false;   // a handler was set or a held event dropped since the last scan
         bool pumping = false;  // a pump is posted or running
@@ -816,10 +871,32 @@ private:
             last_observed.ice_connection = rtc::ice_connection_state::closed;
         }
 
+        // On the driver's strand, before it takes an event from the core.
+        bool may_take_event()
+        {
+            std::lock_guard lock(mutex);
+            if (stopped || !full()) return true;
+            if (!stalled) {
+                stalled = true;
+                ++stalls;
+            }
+            return false;
+        }
+        void set_wake_driver(std::function<bool()> f)
+        {
+            std::lock_guard lock(mutex);
+            wake_driver = std::move(f);
+            maybe_wake();  // a stall before create() got here
+        }
+
         void deliver(rtc::event&& e)
         {
             std::lock_guard lock(mutex);
             if (stopped) return;
+            ++queued_events;
+            queued_bytes += cost_of(e);
+            max_queued_events_seen = std::max(max_queued_events_seen, queued_events);
+            max_queued_bytes_seen = std::max(max_queued_bytes_seen, queued_bytes);
             // Only what gathering produces waits; state changes keep the browser's order
             // (signalingstatechange before the call completes).
             const bool gathering = std::holds_alternative<rtc::ice_candidate_event>(e) ||
@@ -882,7 +959,8 @@ private:
             incoming.clear();
             held.clear();
             held_keys.clear();
-            held_bytes = 0;
+            queued_events = 0;
+            queued_bytes = 0;
             // A handler on this thread is the caller (close from inside a handler): not waited for.
             const auto self = std::this_thread::get_id();
             left_handler.wait(lock, [&] {
@@ -900,6 +978,26 @@ private:
             std::lock_guard lock(mutex);
             return dropped;
         }
+        [[nodiscard]] peer_connection_delivery_stats delivery_statistics() const
+        {
+            std::lock_guard lock(mutex);
+            peer_connection_delivery_stats out;
+            out.queued_events = queued_events;
+            out.queued_bytes = queued_bytes;
+            out.held_events = held.size();
+            out.max_queued_bytes_seen = max_queued_bytes_seen;
+            out.max_queued_events_seen = max_queued_events_seen;
+            out.stalls = stalls;
+            out.wakes = wakes;
+            out.dropped_events = dropped;
+            return out;
+        }
+        // What one queued event counts against max_queued_bytes: its slot, and a message's payload.
+        static std::size_t cost_of(const rtc::event& e)
+        {
+            const auto* m = std::get_if<rtc::channel_message_event>(&e);
+            return queued_event_overhead + (m ? m->data.capacity() : 0);
+        }
 
     private:
         static std::optional<std::uint32_t> channel_of(const rtc::event& e)
@@ -915,10 +1013,27 @@ private:
         {
             return {e.index(), channel_of(e).value_or(0)};
         }
-        static std::size_t bytes_of(const rtc::event& e)
+        [[nodiscard]] bool full() const
         {
-            const auto* m = std::get_if<rtc::channel_message_event>(&e);
-            return m ? m->data.size() : 0;
+            return queued_events >= max_queued_events || queued_bytes >= max_queued_bytes;
+        }
+        // Under the lock, after an event left the queue. Half of both limits (or nothing left
+        // that could be delivered without a new handler) before the wake: one wake lets the
+        // driver take a batch, not one event per handler call.
+        void maybe_wake()
+        {
+            if (!stalled || stopped || full() || !wake_driver) return;
+            const bool half = queued_events <= max_queued_events / 2 && queued_bytes <= max_queued_bytes / 2;
+            if (!half && !(incoming.empty() && waiting_for_call.empty())) return;
+            stalled = false;
+            ++wakes;
+            (void)wake_driver();  // false: the driver is closed, nothing to wake
+        }
+        void left_queue(std::size_t cost)
+        {
+            --queued_events;
+            queued_bytes -= cost;
+            maybe_wake();
         }
         // Would a held event with one of `keys` have to be delivered before `e`?
         template <class Contains>
@@ -949,21 +1064,18 @@ private:
         }
         void hold(rtc::event&& e)
         {
-            ++held_keys[key_of(e)];
-            held_bytes += bytes_of(e);
-            held.push_back(std::move(e));
-            while (!held.empty() && (held.size() > max_held_events || held_bytes > max_held_bytes)) {
-                forget(held.front());
-                held.pop_front();
+            if (drop_unhandled) {
                 ++dropped;
-                rescan = true;  // what the dropped event held back may go now
+                left_queue(cost_of(e));
+                return;
             }
+            ++held_keys[key_of(e)];
+            held.push_back(std::move(e));
         }
         void forget(const rtc::event& e)
         {
             const auto k = held_keys.find(key_of(e));
             if (--k->second == 0) held_keys.erase(k);
-            held_bytes -= bytes_of(e);
         }
         // The next event to deliver and its handler, or nullopt; under the lock.
         std::optional<rtc::event> next(any_handler& h, std::uint64_t visible)
@@ -1003,6 +1115,7 @@ private:
                 {
                     delivery<any_handler> d(*this);
                     std::optional<rtc::event> e;
+                    std::size_t cost = 0;
                     {
                         std::lock_guard lock(mutex);
                         any_handler h;
@@ -1012,9 +1125,14 @@ private:
                             schedule();  // events queued after this pump was posted
                             return;
                         }
+                        cost = cost_of(*e);
                         d.enter(std::move(h));  // checked and entered under the lock stop() takes
                     }
                     (*d.handler)(*e);
+                    // The event counts until its handler has returned ("the user's handlers have
+                    // run"); stop() may have emptied the queue meanwhile.
+                    std::lock_guard lock(mutex);
+                    if (!stopped) left_queue(cost);
                 }
                 if (delivered == events_per_pump || completions.load(std::memory_order_acquire) != completions_before) break;
             }
@@ -1173,6 +1291,8 @@ private:
                     state->mdns_error(original, why);
                 }
                 if (state->mdns_pending > 0 && --state->mdns_pending == 0 && state->mdns_deferred_end) {
+                    // The end of candidates was checked (state, ufrag) when it was given; what
+                    // can fail now is a closed connection, where nothing is left to end.
                     (void)m.core->add_ice_candidate(now, *state->mdns_deferred_end);
                     state->mdns_deferred_end.reset();
                 }

@@ -19,7 +19,7 @@
 #include <peerkit/error.hpp>
 // The association's public vocabulary (send_options, association_event): the endpoint speaks
 // the association's language so that the association plugs in without an adapter.
-#include <peerkit/sctp/detail/association_types.hpp>
+#include <peerkit/sctp/association_types.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -54,6 +54,16 @@ concept message_transport = requires(T& t, const T& ct, time_point now, std::uin
     t.set_buffered_amount_low_threshold(stream, bytes);
 };
 
+// Optional: a transport that counts bytes a layer above holds against its receive window
+// (sctp::association::hold_delivered / release_delivered). The endpoint holds the pieces of
+// deprecated partial messages (PPIDs 52/54) there while it joins them, so a peer cannot park
+// them outside the window.
+template <class T>
+concept holding_transport = requires(T& t, std::size_t bytes) {
+    t.hold_delivered(bytes);
+    { t.release_delivered(bytes) } -> std::convertible_to<bool>;
+};
+
 // RFC 8832 6 / RFC 8831 6.5: the DTLS client opens channels on even stream ids, the server
 // on odd ones, so both can open channels at once without colliding.
 enum class dtls_role : std::uint8_t { client, server };
@@ -80,6 +90,12 @@ struct endpoint_config {
     // peer whose SDP has no such attribute accepts 64 KiB (RFC 8841 6.1). send() of a larger
     // message fails (the browser's TypeError).
     std::size_t remote_max_message_size = 256 * 1024;
+    // Pieces of deprecated partial messages (PPIDs 52/54) held at once, all channels together.
+    // They count in the SCTP receive window while they are joined; keeping their sum below the
+    // window (the peer connection sets half of it) leaves room for the pieces that complete
+    // them, so unfinished messages on many channels cannot close the window for good. A piece
+    // beyond it refuses its message (message_too_large, as beyond max_message_size).
+    std::size_t max_partial_bytes = 4 * 1024 * 1024;
     // Channels open at once (each holds its label and protocol, up to 64 KiB each).
     std::size_t max_channels = 1024;
     // Stream ids are below this: the streams SCTP negotiated (min of both sides' counts).
@@ -207,6 +223,26 @@ public:
     [[nodiscard]] bool transport_open() const noexcept { return transport_open_; }
     // The number of channels not yet closed.
     [[nodiscard]] std::size_t channel_count() const noexcept { return live_channels_; }
+    // Channel entries held (a closed channel's entry is freed at once, so this is
+    // channel_count() plus nothing).
+    [[nodiscard]] std::size_t entry_count() const noexcept { return channels_.size(); }
+    // Everything the endpoint holds: channel entries with their labels, protocols and partial
+    // messages, and the events not yet polled (with their payloads).
+    [[nodiscard]] std::size_t bytes_held() const noexcept
+    {
+        std::size_t n = 0;
+        for (const auto& [id, s] : channels_)
+            n += channel_entry_overhead + s.label.capacity() + s.protocol.capacity() + s.partial.capacity();
+        n += scratch_.capacity();
+        for (const auto& e : events_) {
+            n += sizeof(event);
+            if (const auto* m = std::get_if<message_event>(&e)) n += m->data.capacity();
+        }
+        return n;
+    }
+    // Bytes of partial PPID 52/54 pieces being joined, all channels (held in the transport's
+    // window where it counts them, holding_transport).
+    [[nodiscard]] std::size_t partial_bytes_held() const noexcept { return partial_bytes_; }
     // The largest message send() accepts (RTCSctpTransport.maxMessageSize); 0 = no limit.
     [[nodiscard]] std::size_t max_message_size() const noexcept { return config_.remote_max_message_size; }
     // Once the remote description is known (RFC 8841 6.1 for the value).
@@ -327,13 +363,19 @@ public:
         const bool binary = p == ppid::binary || p == ppid::binary_empty || p == ppid::binary_partial;
         // RFC 8831 8: the deprecated partial PPIDs carried pieces of one message; the piece
         // with the regular PPID ends it.
+        // The pieces wait here, bounded by max_message_size per channel, and counted in the
+        // transport's receive window (holding_transport) until the message is complete, so many
+        // channels of unfinished pieces slow the peer instead of growing here.
         if (p == ppid::string_partial || p == ppid::binary_partial) {
-            if (s->partial.size() + data.size() > config_.max_message_size) {
-                s->partial.clear();
+            if (s->partial_overflow) return;  // the rest of a message already refused
+            if (s->partial.size() + data.size() > config_.max_message_size ||
+                partial_bytes_ + data.size() > config_.max_partial_bytes) {
+                drop_partial(*s);
                 s->partial_overflow = true;
                 return;
             }
             s->partial.insert(s->partial.end(), data.begin(), data.end());
+            hold_partial(*s, data.size());
             return;
         }
         if (p == ppid::string_empty || p == ppid::binary_empty) data.clear();  // one ignored byte
@@ -341,13 +383,14 @@ public:
             const bool overflow = s->partial_overflow || s->partial.size() + data.size() > config_.max_message_size;
             s->partial_overflow = false;
             if (overflow) {
-                s->partial.clear();
+                drop_partial(*s);
                 report_too_large(stream);
                 return;
             }
             s->partial.insert(s->partial.end(), data.begin(), data.end());
             data = std::move(s->partial);
             s->partial = {};
+            release_partial(*s);  // the whole message goes on as one (the core holds it from here)
         }
         if (data.size() > config_.max_message_size) {
             report_too_large(stream);
@@ -372,8 +415,11 @@ public:
                 s->state = ready_state::closing;
                 events_.push_back(closing_event{id});
             }
-            if (!s->local_reset_requested) (void)request_reset(now, id, *s);  // failures become events
-            if (s->local_reset_done) finish_close(id, *s);
+            // A failure is reported by request_reset (error event, channel closed), so its
+            // result needs nothing more here; it may have closed (erased) the channel.
+            if (!s->local_reset_requested) (void)request_reset(now, id, *s);
+            s = live(id);
+            if (s != nullptr && s->local_reset_done) finish_close(id, *s);
         };
         if (streams.empty()) {
             for (std::uint16_t id : live_ids()) one(id);
@@ -451,7 +497,16 @@ private:
         bool remote_reset = false;
         bool partial_overflow = false;
         std::vector<std::byte> partial{};  // deprecated partial PPIDs being joined
+        std::size_t partial_held = 0;      // of which held in the transport's window
     };
+
+public:
+    // Bookkeeping of one channel entry besides its strings and partial message: the hash
+    // node (the pair, a next pointer, the cached hash) and its bucket pointer.
+    static constexpr std::size_t channel_entry_overhead =
+        sizeof(std::pair<const std::uint16_t, channel_state>) + 3 * sizeof(void*);
+
+private:
 
     channel_state* find(std::uint16_t id, std::uint64_t generation) noexcept
     {
@@ -533,6 +588,8 @@ private:
             }
             auto sent = transport_->send(now, id, static_cast<std::uint32_t>(ppid::dcep), bytes_view(scratch_),
                                          sctp::send_options{});
+            // An OPEN with long strings (up to 128 KiB) does not keep its buffer.
+            if (scratch_.capacity() > scratch_kept) std::vector<std::byte>().swap(scratch_);
             if (!sent) {
                 fail(id, s, sent.error());
                 return;
@@ -572,7 +629,14 @@ private:
         if (live_channels_ >= config_.max_channels) {
             // Refuse by resetting the stream, as a closed channel would be (RFC 8831 6.7).
             std::uint16_t ids[1]{stream};
-            (void)transport_->reset_streams(now, ids);
+            if (auto r = transport_->reset_streams(now, ids); !r)
+                // No channel to report on: the peer's channel stays half-open on its side until
+                // the association ends; what failed is in the event of a channel that exists
+                // only for this report (stream id, reason).
+                events_.push_back(error_event{stream, make_error(errc::transport_error, "refusing DATA_CHANNEL_OPEN on stream ",
+                                                                 stream, " (", config_.max_channels,
+                                                                 " channels open): stream reset failed: ",
+                                                                 r.error().message())});
             return;
         }
         channel_state& s = emplace(stream);
@@ -654,25 +718,47 @@ private:
         finish_close(id, s);
     }
 
+    // The channel is closed: its entry goes with everything in it (label, protocol, partial
+    // pieces, whose bytes go back to the window); its handles read as closed (they find no
+    // entry of their generation) and the stream id is free for a new channel (RFC 8831 6.7).
+    // `s` is invalid afterwards.
     void finish_close(std::uint16_t id, channel_state& s)
     {
         if (s.state == ready_state::closed) return;
-        s.state = ready_state::closed;
-        s.partial = {};
-        // A closed channel keeps only its small entry (for its handles' ready_state) until the
-        // id is reused: its label and protocol (up to 64 KiB each, RFC 8832 5.1) go now, or a
-        // peer using fresh stream ids could pin 128 KiB per id.
-        std::string().swap(s.label);
-        std::string().swap(s.protocol);
+        drop_partial(s);
         --live_channels_;
+        channels_.erase(id);
         events_.push_back(close_event{id});
+    }
+
+    void hold_partial(channel_state& s, std::size_t bytes)
+    {
+        s.partial_held += bytes;
+        partial_bytes_ += bytes;
+        if constexpr (holding_transport<Transport>) transport_->hold_delivered(bytes);
+    }
+    void release_partial(channel_state& s)
+    {
+        const std::size_t bytes = s.partial_held;
+        s.partial_held = 0;
+        partial_bytes_ -= bytes;
+        // A reopened window's update SACK is queued by the association itself (its
+        // poll_transmit); the result only says that one is due.
+        if constexpr (holding_transport<Transport>)
+            if (bytes != 0) (void)transport_->release_delivered(bytes);
+    }
+    void drop_partial(channel_state& s)
+    {
+        std::vector<std::byte>().swap(s.partial);
+        release_partial(s);
     }
 
     void report_too_large(std::uint16_t id)
     {
         events_.push_back(error_event{id, make_error(errc::message_too_large, "received message on data channel ", id,
                                                      " exceeds the ", config_.max_message_size,
-                                                     "-byte maximum message size; dropped")});
+                                                     "-byte maximum message size (or its pieces the ", config_.max_partial_bytes,
+                                                     " bytes of partial messages held at once); dropped")});
     }
 
     Transport* transport_;
@@ -681,8 +767,10 @@ private:
     bool transport_open_ = false;
     std::uint64_t generation_ = 0;
     std::size_t live_channels_ = 0;
+    std::size_t partial_bytes_ = 0;  // sum of channel_state::partial_held
     std::unordered_map<std::uint16_t, channel_state> channels_{};
     std::deque<event> events_{};
+    static constexpr std::size_t scratch_kept = 1024;
     std::vector<std::byte> scratch_{};
 };
 

@@ -60,6 +60,12 @@ struct agent_stats {
     std::size_t dropped_candidates = 0;  // refused by a limit
     std::size_t dropped_transmits = 0;   // output queue full
     std::size_t consent_checks = 0;
+    // Remote input that left no state behind (issue 14: each drop is counted, never stored).
+    std::size_t unmatched_responses = 0;      // Binding responses for no transaction of ours
+    std::size_t data_from_unknown_source = 0; // non-STUN datagrams without a valid pair (RFC 7675 1)
+    std::size_t dropped_data_events = 0;      // received datagrams beyond max_queued_data_events
+    std::size_t malformed_stun = 0;           // STUN-looking datagrams that failed to parse
+    std::size_t error_responses_sent = 0;     // 400/401/420/487 answers (no larger than the request when unauthenticated)
 };
 
 // A snapshot of one pair, for tests and diagnostics.
@@ -317,6 +323,7 @@ public:
         if (stream_out_.empty()) return std::nullopt;
         stream_command c = std::move(stream_out_.front());
         stream_out_.pop_front();
+        if (std::holds_alternative<stream_write>(c)) --queued_stream_writes_;
         return c;
     }
 
@@ -353,6 +360,7 @@ public:
         if (events_.empty()) return std::nullopt;
         event e = std::move(events_.front());
         events_.pop_front();
+        if (std::holds_alternative<role_changed>(e)) role_change_queued_ = false;
         if (std::holds_alternative<data_received>(e)) --queued_data_events_;
         return e;
     }
@@ -458,6 +466,7 @@ public:
     [[nodiscard]] std::size_t remote_candidate_count() const noexcept { return remotes_.size(); }
     [[nodiscard]] std::size_t pair_count() const noexcept { return pairs_.size(); }
     [[nodiscard]] std::size_t in_flight() const noexcept { return transactions_.size(); }
+    [[nodiscard]] std::size_t queued_events() const noexcept { return events_.size(); }
     [[nodiscard]] std::vector<pair_info> pairs() const
     {
         std::vector<pair_info> out;
@@ -616,17 +625,29 @@ private:
         return true;
     }
 
+    // Every random draw goes through here. A failed draw leaves guessable credentials,
+    // tie-breakers or transaction ids (RFC 8445 5.3, RFC 8489 6: 96 random bits), which would
+    // let an off-path attacker forge answers: the agent answers no more checks and the next
+    // tick fails the connection with errc::random_failed.
+    bool draw(mutable_bytes out)
+    {
+        if (crypto_.random_bytes(out)) return true;
+        if (!random_failed_) PEERKIT_ICE_LOG(error, "the random source failed: the connection fails (errc::random_failed)");
+        random_failed_ = true;
+        return false;
+    }
+
     std::uint64_t random_u64()
     {
         std::array<std::byte, 8> b{};
-        (void)crypto_.random_bytes(b);
+        (void)draw(b);  // a failure is recorded in random_failed_
         return peerkit::detail::load_be64(b.data());
     }
 
     detail::transaction_id new_transaction_id()
     {
         detail::transaction_id id{};
-        (void)crypto_.random_bytes(id.bytes);
+        (void)draw(id.bytes);  // a failure is recorded in random_failed_
         return id;
     }
 
@@ -634,7 +655,11 @@ private:
     // 24 characters of the 64-letter ice-char alphabet (48 and 144 bits).
     void new_local_credentials()
     {
-        auto fresh = generate_credentials(crypto_);
+        struct recording_source {
+            agent* self;
+            bool random_bytes(mutable_bytes out) const { return self->draw(out); }
+        };
+        auto fresh = generate_credentials(recording_source{this});
         local_ufrag_ = std::move(fresh.ufrag);
         local_pwd_ = std::move(fresh.pwd);
         local_key_ = crypto_.prepare_hmac_sha1(as_bytes(local_pwd_));
@@ -703,7 +728,36 @@ private:
         queue_transmit(locals_[local].socket, to, {payload.begin(), payload.end()});
     }
 
-    void emit(event e) { events_.push_back(std::move(e)); }
+    // Every event kind is bounded by a limit or by time, except role changes: a peer that knows
+    // the password can flip our role with each check (RFC 8445 7.3.1.1). An unpolled
+    // role_changed is updated in place, so the user sees the latest role once.
+    void emit(event e)
+    {
+        if (const auto* r = std::get_if<role_changed>(&e); r != nullptr && role_change_queued_) {
+            for (auto it = events_.rbegin(); it != events_.rend(); ++it)
+                if (auto* queued = std::get_if<role_changed>(&*it)) {
+                    queued->role = r->role;
+                    return;
+                }
+        }
+        if (std::holds_alternative<role_changed>(e)) role_change_queued_ = true;
+        events_.push_back(std::move(e));
+    }
+
+    // Writes on a TURN TCP/TLS connection wait for the runtime like datagrams do, under the
+    // same max_queued_transmits (a runtime that stops polling must not grow the queue). Opens
+    // and closes are never dropped: at most two per configured server.
+    void queue_stream_write(connection_id connection, std::vector<std::byte> bytes)
+    {
+        if (queued_stream_writes_ >= config_.max_queued_transmits) {
+            ++stats_.dropped_transmits;
+            PEERKIT_ICE_LOG(debug, "write of ", bytes.size(), " bytes on TURN connection ", connection, " dropped: ",
+                            config_.max_queued_transmits, " not yet polled (agent_config::max_queued_transmits)");
+            return;
+        }
+        ++queued_stream_writes_;
+        stream_out_.push_back(stream_write{connection, std::move(bytes)});
+    }
 
     void emit_candidate(const candidate& c) { emit(candidate_gathered{c, to_sdp_value(c)}); }
 
@@ -1194,7 +1248,7 @@ private:
     {
         while (auto out = turns_[t].client.poll_transmit()) {
             if (turns_[t].connection == 0) queue_transmit(turns_[t].socket, turns_[t].server, std::move(*out));
-            else if (!turns_[t].dead) stream_out_.push_back(stream_write{turns_[t].connection, std::move(*out)});
+            else if (!turns_[t].dead) queue_stream_write(turns_[t].connection, std::move(*out));
         }
         while (auto ev = turns_[t].client.poll_event()) {
             if (auto* a = std::get_if<turn::allocated>(&*ev)) {
@@ -1242,6 +1296,7 @@ private:
         auto parsed = detail::parse_ice_message(data);
         if (!parsed) {
             // RFC 8489 6.3: malformed messages (a wrong FINGERPRINT included) are discarded.
+            ++stats_.malformed_stun;
             PEERKIT_LOG_AT(config_.logger, log::component::stun, log::level::debug, "STUN message of ", data.size(),
                            " bytes from ", source, " dropped: ", parsed.error());
             return;
@@ -1286,12 +1341,14 @@ private:
         if (parked_ && parked_->remote.address == source && locals_[parked_->local].socket == locals_[*local].socket)
             known = true;
         if (!known) {
+            ++stats_.data_from_unknown_source;
             // RFC 7675 1 / RFC 8445 12.2: data only from a peer that proved consent on a valid pair.
             PEERKIT_ICE_LOG(debug, "datagram of ", data.size(), " bytes from ", source,
                             " dropped: no valid pair with that address on ", locals_[*local].address);
             return;
         }
         if (queued_data_events_ >= config_.max_queued_data_events) {
+            ++stats_.dropped_data_events;
             PEERKIT_ICE_LOG(debug, "datagram of ", data.size(), " bytes from ", source, " dropped: ",
                             config_.max_queued_data_events, " received datagrams not yet polled (agent_config::max_queued_data_events)");
             return;
@@ -1306,6 +1363,7 @@ private:
     {
         ++stats_.requests_received;
         const endpoint to = locals_[local].address;  // a copy: locals_ may grow below
+        if (random_failed_) return;  // our password may be guessable: answer nothing
         PEERKIT_ICE_LOG(trace, "Binding request ", source, " -> ", to, m.use_candidate ? " with USE-CANDIDATE" : "");
         // RFC 8445 7.3 / RFC 8489 9.1.3: FINGERPRINT, USERNAME and MESSAGE-INTEGRITY are required.
         // An unauthenticated request gets at most an error response no larger than itself, so
@@ -1495,6 +1553,7 @@ private:
             PEERKIT_ICE_LOG(trace, "error response ", code, " to ", to, " not sent: larger than the request (no amplification)");
             return;
         }
+        ++stats_.error_responses_sent;
         send_from(now, local, to, out);
     }
 
@@ -1505,6 +1564,7 @@ private:
         auto it = std::find_if(transactions_.begin(), transactions_.end(),
                                [&m](const transaction& t) { return t.id == m.id; });
         if (it == transactions_.end()) {
+            ++stats_.unmatched_responses;
             // Usually the answer to a retransmission that already had one.
             PEERKIT_ICE_LOG(trace, "Binding response from ", source, " dropped: no transaction of ours has its id");
             return;
@@ -1915,6 +1975,8 @@ private:
     // checks, consent, then the state the browser would show.
     void tick(time_point now)
     {
+        if (random_failed_) fail_connection(make_error(errc::random_failed, "the random source failed; credentials and "
+                                                       "transaction ids would be guessable (RFC 8445 5.3)"));
         if (pending_turn_drain_) {
             pending_turn_drain_ = false;
             for (std::size_t t = 0; t < turns_.size(); ++t) drain_turn(now, t);
@@ -1961,6 +2023,7 @@ private:
     std::vector<transaction> transactions_;
     std::vector<turn_entry> turns_;
     std::deque<stream_command> stream_out_;
+    std::size_t queued_stream_writes_ = 0;  // stream_write entries in stream_out_
     connection_id last_connection_ = 0;
     bool streams_started_ = false;
     // Socket ids of relayed candidates over TCP/TLS count down from here (runtimes number their
@@ -1997,6 +2060,8 @@ private:
     bool checks_stopped_ = false;               // failed: no checks until a restart
     std::size_t nominations_failed_ = 0;        // checks with (or for) USE-CANDIDATE that failed
     std::uint64_t prflx_counter_ = 0;
+    bool role_change_queued_ = false;  // a role_changed waits in events_ (emit coalesces)
+    bool random_failed_ = false;  // a draw failed (draw()); the connection fails at the next tick
     agent_stats stats_;
 };
 

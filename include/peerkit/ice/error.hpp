@@ -20,6 +20,7 @@ enum class errc {
     checks_failed,          // every candidate pair failed and no more can come (RFC 8445 7.2.5.4)
     checking_timeout,       // no valid nominated pair within agent_config::checking_timeout
     consent_expired,        // no consent response within agent_config::consent_timeout (RFC 7675 5.1)
+    random_failed,          // the random source failed: credentials, tie-breaker or transaction ids would be guessable
 };
 
 }  // namespace peerkit::ice
@@ -44,6 +45,7 @@ struct peerkit::error_traits<peerkit::ice::errc> {
         case errc::checks_failed: return "every ICE candidate pair failed";
         case errc::checking_timeout: return "no ICE candidate pair was nominated and validated in time";
         case errc::consent_expired: return "the peer stopped answering consent checks";
+        case errc::random_failed: return "the random source failed";
         }
         return "unknown ICE error";
     }

@@ -550,6 +550,9 @@ public:
         }
         if (dtls_) {
             dtls_->close(now);
+            // The goodbye (close_notify) is best effort: a refused send is one more lost datagram,
+            // as DTLS does not retransmit alerts anyway; the peer's consent and SCTP timers end
+            // its side, and nothing is sent after this.
             while (auto d = dtls_->poll_transmit()) (void)agent_->send(now, *d);
         }
         for (auto& [key, c] : channels_) c.closed = true;
@@ -597,8 +600,10 @@ public:
     {
         rtc::stats s = stats_;
         s.received_bytes_held = held_bytes_;
-        for (const auto& [key, c] : channels_)
-            s.channel_bytes_held += sizeof(c) + c.label.capacity() + c.protocol.capacity();
+        s.channel_bytes_held = channel_table_bytes();
+        if (endpoint_) s.endpoint_bytes_held = endpoint_->bytes_held();
+        if (association_) s.sctp_bytes_held = sctp_receive_bytes(association_->stats());
+        s.bytes_held = s.received_bytes_held + s.channel_bytes_held + s.endpoint_bytes_held + s.sctp_bytes_held;
         if (auto p = agent_->selected_pair()) {
             s.selected_local_candidate = ice::to_sdp_value(p->local);
             s.selected_remote_candidate = ice::to_sdp_value(p->remote);
@@ -1014,7 +1019,7 @@ private:
         for (const auto& c : t.candidates) {
             auto ic = ice::from_sdp(c);
             if (!ic) continue;  // RFC 8839 5.1: candidates we cannot use are ignored
-            (void)agent_->add_remote_candidate(now, std::move(*ic));
+            add_remote(now, std::move(*ic), "the remote description");
         }
         if (t.end_of_candidates) agent_->end_of_remote_candidates(now);
         return {};
@@ -1048,8 +1053,8 @@ private:
             if (auto r = agent_->set_remote_credentials(remote_.ufrag, remote_.pwd); !r)
                 return make_error(errc::bad_description, "remote ICE credentials: ", r.error().message());
             for (const auto& c : remote_.candidates)
-                if (auto ic = ice::from_sdp(c)) (void)agent_->add_remote_candidate(now, std::move(*ic));
-            for (const auto& line : remote_trickled_) (void)agent_->add_remote_candidate(now, std::string_view(line));
+                if (auto ic = ice::from_sdp(c)) add_remote(now, std::move(*ic), "the remote description (rollback)");
+            for (const auto& line : remote_trickled_) add_remote(now, std::string_view(line), "trickle (rollback)");
             if (remote_.end_of_candidates || remote_trickle_end_) agent_->end_of_remote_candidates(now);
         }
         return {};
@@ -1081,12 +1086,20 @@ private:
         ac.logger = logger_;
         ac.receive_buffer_size = limits_.receive_buffer_size;
         const random_type* random = &random_;
-        association_ = std::make_unique<sctp::association>(
-            ac, [random](std::span<std::byte> out) { (void)random->random_bytes(out); });
+        bool* failed = &random_failed_;
+        // A failed draw must not leave zeros: verification tags, initial TSNs and the cookie
+        // secret must be unpredictable (RFC 9260 5.1.3, 5.3.1). The association takes no error
+        // from its source, so the failure is noted here and fails the connection (checked
+        // below and after every pump).
+        association_ = std::make_unique<sctp::association>(ac, [random, failed](std::span<std::byte> out) {
+            if (!random->random_bytes(out)) *failed = true;
+        });
+        check_random();
         datachannel::endpoint_config ec;
         ec.max_message_size = ac.max_message_size;
         ec.remote_max_message_size = ac.max_message_size;
         ec.max_channels = limits_.max_data_channels;
+        ec.max_partial_bytes = limits_.receive_buffer_size / 2;  // counted in the window (hold_delivered)
         endpoint_ = std::make_unique<endpoint_type>(
             *association_, dtls_->role() == dtls::role::client ? datachannel::dtls_role::client : datachannel::dtls_role::server,
             ec);
@@ -1108,6 +1121,7 @@ private:
         auto ch = endpoint_->create_channel(now, e.label, e.init);
         if (!ch) return make_error(errc::channel_error, "data channel '", e.label, "': ", ch.error().message());
         e.handle = *ch;
+        std::string().swap(e.init.protocol);  // the endpoint has its copy; `protocol` keeps ours
         stream_channels_[ch->id()] = e.id.value;
         if (e.low_threshold) e.handle->set_buffered_amount_low_threshold(e.low_threshold);
         return {};
@@ -1168,6 +1182,7 @@ private:
             }
             if (!progress) break;
         }
+        check_random();
         update_connection_state();
     }
 
@@ -1233,7 +1248,12 @@ private:
         } else if (auto* a = std::get_if<dtls::application_data>(&e)) {
             // A refused SCTP packet is counted and logged by the association (RFC 9260 8.5:
             // dropped silently towards the peer); the association carries on.
-            if (association_) (void)association_->handle_packet(now, a->data);
+            if (association_)
+                if (auto r = association_->handle_packet(now, a->data); !r) {
+                    ++stats_.sctp_packets_refused;
+                    PEERKIT_LOG_AT(logger_, log::component::sctp, log::level::debug, "SCTP packet of ", a->data.size(),
+                                   " bytes refused: ", r.error());
+                }
         } else if (std::holds_alternative<dtls::closed>(e)) {
             dtls_closed_ = true;
         } else if (auto* f = std::get_if<dtls::failed>(&e)) {
@@ -1362,6 +1382,54 @@ private:
     }
 
     // The first failure wins: later ones are consequences of it (webrtc-pc 4.3.3: failed is final).
+    // Bookkeeping of one channel-table entry besides its strings: the map node (three
+    // pointers, colour, key) and the stream -> id entry.
+    static constexpr std::size_t channel_entry_overhead = sizeof(channel_entry) + 4 * sizeof(void*) + sizeof(std::uint32_t) +
+                                                          (4 * sizeof(void*) + 2 * sizeof(std::uint32_t));
+    [[nodiscard]] std::size_t channel_table_bytes() const noexcept
+    {
+        std::size_t n = 0;
+        for (const auto& [key, c] : channels_) n += channel_entry_overhead + c.label.capacity() + c.protocol.capacity() + c.init.protocol.capacity();
+        return n;
+    }
+    // What the association holds on its receive side, where its stats report it (rx_bytes_held;
+    // an association without it reports 0 and its window alone bounds it).
+    template <class AssociationStats>
+    [[nodiscard]] static std::uint64_t sctp_receive_bytes(const AssociationStats& a) noexcept
+    {
+        if constexpr (requires { a.rx_bytes_held; }) return static_cast<std::uint64_t>(a.rx_bytes_held);
+        else return 0;
+    }
+
+    void add_remote(time_point now, ice::candidate c, std::string_view from)
+    {
+        report_remote(agent_->add_remote_candidate(now, std::move(c)), from);
+    }
+    void add_remote(time_point now, std::string_view line, std::string_view from)
+    {
+        report_remote(agent_->add_remote_candidate(now, line), from);
+    }
+    // The agent refuses a candidate it cannot use (its limit, a family we have no socket for,
+    // a duplicate): the connection goes on with the others (RFC 8839 5.1), and the reason is
+    // logged and counted (stats::remote_candidates_refused).
+    void report_remote(const result<void>& r, std::string_view from)
+    {
+        if (r) return;
+        ++stats_.remote_candidates_refused;
+        PEERKIT_LOG_AT(logger_, log::component::ice, log::level::warn, "remote candidate from ", from,
+                       " not added: ", r.error());
+    }
+
+    void check_random()
+    {
+        if (!random_failed_ || random_reported_) return;
+        random_reported_ = true;
+        PEERKIT_LOG_AT(logger_, log::component::sctp, log::level::error,
+                       "the random source failed: SCTP verification tags and TSNs cannot be drawn");
+        fail_transport(make_error(errc::transport_failed,
+                                  "sctp: the random source failed (verification tag, initial TSN or cookie secret; RFC 9260 5.3.1)"));
+    }
+
     void fail_transport(peerkit::error reason)
     {
         dtls_failed_ = true;
@@ -1445,6 +1513,8 @@ private:
     bool dtls_connected_ = false;
     bool dtls_closed_ = false;
     bool dtls_failed_ = false;
+    bool random_failed_ = false;    // the association's random source failed a draw
+    bool random_reported_ = false;
     bool closed_ = false;
     // The first failure of the transport, named by layer; reported with connection_state failed.
     std::optional<peerkit::error> failure_;

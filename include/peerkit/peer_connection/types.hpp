@@ -258,6 +258,19 @@ struct stats {
     // Bytes of the channel table (entries with their labels and protocols): a closed channel's
     // entry is freed once its close event was polled.
     std::uint64_t channel_bytes_held = 0;
+    // Bytes of the data-channel endpoint (datachannel::endpoint::bytes_held: channel entries
+    // with their strings, partial PPID 52/54 messages, queued events).
+    std::uint64_t endpoint_bytes_held = 0;
+    // Bytes the SCTP association holds on its receive side (slots, fragments, messages waiting
+    // for their turn; sctp::association_stats::rx_bytes_held, 0 where the association does not
+    // report it). Messages the core holds for the user are received_bytes_held, not here.
+    std::uint64_t sctp_bytes_held = 0;
+    // Everything held on the peer's behalf by the connection: the four above.
+    std::uint64_t bytes_held = 0;
+    // Results the core could not act on and logged (warning or debug): remote candidates the
+    // ICE agent refused, SCTP packets the association refused.
+    std::uint64_t remote_candidates_refused = 0;
+    std::uint64_t sctp_packets_refused = 0;
     // The selected candidate pair (RTCIceCandidatePairStats), as SDP candidate values.
     std::optional<std::string> selected_local_candidate, selected_remote_candidate;
     // Smoothed round-trip time measured by SCTP (RFC 9260 6.3.1 SRTT) over the selected pair.

@@ -11,15 +11,18 @@
 // The machine never reads a clock and owns no socket. Its parts, in the order a packet meets
 // them, each citing the RFC section it implements:
 //   handshake   RFC 9260 5.1 (4-way with a signed state cookie), 5.2 (collisions)
-//   receiving   RFC 9260 6.2 (TSN tracking, delayed SACK), 6.5 (streams), 6.9 (reassembly)
+//   receiving   RFC 9260 6.2 (TSN tracking, delayed SACK), 6.5 (streams), 6.9 (reassembly),
+//               in sctp/rx/: data_tracker, reassembly_queue, ordered_streams
 //   sending     RFC 9260 6.1 (cwnd, rwnd), 6.9 (fragmentation), 6.3 (RTO, T3-rtx),
 //               7.2 (congestion control), 7.2.4 (fast retransmit)
 //   extensions  RFC 3758 (FORWARD-TSN), RFC 6525 (stream reset), RFC 9653 (zero checksum)
 //   teardown    RFC 9260 9.1 (ABORT), 9.2 (SHUTDOWN), 8.3 (heartbeats), 8.1 (failure)
 //
-// Memory: messages given to send() are copied once into pooled buffers; chunks in flight and
-// received chunks live in rings that keep their storage. After warm-up no heap allocation
-// happens per packet; received messages come in vectors the user can hand back (recycle()).
+// Memory: messages given to send() are copied once into pooled buffers; chunks in flight live
+// in a ring that keeps its storage; the receive side's maps reuse their nodes (rx/node_cache).
+// After warm-up no heap allocation happens per packet; received messages come in vectors the
+// user can hand back (recycle()). What the receive side holds for the peer, bookkeeping
+// included, is stats().rx_bytes_held and never exceeds receive_buffer_size.
 #pragma once
 
 #include <peerkit/bytes.hpp>
@@ -28,7 +31,10 @@
 #include <peerkit/sctp/packet.hpp>
 #include <peerkit/sctp/detail/association_hmac.hpp>
 #include <peerkit/sctp/detail/association_ring.hpp>
-#include <peerkit/sctp/detail/association_types.hpp>
+#include <peerkit/sctp/association_types.hpp>
+#include <peerkit/sctp/rx/data_tracker.hpp>
+#include <peerkit/sctp/rx/ordered_streams.hpp>
+#include <peerkit/sctp/rx/reassembly_queue.hpp>
 #include <peerkit/sctp/tx/congestion_control.hpp>
 #include <peerkit/sctp/tx/gap_blocks.hpp>
 #include <peerkit/sctp/tx/retransmission_timeout.hpp>
@@ -204,34 +210,17 @@ private:
     };
 
     // ---- receive side ----
-    enum class rx_state : std::uint8_t { empty, held, consumed };
-    struct rx_slot {
-        rx_state state = rx_state::empty;
-        std::uint8_t flags = 0;
-        std::uint16_t stream = 0;
-        std::uint32_t seq = 0;  // SSN or MID
-        std::uint32_t fsn = 0;  // I-DATA only
-        std::uint32_t ppid = 0;
-        std::vector<std::byte> data;
-    };
-    struct ordered_message {
-        std::uint32_t seq = 0;
-        std::uint32_t ppid = 0;
-        std::vector<std::byte> data;
-    };
-    // RFC 8260: an I-DATA message being reassembled, its fragments found by FSN, not TSN.
-    struct partial_message {
-        bool unordered = false;
-        std::uint32_t mid = 0;
-        std::uint32_t ppid = 0;
-        std::optional<std::uint32_t> last_fsn;
-        std::vector<std::pair<std::uint32_t, tsn64>> fragments;  // (FSN, TSN)
-    };
-    struct in_stream {
-        std::uint32_t next_ssn = 0;  // next SSN, or next ordered MID with I-DATA
-        std::vector<ordered_message> waiting;  // complete, waiting for earlier SSNs
-        std::vector<partial_message> partials;  // I-DATA only
-    };
+    // The parts live in sctp/rx/ (data tracker, reassembly queue, ordered streams); what one
+    // message event waiting in events_ costs besides its payload (its ring slot and buffer
+    // header) is counted like a waiting message.
+    static constexpr std::size_t rx_event_cost = rx::ordered_streams::entry_cost;
+    static_assert(rx_event_cost >= sizeof(association_event) + 2 * sizeof(void*));
+    // The most one kept chunk can add to what the receive side holds besides its payload: a
+    // new I-DATA message with its first piece, a reassembly entry, a waiting message, or an
+    // event; plus one more interval in the data tracker.
+    static constexpr std::size_t rx_max_chunk_cost =
+        std::max(rx::reassembly_queue::entry_cost + rx::reassembly_queue::message_cost, rx_event_cost) +
+        rx::data_tracker::interval_cost;
 
     // ---- decoded INIT / INIT ACK ----
     struct init_info {
@@ -315,15 +304,16 @@ private:
     void set_pending_error(cause_code code, bytes_view info);
 
     // receive path internals
-    rx_slot& slot_at(tsn64 t);
-    void advance_cumulative();
-    void try_reassemble(tsn64 t);
-    rx_slot* admit_chunk(std::uint32_t tsn, std::uint16_t stream, std::size_t size, bool& gap_or_dup, tsn64& t);
+    void reset_receive_side(std::uint32_t peer_initial_tsn);
+    bool admit_chunk(std::uint32_t tsn, std::uint16_t stream, std::size_t size, bool& gap_or_dup, tsn64& t);
     void finish_receive();
     void handle_i_data(time_point now, const i_data_chunk& d, bool& gap_or_dup);
-    void try_reassemble_i_data(std::uint16_t stream, std::size_t partial_index);
+    void on_reassembled(rx::reassembly_queue::outcome outcome, rx::message&& m);
     void handle_i_forward_tsn(time_point now, const i_forward_tsn_chunk& f);
-    void skip_to_cumulative(tsn64 new_cum, bool drop_held_below);
+    void abort_message_too_large();
+    void push_message_event(std::uint16_t stream, std::uint32_t ppid, bool unordered, std::vector<std::byte>&& data);
+    [[nodiscard]] std::size_t rx_bytes_held() const noexcept;
+    void update_rx_stats() noexcept;
     void write_i_forward_tsn(byte_writer& w);
     [[nodiscard]] std::size_t data_header_size() const noexcept
     {
@@ -331,12 +321,8 @@ private:
     }
     void deliver(std::uint16_t stream, std::uint32_t seq, bool unordered, std::uint32_t ppid,
                  std::vector<std::byte>&& data);
-    void drain_ordered(in_stream& s, std::uint16_t stream);
-    void release_front_slots();
-    std::vector<std::byte> take_buffer(std::size_t size);
     std::size_t advertised_rwnd() const noexcept;
     bool note_window_reopened() noexcept;
-    in_stream& inbound(std::uint16_t stream);
     void maybe_perform_incoming_reset();
     void write_sack(byte_writer& w);
 
@@ -431,20 +417,17 @@ private:
     int error_count_ = 0;  // RFC 9260 8.1 association error counter
     bool sack_since_t3_ = false;
 
-    // receive side
-    detail::ring<rx_slot> rx_slots_;  // TSNs rx_base_ ...
-    tsn64 rx_base_ = 0;
-    tsn64 rx_cum_ = 0;   // highest TSN received with no gaps below
-    tsn64 rx_highest_ = 0;
-    std::vector<in_stream> in_streams_;
-    std::size_t rx_buffered_ = 0;  // bytes held for the user (slots, waiting, events)
+    // receive side: rx_bytes_held() = tracker + reassembly + ordered + rx_events_bytes_
+    rx::data_tracker rx_tracker_;         // TSNs received, gaps, duplicates
+    rx::reassembly_queue rx_reassembly_;  // fragments -> messages
+    rx::ordered_streams rx_ordered_;      // per-stream order, messages waiting for earlier ones
+    rx::buffer_pool rx_pool_;             // message buffers for reuse (recycle())
+    std::size_t rx_events_bytes_ = 0;     // message events not yet taken by poll_event()
+    std::uint64_t rx_work_ = 0;           // receive steps outside the rx/ parts
     std::size_t rx_held_above_ = 0;  // delivered, not yet taken by the application (hold_delivered)
-    std::vector<std::uint32_t> duplicate_tsns_;
     bool sack_pending_ = false;   // received DATA not yet acknowledged
     bool sack_now_ = false;       // acknowledge in the next packet
-    int packets_since_sack_ = 0;
     std::size_t last_advertised_rwnd_ = 0;
-    std::vector<std::vector<std::byte>> buffer_pool_;
 
     // RE-CONFIG (RFC 6525)
     std::uint32_t next_reconfig_seq_ = 0;     // our next request sequence number
@@ -475,8 +458,6 @@ private:
     std::vector<gap_block> gap_scratch_;
     std::vector<forward_tsn_stream> forward_scratch_;
     std::vector<i_forward_tsn_entry> i_forward_scratch_;
-    // Fragment lists of finished I-DATA messages, kept for the next ones (no allocation).
-    std::vector<std::vector<std::pair<std::uint32_t, tsn64>>> fragment_lists_;
 
     // shutdown (RFC 9260 9.2)
     bool send_shutdown_ = false;
@@ -705,12 +686,6 @@ inline association::out_stream& association::outbound(std::uint16_t stream)
     return out_streams_[stream];
 }
 
-inline association::in_stream& association::inbound(std::uint16_t stream)
-{
-    if (stream >= in_streams_.size()) in_streams_.resize(std::size_t{stream} + 1);
-    return in_streams_[stream];
-}
-
 inline association::out_message* association::new_message()
 {
     if (free_messages_.empty()) {
@@ -753,7 +728,8 @@ inline std::optional<association_event> association::poll_event()
     events_.front() = connected_event{};
     events_.pop_front();
     if (auto* m = std::get_if<message_event>(&e)) {
-        rx_buffered_ -= std::min(rx_buffered_, m->data.size());
+        rx_events_bytes_ -= std::min(rx_events_bytes_, m->data.size() + rx_event_cost);
+        update_rx_stats();
         note_window_reopened();
     }
     return e;
@@ -775,21 +751,7 @@ inline bool association::note_window_reopened() noexcept
     return sack_now_;
 }
 
-inline void association::recycle(std::vector<std::byte>&& buffer)
-{
-    if (buffer_pool_.size() < 64 && buffer.capacity() != 0) buffer_pool_.push_back(std::move(buffer));
-}
-
-inline std::vector<std::byte> association::take_buffer(std::size_t size)
-{
-    std::vector<std::byte> b;
-    if (!buffer_pool_.empty()) {
-        b = std::move(buffer_pool_.back());
-        buffer_pool_.pop_back();
-    }
-    b.resize(size);
-    return b;
-}
+inline void association::recycle(std::vector<std::byte>&& buffer) { rx_pool_.give(std::move(buffer)); }
 
 inline void association::fail(association_errc code, std::string reason)
 {
@@ -1119,10 +1081,7 @@ inline void association::enter_established(time_point now, std::uint32_t peer_ta
     use_i_data_ = config_.interleaving && i_data;
     // RFC 9653 5.2: zero checksums only towards a peer that accepts them for our method.
     send_zero_checksum_ = zero_checksum;
-    rx_cum_ = (tsn64{1} << 32) + peer_initial_tsn - 1;
-    rx_base_ = rx_cum_ + 1;
-    rx_highest_ = rx_cum_;
-    rx_slots_.clear();
+    reset_receive_side(peer_initial_tsn);
     next_tsn_ = (tsn64{1} << 32) + my_initial_tsn_;
     tx_cum_ack_ = next_tsn_ - 1;
     advanced_peer_ack_point_ = tx_cum_ack_;
@@ -1280,8 +1239,8 @@ inline result<void> association::handle_packet(time_point now, bytes_view packet
         // RFC 9260 6.2: SACK at least every second packet with DATA, at once on gaps or
         // duplicates (6.7) or when asked (RFC 7053), otherwise within the delayed-ack time.
         sack_pending_ = true;
-        ++packets_since_sack_;
-        if (gap_or_dup || immediate || packets_since_sack_ >= 2 || state_ != association_state::established)
+        rx_tracker_.on_data_packet();
+        if (gap_or_dup || immediate || rx_tracker_.sack_due_now() || state_ != association_state::established)
             sack_now_ = true;
         else if (!delayed_ack_.running())
             delayed_ack_.start(now + config_.delayed_ack_timeout);
@@ -1291,6 +1250,7 @@ inline result<void> association::handle_packet(time_point now, bytes_view packet
             t2_.at = now + rto_;
         }
     }
+    update_rx_stats();
     return {};
 }
 
@@ -1422,84 +1382,121 @@ inline void association::set_pending_error(cause_code code, bytes_view info)
 }
 
 // ---- receiving DATA (RFC 9260 6.2, 6.5, 6.9) -------------------------------------------------------
+//
+// The receive side's parts are in sctp/rx/: the data tracker (which TSNs, SACK contents), the
+// reassembly queue (fragments -> messages) and the ordered streams (delivery order). Everything
+// they hold for the peer, and the message events not yet polled, is counted in one number,
+// rx_bytes_held(), payload plus a fixed cost per entry; a_rwnd is the receive buffer minus that
+// number minus what the application holds (hold_delivered). Work per chunk is O(log n) plus
+// what the chunk completes or removes (stats().rx_work counts the steps).
 
-inline association::rx_slot& association::slot_at(tsn64 t)
+inline void association::reset_receive_side(std::uint32_t peer_initial_tsn)
 {
-    const auto index = static_cast<std::size_t>(t - rx_base_);
-    if (index >= rx_slots_.size()) {
-        const std::size_t old = rx_slots_.size();
-        rx_slots_.extend_to(index + 1);
-        for (std::size_t i = old; i <= index; ++i) rx_slots_[i].state = rx_state::empty;
-    }
-    return rx_slots_[index];
+    rx::data_tracker::limits limits;
+    limits.max_duplicates = config_.max_duplicate_tsns_reported;
+    rx_tracker_.reset((tsn64{1} << 32) + peer_initial_tsn - 1, limits);
+    rx_ordered_.reset(use_i_data_ ? rx::ordered_streams::width::mid32 : rx::ordered_streams::width::ssn16);
 }
 
+inline std::size_t association::rx_bytes_held() const noexcept
+{
+    return rx_tracker_.bytes_held() + rx_reassembly_.bytes_held() + rx_ordered_.bytes_held() + rx_events_bytes_;
+}
+
+inline void association::update_rx_stats() noexcept
+{
+    stats_.rx_bytes_held = rx_bytes_held();
+    stats_.rx_work = rx_tracker_.work() + rx_reassembly_.work() + rx_ordered_.work() + rx_work_;
+}
+
+// RFC 9260 6.2: a_rwnd is the payload we can still take. One chunk costs its payload plus up
+// to rx_max_chunk_cost of bookkeeping, so that is kept back: a chunk within the advertised
+// window is never refused for room (above the watermark, only out-of-order ones are), and a
+// sender whose chunk was refused sees a window of zero and probes instead of counting the
+// retransmissions as failures (RFC 9260 6.1 A, 8.1).
 inline std::size_t association::advertised_rwnd() const noexcept
 {
-    const std::size_t held = rx_buffered_ + rx_held_above_;
+    const std::size_t held = rx_bytes_held() + rx_held_above_ + rx_max_chunk_cost;
     return held < config_.receive_buffer_size ? config_.receive_buffer_size - held : 0;
 }
 
-// RFC 9260 6.2: the checks every received DATA / I-DATA chunk goes through. Returns its slot,
-// or nullptr when the chunk is a duplicate, out of the window, has no room, or was for an
-// invalid stream (then acknowledged and dropped, 6.5).
-inline association::rx_slot* association::admit_chunk(std::uint32_t tsn, std::uint16_t stream, std::size_t size,
-                                                      bool& gap_or_dup, tsn64& t)
+// RFC 9260 6.2: the checks every received DATA / I-DATA chunk goes through. Returns true when
+// the chunk is kept (its TSN is then recorded as received); false when it is a duplicate, out
+// of the window, has no room, was for an invalid stream (acknowledged and dropped, 6.5), or
+// ended the association.
+inline bool association::admit_chunk(std::uint32_t tsn, std::uint16_t stream, std::size_t size, bool& gap_or_dup,
+                                     tsn64& t)
 {
-    static constexpr tsn64 max_tsn_window = 65536;  // slots we are prepared to track ahead
     ++stats_.data_chunks_received;
-    t = unwrap(tsn, rx_cum_);
-    auto duplicate = [&]() -> rx_slot* {
+    t = unwrap(tsn, rx_tracker_.cumulative());
+    switch (rx_tracker_.check(t)) {
+    case rx::data_tracker::verdict::accept: break;
+    case rx::data_tracker::verdict::duplicate:
         ++stats_.duplicate_tsns_received;
-        if (duplicate_tsns_.size() < config_.max_duplicate_tsns_reported) duplicate_tsns_.push_back(tsn);
+        rx_tracker_.note_duplicate(tsn);
         gap_or_dup = true;
-        return nullptr;
-    };
-    if (t <= rx_cum_) return duplicate();
-    if (t - rx_cum_ > max_tsn_window) return nullptr;  // far beyond any window we advertised
-    rx_slot& slot = slot_at(t);
-    if (slot.state != rx_state::empty) return duplicate();
-    // With no room, drop new DATA (the sender will retransmit). The chunk that advances the
-    // cumulative TSN is still taken while the user has nothing to read, so a buffer full of
-    // fragments cannot deadlock; a hard cap bounds memory whatever the peer does.
-    if (rx_buffered_ + rx_held_above_ + size > config_.receive_buffer_size) {
-        if (t != rx_cum_ + 1 || !events_.empty() || rx_held_above_ != 0) {
-            ++stats_.packets_dropped;
-            gap_or_dup = true;  // SACK at once: the sender learns our window is closed
-            return nullptr;
-        }
-        if (rx_buffered_ > config_.receive_buffer_size + config_.max_message_size + config_.max_packet_size) {
-            send_abort_packet(peer_vtag_, false, cause_code::out_of_resource, bytes_view{});
-            fail(association_errc::resource_exhausted, "the peer overran the receive buffer");
-            return nullptr;
-        }
+        return false;
+    case rx::data_tracker::verdict::out_of_window:
+    case rx::data_tracker::verdict::too_fragmented:
+        // Beyond anything our window let the peer send, or one hole too many: not stored and
+        // not acknowledged; a sender that follows RFC 9260 6.1 retransmits it later.
+        ++stats_.data_chunks_refused;
+        gap_or_dup = true;
+        return false;
     }
-    if (t != rx_cum_ + 1) gap_or_dup = true;
-    rx_highest_ = std::max(rx_highest_, t);
+    if (size > config_.max_message_size) {
+        abort_message_too_large();
+        return false;
+    }
+    // The budget. As dcSCTP does: above a high watermark (3/4 of the buffer) only the chunk
+    // that advances the cumulative TSN is taken, so the last quarter stays for filling the
+    // hole that blocks delivery; others are dropped un-acked (RFC 9260 6.2: the sender
+    // retransmits). If even that chunk does not fit while the application has nothing to read
+    // (everything held waits for data that cannot come in), the peer has filled the buffer
+    // with what can never be delivered: ABORT with "Out of Resource" (RFC 9260 3.3.10.4), as
+    // dcSCTP does. We do not renege on gap-acked data instead: senders (ours too) keep such
+    // chunks acknowledged, and the association would stall rather than recover.
+    const std::size_t cost = size + rx_max_chunk_cost;
+    const bool advances = rx_tracker_.will_advance_cumulative(t);
+    const std::size_t budget = config_.receive_buffer_size;
+    const std::size_t limit = advances ? budget : budget - budget / 4;
+    if (rx_bytes_held() + rx_held_above_ + cost > limit) {
+        const bool readable = rx_events_bytes_ != 0 || rx_held_above_ != 0;
+        if (!advances || readable) {
+            ++stats_.data_chunks_refused;
+            gap_or_dup = true;  // SACK at once: the sender learns our window is closed
+            return false;
+        }
+        send_abort_packet(peer_vtag_, false, cause_code::out_of_resource, bytes_view{});
+        fail(association_errc::resource_exhausted,
+             "the peer filled the receive buffer (" + std::to_string(budget) +
+                 " bytes) with data that cannot be delivered");
+        return false;
+    }
     if (stream >= negotiated_inbound_) {
         // RFC 9260 6.5: acknowledge the TSN, drop the chunk, report "Invalid Stream Identifier".
-        slot.state = rx_state::consumed;
+        rx_tracker_.observe(t);
         if (!pending_error_) {
             std::array<std::byte, 4> info{};
             peerkit::detail::store_be16(info.data(), stream);
             set_pending_error(cause_code::invalid_stream_identifier, info);
         }
-        finish_receive();
-        return nullptr;
+        return false;
     }
-    if (size > config_.max_message_size) {
-        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
-        fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
-        return nullptr;
-    }
-    return &slot;
+    rx_tracker_.observe(t);
+    return true;
+}
+
+inline void association::abort_message_too_large()
+{
+    const std::string why = "message larger than max_message_size (" + std::to_string(config_.max_message_size) + " bytes)";
+    send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, why);
+    fail(association_errc::resource_exhausted, "the peer sent a " + why);
 }
 
 inline void association::finish_receive()
 {
     if (state_ == association_state::closed) return;
-    advance_cumulative();
-    release_front_slots();
     maybe_perform_incoming_reset();
 }
 
@@ -1507,26 +1504,17 @@ inline void association::handle_data(time_point now, const data_chunk& d, bool& 
 {
     (void)now;
     tsn64 t = 0;
-    rx_slot* slot = admit_chunk(d.tsn, d.stream_id, d.payload.size(), gap_or_dup, t);
-    if (slot == nullptr) return;
-    if (d.beginning && d.ending) {
-        // A whole message in one chunk: straight to delivery.
-        slot->state = rx_state::consumed;
-        std::vector<std::byte> buffer = take_buffer(d.payload.size());
-        std::memcpy(buffer.data(), d.payload.data(), d.payload.size());
-        rx_buffered_ += d.payload.size();
-        deliver(d.stream_id, d.ssn, d.unordered, d.ppid, std::move(buffer));
-    } else {
-        slot->state = rx_state::held;
-        slot->flags = static_cast<std::uint8_t>((d.ending ? data_chunk::flag_end : 0) |
-                                                (d.beginning ? data_chunk::flag_beginning : 0) |
-                                                (d.unordered ? data_chunk::flag_unordered : 0));
-        slot->stream = d.stream_id;
-        slot->seq = d.ssn;
-        slot->ppid = d.ppid;
-        slot->data.assign(d.payload.begin(), d.payload.end());
-        rx_buffered_ += d.payload.size();
-        try_reassemble(t);
+    if (admit_chunk(d.tsn, d.stream_id, d.payload.size(), gap_or_dup, t)) {
+        if (d.beginning && d.ending) {
+            // A whole message in one chunk: straight to delivery, never stored as a fragment.
+            std::vector<std::byte> buffer = rx_pool_.take(d.payload.size());
+            std::memcpy(buffer.data(), d.payload.data(), d.payload.size());
+            deliver(d.stream_id, d.ssn, d.unordered, d.ppid, std::move(buffer));
+        } else {
+            const rx::fragment f{t, d.stream_id, d.ssn, 0, d.ppid, d.beginning, d.ending, d.unordered, d.payload};
+            rx::message m;
+            on_reassembled(rx_reassembly_.add_data(f, rx_pool_, config_.max_message_size, m), std::move(m));
+        }
     }
     finish_receive();
 }
@@ -1537,265 +1525,106 @@ inline void association::handle_i_data(time_point now, const i_data_chunk& d, bo
 {
     (void)now;
     tsn64 t = 0;
-    rx_slot* slot = admit_chunk(d.tsn, d.stream_id, d.payload.size(), gap_or_dup, t);
-    if (slot == nullptr) return;
-    if (d.beginning && d.ending) {
-        slot->state = rx_state::consumed;
-        std::vector<std::byte> buffer = take_buffer(d.payload.size());
-        std::memcpy(buffer.data(), d.payload.data(), d.payload.size());
-        rx_buffered_ += d.payload.size();
-        deliver(d.stream_id, d.mid, d.unordered, d.ppid, std::move(buffer));
-        finish_receive();
-        return;
-    }
-    slot->state = rx_state::held;
-    slot->flags = static_cast<std::uint8_t>((d.ending ? data_chunk::flag_end : 0) |
-                                            (d.beginning ? data_chunk::flag_beginning : 0) |
-                                            (d.unordered ? data_chunk::flag_unordered : 0));
-    slot->stream = d.stream_id;
-    slot->seq = d.mid;
-    slot->fsn = d.beginning ? 0 : d.fsn;
-    slot->ppid = d.ppid;
-    slot->data.assign(d.payload.begin(), d.payload.end());
-    rx_buffered_ += d.payload.size();
-    in_stream& s = inbound(d.stream_id);
-    auto it = std::find_if(s.partials.begin(), s.partials.end(), [&](const partial_message& m) {
-        return m.unordered == d.unordered && m.mid == d.mid;
-    });
-    if (it == s.partials.end()) {
-        s.partials.emplace_back();
-        it = s.partials.end() - 1;
-        it->unordered = d.unordered;
-        it->mid = d.mid;
-        if (!fragment_lists_.empty()) {
-            it->fragments = std::move(fragment_lists_.back());
-            fragment_lists_.pop_back();
-            it->fragments.clear();
+    if (admit_chunk(d.tsn, d.stream_id, d.payload.size(), gap_or_dup, t)) {
+        if (d.beginning && d.ending) {
+            std::vector<std::byte> buffer = rx_pool_.take(d.payload.size());
+            std::memcpy(buffer.data(), d.payload.data(), d.payload.size());
+            deliver(d.stream_id, d.mid, d.unordered, d.ppid, std::move(buffer));
+        } else {
+            const rx::fragment f{t, d.stream_id, d.mid, d.fsn, d.ppid, d.beginning, d.ending, d.unordered, d.payload};
+            rx::message m;
+            on_reassembled(rx_reassembly_.add_i_data(f, rx_pool_, config_.max_message_size, m), std::move(m));
         }
     }
-    it->fragments.emplace_back(slot->fsn, t);
-    if (d.beginning) it->ppid = d.ppid;
-    if (d.ending) it->last_fsn = slot->fsn;
-    try_reassemble_i_data(d.stream_id, static_cast<std::size_t>(it - s.partials.begin()));
     finish_receive();
 }
 
-inline void association::try_reassemble_i_data(std::uint16_t stream, std::size_t index)
+inline void association::on_reassembled(rx::reassembly_queue::outcome outcome, rx::message&& m)
 {
-    in_stream& s = inbound(stream);
-    partial_message& m = s.partials[index];
-    if (!m.last_fsn || m.fragments.size() != std::size_t{*m.last_fsn} + 1) return;
-    std::sort(m.fragments.begin(), m.fragments.end());
-    std::size_t size = 0;
-    for (std::size_t i = 0; i < m.fragments.size(); ++i) {
-        if (m.fragments[i].first != i) {
-            // Two fragments with one FSN: the peer broke RFC 8260 2.1.
-            send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "I-DATA FSNs are inconsistent");
-            fail(association_errc::protocol_violation, "I-DATA fragments with repeated FSNs");
-            return;
-        }
-        size += slot_at(m.fragments[i].second).data.size();
-    }
-    if (size > config_.max_message_size) {
-        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
-        fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
+    switch (outcome) {
+    case rx::reassembly_queue::outcome::stored: return;
+    case rx::reassembly_queue::outcome::completed:
+        deliver(m.stream, m.seq, m.unordered, m.ppid, std::move(m.data));
+        return;
+    case rx::reassembly_queue::outcome::too_large: abort_message_too_large(); return;
+    case rx::reassembly_queue::outcome::inconsistent:
+        // Two fragments with one FSN, or one beyond the last: the peer broke RFC 8260 2.1.
+        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "I-DATA FSNs are inconsistent");
+        fail(association_errc::protocol_violation, "I-DATA fragments with repeated or out-of-range FSNs");
         return;
     }
-    std::vector<std::byte> buffer = take_buffer(size);
-    std::size_t at = 0;
-    for (const auto& [fsn, tsn] : m.fragments) {
-        rx_slot& slot = slot_at(tsn);
-        std::memcpy(buffer.data() + at, slot.data.data(), slot.data.size());
-        at += slot.data.size();
-        slot.state = rx_state::consumed;
-    }
-    const bool unordered = m.unordered;
-    const std::uint32_t mid = m.mid;
-    const std::uint32_t ppid = m.ppid;
-    if (fragment_lists_.size() < 64) fragment_lists_.push_back(std::move(m.fragments));
-    s.partials[index] = std::move(s.partials.back());
-    s.partials.pop_back();
-    deliver(stream, mid, unordered, ppid, std::move(buffer));
 }
 
-inline void association::advance_cumulative()
+inline void association::push_message_event(std::uint16_t stream, std::uint32_t ppid, bool unordered,
+                                            std::vector<std::byte>&& data)
 {
-    while (rx_cum_ + 1 - rx_base_ < rx_slots_.size() && rx_slots_[rx_cum_ + 1 - rx_base_].state != rx_state::empty)
-        ++rx_cum_;
+    rx_events_bytes_ += data.size() + rx_event_cost;
+    push_event(message_event{stream, ppid, unordered, std::move(data)});
 }
 
-inline void association::release_front_slots()
-{
-    while (!rx_slots_.empty() && rx_base_ <= rx_cum_ && rx_slots_.front().state == rx_state::consumed) {
-        rx_slots_.front().state = rx_state::empty;
-        rx_slots_.pop_front();
-        ++rx_base_;
-    }
-}
-
-// RFC 9260 6.9: the fragments of a message carry consecutive TSNs, B on the first and E on
-// the last; for an ordered message they share the stream and SSN.
-inline void association::try_reassemble(tsn64 t)
-{
-    auto same_message = [](const rx_slot& a, const rx_slot& b) {
-        return a.stream == b.stream && ((a.flags ^ b.flags) & data_chunk::flag_unordered) == 0 &&
-               ((a.flags & data_chunk::flag_unordered) != 0 || a.seq == b.seq) && (a.flags & data_chunk::flag_end) == 0 &&
-               (b.flags & data_chunk::flag_beginning) == 0;
-    };
-    const tsn64 end_of_ring = rx_base_ + rx_slots_.size();
-    tsn64 last = t;
-    while ((slot_at(last).flags & data_chunk::flag_end) == 0) {
-        if (last + 1 >= end_of_ring) return;
-        const rx_slot& next = slot_at(last + 1);
-        if (next.state != rx_state::held || !same_message(slot_at(last), next)) return;
-        ++last;
-    }
-    tsn64 first = t;
-    while ((slot_at(first).flags & data_chunk::flag_beginning) == 0) {
-        if (first == rx_base_) return;
-        const rx_slot& prev = slot_at(first - 1);
-        if (prev.state != rx_state::held || !same_message(prev, slot_at(first))) return;
-        --first;
-    }
-    std::size_t size = 0;
-    for (tsn64 i = first; i <= last; ++i) size += slot_at(i).data.size();
-    if (size > config_.max_message_size) {
-        send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "message too large");
-        fail(association_errc::resource_exhausted, "the peer sent a message above max_message_size");
-        return;
-    }
-    std::vector<std::byte> buffer = take_buffer(size);
-    std::size_t at = 0;
-    for (tsn64 i = first; i <= last; ++i) {
-        rx_slot& s = slot_at(i);
-        std::memcpy(buffer.data() + at, s.data.data(), s.data.size());
-        at += s.data.size();
-        s.state = rx_state::consumed;
-    }
-    const rx_slot& head = slot_at(first);
-    deliver(head.stream, head.seq, (head.flags & data_chunk::flag_unordered) != 0, head.ppid, std::move(buffer));
-}
-
+// RFC 9260 6.5 / RFC 8260 2.1: unordered messages go at once; ordered ones in their stream's
+// order (rx::ordered_streams holds those that arrive early, refuses a number twice).
 inline void association::deliver(std::uint16_t stream, std::uint32_t seq, bool unordered, std::uint32_t ppid,
                                  std::vector<std::byte>&& data)
 {
     if (unordered) {
-        push_event(message_event{stream, ppid, true, std::move(data)});
+        push_message_event(stream, ppid, true, std::move(data));
         return;
     }
-    in_stream& s = inbound(stream);
-    if (seq == s.next_ssn) {
-        s.next_ssn = seq_next(seq);
-        push_event(message_event{stream, ppid, false, std::move(data)});
-        drain_ordered(s, stream);
-    } else if (seq_before(s.next_ssn, seq)) {
-        // RFC 9260 6.5: hold it until the messages before it arrive.
-        auto it = std::find_if(s.waiting.begin(), s.waiting.end(),
-                               [&](const ordered_message& m) { return seq_before(seq, m.seq); });
-        s.waiting.insert(it, ordered_message{seq, ppid, std::move(data)});
-    } else {
-        // Older than what we expect: skipped by a FORWARD-TSN (RFC 3758 3.6); drop it.
-        rx_buffered_ -= std::min(rx_buffered_, data.size());
-        recycle(std::move(data));
-    }
-}
-
-inline void association::drain_ordered(in_stream& s, std::uint16_t stream)
-{
-    std::size_t n = 0;
-    while (n < s.waiting.size() && s.waiting[n].seq == s.next_ssn) {
-        push_event(message_event{stream, s.waiting[n].ppid, false, std::move(s.waiting[n].data)});
-        s.next_ssn = seq_next(s.next_ssn);
-        ++n;
-    }
-    if (n != 0) s.waiting.erase(s.waiting.begin(), s.waiting.begin() + static_cast<std::ptrdiff_t>(n));
+    const auto verdict = rx_ordered_.accept(stream, seq, ppid, std::move(data), rx_pool_,
+                                            [&](std::uint32_t p, std::vector<std::byte>&& bytes) {
+                                                push_message_event(stream, p, false, std::move(bytes));
+                                            });
+    if (verdict == rx::ordered_streams::verdict::duplicate) ++stats_.duplicate_messages_received;
 }
 
 // RFC 9260 3.3.4: SACK = cumulative TSN ack, a_rwnd, gap ack blocks, duplicate TSNs.
 inline void association::write_sack(byte_writer& w)
 {
-    // RFC 9260 3.3.4: cumulative TSN ack, a_rwnd, gap ack blocks (runs of TSNs received above
-    // the cumulative one, as offsets from it), duplicate TSNs; as many as fit the packet.
+    // Gap ack blocks are runs of TSNs received above the cumulative one, as offsets from it;
+    // as many as fit the packet.
     const std::size_t rwnd = advertised_rwnd();
     const std::size_t room = w.remaining();
     if (room < sack_chunk::header_size) return;
-    const std::size_t dups = std::min(duplicate_tsns_.size(), (room - sack_chunk::header_size) / 4);
+    const std::vector<std::uint32_t>& duplicates = rx_tracker_.duplicates();
+    const std::size_t dups = std::min(duplicates.size(), (room - sack_chunk::header_size) / 4);
     const std::size_t max_gaps = (room - sack_chunk::header_size - 4 * dups) / 4;
-    gap_scratch_.clear();
-    tsn64 t = rx_cum_ + 1;
-    const tsn64 end = std::min(rx_highest_ + 1, rx_base_ + rx_slots_.size());
-    while (t < end && gap_scratch_.size() < max_gaps) {
-        while (t < end && rx_slots_[static_cast<std::size_t>(t - rx_base_)].state == rx_state::empty) ++t;
-        if (t >= end) break;
-        const tsn64 run_start = t;
-        while (t < end && rx_slots_[static_cast<std::size_t>(t - rx_base_)].state != rx_state::empty) ++t;
-        if (t - 1 - rx_cum_ > 0xFFFF) break;  // offsets are 16 bits
-        gap_scratch_.push_back({static_cast<std::uint16_t>(run_start - rx_cum_), static_cast<std::uint16_t>(t - 1 - rx_cum_)});
-    }
+    rx_tracker_.gap_blocks(gap_scratch_, max_gaps);
     sack_chunk sack;
-    sack.cumulative_tsn_ack = static_cast<std::uint32_t>(rx_cum_);
+    sack.cumulative_tsn_ack = static_cast<std::uint32_t>(rx_tracker_.cumulative());
     sack.a_rwnd = static_cast<std::uint32_t>(std::min<std::size_t>(rwnd, 0xFFFFFFFFu));
     sack.gap_blocks = wire_array<gap_block>(std::span<const gap_block>(gap_scratch_));
-    sack.duplicate_tsns = wire_array<std::uint32_t>(std::span<const std::uint32_t>(duplicate_tsns_.data(), dups));
+    sack.duplicate_tsns = wire_array<std::uint32_t>(std::span<const std::uint32_t>(duplicates.data(), dups));
     sack.write(w);
-    duplicate_tsns_.clear();
+    rx_tracker_.on_sack_sent();
     sack_pending_ = sack_now_ = false;
-    packets_since_sack_ = 0;
     delayed_ack_.stop();
     last_advertised_rwnd_ = rwnd;
     ++stats_.sacks_sent;
 }
 
-// ---- forward TSN in (RFC 3758 3.6) ----------------------------------------------------------------
-
-// RFC 3758 3.6 / RFC 8260 2.3.1: everything up to new_cum counts as received; fragments of
-// the abandoned messages in that range go.
-inline void association::skip_to_cumulative(tsn64 new_cum, bool drop_held_below)
-{
-    for (tsn64 t = rx_cum_ + 1; t <= new_cum; ++t) {
-        rx_slot& s = slot_at(t);
-        if (s.state == rx_state::held) rx_buffered_ -= std::min(rx_buffered_, s.data.size());
-        s.state = rx_state::consumed;
-    }
-    rx_highest_ = std::max(rx_highest_, new_cum);
-    rx_cum_ = new_cum;
-    // With DATA a message's fragments are consecutive and only whole messages are skipped,
-    // so fragments held below the cumulative point belong to abandoned messages too. (With
-    // I-DATA they may belong to interleaved live messages: the entries say which go.)
-    if (!drop_held_below) return;
-    for (std::size_t i = 0; i < rx_slots_.size() && rx_base_ + i <= rx_cum_; ++i) {
-        rx_slot& s = rx_slots_[i];
-        if (s.state == rx_state::held) {
-            rx_buffered_ -= std::min(rx_buffered_, s.data.size());
-            s.state = rx_state::consumed;
-        }
-    }
-}
+// ---- forward TSN in (RFC 3758 3.6, RFC 8260 2.3.1) ---------------------------------------------
 
 inline void association::handle_forward_tsn(time_point now, const forward_tsn_chunk& f)
 {
     (void)now;
-    const tsn64 new_cum = unwrap(f.new_cumulative_tsn, rx_cum_);
+    ++rx_work_;
     sack_now_ = true;  // answer at once so the sender learns where we are
     sack_pending_ = true;
-    if (new_cum <= rx_cum_) return;
-    if (new_cum - rx_cum_ > 65536) return;  // not a TSN we could have been sent
-    skip_to_cumulative(new_cum, true);
-    // Ordered streams skip the abandoned SSNs.
+    const tsn64 new_cum = unwrap(f.new_cumulative_tsn, rx_tracker_.cumulative());
+    // Behind us, or not a TSN we could have been sent (beyond the window): nothing to do.
+    if (!rx_tracker_.forward_to(new_cum)) return;
+    // With DATA a message's fragments are consecutive and only whole messages are skipped,
+    // so fragments held at or below the new cumulative point belong to abandoned messages.
+    rx_reassembly_.purge_data_through(new_cum, rx_pool_);
+    // Ordered streams skip the abandoned SSNs; what waited up to them can never be delivered.
     for (const forward_tsn_stream entry : f.streams) {
+        ++rx_work_;
         const std::uint16_t stream = entry.stream_id;
-        const std::uint32_t ssn = entry.ssn;
         if (stream >= negotiated_inbound_) continue;
-        in_stream& s = inbound(stream);
-        if (!seq_before(ssn, s.next_ssn)) {
-            // Messages waiting with SSN <= ssn can never be completed in order; drop them.
-            while (!s.waiting.empty() && !seq_before(ssn, s.waiting.front().seq)) {
-                rx_buffered_ -= std::min(rx_buffered_, s.waiting.front().data.size());
-                s.waiting.erase(s.waiting.begin());
-            }
-            s.next_ssn = seq_next(ssn);
-            drain_ordered(s, stream);
-        }
+        rx_ordered_.skip_through(stream, entry.ssn, rx_pool_, [&](std::uint32_t p, std::vector<std::byte>&& bytes) {
+            push_message_event(stream, p, false, std::move(bytes));
+        });
     }
     finish_receive();
 }
@@ -1803,39 +1632,23 @@ inline void association::handle_forward_tsn(time_point now, const forward_tsn_ch
 inline void association::handle_i_forward_tsn(time_point now, const i_forward_tsn_chunk& f)
 {
     (void)now;
-    const tsn64 new_cum = unwrap(f.new_cumulative_tsn, rx_cum_);
+    ++rx_work_;
     sack_now_ = true;
     sack_pending_ = true;
-    if (new_cum <= rx_cum_) return;
-    if (new_cum - rx_cum_ > 65536) return;
-    skip_to_cumulative(new_cum, false);
+    const tsn64 new_cum = unwrap(f.new_cumulative_tsn, rx_tracker_.cumulative());
+    if (!rx_tracker_.forward_to(new_cum)) return;
+    // With I-DATA, fragments below the cumulative point may belong to interleaved live
+    // messages: the entries say which messages go.
     for (const i_forward_tsn_entry entry : f.entries) {
-        if (entry.stream_id >= negotiated_inbound_) continue;
-        in_stream& s = inbound(entry.stream_id);
+        ++rx_work_;
+        const std::uint16_t stream = entry.stream_id;
+        if (stream >= negotiated_inbound_) continue;
         // RFC 8260 2.3.1: messages of this stream and kind up to MID are abandoned.
-        for (std::size_t i = 0; i < s.partials.size();) {
-            partial_message& m = s.partials[i];
-            if (m.unordered == entry.unordered && !seq_before(entry.mid, m.mid)) {
-                for (const auto& [fsn, tsn] : m.fragments) {
-                    if (tsn < rx_base_) continue;
-                    rx_slot& slot = slot_at(tsn);
-                    if (slot.state == rx_state::held) rx_buffered_ -= std::min(rx_buffered_, slot.data.size());
-                    slot.state = rx_state::consumed;
-                }
-                s.partials[i] = std::move(s.partials.back());
-                s.partials.pop_back();
-            } else {
-                ++i;
-            }
-        }
-        if (!entry.unordered && !seq_before(entry.mid, s.next_ssn)) {
-            while (!s.waiting.empty() && !seq_before(entry.mid, s.waiting.front().seq)) {
-                rx_buffered_ -= std::min(rx_buffered_, s.waiting.front().data.size());
-                s.waiting.erase(s.waiting.begin());
-            }
-            s.next_ssn = seq_next(entry.mid);
-            drain_ordered(s, entry.stream_id);
-        }
+        rx_reassembly_.purge_i_data_through(stream, entry.unordered, entry.mid, rx_pool_);
+        if (!entry.unordered)
+            rx_ordered_.skip_through(stream, entry.mid, rx_pool_, [&](std::uint32_t p, std::vector<std::byte>&& bytes) {
+                push_message_event(stream, p, false, std::move(bytes));
+            });
     }
     finish_receive();
 }
@@ -2203,22 +2016,18 @@ inline void association::maybe_send_reset_request(time_point now)
 
 inline void association::maybe_perform_incoming_reset()
 {
-    if (!incoming_reset_pending_ || rx_cum_ < incoming_reset_pending_->last_tsn) return;
+    if (!incoming_reset_pending_ || rx_tracker_.cumulative() < incoming_reset_pending_->last_tsn) return;
     incoming_reset r = std::move(*incoming_reset_pending_);
     incoming_reset_pending_.reset();
-    // RFC 6525 5.2.2: all data sent before the reset has arrived: restart the SSNs.
+    // RFC 6525 5.2.2: all data sent before the reset has arrived: restart the SSNs. What
+    // waited on the streams goes, and its bytes go back to the window.
     if (r.streams.empty()) {
-        for (auto& s : in_streams_) {
-            s.next_ssn = 0;
-            s.waiting.clear();
-            s.partials.clear();
-        }
+        rx_ordered_.reset_all(rx_pool_);
+        rx_reassembly_.reset_all_streams(rx_pool_);
     } else {
         for (const auto id : r.streams) {
-            in_stream& s = inbound(id);
-            s.next_ssn = 0;
-            s.waiting.clear();
-            s.partials.clear();
+            rx_ordered_.reset_stream(id, rx_pool_);
+            rx_reassembly_.reset_stream(id, rx_pool_);
         }
     }
     reconfig_response_ = {r.seq, reconfig_result::success_performed};
@@ -2243,9 +2052,21 @@ inline void association::handle_reconfig_parameter(time_point now, const reconfi
                 reconfig_response_ = {seq, reconfig_result::in_progress};
                 return;
             }
+            // Stream ids are checked before any per-stream state grows: a request naming a
+            // stream that was never negotiated is refused whole, with the result "Denied"
+            // (RFC 6525 4.4), and its sequence number is used up like any answered request.
+            for (const std::uint16_t id : request->streams) {
+                ++rx_work_;
+                if (id >= negotiated_inbound_) {
+                    ++peer_reconfig_seq_;
+                    last_reconfig_response_ = {seq, reconfig_result::denied};
+                    reconfig_response_ = last_reconfig_response_;
+                    return;
+                }
+            }
             incoming_reset pending;
             pending.seq = seq;
-            pending.last_tsn = unwrap(request->last_assigned_tsn, rx_cum_);
+            pending.last_tsn = unwrap(request->last_assigned_tsn, rx_tracker_.cumulative());
             for (const std::uint16_t id : request->streams) pending.streams.push_back(id);
             incoming_reset_pending_ = std::move(pending);
             maybe_perform_incoming_reset();
@@ -2605,7 +2426,7 @@ inline std::size_t association::build_packet(time_point now, mutable_bytes out)
     // Control chunks first (RFC 9260 6.10), a SACK also when DATA can carry it along.
     if (sack_now_ || (sack_pending_ && data_waiting)) write_sack(w);
     if (send_shutdown_ && state_ == association_state::shutdown_sent) {
-        shutdown_chunk{static_cast<std::uint32_t>(rx_cum_)}.write(w);
+        shutdown_chunk{static_cast<std::uint32_t>(rx_tracker_.cumulative())}.write(w);
         send_shutdown_ = false;
     }
     if (send_shutdown_ack_ && state_ == association_state::shutdown_ack_sent) {

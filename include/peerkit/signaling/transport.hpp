@@ -66,6 +66,8 @@ public:
     [[nodiscard]] bool is_open() const noexcept { return impl_ && impl_->is_open(); }
     // Messages accepted by send() and not yet written.
     [[nodiscard]] std::size_t queued_sends() const noexcept { return impl_ ? impl_->queued_sends() : 0; }
+    // Frames read and not yet taken by a receive (reading pauses at max_queued_receives).
+    [[nodiscard]] std::size_t queued_receives() const noexcept { return impl_ ? impl_->queued_receives() : 0; }
     [[nodiscard]] const transport_config& config() const noexcept { return impl_->config(); }
 
     // Queues a message as JSON. Fails at once (nothing queued) when the transport is closed,

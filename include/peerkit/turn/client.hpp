@@ -66,6 +66,10 @@ struct client_config {
     std::size_t max_channels = 64;
     std::size_t max_pending_sends = 64;  // data waiting for its permission
     std::size_t max_queued = 1024;       // outputs not yet polled
+    // Events not yet polled. Data indications and ChannelData are unauthenticated (RFC 8656
+    // 10.4, 12.4) and come as fast as the server (or a spoofer of its address) sends them;
+    // beyond this many, received data is dropped and counted (the ICE agent drains at once).
+    std::size_t max_queued_events = 256;
     bool use_channels = true;
     // TCP or TLS to the server: ChannelData is padded to a multiple of 4 (RFC 8656 12.5) and
     // requests are not retransmitted; a request fails stream_timeout after it was sent
@@ -95,6 +99,19 @@ struct data {                    // from a peer, through a Data indication or Ch
 };
 using event = std::variant<allocated, allocation_failed, data>;
 
+// What the client refused or dropped, for tests and dashboards: every remote input that leaves
+// no state behind is counted here.
+struct client_stats {
+    std::size_t data_received = 0;             // Data indications and ChannelData passed on as events
+    std::size_t data_without_permission = 0;   // Data indications from peers without a permission (RFC 8656 10.4)
+    std::size_t data_on_unbound_channel = 0;   // ChannelData for a channel we did not bind
+    std::size_t data_dropped_queue_full = 0;   // received data beyond client_config::max_queued_events
+    std::size_t unmatched_responses = 0;       // responses with no transaction of ours, or unsigned successes
+    std::size_t malformed = 0;                 // neither STUN nor ChannelData that parses
+    std::size_t outputs_dropped = 0;           // outputs beyond client_config::max_queued
+    std::size_t permissions_refused = 0;       // beyond client_config::max_permissions
+};
+
 template <crypto::provider Crypto>
 class client {
 public:
@@ -108,6 +125,10 @@ public:
     [[nodiscard]] std::size_t permission_count() const noexcept { return permissions_.size(); }
     [[nodiscard]] std::size_t channel_count() const noexcept { return channels_.size(); }
     [[nodiscard]] bool has_channel(const endpoint& peer) const noexcept { return find_channel(peer) != nullptr; }
+    [[nodiscard]] std::size_t transaction_count() const noexcept { return transactions_.size(); }
+    [[nodiscard]] std::size_t queued_events() const noexcept { return events_.size(); }
+    [[nodiscard]] std::size_t queued_outputs() const noexcept { return out_.size(); }
+    [[nodiscard]] const client_stats& stats() const noexcept { return stats_; }
 
     void allocate(time_point now)
     {
@@ -167,6 +188,7 @@ public:
         }
         auto view = stun::message_view::parse(datagram);
         if (!view) {
+            ++stats_.malformed;
             PEERKIT_TURN_LOG(debug, "message of ", datagram.size(), " bytes from ", config_.server, " dropped: ", view.error());
             return;
         }
@@ -175,25 +197,30 @@ public:
             auto peer = m.get<stun::xor_peer_address>();
             auto d = m.get<stun::data>();
             // RFC 8656 10.4: only from peers we gave a permission to.
-            if (peer && d && find_permission(peer->value.address()) != nullptr)
-                emit(data{peer->value, {d->value.begin(), d->value.end()}});
-            else if (peer && d)
+            if (peer && d && find_permission(peer->value.address()) != nullptr) {
+                emit_data(peer->value, d->value);
+            } else if (peer && d) {
+                ++stats_.data_without_permission;
                 PEERKIT_TURN_LOG(trace, "Data indication from peer ", peer->value, " dropped: no permission for it (RFC 8656 10.4)");
-            else
+            } else {
+                ++stats_.malformed;
                 PEERKIT_TURN_LOG(debug, "Data indication from ", config_.server, " dropped: no ",
                                  peer ? "DATA" : "XOR-PEER-ADDRESS");
+            }
             return;
         }
         if (!m.is_success_response() && !m.is_error_response()) return;
         auto it = std::find_if(transactions_.begin(), transactions_.end(),
                                [&m](const transaction& t) { return t.id == m.id(); });
         if (it == transactions_.end()) {
+            ++stats_.unmatched_responses;
             PEERKIT_TURN_LOG(trace, "response from ", config_.server, " dropped: no transaction of ours has its id");
             return;
         }
         // RFC 8489 9.2.5: responses are signed with the long-term key, except the first 401.
         const bool signed_ok = key_ && m.has_message_integrity() && m.check_message_integrity(*key_).has_value();
         if (m.is_success_response() && !signed_ok) {
+            ++stats_.unmatched_responses;
             PEERKIT_TURN_LOG(debug, name(it->what), " success from ", config_.server,
                              " dropped: MESSAGE-INTEGRITY missing or not made with our long-term key (RFC 8489 9.2.5)");
             return;
@@ -345,6 +372,7 @@ private:
     bool add_permission(time_point now, const net::ip_address& ip)
     {
         if (permissions_.size() >= config_.max_permissions) {
+            ++stats_.permissions_refused;
             PEERKIT_TURN_LOG(debug, "no permission for ", ip, ": ", config_.max_permissions,
                              " already (client_config::max_permissions); data to it is dropped");
             return false;
@@ -362,11 +390,34 @@ private:
     // stream there is none, the transaction simply times out.
     duration first_wait() const { return config_.stream ? config_.stream_timeout : config_.rto; }
 
-    void queue(const std::vector<std::byte>& d)
+    // Our own outputs: bounded by client_config::max_queued like a full socket buffer (the
+    // request is retransmitted, data is lost as on any UDP path).
+    bool queue_output(std::vector<std::byte> d)
     {
-        if (out_.size() < config_.max_queued) out_.push_back(d);
+        if (out_.size() >= config_.max_queued) {
+            ++stats_.outputs_dropped;
+            PEERKIT_TURN_LOG(trace, "output of ", d.size(), " bytes to ", config_.server, " dropped: ", config_.max_queued,
+                             " not yet polled (client_config::max_queued)");
+            return false;
+        }
+        out_.push_back(std::move(d));
+        return true;
     }
+    void queue(const std::vector<std::byte>& d) { (void)queue_output(d); }
+    // Allocation results always get through (at most one each); received data only below
+    // max_queued_events.
     void emit(event e) { events_.push_back(std::move(e)); }
+    void emit_data(const endpoint& peer, bytes_view payload)
+    {
+        if (events_.size() >= config_.max_queued_events) {
+            ++stats_.data_dropped_queue_full;
+            PEERKIT_TURN_LOG(trace, "data of ", payload.size(), " bytes from peer ", peer, " dropped: ",
+                             config_.max_queued_events, " events not yet polled (client_config::max_queued_events)");
+            return;
+        }
+        ++stats_.data_received;
+        events_.push_back(data{peer, {payload.begin(), payload.end()}});
+    }
 
     static constexpr std::string_view name(kind k) noexcept
     {
@@ -431,7 +482,12 @@ private:
     void start(time_point now, kind k, endpoint peer, std::uint16_t channel_number = 0, bool lifetime_zero = false)
     {
         transaction t;
-        (void)crypto_.random_bytes(t.id.bytes);
+        // RFC 8489 6: the id must be random, or an off-path attacker can answer for the server.
+        if (!crypto_.random_bytes(t.id.bytes)) {
+            PEERKIT_TURN_LOG(error, name(k), " to ", config_.server, " not sent: the random source failed");
+            if (k == kind::allocate) fail(0, "the random source failed: no transaction id for Allocate");
+            return;
+        }
         t.what = k;
         t.peer = peer;
         t.channel = channel_number;
@@ -464,7 +520,10 @@ private:
                 nonce_.assign(n->value);
                 if (key_) {
                     transaction again = tx;
-                    (void)crypto_.random_bytes(again.id.bytes);
+                    if (!crypto_.random_bytes(again.id.bytes)) {
+                        fail_or_drop(tx, 0, "the random source failed: no transaction id for the signed retry");
+                        return;
+                    }
                     ++again.auth_retries;
                     if (!build(again)) return;
                     again.rto = config_.rto;
@@ -590,6 +649,8 @@ private:
     {
         std::vector<std::byte> buf(payload.size() + 64);
         stun::transaction_id id;
+        // An indication gets no answer, so its id protects nothing (RFC 8489 6): a failed draw
+        // leaves it as it is.
         (void)crypto_.random_bytes(id.bytes);
         stun::message_builder b{buf, stun::send_indication, id};
         b.add(stun::xor_peer_address{peer});
@@ -597,7 +658,7 @@ private:
         auto out = b.finish();
         if (!out) return;
         buf.resize(out->size());
-        if (out_.size() < config_.max_queued) out_.push_back(std::move(buf));
+        (void)queue_output(std::move(buf));
     }
 
     // RFC 8656 12.4: channel number, length, data. 12.5: padded to a multiple of 4 over a
@@ -607,21 +668,23 @@ private:
         std::vector<std::byte> buf(config_.stream ? 4 + ((payload.size() + 3) & ~std::size_t{3}) : 4 + payload.size());
         auto out = stun::build_channel_data(buf, number, payload, config_.stream);
         if (!out) return;
-        if (out_.size() < config_.max_queued) out_.push_back(std::move(buf));
+        (void)queue_output(std::move(buf));
     }
 
     void handle_channel_data(bytes_view d)
     {
         auto cd = stun::channel_data_view::parse(d);
         if (!cd) {
+            ++stats_.malformed;
             PEERKIT_TURN_LOG(debug, "ChannelData of ", d.size(), " bytes dropped: ", cd.error());
             return;
         }
         for (const channel& c : channels_)
             if (c.number == cd->channel && c.bound) {
-                emit(data{c.peer, {cd->payload.begin(), cd->payload.end()}});
+                emit_data(c.peer, cd->payload);
                 return;
             }
+        ++stats_.data_on_unbound_channel;
         PEERKIT_TURN_LOG(trace, "ChannelData on unbound channel ", hex{cd->channel, 4}, " dropped");
     }
 
@@ -639,6 +702,7 @@ private:
     std::uint16_t next_channel_ = 0x4000;  // RFC 8656 12: 0x4000-0x4FFF
     std::deque<std::vector<std::byte>> out_;
     std::deque<event> events_;
+    client_stats stats_;
 };
 
 }  // namespace peerkit::turn

@@ -7,7 +7,7 @@
 // granularity: it keeps RTO above the peer's delayed SACK time (dcSCTP's min_rtt_variance).
 #pragma once
 
-#include <peerkit/sctp/detail/association_types.hpp>
+#include <peerkit/sctp/association_types.hpp>
 
 #include <algorithm>
 #include <optional>

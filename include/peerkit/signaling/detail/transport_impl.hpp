@@ -73,6 +73,9 @@ public:
     [[nodiscard]] const transport_config& config() const noexcept { return config_; }
     [[nodiscard]] bool is_open() const noexcept { return !send_closed_.load(std::memory_order_acquire); }
     [[nodiscard]] std::size_t queued_sends() const noexcept { return queued_sends_.load(std::memory_order_acquire); }
+    // Any thread: frames read and not yet taken (at most max_queued_receives, plus the one a
+    // read in progress may add).
+    [[nodiscard]] std::size_t queued_receives() const noexcept { return queued_receives_.load(std::memory_order_acquire); }
 
     // Any thread. Queues one frame; fails at once when closed, too large or the queue is full.
     result<void> send_text(std::string text)
@@ -117,6 +120,7 @@ public:
         closed_ = true;
         waiters_.clear();
         inbox_.clear();
+        note_inbox();
     }
 
     void start_receive(text_handler h) { start_waiter(waiter{std::move(h), 0}); }
@@ -159,6 +163,7 @@ protected:
             return;
         }
         inbox_.push_back(std::move(frame));
+        note_inbox();
     }
 
     // No more frames will arrive; frames already queued are still delivered first.
@@ -180,6 +185,8 @@ private:
         std::uint64_t id = 0;
     };
 
+    void note_inbox() noexcept { queued_receives_.store(inbox_.size(), std::memory_order_release); }
+
     void start_waiter(waiter w)
     {
         boost::asio::post(strand_, [self = this->shared_from_this(), w = std::move(w)]() mutable {
@@ -197,6 +204,7 @@ private:
             const bool was_full = inbox_full();
             result<std::string> frame = std::move(inbox_.front());
             inbox_.pop_front();
+            note_inbox();
             on_frame_taken();
             complete(std::move(w), std::move(frame));
             if (was_full && !end_) on_inbox_space();
@@ -243,6 +251,7 @@ private:
         closed_ = true;
         while (!inbox_.empty()) {
             inbox_.pop_front();
+            note_inbox();
             on_frame_taken();
         }
         while (!waiters_.empty()) {
@@ -272,6 +281,7 @@ private:
     std::atomic<bool> send_closed_{false};
     std::atomic<bool> close_requested_{false};
     std::atomic<std::size_t> queued_sends_{0};
+    std::atomic<std::size_t> queued_receives_{0};
     // strand-only state
     bool closed_ = false;
     std::optional<error> end_;
