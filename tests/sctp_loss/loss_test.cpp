@@ -61,6 +61,8 @@ transfer_result transfer(double loss, std::size_t total_bytes, std::uint64_t see
         }
     };
     const auto start = h.now;
+    // Where the time goes, for a person reading a run: TX_TRACE=1 prints the sender's state
+    // every 500 ms of virtual time, TX_TRACE_PACKETS=1 every packet.
     if (std::getenv("TX_TRACE_PACKETS"))
         h.tap = [&](endpoint from, peerkit::bytes_view p) {
             std::printf("%.4f %s %zu bytes\n", std::chrono::duration<double>(h.now - start).count(),
