@@ -202,7 +202,9 @@ TEST_CASE("ordered messages wait for a lost earlier one (head-of-line), then all
 
 TEST_CASE("delayed SACK: one SACK per two packets, or after the delayed-ack timer")
 {
-    pair_harness h;
+    association_config no_i_bit = default_config();
+    no_i_bit.immediate_sack_below_cwnd_packets = 0;  // the sender does not ask (RFC 7053)
+    pair_harness h({}, no_i_bit);
     REQUIRE(h.connect_both());
     const auto sacks_before = h.b.stats().sacks_sent;
     REQUIRE(h.a.send(h.now, 0, 53, pattern(100, 1)));

@@ -220,7 +220,9 @@ TEST_CASE("abort: the peer learns the reason at once")
 TEST_CASE("abort: DATA received and not yet acknowledged is acknowledged ahead of the ABORT")
 {
     // One packet of DATA: its SACK is delayed (RFC 9260 6.2) when a aborts.
-    pair_harness h;
+    association_config no_i_bit = default_config();
+    no_i_bit.immediate_sack_below_cwnd_packets = 0;  // b does not ask for an immediate SACK
+    pair_harness h({}, default_config(), no_i_bit);
     REQUIRE(h.connect_both());
     REQUIRE(h.b.send(h.now, 0, 53, pattern(100, 1)));
     REQUIRE(h.run_until([&] { return h.count<message_event>(endpoint::a) == 1; }));

@@ -124,11 +124,16 @@ struct association_config {
     // Largest message we send or reassemble (SDP a=max-message-size, RFC 8841 6.1).
     std::size_t max_message_size = 256 * 1024;
 
-    // RFC 9260 6.3.1 / 16: RTO.Initial, RTO.Min, RTO.Max. RTO.Min is below the RFC's 1 s as
-    // in browsers' SCTP stacks: WebRTC paths are interactive and mostly short.
+    // RFC 9260 6.3.1 / 16: RTO.Initial, RTO.Min, RTO.Max. RTO.Min is below the RFC's 1 s:
+    // WebRTC paths are interactive and mostly short. The floor that matters is
+    // rto_min_variance: RTO = SRTT + max(rto_min_variance, 4 * RTTVAR) (RFC 6298 2.3's G), which
+    // keeps RTO above the peer's delayed SACK time (200 ms in usrsctp and dcSCTP) however
+    // steady the path; dcSCTP (libwebrtc) uses the same 220 ms (its min_rtt_variance). So on
+    // a 20 ms path RTO is 240 ms rather than a fixed 400 ms, and it follows longer paths.
     duration rto_initial = std::chrono::seconds(1);
-    duration rto_min = std::chrono::milliseconds(400);
+    duration rto_min = std::chrono::milliseconds(120);
     duration rto_max = std::chrono::seconds(60);
+    duration rto_min_variance = std::chrono::milliseconds(220);
     // RFC 9260 6.2: the delayed SACK timer (at most 500 ms).
     duration delayed_ack_timeout = std::chrono::milliseconds(200);
     // RFC 9260 8.3: HEARTBEAT interval while idle (HB.interval).
@@ -140,6 +145,10 @@ struct association_config {
     int max_init_retransmissions = 8;
     // Largest number of duplicate TSNs reported in one SACK.
     std::size_t max_duplicate_tsns_reported = 16;
+    // While cwnd is below this many packets, our DATA carries the I bit (RFC 7053: SACK at
+    // once): each SACK then drives what we send next and loss is found sooner. dcSCTP's
+    // immediate_sack_under_cwnd_mtus, also 10. 0 turns it off.
+    std::size_t immediate_sack_below_cwnd_packets = 10;
 
     // Extensions we offer. Each is used only when the peer offers it too.
     bool partial_reliability = true;  // RFC 3758 FORWARD-TSN
@@ -244,6 +253,14 @@ struct association_stats {
     // ... and steps the receive path took (map steps, fragments moved, entries purged): tests
     // use it to show that work is linear in what the peer sent.
     std::uint64_t rx_work = 0;
+    // Send side: probes sent instead of waiting for T3-rtx (RFC 8985 7 style tail loss probe).
+    std::uint64_t tail_loss_probes = 0;
+    // Send side: bytes held (queued and sent-but-not-cumulatively-acked messages, with their
+    // bookkeeping); kept at or below send_buffer_size.
+    std::uint64_t tx_bytes_held = 0;
+    // Send side: operations of SACK processing (gap blocks read, chunks visited), for tests
+    // that bound the work a SACK can cause.
+    std::uint64_t tx_work = 0;
 };
 
 }  // namespace peerkit::sctp
