@@ -281,8 +281,11 @@ public:
         s.negotiated = init.negotiated;
         s.priority = init.priority;
         s.locally_opened = true;
+        const auto generation = s.generation;
+        // A refused OPEN closes the channel and erases its entry (`s` dangles then); the handle
+        // still names it, and reads as closed.
         if (transport_open_) announce_local(now, id, s);
-        return channel<Transport>(this, id, s.generation);
+        return channel<Transport>(this, id, generation);
     }
 
     // The handle of a live (not closed) channel, e.g. after a channel_event.
