@@ -37,7 +37,9 @@
 #include <peerkit/sctp/rx/reassembly_queue.hpp>
 #include <peerkit/sctp/tx/congestion_control.hpp>
 #include <peerkit/sctp/tx/gap_blocks.hpp>
+#include <peerkit/sctp/tx/retransmission_queue.hpp>
 #include <peerkit/sctp/tx/retransmission_timeout.hpp>
+#include <peerkit/sctp/tx/send_queue.hpp>
 
 #include <algorithm>
 #include <array>
@@ -87,7 +89,7 @@ public:
 
     // Bytes accepted by send() on the stream (or all streams) and not yet sent.
     [[nodiscard]] std::size_t buffered_amount(std::uint16_t stream) const noexcept;
-    [[nodiscard]] std::size_t buffered_amount() const noexcept { return queued_bytes_; }
+    [[nodiscard]] std::size_t buffered_amount() const noexcept { return send_queue_.queued_bytes(); }
     void set_buffered_amount_low_threshold(std::uint16_t stream, std::size_t bytes);
 
     // ---- sans-IO verbs -------------------------------------------------------------------
@@ -120,6 +122,7 @@ public:
     [[nodiscard]] const association_stats& stats() const noexcept
     {
         stats_.tx_bytes_held = tx_bytes_held();
+        stats_.tx_work = send_queue_.work() + rtx_.work();
         return stats_;
     }
     [[nodiscard]] std::uint16_t outbound_streams() const noexcept { return negotiated_outbound_; }
@@ -127,7 +130,7 @@ public:
     [[nodiscard]] std::size_t cwnd() const noexcept { return cc_.cwnd(); }
     [[nodiscard]] std::size_t ssthresh() const noexcept { return cc_.ssthresh(); }
     [[nodiscard]] std::size_t peer_rwnd() const noexcept { return peer_rwnd_; }
-    [[nodiscard]] std::size_t bytes_in_flight() const noexcept { return outstanding_bytes_; }
+    [[nodiscard]] std::size_t bytes_in_flight() const noexcept { return rtx_.outstanding_bytes(); }
     [[nodiscard]] duration rto() const noexcept { return rto_; }
     [[nodiscard]] std::optional<duration> srtt() const noexcept { return rtt_.srtt(); }
     [[nodiscard]] bool peer_supports_partial_reliability() const noexcept { return use_forward_tsn_; }
@@ -165,49 +168,12 @@ private:
     }
 
     // ---- send side ----
-    struct out_message {
-        std::vector<std::byte> data;
-        std::uint16_t stream = 0;
-        std::uint32_t ppid = 0;
-        bool unordered = false;
-        bool numbered = false;   // an SSN / MID was assigned (its first fragment was sent)
-        bool abandoned = false;  // RFC 3758: given up on
-        std::uint32_t seq = 0;   // SSN (DATA) or MID (I-DATA)
-        std::uint32_t next_fsn = 0;  // I-DATA fragment sequence number of the next fragment
-        std::size_t offset = 0;  // bytes already cut into chunks
-        std::uint32_t refs = 0;  // chunks in flight, plus one while in its stream's queue
-        std::optional<std::uint16_t> max_retransmissions;
-        std::optional<time_point> expires;
-    };
-    enum class tx_state : std::uint8_t { in_flight, acked, retransmit, abandoned };
-    struct tx_chunk {
-        out_message* message = nullptr;
-        std::uint32_t offset = 0;
-        std::uint32_t length = 0;
-        std::uint32_t seq = 0;  // SSN or MID
-        std::uint32_t fsn = 0;  // I-DATA only
-        std::uint8_t flags = 0;
-        tx_state state = tx_state::in_flight;
-        std::uint16_t transmissions = 0;
-        std::uint8_t missing_reports = 0;
-        // Acknowledged or abandoned chunks: the distance to a later chunk that may not be
-        // (next_unsettled(), path-compressed), so SACK processing skips what is settled.
-        std::uint32_t skip = 0;
-        // Order of this chunk's last transmission (send_seq_): a miss counts only when a
-        // chunk sent after it is newly acknowledged. For first transmissions that is RFC 9260
-        // 7.2.4's HTNA rule (TSN order is send order); for a retransmission it finds a lost
-        // retransmission the way RACK does (RFC 8985 6.2), instead of waiting for T3.
-        std::uint64_t sent_seq = 0;
-    };
-    struct out_stream {
-        detail::ring<out_message*> queue;
-        std::uint32_t next_ssn = 0;            // next SSN, or next ordered MID with I-DATA
-        std::uint32_t next_unordered_mid = 0;  // I-DATA: unordered messages have MIDs too
-        std::size_t buffered = 0;
-        std::size_t low_threshold = 0;
-        bool scheduled = false;  // in active_streams_
-        bool resetting = false;  // reset requested: no new messages
-    };
+    // The parts live in sctp/tx/: send_queue (messages not yet cut into chunks, per stream)
+    // and retransmission_queue (chunks sent and not yet cumulatively acknowledged).
+    using out_message = tx::out_message;
+    using out_stream = tx::out_stream;
+    using tx_chunk = tx::tx_chunk;
+    using tx_state = tx::tx_state;
 
     // ---- receive side ----
     // The parts live in sctp/rx/ (data tracker, reassembly queue, ordered streams); what one
@@ -327,17 +293,14 @@ private:
     void write_sack(byte_writer& w);
 
     // send path internals
-    out_message* new_message();
-    void release_message(out_message* m);
     result<void> check_can_send(std::uint16_t stream, std::size_t size) const;
     result<void> enqueue(time_point now, std::uint16_t stream, out_message* m);
-    out_stream& outbound(std::uint16_t stream);
+    void notify_buffered_low(std::uint16_t stream) { push_event(buffered_amount_low_event{stream}); }
     bool write_new_data(time_point now, byte_writer& w, std::size_t& bytes_in_packet);
     bool write_retransmissions(byte_writer& w, bool ignore_cwnd);
     void write_data_chunk(byte_writer& w, tsn64 tsn, const tx_chunk& c);
-    void on_buffered_decrease(std::uint16_t stream, std::size_t bytes);
     void abandon(time_point now, out_message* m);
-    void abandon_expired_queued(time_point now, out_stream& s);
+    void expire_queued(time_point now);
     bool check_abandon_on_retransmit(time_point now, tx_chunk& c);
     [[nodiscard]] bool immediate_sack_wanted() const noexcept
     {
@@ -345,10 +308,8 @@ private:
     }
     [[nodiscard]] std::size_t tx_bytes_held() const noexcept
     {
-        return messages_held_ + in_flight_.size() * sizeof(tx_chunk);
+        return send_queue_.bytes_held() + rtx_.bytes_held();
     }
-    tsn64 next_unsettled(tsn64 t);
-    void mark_missing(time_point now, tsn64 from, tsn64 to, std::uint64_t newest_acked, bool lost_now, bool& marked);
     void arm_tail_loss_probe(time_point now);
     void on_tail_loss_probe(time_point now);
     void advance_peer_ack_point();
@@ -384,25 +345,11 @@ private:
     std::vector<std::byte> tx_buffer_;
 
     // send side
-    std::vector<out_stream> out_streams_;
-    detail::ring<std::uint16_t> active_streams_;  // round-robin over streams with queued data
-    std::vector<std::unique_ptr<out_message>> message_pool_;
-    std::vector<out_message*> free_messages_;
-    std::size_t queued_bytes_ = 0;  // not yet sent the first time
-    // G9: bytes of messages held (queued or not cumulatively acked), with their records;
-    // tx_bytes_held() adds the chunk records.
-    std::size_t messages_held_ = 0;
-    std::vector<tx::ack_range> ack_ranges_;  // the current SACK's gap blocks, merged
-    detail::ring<tx_chunk> in_flight_;  // TSNs tx_cum_ack_+1 ... next_tsn_-1
-    tsn64 next_tsn_ = 0;
-    tsn64 tx_cum_ack_ = 0;
-    tsn64 advanced_peer_ack_point_ = 0;  // RFC 3758 3.5
+    tx::send_queue send_queue_;  // messages not yet cut into chunks, per stream (round robin)
+    tx::retransmission_queue rtx_;  // chunks sent, not yet cumulatively acked; flight size
     bool forward_tsn_pending_ = false;
-    std::size_t outstanding_bytes_ = 0;  // flight size (RFC 9260 6.1)
-    std::size_t retransmit_pending_ = 0;  // chunks marked for retransmission
     bool fast_retransmit_now_ = false;    // RFC 9260 7.2.4 step 3: one packet beyond cwnd
     tx::congestion_control cc_;
-    std::uint64_t send_seq_ = 0;  // counts DATA chunk transmissions (tx_chunk::sent_seq)
     std::size_t peer_rwnd_ = 0;
     // Tail loss probe (RFC 8985 7): at most max_tail_loss_probes per tail, counted until the
     // cumulative ack moves.
@@ -412,8 +359,6 @@ private:
     tsn64 tlp_tsn_ = 0;
     duration rto_{};
     tx::retransmission_timeout rtt_;  // SRTT, RTTVAR and the RTO they give (6.3.1)
-    std::optional<tsn64> rtt_probe_tsn_;
-    time_point rtt_probe_sent_{};
     int error_count_ = 0;  // RFC 9260 8.1 association error counter
     bool sack_since_t3_ = false;
 
@@ -580,7 +525,7 @@ inline result<void> association::reset_streams(time_point now, std::span<const s
             return make_error(association_errc::invalid_stream, "reset_streams: stream ", id, " >= ", negotiated_outbound_);
     }
     for (const auto id : streams) {
-        auto& s = outbound(id);
+        auto& s = send_queue_.stream(id);
         if (s.resetting) continue;
         s.resetting = true;
         reset_wanted_.push_back(id);
@@ -612,15 +557,15 @@ inline result<void> association::check_can_send(std::uint16_t stream, std::size_
     const std::uint16_t limit = state_ == association_state::established ? negotiated_outbound_ : config_.outbound_streams;
     if (stream >= limit)
         return make_error(association_errc::invalid_stream, "send: stream ", stream, " >= ", limit, " outbound streams");
-    if (stream < out_streams_.size() && out_streams_[stream].resetting)
+    if (send_queue_.resetting(stream))
         return make_error(association_errc::stream_resetting, "send: stream ", stream, " is being reset");
     // G9: everything the send side holds counts, sent or not, until cumulatively acked, with
     // its records. A headroom of chunk records stays free so that queued messages can always
     // be cut into chunks when nothing is in flight.
     const std::size_t budget = config_.send_buffer_size;
-    const std::size_t headroom = std::min(64 * sizeof(tx_chunk), budget / 8);
+    const std::size_t headroom = std::min(64 * tx::retransmission_queue::chunk_cost, budget / 8);
     const std::size_t held = tx_bytes_held();
-    if (held + size + sizeof(out_message) + headroom > budget)
+    if (held + size + tx::send_queue::message_cost + headroom > budget)
         return make_error(association_errc::send_buffer_full, "send: ", held,
                           " bytes held (queued, or sent and not cumulatively acknowledged), ", size,
                           " more exceed send_buffer_size ", budget);
@@ -631,7 +576,7 @@ inline result<void> association::send(time_point now, std::uint16_t stream, std:
                                       bytes_view message, const send_options& options)
 {
     if (auto ok = check_can_send(stream, message.size()); !ok) return ok.error();
-    out_message* m = new_message();
+    out_message* m = send_queue_.new_message();
     m->data.assign(message.begin(), message.end());
     m->ppid = ppid;
     m->unordered = options.unordered;
@@ -644,7 +589,7 @@ inline result<void> association::send(time_point now, std::uint16_t stream, std:
                                       std::vector<std::byte>&& message, const send_options& options)
 {
     if (auto ok = check_can_send(stream, message.size()); !ok) return ok.error();
-    out_message* m = new_message();
+    out_message* m = send_queue_.new_message();
     m->data = std::move(message);
     m->ppid = ppid;
     m->unordered = options.unordered;
@@ -656,67 +601,18 @@ inline result<void> association::send(time_point now, std::uint16_t stream, std:
 inline result<void> association::enqueue(time_point now, std::uint16_t stream, out_message* m)
 {
     now_ = now;
-    m->stream = stream;
-    m->refs = 1;
-    auto& s = outbound(stream);
-    s.queue.push_back() = m;
-    s.buffered += m->data.size();
-    queued_bytes_ += m->data.size();
-    messages_held_ += m->data.size() + sizeof(out_message);
-    if (!s.scheduled) {
-        s.scheduled = true;
-        active_streams_.push_back() = stream;
-    }
+    send_queue_.add(stream, m);
     return {};
 }
 
 inline std::size_t association::buffered_amount(std::uint16_t stream) const noexcept
 {
-    return stream < out_streams_.size() ? out_streams_[stream].buffered : 0;
+    return send_queue_.buffered(stream);
 }
 
 inline void association::set_buffered_amount_low_threshold(std::uint16_t stream, std::size_t bytes)
 {
-    outbound(stream).low_threshold = bytes;
-}
-
-inline association::out_stream& association::outbound(std::uint16_t stream)
-{
-    if (stream >= out_streams_.size()) out_streams_.resize(std::size_t{stream} + 1);
-    return out_streams_[stream];
-}
-
-inline association::out_message* association::new_message()
-{
-    if (free_messages_.empty()) {
-        message_pool_.push_back(std::make_unique<out_message>());
-        free_messages_.push_back(message_pool_.back().get());
-    }
-    out_message* m = free_messages_.back();
-    free_messages_.pop_back();
-    auto keep = std::move(m->data);
-    *m = out_message{};
-    m->data = std::move(keep);
-    m->data.clear();
-    return m;
-}
-
-inline void association::release_message(out_message* m)
-{
-    assert(m->refs > 0);
-    if (--m->refs != 0) return;
-    messages_held_ -= m->data.size() + sizeof(out_message);
-    free_messages_.push_back(m);
-}
-
-inline void association::on_buffered_decrease(std::uint16_t stream, std::size_t bytes)
-{
-    auto& s = outbound(stream);
-    const std::size_t before = s.buffered;
-    s.buffered -= bytes;
-    queued_bytes_ -= bytes;
-    if (before > s.low_threshold && s.buffered <= s.low_threshold)
-        push_event(buffered_amount_low_event{stream});
+    send_queue_.set_low_threshold(stream, bytes);
 }
 
 // ---- events ------------------------------------------------------------------------------------
@@ -847,8 +743,7 @@ inline void association::handle_timeout(time_point now)
         }
     }
     // RFC 3758 3.5 A1: lifetime-limited messages still in the queue expire now.
-    for (auto& s : out_streams_)
-        if (!s.queue.empty()) abandon_expired_queued(now, s);
+    if (use_forward_tsn_) expire_queued(now);
 }
 
 // RFC 9260 6.3.3: T3-rtx expired.
@@ -856,7 +751,7 @@ inline void association::on_t3_expired(time_point now)
 {
     ++stats_.t3_expirations;
     t3_.at.reset();
-    if (in_flight_.empty() && advanced_peer_ack_point_ <= tx_cum_ack_) return;
+    if (rtx_.empty() && rtx_.advanced_peer_ack_point() <= rtx_.cum_ack()) return;
     // E1: ssthresh = max(cwnd/2, 4*MTU), cwnd = 1*MTU (RFC 9260 7.2.3).
     cc_.on_t3_expired();
     tlp_.at.reset();
@@ -874,18 +769,11 @@ inline void association::on_t3_expired(time_point now)
              "T3-rtx expired more than Association.Max.Retrans times in a row");
         return;
     }
-    rtt_probe_tsn_.reset();  // Karn: no RTT samples from retransmitted chunks
-    // E3: everything not yet acknowledged goes again, earliest first.
-    for (std::size_t i = 0; i < in_flight_.size(); ++i) {
-        tx_chunk& c = in_flight_[i];
-        if (c.state != tx_state::in_flight) continue;
-        outstanding_bytes_ -= c.length;
-        c.state = tx_state::retransmit;
-        ++retransmit_pending_;
-        check_abandon_on_retransmit(now, c);
-    }
+    // E3: everything not yet acknowledged goes again, earliest first (no RTT samples from
+    // retransmitted chunks: Karn).
+    rtx_.mark_all([&](tx_chunk& c) { return check_abandon_on_retransmit(now, c); });
     advance_peer_ack_point();
-    if (advanced_peer_ack_point_ > tx_cum_ack_) forward_tsn_pending_ = true;
+    if (rtx_.advanced_peer_ack_point() > rtx_.cum_ack()) forward_tsn_pending_ = true;
     t3_.at = now + rto_;
 }
 
@@ -1082,9 +970,7 @@ inline void association::enter_established(time_point now, std::uint32_t peer_ta
     // RFC 9653 5.2: zero checksums only towards a peer that accepts them for our method.
     send_zero_checksum_ = zero_checksum;
     reset_receive_side(peer_initial_tsn);
-    next_tsn_ = (tsn64{1} << 32) + my_initial_tsn_;
-    tx_cum_ack_ = next_tsn_ - 1;
-    advanced_peer_ack_point_ = tx_cum_ack_;
+    rtx_.start((tsn64{1} << 32) + my_initial_tsn_);
     // RFC 6525 5.1.1: request sequence numbers start at the sender's initial TSN.
     next_reconfig_seq_ = my_initial_tsn_;
     peer_reconfig_seq_ = peer_initial_tsn;
@@ -1661,73 +1547,26 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     const std::uint32_t a_rwnd = sack.a_rwnd;
     ++stats_.sacks_received;
     sack_since_t3_ = true;
-    const tsn64 cum = unwrap(cum32, tx_cum_ack_);
+    const tsn64 cum = unwrap(cum32, rtx_.cum_ack());
     // 6.2.1 D i: a SACK older than the last one is out of order; ignore it.
-    if (cum < tx_cum_ack_) return;
-    if (cum >= next_tsn_) {
+    if (cum < rtx_.cum_ack()) return;
+    if (cum >= rtx_.next_tsn()) {
         // It acknowledges a TSN we never sent.
         send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "SACK for a TSN never sent");
         fail(association_errc::protocol_violation, "the peer acknowledged a TSN that was never sent");
         return;
     }
-    const std::size_t flight_before = outstanding_bytes_;
-    const bool cum_advanced = cum > tx_cum_ack_;
-    std::size_t bytes_acked = 0;
-    tsn64 highest_newly_acked = 0;
-    std::uint64_t newest_acked = 0;  // the latest transmission among the newly acknowledged
-    bool probe_acked = false;
-
-    auto ack_one = [&](tx_chunk& c, tsn64 t) {
-        switch (c.state) {
-        case tx_state::in_flight:
-            outstanding_bytes_ -= c.length;
-            break;
-        case tx_state::retransmit:
-            --retransmit_pending_;
-            break;
-        case tx_state::acked:
-        case tx_state::abandoned: return;
-        }
-        bytes_acked += c.length;
-        highest_newly_acked = t;
-        newest_acked = std::max(newest_acked, c.sent_seq);
-        if (tlp_out_ && t == tlp_tsn_) probe_acked = true;
-        c.state = tx_state::acked;
-        c.skip = 1;
-        // 6.3.1 C5 (Karn): RTT only from a chunk sent once.
-        if (rtt_probe_tsn_ && *rtt_probe_tsn_ == t) {
-            if (c.transmissions == 1) update_rto(now - rtt_probe_sent_);
-            rtt_probe_tsn_.reset();
-        }
-    };
-    // The cumulative part: these chunks leave the retransmission queue (each once).
-    while (tx_cum_ack_ < cum) {
-        const tsn64 t = tx_cum_ack_ + 1;
-        tx_chunk& c = in_flight_.front();
-        ++stats_.tx_work;
-        ack_one(c, t);
-        release_message(c.message);
-        c.message = nullptr;
-        in_flight_.pop_front();
-        tx_cum_ack_ = t;
-    }
-    if (advanced_peer_ack_point_ < tx_cum_ack_) advanced_peer_ack_point_ = tx_cum_ack_;
-    // Gap ack blocks: received above the cumulative point (kept until the cumulative ack,
-    // 6.2.1). G10: sorted and merged first, then each range walks only the chunks not yet
-    // settled, so the work is the blocks (n log n) plus the chunks newly acknowledged.
-    stats_.tx_work += tx::merge_gap_blocks(sack.gap_blocks, ack_ranges_);
-    for (const tx::ack_range r : ack_ranges_) {
-        const tsn64 first = cum + r.start;
-        if (first >= next_tsn_) break;
-        const tsn64 last = std::min<tsn64>(cum + r.end, next_tsn_ - 1);
-        for (tsn64 t = next_unsettled(first); t <= last; t = next_unsettled(t + 1)) {
-            ++stats_.tx_work;
-            ack_one(in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)], t);
-        }
-        (void)next_unsettled(first);  // links the range past itself for the next SACK
-    }
+    const std::size_t flight_before = rtx_.outstanding_bytes();
+    // tx/retransmission_queue.hpp: the cumulative ack and the gap blocks (G10: merged, settled
+    // runs skipped), Karn's RTT sample (6.3.1 C5).
+    const auto acked = rtx_.acknowledge(now, cum, sack.gap_blocks,
+                                        tlp_out_ ? std::optional<tsn64>(tlp_tsn_) : std::nullopt,
+                                        [&](out_message* m) { send_queue_.release(m); });
+    if (acked.rtt) update_rto(*acked.rtt);
+    const bool cum_advanced = acked.cum_advanced;
+    const std::size_t bytes_acked = acked.bytes_acked;
     // 6.2.1 D iv: the peer's window minus what is still in flight.
-    peer_rwnd_ = a_rwnd > outstanding_bytes_ ? a_rwnd - outstanding_bytes_ : 0;
+    peer_rwnd_ = a_rwnd > rtx_.outstanding_bytes() ? a_rwnd - rtx_.outstanding_bytes() : 0;
 
     // 7.2.4: miss indications for the TSNs this SACK reports missing (the holes between its
     // blocks). A chunk's miss counts only when a chunk sent after its last transmission is
@@ -1738,22 +1577,16 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     // still reports missing were sent at least 2 SRTT before the probe: lost, at once (the
     // reasoning of RACK, RFC 8985 7.4).
     bool marked = false;
-    if (newest_acked != 0) {
-        tsn64 hole_start = tx_cum_ack_ + 1;
-        for (const tx::ack_range r : ack_ranges_) {
-            const tsn64 hole_end = std::min<tsn64>(cum + r.start, next_tsn_);  // exclusive
-            if (hole_start < hole_end) mark_missing(now, hole_start, hole_end, newest_acked, probe_acked, marked);
-            hole_start = cum + r.end + 1;
-            if (hole_start >= next_tsn_) break;
-        }
-    }
+    stats_.fast_retransmissions += rtx_.mark_missing(acked, acked.probe_acked, marked, [&](tx_chunk& c) {
+        return check_abandon_on_retransmit(now, c);
+    });
     if (marked) {
         fast_retransmit_now_ = true;  // 7.2.4 step 3: one packet even beyond cwnd
-        cc_.on_loss_by_sack(next_tsn_ - 1);
+        cc_.on_loss_by_sack(rtx_.next_tsn() - 1);
     }
     // 7.2.1 / 7.2.2 (and the end of Fast Recovery, 7.2.4 step 2).
-    cc_.on_sack(tx_cum_ack_, cum_advanced, bytes_acked, flight_before);
-    if (outstanding_bytes_ == 0 && retransmit_pending_ == 0) cc_.on_all_acked();
+    cc_.on_sack(rtx_.cum_ack(), cum_advanced, bytes_acked, flight_before);
+    if (rtx_.outstanding_bytes() == 0 && rtx_.retransmit_pending() == 0) cc_.on_all_acked();
     // 8.1: the error counter is reset by an advance of the cumulative ack (or a HEARTBEAT
     // ACK), not by gap acks: gap-acked data is not yet delivered (6.2.1, the receiver may
     // still drop it), and a peer that gap-acks forever while never acknowledging our oldest
@@ -1766,7 +1599,7 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
         tlp_probes_ = 0;
     }
     // 6.3.2 R2 / R3: stop T3 when all is acked, restart it when the cumulative ack advanced.
-    if (outstanding_bytes_ == 0 && retransmit_pending_ == 0) {
+    if (rtx_.outstanding_bytes() == 0 && rtx_.retransmit_pending() == 0) {
         t3_.at.reset();
         tlp_.at.reset();
     } else {
@@ -1776,59 +1609,13 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     // RFC 3758 3.5 C1-C3: move past abandoned chunks and tell the peer.
     if (use_forward_tsn_) {
         advance_peer_ack_point();
-        if (advanced_peer_ack_point_ > tx_cum_ack_) {
+        if (rtx_.advanced_peer_ack_point() > rtx_.cum_ack()) {
             forward_tsn_pending_ = true;
             if (!t3_.running()) t3_.at = now + rto_;
         }
     }
     maybe_send_shutdown(now);
     maybe_send_reset_request(now);
-}
-
-// The first TSN at or after t whose chunk is neither acknowledged nor abandoned, or
-// next_tsn_. Settled chunks point past themselves (skip); the pointers are compressed on the
-// way, so a range already acknowledged costs about one step however long it is (G10).
-inline association::tsn64 association::next_unsettled(tsn64 t)
-{
-    const auto at = [&](tsn64 x) -> tx_chunk& { return in_flight_[static_cast<std::size_t>(x - tx_cum_ack_ - 1)]; };
-    const auto settled = [](const tx_chunk& c) {
-        return c.state == tx_state::acked || c.state == tx_state::abandoned;
-    };
-    tsn64 end = t;
-    while (end < next_tsn_ && settled(at(end))) {
-        ++stats_.tx_work;
-        end += std::max<std::uint32_t>(at(end).skip, 1);
-    }
-    if (end > next_tsn_) end = next_tsn_;
-    for (tsn64 x = t; x < end;) {
-        tx_chunk& c = at(x);
-        const tsn64 next = x + std::max<std::uint32_t>(c.skip, 1);
-        c.skip = static_cast<std::uint32_t>(end - x);
-        x = next;
-    }
-    return end;
-}
-
-// Counts a miss for each chunk in flight in [from, to) last sent before the transmission
-// newest_acked (7.2.4); at 3 (or at once when lost_now) it is marked for fast retransmission.
-inline void association::mark_missing(time_point now, tsn64 from, tsn64 to, std::uint64_t newest_acked,
-                                      bool lost_now, bool& marked)
-{
-    for (tsn64 t = next_unsettled(from); t < to; t = next_unsettled(t + 1)) {
-        ++stats_.tx_work;
-        tx_chunk& c = in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)];
-        if (c.state != tx_state::in_flight || c.sent_seq > newest_acked) continue;
-        if (lost_now) c.missing_reports = 3;
-        else if (c.missing_reports < 3) ++c.missing_reports;
-        if (c.missing_reports < 3) continue;
-        c.missing_reports = 0;
-        c.state = tx_state::retransmit;
-        outstanding_bytes_ -= c.length;
-        ++retransmit_pending_;
-        ++stats_.fast_retransmissions;
-        if (rtt_probe_tsn_ && *rtt_probe_tsn_ == t) rtt_probe_tsn_.reset();
-        if (!check_abandon_on_retransmit(now, c)) marked = true;
-    }
 }
 
 // RFC 8985 7.2: a probe timeout of 2 SRTT after the last transmission or newly acknowledging
@@ -1838,9 +1625,9 @@ inline void association::mark_missing(time_point now, tsn64 from, tsn64 to, std:
 inline void association::arm_tail_loss_probe(time_point now)
 {
     tlp_.at.reset();
-    if (!rtt_.srtt() || tlp_probes_ >= max_tail_loss_probes || outstanding_bytes_ == 0) return;
+    if (!rtt_.srtt() || tlp_probes_ >= max_tail_loss_probes || rtx_.outstanding_bytes() == 0) return;
     duration pto = 2 * *rtt_.srtt();
-    if (outstanding_bytes_ <= config_.max_packet_size && !immediate_sack_wanted()) pto += config_.delayed_ack_timeout;
+    if (rtx_.outstanding_bytes() <= config_.max_packet_size && !immediate_sack_wanted()) pto += config_.delayed_ack_timeout;
     pto = std::max<duration>(pto, std::chrono::milliseconds(1));
     time_point at = now + pto;
     if (t3_.at && *t3_.at < at) at = *t3_.at;
@@ -1859,23 +1646,17 @@ inline void association::arm_tail_loss_probe(time_point now)
 inline void association::on_tail_loss_probe(time_point now)
 {
     tlp_.at.reset();
-    if (outstanding_bytes_ == 0 || tlp_probes_ >= max_tail_loss_probes) return;
-    for (std::size_t i = in_flight_.size(); i-- > 0;) {
-        tx_chunk& c = in_flight_[i];
-        if (c.state != tx_state::in_flight) continue;
-        const tsn64 t = tx_cum_ack_ + 1 + i;
-        c.state = tx_state::retransmit;
-        outstanding_bytes_ -= c.length;
-        ++retransmit_pending_;
-        if (rtt_probe_tsn_ && *rtt_probe_tsn_ == t) rtt_probe_tsn_.reset();
-        if (check_abandon_on_retransmit(now, c)) break;
+    if (rtx_.outstanding_bytes() == 0 || tlp_probes_ >= max_tail_loss_probes) return;
+    if (const auto highest = rtx_.highest_in_flight()) {
+        const tsn64 t = *highest;
+        rtx_.mark(t);
+        if (check_abandon_on_retransmit(now, rtx_.at(t))) return;
         fast_retransmit_now_ = true;
         tlp_out_ = true;
         ++tlp_probes_;
         tlp_tsn_ = t;
         ++stats_.tail_loss_probes;
         t3_.at = now + rto_;
-        break;
     }
 }
 
@@ -1898,53 +1679,22 @@ inline void association::abandon(time_point now, out_message* m)
     if (m->abandoned) return;
     m->abandoned = true;
     ++stats_.abandoned_messages;
-    // The part never sent is never sent: the FORWARD-TSN covers the whole message.
-    if (m->offset < m->data.size()) {
-        auto& s = outbound(m->stream);
-        on_buffered_decrease(m->stream, m->data.size() - m->offset);
-        m->offset = m->data.size();
-        if (!s.queue.empty() && s.queue.front() == m) {
-            s.queue.pop_front();
-            release_message(m);
-        }
-    }
-    for (std::size_t i = 0; i < in_flight_.size(); ++i) {
-        tx_chunk& c = in_flight_[i];
-        if (c.message != m) continue;
-        if (c.state == tx_state::in_flight) outstanding_bytes_ -= c.length;
-        if (c.state == tx_state::retransmit) --retransmit_pending_;
-        if (c.state != tx_state::acked) {
-            c.state = tx_state::abandoned;
-            c.skip = 1;
-        }
-    }
+    // The part never sent is never sent: the FORWARD-TSN covers the whole message. Only this
+    // message's chunks are visited (G12).
+    send_queue_.drop_unsent(m, [&](std::uint16_t id) { notify_buffered_low(id); });
+    rtx_.abandon(m);
 }
 
-inline void association::abandon_expired_queued(time_point now, out_stream& s)
+// RFC 3758 3.5 A1: lifetime-limited messages still in the queue expire.
+inline void association::expire_queued(time_point now)
 {
-    // RFC 3758 3.5 A1: a message that expires before its first transmission is just dropped
-    // (it has no TSN or SSN yet); a half-sent one is abandoned like one in flight.
-    while (!s.queue.empty()) {
-        out_message* m = s.queue.front();
-        if (!m->expires || *m->expires > now || !use_forward_tsn_) return;
-        if (m->numbered) {
-            abandon(now, m);
-            continue;
-        }
-        ++stats_.abandoned_messages;
-        on_buffered_decrease(m->stream, m->data.size() - m->offset);
-        s.queue.pop_front();
-        release_message(m);
-    }
+    stats_.abandoned_messages += send_queue_.expire_all(
+        now, [&](out_message* m) { abandon(now, m); }, [&](std::uint16_t id) { notify_buffered_low(id); });
 }
 
 inline void association::advance_peer_ack_point()
 {
-    while (advanced_peer_ack_point_ + 1 < next_tsn_) {
-        const tx_chunk& c = in_flight_[static_cast<std::size_t>(advanced_peer_ack_point_ - tx_cum_ack_)];
-        if (c.state != tx_state::abandoned) break;
-        ++advanced_peer_ack_point_;
-    }
+    rtx_.advance_peer_ack_point();
 }
 
 inline void association::write_forward_tsn(byte_writer& w)
@@ -1952,8 +1702,8 @@ inline void association::write_forward_tsn(byte_writer& w)
     // RFC 3758 3.2: new cumulative TSN, then the last skipped SSN of each ordered stream.
     forward_scratch_.clear();
     const std::size_t max_entries = w.remaining() >= 8 ? (w.remaining() - 8) / 4 : 0;
-    for (tsn64 t = tx_cum_ack_ + 1; t <= advanced_peer_ack_point_; ++t) {
-        const tx_chunk& c = in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)];
+    for (tsn64 t = rtx_.cum_ack() + 1; t <= rtx_.advanced_peer_ack_point(); ++t) {
+        const tx_chunk& c = rtx_.at(t);
         if ((c.flags & data_chunk::flag_unordered) != 0 || c.message == nullptr) continue;
         // Replace an earlier entry of the same stream (SSNs only grow along TSNs).
         auto it = std::find_if(forward_scratch_.begin(), forward_scratch_.end(),
@@ -1963,7 +1713,7 @@ inline void association::write_forward_tsn(byte_writer& w)
         else if (forward_scratch_.size() < max_entries) forward_scratch_.push_back({c.message->stream, ssn});
     }
     forward_tsn_chunk f;
-    f.new_cumulative_tsn = static_cast<std::uint32_t>(advanced_peer_ack_point_);
+    f.new_cumulative_tsn = static_cast<std::uint32_t>(rtx_.advanced_peer_ack_point());
     f.streams = wire_array<forward_tsn_stream>(std::span<const forward_tsn_stream>(forward_scratch_));
     f.write(w);
     forward_tsn_pending_ = false;
@@ -1975,8 +1725,8 @@ inline void association::write_i_forward_tsn(byte_writer& w)
     // RFC 8260 2.3.1: new cumulative TSN, then per stream and kind the largest abandoned MID.
     i_forward_scratch_.clear();
     const std::size_t max_entries = w.remaining() >= 8 ? (w.remaining() - 8) / 8 : 0;
-    for (tsn64 t = tx_cum_ack_ + 1; t <= advanced_peer_ack_point_; ++t) {
-        const tx_chunk& c = in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)];
+    for (tsn64 t = rtx_.cum_ack() + 1; t <= rtx_.advanced_peer_ack_point(); ++t) {
+        const tx_chunk& c = rtx_.at(t);
         if (c.message == nullptr) continue;
         const bool unordered = (c.flags & data_chunk::flag_unordered) != 0;
         auto it = std::find_if(i_forward_scratch_.begin(), i_forward_scratch_.end(), [&](const i_forward_tsn_entry& e) {
@@ -1989,7 +1739,7 @@ inline void association::write_i_forward_tsn(byte_writer& w)
         }
     }
     i_forward_tsn_chunk f;
-    f.new_cumulative_tsn = static_cast<std::uint32_t>(advanced_peer_ack_point_);
+    f.new_cumulative_tsn = static_cast<std::uint32_t>(rtx_.advanced_peer_ack_point());
     f.entries = wire_array<i_forward_tsn_entry>(std::span<const i_forward_tsn_entry>(i_forward_scratch_));
     f.write(w);
     forward_tsn_pending_ = false;
@@ -2012,11 +1762,11 @@ inline void association::maybe_send_reset_request(time_point now)
     // RFC 6525 5.1.2: the request names the last TSN we assigned; wait until the messages
     // accepted before the reset have all been given TSNs.
     for (std::size_t i = 0; i < batch; ++i)
-        if (!outbound(reset_wanted_[i]).queue.empty()) return;
+        if (!send_queue_.stream(reset_wanted_[i]).queue.empty()) return;
     reset_in_flight_.assign(reset_wanted_.begin(), reset_wanted_.begin() + static_cast<std::ptrdiff_t>(batch));
     reset_wanted_.erase(reset_wanted_.begin(), reset_wanted_.begin() + static_cast<std::ptrdiff_t>(batch));
     reset_request_seq_ = next_reconfig_seq_++;
-    reset_request_last_tsn_ = next_tsn_ - 1;
+    reset_request_last_tsn_ = rtx_.next_tsn() - 1;
     send_reconfig_request_ = true;
     reconfig_timer_.at = now + rto_;
 }
@@ -2107,7 +1857,7 @@ inline void association::handle_reconfig_parameter(time_point now, const reconfi
         const bool ok = response->result == reconfig_result::success_performed ||
                         response->result == reconfig_result::success_nothing_to_do;
         for (const auto id : reset_in_flight_) {
-            out_stream& s = outbound(id);
+            out_stream& s = send_queue_.stream(id);
             if (ok) s.next_ssn = s.next_unordered_mid = 0;
             s.resetting = false;
         }
@@ -2182,7 +1932,7 @@ inline void association::handle_abort(const abort_chunk& a)
 
 inline void association::maybe_send_shutdown(time_point now)
 {
-    const bool drained = queued_bytes_ == 0 && in_flight_.empty();
+    const bool drained = send_queue_.queued_bytes() == 0 && rtx_.empty();
     if (!drained) return;
     if (state_ == association_state::shutdown_pending) {
         // RFC 9260 9.2: all our data is acknowledged: SHUTDOWN, start T2.
@@ -2203,7 +1953,7 @@ inline void association::handle_shutdown(time_point now, const shutdown_chunk& s
     // RFC 9260 9.2: SHUTDOWN's cumulative TSN ack works like a SACK's.
     sack_chunk sack;
     sack.cumulative_tsn_ack = sd.cumulative_tsn_ack;
-    sack.a_rwnd = static_cast<std::uint32_t>(std::min<std::size_t>(peer_rwnd_ + outstanding_bytes_, 0xFFFFFFFFu));
+    sack.a_rwnd = static_cast<std::uint32_t>(std::min<std::size_t>(peer_rwnd_ + rtx_.outstanding_bytes(), 0xFFFFFFFFu));
     handle_sack(now, sack);
     if (state_ == association_state::closed) return;
     switch (state_) {
@@ -2297,25 +2047,20 @@ inline void association::write_data_chunk(byte_writer& w, tsn64 tsn, const tx_ch
     ++stats_.data_chunks_sent;
 }
 
+// Earliest marked chunk first (the retransmission queue's heap): the work is what it writes,
+// plus marks gone stale (acknowledged or abandoned since), never a scan of the flight.
 inline bool association::write_retransmissions(byte_writer& w, bool ignore_cwnd)
 {
     bool wrote = false;
-    for (std::size_t i = 0; i < in_flight_.size() && retransmit_pending_ != 0; ++i) {
-        tx_chunk& c = in_flight_[i];
-        if (c.state != tx_state::retransmit) continue;
+    while (const auto marked = rtx_.first_marked()) {
+        const tsn64 tsn = *marked;
+        tx_chunk& c = rtx_.at(tsn);
         if (check_abandon_on_retransmit(now_, c)) continue;
-        if (!ignore_cwnd && outstanding_bytes_ >= cc_.cwnd()) break;
+        if (!ignore_cwnd && rtx_.outstanding_bytes() >= cc_.cwnd()) break;
         if (w.remaining() < padded4(data_header_size() + c.length)) break;
-        const tsn64 tsn = tx_cum_ack_ + 1 + i;
         write_data_chunk(w, tsn, c);
-        c.state = tx_state::in_flight;
-        c.missing_reports = 0;
-        c.sent_seq = ++send_seq_;
-        ++c.transmissions;
-        outstanding_bytes_ += c.length;
-        --retransmit_pending_;
+        rtx_.on_retransmitted(tsn);
         ++stats_.retransmissions;
-        if (rtt_probe_tsn_ && *rtt_probe_tsn_ == tsn) rtt_probe_tsn_.reset();
         wrote = true;
     }
     return wrote;
@@ -2329,25 +2074,22 @@ inline bool association::write_new_data(time_point now, byte_writer& w, std::siz
     bool wrote = false;
     const std::size_t header = data_header_size();
     const std::size_t max_payload = config_.max_packet_size - common_header_size - header;
-    while (!active_streams_.empty()) {
-        const std::uint16_t id = active_streams_.front();
-        out_stream& s = out_streams_[id];
-        if (s.queue.empty()) {
-            s.scheduled = false;
-            active_streams_.pop_front();
-            continue;
-        }
+    const auto on_low = [&](std::uint16_t id) { notify_buffered_low(id); };
+    while (const auto next = send_queue_.next_stream()) {
+        const std::uint16_t id = *next;
+        out_stream& s = send_queue_.stream(id);
         out_message* m = s.queue.front();
         if (!m->numbered && m->expires && *m->expires <= now && use_forward_tsn_) {
-            abandon_expired_queued(now, s);
+            stats_.abandoned_messages += send_queue_.expire(now, id, [&](out_message* x) { abandon(now, x); }, on_low);
             continue;
         }
         // RFC 9260 6.1 A/B: new data only within cwnd, and within the peer's window unless
         // nothing is in flight (a zero window probe).
-        if (outstanding_bytes_ >= cc_.cwnd()) break;
+        const std::size_t flight = rtx_.outstanding_bytes();
+        if (flight >= cc_.cwnd()) break;
         const std::size_t remaining = m->data.size() - m->offset;
         std::size_t fragment = std::min(remaining, max_payload);
-        if (fragment > peer_rwnd_ && outstanding_bytes_ != 0) break;
+        if (fragment > peer_rwnd_ && flight != 0) break;
         const std::size_t room = w.remaining();
         if (room < padded4(header + fragment)) {
             // Fragment to what is left only when the packet would otherwise leave much unused.
@@ -2356,63 +2098,19 @@ inline bool association::write_new_data(time_point now, byte_writer& w, std::siz
             fragment &= ~std::size_t{3};
             if (fragment == 0) break;
         }
-        if (!m->numbered) {
-            m->numbered = true;
-            if (use_i_data_) {
-                // RFC 8260 2.1: MIDs count ordered and unordered messages separately.
-                m->seq = m->unordered ? s.next_unordered_mid++ : s.next_ssn++;
-            } else if (!m->unordered) {
-                m->seq = s.next_ssn;
-                s.next_ssn = seq_next(s.next_ssn);
-            }
-        }
+        tx::send_queue::number(s, *m, use_i_data_);
         // G9: the chunk's record counts too (send() left headroom for it).
-        if (tx_bytes_held() + sizeof(tx_chunk) > config_.send_buffer_size) break;
-        tx_chunk& c = in_flight_.push_back();
-        c.message = m;
-        c.offset = static_cast<std::uint32_t>(m->offset);
-        c.length = static_cast<std::uint32_t>(fragment);
-        c.seq = m->seq;
-        c.fsn = m->next_fsn++;
-        c.flags = static_cast<std::uint8_t>((m->offset == 0 ? data_chunk::flag_beginning : 0) |
-                                            (m->offset + fragment == m->data.size() ? data_chunk::flag_end : 0) |
-                                            (m->unordered ? data_chunk::flag_unordered : 0));
-        c.state = tx_state::in_flight;
-        c.transmissions = 1;
-        c.missing_reports = 0;
-        c.skip = 0;
-        ++m->refs;
-        const tsn64 tsn = next_tsn_++;
-        c.sent_seq = ++send_seq_;
-        write_data_chunk(w, tsn, c);
-        outstanding_bytes_ += fragment;
+        if (tx_bytes_held() + tx::retransmission_queue::chunk_cost > config_.send_buffer_size) break;
+        const auto flags = static_cast<std::uint8_t>((m->offset == 0 ? data_chunk::flag_beginning : 0) |
+                                                     (m->offset + fragment == m->data.size() ? data_chunk::flag_end : 0) |
+                                                     (m->unordered ? data_chunk::flag_unordered : 0));
+        const tsn64 tsn = rtx_.add(now, m, static_cast<std::uint32_t>(m->offset), static_cast<std::uint32_t>(fragment),
+                                   m->seq, m->next_fsn++, flags);
+        write_data_chunk(w, tsn, rtx_.at(tsn));
         peer_rwnd_ -= std::min(peer_rwnd_, fragment);
         bytes_in_packet += fragment;
-        if (!rtt_probe_tsn_) {
-            rtt_probe_tsn_ = tsn;
-            rtt_probe_sent_ = now;
-        }
-        m->offset += fragment;
-        on_buffered_decrease(id, fragment);
         wrote = true;
-        if (m->offset == m->data.size()) {
-            // Message fully cut: next stream's turn (round robin per message; DATA needs a
-            // message's fragments on consecutive TSNs, RFC 9260 6.9).
-            s.queue.pop_front();
-            release_message(m);
-            active_streams_.pop_front();
-            if (!s.queue.empty()) {
-                active_streams_.push_back() = id;
-            } else {
-                s.scheduled = false;
-            }
-            if (s.resetting) maybe_send_reset_request(now);
-        } else if (use_i_data_ && active_streams_.size() > 1) {
-            // RFC 8260: with I-DATA, streams take turns per chunk, so one large message does
-            // not hold the others back.
-            active_streams_.pop_front();
-            active_streams_.push_back() = id;
-        }
+        if (send_queue_.on_cut(id, fragment, use_i_data_, on_low) && s.resetting) maybe_send_reset_request(now);
     }
     return wrote;
 }
@@ -2429,7 +2127,7 @@ inline std::size_t association::build_packet(time_point now, mutable_bytes out)
     w.write_u16(config_.remote_port);
     w.write_u32(peer_vtag_);
     w.write_u32(0);
-    const bool data_waiting = retransmit_pending_ != 0 || (queued_bytes_ != 0 && outstanding_bytes_ < cc_.cwnd());
+    const bool data_waiting = rtx_.retransmit_pending() != 0 || (send_queue_.queued_bytes() != 0 && rtx_.outstanding_bytes() < cc_.cwnd());
     // Control chunks first (RFC 9260 6.10), a SACK also when DATA can carry it along.
     if (sack_now_ || (sack_pending_ && data_waiting)) write_sack(w);
     if (send_shutdown_ && state_ == association_state::shutdown_sent) {
@@ -2440,8 +2138,8 @@ inline std::size_t association::build_packet(time_point now, mutable_bytes out)
         shutdown_ack_chunk{}.write(w);
         send_shutdown_ack_ = false;
     }
-    if (forward_tsn_pending_ && advanced_peer_ack_point_ > tx_cum_ack_ &&
-        w.remaining() >= 8 + 4 * std::min<std::size_t>(64, static_cast<std::size_t>(advanced_peer_ack_point_ - tx_cum_ack_)))
+    if (forward_tsn_pending_ && rtx_.advanced_peer_ack_point() > rtx_.cum_ack() &&
+        w.remaining() >= 8 + 4 * std::min<std::size_t>(64, static_cast<std::size_t>(rtx_.advanced_peer_ack_point() - rtx_.cum_ack())))
     {
         if (use_i_data_) write_i_forward_tsn(w);
         else write_forward_tsn(w);
@@ -2471,12 +2169,12 @@ inline std::size_t association::build_packet(time_point now, mutable_bytes out)
         heartbeat_chunk{false, info}.write(w);
     }
     bool data = false;
-    if (retransmit_pending_ != 0) {
+    if (rtx_.retransmit_pending() != 0) {
         data = write_retransmissions(w, fast_retransmit_now_);
         fast_retransmit_now_ = false;
     }
     std::size_t new_bytes = 0;
-    if (retransmit_pending_ == 0 && queued_bytes_ != 0) data = write_new_data(now, w, new_bytes) || data;
+    if (rtx_.retransmit_pending() == 0 && send_queue_.queued_bytes() != 0) data = write_new_data(now, w, new_bytes) || data;
     if (data) {
         // RFC 9260 6.3.2 R1: T3 runs while data is outstanding.
         if (!t3_.running()) t3_.at = now + rto_;
