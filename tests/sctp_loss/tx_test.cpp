@@ -340,3 +340,98 @@ TEST_CASE("G10: one SACK of 300 overlapping gap blocks costs the blocks, not x f
     CHECK(a.stats().tx_work - work_before_repeat <= 2 * blocks.size() + 16);
     CHECK(a.stats().tx_bytes_held <= (4u << 20));
 }
+
+// ---- G12: partial reliability and retransmission selection at scale -------------------------
+
+TEST_CASE("G12: 10,000 messages abandoned at once cost linear work", "[sctp][tx][hostile]")
+{
+    pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(5)});
+    REQUIRE(h.connect_both());
+    REQUIRE(h.a.peer_supports_partial_reliability());
+    association& a = h.a;
+    const std::size_t budget = association_config{}.send_buffer_size;
+    bool lossy = true;
+    h.tap = [&](endpoint from, peerkit::bytes_view) { return from != endpoint::a || !lossy; };
+    // One-byte messages: the flight (payload bytes, RFC 9260 6.1) holds thousands of chunks.
+    send_options once;
+    once.max_retransmissions = 0;
+    constexpr std::size_t n = 10000;
+    const auto work_before = a.stats().tx_work;
+    const auto chunks_before = a.stats().data_chunks_sent;
+    for (std::size_t i = 0; i < n; ++i)
+        REQUIRE(a.send(h.now, 0, 53, bytes_of(1, static_cast<std::uint8_t>(i)), once));
+    // Nothing arrives: T3 expires and every chunk in flight is abandoned at once (each of its
+    // message's chunks is visited; the old walk visited the whole flight per message).
+    std::size_t held_max = 0;
+    REQUIRE(h.run_until([&] {
+        held_max = std::max<std::size_t>(held_max, a.stats().tx_bytes_held);
+        return a.stats().abandoned_messages >= 1000;
+    }, std::chrono::seconds(30)));
+    const auto abandoned = a.stats().abandoned_messages;
+    const auto chunks = a.stats().data_chunks_sent - chunks_before;
+    const auto work = a.stats().tx_work - work_before;
+    INFO("abandoned " << abandoned << ", chunks sent " << chunks << ", work " << work);
+    CHECK(a.stats().t3_expirations >= 1);
+    // Queueing, cutting, T3 marking, abandoning and advancing: a few steps per message and
+    // chunk. Quadratic abandoning would cost abandoned x flight, over 10^6 here.
+    CHECK(work <= 10 * (n + chunks));
+    CHECK(held_max <= budget);
+    // The path heals: FORWARD-TSN skips what was abandoned, the rest is delivered, and
+    // everything held is given back.
+    lossy = false;
+    REQUIRE(h.run_until([&] {
+        held_max = std::max<std::size_t>(held_max, a.stats().tx_bytes_held);
+        return a.buffered_amount() == 0 && a.bytes_in_flight() == 0 && a.stats().tx_bytes_held == 0;
+    }, std::chrono::seconds(60)));
+    CHECK(held_max <= budget);
+    CHECK(a.stats().forward_tsns_sent >= 1);
+    CHECK(h.count<message_event>(endpoint::b) == n - a.stats().abandoned_messages);
+    CHECK(a.stats().tx_work - work_before <= 12 * (n + a.stats().data_chunks_sent - chunks_before));
+}
+
+TEST_CASE("G12: thousands marked for retransmission, work per packet sent", "[sctp][tx][hostile]")
+{
+    pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(5)});
+    REQUIRE(h.connect_both());
+    association& a = h.a;
+    std::optional<std::uint32_t> first;
+    std::uint32_t highest = 0;
+    h.tap = [&](endpoint from, peerkit::bytes_view p) {
+        if (from != endpoint::a) return true;
+        for (const auto& d : data_chunks(p)) {
+            if (!first) first = d.tsn;
+            highest = d.tsn;
+        }
+        return false;  // the peer is the test
+    };
+    for (std::uint8_t i = 0; i < 200; ++i)
+        for (std::uint16_t k = 0; k < 20; ++k) REQUIRE(a.send(h.now, k, 53, bytes_of(1, i), unordered()));
+    while (auto p = a.poll_transmit()) h.tap(endpoint::a, *p);
+    REQUIRE(first);
+    const std::uint32_t count = highest - *first + 1;
+    REQUIRE(count >= 3000);
+    // Three SACKs that each newly acknowledge one more chunk at the top (sent after all the
+    // others): three miss indications for everything below, marked all at once (7.2.4).
+    for (std::uint16_t i = 1; i <= 3; ++i) {
+        const std::array<gap_block, 1> block{{{static_cast<std::uint16_t>(count - i + 1), static_cast<std::uint16_t>(count)}}};
+        (void)a.handle_packet(h.now, make_sack(a, *first - 1, block));
+    }
+    const auto marked = a.stats().fast_retransmissions;
+    REQUIRE(marked >= count - 3);
+    // Each packet costs the chunks it carries, never a scan from the oldest chunk.
+    std::uint64_t resent = 0;
+    std::size_t packets = 0;
+    for (;;) {
+        const auto work_before = a.stats().tx_work;
+        auto p = a.poll_transmit();
+        if (!p) break;
+        const std::size_t chunks = data_chunks(*p).size();
+        ++packets;
+        resent += chunks;
+        CHECK(a.stats().tx_work - work_before <= chunks + 2);
+        CHECK(a.stats().tx_bytes_held <= association_config{}.send_buffer_size);
+    }
+    CHECK(packets >= 10);
+    CHECK(resent == marked);
+    CHECK(a.stats().retransmissions == marked);
+}

@@ -16,7 +16,7 @@
 // message record, a link per chunk to the next of its message) and the advanced peer ack point
 // (RFC 3758 3.5).
 //
-// Invariants (tests/sctp_loss/retransmission_queue_test.cpp):
+// Invariants (tests/sctp_loss/tx_queues_test.cpp):
 //   - outstanding_bytes() == sum of lengths of chunks in_flight;
 //   - retransmit_pending() == number of chunks marked retransmit, each of which has one entry
 //     in the heap (entries of chunks acknowledged or abandoned since are dropped when they

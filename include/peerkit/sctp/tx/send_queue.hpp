@@ -12,7 +12,7 @@
 // DATA, per chunk with I-DATA), each stream's buffered amount and its low threshold, and the
 // expiry of queued messages with a lifetime (RFC 3758 3.5 A1).
 //
-// Invariants (tests/sctp_loss/send_queue_test.cpp):
+// Invariants (tests/sctp_loss/tx_queues_test.cpp):
 //   - queued_bytes() == sum over streams of buffered() == payload bytes not yet cut into chunks;
 //   - bytes_held() == sum over live message records of (payload size + message_cost): a record
 //     lives while it is queued or a chunk of it is in the retransmission queue (refs);
