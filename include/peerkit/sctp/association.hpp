@@ -14,7 +14,9 @@
 //   receiving   RFC 9260 6.2 (TSN tracking, delayed SACK), 6.5 (streams), 6.9 (reassembly),
 //               in sctp/rx/: data_tracker, reassembly_queue, ordered_streams
 //   sending     RFC 9260 6.1 (cwnd, rwnd), 6.9 (fragmentation), 6.3 (RTO, T3-rtx),
-//               7.2 (congestion control), 7.2.4 (fast retransmit)
+//               7.2 (congestion control), 7.2.4 (fast retransmit),
+//               in sctp/tx/: send_queue, retransmission_queue, gap_blocks, congestion_control,
+//               retransmission_timeout
 //   extensions  RFC 3758 (FORWARD-TSN), RFC 6525 (stream reset), RFC 9653 (zero checksum)
 //   teardown    RFC 9260 9.1 (ABORT), 9.2 (SHUTDOWN), 8.3 (heartbeats), 8.1 (failure)
 //

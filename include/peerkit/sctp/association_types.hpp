@@ -258,8 +258,9 @@ struct association_stats {
     // Send side: bytes held (queued and sent-but-not-cumulatively-acked messages, with their
     // bookkeeping); kept at or below send_buffer_size.
     std::uint64_t tx_bytes_held = 0;
-    // Send side: operations of SACK processing (gap blocks read, chunks visited), for tests
-    // that bound the work a SACK can cause.
+    // Send side: steps of the send queue and the retransmission queue (messages queued and
+    // cut, gap blocks read, chunks visited by SACK processing, marked, retransmitted or
+    // abandoned), for tests that bound the work a SACK, a timer or abandoning can cause.
     std::uint64_t tx_work = 0;
 };
 
