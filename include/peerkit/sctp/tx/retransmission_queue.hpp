@@ -20,7 +20,8 @@
 //   - outstanding_bytes() == sum of lengths of chunks in_flight;
 //   - retransmit_pending() == number of chunks marked retransmit, each of which has one entry
 //     in the heap (entries of chunks acknowledged or abandoned since are dropped when they
-//     come up: amortized against the mark that pushed them);
+//     come up, amortized against the mark that pushed them, and all at once whenever no
+//     chunk is marked); the heap's storage is kept, like the ring's;
 //   - a message's chunks in the queue are exactly those reached from its first_tsn by links;
 //   - cum_ack() <= advanced_peer_ack_point() < next_tsn(), and the chunks between are
 //     abandoned.
@@ -163,7 +164,6 @@ public:
     {
         ++work_;
         assert(!marked_.empty() && marked_.front() == t);
-        pop_marked();
         tx_chunk& c = at(t);
         c.state = tx_state::in_flight;
         c.missing_reports = 0;
@@ -171,6 +171,7 @@ public:
         ++c.transmissions;
         outstanding_ += c.length;
         --retransmit_pending_;
+        pop_marked();
         if (rtt_probe_ == t) rtt_probe_.reset();  // Karn (6.3.1 C5)
     }
     // Marks the chunk in flight at t for retransmission: it leaves the flight.
@@ -182,6 +183,7 @@ public:
         c.state = tx_state::retransmit;
         c.missing_reports = 0;
         outstanding_ -= c.length;
+        if (retransmit_pending_ == 0) marked_.clear();  // what is left is stale
         ++retransmit_pending_;
         marked_.push_back(t);
         std::push_heap(marked_.begin(), marked_.end(), std::greater<>{});
@@ -271,6 +273,7 @@ public:
             }
             (void)next_unsettled(first);  // links the range past itself for the next SACK
         }
+        if (retransmit_pending_ == 0) marked_.clear();  // what is left is stale
         return r;
     }
     // 7.2.4: miss indications for the TSNs the last SACK reported missing (the holes between
@@ -322,6 +325,7 @@ public:
             }
             t = c.next_in_message != 0 ? t + c.next_in_message : 0;
         }
+        if (retransmit_pending_ == 0) marked_.clear();  // what is left is stale
     }
     // C1-C3: the advanced peer ack point moves over abandoned chunks.
     void advance_peer_ack_point()
