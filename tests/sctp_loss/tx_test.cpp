@@ -435,3 +435,50 @@ TEST_CASE("G12: thousands marked for retransmission, work per packet sent", "[sc
     CHECK(resent == marked);
     CHECK(a.stats().retransmissions == marked);
 }
+
+TEST_CASE("FORWARD-TSN names each stream once, with its last skipped SSN", "[sctp][tx]")
+{
+    pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(5)});
+    REQUIRE(h.connect_both());
+    association& a = h.a;
+    bool lossy = true;
+    std::vector<forward_tsn_stream> entries;
+    std::uint32_t new_cum = 0;
+    std::uint32_t highest = 0;
+    h.tap = [&](endpoint from, peerkit::bytes_view p) {
+        if (from != endpoint::a) return true;
+        for (const auto& d : data_chunks(p)) highest = d.tsn;
+        if (auto parsed = packet_view::parse(p)) {
+            for (const chunk_view c : *parsed) {
+                if (!c.is(chunk_type::forward_tsn) || !entries.empty()) continue;
+                if (auto f = forward_tsn_chunk::parse(c)) {
+                    new_cum = f->new_cumulative_tsn;
+                    for (const forward_tsn_stream e : f->streams) entries.push_back(e);
+                }
+            }
+        }
+        return !lossy;
+    };
+    send_options once;
+    once.max_retransmissions = 0;
+    // Three ordered messages on each of five streams, interleaved; one unordered (no entry).
+    for (std::uint16_t round = 0; round < 3; ++round)
+        for (std::uint16_t s = 0; s < 5; ++s) REQUIRE(a.send(h.now, s, 53, bytes_of(100, 1), once));
+    send_options once_unordered = once;
+    once_unordered.unordered = true;
+    REQUIRE(a.send(h.now, 7, 53, bytes_of(100, 2), once_unordered));
+    REQUIRE(h.run_until([&] { return !entries.empty(); }, std::chrono::seconds(30)));
+    CHECK(new_cum == highest);
+    REQUIRE(entries.size() == 5);
+    for (std::uint16_t s = 0; s < 5; ++s) {
+        CHECK(entries[s].stream_id == s);
+        CHECK(entries[s].ssn == 2);
+    }
+    // The path heals: the peer skips SSNs 0-2 on each stream, so what follows is delivered.
+    lossy = false;
+    for (std::uint16_t s = 0; s < 5; ++s) REQUIRE(a.send(h.now, s, 53, bytes_of(100, 3)));
+    REQUIRE(h.run_until([&] {
+        return h.count<message_event>(endpoint::b) == 5 && a.stats().tx_bytes_held == 0;
+    }, std::chrono::seconds(60)));
+    CHECK(a.stats().abandoned_messages == 16);
+}

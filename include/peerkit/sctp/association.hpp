@@ -316,6 +316,7 @@ private:
     void on_tail_loss_probe(time_point now);
     void advance_peer_ack_point();
     void write_forward_tsn(byte_writer& w);
+    std::uint16_t& forward_slot(std::uint16_t stream, bool unordered);
     void update_rto(duration rtt);
     void on_t3_expired(time_point now);
     void maybe_send_shutdown(time_point now);
@@ -405,6 +406,10 @@ private:
     std::vector<gap_block> gap_scratch_;
     std::vector<forward_tsn_stream> forward_scratch_;
     std::vector<i_forward_tsn_entry> i_forward_scratch_;
+    // Per (stream, U): 1 + the index of its entry in the scratch list being built, 0 for none,
+    // so building a FORWARD-TSN costs the chunks it skips, not chunks x streams. Indexed by
+    // our own stream ids (fixed state), cleared after each use.
+    std::vector<std::uint16_t> forward_slot_;
 
     // shutdown (RFC 9260 9.2)
     bool send_shutdown_ = false;
@@ -1703,17 +1708,21 @@ inline void association::write_forward_tsn(byte_writer& w)
 {
     // RFC 3758 3.2: new cumulative TSN, then the last skipped SSN of each ordered stream.
     forward_scratch_.clear();
-    const std::size_t max_entries = w.remaining() >= 8 ? (w.remaining() - 8) / 4 : 0;
-    for (tsn64 t = rtx_.cum_ack() + 1; t <= rtx_.advanced_peer_ack_point(); ++t) {
-        const tx_chunk& c = rtx_.at(t);
-        if ((c.flags & data_chunk::flag_unordered) != 0 || c.message == nullptr) continue;
-        // Replace an earlier entry of the same stream (SSNs only grow along TSNs).
-        auto it = std::find_if(forward_scratch_.begin(), forward_scratch_.end(),
-                               [&](const forward_tsn_stream& e) { return e.stream_id == c.message->stream; });
+    const std::size_t max_entries = std::min<std::size_t>(w.remaining() >= 8 ? (w.remaining() - 8) / 4 : 0, 0xFFFF);
+    rtx_.for_each_skipped([&](const tx_chunk& c) {
+        if ((c.flags & data_chunk::flag_unordered) != 0 || c.message == nullptr) return;
+        const std::uint16_t stream = c.message->stream;
         const auto ssn = static_cast<std::uint16_t>(c.seq);
-        if (it != forward_scratch_.end()) it->ssn = ssn;
-        else if (forward_scratch_.size() < max_entries) forward_scratch_.push_back({c.message->stream, ssn});
-    }
+        std::uint16_t& slot = forward_slot(stream, false);
+        // Replace an earlier entry of the same stream (SSNs only grow along TSNs).
+        if (slot != 0) {
+            forward_scratch_[slot - 1u].ssn = ssn;
+        } else if (forward_scratch_.size() < max_entries) {
+            forward_scratch_.push_back({stream, ssn});
+            slot = static_cast<std::uint16_t>(forward_scratch_.size());
+        }
+    });
+    for (const auto& e : forward_scratch_) forward_slot(e.stream_id, false) = 0;
     forward_tsn_chunk f;
     f.new_cumulative_tsn = static_cast<std::uint32_t>(rtx_.advanced_peer_ack_point());
     f.streams = wire_array<forward_tsn_stream>(std::span<const forward_tsn_stream>(forward_scratch_));
@@ -1726,26 +1735,34 @@ inline void association::write_i_forward_tsn(byte_writer& w)
 {
     // RFC 8260 2.3.1: new cumulative TSN, then per stream and kind the largest abandoned MID.
     i_forward_scratch_.clear();
-    const std::size_t max_entries = w.remaining() >= 8 ? (w.remaining() - 8) / 8 : 0;
-    for (tsn64 t = rtx_.cum_ack() + 1; t <= rtx_.advanced_peer_ack_point(); ++t) {
-        const tx_chunk& c = rtx_.at(t);
-        if (c.message == nullptr) continue;
+    const std::size_t max_entries = std::min<std::size_t>(w.remaining() >= 8 ? (w.remaining() - 8) / 8 : 0, 0xFFFF);
+    rtx_.for_each_skipped([&](const tx_chunk& c) {
+        if (c.message == nullptr) return;
+        const std::uint16_t stream = c.message->stream;
         const bool unordered = (c.flags & data_chunk::flag_unordered) != 0;
-        auto it = std::find_if(i_forward_scratch_.begin(), i_forward_scratch_.end(), [&](const i_forward_tsn_entry& e) {
-            return e.stream_id == c.message->stream && e.unordered == unordered;
-        });
-        if (it != i_forward_scratch_.end()) {
-            if (seq_before(it->mid, c.seq)) it->mid = c.seq;
+        std::uint16_t& slot = forward_slot(stream, unordered);
+        if (slot != 0) {
+            auto& e = i_forward_scratch_[slot - 1u];
+            if (seq_before(e.mid, c.seq)) e.mid = c.seq;
         } else if (i_forward_scratch_.size() < max_entries) {
-            i_forward_scratch_.push_back({c.message->stream, unordered, c.seq});
+            i_forward_scratch_.push_back({stream, unordered, c.seq});
+            slot = static_cast<std::uint16_t>(i_forward_scratch_.size());
         }
-    }
+    });
+    for (const auto& e : i_forward_scratch_) forward_slot(e.stream_id, e.unordered) = 0;
     i_forward_tsn_chunk f;
     f.new_cumulative_tsn = static_cast<std::uint32_t>(rtx_.advanced_peer_ack_point());
     f.entries = wire_array<i_forward_tsn_entry>(std::span<const i_forward_tsn_entry>(i_forward_scratch_));
     f.write(w);
     forward_tsn_pending_ = false;
     ++stats_.forward_tsns_sent;
+}
+
+inline std::uint16_t& association::forward_slot(std::uint16_t stream, bool unordered)
+{
+    const std::size_t key = 2 * std::size_t{stream} + (unordered ? 1 : 0);
+    if (key >= forward_slot_.size()) forward_slot_.resize(key + 1, 0);
+    return forward_slot_[key];
 }
 
 // ---- RE-CONFIG (RFC 6525) -----------------------------------------------------------------------

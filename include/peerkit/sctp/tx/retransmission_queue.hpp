@@ -327,6 +327,16 @@ public:
         }
         if (retransmit_pending_ == 0) marked_.clear();  // what is left is stale
     }
+    // f(const tx_chunk&) for each chunk a FORWARD-TSN skips: above the cumulative ack, up to
+    // the advanced peer ack point (RFC 3758 3.2).
+    template <class F>
+    void for_each_skipped(F&& f) const
+    {
+        for (tsn64 t = cum_ack_ + 1; t <= advanced_; ++t) {
+            ++work_;
+            f(at(t));
+        }
+    }
     // C1-C3: the advanced peer ack point moves over abandoned chunks.
     void advance_peer_ack_point()
     {
@@ -378,7 +388,7 @@ private:
     std::uint64_t send_seq_ = 0;  // counts DATA chunk transmissions (tx_chunk::sent_seq)
     std::optional<tsn64> rtt_probe_;
     time_point rtt_probe_sent_{};
-    std::uint64_t work_ = 0;
+    mutable std::uint64_t work_ = 0;  // mutable: for_each_skipped() counts too
 };
 
 }  // namespace peerkit::sctp::tx
