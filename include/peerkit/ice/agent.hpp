@@ -25,6 +25,7 @@
 #include <peerkit/error.hpp>
 #include <peerkit/ice/candidate.hpp>
 #include <peerkit/ice/config.hpp>
+#include <peerkit/ice/consent.hpp>
 #include <peerkit/ice/detail/stun_glue.hpp>
 #include <peerkit/ice/error.hpp>
 #include <peerkit/ice/types.hpp>
@@ -379,7 +380,7 @@ public:
         for (const transaction& tx : transactions_) consider(tx.next);
         if (has_check_to_send()) deadline(checked_once_ ? last_check_ + config_.ta : last_tick_);
         if (selected_ && !consent_lost_) {
-            if (config_.consent_freshness && !config_.lite) deadline(next_consent_);
+            if (config_.consent_freshness && !config_.lite) deadline(consent_.next_check());
             deadline(pairs_[*selected_].last_sent + config_.keepalive_interval);
             if (state_ != connection_state::disconnected) deadline(consent_base() + config_.disconnected_timeout);
             deadline(consent_base() + config_.consent_timeout);
@@ -1151,7 +1152,9 @@ private:
                          " transmissions (agent_config::check_max_transmits)");
             break;
         case transaction_kind::consent:
-            // Consent is judged by time since the last response (RFC 7675 5.1).
+            // A missed answer to a check that was sent: what may make the state disconnected
+            // (ice/consent.hpp); expiry is judged by time since the last answer (RFC 7675 5.1).
+            if (selected_ && tx.pair == *selected_) consent_.missed();
             if (tx.pair < pairs_.size())
                 log_pair(log::level::debug, tx.pair, "consent check unanswered after ", tx.sent, " transmissions");
             break;
@@ -1480,7 +1483,7 @@ private:
             pair& p = pairs_[*index];
             p.valid = true;
             set_pair_state(*index, pair_state::succeeded, "lite: a check arrived");
-            last_request_on_selected_ = now;
+            consent_.confirmed(now);  // a lite agent's proof of consent is the peer's check
             if (m.use_candidate) {
                 if (!p.nominated) log_pair(log::level::debug, *index, "nominated by the controlling peer (lite, RFC 8445 7.3.2)");
                 p.nominated = true;
@@ -1501,7 +1504,6 @@ private:
             return;
         }
         pair& p = pairs_[*index];
-        if (selected_ == *index) last_request_on_selected_ = now;
         switch (p.state) {
         case pair_state::succeeded:
             break;  // nothing to check; nomination below
@@ -1608,9 +1610,10 @@ private:
         if (tx.pair >= pairs_.size()) return;
         if (tx.kind == transaction_kind::consent) {
             if (m.klass == detail::message_class::success && symmetric) {
-                last_consent_ = now;
+                consent_.confirmed(now);
                 if (state_ == connection_state::disconnected) update_state(now);
             } else {
+                if (selected_ && tx.pair == *selected_) consent_.missed();
                 log_pair(log::level::debug, tx.pair, "consent check answered ",
                          m.klass == detail::message_class::error ? "with an error " : "from the wrong address ",
                          m.error_code, ": no consent from it (RFC 7675 5.1)");
@@ -1742,7 +1745,7 @@ private:
         }
         if (role_ == role::controlling && !nomination_deadline_ && !any_nominated())
             nomination_deadline_ = now + config_.nomination_wait;
-        if (selected_ && *selected_ == *valid) last_consent_ = now;
+        if (selected_ && *selected_ == *valid) consent_.confirmed(now);
         select_best_nominated(now);
     }
 
@@ -1810,8 +1813,7 @@ private:
                 turns_[*t].client.bind_channel(now, remotes_[pairs_[*best].remote].address);
                 drain_turn(now, *t);
             }
-        last_consent_ = now;
-        last_request_on_selected_ = now;
+        consent_.start(now);
         consent_lost_ = false;
         schedule_consent(now);
         emit(selected_pair_changed{locals_[pairs_[*best].local], remotes_[pairs_[*best].remote]});
@@ -1829,10 +1831,10 @@ private:
     }
 
     // ---- consent freshness (RFC 7675) and keepalives (RFC 8445 11) -----------------------------
-    time_point consent_base() const
-    {
-        return config_.lite ? last_request_on_selected_ : last_consent_;
-    }
+    time_point consent_base() const { return consent_.last_proof(); }
+
+    // Only an agent that sends consent checks can miss their answers (ice/consent.hpp).
+    bool sends_consent_checks() const { return config_.consent_freshness && !config_.lite; }
 
     void schedule_consent(time_point now)
     {
@@ -1840,13 +1842,13 @@ private:
         const duration base = state_ == connection_state::disconnected ? config_.consent_interval_disconnected
                                                                        : config_.consent_interval;
         const auto r = static_cast<double>(random_u64() >> 11) * 0x1.0p-53;
-        next_consent_ = now + std::chrono::duration_cast<duration>(base * (0.8 + 0.4 * r));
+        consent_.schedule(now, base, r);
     }
 
     void run_consent(time_point now)
     {
         if (!selected_ || consent_lost_ || config_.lite) return;
-        if (config_.consent_freshness && now >= next_consent_ && !remote_pwd_.empty()) {
+        if (config_.consent_freshness && consent_.check_due(now) && !remote_pwd_.empty()) {
             if (transactions_.size() < config_.max_in_flight + 4) send_check(now, *selected_, transaction_kind::consent);
             schedule_consent(now);
         }
@@ -1862,8 +1864,9 @@ private:
     {
         if (closed()) return;
         if (selected_) {
-            const time_point base = consent_base();
-            if (now >= base + config_.consent_timeout) {
+            const consent_verdict verdict =
+                consent_.assess(now, {config_.disconnected_timeout, config_.consent_timeout}, sends_consent_checks());
+            if (verdict == consent_verdict::expired) {
                 // RFC 7675 5.1: consent expired; stop sending on the pair.
                 consent_lost_ = true;
                 const pair& p = pairs_[*selected_];
@@ -1872,7 +1875,7 @@ private:
                                            remotes_[p.remote].address.to_string(), " (RFC 7675 5.1)"));
                 return;
             }
-            if (now >= base + config_.disconnected_timeout) {
+            if (verdict == consent_verdict::disconnected) {
                 if (state_ != connection_state::disconnected) {
                     set_connection(connection_state::disconnected);
                     schedule_consent(now);
@@ -2050,9 +2053,7 @@ private:
     time_point pending_now_{};         // the time of the add_pair call in progress
     bool pending_turn_drain_ = false;  // a TURN client has output from add_pair
     bool ticked_ = false;
-    time_point last_consent_{};
-    time_point last_request_on_selected_{};
-    time_point next_consent_{};
+    consent_freshness consent_;  // RFC 7675 on the selected pair
     std::optional<time_point> nomination_deadline_;
     std::optional<time_point> last_remote_candidate_;
     std::optional<time_point> checking_since_;  // when the state last became checking
