@@ -24,10 +24,13 @@
 #include <peerkit/crypto/concepts.hpp>
 #include <peerkit/error.hpp>
 #include <peerkit/ice/candidate.hpp>
+#include <peerkit/ice/checklist.hpp>
 #include <peerkit/ice/config.hpp>
 #include <peerkit/ice/consent.hpp>
 #include <peerkit/ice/detail/stun_glue.hpp>
 #include <peerkit/ice/error.hpp>
+#include <peerkit/ice/gathering.hpp>
+#include <peerkit/ice/transactions.hpp>
 #include <peerkit/ice/types.hpp>
 #include <peerkit/log.hpp>
 #include <peerkit/stun/stream_framing.hpp>
@@ -134,23 +137,9 @@ public:
             if (!config_.gathering.accepts(s)) continue;
             if (find_socket(s.id) != nullptr) continue;
             sockets_.push_back(s);
-            const bool v6 = s.address.address().is_v6();
-            unsigned ordinal = 0;
-            for (const local_socket& other : sockets_)
-                if (&other != &sockets_.back() && other.address.address().is_v6() == v6) ++ordinal;
-            const auto pref = host_local_preference(v6, ordinal, s.loopback);
+            const std::uint16_t pref = host_preference_among(sockets_, s);
             host_prefs_.push_back({s.id, pref});
-            if (config_.policy == transport_policy::all) {
-                candidate c;
-                c.type = candidate_type::host;
-                c.address = c.base = s.address;
-                c.socket = s.id;
-                c.loopback = s.loopback;
-                c.interface_name = s.interface_name;
-                c.priority = candidate_priority(candidate_type::host, pref);
-                c.foundation = compute_foundation(candidate_type::host, c.base);
-                add_local_candidate(now, std::move(c));
-            }
+            if (config_.policy == transport_policy::all) add_local_candidate(now, host_candidate(s, pref));
             if (config_.lite) continue;  // RFC 8445 2.5: lite agents have host candidates only
             if (config_.policy == transport_policy::all) {
                 for (const endpoint& server : config_.stun_servers) {
@@ -377,7 +366,7 @@ public:
         auto deadline = [&](time_point when) {
             if (!ticked_ || when > last_tick_) consider(when);
         };
-        for (const transaction& tx : transactions_) consider(tx.next);
+        if (auto when = transactions_.next_deadline()) consider(*when);
         if (has_check_to_send()) deadline(checked_once_ ? last_check_ + config_.ta : last_tick_);
         if (selected_ && !consent_lost_) {
             if (config_.consent_freshness && !config_.lite) deadline(consent_.next_check());
@@ -486,44 +475,7 @@ public:
 
 private:
     // ---- internal state ----------------------------------------------------------------------
-    // RFC 8445 7.2.5.2: the ways a check fails.
-    enum class pair_failure : std::uint8_t { none, timeout, error_response, non_symmetric };
-
-    struct pair {
-        std::size_t local = 0;
-        std::size_t remote = 0;
-        std::uint64_t priority = 0;
-        pair_state state = pair_state::frozen;
-        bool valid = false;               // RFC 8445 7.2.5.3.2: in the valid list
-        bool nominated = false;
-        bool nominate_on_success = false; // RFC 8445 7.3.1.5: USE-CANDIDATE before our check won
-        bool use_candidate = false;       // controlling: our next check nominates (8.1.1)
-        bool triggered = false;           // in the triggered-check queue
-        pair_failure failure = pair_failure::none;  // why it is Failed, for logs and the failure reason
-        std::optional<std::size_t> valid_pair;  // the valid pair this pair's check produced
-        time_point last_sent{};
-        std::string foundation;           // local foundation + ':' + remote foundation
-    };
-
-    enum class transaction_kind : std::uint8_t { check, consent, gather };
-
-    struct transaction {
-        detail::transaction_id id{};
-        transaction_kind kind = transaction_kind::check;
-        std::size_t pair = 0;       // check/consent
-        socket_id socket = 0;       // gather
-        endpoint server{};          // gather
-        std::vector<std::byte> request;
-        std::size_t local = 0;      // the local candidate it was sent from
-        endpoint destination{};
-        time_point next{};
-        duration rto{};
-        unsigned sent = 0;
-        bool cancelled = false;     // RFC 8445 7.3.1.4: no more retransmits, still listened for
-        bool use_candidate = false;
-        ice::role sent_role = role::controlling;
-        std::uint32_t priority = 0; // the PRIORITY attribute sent (for a local prflx, 7.2.5.3.1)
-    };
+    using pair = candidate_pair;
 
     struct turn_entry {
         turn_entry(socket_id s, const endpoint& srv, turn::client<Crypto> c, std::string u)
@@ -608,9 +560,8 @@ private:
         if (state_ == connection_state::failed || closed()) return;
         PEERKIT_ICE_LOG(warn, "connection failed: ", why);
         checks_stopped_ = true;
-        triggered_.clear();
-        for (pair& p : pairs_) p.triggered = false;
-        std::erase_if(transactions_, [](const transaction& t) { return t.kind == transaction_kind::check; });
+        pairs_.clear_triggered();
+        transactions_.erase_kind(transaction_kind::check);
         failure_ = why;
         set_connection(connection_state::failed, std::move(why));
     }
@@ -831,9 +782,7 @@ private:
 
     std::optional<std::size_t> find_pair(std::size_t local, std::size_t remote) const
     {
-        for (std::size_t i = 0; i < pairs_.size(); ++i)
-            if (pairs_[i].local == local && pairs_[i].remote == remote) return i;
-        return std::nullopt;
+        return pairs_.find(local, remote);
     }
 
     // How a pair came to be: formed from candidates (RFC 8445 6.1.2), or learned from a check
@@ -872,14 +821,7 @@ private:
         if (pairs_.size() >= config_.max_pairs) {
             // RFC 8445 6.1.2.5: keep the highest-priority pairs; only a frozen or waiting pair
             // that nobody depends on can make room.
-            std::optional<std::size_t> lowest;
-            for (std::size_t i = 0; i < pairs_.size(); ++i) {
-                const pair& q = pairs_[i];
-                if ((q.state != pair_state::frozen && q.state != pair_state::waiting) || q.triggered ||
-                    q.valid || selected_ == i)
-                    continue;
-                if (!lowest || q.priority < pairs_[*lowest].priority) lowest = i;
-            }
+            const std::optional<std::size_t> lowest = pairs_.lowest_prunable(selected_);
             if (!lowest || pairs_[*lowest].priority >= p.priority) {
                 ++stats_.dropped_candidates;
                 PEERKIT_ICE_LOG(debug, "pair ", l.address, " -> ", r.address, " not formed: ", config_.max_pairs,
@@ -892,14 +834,8 @@ private:
         // RFC 8445 6.1.2.6 with RFC 8838 10: a new pair is Waiting when no other pair of its
         // foundation is Waiting or In-Progress (so every foundation gets checked early), or when
         // one of its foundation already succeeded; otherwise Frozen.
-        bool foundation_busy = false, foundation_succeeded = false;
-        for (const pair& q : pairs_) {
-            if (q.foundation != p.foundation) continue;
-            if (q.state == pair_state::waiting || q.state == pair_state::in_progress) foundation_busy = true;
-            if (q.state == pair_state::succeeded) foundation_succeeded = true;
-        }
-        p.state = (!foundation_busy || foundation_succeeded) ? pair_state::waiting : pair_state::frozen;
-        pairs_.push_back(std::move(p));
+        p.state = pairs_.initial_state(p.foundation);
+        pairs_.add(std::move(p));
         log_pair(log::level::debug, pairs_.size() - 1, "new, ", to_string(pairs_.back().state),
                  origin == pair_origin::learned_from_check ? " (learned from the peer's check)" : "");
         // RFC 8656 9: permit the remote address on the relay now, so its checks get through
@@ -912,28 +848,12 @@ private:
         return pairs_.size() - 1;
     }
 
-    // Removing a pair shifts indices: fix every index that points past it.
+    // Removing a pair shifts indices: the checklist fixes its own, we fix ours.
     void remove_pair(std::size_t index)
     {
-        pairs_.erase(pairs_.begin() + static_cast<std::ptrdiff_t>(index));
-        auto fix = [index](std::size_t& i) { if (i > index) --i; };
-        for (pair& p : pairs_)
-            if (p.valid_pair) {
-                if (*p.valid_pair == index) p.valid_pair.reset();
-                else fix(*p.valid_pair);
-            }
-        for (std::size_t& t : triggered_) fix(t);
-        triggered_.erase(std::remove(triggered_.begin(), triggered_.end(), index), triggered_.end());
-        for (std::size_t i = 0; i < transactions_.size();) {
-            transaction& tx = transactions_[i];
-            if (tx.kind != transaction_kind::gather && tx.pair == index) {
-                transactions_.erase(transactions_.begin() + static_cast<std::ptrdiff_t>(i));
-                continue;
-            }
-            if (tx.kind != transaction_kind::gather) fix(tx.pair);
-            ++i;
-        }
-        if (selected_) fix(*selected_);
+        pairs_.remove(index);
+        transactions_.forget_pair(index);
+        if (selected_ && *selected_ > index) --*selected_;
     }
 
     void reset_checks()
@@ -944,8 +864,7 @@ private:
             parked_ = route{pairs_[*selected_].local, remotes_[pairs_[*selected_].remote]};
         pairs_.clear();
         remotes_.clear();
-        triggered_.clear();
-        std::erase_if(transactions_, [](const transaction& t) { return t.kind != transaction_kind::gather; });
+        transactions_.erase_on_pairs();
         nomination_deadline_.reset();
         last_remote_candidate_.reset();
         remote_end_of_candidates_ = false;
@@ -966,7 +885,7 @@ private:
     bool has_check_to_send() const
     {
         if (!checks_allowed() || transactions_.size() >= config_.max_in_flight) return false;
-        if (!triggered_.empty()) return true;
+        if (pairs_.has_triggered()) return true;
         if (ordinary_checks_done()) return false;
         for (const pair& p : pairs_)
             if (p.state == pair_state::waiting || p.state == pair_state::frozen) return true;
@@ -983,29 +902,8 @@ private:
     void schedule_check(time_point now)
     {
         while (has_check_to_send() && (!checked_once_ || now >= last_check_ + config_.ta)) {
-            std::optional<std::size_t> next;
-            while (!triggered_.empty() && !next) {
-                const std::size_t i = triggered_.front();
-                triggered_.pop_front();
-                pairs_[i].triggered = false;
-                if (pairs_[i].state == pair_state::waiting) next = i;  // else answered meanwhile
-            }
-            if (!next && !ordinary_checks_done()) {
-                next = best_pair_in(pair_state::waiting);
-                if (!next) {
-                    // 6.1.4.2: unfreeze the best Frozen pair whose foundation has nothing
-                    // Waiting or In-Progress.
-                    std::optional<std::size_t> candidate_pair;
-                    for (std::size_t i = 0; i < pairs_.size(); ++i) {
-                        if (pairs_[i].state != pair_state::frozen) continue;
-                        if (foundation_active(pairs_[i].foundation)) continue;
-                        if (!candidate_pair || pairs_[i].priority > pairs_[*candidate_pair].priority)
-                            candidate_pair = i;
-                    }
-                    if (!candidate_pair) candidate_pair = best_pair_in(pair_state::frozen);
-                    next = candidate_pair;
-                }
-            }
+            std::optional<std::size_t> next = pairs_.next_triggered();
+            if (!next && !ordinary_checks_done()) next = pairs_.next_ordinary();
             if (!next) break;
             send_check(now, *next);
             last_check_ = now;
@@ -1013,34 +911,11 @@ private:
         }
     }
 
-    bool foundation_active(const std::string& foundation) const
-    {
-        for (const pair& p : pairs_)
-            if (p.foundation == foundation &&
-                (p.state == pair_state::waiting || p.state == pair_state::in_progress))
-                return true;
-        return false;
-    }
-
-    std::optional<std::size_t> best_pair_in(pair_state s) const
-    {
-        std::optional<std::size_t> best;
-        for (std::size_t i = 0; i < pairs_.size(); ++i)
-            if (pairs_[i].state == s && (!best || pairs_[i].priority > pairs_[*best].priority)) best = i;
-        return best;
-    }
-
     void enqueue_triggered(std::size_t index)
     {
-        pair& p = pairs_[index];
-        if (p.triggered) return;
-        if (triggered_.size() >= config_.max_triggered) {
+        if (!pairs_.enqueue_triggered(index, config_.max_triggered))
             log_pair(log::level::debug, index, "triggered check not queued: ", config_.max_triggered,
                      " already queued (agent_config::max_triggered)");
-            return;
-        }
-        p.triggered = true;
-        triggered_.push_back(index);
     }
 
     // RFC 8445 7.2.2: a Binding request with PRIORITY (as if peer-reflexive), the role and
@@ -1074,20 +949,13 @@ private:
             req.ice_controlled = tie_breaker_;
         req.use_candidate = tx.use_candidate;
         tx.request = detail::encode_binding_request(crypto_, &remote_key_, req);
-        tx.rto = config_.check_rto;
-        tx.sent = 1;
-        tx.next = now + tx.rto;
         if (kind == transaction_kind::check) {
             // A new check on the pair supersedes an older one still in flight: RFC 8445 7.3.1.4
             // cancels it (no more retransmissions, its timeout fails nothing) but its answer,
             // if one comes, still counts.
-            for (transaction& t : transactions_)
-                if (t.kind == transaction_kind::check && t.pair == index) t.cancelled = true;
+            transactions_.cancel_checks_on(index);
             // Kept within max_in_flight: when it is reached, the cancelled ones go at once.
-            if (transactions_.size() >= config_.max_in_flight)
-                std::erase_if(transactions_, [index](const transaction& t) {
-                    return t.kind == transaction_kind::check && t.pair == index && t.cancelled;
-                });
+            if (transactions_.size() >= config_.max_in_flight) transactions_.drop_cancelled_checks_on(index);
             set_pair_state(index, pair_state::in_progress, tx.use_candidate ? "check sent with USE-CANDIDATE" : "check sent");
             ++stats_.checks_sent;
         } else {
@@ -1097,40 +965,30 @@ private:
                  tx.use_candidate ? " with USE-CANDIDATE" : "", " as ", to_string(role_));
         send_from(now, tx.local, tx.destination, tx.request);
         p.last_sent = now;
-        transactions_.push_back(std::move(tx));
+        transactions_.start(now, config_.check_rto, std::move(tx));
     }
 
     // ---- retransmissions (RFC 8489 6.2.1, capped as agent_config says) ----------------------------
     void run_transactions(time_point now)
     {
-        for (std::size_t i = 0; i < transactions_.size();) {
-            transaction& tx = transactions_[i];
-            if (tx.next > now) {
-                ++i;
-                continue;
-            }
-            const unsigned max = tx.kind == transaction_kind::gather ? config_.gather_max_transmits
-                                                                     : config_.check_max_transmits;
-            if (!tx.cancelled && tx.sent < max) {
-                ++tx.sent;
+        transactions_.run(
+            now,
+            [this](const transaction& tx) {
+                return tx.kind == transaction_kind::gather
+                           ? retransmission_limits{config_.gather_max_transmits, config_.gather_rto * 8}
+                           : retransmission_limits{config_.check_max_transmits, config_.check_rto_max};
+            },
+            [this, now](const transaction& tx) {
                 ++stats_.retransmissions;
-                const duration cap = tx.kind == transaction_kind::gather ? config_.gather_rto * 8
-                                                                         : config_.check_rto_max;
-                tx.rto = std::min(tx.rto * 2, cap);
-                tx.next = now + tx.rto;
                 if (tx.kind == transaction_kind::gather)
                     queue_transmit(tx.socket, tx.server, tx.request);
                 else
                     send_from(now, tx.local, tx.destination, tx.request);
-                PEERKIT_ICE_LOG(trace, "retransmission ", tx.sent, " of ", max, " to ", tx.destination);
-                ++i;
-                continue;
-            }
-            // Timed out.
-            transaction dead = std::move(tx);
-            transactions_.erase(transactions_.begin() + static_cast<std::ptrdiff_t>(i));
-            on_transaction_timeout(now, dead);
-        }
+                PEERKIT_ICE_LOG(trace, "retransmission ", tx.sent, " of ",
+                                tx.kind == transaction_kind::gather ? config_.gather_max_transmits : config_.check_max_transmits,
+                                " to ", tx.destination);
+            },
+            [this, now](transaction&& dead) { on_transaction_timeout(now, dead); });
     }
 
     void on_transaction_timeout(time_point now, const transaction& tx)
@@ -1173,18 +1031,13 @@ private:
         detail::binding_request req;
         req.id = tx.id;
         tx.request = detail::encode_binding_request(crypto_, static_cast<const hmac_key*>(nullptr), req);
-        tx.rto = config_.gather_rto;
-        tx.sent = 1;
-        tx.next = now + tx.rto;
         queue_transmit(s.id, server, tx.request);
-        transactions_.push_back(std::move(tx));
+        transactions_.start(now, config_.gather_rto, std::move(tx));
     }
 
     std::size_t pending_gathers() const
     {
-        std::size_t n = 0;
-        for (const transaction& t : transactions_)
-            if (t.kind == transaction_kind::gather) ++n;
+        std::size_t n = transactions_.count(transaction_kind::gather);
         for (const turn_entry& t : turns_)
             if (!t.settled) ++n;
         return n;
@@ -1256,18 +1109,9 @@ private:
         while (auto ev = turns_[t].client.poll_event()) {
             if (auto* a = std::get_if<turn::allocated>(&*ev)) {
                 const local_socket* s = find_socket(turns_[t].socket);
-                candidate c;
-                c.type = candidate_type::relay;
-                c.address = c.base = a->relayed;
-                c.related = a->mapped;
-                c.socket = turns_[t].socket;
-                c.interface_name = s ? s->interface_name : std::string{};
-                // RFC 8445 5.1.2.2: relayed candidates share the lowest type preference; the
-                // local preference still tells several relays apart, and ranks a relay reached
-                // over UDP above one reached over TCP/TLS (head-of-line blocking on the stream).
-                c.priority = candidate_priority(candidate_type::relay,
-                                                static_cast<std::uint16_t>((turns_[t].connection == 0 ? 65535u : 32767u) - t));
-                c.foundation = compute_foundation(candidate_type::relay, c.base, &turns_[t].server);
+                candidate c = relayed_candidate(a->relayed, a->mapped, turns_[t].socket,
+                                                s ? s->interface_name : std::string{}, turns_[t].server,
+                                                relay_local_preference(turns_[t].connection != 0, t));
                 turns_[t].settled = true;
                 turns_[t].relay_candidate = add_local_candidate(now, std::move(c));
                 maybe_gathering_complete();
@@ -1509,8 +1353,7 @@ private:
             break;  // nothing to check; nomination below
         case pair_state::in_progress:
             // Cancel the in-flight transaction's retransmissions and check again now.
-            for (transaction& tx : transactions_)
-                if (tx.kind == transaction_kind::check && tx.pair == *index) tx.cancelled = true;
+            transactions_.cancel_checks_on(*index);
             set_pair_state(*index, pair_state::waiting, "triggered check replaces the one in progress (RFC 8445 7.3.1.4)");
             enqueue_triggered(*index);
             break;
@@ -1563,9 +1406,8 @@ private:
     void handle_response(time_point now, socket_id socket, std::optional<std::size_t> local,
                          const endpoint& source, bytes_view raw, const detail::ice_message& m)
     {
-        auto it = std::find_if(transactions_.begin(), transactions_.end(),
-                               [&m](const transaction& t) { return t.id == m.id; });
-        if (it == transactions_.end()) {
+        transaction* it = transactions_.find(m.id);
+        if (it == nullptr) {
             ++stats_.unmatched_responses;
             // Usually the answer to a retransmission that already had one.
             PEERKIT_ICE_LOG(trace, "Binding response from ", source, " dropped: no transaction of ours has its id");
@@ -1578,8 +1420,7 @@ private:
                                 it->server, " from another socket");
                 return;
             }
-            transaction tx = std::move(*it);
-            transactions_.erase(it);
+            const transaction tx = transactions_.take(it);
             if (m.klass == detail::message_class::success && m.mapped) on_server_reflexive(now, tx, *m.mapped);
             else PEERKIT_ICE_LOG(debug, "STUN server ", tx.server, m.klass == detail::message_class::error ? " answered error " : " answered without XOR-MAPPED-ADDRESS ",
                                  m.error_code, ": no server-reflexive candidate");
@@ -1600,8 +1441,7 @@ private:
                                 " (RFC 8445 7.2.5)");
             return;
         }
-        transaction tx = std::move(*it);
-        transactions_.erase(it);
+        const transaction tx = transactions_.take(it);
         // RFC 8445 7.2.5.2.1: the response must come from where the request went, to where it
         // came from; otherwise the pair fails.
         const bool symmetric = source == tx.destination && local &&
@@ -1656,17 +1496,8 @@ private:
     {
         const local_socket* s = find_socket(tx.socket);
         if (s == nullptr) return;
-        if (mapped == s->address) return;  // no NAT: the srflx candidate would equal the host one
-        candidate c;
-        c.type = candidate_type::srflx;
-        c.address = mapped;
-        c.base = s->address;
-        c.related = s->address;
-        c.socket = s->id;
-        c.interface_name = s->interface_name;
-        c.priority = candidate_priority(candidate_type::srflx, local_pref_of_socket(s->id));
-        c.foundation = compute_foundation(candidate_type::srflx, c.base, &tx.server);
-        add_local_candidate(now, std::move(c));
+        if (auto c = server_reflexive_candidate(*s, mapped, tx.server, local_pref_of_socket(s->id)))
+            add_local_candidate(now, std::move(*c));
     }
 
     void on_check_success(time_point now, const transaction& tx, const endpoint& mapped)
@@ -1714,8 +1545,7 @@ private:
                 vp.foundation = locals_[*local].foundation + ':' + remotes_[checked.remote].foundation;
                 vp.state = pair_state::succeeded;
                 if (pairs_.size() < config_.max_pairs + 8) {  // valid pairs may exceed by a little
-                    pairs_.push_back(std::move(vp));
-                    valid = pairs_.size() - 1;
+                    valid = pairs_.add(std::move(vp));
                 } else {
                     valid = tx.pair;
                 }
@@ -1749,12 +1579,7 @@ private:
         select_best_nominated(now);
     }
 
-    bool any_nominated() const
-    {
-        for (const pair& p : pairs_)
-            if (p.nominated) return true;
-        return false;
-    }
+    bool any_nominated() const { return pairs_.any_nominated(); }
 
     // RFC 8445 8.1.1, regular nomination: once the best valid pair cannot be beaten by a pair
     // still being checked (or nomination_wait has passed), check it again with USE-CANDIDATE.
@@ -1764,9 +1589,7 @@ private:
         if (any_nominated() || transactions_.size() >= config_.max_in_flight) return;
         for (const pair& p : pairs_)
             if (p.use_candidate) return;  // a nomination is under way
-        std::optional<std::size_t> best;
-        for (std::size_t i = 0; i < pairs_.size(); ++i)
-            if (pairs_[i].valid && (!best || pairs_[i].priority > pairs_[*best].priority)) best = i;
+        const std::optional<std::size_t> best = pairs_.best_valid();
         if (!best) return;
         bool better_pending = false;
         for (const pair& p : pairs_)
@@ -1795,11 +1618,7 @@ private:
     // RFC 8445 8.1.1 / 12.1: the selected pair is the highest-priority nominated valid pair.
     void select_best_nominated(time_point now)
     {
-        std::optional<std::size_t> best;
-        for (std::size_t i = 0; i < pairs_.size(); ++i) {
-            if (pairs_[i].nominated && pairs_[i].valid && (!best || pairs_[i].priority > pairs_[*best].priority))
-                best = i;
-        }
+        const std::optional<std::size_t> best = pairs_.best_nominated();
         if (!best || selected_ == best) return;
         selected_ = best;
         PEERKIT_LOG_AT(config_.logger, log::component::ice, log::level::info, "selected pair ",
@@ -2021,9 +1840,8 @@ private:
     std::vector<host_pref> host_prefs_;
     std::vector<candidate> locals_;
     std::vector<candidate> remotes_;
-    std::vector<pair> pairs_;
-    std::deque<std::size_t> triggered_;
-    std::vector<transaction> transactions_;
+    checklist pairs_;  // candidate pairs and the triggered queue (ice/checklist.hpp)
+    transaction_table transactions_;  // STUN requests in flight (ice/transactions.hpp)
     std::vector<turn_entry> turns_;
     std::deque<stream_command> stream_out_;
     std::size_t queued_stream_writes_ = 0;  // stream_write entries in stream_out_
