@@ -14,7 +14,15 @@
 // and polls poll_transmit() (datagram + local socket + destination), poll_stream() (the TCP/TLS
 // connections it wants and their bytes), poll_timeout() and poll_event() (candidates,
 // gathering/connection state, selected pair, received data, server errors).
-// Nothing must be drained right away: outputs wait in bounded queues.
+// Nothing must be drained right away: outputs wait in bounded queues. accepts(path, source)
+// answers whether data from a source on a path may be taken (RFC 7675 1).
+//
+// This file is the machine that ties the pieces together (docs/ice.md, "Files"):
+//   ice/checklist.hpp     candidate pairs, their states and the order of checks (RFC 8445 6.1)
+//   ice/transactions.hpp  STUN requests in flight and their retransmission (RFC 8489 6.2.1)
+//   ice/consent.hpp       consent freshness on the selected pair (RFC 7675)
+//   ice/gathering.hpp     host, server-reflexive and relayed candidates (RFC 8445 5.1)
+//   ice/relay.hpp         one TURN server, its client and its transport (RFC 8656)
 //
 // Reading order for learners: handle_request (RFC 8445 7.3) and handle_response (7.2.5) are
 // the heart; schedule_check (6.1.4.2) is the pacing; update_state maps all of it onto the
@@ -30,11 +38,10 @@
 #include <peerkit/ice/detail/stun_glue.hpp>
 #include <peerkit/ice/error.hpp>
 #include <peerkit/ice/gathering.hpp>
+#include <peerkit/ice/relay.hpp>
 #include <peerkit/ice/transactions.hpp>
 #include <peerkit/ice/types.hpp>
 #include <peerkit/log.hpp>
-#include <peerkit/stun/stream_framing.hpp>
-#include <peerkit/turn/client.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -235,8 +242,8 @@ public:
         }
         // Traffic from a TURN server we allocated on through this socket is the client's.
         for (std::size_t t = 0; t < turns_.size(); ++t) {
-            if (turns_[t].connection != 0 || turns_[t].socket != socket || turns_[t].server != source) continue;
-            turns_[t].client.handle_packet(now, data);
+            if (!turns_[t].owns_datagram(socket, source)) continue;
+            turns_[t].handle_datagram(now, data);
             drain_turn(now, t);
             tick(now);
             return;
@@ -255,10 +262,8 @@ public:
     // ---- TURN over TCP/TLS (the runtime's connections, asked for by stream_open) ----------------
     void handle_stream_connected(time_point now, connection_id id)
     {
-        turn_entry* t = find_stream(id);
-        if (closed() || t == nullptr || t->connected || t->settled) return;
-        t->connected = true;
-        t->client.allocate(now);  // RFC 8656 7.1 over the new connection
+        relay_type* t = find_stream(id);
+        if (closed() || t == nullptr || t->settled || !t->handle_connected(now)) return;
         drain_turn(now, static_cast<std::size_t>(t - turns_.data()));
         tick(now);
     }
@@ -267,34 +272,12 @@ public:
     // messages (RFC 8656 12.5) for the TURN client. Garbage ends the connection.
     void handle_stream_data(time_point now, connection_id id, bytes_view bytes)
     {
-        turn_entry* t = find_stream(id);
-        if (closed() || t == nullptr || t->dead) return;
+        relay_type* t = find_stream(id);
+        if (closed() || t == nullptr || t->dead()) return;
         const auto index = static_cast<std::size_t>(t - turns_.data());
-        // Whole messages are read straight from `bytes`; only a partial one is kept for the
-        // next read, so relayed data is not copied once more per read in the common case.
-        const bool from_inbox = !t->inbox.empty();
-        if (from_inbox) t->inbox.insert(t->inbox.end(), bytes.begin(), bytes.end());
-        const bytes_view input = from_inbox ? bytes_view(t->inbox) : bytes;
-        const stun::stream_framing_options framing{config_.max_stream_message, true};
-        std::size_t used = 0;
-        for (;;) {
-            auto f = stun::next_stream_frame(input.subspan(used), framing);
-            if (!f) {
-                stream_failed(index, std::string("malformed stream from the TURN server: ") + f.error().message());
-                break;
-            }
-            if (!f->complete()) break;
-            // The client copies what it keeps; `input` stays valid while it runs (the inbox is
-            // not touched, and moving turns_ would not move its buffer).
-            turns_[index].client.handle_packet(now, f->message);
-            used += f->size;
-            drain_turn(now, index);
-            if (turns_[index].dead) break;
-        }
-        auto& inbox = turns_[index].inbox;
-        if (turns_[index].dead) inbox.clear();
-        else if (from_inbox) inbox.erase(inbox.begin(), inbox.begin() + static_cast<std::ptrdiff_t>(used));
-        else inbox.assign(input.begin() + static_cast<std::ptrdiff_t>(used), input.end());
+        // `turns_` does not grow while the relay reads: drain_turn adds candidates, not relays.
+        auto garbage = t->handle_stream_bytes(now, bytes, config_.max_stream_message, [&] { drain_turn(now, index); });
+        if (garbage) stream_failed(index, std::move(*garbage));
         tick(now);
     }
 
@@ -302,8 +285,8 @@ public:
     // failed) or was closed by the server: that server's relay is gone.
     void handle_stream_error(time_point now, connection_id id, std::string_view reason)
     {
-        turn_entry* t = find_stream(id);
-        if (closed() || t == nullptr || t->dead) return;
+        relay_type* t = find_stream(id);
+        if (closed() || t == nullptr || t->dead()) return;
         stream_failed(static_cast<std::size_t>(t - turns_.data()), std::string(reason));
         tick(now);
     }
@@ -380,11 +363,8 @@ public:
             deadline(*checking_since_ + config_.checking_timeout);
         if (!selected_ && !remote_end_of_candidates_ && last_remote_candidate_)
             deadline(*last_remote_candidate_ + config_.end_of_candidates_wait);
-        for (const turn_entry& t2 : turns_) {
-            if (t2.dead) continue;
-            if (auto when = t2.client.poll_timeout()) consider(*when);
-            if (t2.connection != 0 && !t2.connected) consider(t2.connect_deadline);
-        }
+        for (const relay_type& r : turns_)
+            if (auto when = r.poll_timeout()) consider(*when);
         return t;
     }
 
@@ -435,17 +415,33 @@ public:
     {
         if (closed()) return;
         for (std::size_t t = 0; t < turns_.size(); ++t) {
-            if (turns_[t].dead) continue;
-            turns_[t].client.close(now);
+            if (turns_[t].dead()) continue;
+            turns_[t].close(now);
             drain_turn(now, t);
             // After the Refresh with LIFETIME 0 is written; the server reads it before the close.
-            if (turns_[t].connection != 0) {
-                turns_[t].dead = true;
-                stream_out_.push_back(stream_close{turns_[t].connection});
+            if (turns_[t].over_stream()) {
+                turns_[t].mark_dead();
+                stream_out_.push_back(stream_close{turns_[t].connection()});
             }
         }
         transactions_.clear();
         set_connection(connection_state::closed);
+    }
+
+    // ---- path validity ----------------------------------------------------------------------
+    // May data from `source`, arriving on `arrived` (a local socket, straight or through the
+    // TURN relay allocated over it), be accepted? RFC 7675 1 / RFC 8445 12.2: only from the
+    // remote side of a valid pair on that path (or of the route kept across a restart, RFC 8445
+    // 9), and not once consent has expired (RFC 7675 5.1). The question a demultiplexer asks
+    // before it hands a non-STUN datagram to DTLS or media.
+    [[nodiscard]] bool accepts(const path& arrived, const endpoint& source) const
+    {
+        if (closed() || consent_lost_) return false;
+        for (const pair& p : pairs_) {
+            if (!p.valid || remotes_[p.remote].address != source) continue;
+            if (locals_[p.local].socket == arrived.socket && is_relayed(p.local) == arrived.relayed) return true;
+        }
+        return parked_ && parked_->remote.address == source && locals_[parked_->local].socket == arrived.socket;
     }
 
     // ---- observation -----------------------------------------------------------------------
@@ -477,24 +473,7 @@ private:
     // ---- internal state ----------------------------------------------------------------------
     using pair = candidate_pair;
 
-    struct turn_entry {
-        turn_entry(socket_id s, const endpoint& srv, turn::client<Crypto> c, std::string u)
-            : socket(s), server(srv), client(std::move(c)), url(std::move(u))
-        {
-        }
-        socket_id socket = 0;
-        endpoint server{};
-        turn::client<Crypto> client;
-        std::optional<std::size_t> relay_candidate;  // index into locals_
-        bool settled = false;                        // allocated or failed: gathering may finish
-        std::string url;                             // for candidate_error
-        // TURN over TCP/TLS: the runtime's connection (0: UDP through `socket`).
-        connection_id connection = 0;
-        bool connected = false;
-        bool dead = false;                 // failed or closed: nothing more in or out
-        time_point connect_deadline{};
-        std::vector<std::byte> inbox;      // received bytes not yet a whole message
-    };
+    using relay_type = relay<Crypto>;
 
     struct host_pref {
         socket_id socket;
@@ -641,18 +620,18 @@ private:
 
     bool is_relayed(std::size_t local) const { return locals_[local].type == candidate_type::relay; }
 
-    turn_entry* find_stream(connection_id id)
+    relay_type* find_stream(connection_id id)
     {
         if (id == 0) return nullptr;
-        for (turn_entry& t : turns_)
-            if (t.connection == id) return &t;
+        for (relay_type& t : turns_)
+            if (t.connection() == id) return &t;
         return nullptr;
     }
 
     std::optional<std::size_t> turn_for_local(std::size_t local) const
     {
         for (std::size_t t = 0; t < turns_.size(); ++t)
-            if (turns_[t].relay_candidate == local) return t;
+            if (turns_[t].local_candidate == local) return t;
         return std::nullopt;
     }
 
@@ -672,7 +651,7 @@ private:
     {
         if (is_relayed(local)) {
             if (auto t = turn_for_local(local)) {
-                turns_[*t].client.send_to(now, to, payload);
+                turns_[*t].send_to(now, to, payload);
                 drain_turn(now, *t);
             }
             return;
@@ -842,7 +821,7 @@ private:
         // even before our first check to it is sent.
         if (is_relayed(local))
             if (auto t = turn_for_local(local)) {
-                turns_[*t].client.create_permission(pending_now_, r.address.address());
+                turns_[*t].create_permission(pending_now_, r.address.address());
                 pending_turn_drain_ = true;
             }
         return pairs_.size() - 1;
@@ -1038,7 +1017,7 @@ private:
     std::size_t pending_gathers() const
     {
         std::size_t n = transactions_.count(transaction_kind::gather);
-        for (const turn_entry& t : turns_)
+        for (const relay_type& t : turns_)
             if (!t.settled) ++n;
         return n;
     }
@@ -1052,13 +1031,7 @@ private:
     // ---- TURN (relayed candidates, RFC 8656) ---------------------------------------------------
     void start_turn(time_point now, const local_socket& s, const turn_server& server)
     {
-        turn::client_config tc;
-        tc.server = server.address;
-        tc.username = server.username;
-        tc.password = server.password;
-        tc.logger = config_.logger;
-        turns_.emplace_back(s.id, server.address, turn::client<Crypto>(std::move(tc), crypto_), server.url);
-        turns_.back().client.allocate(now);
+        turns_.push_back(relay_type::over_udp(now, s.id, server, config_.logger, crypto_));
         drain_turn(now, turns_.size() - 1);
     }
 
@@ -1067,32 +1040,22 @@ private:
     // gets a socket id of its own (never one the runtime bound) so that pairs on it stay apart.
     void start_stream_turn(time_point now, const turn_server& server)
     {
-        turn::client_config tc;
-        tc.server = server.address;
-        tc.username = server.username;
-        tc.password = server.password;
-        tc.logger = config_.logger;
-        tc.stream = true;
         const connection_id id = ++last_connection_;
-        turn_entry e{stream_socket_base - id, server.address, turn::client<Crypto>(std::move(tc), crypto_), server.url};
-        e.connection = id;
-        e.connect_deadline = now + config_.stream_connect_timeout;
-        turns_.push_back(std::move(e));
+        turns_.push_back(relay_type::over_stream(id, stream_socket_base - id, server, config_.logger, crypto_,
+                                                 now + config_.stream_connect_timeout));
         stream_out_.push_back(stream_open{id, server.host, server.port, server.transport == turn_transport::tls});
     }
 
     void stream_failed(std::size_t t, std::string reason)
     {
-        turn_entry& e = turns_[t];
-        if (e.dead) return;
-        e.dead = true;
-        e.inbox.clear();
-        e.inbox.shrink_to_fit();
-        stream_out_.push_back(stream_close{e.connection});
+        relay_type& e = turns_[t];
+        if (e.dead()) return;
+        e.mark_dead();
+        stream_out_.push_back(stream_close{e.connection()});
         if (!e.settled) {
             e.settled = true;
             // webrtc-pc: 701 when the server could not be reached or answered nothing usable.
-            emit(candidate_error{e.url, 701, std::move(reason)});
+            emit(candidate_error{e.url(), 701, std::move(reason)});
             maybe_gathering_complete();
         }
         // An allocated relay whose connection went away is gone with it (RFC 8656 3.1: the
@@ -1102,31 +1065,31 @@ private:
     // Moves a TURN client's outputs into ours and acts on its events.
     void drain_turn(time_point now, std::size_t t)
     {
-        while (auto out = turns_[t].client.poll_transmit()) {
-            if (turns_[t].connection == 0) queue_transmit(turns_[t].socket, turns_[t].server, std::move(*out));
-            else if (!turns_[t].dead) queue_stream_write(turns_[t].connection, std::move(*out));
+        while (auto out = turns_[t].poll_output()) {
+            if (!turns_[t].over_stream()) queue_transmit(turns_[t].socket(), turns_[t].server(), std::move(*out));
+            else if (!turns_[t].dead()) queue_stream_write(turns_[t].connection(), std::move(*out));
         }
-        while (auto ev = turns_[t].client.poll_event()) {
+        while (auto ev = turns_[t].poll_event()) {
             if (auto* a = std::get_if<turn::allocated>(&*ev)) {
-                const local_socket* s = find_socket(turns_[t].socket);
-                candidate c = relayed_candidate(a->relayed, a->mapped, turns_[t].socket,
-                                                s ? s->interface_name : std::string{}, turns_[t].server,
-                                                relay_local_preference(turns_[t].connection != 0, t));
+                const local_socket* s = find_socket(turns_[t].socket());
+                candidate c = relayed_candidate(a->relayed, a->mapped, turns_[t].socket(),
+                                                s ? s->interface_name : std::string{}, turns_[t].server(),
+                                                relay_local_preference(turns_[t].over_stream(), t));
                 turns_[t].settled = true;
-                turns_[t].relay_candidate = add_local_candidate(now, std::move(c));
+                turns_[t].local_candidate = add_local_candidate(now, std::move(c));
                 maybe_gathering_complete();
             } else if (auto* f = std::get_if<turn::allocation_failed>(&*ev)) {
                 turns_[t].settled = true;
                 // webrtc-pc RTCPeerConnectionIceErrorEvent: the STUN error code, 701 for no answer.
-                emit(candidate_error{turns_[t].url, f->code == 0 ? 701 : f->code, f->reason});
-                if (turns_[t].connection != 0 && !turns_[t].dead) {
-                    turns_[t].dead = true;
-                    stream_out_.push_back(stream_close{turns_[t].connection});
+                emit(candidate_error{turns_[t].url(), f->code == 0 ? 701 : f->code, f->reason});
+                if (turns_[t].over_stream() && !turns_[t].dead()) {
+                    turns_[t].mark_dead();
+                    stream_out_.push_back(stream_close{turns_[t].connection()});
                 }
                 maybe_gathering_complete();
             } else if (auto* d = std::get_if<turn::data>(&*ev)) {
-                if (turns_[t].relay_candidate)
-                    handle_datagram(now, turns_[t].relay_candidate, turns_[t].socket, t, d->peer, d->payload);
+                if (turns_[t].local_candidate)
+                    handle_datagram(now, turns_[t].local_candidate, turns_[t].socket(), t, d->peer, d->payload);
             }
         }
     }
@@ -1175,19 +1138,7 @@ private:
                             " dropped: its socket has no candidate (relay-only policy)");
             return;
         }
-        // Only a peer we have a valid pair with may send us data (RFC 7675 1: consent).
-        bool known = false;
-        for (const pair& p : pairs_) {
-            if (!p.valid || remotes_[p.remote].address != source) continue;
-            const candidate& l = locals_[p.local];
-            if (l.socket == locals_[*local].socket && is_relayed(p.local) == is_relayed(*local)) {
-                known = true;
-                break;
-            }
-        }
-        if (parked_ && parked_->remote.address == source && locals_[parked_->local].socket == locals_[*local].socket)
-            known = true;
-        if (!known) {
+        if (!accepts(path{locals_[*local].socket, is_relayed(*local)}, source)) {
             ++stats_.data_from_unknown_source;
             // RFC 7675 1 / RFC 8445 12.2: data only from a peer that proved consent on a valid pair.
             PEERKIT_ICE_LOG(debug, "datagram of ", data.size(), " bytes from ", source,
@@ -1629,7 +1580,7 @@ private:
         // RFC 8656 12: a relayed selected pair gets a channel, 36 bytes less per datagram.
         if (is_relayed(pairs_[*best].local))
             if (auto t = turn_for_local(pairs_[*best].local)) {
-                turns_[*t].client.bind_channel(now, remotes_[pairs_[*best].remote].address);
+                turns_[*t].bind_channel(now, remotes_[pairs_[*best].remote].address);
                 drain_turn(now, *t);
             }
         consent_.start(now);
@@ -1807,13 +1758,13 @@ private:
         ticked_ = true;
         run_transactions(now);
         for (std::size_t t = 0; t < turns_.size(); ++t) {
-            if (turns_[t].connection != 0 && !turns_[t].connected && !turns_[t].dead && now >= turns_[t].connect_deadline) {
+            if (turns_[t].connect_overdue(now)) {
                 stream_failed(t, "no TCP/TLS connection to the TURN server within " +
                                           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(config_.stream_connect_timeout).count()) + " ms");
                 continue;
             }
-            if (turns_[t].dead) continue;
-            turns_[t].client.handle_timeout(now);
+            if (turns_[t].dead()) continue;
+            turns_[t].handle_timeout(now);
             drain_turn(now, t);
         }
         maybe_gathering_complete();
@@ -1842,7 +1793,7 @@ private:
     std::vector<candidate> remotes_;
     checklist pairs_;  // candidate pairs and the triggered queue (ice/checklist.hpp)
     transaction_table transactions_;  // STUN requests in flight (ice/transactions.hpp)
-    std::vector<turn_entry> turns_;
+    std::vector<relay_type> turns_;  // one per TURN server (ice/relay.hpp)
     std::deque<stream_command> stream_out_;
     std::size_t queued_stream_writes_ = 0;  // stream_write entries in stream_out_
     connection_id last_connection_ = 0;
