@@ -14,7 +14,15 @@
 // and polls poll_transmit() (datagram + local socket + destination), poll_stream() (the TCP/TLS
 // connections it wants and their bytes), poll_timeout() and poll_event() (candidates,
 // gathering/connection state, selected pair, received data, server errors).
-// Nothing must be drained right away: outputs wait in bounded queues.
+// Nothing must be drained right away: outputs wait in bounded queues. accepts(path, source)
+// answers whether data from a source on a path may be taken (RFC 7675 1).
+//
+// This file is the machine that ties the pieces together (docs/ice.md, "Files"):
+//   ice/checklist.hpp     candidate pairs, their states and the order of checks (RFC 8445 6.1)
+//   ice/transactions.hpp  STUN requests in flight and their retransmission (RFC 8489 6.2.1)
+//   ice/consent.hpp       consent freshness on the selected pair (RFC 7675)
+//   ice/gathering.hpp     host, server-reflexive and relayed candidates (RFC 8445 5.1)
+//   ice/relay.hpp         one TURN server, its client and its transport (RFC 8656)
 //
 // Reading order for learners: handle_request (RFC 8445 7.3) and handle_response (7.2.5) are
 // the heart; schedule_check (6.1.4.2) is the pacing; update_state maps all of it onto the
@@ -24,13 +32,16 @@
 #include <peerkit/crypto/concepts.hpp>
 #include <peerkit/error.hpp>
 #include <peerkit/ice/candidate.hpp>
+#include <peerkit/ice/checklist.hpp>
 #include <peerkit/ice/config.hpp>
+#include <peerkit/ice/consent.hpp>
 #include <peerkit/ice/detail/stun_glue.hpp>
 #include <peerkit/ice/error.hpp>
+#include <peerkit/ice/gathering.hpp>
+#include <peerkit/ice/relay.hpp>
+#include <peerkit/ice/transactions.hpp>
 #include <peerkit/ice/types.hpp>
 #include <peerkit/log.hpp>
-#include <peerkit/stun/stream_framing.hpp>
-#include <peerkit/turn/client.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -133,23 +144,9 @@ public:
             if (!config_.gathering.accepts(s)) continue;
             if (find_socket(s.id) != nullptr) continue;
             sockets_.push_back(s);
-            const bool v6 = s.address.address().is_v6();
-            unsigned ordinal = 0;
-            for (const local_socket& other : sockets_)
-                if (&other != &sockets_.back() && other.address.address().is_v6() == v6) ++ordinal;
-            const auto pref = host_local_preference(v6, ordinal, s.loopback);
+            const std::uint16_t pref = host_preference_among(sockets_, s);
             host_prefs_.push_back({s.id, pref});
-            if (config_.policy == transport_policy::all) {
-                candidate c;
-                c.type = candidate_type::host;
-                c.address = c.base = s.address;
-                c.socket = s.id;
-                c.loopback = s.loopback;
-                c.interface_name = s.interface_name;
-                c.priority = candidate_priority(candidate_type::host, pref);
-                c.foundation = compute_foundation(candidate_type::host, c.base);
-                add_local_candidate(now, std::move(c));
-            }
+            if (config_.policy == transport_policy::all) add_local_candidate(now, host_candidate(s, pref));
             if (config_.lite) continue;  // RFC 8445 2.5: lite agents have host candidates only
             if (config_.policy == transport_policy::all) {
                 for (const endpoint& server : config_.stun_servers) {
@@ -245,8 +242,8 @@ public:
         }
         // Traffic from a TURN server we allocated on through this socket is the client's.
         for (std::size_t t = 0; t < turns_.size(); ++t) {
-            if (turns_[t].connection != 0 || turns_[t].socket != socket || turns_[t].server != source) continue;
-            turns_[t].client.handle_packet(now, data);
+            if (!turns_[t].owns_datagram(socket, source)) continue;
+            turns_[t].handle_datagram(now, data);
             drain_turn(now, t);
             tick(now);
             return;
@@ -265,10 +262,8 @@ public:
     // ---- TURN over TCP/TLS (the runtime's connections, asked for by stream_open) ----------------
     void handle_stream_connected(time_point now, connection_id id)
     {
-        turn_entry* t = find_stream(id);
-        if (closed() || t == nullptr || t->connected || t->settled) return;
-        t->connected = true;
-        t->client.allocate(now);  // RFC 8656 7.1 over the new connection
+        relay_type* t = find_stream(id);
+        if (closed() || t == nullptr || t->settled || !t->handle_connected(now)) return;
         drain_turn(now, static_cast<std::size_t>(t - turns_.data()));
         tick(now);
     }
@@ -277,34 +272,12 @@ public:
     // messages (RFC 8656 12.5) for the TURN client. Garbage ends the connection.
     void handle_stream_data(time_point now, connection_id id, bytes_view bytes)
     {
-        turn_entry* t = find_stream(id);
-        if (closed() || t == nullptr || t->dead) return;
+        relay_type* t = find_stream(id);
+        if (closed() || t == nullptr || t->dead()) return;
         const auto index = static_cast<std::size_t>(t - turns_.data());
-        // Whole messages are read straight from `bytes`; only a partial one is kept for the
-        // next read, so relayed data is not copied once more per read in the common case.
-        const bool from_inbox = !t->inbox.empty();
-        if (from_inbox) t->inbox.insert(t->inbox.end(), bytes.begin(), bytes.end());
-        const bytes_view input = from_inbox ? bytes_view(t->inbox) : bytes;
-        const stun::stream_framing_options framing{config_.max_stream_message, true};
-        std::size_t used = 0;
-        for (;;) {
-            auto f = stun::next_stream_frame(input.subspan(used), framing);
-            if (!f) {
-                stream_failed(index, std::string("malformed stream from the TURN server: ") + f.error().message());
-                break;
-            }
-            if (!f->complete()) break;
-            // The client copies what it keeps; `input` stays valid while it runs (the inbox is
-            // not touched, and moving turns_ would not move its buffer).
-            turns_[index].client.handle_packet(now, f->message);
-            used += f->size;
-            drain_turn(now, index);
-            if (turns_[index].dead) break;
-        }
-        auto& inbox = turns_[index].inbox;
-        if (turns_[index].dead) inbox.clear();
-        else if (from_inbox) inbox.erase(inbox.begin(), inbox.begin() + static_cast<std::ptrdiff_t>(used));
-        else inbox.assign(input.begin() + static_cast<std::ptrdiff_t>(used), input.end());
+        // `turns_` does not grow while the relay reads: drain_turn adds candidates, not relays.
+        auto garbage = t->handle_stream_bytes(now, bytes, config_.max_stream_message, [&] { drain_turn(now, index); });
+        if (garbage) stream_failed(index, std::move(*garbage));
         tick(now);
     }
 
@@ -312,8 +285,8 @@ public:
     // failed) or was closed by the server: that server's relay is gone.
     void handle_stream_error(time_point now, connection_id id, std::string_view reason)
     {
-        turn_entry* t = find_stream(id);
-        if (closed() || t == nullptr || t->dead) return;
+        relay_type* t = find_stream(id);
+        if (closed() || t == nullptr || t->dead()) return;
         stream_failed(static_cast<std::size_t>(t - turns_.data()), std::string(reason));
         tick(now);
     }
@@ -376,10 +349,10 @@ public:
         auto deadline = [&](time_point when) {
             if (!ticked_ || when > last_tick_) consider(when);
         };
-        for (const transaction& tx : transactions_) consider(tx.next);
+        if (auto when = transactions_.next_deadline()) consider(*when);
         if (has_check_to_send()) deadline(checked_once_ ? last_check_ + config_.ta : last_tick_);
         if (selected_ && !consent_lost_) {
-            if (config_.consent_freshness && !config_.lite) deadline(next_consent_);
+            if (config_.consent_freshness && !config_.lite) deadline(consent_.next_check());
             deadline(pairs_[*selected_].last_sent + config_.keepalive_interval);
             if (state_ != connection_state::disconnected) deadline(consent_base() + config_.disconnected_timeout);
             deadline(consent_base() + config_.consent_timeout);
@@ -390,11 +363,8 @@ public:
             deadline(*checking_since_ + config_.checking_timeout);
         if (!selected_ && !remote_end_of_candidates_ && last_remote_candidate_)
             deadline(*last_remote_candidate_ + config_.end_of_candidates_wait);
-        for (const turn_entry& t2 : turns_) {
-            if (t2.dead) continue;
-            if (auto when = t2.client.poll_timeout()) consider(*when);
-            if (t2.connection != 0 && !t2.connected) consider(t2.connect_deadline);
-        }
+        for (const relay_type& r : turns_)
+            if (auto when = r.poll_timeout()) consider(*when);
         return t;
     }
 
@@ -445,17 +415,33 @@ public:
     {
         if (closed()) return;
         for (std::size_t t = 0; t < turns_.size(); ++t) {
-            if (turns_[t].dead) continue;
-            turns_[t].client.close(now);
+            if (turns_[t].dead()) continue;
+            turns_[t].close(now);
             drain_turn(now, t);
             // After the Refresh with LIFETIME 0 is written; the server reads it before the close.
-            if (turns_[t].connection != 0) {
-                turns_[t].dead = true;
-                stream_out_.push_back(stream_close{turns_[t].connection});
+            if (turns_[t].over_stream()) {
+                turns_[t].mark_dead();
+                stream_out_.push_back(stream_close{turns_[t].connection()});
             }
         }
         transactions_.clear();
         set_connection(connection_state::closed);
+    }
+
+    // ---- path validity ----------------------------------------------------------------------
+    // May data from `source`, arriving on `arrived` (a local socket, straight or through the
+    // TURN relay allocated over it), be accepted? RFC 7675 1 / RFC 8445 12.2: only from the
+    // remote side of a valid pair on that path (or of the route kept across a restart, RFC 8445
+    // 9), and not once consent has expired (RFC 7675 5.1). The question a demultiplexer asks
+    // before it hands a non-STUN datagram to DTLS or media.
+    [[nodiscard]] bool accepts(const path& arrived, const endpoint& source) const
+    {
+        if (closed() || consent_lost_) return false;
+        for (const pair& p : pairs_) {
+            if (!p.valid || remotes_[p.remote].address != source) continue;
+            if (locals_[p.local].socket == arrived.socket && is_relayed(p.local) == arrived.relayed) return true;
+        }
+        return parked_ && parked_->remote.address == source && locals_[parked_->local].socket == arrived.socket;
     }
 
     // ---- observation -----------------------------------------------------------------------
@@ -485,63 +471,9 @@ public:
 
 private:
     // ---- internal state ----------------------------------------------------------------------
-    // RFC 8445 7.2.5.2: the ways a check fails.
-    enum class pair_failure : std::uint8_t { none, timeout, error_response, non_symmetric };
+    using pair = candidate_pair;
 
-    struct pair {
-        std::size_t local = 0;
-        std::size_t remote = 0;
-        std::uint64_t priority = 0;
-        pair_state state = pair_state::frozen;
-        bool valid = false;               // RFC 8445 7.2.5.3.2: in the valid list
-        bool nominated = false;
-        bool nominate_on_success = false; // RFC 8445 7.3.1.5: USE-CANDIDATE before our check won
-        bool use_candidate = false;       // controlling: our next check nominates (8.1.1)
-        bool triggered = false;           // in the triggered-check queue
-        pair_failure failure = pair_failure::none;  // why it is Failed, for logs and the failure reason
-        std::optional<std::size_t> valid_pair;  // the valid pair this pair's check produced
-        time_point last_sent{};
-        std::string foundation;           // local foundation + ':' + remote foundation
-    };
-
-    enum class transaction_kind : std::uint8_t { check, consent, gather };
-
-    struct transaction {
-        detail::transaction_id id{};
-        transaction_kind kind = transaction_kind::check;
-        std::size_t pair = 0;       // check/consent
-        socket_id socket = 0;       // gather
-        endpoint server{};          // gather
-        std::vector<std::byte> request;
-        std::size_t local = 0;      // the local candidate it was sent from
-        endpoint destination{};
-        time_point next{};
-        duration rto{};
-        unsigned sent = 0;
-        bool cancelled = false;     // RFC 8445 7.3.1.4: no more retransmits, still listened for
-        bool use_candidate = false;
-        ice::role sent_role = role::controlling;
-        std::uint32_t priority = 0; // the PRIORITY attribute sent (for a local prflx, 7.2.5.3.1)
-    };
-
-    struct turn_entry {
-        turn_entry(socket_id s, const endpoint& srv, turn::client<Crypto> c, std::string u)
-            : socket(s), server(srv), client(std::move(c)), url(std::move(u))
-        {
-        }
-        socket_id socket = 0;
-        endpoint server{};
-        turn::client<Crypto> client;
-        std::optional<std::size_t> relay_candidate;  // index into locals_
-        bool settled = false;                        // allocated or failed: gathering may finish
-        std::string url;                             // for candidate_error
-        // TURN over TCP/TLS: the runtime's connection (0: UDP through `socket`).
-        connection_id connection = 0;
-        bool connected = false;
-        bool dead = false;                 // failed or closed: nothing more in or out
-        time_point connect_deadline{};
-        std::vector<std::byte> inbox;      // received bytes not yet a whole message
-    };
+    using relay_type = relay<Crypto>;
 
     struct host_pref {
         socket_id socket;
@@ -607,9 +539,8 @@ private:
         if (state_ == connection_state::failed || closed()) return;
         PEERKIT_ICE_LOG(warn, "connection failed: ", why);
         checks_stopped_ = true;
-        triggered_.clear();
-        for (pair& p : pairs_) p.triggered = false;
-        std::erase_if(transactions_, [](const transaction& t) { return t.kind == transaction_kind::check; });
+        pairs_.clear_triggered();
+        transactions_.erase_kind(transaction_kind::check);
         failure_ = why;
         set_connection(connection_state::failed, std::move(why));
     }
@@ -689,18 +620,18 @@ private:
 
     bool is_relayed(std::size_t local) const { return locals_[local].type == candidate_type::relay; }
 
-    turn_entry* find_stream(connection_id id)
+    relay_type* find_stream(connection_id id)
     {
         if (id == 0) return nullptr;
-        for (turn_entry& t : turns_)
-            if (t.connection == id) return &t;
+        for (relay_type& t : turns_)
+            if (t.connection() == id) return &t;
         return nullptr;
     }
 
     std::optional<std::size_t> turn_for_local(std::size_t local) const
     {
         for (std::size_t t = 0; t < turns_.size(); ++t)
-            if (turns_[t].relay_candidate == local) return t;
+            if (turns_[t].local_candidate == local) return t;
         return std::nullopt;
     }
 
@@ -720,7 +651,7 @@ private:
     {
         if (is_relayed(local)) {
             if (auto t = turn_for_local(local)) {
-                turns_[*t].client.send_to(now, to, payload);
+                turns_[*t].send_to(now, to, payload);
                 drain_turn(now, *t);
             }
             return;
@@ -830,9 +761,7 @@ private:
 
     std::optional<std::size_t> find_pair(std::size_t local, std::size_t remote) const
     {
-        for (std::size_t i = 0; i < pairs_.size(); ++i)
-            if (pairs_[i].local == local && pairs_[i].remote == remote) return i;
-        return std::nullopt;
+        return pairs_.find(local, remote);
     }
 
     // How a pair came to be: formed from candidates (RFC 8445 6.1.2), or learned from a check
@@ -871,14 +800,7 @@ private:
         if (pairs_.size() >= config_.max_pairs) {
             // RFC 8445 6.1.2.5: keep the highest-priority pairs; only a frozen or waiting pair
             // that nobody depends on can make room.
-            std::optional<std::size_t> lowest;
-            for (std::size_t i = 0; i < pairs_.size(); ++i) {
-                const pair& q = pairs_[i];
-                if ((q.state != pair_state::frozen && q.state != pair_state::waiting) || q.triggered ||
-                    q.valid || selected_ == i)
-                    continue;
-                if (!lowest || q.priority < pairs_[*lowest].priority) lowest = i;
-            }
+            const std::optional<std::size_t> lowest = pairs_.lowest_prunable(selected_);
             if (!lowest || pairs_[*lowest].priority >= p.priority) {
                 ++stats_.dropped_candidates;
                 PEERKIT_ICE_LOG(debug, "pair ", l.address, " -> ", r.address, " not formed: ", config_.max_pairs,
@@ -891,48 +813,26 @@ private:
         // RFC 8445 6.1.2.6 with RFC 8838 10: a new pair is Waiting when no other pair of its
         // foundation is Waiting or In-Progress (so every foundation gets checked early), or when
         // one of its foundation already succeeded; otherwise Frozen.
-        bool foundation_busy = false, foundation_succeeded = false;
-        for (const pair& q : pairs_) {
-            if (q.foundation != p.foundation) continue;
-            if (q.state == pair_state::waiting || q.state == pair_state::in_progress) foundation_busy = true;
-            if (q.state == pair_state::succeeded) foundation_succeeded = true;
-        }
-        p.state = (!foundation_busy || foundation_succeeded) ? pair_state::waiting : pair_state::frozen;
-        pairs_.push_back(std::move(p));
+        p.state = pairs_.initial_state(p.foundation);
+        pairs_.add(std::move(p));
         log_pair(log::level::debug, pairs_.size() - 1, "new, ", to_string(pairs_.back().state),
                  origin == pair_origin::learned_from_check ? " (learned from the peer's check)" : "");
         // RFC 8656 9: permit the remote address on the relay now, so its checks get through
         // even before our first check to it is sent.
         if (is_relayed(local))
             if (auto t = turn_for_local(local)) {
-                turns_[*t].client.create_permission(pending_now_, r.address.address());
+                turns_[*t].create_permission(pending_now_, r.address.address());
                 pending_turn_drain_ = true;
             }
         return pairs_.size() - 1;
     }
 
-    // Removing a pair shifts indices: fix every index that points past it.
+    // Removing a pair shifts indices: the checklist fixes its own, we fix ours.
     void remove_pair(std::size_t index)
     {
-        pairs_.erase(pairs_.begin() + static_cast<std::ptrdiff_t>(index));
-        auto fix = [index](std::size_t& i) { if (i > index) --i; };
-        for (pair& p : pairs_)
-            if (p.valid_pair) {
-                if (*p.valid_pair == index) p.valid_pair.reset();
-                else fix(*p.valid_pair);
-            }
-        for (std::size_t& t : triggered_) fix(t);
-        triggered_.erase(std::remove(triggered_.begin(), triggered_.end(), index), triggered_.end());
-        for (std::size_t i = 0; i < transactions_.size();) {
-            transaction& tx = transactions_[i];
-            if (tx.kind != transaction_kind::gather && tx.pair == index) {
-                transactions_.erase(transactions_.begin() + static_cast<std::ptrdiff_t>(i));
-                continue;
-            }
-            if (tx.kind != transaction_kind::gather) fix(tx.pair);
-            ++i;
-        }
-        if (selected_) fix(*selected_);
+        pairs_.remove(index);
+        transactions_.forget_pair(index);
+        if (selected_ && *selected_ > index) --*selected_;
     }
 
     void reset_checks()
@@ -943,8 +843,7 @@ private:
             parked_ = route{pairs_[*selected_].local, remotes_[pairs_[*selected_].remote]};
         pairs_.clear();
         remotes_.clear();
-        triggered_.clear();
-        std::erase_if(transactions_, [](const transaction& t) { return t.kind != transaction_kind::gather; });
+        transactions_.erase_on_pairs();
         nomination_deadline_.reset();
         last_remote_candidate_.reset();
         remote_end_of_candidates_ = false;
@@ -965,7 +864,7 @@ private:
     bool has_check_to_send() const
     {
         if (!checks_allowed() || transactions_.size() >= config_.max_in_flight) return false;
-        if (!triggered_.empty()) return true;
+        if (pairs_.has_triggered()) return true;
         if (ordinary_checks_done()) return false;
         for (const pair& p : pairs_)
             if (p.state == pair_state::waiting || p.state == pair_state::frozen) return true;
@@ -982,29 +881,8 @@ private:
     void schedule_check(time_point now)
     {
         while (has_check_to_send() && (!checked_once_ || now >= last_check_ + config_.ta)) {
-            std::optional<std::size_t> next;
-            while (!triggered_.empty() && !next) {
-                const std::size_t i = triggered_.front();
-                triggered_.pop_front();
-                pairs_[i].triggered = false;
-                if (pairs_[i].state == pair_state::waiting) next = i;  // else answered meanwhile
-            }
-            if (!next && !ordinary_checks_done()) {
-                next = best_pair_in(pair_state::waiting);
-                if (!next) {
-                    // 6.1.4.2: unfreeze the best Frozen pair whose foundation has nothing
-                    // Waiting or In-Progress.
-                    std::optional<std::size_t> candidate_pair;
-                    for (std::size_t i = 0; i < pairs_.size(); ++i) {
-                        if (pairs_[i].state != pair_state::frozen) continue;
-                        if (foundation_active(pairs_[i].foundation)) continue;
-                        if (!candidate_pair || pairs_[i].priority > pairs_[*candidate_pair].priority)
-                            candidate_pair = i;
-                    }
-                    if (!candidate_pair) candidate_pair = best_pair_in(pair_state::frozen);
-                    next = candidate_pair;
-                }
-            }
+            std::optional<std::size_t> next = pairs_.next_triggered();
+            if (!next && !ordinary_checks_done()) next = pairs_.next_ordinary();
             if (!next) break;
             send_check(now, *next);
             last_check_ = now;
@@ -1012,34 +890,11 @@ private:
         }
     }
 
-    bool foundation_active(const std::string& foundation) const
-    {
-        for (const pair& p : pairs_)
-            if (p.foundation == foundation &&
-                (p.state == pair_state::waiting || p.state == pair_state::in_progress))
-                return true;
-        return false;
-    }
-
-    std::optional<std::size_t> best_pair_in(pair_state s) const
-    {
-        std::optional<std::size_t> best;
-        for (std::size_t i = 0; i < pairs_.size(); ++i)
-            if (pairs_[i].state == s && (!best || pairs_[i].priority > pairs_[*best].priority)) best = i;
-        return best;
-    }
-
     void enqueue_triggered(std::size_t index)
     {
-        pair& p = pairs_[index];
-        if (p.triggered) return;
-        if (triggered_.size() >= config_.max_triggered) {
+        if (!pairs_.enqueue_triggered(index, config_.max_triggered))
             log_pair(log::level::debug, index, "triggered check not queued: ", config_.max_triggered,
                      " already queued (agent_config::max_triggered)");
-            return;
-        }
-        p.triggered = true;
-        triggered_.push_back(index);
     }
 
     // RFC 8445 7.2.2: a Binding request with PRIORITY (as if peer-reflexive), the role and
@@ -1073,20 +928,13 @@ private:
             req.ice_controlled = tie_breaker_;
         req.use_candidate = tx.use_candidate;
         tx.request = detail::encode_binding_request(crypto_, &remote_key_, req);
-        tx.rto = config_.check_rto;
-        tx.sent = 1;
-        tx.next = now + tx.rto;
         if (kind == transaction_kind::check) {
             // A new check on the pair supersedes an older one still in flight: RFC 8445 7.3.1.4
             // cancels it (no more retransmissions, its timeout fails nothing) but its answer,
             // if one comes, still counts.
-            for (transaction& t : transactions_)
-                if (t.kind == transaction_kind::check && t.pair == index) t.cancelled = true;
+            transactions_.cancel_checks_on(index);
             // Kept within max_in_flight: when it is reached, the cancelled ones go at once.
-            if (transactions_.size() >= config_.max_in_flight)
-                std::erase_if(transactions_, [index](const transaction& t) {
-                    return t.kind == transaction_kind::check && t.pair == index && t.cancelled;
-                });
+            if (transactions_.size() >= config_.max_in_flight) transactions_.drop_cancelled_checks_on(index);
             set_pair_state(index, pair_state::in_progress, tx.use_candidate ? "check sent with USE-CANDIDATE" : "check sent");
             ++stats_.checks_sent;
         } else {
@@ -1096,40 +944,30 @@ private:
                  tx.use_candidate ? " with USE-CANDIDATE" : "", " as ", to_string(role_));
         send_from(now, tx.local, tx.destination, tx.request);
         p.last_sent = now;
-        transactions_.push_back(std::move(tx));
+        transactions_.start(now, config_.check_rto, std::move(tx));
     }
 
     // ---- retransmissions (RFC 8489 6.2.1, capped as agent_config says) ----------------------------
     void run_transactions(time_point now)
     {
-        for (std::size_t i = 0; i < transactions_.size();) {
-            transaction& tx = transactions_[i];
-            if (tx.next > now) {
-                ++i;
-                continue;
-            }
-            const unsigned max = tx.kind == transaction_kind::gather ? config_.gather_max_transmits
-                                                                     : config_.check_max_transmits;
-            if (!tx.cancelled && tx.sent < max) {
-                ++tx.sent;
+        transactions_.run(
+            now,
+            [this](const transaction& tx) {
+                return tx.kind == transaction_kind::gather
+                           ? retransmission_limits{config_.gather_max_transmits, config_.gather_rto * 8}
+                           : retransmission_limits{config_.check_max_transmits, config_.check_rto_max};
+            },
+            [this, now](const transaction& tx) {
                 ++stats_.retransmissions;
-                const duration cap = tx.kind == transaction_kind::gather ? config_.gather_rto * 8
-                                                                         : config_.check_rto_max;
-                tx.rto = std::min(tx.rto * 2, cap);
-                tx.next = now + tx.rto;
                 if (tx.kind == transaction_kind::gather)
                     queue_transmit(tx.socket, tx.server, tx.request);
                 else
                     send_from(now, tx.local, tx.destination, tx.request);
-                PEERKIT_ICE_LOG(trace, "retransmission ", tx.sent, " of ", max, " to ", tx.destination);
-                ++i;
-                continue;
-            }
-            // Timed out.
-            transaction dead = std::move(tx);
-            transactions_.erase(transactions_.begin() + static_cast<std::ptrdiff_t>(i));
-            on_transaction_timeout(now, dead);
-        }
+                PEERKIT_ICE_LOG(trace, "retransmission ", tx.sent, " of ",
+                                tx.kind == transaction_kind::gather ? config_.gather_max_transmits : config_.check_max_transmits,
+                                " to ", tx.destination);
+            },
+            [this, now](transaction&& dead) { on_transaction_timeout(now, dead); });
     }
 
     void on_transaction_timeout(time_point now, const transaction& tx)
@@ -1151,7 +989,9 @@ private:
                          " transmissions (agent_config::check_max_transmits)");
             break;
         case transaction_kind::consent:
-            // Consent is judged by time since the last response (RFC 7675 5.1).
+            // A missed answer to a check that was sent: what may make the state disconnected
+            // (ice/consent.hpp); expiry is judged by time since the last answer (RFC 7675 5.1).
+            if (selected_ && tx.pair == *selected_) consent_.missed();
             if (tx.pair < pairs_.size())
                 log_pair(log::level::debug, tx.pair, "consent check unanswered after ", tx.sent, " transmissions");
             break;
@@ -1170,19 +1010,14 @@ private:
         detail::binding_request req;
         req.id = tx.id;
         tx.request = detail::encode_binding_request(crypto_, static_cast<const hmac_key*>(nullptr), req);
-        tx.rto = config_.gather_rto;
-        tx.sent = 1;
-        tx.next = now + tx.rto;
         queue_transmit(s.id, server, tx.request);
-        transactions_.push_back(std::move(tx));
+        transactions_.start(now, config_.gather_rto, std::move(tx));
     }
 
     std::size_t pending_gathers() const
     {
-        std::size_t n = 0;
-        for (const transaction& t : transactions_)
-            if (t.kind == transaction_kind::gather) ++n;
-        for (const turn_entry& t : turns_)
+        std::size_t n = transactions_.count(transaction_kind::gather);
+        for (const relay_type& t : turns_)
             if (!t.settled) ++n;
         return n;
     }
@@ -1196,13 +1031,7 @@ private:
     // ---- TURN (relayed candidates, RFC 8656) ---------------------------------------------------
     void start_turn(time_point now, const local_socket& s, const turn_server& server)
     {
-        turn::client_config tc;
-        tc.server = server.address;
-        tc.username = server.username;
-        tc.password = server.password;
-        tc.logger = config_.logger;
-        turns_.emplace_back(s.id, server.address, turn::client<Crypto>(std::move(tc), crypto_), server.url);
-        turns_.back().client.allocate(now);
+        turns_.push_back(relay_type::over_udp(now, s.id, server, config_.logger, crypto_));
         drain_turn(now, turns_.size() - 1);
     }
 
@@ -1211,32 +1040,22 @@ private:
     // gets a socket id of its own (never one the runtime bound) so that pairs on it stay apart.
     void start_stream_turn(time_point now, const turn_server& server)
     {
-        turn::client_config tc;
-        tc.server = server.address;
-        tc.username = server.username;
-        tc.password = server.password;
-        tc.logger = config_.logger;
-        tc.stream = true;
         const connection_id id = ++last_connection_;
-        turn_entry e{stream_socket_base - id, server.address, turn::client<Crypto>(std::move(tc), crypto_), server.url};
-        e.connection = id;
-        e.connect_deadline = now + config_.stream_connect_timeout;
-        turns_.push_back(std::move(e));
+        turns_.push_back(relay_type::over_stream(id, stream_socket_base - id, server, config_.logger, crypto_,
+                                                 now + config_.stream_connect_timeout));
         stream_out_.push_back(stream_open{id, server.host, server.port, server.transport == turn_transport::tls});
     }
 
     void stream_failed(std::size_t t, std::string reason)
     {
-        turn_entry& e = turns_[t];
-        if (e.dead) return;
-        e.dead = true;
-        e.inbox.clear();
-        e.inbox.shrink_to_fit();
-        stream_out_.push_back(stream_close{e.connection});
+        relay_type& e = turns_[t];
+        if (e.dead()) return;
+        e.mark_dead();
+        stream_out_.push_back(stream_close{e.connection()});
         if (!e.settled) {
             e.settled = true;
             // webrtc-pc: 701 when the server could not be reached or answered nothing usable.
-            emit(candidate_error{e.url, 701, std::move(reason)});
+            emit(candidate_error{e.url(), 701, std::move(reason)});
             maybe_gathering_complete();
         }
         // An allocated relay whose connection went away is gone with it (RFC 8656 3.1: the
@@ -1246,40 +1065,31 @@ private:
     // Moves a TURN client's outputs into ours and acts on its events.
     void drain_turn(time_point now, std::size_t t)
     {
-        while (auto out = turns_[t].client.poll_transmit()) {
-            if (turns_[t].connection == 0) queue_transmit(turns_[t].socket, turns_[t].server, std::move(*out));
-            else if (!turns_[t].dead) queue_stream_write(turns_[t].connection, std::move(*out));
+        while (auto out = turns_[t].poll_output()) {
+            if (!turns_[t].over_stream()) queue_transmit(turns_[t].socket(), turns_[t].server(), std::move(*out));
+            else if (!turns_[t].dead()) queue_stream_write(turns_[t].connection(), std::move(*out));
         }
-        while (auto ev = turns_[t].client.poll_event()) {
+        while (auto ev = turns_[t].poll_event()) {
             if (auto* a = std::get_if<turn::allocated>(&*ev)) {
-                const local_socket* s = find_socket(turns_[t].socket);
-                candidate c;
-                c.type = candidate_type::relay;
-                c.address = c.base = a->relayed;
-                c.related = a->mapped;
-                c.socket = turns_[t].socket;
-                c.interface_name = s ? s->interface_name : std::string{};
-                // RFC 8445 5.1.2.2: relayed candidates share the lowest type preference; the
-                // local preference still tells several relays apart, and ranks a relay reached
-                // over UDP above one reached over TCP/TLS (head-of-line blocking on the stream).
-                c.priority = candidate_priority(candidate_type::relay,
-                                                static_cast<std::uint16_t>((turns_[t].connection == 0 ? 65535u : 32767u) - t));
-                c.foundation = compute_foundation(candidate_type::relay, c.base, &turns_[t].server);
+                const local_socket* s = find_socket(turns_[t].socket());
+                candidate c = relayed_candidate(a->relayed, a->mapped, turns_[t].socket(),
+                                                s ? s->interface_name : std::string{}, turns_[t].server(),
+                                                relay_local_preference(turns_[t].over_stream(), t));
                 turns_[t].settled = true;
-                turns_[t].relay_candidate = add_local_candidate(now, std::move(c));
+                turns_[t].local_candidate = add_local_candidate(now, std::move(c));
                 maybe_gathering_complete();
             } else if (auto* f = std::get_if<turn::allocation_failed>(&*ev)) {
                 turns_[t].settled = true;
                 // webrtc-pc RTCPeerConnectionIceErrorEvent: the STUN error code, 701 for no answer.
-                emit(candidate_error{turns_[t].url, f->code == 0 ? 701 : f->code, f->reason});
-                if (turns_[t].connection != 0 && !turns_[t].dead) {
-                    turns_[t].dead = true;
-                    stream_out_.push_back(stream_close{turns_[t].connection});
+                emit(candidate_error{turns_[t].url(), f->code == 0 ? 701 : f->code, f->reason});
+                if (turns_[t].over_stream() && !turns_[t].dead()) {
+                    turns_[t].mark_dead();
+                    stream_out_.push_back(stream_close{turns_[t].connection()});
                 }
                 maybe_gathering_complete();
             } else if (auto* d = std::get_if<turn::data>(&*ev)) {
-                if (turns_[t].relay_candidate)
-                    handle_datagram(now, turns_[t].relay_candidate, turns_[t].socket, t, d->peer, d->payload);
+                if (turns_[t].local_candidate)
+                    handle_datagram(now, turns_[t].local_candidate, turns_[t].socket(), t, d->peer, d->payload);
             }
         }
     }
@@ -1328,19 +1138,7 @@ private:
                             " dropped: its socket has no candidate (relay-only policy)");
             return;
         }
-        // Only a peer we have a valid pair with may send us data (RFC 7675 1: consent).
-        bool known = false;
-        for (const pair& p : pairs_) {
-            if (!p.valid || remotes_[p.remote].address != source) continue;
-            const candidate& l = locals_[p.local];
-            if (l.socket == locals_[*local].socket && is_relayed(p.local) == is_relayed(*local)) {
-                known = true;
-                break;
-            }
-        }
-        if (parked_ && parked_->remote.address == source && locals_[parked_->local].socket == locals_[*local].socket)
-            known = true;
-        if (!known) {
+        if (!accepts(path{locals_[*local].socket, is_relayed(*local)}, source)) {
             ++stats_.data_from_unknown_source;
             // RFC 7675 1 / RFC 8445 12.2: data only from a peer that proved consent on a valid pair.
             PEERKIT_ICE_LOG(debug, "datagram of ", data.size(), " bytes from ", source,
@@ -1480,7 +1278,7 @@ private:
             pair& p = pairs_[*index];
             p.valid = true;
             set_pair_state(*index, pair_state::succeeded, "lite: a check arrived");
-            last_request_on_selected_ = now;
+            consent_.confirmed(now);  // a lite agent's proof of consent is the peer's check
             if (m.use_candidate) {
                 if (!p.nominated) log_pair(log::level::debug, *index, "nominated by the controlling peer (lite, RFC 8445 7.3.2)");
                 p.nominated = true;
@@ -1501,14 +1299,12 @@ private:
             return;
         }
         pair& p = pairs_[*index];
-        if (selected_ == *index) last_request_on_selected_ = now;
         switch (p.state) {
         case pair_state::succeeded:
             break;  // nothing to check; nomination below
         case pair_state::in_progress:
             // Cancel the in-flight transaction's retransmissions and check again now.
-            for (transaction& tx : transactions_)
-                if (tx.kind == transaction_kind::check && tx.pair == *index) tx.cancelled = true;
+            transactions_.cancel_checks_on(*index);
             set_pair_state(*index, pair_state::waiting, "triggered check replaces the one in progress (RFC 8445 7.3.1.4)");
             enqueue_triggered(*index);
             break;
@@ -1561,9 +1357,8 @@ private:
     void handle_response(time_point now, socket_id socket, std::optional<std::size_t> local,
                          const endpoint& source, bytes_view raw, const detail::ice_message& m)
     {
-        auto it = std::find_if(transactions_.begin(), transactions_.end(),
-                               [&m](const transaction& t) { return t.id == m.id; });
-        if (it == transactions_.end()) {
+        transaction* it = transactions_.find(m.id);
+        if (it == nullptr) {
             ++stats_.unmatched_responses;
             // Usually the answer to a retransmission that already had one.
             PEERKIT_ICE_LOG(trace, "Binding response from ", source, " dropped: no transaction of ours has its id");
@@ -1576,8 +1371,7 @@ private:
                                 it->server, " from another socket");
                 return;
             }
-            transaction tx = std::move(*it);
-            transactions_.erase(it);
+            const transaction tx = transactions_.take(it);
             if (m.klass == detail::message_class::success && m.mapped) on_server_reflexive(now, tx, *m.mapped);
             else PEERKIT_ICE_LOG(debug, "STUN server ", tx.server, m.klass == detail::message_class::error ? " answered error " : " answered without XOR-MAPPED-ADDRESS ",
                                  m.error_code, ": no server-reflexive candidate");
@@ -1598,8 +1392,7 @@ private:
                                 " (RFC 8445 7.2.5)");
             return;
         }
-        transaction tx = std::move(*it);
-        transactions_.erase(it);
+        const transaction tx = transactions_.take(it);
         // RFC 8445 7.2.5.2.1: the response must come from where the request went, to where it
         // came from; otherwise the pair fails.
         const bool symmetric = source == tx.destination && local &&
@@ -1608,9 +1401,10 @@ private:
         if (tx.pair >= pairs_.size()) return;
         if (tx.kind == transaction_kind::consent) {
             if (m.klass == detail::message_class::success && symmetric) {
-                last_consent_ = now;
+                consent_.confirmed(now);
                 if (state_ == connection_state::disconnected) update_state(now);
             } else {
+                if (selected_ && tx.pair == *selected_) consent_.missed();
                 log_pair(log::level::debug, tx.pair, "consent check answered ",
                          m.klass == detail::message_class::error ? "with an error " : "from the wrong address ",
                          m.error_code, ": no consent from it (RFC 7675 5.1)");
@@ -1653,17 +1447,8 @@ private:
     {
         const local_socket* s = find_socket(tx.socket);
         if (s == nullptr) return;
-        if (mapped == s->address) return;  // no NAT: the srflx candidate would equal the host one
-        candidate c;
-        c.type = candidate_type::srflx;
-        c.address = mapped;
-        c.base = s->address;
-        c.related = s->address;
-        c.socket = s->id;
-        c.interface_name = s->interface_name;
-        c.priority = candidate_priority(candidate_type::srflx, local_pref_of_socket(s->id));
-        c.foundation = compute_foundation(candidate_type::srflx, c.base, &tx.server);
-        add_local_candidate(now, std::move(c));
+        if (auto c = server_reflexive_candidate(*s, mapped, tx.server, local_pref_of_socket(s->id)))
+            add_local_candidate(now, std::move(*c));
     }
 
     void on_check_success(time_point now, const transaction& tx, const endpoint& mapped)
@@ -1711,8 +1496,7 @@ private:
                 vp.foundation = locals_[*local].foundation + ':' + remotes_[checked.remote].foundation;
                 vp.state = pair_state::succeeded;
                 if (pairs_.size() < config_.max_pairs + 8) {  // valid pairs may exceed by a little
-                    pairs_.push_back(std::move(vp));
-                    valid = pairs_.size() - 1;
+                    valid = pairs_.add(std::move(vp));
                 } else {
                     valid = tx.pair;
                 }
@@ -1742,16 +1526,11 @@ private:
         }
         if (role_ == role::controlling && !nomination_deadline_ && !any_nominated())
             nomination_deadline_ = now + config_.nomination_wait;
-        if (selected_ && *selected_ == *valid) last_consent_ = now;
+        if (selected_ && *selected_ == *valid) consent_.confirmed(now);
         select_best_nominated(now);
     }
 
-    bool any_nominated() const
-    {
-        for (const pair& p : pairs_)
-            if (p.nominated) return true;
-        return false;
-    }
+    bool any_nominated() const { return pairs_.any_nominated(); }
 
     // RFC 8445 8.1.1, regular nomination: once the best valid pair cannot be beaten by a pair
     // still being checked (or nomination_wait has passed), check it again with USE-CANDIDATE.
@@ -1761,9 +1540,7 @@ private:
         if (any_nominated() || transactions_.size() >= config_.max_in_flight) return;
         for (const pair& p : pairs_)
             if (p.use_candidate) return;  // a nomination is under way
-        std::optional<std::size_t> best;
-        for (std::size_t i = 0; i < pairs_.size(); ++i)
-            if (pairs_[i].valid && (!best || pairs_[i].priority > pairs_[*best].priority)) best = i;
+        const std::optional<std::size_t> best = pairs_.best_valid();
         if (!best) return;
         bool better_pending = false;
         for (const pair& p : pairs_)
@@ -1792,11 +1569,7 @@ private:
     // RFC 8445 8.1.1 / 12.1: the selected pair is the highest-priority nominated valid pair.
     void select_best_nominated(time_point now)
     {
-        std::optional<std::size_t> best;
-        for (std::size_t i = 0; i < pairs_.size(); ++i) {
-            if (pairs_[i].nominated && pairs_[i].valid && (!best || pairs_[i].priority > pairs_[*best].priority))
-                best = i;
-        }
+        const std::optional<std::size_t> best = pairs_.best_nominated();
         if (!best || selected_ == best) return;
         selected_ = best;
         PEERKIT_LOG_AT(config_.logger, log::component::ice, log::level::info, "selected pair ",
@@ -1807,11 +1580,10 @@ private:
         // RFC 8656 12: a relayed selected pair gets a channel, 36 bytes less per datagram.
         if (is_relayed(pairs_[*best].local))
             if (auto t = turn_for_local(pairs_[*best].local)) {
-                turns_[*t].client.bind_channel(now, remotes_[pairs_[*best].remote].address);
+                turns_[*t].bind_channel(now, remotes_[pairs_[*best].remote].address);
                 drain_turn(now, *t);
             }
-        last_consent_ = now;
-        last_request_on_selected_ = now;
+        consent_.start(now);
         consent_lost_ = false;
         schedule_consent(now);
         emit(selected_pair_changed{locals_[pairs_[*best].local], remotes_[pairs_[*best].remote]});
@@ -1829,10 +1601,10 @@ private:
     }
 
     // ---- consent freshness (RFC 7675) and keepalives (RFC 8445 11) -----------------------------
-    time_point consent_base() const
-    {
-        return config_.lite ? last_request_on_selected_ : last_consent_;
-    }
+    time_point consent_base() const { return consent_.last_proof(); }
+
+    // Only an agent that sends consent checks can miss their answers (ice/consent.hpp).
+    bool sends_consent_checks() const { return config_.consent_freshness && !config_.lite; }
 
     void schedule_consent(time_point now)
     {
@@ -1840,13 +1612,13 @@ private:
         const duration base = state_ == connection_state::disconnected ? config_.consent_interval_disconnected
                                                                        : config_.consent_interval;
         const auto r = static_cast<double>(random_u64() >> 11) * 0x1.0p-53;
-        next_consent_ = now + std::chrono::duration_cast<duration>(base * (0.8 + 0.4 * r));
+        consent_.schedule(now, base, r);
     }
 
     void run_consent(time_point now)
     {
         if (!selected_ || consent_lost_ || config_.lite) return;
-        if (config_.consent_freshness && now >= next_consent_ && !remote_pwd_.empty()) {
+        if (config_.consent_freshness && consent_.check_due(now) && !remote_pwd_.empty()) {
             if (transactions_.size() < config_.max_in_flight + 4) send_check(now, *selected_, transaction_kind::consent);
             schedule_consent(now);
         }
@@ -1862,8 +1634,9 @@ private:
     {
         if (closed()) return;
         if (selected_) {
-            const time_point base = consent_base();
-            if (now >= base + config_.consent_timeout) {
+            const consent_verdict verdict =
+                consent_.assess(now, {config_.disconnected_timeout, config_.consent_timeout}, sends_consent_checks());
+            if (verdict == consent_verdict::expired) {
                 // RFC 7675 5.1: consent expired; stop sending on the pair.
                 consent_lost_ = true;
                 const pair& p = pairs_[*selected_];
@@ -1872,7 +1645,7 @@ private:
                                            remotes_[p.remote].address.to_string(), " (RFC 7675 5.1)"));
                 return;
             }
-            if (now >= base + config_.disconnected_timeout) {
+            if (verdict == consent_verdict::disconnected) {
                 if (state_ != connection_state::disconnected) {
                     set_connection(connection_state::disconnected);
                     schedule_consent(now);
@@ -1985,13 +1758,13 @@ private:
         ticked_ = true;
         run_transactions(now);
         for (std::size_t t = 0; t < turns_.size(); ++t) {
-            if (turns_[t].connection != 0 && !turns_[t].connected && !turns_[t].dead && now >= turns_[t].connect_deadline) {
+            if (turns_[t].connect_overdue(now)) {
                 stream_failed(t, "no TCP/TLS connection to the TURN server within " +
                                           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(config_.stream_connect_timeout).count()) + " ms");
                 continue;
             }
-            if (turns_[t].dead) continue;
-            turns_[t].client.handle_timeout(now);
+            if (turns_[t].dead()) continue;
+            turns_[t].handle_timeout(now);
             drain_turn(now, t);
         }
         maybe_gathering_complete();
@@ -2018,10 +1791,9 @@ private:
     std::vector<host_pref> host_prefs_;
     std::vector<candidate> locals_;
     std::vector<candidate> remotes_;
-    std::vector<pair> pairs_;
-    std::deque<std::size_t> triggered_;
-    std::vector<transaction> transactions_;
-    std::vector<turn_entry> turns_;
+    checklist pairs_;  // candidate pairs and the triggered queue (ice/checklist.hpp)
+    transaction_table transactions_;  // STUN requests in flight (ice/transactions.hpp)
+    std::vector<relay_type> turns_;  // one per TURN server (ice/relay.hpp)
     std::deque<stream_command> stream_out_;
     std::size_t queued_stream_writes_ = 0;  // stream_write entries in stream_out_
     connection_id last_connection_ = 0;
@@ -2050,9 +1822,7 @@ private:
     time_point pending_now_{};         // the time of the add_pair call in progress
     bool pending_turn_drain_ = false;  // a TURN client has output from add_pair
     bool ticked_ = false;
-    time_point last_consent_{};
-    time_point last_request_on_selected_{};
-    time_point next_consent_{};
+    consent_freshness consent_;  // RFC 7675 on the selected pair
     std::optional<time_point> nomination_deadline_;
     std::optional<time_point> last_remote_candidate_;
     std::optional<time_point> checking_since_;  // when the state last became checking

@@ -105,6 +105,14 @@ struct local_socket {
     bool loopback = false;
 };
 
+// Where a datagram arrived: on which local socket, and whether straight from the network or
+// through the TURN relay allocated over that socket (RFC 8656: a relayed candidate's path).
+// agent::accepts(path, source) says whether data on it may be taken.
+struct path {
+    socket_id socket = 0;
+    bool relayed = false;
+};
+
 // A datagram to send: from which local socket to which address.
 struct transmit {
     socket_id socket = 0;
