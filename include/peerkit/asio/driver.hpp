@@ -152,6 +152,7 @@ public:
     {
         closed_.store(true);
         on_event_ = nullptr;
+        held_calls_.clear();  // they hold this driver: the cycle ends with the context
     }
 
     void close()

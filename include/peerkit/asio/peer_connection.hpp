@@ -12,14 +12,15 @@
 //   auto offer = co_await pc.async_set_local_description(use_awaitable);   // implicit form
 //   signaling.send(...);
 //
-// Host names in UDP ice_servers URLs are resolved here (the core takes IP literals); TCP and
-// TLS TURN servers (turn:...?transport=tcp, turns:) are connected to by the driver, which
-// verifies a turns: server's certificate against options.turn_tls (default: the system's
-// trust store).
-//
-// Remote host candidates that name an mDNS `.local` host (browsers' default,
-// draft-ietf-mmusic-mdns-ice-candidates) are resolved here (asio/mdns_resolver.hpp) and handed
-// to the core with the address rewritten; see async_add_ice_candidate.
+// This file is the facade; the work is done by one piece per job (docs/architecture.md, "The
+// runtime"): asio/driver.hpp drives the core (asio/detail/core_driving.hpp), events reach the
+// user's executor through asio/detail/event_delivery.hpp, remote `.local` candidates are
+// resolved by asio/detail/mdns_candidates.hpp, and host names of UDP ICE servers by
+// asio/detail/ice_server_resolution.hpp (asynchronously, IPv4 and IPv6; the core is made once
+// they are, and calls made meanwhile wait; a name that does not resolve is logged and its
+// server skipped). TCP and TLS TURN servers (turn:...?transport=tcp, turns:) are connected to
+// by the driver, which verifies a turns: server's certificate against options.turn_tls
+// (default: the system's trust store).
 #pragma once
 
 #include <peerkit/asio/detail/core_driving.hpp>
@@ -46,23 +47,15 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 
-#include <array>
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <span>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <utility>
 #include <variant>

@@ -138,11 +138,11 @@ private:
         resolver_.async_resolve(n.host, std::to_string(n.port), boost::asio::ip::udp::resolver::numeric_service,
                                 [self = this->shared_from_this(), i](boost::system::error_code ec,
                                                                      boost::asio::ip::udp::resolver::results_type results) {
-                                    self->resolved(i, ec, results);
+                                    self->on_resolved(i, ec, results);
                                 });
     }
 
-    void resolved(std::size_t i, boost::system::error_code ec, const boost::asio::ip::udp::resolver::results_type& results)
+    void on_resolved(std::size_t i, boost::system::error_code ec, const boost::asio::ip::udp::resolver::results_type& results)
     {
         const auto& n = names_[i];
         bool have_v4 = false, have_v6 = false;
