@@ -113,8 +113,9 @@ struct event_delivery : std::enable_shared_from_this<event_delivery<Executor>> {
         if (stopped) return;
         mdns_error_handler.swap(h);
     }
-    // On the driver's strand: counted there, reported on the user's executor through the
-    // delivery gate (the handler is looked up when it runs, so close() in between wins).
+    // On the driver's strand (counted by mdns_candidates), reported on the user's executor
+    // through the delivery gate (the handler is looked up when it runs, so close() in between
+    // wins).
     void mdns_error(std::string candidate, std::string reason)
     {
         {
