@@ -276,7 +276,7 @@ void poll_until(net::io_context& io, F done)
 }
 }  // namespace
 
-TEST_CASE("driver: calls wait for a deferred machine, then run in order")
+TEST_CASE("driver: calls wait for a deferred machine and run in order")
 {
     net::io_context io;
     const udp::endpoint endpoints[] = {{net::ip::address_v4::loopback(), 0}};

@@ -137,7 +137,7 @@ struct running_io {
 
 }  // namespace
 
-TEST_CASE("ice server names: localhost resolves, srflx before complete")
+TEST_CASE("ice server names: localhost resolves and srflx comes before complete")
 {
     running_io r;
     stun_responder server(r.io);
