@@ -247,3 +247,32 @@ TEST_CASE("ice server names: close before the names resolve completes calls")
     CHECK(pc->connection_state() == rtc::connection_state::closed);
     server.close();
 }
+
+TEST_CASE("ice server names: resolved URLs replace the named ones in place")
+{
+    std::vector<rtc::ice_server> servers = {
+        {{"stun:192.0.2.1", "stun:stun.example.org:3479", "turn:turn.example.org?transport=tcp"}, "", ""},
+        {{"turn:relay.example.org?transport=udp"}, "u", "p"},
+        {{"stun:gone.example.org"}, "", ""},
+    };
+    const auto names = asio::detail::udp_server_names(servers);
+    // TCP TURN keeps its name (the driver resolves it when it connects).
+    REQUIRE(names.size() == 3);
+    CHECK(names[0].host == "stun.example.org");
+    CHECK(names[0].port == 3479);
+    CHECK(names[1].host == "relay.example.org");
+    CHECK(names[2].host == "gone.example.org");
+    const std::vector<std::vector<net::ip_address>> addresses = {
+        {*net::ip_address::parse("198.51.100.1"), *net::ip_address::parse("2001:db8::5")},
+        {*net::ip_address::parse("198.51.100.2")},
+        {},  // did not resolve: skipped
+    };
+    const auto out = asio::detail::with_resolved_names(servers, names, addresses);
+    REQUIRE(out.size() == 2);  // the server left with no URL is gone
+    CHECK(out[0].urls == std::vector<std::string>{"stun:192.0.2.1", "stun:198.51.100.1:3479", "stun:[2001:db8::5]:3479",
+                                                  "turn:turn.example.org?transport=tcp"});
+    CHECK(out[1].urls == std::vector<std::string>{"turn:198.51.100.2:3478?transport=udp"});
+    CHECK(out[1].username == "u");
+    for (const auto& s : out)
+        for (const auto& u : s.urls) CHECK(rtc::detail::parse_ice_url(u));  // all acceptable to the core
+}
