@@ -14,6 +14,9 @@ source "$(dirname "$0")/lib/common.sh"
 cd "$peerkit_root"
 peerkit_install_packages
 
+# The include layering first: it takes a second and names the offending line.
+python3 scripts/check_layers.py
+
 jobs=$(peerkit_jobs)
 labels='unit|interop|fuzz-smoke'
 if [[ "${PEERKIT_SKIP_INTEROP:-0}" == 1 ]]; then

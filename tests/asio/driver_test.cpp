@@ -255,3 +255,76 @@ TEST_CASE("driver: async_invoke with a callback and with co_await; close from an
     CHECK(closed);
     CHECK(events_after_close == 0);
 }
+
+namespace {
+// A machine that is not ready until a setup makes it so (the peer connection while the names
+// of its ICE servers resolve): the driver holds user calls meanwhile.
+struct deferred_echo : echo_machine {
+    bool made = false;
+    std::vector<int> calls;  // the order the held calls reached the machine in
+    bool ready() const { return made; }
+};
+static_assert(peerkit::asio::deferred_machine<deferred_echo>);
+
+template <class F>
+void poll_until(net::io_context& io, F done)
+{
+    for (int i = 0; i < 1000 && !done(); ++i) {
+        io.restart();
+        io.poll();
+    }
+}
+}  // namespace
+
+TEST_CASE("driver: calls wait for a deferred machine and run in order")
+{
+    net::io_context io;
+    const udp::endpoint endpoints[] = {{net::ip::address_v4::loopback(), 0}};
+    auto d = peerkit::asio::driver<deferred_echo>::create(io.get_executor(), deferred_echo{}, endpoints,
+                                                          [](deferred_echo&, echo_machine::event) {});
+    REQUIRE(d);
+    std::vector<int> completed;
+    for (int i = 0; i < 3; ++i)
+        d->async_invoke([i](deferred_echo& m) { m.calls.push_back(i); return i; }, [&](int v) { completed.push_back(v); });
+    poll_until(io, [] { return false; });  // everything runnable has run
+    CHECK(completed.empty());
+    std::size_t calls_seen_by_setup = 99;
+    REQUIRE(d->weak().post_setup([&](deferred_echo& m, bool closed) {
+        calls_seen_by_setup = m.calls.size();
+        CHECK(!closed);
+        m.made = true;
+    }));
+    poll_until(io, [&] { return completed.size() == 3; });
+    CHECK(calls_seen_by_setup == 0);
+    CHECK(completed == std::vector<int>{0, 1, 2});
+    // Once ready, a call runs at once.
+    d->async_invoke([](deferred_echo& m) { m.calls.push_back(3); return 3; }, [&](int v) { completed.push_back(v); });
+    poll_until(io, [&] { return completed.size() == 4; });
+    CHECK(completed.back() == 3);
+    d->close();
+}
+
+TEST_CASE("driver: held calls complete after close once the setup has run")
+{
+    net::io_context io;
+    const udp::endpoint endpoints[] = {{net::ip::address_v4::loopback(), 0}};
+    auto d = peerkit::asio::driver<deferred_echo>::create(io.get_executor(), deferred_echo{}, endpoints,
+                                                          [](deferred_echo&, echo_machine::event) {});
+    REQUIRE(d);
+    std::optional<peerkit::asio::driver<deferred_echo>> owner;
+    owner.emplace(std::move(*d));
+    auto weak = owner->weak();
+    int completions = 0;
+    owner->async_invoke([](deferred_echo&) {}, [&] { ++completions; });
+    owner.reset();  // closed, and the owner is gone: the held call keeps the driver until the setup
+    poll_until(io, [] { return false; });
+    CHECK(completions == 0);
+    bool saw_closed = false;
+    REQUIRE(weak.post_setup([&](deferred_echo& m, bool closed) {
+        saw_closed = closed;
+        m.made = true;
+    }));
+    poll_until(io, [&] { return completions == 1; });
+    CHECK(saw_closed);
+    CHECK(completions == 1);
+}

@@ -14,6 +14,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "mdns_answer.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read_until.hpp>
@@ -388,22 +390,7 @@ namespace {
 
 namespace dns = peerkit::net::dns;
 
-// An mDNS response (RFC 6762 18) with one A record for `name`.
-std::vector<std::uint8_t> mdns_answer(std::string_view name, std::array<std::uint8_t, 4> a)
-{
-    std::vector<std::uint8_t> m{0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-    std::size_t start = 0;
-    for (std::size_t i = 0; i <= name.size(); ++i)
-        if (i == name.size() || name[i] == '.') {
-            m.push_back(static_cast<std::uint8_t>(i - start));
-            for (std::size_t k = start; k < i; ++k) m.push_back(static_cast<std::uint8_t>(name[k]));
-            start = i + 1;
-        }
-    m.push_back(0);
-    for (int b : {0, 1, 0x80, 1, 0, 0, 0, 120, 0, 4}) m.push_back(static_cast<std::uint8_t>(b));
-    m.insert(m.end(), a.begin(), a.end());
-    return m;
-}
+using peerkit::test::mdns_answer;  // tests/common/mdns_answer.hpp
 
 // The hostile neighbour: a socket on 127.0.0.1 that the resolver takes for the mDNS group.
 struct neighbour {

@@ -13,6 +13,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "mdns_answer.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -930,21 +932,7 @@ struct responder {
 
     static std::vector<std::uint8_t> answer(std::string_view name, std::array<std::uint8_t, 4> a, std::uint32_t ttl = 120)
     {
-        std::vector<std::uint8_t> m{0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-        std::size_t start = 0;
-        for (std::size_t i = 0; i <= name.size(); ++i)
-            if (i == name.size() || name[i] == '.') {
-                m.push_back(static_cast<std::uint8_t>(i - start));
-                for (std::size_t k = start; k < i; ++k) m.push_back(static_cast<std::uint8_t>(name[k]));
-                start = i + 1;
-            }
-        m.push_back(0);
-        for (int b : {0, 1, 0x80, 1}) m.push_back(static_cast<std::uint8_t>(b));
-        for (int s : {24, 16, 8, 0}) m.push_back(static_cast<std::uint8_t>(ttl >> s));
-        m.push_back(0);
-        m.push_back(4);
-        m.insert(m.end(), a.begin(), a.end());
-        return m;
+        return peerkit::test::mdns_answer(name, a, ttl);
     }
     void run()
     {

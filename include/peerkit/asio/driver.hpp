@@ -80,6 +80,14 @@ concept stream_machine = requires(M& m, steady_time now, ice::connection_id id, 
     m.handle_stream_error(now, id, r);
 };
 
+// A machine that is not ready for user calls yet (the peer connection while the names of its
+// ICE servers resolve, asio/detail/ice_server_resolution.hpp): async_invoke calls made
+// meanwhile are held, in order, and run once ready() says so after a setup (post_setup).
+template <class M>
+concept deferred_machine = requires(const M& m) {
+    { m.ready() } -> std::convertible_to<bool>;
+};
+
 struct driver_config {
     udp_socket_config socket{};
     // TLS streams (turns:): the trust store their servers are verified against.
@@ -144,6 +152,7 @@ public:
     {
         closed_.store(true);
         on_event_ = nullptr;
+        held_calls_.clear();  // they hold this driver: the cycle ends with the context
     }
 
     void close()
@@ -191,6 +200,27 @@ public:
             drive();
             return r;
         }
+    }
+
+    // On the strand: is a user call to wait (a deferred machine not ready yet)? Then hold() it.
+    [[nodiscard]] bool must_hold() const
+    {
+        if constexpr (deferred_machine<Machine>) return !machine_.ready();
+        else return false;
+    }
+    void hold(std::function<void()> job) { held_calls_.push_back(std::move(job)); }
+    // The setup that makes a deferred machine ready: runs also after close() (held calls
+    // complete exactly once, against whatever the setup made), then the held calls in order.
+    void setup(const std::function<void(Machine&, bool closed)>& f)
+    {
+        f(machine_, closed_.load());
+        drive();
+        if constexpr (deferred_machine<Machine>) {
+            if (!machine_.ready()) return;
+        }
+        auto held = std::move(held_calls_);
+        held_calls_.clear();
+        for (auto& job : held) job();
     }
 
     [[nodiscard]] const strand_type& strand() const noexcept { return strand_; }
@@ -392,6 +422,9 @@ private:
     std::atomic<bool> closed_{false};
     std::optional<steady_time> armed_;
     std::uint64_t timer_generation_ = 0;
+    // User calls held until a deferred machine is ready. Each holds the driver (a cycle that
+    // the setup breaks), so that it completes even if the driver's owner is gone meanwhile.
+    std::vector<std::function<void()>> held_calls_;
     driver_stats stats_;
 };
 
@@ -445,6 +478,15 @@ public:
                 [](auto handler, const std::shared_ptr<impl_type>& impl, F fn) {
                     detail::posted_completion<> done(std::move(handler), impl->strand());
                     boost::asio::post(impl->strand(), [impl, fn = std::move(fn), done = std::move(done)]() mutable {
+                        if (impl->must_hold()) {
+                            // Shared: a held call is a (copyable) std::function.
+                            auto job = std::make_shared<std::pair<F, detail::posted_completion<>>>(std::move(fn), std::move(done));
+                            impl->hold([impl, job] {
+                                impl->invoke(job->first);
+                                job->second.post();
+                            });
+                            return;
+                        }
                         impl->invoke(fn);
                         done.post();
                     });
@@ -455,6 +497,11 @@ public:
                 [](auto handler, const std::shared_ptr<impl_type>& impl, F fn) {
                     detail::posted_completion<R> done(std::move(handler), impl->strand());
                     boost::asio::post(impl->strand(), [impl, fn = std::move(fn), done = std::move(done)]() mutable {
+                        if (impl->must_hold()) {
+                            auto job = std::make_shared<std::pair<F, detail::posted_completion<R>>>(std::move(fn), std::move(done));
+                            impl->hold([impl, job] { job->second.post(impl->invoke(job->first)); });
+                            return;
+                        }
                         done.post(impl->invoke(fn));
                     });
                 },
@@ -496,6 +543,16 @@ public:
             boost::asio::post(impl->strand(), [impl, f = std::move(f)]() mutable {
                 if (!impl->closed()) impl->invoke(f);
             });
+            return true;
+        }
+
+        // For the setup of a deferred machine: f(machine, closed) runs on the strand while the
+        // driver exists, closed or not, then the calls held meanwhile run (deferred_machine).
+        bool post_setup(std::function<void(Machine&, bool closed)> f) const
+        {
+            auto impl = impl_.lock();
+            if (!impl) return false;
+            boost::asio::post(impl->strand(), [impl, f = std::move(f)] { impl->setup(f); });
             return true;
         }
 

@@ -12,19 +12,25 @@
 //   auto offer = co_await pc.async_set_local_description(use_awaitable);   // implicit form
 //   signaling.send(...);
 //
-// Host names in UDP ice_servers URLs are resolved here (the core takes IP literals); TCP and
-// TLS TURN servers (turn:...?transport=tcp, turns:) are connected to by the driver, which
-// verifies a turns: server's certificate against options.turn_tls (default: the system's
-// trust store).
-//
-// Remote host candidates that name an mDNS `.local` host (browsers' default,
-// draft-ietf-mmusic-mdns-ice-candidates) are resolved here (asio/mdns_resolver.hpp) and handed
-// to the core with the address rewritten; see async_add_ice_candidate.
+// This file is the facade; the work is done by one piece per job (docs/architecture.md, "The
+// runtime"): asio/driver.hpp drives the core (asio/detail/core_driving.hpp), events reach the
+// user's executor through asio/detail/event_delivery.hpp, remote `.local` candidates are
+// resolved by asio/detail/mdns_candidates.hpp, and host names of UDP ICE servers by
+// asio/detail/ice_server_resolution.hpp (asynchronously, IPv4 and IPv6; the core is made once
+// they are, and calls made meanwhile wait; a name that does not resolve is logged and its
+// server skipped). TCP and TLS TURN servers (turn:...?transport=tcp, turns:) are connected to
+// by the driver, which verifies a turns: server's certificate against options.turn_tls
+// (default: the system's trust store).
 #pragma once
 
+#include <peerkit/asio/detail/core_driving.hpp>
+#include <peerkit/asio/detail/event_delivery.hpp>
+#include <peerkit/asio/detail/ice_server_resolution.hpp>
+#include <peerkit/asio/detail/mdns_candidates.hpp>
 #include <peerkit/asio/driver.hpp>
 #include <peerkit/asio/interfaces.hpp>
 #include <peerkit/asio/mdns_resolver.hpp>
+#include <peerkit/asio/peer_connection_options.hpp>
 #include <peerkit/asio/udp_socket.hpp>
 #include <peerkit/error.hpp>
 #include <peerkit/net/address.hpp>
@@ -41,188 +47,21 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 
-#include <array>
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <span>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
 
 namespace peerkit {
-
-namespace asio::detail {
-
-[[nodiscard]] inline net::endpoint to_net(const boost::asio::ip::udp::endpoint& e)
-{
-    const auto a = e.address();
-    if (a.is_v4()) {
-        const auto b = a.to_v4().to_bytes();
-        std::array<std::byte, 4> raw{};
-        for (std::size_t i = 0; i < 4; ++i) raw[i] = static_cast<std::byte>(b[i]);
-        return {net::ip_address::v4(std::span<const std::byte, 4>(raw)), e.port()};
-    }
-    const auto b = a.to_v6().to_bytes();
-    std::array<std::byte, 16> raw{};
-    for (std::size_t i = 0; i < 16; ++i) raw[i] = static_cast<std::byte>(b[i]);
-    return {net::ip_address::v6(std::span<const std::byte, 16>(raw)), e.port()};
-}
-
-[[nodiscard]] inline boost::asio::ip::udp::endpoint to_asio(const net::endpoint& e)
-{
-    const auto bytes = e.address().bytes();
-    if (e.address().is_v4()) {
-        boost::asio::ip::address_v4::bytes_type b{};
-        for (std::size_t i = 0; i < 4; ++i) b[i] = std::to_integer<unsigned char>(bytes[i]);
-        return {boost::asio::ip::address_v4(b), e.port()};
-    }
-    boost::asio::ip::address_v6::bytes_type b{};
-    for (std::size_t i = 0; i < 16; ++i) b[i] = std::to_integer<unsigned char>(bytes[i]);
-    return {boost::asio::ip::address_v6(b), e.port()};
-}
-
-// The core seen as a udp_machine: socket ids are 1 + the index of the bound endpoint.
-template <class Core>
-struct core_machine {
-    struct out_transmit {
-        boost::asio::ip::udp::endpoint destination;
-        boost::asio::ip::udp::endpoint source;
-        std::vector<std::byte> payload;
-    };
-
-    std::unique_ptr<Core> core;
-    std::vector<boost::asio::ip::udp::endpoint> bound;
-    log::logger logger{};  // the configuration's: component runtime
-
-    void handle_packet(steady_time now, const received_datagram& d)
-    {
-        ice::socket_id id = 0;
-        for (std::size_t i = 0; i < bound.size(); ++i)
-            if (bound[i].port() == d.local.port() && (bound[i].address() == d.local.address() || id == 0))
-                id = static_cast<ice::socket_id>(i + 1);
-        if (id == 0) {
-            // Before add_local_sockets has run (the first datagrams of a fast peer), or a local
-            // address that matches no bound socket: the core could not answer on it.
-            PEERKIT_LOG_AT(logger, log::component::runtime, log::level::debug, "dropped a datagram from ",
-                           endpoint_text(d.source), " to ", endpoint_text(d.local), ": not a socket the core knows");
-            return;
-        }
-        core->handle_packet(now, id, to_net(d.source), d.payload);
-    }
-    void handle_timeout(steady_time now) { core->handle_timeout(now); }
-    [[nodiscard]] std::optional<steady_time> poll_timeout() const { return core->poll_timeout(); }
-    std::optional<out_transmit> poll_transmit()
-    {
-        auto t = core->poll_transmit();
-        if (!t) return std::nullopt;
-        out_transmit out{to_asio(t->destination), {}, std::move(t->payload)};
-        if (t->socket >= 1 && t->socket <= bound.size()) out.source = bound[t->socket - 1];
-        return out;
-    }
-    // Backpressure from the queue towards the user (set by the peer connection): while it is at
-    // its limit, no event is taken and the core keeps them (then SCTP, in its window).
-    std::function<bool()> may_take_event{};
-    std::optional<rtc::event> poll_event()
-    {
-        if (may_take_event && !may_take_event()) return std::nullopt;
-        return core->poll_event();
-    }
-    // TURN over TCP/TLS: the driver owns the connections (asio/stream_connection.hpp).
-    std::optional<ice::stream_command> poll_stream() { return core->poll_stream(); }
-    void handle_stream_connected(steady_time now, ice::connection_id id) { core->handle_stream_connected(now, id); }
-    void handle_stream_data(steady_time now, ice::connection_id id, bytes_view b) { core->handle_stream_data(now, id, b); }
-    void handle_stream_error(steady_time now, ice::connection_id id, std::string_view r) { core->handle_stream_error(now, id, r); }
-};
-
-}  // namespace asio::detail
-
-// How the runtime binds and gathers.
-struct peer_connection_options {
-    // Local addresses to bind one UDP socket each (port 0: any free port). Empty: every
-    // interface address enumerate_interfaces() returns with `interfaces`.
-    std::vector<boost::asio::ip::udp::endpoint> bind;
-    asio::interface_filter interfaces{};
-    // The sockets' kernel buffers default to 4 MiB (SO_RCVBUF) and 1 MiB (SO_SNDBUF); the kernel
-    // caps them at net.core.rmem_max / wmem_max. With its default (about 208 KiB, some 90
-    // datagrams of a data channel's traffic on loopback, where every one costs ~2.3 KiB of
-    // buffer) a receiver that falls behind for a moment drops part of a burst the SCTP windows
-    // allow (8 MiB, sctp::association_config): each loss costs a fast retransmit and halves
-    // cwnd, and a lost retransmission waits for T3 (RTO.Min 400 ms). Measured in
-    // docs/performance.md ("Peer connection"). 0 keeps the kernel's default.
-    asio::driver_config driver = [] {
-        asio::driver_config c;
-        c.socket.receive_buffer_size = 4 << 20;
-        c.socket.send_buffer_size = 1 << 20;
-        return c;
-    }();
-    // The queue of events on their way to the user's executor (released by the core, waiting
-    // for a call's completion, waiting for their turn, or held for want of a handler; see
-    // "Event handlers" on basic_peer_connection) is bounded by backpressure, never by drops:
-    // while it holds max_queued_events events or max_queued_bytes bytes (each event's
-    // bookkeeping, queued_event_overhead, plus a message's payload), the driver stops taking
-    // events from the core. The core then keeps what comes in: up to its own max_queued_events,
-    // then in SCTP, counted in the receive window (rtc::limits::receive_buffer_size), so a_rwnd
-    // shrinks and the sender waits (RFC 9260 6.2). Once the user's handlers have run and the
-    // queue is below half of both limits (or nothing in it is deliverable), the driver is woken
-    // and reads on. The limit is checked before each event is taken, so the queue may exceed
-    // max_queued_bytes by one event (a message of at most rtc::limits::max_message_size).
-    // Events held for a handler not set yet count too: a remote peer sending to a channel
-    // nobody listens to fills the queue, then waits; nothing is dropped.
-    // 1,024 events cover what a connection produces before a late handler is set (a few dozen
-    // state changes and candidates, the channel events, a burst of early messages); 4 MiB is
-    // 64 messages of 64 KiB in flight to a slow handler, enough to keep it busy while the
-    // driver reads on (the SCTP window, 8 MiB by default, keeps the sender going meanwhile).
-    // Both must be at least 1 (0 is taken as 1).
-    std::size_t max_queued_events = 1024;
-    std::size_t max_queued_bytes = 4 * 1024 * 1024;
-    // The browser's behaviour (webrtc-pc: an event with no listener is gone): an event that no
-    // handler takes when its turn comes is dropped and counted (dropped_events()) instead of
-    // held. Off by default.
-    bool drop_unhandled_events = false;
-    // turns: servers: the trust store their certificates are verified against (chain and host
-    // name, or IP address SAN for an IP literal). Empty ca_file: the system's. Verification
-    // cannot be turned off; a private deployment or a test names its CA here.
-    asio::stream_tls_config turn_tls{};
-    // Remote candidates whose address is an mDNS `.local` name are resolved (RFC 6762) before
-    // the core sees them. Off: such candidates fail add_ice_candidate with bad_candidate, and a
-    // connection can still form from the browser's checks (peer-reflexive candidates).
-    bool resolve_mdns_candidates = true;
-    asio::mdns_config mdns{};  // where and how (timeout 5 s, 16 at once, 64 cached; docs/net.md)
-};
-
-// The queue of events towards the user's executor (peer_connection_options::max_queued_*),
-// read with basic_peer_connection::delivery_stats() from any thread.
-struct peer_connection_delivery_stats {
-    std::size_t queued_events = 0;     // now: waiting for a call, for their turn, or for a handler
-    std::size_t queued_bytes = 0;      // their bytes (bookkeeping + message payload)
-    std::size_t held_events = 0;       // of which held for want of a handler
-    std::size_t max_queued_bytes_seen = 0;   // the most queued_bytes has been since create()
-    std::size_t max_queued_events_seen = 0;
-    std::uint64_t stalls = 0;          // times the driver stopped taking events (queue at its limit)
-    std::uint64_t wakes = 0;           // times the driver was woken to read on
-    std::uint64_t dropped_events = 0;  // only with drop_unhandled_events
-};
-
-// The mDNS resolution of remote candidates, counted since create().
-struct peer_connection_mdns_stats {
-    asio::mdns_stats resolver;           // queries, answers, cache hits, failures
-    std::uint64_t candidates_added = 0;  // resolved candidates the core took
-    std::uint64_t candidates_failed = 0; // not resolved, or refused by the core once resolved
-};
 
 template <rtc::policy Policy = rtc::openssl_policy, class Executor = boost::asio::any_io_executor>
 class basic_peer_connection {
@@ -233,6 +72,10 @@ public:
     using driver_type = asio::basic_driver<machine_type, Executor>;
     using event_handler = std::function<void(rtc::event)>;
     using executor_type = Executor;
+    using delivery_type = asio::detail::event_delivery<Executor>;
+    using mdns_type = asio::detail::mdns_candidates<machine_type, Executor>;
+    using resolution_type = asio::detail::ice_server_resolution<Executor>;
+    using deferred_core_type = asio::detail::deferred_core<core_type>;
 
     // Binds the sockets, starts the driver. Handlers run on `ex` (the user's executor).
     // Without a handler: set the per-event handlers below; events that come before them are held.
@@ -248,11 +91,25 @@ public:
                                                               peer_connection_options options = {},
                                                               typename Policy::random random = {})
     {
-        if (auto r = resolve_servers(ex, config); !r) return r.error();
-        auto core = core_type::create(std::move(config), std::move(random));
-        if (!core) return core.error();
+        // UDP servers named by host names are resolved asynchronously (after the sockets are
+        // bound, for their address families) and the core is made once they are; until then
+        // calls wait in the driver (asio/detail/ice_server_resolution.hpp). The configuration is
+        // checked now all the same, by a core made with a placeholder for each name, so that
+        // create() still reports a bad configuration at once.
+        const auto server_names = asio::detail::udp_server_names(config.ice_servers);
+        std::unique_ptr<core_type> core;
+        std::shared_ptr<deferred_core_type> deferred;
+        if (server_names.empty()) {
+            auto made = core_type::create(std::move(config), std::move(random));
+            if (!made) return made.error();
+            core = std::move(*made);
+        } else {
+            auto made = deferred_core_type::check(std::move(config), std::move(random), server_names);
+            if (!made) return made.error();
+            deferred = std::move(*made);
+        }
         // The core's logger (the configuration's, else the policy's) goes to every runtime piece.
-        const log::logger logger = (*core)->logger();
+        const log::logger logger = core ? core->logger() : deferred->logger();
         options.driver.logger = logger;
         options.driver.socket.logger = logger;
         options.mdns.logger = logger;
@@ -269,30 +126,32 @@ public:
             }
         }
         if (bind.empty()) return make_error(rtc::errc::transport_failed, "no local address to bind");
-        auto state = std::make_shared<shared_state>(ex, options.max_queued_events, options.max_queued_bytes,
+        auto state = std::make_shared<delivery_type>(ex, options.max_queued_events, options.max_queued_bytes,
                                                      options.drop_unhandled_events);
-        machine_type machine{std::move(*core), {}, logger};
+        auto observed = std::make_shared<asio::detail::observed_attributes>();
+        machine_type machine{std::move(core), {}, logger};
         machine.may_take_event = [state] { return state->may_take_event(); };
         if (on_event) state->set_catch_all(std::move(on_event));
         asio::driver_config driver_config = options.driver;
         driver_config.tls = options.turn_tls;
         auto d = driver_type::create(ex, std::move(machine), bind,
-                                     [state](machine_type& m, rtc::event&& e) {
-                                         if (shared_state::observable(e)) state->observe(*m.core);
-                                         state->deliver(std::move(e));
+                                     [state, observed](machine_type& m, rtc::event&& e) {
+                                         if (asio::detail::observed_attributes::observable(e)) observed->observe(*m.core);
+                                         m.queue_has_room = state->deliver(std::move(e));
                                      },
                                      driver_config);
         if (!d) return d.error();
-        basic_peer_connection pc(std::move(*d), state);
-        // The wake after a stall (shared_state::may_take_event): an empty call on the driver's
+        basic_peer_connection pc(std::move(*d), state, observed);
+        // The wake after a stall (event_delivery::may_take_event): an empty call on the driver's
         // strand, which then drains the core again. Made here for the same reason as to_driver.
         state->set_wake_driver([weak = pc.driver_->weak()] { return weak.post([](machine_type&) {}); });
         if (options.resolve_mdns_candidates) {
-            pc.mdns_ = resolver_type::create(boost::asio::any_io_executor(ex), options.mdns);
+            pc.mdns_ = asio::mdns_resolver::create(boost::asio::any_io_executor(ex), options.mdns);
+            pc.mdns_state_ = std::make_shared<mdns_type>(state);
             // Resolutions reach the core through this weak handle only (made here, at the top
             // level of create(): clang 14 with ASan failed to link translation units that
             // instantiated it inside the resolution's nested lambdas).
-            state->to_driver = [weak = pc.driver_->weak()](std::function<void(machine_type&)> f) { return weak.post(std::move(f)); };
+            pc.mdns_state_->to_driver = [weak = pc.driver_->weak()](std::function<void(machine_type&)> f) { return weak.post(std::move(f)); };
         }
         // The bound ports become the core's local sockets (host candidates at the first
         // set_local_description, as in browsers).
@@ -306,12 +165,26 @@ public:
             s.loopback = i < loopback.size() ? static_cast<bool>(loopback[i]) : s.address.address().is_loopback();
             sockets.push_back(std::move(s));
         }
+        // (Held by the driver until the core is made, when names are being resolved.)
         pc.driver_->async_invoke(
             [endpoints, sockets = std::move(sockets)](machine_type& m) {
                 m.bound = endpoints;
                 m.core->add_local_sockets(asio::steady_time::clock::now(), sockets);
             },
             [] {});
+        if (deferred) {
+            bool v4 = false, v6 = false;
+            for (const auto& e : endpoints) (e.address().is_v4() ? v4 : v6) = true;
+            pc.resolution_ = std::make_shared<resolution_type>(ex, server_names, v4, v6, logger);
+            pc.resolution_->start([weak = pc.driver_->weak(), deferred, observed](std::vector<std::vector<net::ip_address>> addresses) {
+                // The driver's strand, also after close (the held calls complete against a
+                // closed core); nothing if the driver is gone (no call was held).
+                (void)weak.post_setup([deferred, observed, addresses = std::move(addresses)](machine_type& m, bool closed) {
+                    m.core = deferred->make(addresses, closed);
+                    observed->observe(*m.core);
+                });
+            });
+        }
         return pc;
     }
 
@@ -323,7 +196,10 @@ public:
             shutdown();
             driver_ = std::move(other.driver_);
             state_ = std::move(other.state_);
+            observed_ = std::move(other.observed_);
             mdns_ = std::move(other.mdns_);
+            mdns_state_ = std::move(other.mdns_state_);
+            resolution_ = std::move(other.resolution_);
         }
         return *this;
     }
@@ -441,32 +317,32 @@ public:
     // max_queued_events / max_queued_bytes).
     [[nodiscard]] peer_connection_delivery_stats delivery_stats() const { return state_->delivery_statistics(); }
     // What one queued event counts against max_queued_bytes besides a message's payload.
-    static constexpr std::size_t queued_event_overhead = sizeof(rtc::event);
+    static constexpr std::size_t queued_event_overhead = asio::detail::queued_event_overhead;
 
     // ---- attributes (RTCPeerConnection's read-only ones) ---------------------------------------
     // Callable from any thread. They report the core as of the last call that changed it or the
     // last event the runtime took from it, so inside a handler an attribute may already show
     // the state whose event is the next one on its way (browsers change the attribute as they
     // fire the event). Descriptions include the candidates gathered so far, as in browsers.
-    [[nodiscard]] rtc::signaling_state signaling_state() const { return state_->observed().signaling; }
-    [[nodiscard]] rtc::ice_gathering_state ice_gathering_state() const { return state_->observed().gathering; }
-    [[nodiscard]] rtc::ice_connection_state ice_connection_state() const { return state_->observed().ice_connection; }
-    [[nodiscard]] rtc::connection_state connection_state() const { return state_->observed().connection; }
+    [[nodiscard]] rtc::signaling_state signaling_state() const { return observed_->observed().signaling; }
+    [[nodiscard]] rtc::ice_gathering_state ice_gathering_state() const { return observed_->observed().gathering; }
+    [[nodiscard]] rtc::ice_connection_state ice_connection_state() const { return observed_->observed().ice_connection; }
+    [[nodiscard]] rtc::connection_state connection_state() const { return observed_->observed().connection; }
     // localDescription: the pending one while there is one, else the current one.
     [[nodiscard]] std::optional<rtc::session_description> local_description() const
     {
-        auto o = state_->observed();
+        auto o = observed_->observed();
         return o.pending_local ? std::move(o.pending_local) : std::move(o.current_local);
     }
     [[nodiscard]] std::optional<rtc::session_description> remote_description() const
     {
-        auto o = state_->observed();
+        auto o = observed_->observed();
         return o.pending_remote ? std::move(o.pending_remote) : std::move(o.current_remote);
     }
-    [[nodiscard]] std::optional<rtc::session_description> current_local_description() const { return state_->observed().current_local; }
-    [[nodiscard]] std::optional<rtc::session_description> current_remote_description() const { return state_->observed().current_remote; }
-    [[nodiscard]] std::optional<rtc::session_description> pending_local_description() const { return state_->observed().pending_local; }
-    [[nodiscard]] std::optional<rtc::session_description> pending_remote_description() const { return state_->observed().pending_remote; }
+    [[nodiscard]] std::optional<rtc::session_description> current_local_description() const { return observed_->observed().current_local; }
+    [[nodiscard]] std::optional<rtc::session_description> current_remote_description() const { return observed_->observed().current_remote; }
+    [[nodiscard]] std::optional<rtc::session_description> pending_local_description() const { return observed_->observed().pending_local; }
+    [[nodiscard]] std::optional<rtc::session_description> pending_remote_description() const { return observed_->observed().pending_remote; }
 
     // ---- JSEP (each completes with the core's result) --------------------------------------
     // Arguments are views or const references, copied into the call: with g++ 12, temporaries
@@ -508,9 +384,9 @@ public:
     auto async_set_remote_description(const rtc::session_description& d, Token&& token)
     {
         return invoke_observed(
-            [d, mdns = mdns_, state = state_](core_type& c, auto now) {
+            [d, mdns = mdns_, state = mdns_state_](core_type& c, auto now) {
                 auto r = c.set_remote_description(now, d);
-                if (r && mdns) resolve_description_candidates(mdns, state, d.sdp);
+                if (r && mdns) mdns_type::resolve_description_candidates(mdns, state, d.sdp);
                 return r;
             },
             std::forward<Token>(token));
@@ -529,20 +405,8 @@ public:
     auto async_add_ice_candidate(const rtc::ice_candidate& cand, Token&& token)
     {
         return invoke_observed(
-            [cand, mdns = mdns_, state = state_](core_type& c, auto now) -> result<void> {
-                if (mdns) {
-                    if (auto name = mdns_name(cand.candidate)) {
-                        if (auto r = c.check_ice_candidate(cand); !r) return r;
-                        ++state->mdns_pending;
-                        resolve_then_add(mdns, state, cand, std::move(*name));
-                        return {};
-                    }
-                    if (cand.candidate.empty() && state->mdns_pending > 0) {
-                        if (auto r = c.check_ice_candidate(cand); !r) return r;
-                        state->mdns_deferred_end = cand;
-                        return {};
-                    }
-                }
+            [cand, mdns = mdns_, state = mdns_state_](core_type& c, auto now) -> result<void> {
+                if (mdns) return mdns_type::add_candidate(mdns, state, c, now, cand);
                 return c.add_ice_candidate(now, cand);
             },
             std::forward<Token>(token));
@@ -554,8 +418,10 @@ public:
     {
         peer_connection_mdns_stats s;
         if (mdns_) s.resolver = mdns_->stats();
-        s.candidates_added = state_->mdns_added.load(std::memory_order_relaxed);
-        s.candidates_failed = state_->mdns_failed.load(std::memory_order_relaxed);
+        if (mdns_state_) {
+            s.candidates_added = mdns_state_->added.load(std::memory_order_relaxed);
+            s.candidates_failed = mdns_state_->failed.load(std::memory_order_relaxed);
+        }
         return s;
     }
     void on_mdns_error(std::function<void(const std::string& candidate, const std::string& reason)> f)
@@ -649,7 +515,9 @@ public:
     {
         if (!state_) return;
         begin_closing();
-        driver_->close_after([](machine_type& m) { m.core->close(asio::steady_time::clock::now()); });
+        driver_->close_after([](machine_type& m) {
+            if (m.core) m.core->close(asio::steady_time::clock::now());  // else: made closed (resolution)
+        });
     }
     // close() with a completion once the core has said goodbye: event delivery stops when this
     // is called, as with close(); the sockets stay open (for retransmissions of the goodbye's
@@ -667,6 +535,7 @@ public:
         if (!state_) return;
         state_->stop();
         if (mdns_) mdns_->close();
+        if (resolution_) resolution_->cancel();
         if (driver_) driver_->close();
     }
 
@@ -674,476 +543,23 @@ private:
     void begin_closing()
     {
         state_->stop();
-        state_->observe_closed();
+        observed_->observe_closed();
         if (mdns_) mdns_->close();
+        if (resolution_) resolution_->cancel();
     }
-
-    // A handler as the delivery sees it; the per-event setters wrap the typed function.
-    using any_handler = std::shared_ptr<const std::function<void(rtc::event&)>>;
-    static constexpr std::size_t event_kinds = std::variant_size_v<rtc::event>;
-    template <class T, class... Ts>
-    static constexpr std::size_t index_in(const std::variant<Ts...>*)
-    {
-        std::size_t i = 0;
-        const bool found = ((std::is_same_v<T, Ts> || (++i, false)) || ...);
-        return found ? i : sizeof...(Ts);
-    }
-    template <class T>
-    static constexpr std::size_t kind_of = index_in<T>(static_cast<const rtc::event*>(nullptr));
-    static_assert(kind_of<rtc::channel_error_event> < event_kinds);
 
     template <class Event, class F, class Call>
     void set(F f, Call call)
     {
-        any_handler h;
+        asio::detail::any_event_handler h;
         if (f)
             h = std::make_shared<const std::function<void(rtc::event&)>>(
                 [f = std::move(f), call](rtc::event& e) { call(f, std::get<Event>(e)); });
-        state_->set_handler(kind_of<Event>, std::move(h));
+        state_->set_handler(asio::detail::event_kind_of<Event>, std::move(h));
     }
 
-    // Events go to the user's executor in order, one at a time: `deliver` (driver strand) queues
-    // them in `incoming` and one `pump` at a time runs on the user's executor, delivering up to
-    // events_per_pump events per post, and only one when a call's completion was posted while
-    // its handler ran (so that completion runs before the next event): a post per event is a
-    // trip through the executor's queue (and a reactor poll) per received message.
-    //
-    // While a call is in flight, its events wait (`waiting_for_call`) until its completion has
-    // run, so the user sees (and can send) a description before the icecandidate events
-    // it caused, as in browsers (webrtc-pc 4.4.1.5).
-    //
-    // An event no handler takes when its turn comes goes to `held`, in order, with the events it
-    // holds back (same kind, and for a channel event: same channel; a held data_channel event
-    // holds back all of its channel's events). Setting a handler rescans `held` from the oldest.
-    // Everything queued (waiting_for_call, incoming, held, and the event a handler is running
-    // for) is counted in queued_events / queued_bytes. The driver asks may_take_event() before
-    // it takes each event from the core: at either limit the answer is no and the driver is
-    // marked stalled; maybe_wake() (after a handler has run) posts a wake to the driver's
-    // strand once the queue has room again. Nothing is dropped, unless drop_unhandled (the
-    // browser's behaviour, counted in `dropped`). Handlers are called without the lock held, so
-    // a handler may set handlers, call the peer connection, close or shut it down.
-    struct shared_state : std::enable_shared_from_this<shared_state> {
-        shared_state(const Executor& ex, std::size_t max_events, std::size_t max_bytes, bool drop)
-            : user(ex), max_queued_events(std::max<std::size_t>(1, max_events)),
-              max_queued_bytes(std::max<std::size_t>(1, max_bytes)), drop_unhandled(drop)
-        {
-        }
-        Executor user;
-        // Completions of calls posted so far (invoke() counts them on the driver's strand).
-        std::atomic<std::uint64_t> completions{0};
-        static constexpr std::size_t events_per_pump = 64;
-        const std::size_t max_queued_events;
-        const std::size_t max_queued_bytes;
-        const bool drop_unhandled;
-        mutable std::mutex mutex;
-        // Backpressure (see above), under the lock.
-        std::size_t queued_events = 0, queued_bytes = 0;
-        std::size_t max_queued_events_seen = 0, max_queued_bytes_seen = 0;
-        bool stalled = false;  // the driver was refused an event and waits for a wake
-        std::uint64_t stalls = 0, wakes = 0;
-        std::function<bool()> wake_driver;  // set once by create(), under the lock
-        std::size_t calls_in_flight = 0;
-        std::vector<rtc::event> waiting_for_call;
-        std::deque<rtc::event> incoming;  // released, not yet looked at by the pump
-        std::uint64_t enqueued = 0, taken = 0;  // events pushed to / popped from `incoming` so far
-        std::deque<rtc::event> held;      // looked at, waiting for a handler (oldest first)
-        std::map<std::pair<std::size_t, std::uint32_t>, std::size_t> held_keys;  // (kind, channel) -> count
-        std::uint64_t dropped = 0;
-        bool rescan = false;   // a handler was set or a held event dropped since the last scan
-        bool pumping = false;  // a pump is posted or running
-        bool stopped = false;
-        std::array<any_handler, event_kinds> handlers{};
-        any_handler catch_all;
-        // mDNS resolution of remote candidates (async_add_ice_candidate).
-        std::atomic<std::uint64_t> mdns_added{0}, mdns_failed{0};
-        // On the driver's strand only: resolutions not yet over, and an end of candidates held
-        // back until they are.
-        std::size_t mdns_pending = 0;
-        std::function<bool(std::function<void(machine_type&)>)> to_driver;  // set once by create()
-        std::optional<rtc::ice_candidate> mdns_deferred_end;
-        using mdns_error_function = std::shared_ptr<const std::function<void(const std::string&, const std::string&)>>;
-        mdns_error_function mdns_error_handler;
-        void set_mdns_error_handler(mdns_error_function h)
-        {
-            std::lock_guard lock(mutex);
-            if (stopped) return;
-            mdns_error_handler.swap(h);
-        }
-        // On the driver's strand: counted there, reported on the user's executor through the
-        // delivery gate (the handler is looked up when it runs, so close() in between wins).
-        void mdns_error(std::string candidate, std::string reason)
-        {
-            mdns_failed.fetch_add(1, std::memory_order_relaxed);
-            {
-                std::lock_guard lock(mutex);
-                if (stopped) return;
-            }
-            boost::asio::post(user, [self = this->shared_from_this(), candidate = std::move(candidate), reason = std::move(reason)] {
-                delivery<mdns_error_function> d(*self);
-                {
-                    std::lock_guard lock(self->mutex);
-                    if (self->stopped || !self->mdns_error_handler) return;
-                    d.enter(self->mdns_error_handler);
-                }
-                (*d.handler)(candidate, reason);
-            });
-        }
-
-        // The delivery gate. Every handler call goes through one: under the lock, with the gate
-        // open (not stopped), the calling thread is entered into `delivering` and takes its own
-        // reference to the handler; after the call, the reference is dropped first, then the
-        // thread leaves (also when the handler throws). stop() closes the gate and waits until
-        // no other thread is inside a handler, so after it returns no handler runs and none is
-        // left for a thread of ours to destroy.
-        template <class Handler>
-        struct delivery {
-            explicit delivery(shared_state& s) : state(s) {}
-            delivery(const delivery&) = delete;
-            delivery& operator=(const delivery&) = delete;
-            ~delivery()
-            {
-                if (!entered) return;
-                handler = nullptr;  // outside the lock: a handler's captures may call back into us
-                std::lock_guard lock(state.mutex);
-                const auto it = std::find(state.delivering.begin(), state.delivering.end(), std::this_thread::get_id());
-                if (it != state.delivering.end()) state.delivering.erase(it);
-                state.left_handler.notify_all();
-            }
-            // Under the lock, gate open.
-            void enter(Handler h)
-            {
-                handler = std::move(h);
-                entered = true;
-                state.delivering.push_back(std::this_thread::get_id());
-            }
-            shared_state& state;
-            Handler handler{};
-            bool entered = false;
-        };
-        std::vector<std::thread::id> delivering;  // threads inside a handler now (one per call)
-        std::condition_variable left_handler;
-
-        // The attributes' copy of the core (see "attributes" above), written on the driver's strand.
-        struct observation {
-            rtc::signaling_state signaling = rtc::signaling_state::stable;
-            rtc::ice_gathering_state gathering = rtc::ice_gathering_state::new_;
-            rtc::ice_connection_state ice_connection = rtc::ice_connection_state::new_;
-            rtc::connection_state connection = rtc::connection_state::new_;
-            std::optional<rtc::session_description> current_local, pending_local, current_remote, pending_remote;
-        };
-        void observe(const core_type& c)
-        {
-            observation o{c.signaling_state(),           c.ice_gathering_state(),         c.ice_connection_state(),
-                          c.connection_state(),          c.current_local_description(),   c.pending_local_description(),
-                          c.current_remote_description(), c.pending_remote_description()};
-            std::lock_guard lock(observed_mutex);
-            if (observed_closed) {
-                // A call queued before close() ran after it: only the descriptions may change.
-                o.signaling = rtc::signaling_state::closed;
-                o.connection = rtc::connection_state::closed;
-                o.ice_connection = rtc::ice_connection_state::closed;
-            }
-            last_observed = std::move(o);
-        }
-        // Channel events (and above all messages, the hot path) change nothing observed.
-        static bool observable(const rtc::event& e)
-        {
-            return std::holds_alternative<rtc::ice_candidate_event>(e) ||
-                   std::holds_alternative<rtc::ice_gathering_state_change_event>(e) ||
-                   std::holds_alternative<rtc::ice_connection_state_change_event>(e) ||
-                   std::holds_alternative<rtc::connection_state_change_event>(e) ||
-                   std::holds_alternative<rtc::signaling_state_change_event>(e);
-        }
-        [[nodiscard]] observation observed() const
-        {
-            std::lock_guard lock(observed_mutex);
-            return last_observed;
-        }
-        mutable std::mutex observed_mutex;  // its own lock: observe() runs on the driver's strand
-        observation last_observed;
-        bool observed_closed = false;  // after close(): the attributes stay closed
-        void observe_closed()
-        {
-            std::lock_guard lock(observed_mutex);
-            observed_closed = true;
-            last_observed.signaling = rtc::signaling_state::closed;
-            last_observed.connection = rtc::connection_state::closed;
-            last_observed.ice_connection = rtc::ice_connection_state::closed;
-        }
-
-        // On the driver's strand, before it takes an event from the core.
-        bool may_take_event()
-        {
-            std::lock_guard lock(mutex);
-            if (stopped || !full()) return true;
-            if (!stalled) {
-                stalled = true;
-                ++stalls;
-            }
-            return false;
-        }
-        void set_wake_driver(std::function<bool()> f)
-        {
-            std::lock_guard lock(mutex);
-            wake_driver = std::move(f);
-            maybe_wake();  // a stall before create() got here
-        }
-
-        void deliver(rtc::event&& e)
-        {
-            std::lock_guard lock(mutex);
-            if (stopped) return;
-            ++queued_events;
-            queued_bytes += cost_of(e);
-            max_queued_events_seen = std::max(max_queued_events_seen, queued_events);
-            max_queued_bytes_seen = std::max(max_queued_bytes_seen, queued_bytes);
-            // Only what gathering produces waits; state changes keep the browser's order
-            // (signalingstatechange before the call completes).
-            const bool gathering = std::holds_alternative<rtc::ice_candidate_event>(e) ||
-                                   std::holds_alternative<rtc::ice_gathering_state_change_event>(e);
-            if (calls_in_flight > 0 && (gathering || !waiting_for_call.empty())) {
-                waiting_for_call.push_back(std::move(e));
-                return;
-            }
-            push(std::move(e));
-            schedule();
-        }
-        void begin_call()
-        {
-            std::lock_guard lock(mutex);
-            ++calls_in_flight;
-        }
-        void end_call()
-        {
-            std::lock_guard lock(mutex);
-            if (--calls_in_flight > 0 || waiting_for_call.empty()) return;
-            if (!stopped)
-                for (auto& e : waiting_for_call) push(std::move(e));
-            waiting_for_call.clear();
-            schedule();
-        }
-
-        void set_handler(std::size_t kind, any_handler h)
-        {
-            std::lock_guard lock(mutex);
-            if (stopped) return;
-            handlers[kind].swap(h);
-            rescan = true;
-            schedule();
-            // The old handler is destroyed after the lock is released (h's destructor runs last).
-        }
-        void set_catch_all(event_handler f)
-        {
-            any_handler h;
-            if (f) h = std::make_shared<const std::function<void(rtc::event&)>>([f = std::move(f)](rtc::event& e) { f(std::move(e)); });
-            std::lock_guard lock(mutex);
-            if (stopped) return;
-            catch_all.swap(h);
-            rescan = true;
-            schedule();
-        }
-        // Closes the delivery gate (see delivery): queued and held events are dropped, the
-        // handlers released after the wait, outside the lock (their destructors may call us).
-        void stop()
-        {
-            std::array<any_handler, event_kinds> old;
-            any_handler old_catch_all;
-            mdns_error_function old_mdns;
-            std::unique_lock lock(mutex);
-            stopped = true;
-            old.swap(handlers);
-            old_catch_all.swap(catch_all);
-            old_mdns.swap(mdns_error_handler);
-            waiting_for_call.clear();
-            taken += incoming.size();
-            incoming.clear();
-            held.clear();
-            held_keys.clear();
-            queued_events = 0;
-            queued_bytes = 0;
-            // A handler on this thread is the caller (close from inside a handler): not waited for.
-            const auto self = std::this_thread::get_id();
-            left_handler.wait(lock, [&] {
-                return std::all_of(delivering.begin(), delivering.end(), [&](std::thread::id t) { return t == self; });
-            });
-            lock.unlock();
-        }
-        [[nodiscard]] std::size_t held_count() const
-        {
-            std::lock_guard lock(mutex);
-            return held.size();
-        }
-        [[nodiscard]] std::uint64_t dropped_count() const
-        {
-            std::lock_guard lock(mutex);
-            return dropped;
-        }
-        [[nodiscard]] peer_connection_delivery_stats delivery_statistics() const
-        {
-            std::lock_guard lock(mutex);
-            peer_connection_delivery_stats out;
-            out.queued_events = queued_events;
-            out.queued_bytes = queued_bytes;
-            out.held_events = held.size();
-            out.max_queued_bytes_seen = max_queued_bytes_seen;
-            out.max_queued_events_seen = max_queued_events_seen;
-            out.stalls = stalls;
-            out.wakes = wakes;
-            out.dropped_events = dropped;
-            return out;
-        }
-        // What one queued event counts against max_queued_bytes: its slot, and a message's payload.
-        static std::size_t cost_of(const rtc::event& e)
-        {
-            const auto* m = std::get_if<rtc::channel_message_event>(&e);
-            return queued_event_overhead + (m ? m->data.capacity() : 0);
-        }
-
-    private:
-        static std::optional<std::uint32_t> channel_of(const rtc::event& e)
-        {
-            return std::visit(
-                [](const auto& x) -> std::optional<std::uint32_t> {
-                    if constexpr (requires { x.channel.value; }) return x.channel.value;
-                    else return std::nullopt;
-                },
-                e);
-        }
-        static std::pair<std::size_t, std::uint32_t> key_of(const rtc::event& e)
-        {
-            return {e.index(), channel_of(e).value_or(0)};
-        }
-        [[nodiscard]] bool full() const
-        {
-            return queued_events >= max_queued_events || queued_bytes >= max_queued_bytes;
-        }
-        // Under the lock, after an event left the queue. Half of both limits (or nothing left
-        // that could be delivered without a new handler) before the wake: one wake lets the
-        // driver take a batch, not one event per handler call.
-        void maybe_wake()
-        {
-            if (!stalled || stopped || full() || !wake_driver) return;
-            const bool half = queued_events <= max_queued_events / 2 && queued_bytes <= max_queued_bytes / 2;
-            if (!half && !(incoming.empty() && waiting_for_call.empty())) return;
-            stalled = false;
-            ++wakes;
-            (void)wake_driver();  // false: the driver is closed, nothing to wake
-        }
-        void left_queue(std::size_t cost)
-        {
-            --queued_events;
-            queued_bytes -= cost;
-            maybe_wake();
-        }
-        // Would a held event with one of `keys` have to be delivered before `e`?
-        template <class Contains>
-        static bool held_back(const rtc::event& e, Contains contains)
-        {
-            if (contains(key_of(e))) return true;
-            const auto ch = channel_of(e);
-            return ch && contains({kind_of<rtc::data_channel_event>, *ch});
-        }
-        [[nodiscard]] const any_handler& taker(const rtc::event& e) const
-        {
-            const auto& h = handlers[e.index()];
-            return h ? h : catch_all;
-        }
-        void push(rtc::event&& e)
-        {
-            incoming.push_back(std::move(e));
-            ++enqueued;
-        }
-        // A pump sees the incoming events queued before it was posted, and no later ones: a
-        // call's completion posted meanwhile runs before the events released after it.
-        void schedule()
-        {
-            if (pumping || stopped) return;
-            if (incoming.empty() && !(rescan && !held.empty())) return;
-            pumping = true;
-            boost::asio::post(user, [self = this->shared_from_this(), visible = enqueued] { self->pump(visible); });
-        }
-        void hold(rtc::event&& e)
-        {
-            if (drop_unhandled) {
-                ++dropped;
-                left_queue(cost_of(e));
-                return;
-            }
-            ++held_keys[key_of(e)];
-            held.push_back(std::move(e));
-        }
-        void forget(const rtc::event& e)
-        {
-            const auto k = held_keys.find(key_of(e));
-            if (--k->second == 0) held_keys.erase(k);
-        }
-        // The next event to deliver and its handler, or nullopt; under the lock.
-        std::optional<rtc::event> next(any_handler& h, std::uint64_t visible)
-        {
-            if (rescan) {
-                std::set<std::pair<std::size_t, std::uint32_t>> skipped;
-                const auto contains = [&](const std::pair<std::size_t, std::uint32_t>& k) { return skipped.count(k) > 0; };
-                for (auto it = held.begin(); it != held.end(); ++it) {
-                    if (!held_back(*it, contains) && taker(*it)) {
-                        h = taker(*it);
-                        forget(*it);
-                        rtc::event e = std::move(*it);
-                        held.erase(it);
-                        return e;  // rescan stays set: the next pump looks again
-                    }
-                    skipped.insert(key_of(*it));
-                }
-                rescan = false;
-            }
-            const auto contains = [&](const std::pair<std::size_t, std::uint32_t>& k) { return held_keys.count(k) > 0; };
-            while (!incoming.empty() && taken < visible) {
-                rtc::event e = std::move(incoming.front());
-                incoming.pop_front();
-                ++taken;
-                if (!held_back(e, contains) && taker(e)) {
-                    h = taker(e);
-                    return e;
-                }
-                hold(std::move(e));
-            }
-            return std::nullopt;
-        }
-        void pump(std::uint64_t visible)
-        {
-            const std::uint64_t completions_before = completions.load(std::memory_order_acquire);
-            for (std::size_t delivered = 1;; ++delivered) {
-                {
-                    delivery<any_handler> d(*this);
-                    std::optional<rtc::event> e;
-                    std::size_t cost = 0;
-                    {
-                        std::lock_guard lock(mutex);
-                        any_handler h;
-                        if (!stopped) e = next(h, visible);
-                        if (!e) {
-                            pumping = false;
-                            schedule();  // events queued after this pump was posted
-                            return;
-                        }
-                        cost = cost_of(*e);
-                        d.enter(std::move(h));  // checked and entered under the lock stop() takes
-                    }
-                    (*d.handler)(*e);
-                    // The event counts until its handler has returned ("the user's handlers have
-                    // run"); stop() may have emptied the queue meanwhile.
-                    std::lock_guard lock(mutex);
-                    if (!stopped) left_queue(cost);
-                }
-                if (delivered == events_per_pump || completions.load(std::memory_order_acquire) != completions_before) break;
-            }
-            std::lock_guard lock(mutex);
-            pumping = false;
-            schedule();  // the rest in a later post: other handlers (completions) run in between
-        }
-    };
-
-    basic_peer_connection(driver_type d, std::shared_ptr<shared_state> s)
-        : driver_(std::make_unique<driver_type>(std::move(d))), state_(std::move(s))
+    basic_peer_connection(driver_type d, std::shared_ptr<delivery_type> s, std::shared_ptr<asio::detail::observed_attributes> o)
+        : driver_(std::make_unique<driver_type>(std::move(d))), state_(std::move(s)), observed_(std::move(o))
     {
     }
 
@@ -1167,7 +583,7 @@ private:
         // events the call released are posted after it has run.
         if constexpr (std::is_void_v<R>) {
             return boost::asio::async_initiate<Token, void()>(
-                [](auto handler, driver_type* driver, std::shared_ptr<shared_state> state, decltype(call) c) {
+                [](auto handler, driver_type* driver, std::shared_ptr<delivery_type> state, decltype(call) c) {
                     state->begin_call();
                     auto ex = boost::asio::get_associated_executor(handler, state->user);
                     driver->async_invoke(std::move(c), boost::asio::bind_executor(ex, [state, h = std::move(handler)]() mutable {
@@ -1178,7 +594,7 @@ private:
                 token, driver_.get(), state_, std::move(call));
         } else {
             return boost::asio::async_initiate<Token, void(R)>(
-                [](auto handler, driver_type* driver, std::shared_ptr<shared_state> state, decltype(call) c) {
+                [](auto handler, driver_type* driver, std::shared_ptr<delivery_type> state, decltype(call) c) {
                     state->begin_call();
                     auto ex = boost::asio::get_associated_executor(handler, state->user);
                     driver->async_invoke(std::move(c), boost::asio::bind_executor(ex, [state, h = std::move(handler)](R r) mutable {
@@ -1196,154 +612,25 @@ private:
     auto invoke_observed(F f, Token&& token)
     {
         return invoke(
-            [f = std::move(f), state = state_](core_type& c, auto now) mutable {
+            [f = std::move(f), observed = observed_](core_type& c, auto now) mutable {
                 if constexpr (std::is_void_v<std::invoke_result_t<F&, core_type&, decltype(now)>>) {
                     f(c, now);
-                    state->observe(c);
+                    observed->observe(c);
                 } else {
                     auto r = f(c, now);
-                    state->observe(c);
+                    observed->observe(c);
                     return r;
                 }
             },
             std::forward<Token>(token));
     }
 
-    // stun:/turn: (UDP) URLs with host names become IP literals (first address of the
-    // resolver). TCP and TLS URLs keep their names: the driver resolves them when it connects,
-    // and TLS verifies the certificate against the name.
-    static result<void> resolve_servers(const Executor& ex, configuration& config)
-    {
-        boost::asio::ip::udp::resolver resolver(ex);
-        for (auto& server : config.ice_servers) {
-            for (auto& url : server.urls) {
-                if (rtc::detail::parse_ice_url(url)) continue;
-                const auto colon = url.find(':');
-                if (colon == std::string::npos) continue;
-                std::string scheme = url.substr(0, colon + 1);
-                std::string rest = url.substr(colon + 1);
-                std::string query;
-                if (auto q = rest.find('?'); q != std::string::npos) {
-                    query = rest.substr(q);
-                    rest = rest.substr(0, q);
-                }
-                std::string host = rest, port = "3478";
-                if (auto p = rest.rfind(':'); p != std::string::npos && rest.front() != '[') {
-                    host = rest.substr(0, p);
-                    port = rest.substr(p + 1);
-                }
-                boost::system::error_code ec;
-                auto results = resolver.resolve(boost::asio::ip::udp::v4(), host, port, ec);
-                if (ec || results.empty())
-                    return make_error(rtc::errc::bad_configuration, "cannot resolve ice server '", url, "': ", ec.message());
-                const auto e = results.begin()->endpoint();
-                url = scheme + e.address().to_string() + ":" + std::to_string(e.port()) + query;
-            }
-        }
-        return {};
-    }
-
-    // ---- mDNS (.local) remote candidates --------------------------------------------------
-    using resolver_type = asio::mdns_resolver;
-
-    // The address of a well-formed candidate line when it is an mDNS name (ends in ".local",
-    // RFC 6762 3), else nullopt.
-    static std::optional<std::string> mdns_name(std::string_view line)
-    {
-        auto v = sdp::parse_candidate(line);
-        if (!v) return std::nullopt;
-        std::string_view a = v->address;
-        if (!a.empty() && a.back() == '.') a.remove_suffix(1);
-        constexpr std::string_view suffix = ".local";
-        if (a.size() <= suffix.size()) return std::nullopt;
-        for (std::size_t i = 0; i < suffix.size(); ++i) {
-            char ch = a[a.size() - suffix.size() + i];
-            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-            if (ch != suffix[i]) return std::nullopt;
-        }
-        return std::string(a);
-    }
-
-    // Resolves, then (on the driver's strand, if the driver is still open: state->to_driver is a
-    // weak handle, the peer connection may have been closed, moved or destroyed) adds the rewritten candidate,
-    // or reports the failure; the last resolution to finish releases a held end of candidates.
-    static void resolve_then_add(const std::shared_ptr<resolver_type>& mdns, std::shared_ptr<shared_state> state,
-                                 rtc::ice_candidate cand, std::string name)
-    {
-        mdns->async_resolve(std::move(name), [state, cand = std::move(cand)](result<net::ip_address> a) mutable {
-            std::optional<rtc::ice_candidate> resolved;
-            std::string why;
-            if (!a) {
-                why = a.error().message();
-            } else if (auto parsed = sdp::candidate::parse(cand.candidate); !parsed) {
-                why = parsed.error().message();
-            } else {
-                parsed->address = a->to_string();
-                resolved = cand;
-                resolved->candidate = sdp::to_string(*parsed);
-            }
-            state->to_driver([state, resolved = std::move(resolved), why = std::move(why), original = std::move(cand.candidate)](machine_type& m) mutable {
-                const auto now = asio::steady_time::clock::now();
-                if (resolved) {
-                    if (auto r = m.core->add_ice_candidate(now, *resolved)) state->mdns_added.fetch_add(1, std::memory_order_relaxed);
-                    else state->mdns_error(original, std::string(r.error().message()));
-                } else {
-                    state->mdns_error(original, why);
-                }
-                if (state->mdns_pending > 0 && --state->mdns_pending == 0 && state->mdns_deferred_end) {
-                    // The end of candidates was checked (state, ufrag) when it was given; what
-                    // can fail now is a closed connection, where nothing is left to end.
-                    (void)m.core->add_ice_candidate(now, *state->mdns_deferred_end);
-                    state->mdns_deferred_end.reset();
-                }
-            });
-        });
-    }
-
-    // The `.local` a=candidate lines of a remote description (the core skips them), with their
-    // section's mid and ufrag.
-    static void resolve_description_candidates(const std::shared_ptr<resolver_type>& mdns,
-                                               const std::shared_ptr<shared_state>& state, std::string_view sdp_text)
-    {
-        std::string mid, session_ufrag, ufrag;
-        bool in_media = false;
-        std::uint16_t mline = 0;
-        std::vector<rtc::ice_candidate> found;
-        std::vector<std::size_t> section_of;
-        std::vector<std::string> ufrag_of_section;
-        while (!sdp_text.empty()) {
-            auto eol = sdp_text.find('\n');
-            std::string_view line = sdp_text.substr(0, eol);
-            sdp_text = eol == std::string_view::npos ? std::string_view{} : sdp_text.substr(eol + 1);
-            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-            if (line.starts_with("m=")) {
-                if (in_media) ++mline;
-                in_media = true;
-                mid.clear();
-                ufrag_of_section.push_back(session_ufrag);
-            } else if (line.starts_with("a=mid:")) {
-                mid = std::string(line.substr(6));
-                for (std::size_t i = 0; i < found.size(); ++i)
-                    if (section_of[i] == mline && in_media) found[i].sdp_mid = mid;
-            } else if (line.starts_with("a=ice-ufrag:")) {
-                if (in_media) ufrag_of_section.back() = std::string(line.substr(12));
-                else session_ufrag = std::string(line.substr(12));
-            } else if (in_media && line.starts_with("a=candidate:") && mdns_name(line.substr(2))) {
-                found.push_back({std::string(line.substr(2)), mid, mline, {}});
-                section_of.push_back(mline);
-            }
-        }
-        for (std::size_t i = 0; i < found.size(); ++i) {
-            found[i].username_fragment = ufrag_of_section[section_of[i]];
-            ++state->mdns_pending;
-            auto name = *mdns_name(found[i].candidate);
-            resolve_then_add(mdns, state, std::move(found[i]), std::move(name));
-        }
-    }
-
     std::unique_ptr<driver_type> driver_;
-    std::shared_ptr<shared_state> state_;
-    std::shared_ptr<resolver_type> mdns_;
+    std::shared_ptr<delivery_type> state_;  // events to the user's executor
+    std::shared_ptr<asio::detail::observed_attributes> observed_;
+    std::shared_ptr<asio::mdns_resolver> mdns_;  // null: resolve_mdns_candidates off
+    std::shared_ptr<mdns_type> mdns_state_;
+    std::shared_ptr<resolution_type> resolution_;  // null: no UDP server named by a host name
 };
 
 using peer_connection = basic_peer_connection<>;

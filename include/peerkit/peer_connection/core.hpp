@@ -30,6 +30,7 @@
 #include <peerkit/ice/types.hpp>
 #include <peerkit/net/address.hpp>
 #include <peerkit/net/demux.hpp>
+#include <peerkit/peer_connection/ice_server_url.hpp>
 #include <peerkit/peer_connection/policy.hpp>
 #include <peerkit/peer_connection/types.hpp>
 #include <peerkit/sctp/association.hpp>
@@ -55,108 +56,6 @@
 namespace peerkit::rtc {
 
 namespace detail {
-
-// An ice_servers URL (RFC 7064 stun:, RFC 7065 turn: and turns:).
-//   stun:host[:port]                      STUN over UDP (port 3478)
-//   turn:host[:port][?transport=udp]      TURN over UDP (port 3478)
-//   turn:host[:port]?transport=tcp        TURN over TCP (port 3478)
-//   turns:host[:port][?transport=tcp]     TURN over TLS over TCP (port 5349)
-// UDP servers need an IP literal here (the runtime resolves names before the core); a TCP or
-// TLS server may be a name, which the runtime resolves when it connects and, for turns:, the
-// name the server's certificate must match (an IP literal: its IP address SAN).
-// stuns: (STUN over TLS) gives no candidate ICE over UDP can use and is refused, as is
-// turns: with transport=udp (TURN over DTLS, not implemented).
-struct parsed_ice_url {
-    bool turn = false;
-    ice::turn_transport transport = ice::turn_transport::udp;
-    net::endpoint address{};  // an IP literal's address (unset for a name)
-    std::string host;         // the host as written (without IPv6 brackets)
-    std::uint16_t port = 0;
-};
-
-[[nodiscard]] inline result<parsed_ice_url> parse_ice_url(std::string_view url)
-{
-    parsed_ice_url out;
-    std::string_view rest;
-    bool tls = false;
-    if (url.starts_with("stun:")) {
-        rest = url.substr(5);
-    } else if (url.starts_with("turn:")) {
-        out.turn = true;
-        rest = url.substr(5);
-    } else if (url.starts_with("turns:")) {
-        out.turn = true;
-        tls = true;
-        rest = url.substr(6);
-    } else if (url.starts_with("stuns:")) {
-        return make_error(errc::bad_configuration, "ice server URL '", url,
-                          "': stuns: (STUN over TLS) gives no candidate usable by ICE over UDP; use stun: or turns:");
-    } else {
-        return make_error(errc::bad_configuration, "ice server URL '", url, "' is not stun:, turn: or turns:");
-    }
-    out.transport = tls ? ice::turn_transport::tls : ice::turn_transport::udp;
-    if (const auto q = rest.find('?'); q != std::string_view::npos) {
-        const auto query = rest.substr(q + 1);
-        rest = rest.substr(0, q);
-        // RFC 7065 3.1: transport=udp|tcp, for turn:/turns: only.
-        if (!out.turn)
-            return make_error(errc::bad_configuration, "ice server URL '", url, "': stun: URLs take no query");
-        if (query == "transport=tcp") {
-            if (!tls) out.transport = ice::turn_transport::tcp;
-        } else if (query == "transport=udp") {
-            if (tls)
-                return make_error(errc::bad_configuration, "ice server URL '", url,
-                                  "': turns: with transport=udp is TURN over DTLS, which is not supported");
-        } else {
-            return make_error(errc::bad_configuration, "ice server URL '", url,
-                              "': the query must be transport=udp or transport=tcp (RFC 7065 3.1)");
-        }
-    }
-    // RFC 7064 3.1 / RFC 7065 3.1: 3478, or 5349 for TLS.
-    std::uint16_t port = tls ? 5349 : 3478;
-    std::string host;
-    if (rest.starts_with('[')) {
-        const auto close = rest.find(']');
-        if (close == std::string_view::npos)
-            return make_error(errc::bad_configuration, "ice server URL '", url, "': unterminated IPv6 literal");
-        host.assign(rest.substr(1, close - 1));
-        rest = rest.substr(close + 1);
-    } else {
-        const auto colon = rest.rfind(':');
-        host.assign(rest.substr(0, colon));
-        rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon);
-    }
-    if (host.empty()) return make_error(errc::bad_configuration, "ice server URL '", url, "': no host");
-    if (!rest.empty()) {
-        if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6)
-            return make_error(errc::bad_configuration, "ice server URL '", url, "': bad port");
-        unsigned value = 0;
-        for (char c : rest.substr(1)) {
-            if (c < '0' || c > '9')
-                return make_error(errc::bad_configuration, "ice server URL '", url, "': bad port");
-            value = value * 10 + static_cast<unsigned>(c - '0');
-        }
-        if (value == 0 || value > 65535)
-            return make_error(errc::bad_configuration, "ice server URL '", url, "': port out of range");
-        port = static_cast<std::uint16_t>(value);
-    }
-    out.port = port;
-    auto ip = net::ip_address::parse(host);
-    if (ip) {
-        out.address = net::endpoint{*ip, port};
-    } else if (out.transport == ice::turn_transport::udp) {
-        return make_error(errc::bad_configuration, "ice server URL '", url, "': host '", host,
-                          "' is not an IP literal (the runtime resolves names before the core)");
-    } else {
-        // A name for the runtime to resolve when it connects: RFC 1123 host name characters.
-        for (char c : host)
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-                return make_error(errc::bad_configuration, "ice server URL '", url, "': host '", host,
-                                  "' is neither an IP literal nor a host name");
-    }
-    out.host = std::move(host);
-    return out;
-}
 
 // Transport parameters read from a remote description (RFC 8839, RFC 8842, RFC 8841).
 struct remote_transport {
