@@ -349,6 +349,8 @@ private:
     }
     tsn64 next_unsettled(tsn64 t);
     void mark_missing(time_point now, tsn64 from, tsn64 to, std::uint64_t newest_acked, bool lost_now, bool& marked);
+    void mark_lost(time_point now, tsn64 t, tx_chunk& c, bool& marked);
+    void mark_reported_missing_lost(time_point now, bool& marked);
     void arm_tail_loss_probe(time_point now);
     void on_tail_loss_probe(time_point now);
     void advance_peer_ack_point();
@@ -404,11 +406,11 @@ private:
     tx::congestion_control cc_;
     std::uint64_t send_seq_ = 0;  // counts DATA chunk transmissions (tx_chunk::sent_seq)
     std::size_t peer_rwnd_ = 0;
-    // Tail loss probe (RFC 8985 7): at most max_tail_loss_probes per tail, counted until the
-    // cumulative ack moves.
-    static constexpr int max_tail_loss_probes = 3;
+    // Tail loss probe (RFC 8985 7), see on_tail_loss_probe: each probe without an answer
+    // doubles the next one's timeout, up to 2^max_probe_backoff.
+    static constexpr int max_probe_backoff = 8;
     bool tlp_out_ = false;  // a probe was sent since the cumulative ack last moved
-    int tlp_probes_ = 0;
+    int tlp_probes_ = 0;    // probes since a SACK last acknowledged new data
     tsn64 tlp_tsn_ = 0;
     duration rto_{};
     tx::retransmission_timeout rtt_;  // SRTT, RTTVAR and the RTO they give (6.3.1)
@@ -857,6 +859,12 @@ inline void association::on_t3_expired(time_point now)
     ++stats_.t3_expirations;
     t3_.at.reset();
     if (in_flight_.empty() && advanced_peer_ack_point_ <= tx_cum_ack_) return;
+    // Where a loss run spends its time (docs/sctp.md, loss recovery): each T3 with its cause.
+    PEERKIT_LOG_AT(config_.logger, log::component::sctp, log::level::debug, "T3-rtx expired: rto ",
+                   std::chrono::duration_cast<std::chrono::microseconds>(rto_).count(), " us, srtt ",
+                   std::chrono::duration_cast<std::chrono::microseconds>(rtt_.srtt().value_or(duration::zero())).count(),
+                   " us, cwnd ", cc_.cwnd(), ", flight ", outstanding_bytes_, ", marked ", retransmit_pending_,
+                   ", chunks held ", in_flight_.size(), ", probes ", tlp_probes_);
     // E1: ssthresh = max(cwnd/2, 4*MTU), cwnd = 1*MTU (RFC 9260 7.2.3).
     cc_.on_t3_expired();
     tlp_.at.reset();
@@ -1763,8 +1771,8 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     if (cum_advanced) {
         error_count_ = 0;
         tlp_out_ = false;
-        tlp_probes_ = 0;
     }
+    if (bytes_acked != 0) tlp_probes_ = 0;  // progress: the probe timeout backs off no more
     // 6.3.2 R2 / R3: stop T3 when all is acked, restart it when the cumulative ack advanced.
     if (outstanding_bytes_ == 0 && retransmit_pending_ == 0) {
         t3_.at.reset();
@@ -1821,62 +1829,101 @@ inline void association::mark_missing(time_point now, tsn64 from, tsn64 to, std:
         if (lost_now) c.missing_reports = 3;
         else if (c.missing_reports < 3) ++c.missing_reports;
         if (c.missing_reports < 3) continue;
-        c.missing_reports = 0;
-        c.state = tx_state::retransmit;
-        outstanding_bytes_ -= c.length;
-        ++retransmit_pending_;
-        ++stats_.fast_retransmissions;
-        if (rtt_probe_tsn_ && *rtt_probe_tsn_ == t) rtt_probe_tsn_.reset();
-        if (!check_abandon_on_retransmit(now, c)) marked = true;
+        mark_lost(now, t, c, marked);
+    }
+}
+
+// An in-flight chunk found lost by SACK or by the reordering window: it goes again first.
+inline void association::mark_lost(time_point now, tsn64 t, tx_chunk& c, bool& marked)
+{
+    c.missing_reports = 0;
+    c.state = tx_state::retransmit;
+    outstanding_bytes_ -= c.length;
+    ++retransmit_pending_;
+    ++stats_.fast_retransmissions;
+    if (rtt_probe_tsn_ && *rtt_probe_tsn_ == t) rtt_probe_tsn_.reset();
+    if (!check_abandon_on_retransmit(now, c)) marked = true;
+}
+
+// RFC 8985 6.2 / 6.3: a chunk a SACK reported missing while acknowledging a later
+// transmission is lost once the reordering window (SRTT/4) has passed since; at the probe
+// timeout (at least 2 SRTT without news) it has. Without this, such a chunk waits for the
+// third miss report (7.2.4), which a small window at high loss often never brings.
+inline void association::mark_reported_missing_lost(time_point now, bool& marked)
+{
+    for (tsn64 t = next_unsettled(tx_cum_ack_ + 1); t < next_tsn_; t = next_unsettled(t + 1)) {
+        ++stats_.tx_work;
+        tx_chunk& c = in_flight_[static_cast<std::size_t>(t - tx_cum_ack_ - 1)];
+        if (c.state == tx_state::in_flight && c.missing_reports != 0) mark_lost(now, t, c, marked);
     }
 }
 
 // RFC 8985 7.2: a probe timeout of 2 SRTT after the last transmission or newly acknowledging
 // SACK; with one packet in flight, plus the peer's delayed SACK time (we assume it is ours,
 // RFC 9260 6.2 allows up to 500 ms, WebRTC stacks use 200 ms), unless our DATA carries the I
-// bit (RFC 7053): then the peer does not delay its SACK. Never later than T3-rtx.
+// bit (RFC 7053): then the peer does not delay its SACK. Doubled for each probe that brought
+// no acknowledgement of new data (as RTO backs off, RFC 6298 5.5). The first probe after the
+// cumulative ack moved may come as late as T3-rtx (it then rearms T3, RFC 8985 7.3); later
+// ones only before T3, which they never postpone.
 inline void association::arm_tail_loss_probe(time_point now)
 {
     tlp_.at.reset();
-    if (!rtt_.srtt() || tlp_probes_ >= max_tail_loss_probes || outstanding_bytes_ == 0) return;
+    if (!rtt_.srtt() || outstanding_bytes_ == 0) return;
     duration pto = 2 * *rtt_.srtt();
     if (outstanding_bytes_ <= config_.max_packet_size && !immediate_sack_wanted()) pto += config_.delayed_ack_timeout;
-    pto = std::max<duration>(pto, std::chrono::milliseconds(1));
+    pto = std::max<duration>(pto, std::chrono::milliseconds(1)) * (1 << std::min(tlp_probes_, max_probe_backoff));
     time_point at = now + pto;
-    if (t3_.at && *t3_.at < at) at = *t3_.at;
+    if (t3_.at && *t3_.at <= at) {
+        if (tlp_out_) return;  // T3 comes first
+        at = *t3_.at;
+    }
     tlp_.at = at;
 }
 
 // RFC 8985 7.3: the probe retransmits the highest chunk still in flight, even beyond cwnd.
 // Its SACK either acknowledges it (the tail was lost: the chunks below it are then found lost,
-// see handle_sack) or reports it a duplicate (only the SACK was lost). T3 starts over.
-// RFC 8985 sends one probe, then waits for the RTO; we allow up to three, a PTO apart, because
-// the probe and its SACK face the same loss as what they repair (at 20% loss one of them is
-// lost 36% of the time, all three 5%), while a T3 costs RTO (at least rto_min_variance, 220
-// ms, doubling: 1000 round trips on a LAN) and collapses cwnd. Measured on the simulated link
-// at 20% loss: 1 probe 30 T3, 2 probes 11, 3 probes 5. Probes start over only when the
-// cumulative ack moves, so a peer that gap-acks them cannot keep T3 away (G9).
+// see handle_sack) or reports it a duplicate (only the SACK was lost).
+// RFC 8985 sends one probe, then waits for the RTO. We keep probing, the timeout doubling
+// each time (arm_tail_loss_probe), as long as T3 has not expired: the probe and its SACK face
+// the same loss as what they repair (at 20% loss one of the two is lost 36% of the time),
+// while a T3 costs RTO (at least rto_min_variance, 220 ms: 1000 round trips on a LAN) and
+// collapses cwnd. With at most three probes per cumulative-ack advance, a loopback run at 20%
+// loss spent 33 T3 (7.3 s of its 8.8 s) waiting after its third probe (docs/sctp.md, loss
+// recovery). Only the first probe after the cumulative ack moved rearms T3, so a peer that
+// gap-acks every probe still meets T3 one RTO later (G9).
+// The probe is a chunk already known lost when there is one (found now by the reordering
+// window, or marked earlier but held back by cwnd): it repairs the hole at once.
 inline void association::on_tail_loss_probe(time_point now)
 {
     tlp_.at.reset();
-    if (outstanding_bytes_ == 0 || tlp_probes_ >= max_tail_loss_probes) return;
-    for (std::size_t i = in_flight_.size(); i-- > 0;) {
-        tx_chunk& c = in_flight_[i];
-        if (c.state != tx_state::in_flight) continue;
-        const tsn64 t = tx_cum_ack_ + 1 + i;
-        c.state = tx_state::retransmit;
-        outstanding_bytes_ -= c.length;
-        ++retransmit_pending_;
-        if (rtt_probe_tsn_ && *rtt_probe_tsn_ == t) rtt_probe_tsn_.reset();
-        if (check_abandon_on_retransmit(now, c)) break;
-        fast_retransmit_now_ = true;
-        tlp_out_ = true;
-        ++tlp_probes_;
-        tlp_tsn_ = t;
-        ++stats_.tail_loss_probes;
-        t3_.at = now + rto_;
-        break;
+    if (outstanding_bytes_ == 0) return;
+    bool marked = false;
+    mark_reported_missing_lost(now, marked);
+    if (marked) cc_.on_loss_by_sack(next_tsn_ - 1);
+    std::optional<tsn64> probe;
+    if (retransmit_pending_ != 0) {
+        for (std::size_t i = 0; i < in_flight_.size() && !probe; ++i)
+            if (in_flight_[i].state == tx_state::retransmit) probe = tx_cum_ack_ + 1 + i;
+    } else {
+        for (std::size_t i = in_flight_.size(); i-- > 0 && !probe;) {
+            tx_chunk& c = in_flight_[i];
+            if (c.state != tx_state::in_flight) continue;
+            const tsn64 t = tx_cum_ack_ + 1 + i;
+            c.state = tx_state::retransmit;
+            outstanding_bytes_ -= c.length;
+            ++retransmit_pending_;
+            if (rtt_probe_tsn_ && *rtt_probe_tsn_ == t) rtt_probe_tsn_.reset();
+            if (check_abandon_on_retransmit(now, c)) return;
+            probe = t;
+        }
     }
+    if (!probe) return;
+    fast_retransmit_now_ = true;
+    if (!tlp_out_) t3_.at = now + rto_;
+    tlp_out_ = true;
+    ++tlp_probes_;
+    tlp_tsn_ = *probe;
+    ++stats_.tail_loss_probes;
 }
 
 // ---- partial reliability, sender side (RFC 3758 3.5) ----------------------------------------------
