@@ -254,6 +254,25 @@ TEST_CASE("a chunk reported missing is the probe, not the highest", "[sctp][tx][
     CHECK(h.a.stats().t3_expirations == 0);
 }
 
+// Probes continue until T3, but each one unanswered doubles the next timeout, also across
+// T3: a peer that went silent gets a few probes (log2 of the time over the first timeout),
+// not one per millisecond, while T3 backs off to Association.Max.Retrans.
+TEST_CASE("a silent peer gets few probes while T3 backs off", "[sctp][tx][loss]")
+{
+    pair_harness h(peerkit::test::link_config{.delay = std::chrono::microseconds(100)});
+    REQUIRE(h.connect_both());
+    REQUIRE(h.a.send(h.now, 0, 53, bytes_of(200, 1)));
+    REQUIRE(h.run_until([&] { return h.count<message_event>(endpoint::b) == 1 && h.a.bytes_in_flight() == 0; }));
+    h.tap = [&](endpoint from, peerkit::bytes_view) { return from != endpoint::a; };  // a's packets vanish
+    for (std::uint8_t i = 0; i < 8; ++i) REQUIRE(h.a.send(h.now, 0, 53, bytes_of(16384, i)));
+    REQUIRE(h.run_until([&] { return h.a.state() == association_state::closed; }, std::chrono::hours(2)));
+    CHECK(h.a.stats().t3_expirations > 10);  // Association.Max.Retrans (10) ended it
+    // The first timeout doubling from 1 ms (a handful before the first T3), then about one per
+    // T3 (the first probe after a T3 may come at T3's time, RFC 8985 7.2): 18 here. A probe
+    // per PTO (1 ms) for the minutes of T3 backoff would be ~10^5.
+    CHECK(h.a.stats().tail_loss_probes <= 2 * h.a.stats().t3_expirations);
+}
+
 TEST_CASE("a gap makes the receiver SACK at once (RFC 9260 6.7)", "[sctp][tx][loss]")
 {
     pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(10)});

@@ -407,8 +407,9 @@ private:
     std::uint64_t send_seq_ = 0;  // counts DATA chunk transmissions (tx_chunk::sent_seq)
     std::size_t peer_rwnd_ = 0;
     // Tail loss probe (RFC 8985 7), see on_tail_loss_probe: each probe without an answer
-    // doubles the next one's timeout, up to 2^max_probe_backoff.
-    static constexpr int max_probe_backoff = 8;
+    // doubles the next one's timeout, up to 2^max_probe_backoff (1 ms becomes 65 s, beyond
+    // rto_max's default: a silent peer gets about 16 probes in all, however long T3 backs off).
+    static constexpr int max_probe_backoff = 16;
     bool tlp_out_ = false;  // a probe was sent since the cumulative ack last moved
     int tlp_probes_ = 0;    // probes since a SACK last acknowledged new data
     tsn64 tlp_tsn_ = 0;
@@ -868,8 +869,7 @@ inline void association::on_t3_expired(time_point now)
     // E1: ssthresh = max(cwnd/2, 4*MTU), cwnd = 1*MTU (RFC 9260 7.2.3).
     cc_.on_t3_expired();
     tlp_.at.reset();
-    tlp_out_ = false;
-    tlp_probes_ = 0;
+    tlp_out_ = false;  // tlp_probes_ stays: the probes' backoff ends only with an answer
     // E2: back off the timer.
     rto_ = std::min(rto_ * 2, config_.rto_max);
     // RFC 9260 8.1 / 8.2: count the failure, except for zero window probes the peer keeps
