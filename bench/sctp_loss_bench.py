@@ -48,7 +48,14 @@ def main():
     p.add_argument("--mb", type=float, default=8, help="MiB of 16 KiB messages per case")
     p.add_argument("--pairs", default="peerkit-peerkit,aiortc-aiortc")
     p.add_argument("--timeout", type=float, default=120, help="seconds per case")
+    p.add_argument("--stats", action="store_true",
+                   help="print each peerkit end's SCTP counters (peer's 'peer: sctp' line)")
     a = p.parse_args()
+    ends = []
+    if a.stats:
+        # Keep the ends run_case makes, to read their logs after the case.
+        make_end = dcb.make_end
+        dcb.make_end = lambda *args, **kw: ends.append(make_end(*args, **kw)) or ends[-1]
     os.environ["PEERKIT_BUILD_DIR"] = os.path.abspath(a.build)
     size = 16384
     count = max(1, round(a.mb * 1024 * 1024 / size))
@@ -71,6 +78,11 @@ def main():
                 print(f"FAIL {loss:4.0f}% {name:18s}: {e}", flush=True)
             finally:
                 set_loss(0)
+                for e in ends:
+                    for line in getattr(getattr(e, "peer", None), "log", []):
+                        if line.startswith("peer: sctp"):
+                            print(f"     {e.peer.name} {line}", flush=True)
+                ends.clear()
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
     print(f"\nload average at the end: {load}")

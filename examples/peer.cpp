@@ -482,14 +482,15 @@ int main(int argc, char** argv)
                 std::fprintf(stderr,
                              "peer: sctp packets_sent=%llu packets_received=%llu data_chunks_sent=%llu "
                              "data_chunks_received=%llu sacks_sent=%llu sacks_received=%llu retransmissions=%llu "
-                             "fast_retransmissions=%llu t3_expirations=%llu cwnd=%zu peer_rwnd=%zu\n",
+                             "fast_retransmissions=%llu t3_expirations=%llu tail_loss_probes=%llu cwnd=%zu peer_rwnd=%zu\n",
                              static_cast<unsigned long long>(st.packets_sent), static_cast<unsigned long long>(st.packets_received),
                              static_cast<unsigned long long>(st.data_chunks_sent),
                              static_cast<unsigned long long>(st.data_chunks_received),
                              static_cast<unsigned long long>(st.sacks_sent), static_cast<unsigned long long>(st.sacks_received),
                              static_cast<unsigned long long>(st.retransmissions),
                              static_cast<unsigned long long>(st.fast_retransmissions),
-                             static_cast<unsigned long long>(st.t3_expirations), a->cwnd(), a->peer_rwnd());
+                             static_cast<unsigned long long>(st.t3_expirations),
+                             static_cast<unsigned long long>(st.tail_loss_probes), a->cwnd(), a->peer_rwnd());
             },
             [done] { *done = true; });
         for (int i = 0; i < 10 && !*done; ++i) io.run_for(1ms);

@@ -225,3 +225,71 @@ TEST_CASE("retransmission queue: abandon walks only the message's chunks", "[sct
     CHECK(r.advanced_peer_ack_point() == 2);
     CHECK(r.work() - before_advance == 1);
 }
+
+TEST_CASE("retransmission queue: reported missing marked, the rest not walked", "[sctp][tx]")
+{
+    tx::send_queue q;
+    tx::retransmission_queue r;
+    r.start(1);
+    const auto keep = [](tx::tx_chunk&) { return false; };
+    for (int i = 0; i < 10000; ++i) {
+        tx::out_message* m = message(q, 10);
+        q.add(0, m);
+        (void)r.add(t0, m, 0, 10, 0, 0, 0);
+    }
+    // One SACK acknowledges 3 ... 10000: TSNs 1 and 2 get their first miss report.
+    const std::array<gap_block, 1> blocks{{{3, 10000}}};
+    const auto out = r.acknowledge(t0, 0, blocks, std::nullopt, [](tx::out_message*) {});
+    bool kept = false;
+    CHECK(r.mark_missing(out, false, kept, keep) == 0);
+    CHECK(r.at(1).missing_reports == 1);
+    // The next SACK acknowledges TSN 1 cumulatively: only 2 is left to declare lost.
+    const std::array<gap_block, 1> again{{{2, 9999}}};
+    (void)r.acknowledge(t0, 1, again, std::nullopt, [&](tx::out_message* m) { q.release(m); });
+    auto before = r.work();
+    CHECK(r.mark_reported_missing(kept, keep) == 1);
+    CHECK(kept);
+    CHECK(r.work() - before == 3);  // 1's stale entry, 2's and its mark: not the 9,998 acknowledged
+    CHECK(r.at(2).state == tx::tx_state::retransmit);
+    REQUIRE(r.first_marked() == std::optional<tsn64>(2));
+    r.on_retransmitted(2);
+    before = r.work();
+    CHECK(r.mark_reported_missing(kept, keep) == 0);
+    CHECK(r.work() == before);
+}
+
+TEST_CASE("retransmission queue: the reported-missing list stays bounded", "[sctp][tx]")
+{
+    tx::send_queue q;
+    tx::retransmission_queue r;
+    r.start(1);
+    const auto keep = [](tx::tx_chunk&) { return false; };
+    const auto release = [&](tx::out_message* m) { q.release(m); };
+    // 10,000 rounds without a probe: two chunks, a SACK reporting the first missing, then one
+    // acknowledging both. Each round lists a chunk that is acknowledged before any probe.
+    const std::array<gap_block, 1> second{{{2, 2}}};
+    const std::array<gap_block, 0> none{};
+    const auto before = r.work();
+    for (int i = 0; i < 10000; ++i) {
+        const tsn64 cum = r.cum_ack();
+        for (int k = 0; k < 2; ++k) {
+            tx::out_message* m = message(q, 10);
+            q.add(0, m);
+            (void)r.add(t0, m, 0, 10, 0, 0, 0);
+        }
+        bool kept = false;
+        const auto out = r.acknowledge(t0, cum, second, std::nullopt, release);
+        (void)r.mark_missing(out, false, kept, keep);
+        (void)r.acknowledge(t0, cum + 2, none, std::nullopt, release);
+    }
+    CHECK(r.empty());
+    // Linear: about ten steps per round (adds, acks, the miss, stale entries dropped in
+    // batches of ~64).
+    CHECK(r.work() - before <= 12 * 10000);
+    // The list was pruned as it grew: it holds at most 2 x chunks (2 at a push) + 64 entries,
+    // not the 10,000 listed.
+    bool kept = false;
+    const auto at_probe = r.work();
+    CHECK(r.mark_reported_missing(kept, keep) == 0);
+    CHECK(r.work() - at_probe <= 2 * 2 + 64);
+}

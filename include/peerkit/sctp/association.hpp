@@ -354,11 +354,12 @@ private:
     bool fast_retransmit_now_ = false;    // RFC 9260 7.2.4 step 3: one packet beyond cwnd
     tx::congestion_control cc_;
     std::size_t peer_rwnd_ = 0;
-    // Tail loss probe (RFC 8985 7): at most max_tail_loss_probes per tail, counted until the
-    // cumulative ack moves.
-    static constexpr int max_tail_loss_probes = 3;
+    // Tail loss probe (RFC 8985 7), see on_tail_loss_probe: each probe without an answer
+    // doubles the next one's timeout, up to 2^max_probe_backoff (1 ms becomes 65 s, beyond
+    // rto_max's default: a silent peer gets about 16 probes in all, however long T3 backs off).
+    static constexpr int max_probe_backoff = 16;
     bool tlp_out_ = false;  // a probe was sent since the cumulative ack last moved
-    int tlp_probes_ = 0;
+    int tlp_probes_ = 0;    // probes since a SACK last acknowledged new data
     tsn64 tlp_tsn_ = 0;
     duration rto_{};
     tx::retransmission_timeout rtt_;  // SRTT, RTTVAR and the RTO they give (6.3.1)
@@ -759,11 +760,16 @@ inline void association::on_t3_expired(time_point now)
     ++stats_.t3_expirations;
     t3_.at.reset();
     if (rtx_.empty() && rtx_.advanced_peer_ack_point() <= rtx_.cum_ack()) return;
+    // Where a loss run spends its time (docs/sctp.md, loss recovery): each T3 with its cause.
+    PEERKIT_LOG_AT(config_.logger, log::component::sctp, log::level::debug, "T3-rtx expired: rto ",
+                   std::chrono::duration_cast<std::chrono::microseconds>(rto_).count(), " us, srtt ",
+                   std::chrono::duration_cast<std::chrono::microseconds>(rtt_.srtt().value_or(duration::zero())).count(),
+                   " us, cwnd ", cc_.cwnd(), ", flight ", rtx_.outstanding_bytes(), ", marked ", rtx_.retransmit_pending(),
+                   ", chunks held ", rtx_.size(), ", probes ", tlp_probes_);
     // E1: ssthresh = max(cwnd/2, 4*MTU), cwnd = 1*MTU (RFC 9260 7.2.3).
     cc_.on_t3_expired();
     tlp_.at.reset();
-    tlp_out_ = false;
-    tlp_probes_ = 0;
+    tlp_out_ = false;  // tlp_probes_ stays: the probes' backoff ends only with an answer
     // E2: back off the timer.
     rto_ = std::min(rto_ * 2, config_.rto_max);
     // RFC 9260 8.1 / 8.2: count the failure, except for zero window probes the peer keeps
@@ -1598,13 +1604,13 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     // ACK), not by gap acks: gap-acked data is not yet delivered (6.2.1, the receiver may
     // still drop it), and a peer that gap-acks forever while never acknowledging our oldest
     // chunk must end in Association.Max.Retrans, not hold our data for ever (G9).
-    // One probe per tail (RFC 8985 7.3); the next only after the cumulative ack moved, so a
-    // peer that gap-acks every probe cannot keep pushing T3 back.
+    // Only the first probe after the cumulative ack moved rearms T3 (on_tail_loss_probe), so
+    // a peer that gap-acks every probe cannot keep pushing T3 back.
     if (cum_advanced) {
         error_count_ = 0;
         tlp_out_ = false;
-        tlp_probes_ = 0;
     }
+    if (bytes_acked != 0) tlp_probes_ = 0;  // progress: the probe timeout backs off no more
     // 6.3.2 R2 / R3: stop T3 when all is acked, restart it when the cumulative ack advanced.
     if (rtx_.outstanding_bytes() == 0 && rtx_.retransmit_pending() == 0) {
         t3_.at.reset();
@@ -1628,43 +1634,61 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
 // RFC 8985 7.2: a probe timeout of 2 SRTT after the last transmission or newly acknowledging
 // SACK; with one packet in flight, plus the peer's delayed SACK time (we assume it is ours,
 // RFC 9260 6.2 allows up to 500 ms, WebRTC stacks use 200 ms), unless our DATA carries the I
-// bit (RFC 7053): then the peer does not delay its SACK. Never later than T3-rtx.
+// bit (RFC 7053): then the peer does not delay its SACK. Doubled for each probe that brought
+// no acknowledgement of new data (as RTO backs off, RFC 6298 5.5). The first probe after the
+// cumulative ack moved may come as late as T3-rtx (it then rearms T3, RFC 8985 7.3); later
+// ones only before T3, which they never postpone.
 inline void association::arm_tail_loss_probe(time_point now)
 {
     tlp_.at.reset();
-    if (!rtt_.srtt() || tlp_probes_ >= max_tail_loss_probes || rtx_.outstanding_bytes() == 0) return;
+    if (!rtt_.srtt() || rtx_.outstanding_bytes() == 0) return;
     duration pto = 2 * *rtt_.srtt();
     if (rtx_.outstanding_bytes() <= config_.max_packet_size && !immediate_sack_wanted()) pto += config_.delayed_ack_timeout;
-    pto = std::max<duration>(pto, std::chrono::milliseconds(1));
+    pto = std::max<duration>(pto, std::chrono::milliseconds(1)) * (1 << std::min(tlp_probes_, max_probe_backoff));
     time_point at = now + pto;
-    if (t3_.at && *t3_.at < at) at = *t3_.at;
+    if (t3_.at && *t3_.at <= at) {
+        if (tlp_out_) return;  // T3 comes first
+        at = *t3_.at;
+    }
     tlp_.at = at;
 }
 
 // RFC 8985 7.3: the probe retransmits the highest chunk still in flight, even beyond cwnd.
 // Its SACK either acknowledges it (the tail was lost: the chunks below it are then found lost,
-// see handle_sack) or reports it a duplicate (only the SACK was lost). T3 starts over.
-// RFC 8985 sends one probe, then waits for the RTO; we allow up to three, a PTO apart, because
-// the probe and its SACK face the same loss as what they repair (at 20% loss one of them is
-// lost 36% of the time, all three 5%), while a T3 costs RTO (at least rto_min_variance, 220
-// ms, doubling: 1000 round trips on a LAN) and collapses cwnd. Measured on the simulated link
-// at 20% loss: 1 probe 30 T3, 2 probes 11, 3 probes 5. Probes start over only when the
-// cumulative ack moves, so a peer that gap-acks them cannot keep T3 away (G9).
+// see handle_sack) or reports it a duplicate (only the SACK was lost).
+// RFC 8985 sends one probe, then waits for the RTO. We keep probing, the timeout doubling
+// each time (arm_tail_loss_probe), as long as T3 has not expired: the probe and its SACK face
+// the same loss as what they repair (at 20% loss one of the two is lost 36% of the time),
+// while a T3 costs RTO (at least rto_min_variance, 220 ms: 1000 round trips on a LAN) and
+// collapses cwnd. With at most three probes per cumulative-ack advance, a loopback run at 20%
+// loss spent 33 T3 (7.3 s of its 8.8 s) waiting after its third probe (docs/sctp.md, loss
+// recovery). Only the first probe after the cumulative ack moved rearms T3, so a peer that
+// gap-acks every probe still meets T3 one RTO later (G9).
+// The probe is a chunk already known lost when there is one (found now by the reordering
+// window, or marked earlier but held back by cwnd; the earliest, rtx_.first_marked()): it
+// repairs the hole at once. Otherwise it is rtx_.highest_in_flight().
 inline void association::on_tail_loss_probe(time_point now)
 {
     tlp_.at.reset();
-    if (rtx_.outstanding_bytes() == 0 || tlp_probes_ >= max_tail_loss_probes) return;
-    if (const auto highest = rtx_.highest_in_flight()) {
-        const tsn64 t = *highest;
-        rtx_.mark(t);
-        if (check_abandon_on_retransmit(now, rtx_.at(t))) return;
-        fast_retransmit_now_ = true;
-        tlp_out_ = true;
-        ++tlp_probes_;
-        tlp_tsn_ = t;
-        ++stats_.tail_loss_probes;
-        t3_.at = now + rto_;
+    if (rtx_.outstanding_bytes() == 0) return;
+    bool kept = false;
+    stats_.fast_retransmissions += rtx_.mark_reported_missing(kept, [&](tx_chunk& c) {
+        return check_abandon_on_retransmit(now, c);
+    });
+    if (kept) cc_.on_loss_by_sack(rtx_.next_tsn() - 1);
+    std::optional<tsn64> probe = rtx_.first_marked();
+    if (!probe) {
+        probe = rtx_.highest_in_flight();
+        if (!probe) return;
+        rtx_.mark(*probe);
+        if (check_abandon_on_retransmit(now, rtx_.at(*probe))) return;
     }
+    fast_retransmit_now_ = true;
+    if (!tlp_out_) t3_.at = now + rto_;
+    tlp_out_ = true;
+    ++tlp_probes_;
+    tlp_tsn_ = *probe;
+    ++stats_.tail_loss_probes;
 }
 
 // ---- partial reliability, sender side (RFC 3758 3.5) ----------------------------------------------

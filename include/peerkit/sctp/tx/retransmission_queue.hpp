@@ -6,15 +6,17 @@
 //   q.start(first_tsn);
 //   const tsn64 t = q.add(now, m, offset, length, seq, fsn, flags);     // a DATA chunk sent
 //   auto r = q.acknowledge(now, cum, sack.gap_blocks, probe, release);   // a SACK
-//   q.mark_missing(r, lost_now, on_marked);                              // 7.2.4 miss reports
+//   q.mark_missing(r, lost_now, any_kept, on_marked);                    // 7.2.4 miss reports
+//   q.mark_reported_missing(any_kept, on_marked);                        // at a tail loss probe
 //   while (auto t = q.first_marked()) { ... write q.at(*t) ...; q.on_retransmitted(*t); }
 //
 // What it owns: the chunk records in a ring indexed by TSN (cumulative ack + 1 ... next TSN -
 // 1), the flight size (bytes in flight, RFC 9260 6.1), the chunks marked for retransmission
 // (a min-heap of TSNs, so retransmissions go earliest first without scanning the ring), the
-// RTT measurement in progress (6.3.1 C4/C5), the per-message chunk index (first TSN in the
-// message record, a link per chunk to the next of its message) and the advanced peer ack point
-// (RFC 3758 3.5).
+// chunks with a miss report since the last probe (a list of TSNs, so a probe declares them
+// lost without scanning the ring, RFC 8985 6.2), the RTT measurement in progress (6.3.1
+// C4/C5), the per-message chunk index (first TSN in the message record, a link per chunk to
+// the next of its message) and the advanced peer ack point (RFC 3758 3.5).
 //
 // Invariants (tests/sctp_loss/tx_queues_test.cpp):
 //   - outstanding_bytes() == sum of lengths of chunks in_flight;
@@ -22,13 +24,17 @@
 //     in the heap (entries of chunks acknowledged or abandoned since are dropped when they
 //     come up, amortized against the mark that pushed them, and all at once whenever no
 //     chunk is marked); the heap's storage is kept, like the ring's;
+//   - a chunk is in the miss-report list at most once (tx_chunk::reported); the list holds at
+//     most 2 x size() + 64 entries;
 //   - a message's chunks in the queue are exactly those reached from its first_tsn by links;
 //   - cum_ack() <= advanced_peer_ack_point() < next_tsn(), and the chunks between are
 //     abandoned.
 // Work (work()): a SACK costs its gap blocks (n log n) plus the chunks it newly acknowledges
 // or reports missing (acknowledged runs are skipped by path-compressed links, G10);
-// retransmission selection costs what it writes plus stale heap entries; abandoning a message
-// costs its own chunks; advancing the peer ack point costs the chunks it moves over.
+// retransmission selection costs what it writes plus stale heap entries; declaring the
+// reported-missing chunks lost costs the chunks marked plus stale list entries (each paid for
+// by the miss that listed it); abandoning a message costs its own chunks; advancing the peer
+// ack point costs the chunks it moves over.
 #pragma once
 
 #include <peerkit/sctp/association_types.hpp>
@@ -61,6 +67,7 @@ struct tx_chunk {
     tx_state state = tx_state::in_flight;
     std::uint16_t transmissions = 0;
     std::uint8_t missing_reports = 0;
+    bool reported = false;  // its TSN is in the queue's list of chunks reported missing
     // Acknowledged or abandoned chunks: the distance to a later chunk that may not be
     // (next_unsettled(), path-compressed), so SACK processing skips what is settled.
     std::uint32_t skip = 0;
@@ -92,6 +99,7 @@ public:
     {
         chunks_.clear();
         marked_.clear();
+        reported_.clear();
         next_tsn_ = first_tsn;
         cum_ack_ = first_tsn - 1;
         advanced_ = cum_ack_;
@@ -131,6 +139,7 @@ public:
         c.state = tx_state::in_flight;
         c.transmissions = 1;
         c.missing_reports = 0;
+        c.reported = false;
         c.skip = 0;
         c.next_in_message = 0;
         c.sent_seq = ++send_seq_;
@@ -274,6 +283,7 @@ public:
             (void)next_unsettled(first);  // links the range past itself for the next SACK
         }
         if (retransmit_pending_ == 0) marked_.clear();  // what is left is stale
+        if (reported_.size() > 2 * chunks_.size() + 64) prune_reported();  // the ring shrank
         return r;
     }
     // 7.2.4: miss indications for the TSNs the last SACK reported missing (the holes between
@@ -297,7 +307,10 @@ public:
                 if (c.state != tx_state::in_flight || c.sent_seq > r.newest_acked) continue;
                 if (lost_now) c.missing_reports = 3;
                 else if (c.missing_reports < 3) ++c.missing_reports;
-                if (c.missing_reports < 3) continue;
+                if (c.missing_reports < 3) {
+                    note_reported(t, c);
+                    continue;
+                }
                 mark(t);
                 ++count;
                 if (!on_marked(c)) any_kept = true;
@@ -305,6 +318,32 @@ public:
             hole_start = cum + g.end + 1;
             if (hole_start >= next_tsn_) break;
         }
+        return count;
+    }
+    // RFC 8985 6.2: every chunk in flight with a miss report (missing_reports > 0, fewer than
+    // the three that mark it at once) is marked for retransmission, as mark_missing() marks;
+    // on_marked(tx_chunk&) says whether that abandoned its message. Returns the chunks
+    // marked, and sets any_kept when one of them is still to be sent. It walks only the list
+    // of chunks reported missing since the last call (in report order, not TSN order: the
+    // heap orders the retransmissions), so it costs the chunks it marks plus entries gone
+    // stale (acknowledged, abandoned or marked since), each paid for by the miss that listed
+    // it; never the chunks without a report.
+    template <class OnMarked>
+    std::size_t mark_reported_missing(bool& any_kept, OnMarked&& on_marked)
+    {
+        std::size_t count = 0;
+        for (std::size_t i = 0; i < reported_.size(); ++i) {
+            ++work_;
+            const tsn64 t = reported_[i];
+            if (t <= cum_ack_) continue;  // left the queue
+            tx_chunk& c = at(t);
+            c.reported = false;
+            if (c.state != tx_state::in_flight || c.missing_reports == 0) continue;
+            mark(t);
+            ++count;
+            if (!on_marked(c)) any_kept = true;
+        }
+        reported_.clear();
         return count;
     }
 
@@ -348,6 +387,33 @@ public:
     }
 
 private:
+    // Lists a chunk with a first miss report for mark_reported_missing(). A chunk is listed
+    // once (its flag); entries go stale when it is acknowledged, abandoned or marked.
+    void note_reported(tsn64 t, tx_chunk& c)
+    {
+        if (c.reported) return;
+        c.reported = true;
+        reported_.push_back(t);
+        if (reported_.size() > 2 * chunks_.size() + 64) prune_reported();
+    }
+    // Drops the stale entries once the list holds more than 2 x size() + 64: the live ones
+    // are at most size() (one per chunk), so more than half goes and the walk is paid for by
+    // the entries dropped.
+    void prune_reported()
+    {
+        std::size_t kept = 0;
+        for (const tsn64 r : reported_) {
+            ++work_;
+            if (r <= cum_ack_) continue;
+            tx_chunk& rc = at(r);
+            if (rc.state == tx_state::in_flight && rc.missing_reports != 0) {
+                reported_[kept++] = r;
+            } else {
+                rc.reported = false;
+            }
+        }
+        reported_.resize(kept);
+    }
     void pop_marked()
     {
         std::pop_heap(marked_.begin(), marked_.end(), std::greater<>{});
@@ -379,6 +445,7 @@ private:
 
     detail::ring<tx_chunk> chunks_;  // TSNs cum_ack_+1 ... next_tsn_-1
     std::vector<tsn64> marked_;      // min-heap of TSNs marked for retransmission
+    std::vector<tsn64> reported_;    // chunks with a miss report since the last probe (note_reported)
     std::vector<ack_range> ranges_;  // the current SACK's gap blocks, merged
     tsn64 next_tsn_ = 0;
     tsn64 cum_ack_ = 0;
