@@ -1,15 +1,21 @@
 // Fuzzes an established SCTP association: two associations are connected in memory, then
-// the input is read as a script of records, each one of
+// the input is read as
+//   byte 0                 bit 0 set: I-DATA (RFC 8260) negotiated, clear: DATA
+// followed by a script of records, each one of
 //   0x00 len16 chunks...   a packet to B with B's verification tag and a correct CRC32c
 //                          (so it gets past the checksum and the tag check)
 //   0x01 len16 packet...   raw bytes to B, as they are
 //   0x02 n                 let n * 7 ms of virtual time pass (timers fire)
 //   0x03 n                 A sends a message of n * 97 + 1 bytes (ordered/unordered, PR-SCTP)
 //   0x04 n                 A resets stream n % 8, or B shuts down (n == 255), or A aborts (254)
-// and after each record A and B exchange what they have to say. Invariants are checked:
-// no crash, bounded memory (the sanitizers and libFuzzer's limits), and B's delivered
-// messages are never larger than the configured maximum. Each script runs twice: with DATA
-// and with I-DATA (RFC 8260) negotiated.
+// (the op byte is taken modulo 5) and after each record A and B exchange what they have to
+// say. Invariants, checked after every exchange: no crash, bounded memory (the sanitizers and
+// libFuzzer's limits), rx_bytes_held within receive_buffer_size on both sides, and B's
+// delivered messages never larger than the configured maximum.
+// Speed: the pair is built per input (an association cannot be copied or reset), so the set-up
+// is kept cheap: the state cookie is signed with a keyed 64-bit hash instead of HMAC-SHA-256
+// (hashing is not the machine under test; a COOKIE ECHO with a wrong signature is still
+// refused), and each input runs one of the two chunk formats, chosen by its first byte.
 #include <peerkit/sctp/association.hpp>
 
 #include <chrono>
@@ -34,6 +40,15 @@ random_source fixed_random(std::uint64_t seed)
     };
 }
 
+// FNV-1a over key and data, spread over the 32 bytes: deterministic, keyed, cheap.
+void cheap_cookie_mac(peerkit::bytes_view key, peerkit::bytes_view data, std::span<std::byte, 32> out)
+{
+    std::uint64_t h = 1469598103934665603ull;
+    for (const auto* part : {&key, &data})
+        for (const auto b : *part) h = (h ^ static_cast<std::uint8_t>(b)) * 1099511628211ull;
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::byte>(h >> (8 * (i % 8)) ^ (i / 8));
+}
+
 association_config small_config()
 {
     association_config c;
@@ -41,6 +56,7 @@ association_config small_config()
     c.max_message_size = 64 * 1024;
     c.send_buffer_size = 1024 * 1024;
     c.zero_checksum_edmid = edmid_dtls;
+    c.cookie_mac = cheap_cookie_mac;
     return c;
 }
 
@@ -70,7 +86,7 @@ void exchange(association& a, association& b, time_point now)
     }
 }
 
-// Runs the script against a pair using DATA, then against a pair using I-DATA (RFC 8260).
+// Runs the script against a pair using DATA or I-DATA (RFC 8260).
 int run(const std::uint8_t* data, std::size_t size, bool interleaving)
 {
     association_config config = small_config();
@@ -147,7 +163,7 @@ int run(const std::uint8_t* data, std::size_t size, bool interleaving)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-    run(data, size, false);
-    run(data, size, true);
+    if (size == 0) return 0;
+    run(data + 1, size - 1, (data[0] & 1) != 0);
     return 0;
 }
