@@ -501,7 +501,7 @@ public:
         s.received_bytes_held = held_bytes_;
         s.channel_bytes_held = channel_table_bytes();
         if (endpoint_) s.endpoint_bytes_held = endpoint_->bytes_held();
-        if (association_) s.sctp_bytes_held = sctp_receive_bytes(association_->stats());
+        if (association_) s.sctp_bytes_held = association_->stats().rx_bytes_held;  // its receive side (sctp/rx/)
         s.bytes_held = s.received_bytes_held + s.channel_bytes_held + s.endpoint_bytes_held + s.sctp_bytes_held;
         if (auto p = agent_->selected_pair()) {
             s.selected_local_candidate = ice::to_sdp_value(p->local);
@@ -1290,14 +1290,6 @@ private:
         std::size_t n = 0;
         for (const auto& [key, c] : channels_) n += channel_entry_overhead + c.label.capacity() + c.protocol.capacity() + c.init.protocol.capacity();
         return n;
-    }
-    // What the association holds on its receive side, where its stats report it (rx_bytes_held;
-    // an association without it reports 0 and its window alone bounds it).
-    template <class AssociationStats>
-    [[nodiscard]] static std::uint64_t sctp_receive_bytes(const AssociationStats& a) noexcept
-    {
-        if constexpr (requires { a.rx_bytes_held; }) return static_cast<std::uint64_t>(a.rx_bytes_held);
-        else return 0;
     }
 
     void add_remote(time_point now, ice::candidate c, std::string_view from)

@@ -262,8 +262,10 @@ struct stats {
     // with their strings, partial PPID 52/54 messages, queued events).
     std::uint64_t endpoint_bytes_held = 0;
     // Bytes the SCTP association holds on its receive side (slots, fragments, messages waiting
-    // for their turn; sctp::association_stats::rx_bytes_held, 0 where the association does not
-    // report it). Messages the core holds for the user are received_bytes_held, not here.
+    // for their turn, message events the core has not taken yet;
+    // sctp::association_stats::rx_bytes_held). A message is counted in one place at a time:
+    // once the core takes it, it is received_bytes_held (the association still shrinks its
+    // window by it through hold_delivered, without counting it again here).
     std::uint64_t sctp_bytes_held = 0;
     // Everything held on the peer's behalf by the connection: the four above.
     std::uint64_t bytes_held = 0;
