@@ -126,6 +126,8 @@ public:
     {
         stats_.tx_bytes_held = tx_bytes_held();
         stats_.tx_work = send_queue_.work() + rtx_.work();
+        stats_.cookies_refused = handshake_.cookies_refused();
+        stats_.handshake_work = handshake_.work();
         return stats_;
     }
     [[nodiscard]] std::uint16_t outbound_streams() const noexcept { return negotiated_outbound_; }
@@ -194,6 +196,18 @@ private:
     // ---- handshake ----
     // The cookie, its checks and the offer kept during COOKIE-ECHOED live in sctp/handshake.hpp.
     using cookie_action = handshake::cookie_action;
+    // Replies to packets that create no state (INIT ACK, a Stale Cookie ERROR) wait in
+    // control_packets_ only while fewer than this many packets do: a flood of INITs from a
+    // spoofed source into an association whose user polls slowly costs a bounded queue, not
+    // one packet per INIT (RFC 9260 5.1.3: no resources before a valid COOKIE ECHO). A
+    // dropped reply is what a lost one would be: the peer's T1 timer sends again.
+    static constexpr std::size_t max_queued_handshake_replies = 16;
+    [[nodiscard]] bool handshake_reply_room() noexcept
+    {
+        if (control_packets_.size() < max_queued_handshake_replies) return true;
+        ++stats_.handshake_replies_dropped;
+        return false;
+    }
 
     struct timer {
         std::optional<time_point> at;
@@ -847,6 +861,7 @@ inline void association::answer_init(time_point now, const init_info& init)
     // RFC 9260 5.1 B: answer with INIT ACK carrying a state cookie that holds all we need, so
     // that we keep no state until the COOKIE ECHO (5.1.3). In COOKIE-WAIT/ECHOED we reuse our
     // tag (5.2.1); otherwise a fresh one.
+    if (!handshake_reply_room()) return;
     const bool have_tag = state_ == association_state::cookie_wait || state_ == association_state::cookie_echoed;
     const std::uint32_t tag = have_tag ? my_vtag_ : random_tag();
     const std::uint32_t initial_tsn = have_tag ? my_initial_tsn_ : random_u32();
@@ -930,6 +945,7 @@ inline void association::handle_cookie_echo(time_point now, bytes_view value, st
     const handshake::opened_cookie opened = handshake_.open_cookie(value, vtag, now);
     if (opened.refusal == handshake::cookie_refusal::stale) {
         // RFC 9260 5.1.5 3: stale; tell the peer by how much (in microseconds).
+        if (!handshake_reply_room()) return;
         std::array<std::byte, 4> measure{};
         peerkit::detail::store_be32(measure.data(), opened.stale_us);
         const std::array<tlv, 1> causes{tlv{static_cast<std::uint16_t>(cause_code::stale_cookie), measure}};

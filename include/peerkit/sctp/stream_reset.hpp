@@ -146,6 +146,7 @@ public:
             incoming_reset pending;
             pending.seq = seq;
             pending.last_tsn = last_tsn;
+            pending.streams.reserve(request.streams.size());  // exactly one request's worth
             for (const std::uint16_t id : request.streams) pending.streams.push_back(id);
             pending_ = std::move(pending);
             // Until take_ready() performs it: "in progress" (5.2.2), replaced by the result.
