@@ -319,3 +319,41 @@ TEST_CASE("stream reset: partial and waiting messages go back to the window")
     }
     CHECK(last_rwnd >= shrunk_rwnd + 18 * payload.size());
 }
+
+TEST_CASE("reassembly: a reset drops dead DATA fragments, keeps the live one")
+{
+    rx::reassembly_queue q;
+    rx::buffer_pool pool;
+    rx::message out;
+    const std::byte bytes[100] = {};
+    auto add = [&](rx::tsn64 tsn, std::uint16_t stream, bool b, bool e) {
+        rx::fragment f;
+        f.tsn = tsn;
+        f.stream = stream;
+        f.beginning = b;
+        f.ending = e;
+        f.payload = peerkit::bytes_view(bytes, sizeof bytes);
+        return q.add_data(f, pool, 1 << 20, out);
+    };
+    using outcome = rx::reassembly_queue::outcome;
+    // TSN 10: a message of stream 1 that TSN 11 (a whole message, never held) cut off.
+    // TSNs 12-13: stream 2's message in progress, up to the cumulative TSN 13.
+    REQUIRE(add(10, 1, true, false) == outcome::stored);
+    REQUIRE(add(12, 2, true, false) == outcome::stored);
+    REQUIRE(add(13, 2, false, false) == outcome::stored);
+    // An out-of-order fragment above the cumulative TSN is not touched either.
+    REQUIRE(add(20, 3, false, true) == outcome::stored);
+    const std::size_t before = q.bytes_held();
+    const std::uint64_t work_before = q.work();
+    q.purge_dead_data(13, pool);
+    CHECK(q.bytes_held() == before - sizeof bytes - rx::reassembly_queue::entry_cost);
+    CHECK(q.work() - work_before <= 3);  // one call, one entry removed, one run trimmed
+    CHECK(add(14, 2, false, true) == outcome::completed);
+    CHECK(out.data.size() == 3 * sizeof bytes);
+    // Now TSN 15 arrived and was not held: nothing at or below it can complete.
+    REQUIRE(add(15 + 1, 4, true, false) == outcome::stored);
+    q.purge_dead_data(16, pool);  // 16 is B with nothing after: alive
+    CHECK(q.entry_count() == 2);
+    q.purge_dead_data(17, pool);  // 17 arrived elsewhere: 16's message is dead
+    CHECK(q.entry_count() == 1);  // only TSN 20, above
+}

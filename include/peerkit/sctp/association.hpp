@@ -1728,6 +1728,9 @@ inline void association::maybe_perform_incoming_reset()
             rx_reassembly_.reset_stream(id, rx_pool_);
         }
     }
+    // DATA fragments are kept by TSN: those that can no longer complete (the reset streams'
+    // unfinished messages among them) go by TSN.
+    if (!use_i_data_) rx_reassembly_.purge_dead_data(rx_tracker_.cumulative(), rx_pool_);
     push_event(incoming_streams_reset_event{std::move(r->streams)});
 }
 
