@@ -10,14 +10,17 @@
 //
 // The machine never reads a clock and owns no socket. Its parts, in the order a packet meets
 // them, each citing the RFC section it implements:
-//   handshake   RFC 9260 5.1 (4-way with a signed state cookie), 5.2 (collisions)
+//   handshake   RFC 9260 5.1 (4-way with a signed state cookie), 5.2 (collisions),
+//               in sctp/handshake.hpp: init_info, the cookie and its checks, the 5.2.4 table
 //   receiving   RFC 9260 6.2 (TSN tracking, delayed SACK), 6.5 (streams), 6.9 (reassembly),
 //               in sctp/rx/: data_tracker, reassembly_queue, ordered_streams
 //   sending     RFC 9260 6.1 (cwnd, rwnd), 6.9 (fragmentation), 6.3 (RTO, T3-rtx),
 //               7.2 (congestion control), 7.2.4 (fast retransmit),
 //               in sctp/tx/: send_queue, retransmission_queue, gap_blocks, congestion_control,
 //               retransmission_timeout
-//   extensions  RFC 3758 (FORWARD-TSN), RFC 6525 (stream reset), RFC 9653 (zero checksum)
+//   extensions  RFC 3758 (FORWARD-TSN), RFC 6525 (stream reset, in sctp/stream_reset.hpp:
+//               request numbers, the request in flight, the peer's waiting request),
+//               RFC 9653 (zero checksum)
 //   teardown    RFC 9260 9.1 (ABORT), 9.2 (SHUTDOWN), 8.3 (heartbeats), 8.1 (failure)
 //
 // Memory: messages given to send() are copied once into pooled buffers; chunks in flight live
