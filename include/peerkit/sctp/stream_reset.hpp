@@ -25,8 +25,8 @@
 
 #include <peerkit/bytes.hpp>
 #include <peerkit/sctp/chunks.hpp>
-#include <peerkit/sctp/packet.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
