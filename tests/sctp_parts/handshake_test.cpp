@@ -119,7 +119,7 @@ TEST_CASE("handshake: each bad cookie is refused with its reason, no state")
         std::copy(mac.begin(), mac.end(), v2.begin() + static_cast<std::ptrdiff_t>(handshake::cookie_body_size));
         check(v2, 0xaabbccdd, later, handshake::cookie_refusal::bad_version);
     }
-    SECTION("echoed with another verification tag (RFC 9260 8.5.1 C)")
+    SECTION("echoed with another verification tag (RFC 9260 8.5.1 D)")
     {
         check(cookie, 0xaabbccde, later, handshake::cookie_refusal::wrong_tag);
     }

@@ -90,7 +90,7 @@ public:
         wrong_size,    // not a cookie of ours: truncated or padded
         forged,        // the MAC does not verify (5.1.5 2)
         bad_version,   // signed by us, but in a format we no longer read
-        wrong_tag,     // the packet's tag is not the one the cookie gave (8.5.1 C)
+        wrong_tag,     // the packet's tag is not the one the cookie gave (8.5.1 D)
         from_future,   // created after now: not one of ours
         stale,         // older than the cookie lifetime (5.1.5 3)
     };
@@ -169,7 +169,7 @@ public:
     }
 
     // RFC 9260 5.1.5: authenticates the cookie before anything else, then checks the tag of
-    // the packet that carried it (8.5.1 C) and its age. Costs one MAC, whatever the input.
+    // the packet that carried it (8.5.1 D) and its age. Costs one MAC, whatever the input.
     [[nodiscard]] opened_cookie open_cookie(bytes_view value, std::uint32_t packet_tag, time_point now) const
     {
         opened_cookie out;
@@ -202,7 +202,7 @@ public:
         c.peer_outbound = peerkit::detail::load_be16(p + 24);
         c.peer_inbound = peerkit::detail::load_be16(p + 26);
         c.created_ns = static_cast<std::int64_t>(peerkit::detail::load_be64(p + 28));
-        // RFC 9260 8.5.1 C: the packet's tag is the one the cookie gave us.
+        // RFC 9260 8.5.1 D: the packet's tag is the one the cookie gave us.
         if (c.my_tag != packet_tag) return refuse(cookie_refusal::wrong_tag);
         const std::int64_t now_ns =
             std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
