@@ -297,3 +297,72 @@ TEST_CASE("handshake: forged, stale and replayed COOKIE ECHOs open nothing")
     CHECK(b.state() == association_state::closed);
     CHECK_FALSE(b.poll_transmit());
 }
+
+TEST_CASE("handshake: 5.2.4 cases through an association in COOKIE-WAIT")
+{
+    const association_config config = keyed_config();
+    association a(config, seeded_random(7));
+    handshake forger;  // knows a's secret: signs cookies a takes as its own
+    forger.configure(config);
+    a.connect(t0);
+    auto init = a.poll_transmit();
+    REQUIRE(init);
+    auto init_view = packet_view::parse(*init);
+    REQUIRE(init_view);
+    auto own = init_chunk::parse(init_view->first_chunk());
+    REQUIRE(own);
+    const std::uint32_t tag = own->initiate_tag;
+    const std::uint32_t tsn = own->initial_tsn;
+    REQUIRE(a.state() == association_state::cookie_wait);
+
+    // The peer's INIT crosses ours (5.2.1): a answers with its own tag and TSN in the cookie.
+    REQUIRE(a.handle_packet(t0, init_packet(0xbeef, 500)));
+    auto reply = a.poll_transmit();
+    REQUIRE(reply);
+    auto reply_view = packet_view::parse(*reply);
+    REQUIRE(reply_view);
+    auto ack = init_chunk::parse(reply_view->first_chunk());
+    REQUIRE(ack);
+    CHECK(ack->initiate_tag == tag);
+    const std::vector<std::byte> cookie(ack->params.state_cookie->begin(), ack->params.state_cookie->end());
+    CHECK(a.state() == association_state::cookie_wait);  // no state from the INIT
+
+    init_info peer;
+    peer.tag = 0xbeef;
+    peer.initial_tsn = 500;
+    peer.outbound = peer.inbound = 16;
+    peer.a_rwnd = 65536;
+    // Signed, but with another local tag (5.2.4 A / C) or another initial TSN: dropped.
+    const auto other_tag = forger.make_cookie(t0, peer, tag ^ 0x10u, tsn);
+    REQUIRE(a.handle_packet(t0, cookie_echo_packet(tag ^ 0x10u, other_tag)));
+    const auto other_tsn = forger.make_cookie(t0, peer, tag, tsn + 1);
+    REQUIRE(a.handle_packet(t0, cookie_echo_packet(tag, other_tsn)));
+    CHECK(a.state() == association_state::cookie_wait);
+    CHECK_FALSE(a.poll_transmit());
+
+    // 5.2.4 B: our tag, the peer's new one: established, COOKIE ACK.
+    REQUIRE(a.handle_packet(t0, cookie_echo_packet(tag, cookie)));
+    CHECK(a.is_established());
+    CHECK(a.peer_verification_tag() == 0xbeef);
+    auto cookie_ack = a.poll_transmit();
+    REQUIRE(cookie_ack);
+    CHECK(chunk_types(*cookie_ack) == std::vector<std::uint8_t>{11});
+    std::size_t connected = 0;
+    while (auto e = a.poll_event()) connected += std::holds_alternative<connected_event>(*e) ? 1u : 0u;
+    CHECK(connected == 1);
+
+    // 5.2.4 D once established: the same cookie again is acked again and opens nothing.
+    REQUIRE(a.handle_packet(t0, cookie_echo_packet(tag, cookie)));
+    auto again = a.poll_transmit();
+    REQUIRE(again);
+    CHECK(chunk_types(*again) == std::vector<std::uint8_t>{11});
+    CHECK_FALSE(a.poll_event());
+    // 5.2.4 B once established (a restart of the peer with a new tag): dropped.
+    init_info restarted = peer;
+    restarted.tag = 0xcafe;
+    const auto restart = forger.make_cookie(t0, restarted, tag, tsn);
+    REQUIRE(a.handle_packet(t0, cookie_echo_packet(tag, restart)));
+    CHECK_FALSE(a.poll_transmit());
+    CHECK(a.peer_verification_tag() == 0xbeef);
+    CHECK(a.is_established());
+}
