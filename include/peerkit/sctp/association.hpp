@@ -10,14 +10,17 @@
 //
 // The machine never reads a clock and owns no socket. Its parts, in the order a packet meets
 // them, each citing the RFC section it implements:
-//   handshake   RFC 9260 5.1 (4-way with a signed state cookie), 5.2 (collisions)
+//   handshake   RFC 9260 5.1 (4-way with a signed state cookie), 5.2 (collisions),
+//               in sctp/handshake.hpp: init_info, the cookie and its checks, the 5.2.4 table
 //   receiving   RFC 9260 6.2 (TSN tracking, delayed SACK), 6.5 (streams), 6.9 (reassembly),
 //               in sctp/rx/: data_tracker, reassembly_queue, ordered_streams
 //   sending     RFC 9260 6.1 (cwnd, rwnd), 6.9 (fragmentation), 6.3 (RTO, T3-rtx),
 //               7.2 (congestion control), 7.2.4 (fast retransmit),
 //               in sctp/tx/: send_queue, retransmission_queue, gap_blocks, congestion_control,
 //               retransmission_timeout
-//   extensions  RFC 3758 (FORWARD-TSN), RFC 6525 (stream reset), RFC 9653 (zero checksum)
+//   extensions  RFC 3758 (FORWARD-TSN), RFC 6525 (stream reset, in sctp/stream_reset.hpp:
+//               request numbers, the request in flight, the peer's waiting request),
+//               RFC 9653 (zero checksum)
 //   teardown    RFC 9260 9.1 (ABORT), 9.2 (SHUTDOWN), 8.3 (heartbeats), 8.1 (failure)
 //
 // Memory: messages given to send() are copied once into pooled buffers; chunks in flight live
@@ -31,9 +34,10 @@
 #include <peerkit/error.hpp>
 #include <peerkit/sctp/chunks.hpp>
 #include <peerkit/sctp/packet.hpp>
-#include <peerkit/sctp/detail/association_hmac.hpp>
 #include <peerkit/sctp/detail/association_ring.hpp>
 #include <peerkit/sctp/association_types.hpp>
+#include <peerkit/sctp/handshake.hpp>
+#include <peerkit/sctp/stream_reset.hpp>
 #include <peerkit/sctp/rx/data_tracker.hpp>
 #include <peerkit/sctp/rx/ordered_streams.hpp>
 #include <peerkit/sctp/rx/reassembly_queue.hpp>
@@ -125,6 +129,8 @@ public:
     {
         stats_.tx_bytes_held = tx_bytes_held();
         stats_.tx_work = send_queue_.work() + rtx_.work();
+        stats_.cookies_refused = handshake_.cookies_refused();
+        stats_.handshake_work = handshake_.work();
         return stats_;
     }
     [[nodiscard]] std::uint16_t outbound_streams() const noexcept { return negotiated_outbound_; }
@@ -190,29 +196,21 @@ private:
         std::max(rx::reassembly_queue::entry_cost + rx::reassembly_queue::message_cost, rx_event_cost) +
         rx::data_tracker::interval_cost;
 
-    // ---- decoded INIT / INIT ACK ----
-    struct init_info {
-        std::uint32_t tag = 0;
-        std::uint32_t a_rwnd = 0;
-        std::uint16_t outbound = 0;
-        std::uint16_t inbound = 0;
-        std::uint32_t initial_tsn = 0;
-        bool forward_tsn = false;
-        bool reconfig = false;
-        bool i_data = false;
-        std::uint32_t zero_checksum_edmid = edmid_none;
-        bytes_view cookie;
-    };
-    // What our cookie carries: everything needed to build the association at COOKIE ECHO.
-    struct cookie_contents {
-        std::uint32_t my_tag = 0, peer_tag = 0, my_initial_tsn = 0, peer_initial_tsn = 0;
-        std::uint32_t peer_a_rwnd = 0;
-        std::uint16_t peer_outbound = 0, peer_inbound = 0;
-        bool forward_tsn = false, reconfig = false, i_data = false, zero_checksum = false;
-        std::int64_t created_ns = 0;
-    };
-    static constexpr std::size_t cookie_body_size = 36;
-    static constexpr std::size_t cookie_size = cookie_body_size + 32;
+    // ---- handshake ----
+    // The cookie, its checks and the offer kept during COOKIE-ECHOED live in sctp/handshake.hpp.
+    using cookie_action = handshake::cookie_action;
+    // Replies to packets that create no state (INIT ACK, a Stale Cookie ERROR) wait in
+    // control_packets_ only while fewer than this many packets do: a flood of INITs from a
+    // spoofed source into an association whose user polls slowly costs a bounded queue, not
+    // one packet per INIT (RFC 9260 5.1.3: no resources before a valid COOKIE ECHO). A
+    // dropped reply is what a lost one would be: the peer's T1 timer sends again.
+    static constexpr std::size_t max_queued_handshake_replies = 16;
+    [[nodiscard]] bool handshake_reply_room() noexcept
+    {
+        if (control_packets_.size() < max_queued_handshake_replies) return true;
+        ++stats_.handshake_replies_dropped;
+        return false;
+    }
 
     struct timer {
         std::optional<time_point> at;
@@ -250,7 +248,6 @@ private:
     void finish_packet(mutable_bytes packet, bool force_crc) const;
 
     // receiving
-    static init_info decode_init(const init_chunk& c);
     bool handle_chunk(time_point now, const chunk_view& c, std::uint32_t vtag, bool& had_data, bool& gap_or_dup,
                       bool& immediate);
     void handle_init(time_point now, const init_chunk& init);
@@ -262,6 +259,7 @@ private:
     void handle_forward_tsn(time_point now, const forward_tsn_chunk& f);
     void handle_reconfig(time_point now, const reconfig_chunk& r);
     void handle_reconfig_parameter(time_point now, const reconfig_parameter& p);
+    void handle_reconfig_response(time_point now, const reconfig_response& response);
     void handle_heartbeat(const heartbeat_chunk& h);
     void handle_heartbeat_ack(time_point now, const heartbeat_chunk& h);
     void handle_abort(const abort_chunk& a);
@@ -321,7 +319,6 @@ private:
     void on_t3_expired(time_point now);
     void maybe_send_shutdown(time_point now);
     void maybe_send_reset_request(time_point now);
-    void write_reconfig(byte_writer& w);
     std::size_t build_packet(time_point now, mutable_bytes out);
 
     // ---- members -------------------------------------------------------------------------
@@ -340,8 +337,7 @@ private:
     bool use_reconfig_ = false;
     bool use_i_data_ = false;  // RFC 8260 interleaving, both sides offered it
     bool send_zero_checksum_ = false;
-    std::vector<std::byte> cookie_;  // the cookie we echo (COOKIE-ECHOED state)
-    init_info peer_offer_;           // the peer's INIT ACK, applied at COOKIE ACK
+    handshake handshake_;  // cookie signing and checks; the cookie and offer of COOKIE-ECHOED
 
     // Packets built ahead of time (handshake, ABORT, errors, replies to strangers).
     detail::ring<std::vector<std::byte>> control_packets_;
@@ -378,22 +374,9 @@ private:
     bool sack_now_ = false;       // acknowledge in the next packet
     std::size_t last_advertised_rwnd_ = 0;
 
-    // RE-CONFIG (RFC 6525)
-    std::uint32_t next_reconfig_seq_ = 0;     // our next request sequence number
-    std::uint32_t peer_reconfig_seq_ = 0;     // the peer's next expected request number
-    std::vector<std::uint16_t> reset_wanted_;  // streams waiting for a request
-    std::optional<std::uint32_t> reset_request_seq_;  // request in flight
-    bool send_reconfig_request_ = false;
-    std::vector<std::uint16_t> reset_in_flight_;
-    tsn64 reset_request_last_tsn_ = 0;
-    struct incoming_reset {
-        std::uint32_t seq = 0;
-        tsn64 last_tsn = 0;
-        std::vector<std::uint16_t> streams;
-    };
-    std::optional<incoming_reset> incoming_reset_pending_;
-    std::optional<std::pair<std::uint32_t, reconfig_result>> reconfig_response_;  // to send
-    std::optional<std::pair<std::uint32_t, reconfig_result>> last_reconfig_response_;
+    // RE-CONFIG (RFC 6525): request numbers, our request in flight, the peer's waiting one
+    // and the response to send live in sctp/stream_reset.hpp; the timer is reconfig_timer_.
+    stream_reset reset_;
 
     // heartbeats (RFC 9260 8.3)
     std::vector<std::byte> heartbeat_ack_;  // Heartbeat Info to echo in a HEARTBEAT ACK
@@ -447,11 +430,7 @@ inline association::association(association_config config, random_source random)
         std::all_of(config_.cookie_secret.begin(), config_.cookie_secret.end(),
                     [](std::byte b) { return b == std::byte{0}; });
     if (secret_unset && random_) random_(config_.cookie_secret);
-    if (!config_.cookie_mac)
-        config_.cookie_mac = [](bytes_view key, bytes_view data, std::span<std::byte, 32> out) {
-            const auto mac = detail::hmac_sha256(key, data);
-            std::memcpy(out.data(), mac.data(), out.size());
-        };
+    handshake_.configure(config_);
     tx_buffer_.resize(config_.max_packet_size);
     my_vtag_ = random_tag();
     my_initial_tsn_ = random_u32();
@@ -536,7 +515,7 @@ inline result<void> association::reset_streams(time_point now, std::span<const s
         auto& s = send_queue_.stream(id);
         if (s.resetting) continue;
         s.resetting = true;
-        reset_wanted_.push_back(id);
+        reset_.want(id);
     }
     maybe_send_reset_request(now);
     return {};
@@ -739,14 +718,14 @@ inline void association::handle_timeout(time_point now)
     if (reconfig_timer_.due(now)) {
         // RFC 6525 5.1.1: retransmit the outstanding request (same sequence number).
         reconfig_timer_.at.reset();
-        if (reset_request_seq_) {
+        if (reset_.request_outstanding()) {
             if (++error_count_ > config_.max_retransmissions) {
                 send_abort_packet(peer_vtag_, false, cause_code::protocol_violation, "RE-CONFIG unanswered");
                 fail(association_errc::too_many_retransmissions, "no answer to a stream reset request");
                 return;
             }
             rto_ = std::min(rto_ * 2, config_.rto_max);
-            send_reconfig_request_ = true;
+            reset_.retransmit_request();
             reconfig_timer_.at = now + rto_;
         }
     }
@@ -865,7 +844,9 @@ inline void association::send_init()
 
 inline void association::send_cookie_echo()
 {
-    queue_control_packet(make_packet(peer_vtag_, true, [&](byte_writer& w) { cookie_echo_chunk{cookie_}.write(w); }));
+    queue_control_packet(make_packet(peer_vtag_, true, [&](byte_writer& w) {
+        cookie_echo_chunk{handshake_.cookie_to_echo()}.write(w);
+    }));
 }
 
 inline void association::send_abort_packet(std::uint32_t vtag, bool reflected, cause_code cause, bytes_view info)
@@ -878,53 +859,16 @@ inline void association::send_abort_packet(std::uint32_t vtag, bool reflected, c
 
 // ---- handshake ---------------------------------------------------------------------------------
 
-inline association::init_info association::decode_init(const init_chunk& c)
-{
-    init_info out;
-    out.tag = c.initiate_tag;
-    out.a_rwnd = c.a_rwnd;
-    out.outbound = c.outbound_streams;
-    out.inbound = c.inbound_streams;
-    out.initial_tsn = c.initial_tsn;
-    out.forward_tsn = c.params.forward_tsn_supported || c.params.supports(chunk_type::forward_tsn);
-    out.reconfig = c.params.supports(chunk_type::re_config);
-    out.i_data = c.params.supports(chunk_type::i_data);
-    out.zero_checksum_edmid = c.params.zero_checksum_edmid.value_or(edmid_none);
-    out.cookie = c.params.state_cookie.value_or(bytes_view{});
-    return out;
-}
-
 inline void association::answer_init(time_point now, const init_info& init)
 {
     // RFC 9260 5.1 B: answer with INIT ACK carrying a state cookie that holds all we need, so
     // that we keep no state until the COOKIE ECHO (5.1.3). In COOKIE-WAIT/ECHOED we reuse our
     // tag (5.2.1); otherwise a fresh one.
+    if (!handshake_reply_room()) return;
     const bool have_tag = state_ == association_state::cookie_wait || state_ == association_state::cookie_echoed;
     const std::uint32_t tag = have_tag ? my_vtag_ : random_tag();
     const std::uint32_t initial_tsn = have_tag ? my_initial_tsn_ : random_u32();
-    std::array<std::byte, cookie_size> cookie{};
-    byte_writer c(cookie);
-    c.write_u8(1);  // cookie format version
-    std::uint8_t flags = 0;
-    if (init.forward_tsn) flags |= 1;
-    if (init.reconfig) flags |= 2;
-    if (init.i_data) flags |= 4;
-    if (config_.zero_checksum_edmid != edmid_none && init.zero_checksum_edmid == config_.zero_checksum_edmid)
-        flags |= 8;
-    c.write_u8(flags);
-    c.write_u16(0);
-    c.write_u32(tag);
-    c.write_u32(init.tag);
-    c.write_u32(initial_tsn);
-    c.write_u32(init.initial_tsn);
-    c.write_u32(init.a_rwnd);
-    c.write_u16(init.outbound);
-    c.write_u16(init.inbound);
-    c.write_u64(static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count()));
-    assert(c.size() == cookie_body_size);
-    config_.cookie_mac(config_.cookie_secret, bytes_view(cookie).first(cookie_body_size),
-                       std::span<std::byte, 32>(cookie.data() + cookie_body_size, 32));
+    const handshake::cookie cookie = handshake_.make_cookie(now, init, tag, initial_tsn);
     // The INIT ACK goes to the INIT's sender tag (RFC 9260 8.5.1).
     queue_control_packet(make_packet(init.tag, true, [&](byte_writer& w) {
         write_init_chunk(w, true, tag, initial_tsn, cookie);
@@ -933,7 +877,7 @@ inline void association::answer_init(time_point now, const init_info& init)
 
 inline void association::handle_init(time_point now, const init_chunk& c)
 {
-    const init_info init = decode_init(c);
+    const init_info init = init_info::decode(c);
     switch (state_) {
     case association_state::closed:
         if (!config_.accept_incoming || ever_connected_) return;
@@ -955,12 +899,10 @@ inline void association::handle_init_ack(time_point now, const init_chunk& c)
 {
     // RFC 9260 5.2.3: only meaningful in COOKIE-WAIT.
     if (state_ != association_state::cookie_wait) return;
-    const init_info ack = decode_init(c);
+    const init_info ack = init_info::decode(c);
     peer_vtag_ = ack.tag;
-    cookie_.assign(ack.cookie.begin(), ack.cookie.end());
     // The association starts when the COOKIE ACK arrives (RFC 9260 5.1 E); keep the offer.
-    peer_offer_ = ack;
-    peer_offer_.cookie = {};
+    handshake_.on_init_ack(ack);
     state_ = association_state::cookie_echoed;
     send_cookie_echo();
     // RFC 9260 5.1 C: stop T1-init, start T1-cookie.
@@ -985,8 +927,7 @@ inline void association::enter_established(time_point now, std::uint32_t peer_ta
     reset_receive_side(peer_initial_tsn);
     rtx_.start((tsn64{1} << 32) + my_initial_tsn_);
     // RFC 6525 5.1.1: request sequence numbers start at the sender's initial TSN.
-    next_reconfig_seq_ = my_initial_tsn_;
-    peer_reconfig_seq_ = peer_initial_tsn;
+    reset_.start(my_initial_tsn_, peer_initial_tsn);
     // RFC 9260 7.2.1: initial cwnd = min(4*MTU, max(2*MTU, 4404)); ssthresh may start at the
     // peer's receive window.
     cc_.start(config_.max_packet_size, peer_a_rwnd);
@@ -996,87 +937,53 @@ inline void association::enter_established(time_point now, std::uint32_t peer_ta
     ever_connected_ = true;
     error_count_ = 0;
     t1_.stop();
-    cookie_.clear();
+    handshake_.forget_cookie();
     heartbeat_.start(now + config_.heartbeat_interval + rto_);
     push_event(connected_event{});
 }
 
 inline void association::handle_cookie_echo(time_point now, bytes_view value, std::uint32_t vtag)
 {
-    // RFC 9260 5.1.5: authenticate the cookie before anything else.
-    if (value.size() != cookie_size) return;
-    std::array<std::byte, 32> mac{};
-    config_.cookie_mac(config_.cookie_secret, value.first(cookie_body_size), mac);
-    std::byte diff{0};
-    for (std::size_t i = 0; i < 32; ++i) diff |= mac[i] ^ value[cookie_body_size + i];
-    if (diff != std::byte{0} || std::to_integer<int>(value[0]) != 1) return;
-    cookie_contents c;
-    const std::byte* p = value.data();
-    const auto flags = std::to_integer<std::uint8_t>(p[1]);
-    c.forward_tsn = (flags & 1) != 0;
-    c.reconfig = (flags & 2) != 0;
-    c.i_data = (flags & 4) != 0;
-    c.zero_checksum = (flags & 8) != 0;
-    c.my_tag = peerkit::detail::load_be32(p + 4);
-    c.peer_tag = peerkit::detail::load_be32(p + 8);
-    c.my_initial_tsn = peerkit::detail::load_be32(p + 12);
-    c.peer_initial_tsn = peerkit::detail::load_be32(p + 16);
-    c.peer_a_rwnd = peerkit::detail::load_be32(p + 20);
-    c.peer_outbound = peerkit::detail::load_be16(p + 24);
-    c.peer_inbound = peerkit::detail::load_be16(p + 26);
-    c.created_ns = static_cast<std::int64_t>(peerkit::detail::load_be64(p + 28));
-    // RFC 9260 8.5.1 C: the packet's tag is the one the cookie gave us.
-    if (c.my_tag != vtag) return;
-    const std::int64_t now_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
-    const std::int64_t lifetime_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(config_.cookie_lifetime).count();
-    if (c.created_ns > now_ns) return;  // from the future: not one of ours
-    if (now_ns - c.created_ns > lifetime_ns) {
+    // RFC 9260 5.1.5: authenticate the cookie before anything else (sctp/handshake.hpp).
+    const handshake::opened_cookie opened = handshake_.open_cookie(value, vtag, now);
+    if (opened.refusal == handshake::cookie_refusal::stale) {
         // RFC 9260 5.1.5 3: stale; tell the peer by how much (in microseconds).
-        const auto stale_us = static_cast<std::uint32_t>(
-            std::min<std::int64_t>((now_ns - c.created_ns - lifetime_ns) / 1000, 0xFFFFFFFF));
+        if (!handshake_reply_room()) return;
         std::array<std::byte, 4> measure{};
-        peerkit::detail::store_be32(measure.data(), stale_us);
+        peerkit::detail::store_be32(measure.data(), opened.stale_us);
         const std::array<tlv, 1> causes{tlv{static_cast<std::uint16_t>(cause_code::stale_cookie), measure}};
-        queue_control_packet(make_packet(c.peer_tag, true, [&](byte_writer& w) { error_chunk{causes}.write(w); }));
+        queue_control_packet(make_packet(opened.contents.peer_tag, true,
+                                         [&](byte_writer& w) { error_chunk{causes}.write(w); }));
         return;
     }
-    auto send_cookie_ack = [&] {
+    if (!opened) return;
+    const handshake::cookie_contents& c = opened.contents;
+    // An association that already ran and closed takes no cookie again: a replayed COOKIE
+    // ECHO opens nothing.
+    const bool may_open = config_.accept_incoming && !ever_connected_;
+    switch (handshake::on_valid_cookie(state_, c, my_vtag_, my_initial_tsn_, peer_vtag_, may_open)) {
+    case cookie_action::drop: return;
+    case cookie_action::ack_again:
         queue_control_packet(make_packet(peer_vtag_, true, [](byte_writer& w) { cookie_ack_chunk{}.write(w); }));
-    };
-    switch (state_) {
-    case association_state::closed:
-        // A fresh association from a valid cookie. An association that already ran and
-        // closed takes no cookie again: a replayed COOKIE ECHO opens nothing.
-        if (!config_.accept_incoming || ever_connected_) return;
+        return;
+    case cookie_action::establish: break;
+    }
+    if (state_ == association_state::closed) {
         my_vtag_ = c.my_tag;
         my_initial_tsn_ = c.my_initial_tsn;
-        break;
-    case association_state::cookie_wait:
-    case association_state::cookie_echoed:
-        // RFC 9260 5.2.4 B/D: an INIT collision; the cookie must carry our current tag.
-        if (c.my_tag != my_vtag_ || c.my_initial_tsn != my_initial_tsn_) return;
-        break;
-    default:
-        // RFC 9260 5.2.4 D: a retransmitted COOKIE ECHO of this association: ack it again.
-        // Anything else (another association's cookie, a restart) is dropped.
-        if (c.my_tag == my_vtag_ && c.peer_tag == peer_vtag_) send_cookie_ack();
-        return;
     }
     enter_established(now, c.peer_tag, c.peer_initial_tsn, c.peer_a_rwnd, c.peer_outbound, c.peer_inbound,
                       c.forward_tsn, c.reconfig, c.i_data, c.zero_checksum);
-    send_cookie_ack();
+    queue_control_packet(make_packet(peer_vtag_, true, [](byte_writer& w) { cookie_ack_chunk{}.write(w); }));
 }
 
 inline void association::handle_cookie_ack(time_point now)
 {
     // RFC 9260 5.1 E.
     if (state_ != association_state::cookie_echoed) return;
-    const init_info& o = peer_offer_;
+    const init_info& o = handshake_.peer_offer();
     enter_established(now, o.tag, o.initial_tsn, o.a_rwnd, o.outbound, o.inbound, o.forward_tsn, o.reconfig,
-                      o.i_data, config_.zero_checksum_edmid != edmid_none &&
-                          o.zero_checksum_edmid == config_.zero_checksum_edmid);
+                      o.i_data, handshake_.zero_checksum_agreed(o.zero_checksum_edmid));
 }
 
 // ---- the packet in -------------------------------------------------------------------------------
@@ -1305,7 +1212,7 @@ inline std::size_t association::rx_bytes_held() const noexcept
 inline void association::update_rx_stats() noexcept
 {
     stats_.rx_bytes_held = rx_bytes_held();
-    stats_.rx_work = rx_tracker_.work() + rx_reassembly_.work() + rx_ordered_.work() + rx_work_;
+    stats_.rx_work = rx_tracker_.work() + rx_reassembly_.work() + rx_ordered_.work() + reset_.work() + rx_work_;
 }
 
 // RFC 9260 6.2: a_rwnd is the payload we can still take. One chunk costs its payload plus up
@@ -1793,7 +1700,7 @@ inline std::uint16_t& association::forward_slot(std::uint16_t stream, bool unord
 
 inline void association::maybe_send_reset_request(time_point now)
 {
-    if (reset_request_seq_ || reset_wanted_.empty()) return;
+    if (reset_.request_outstanding() || reset_.waiting() == 0) return;
     if (state_ != association_state::established) return;
     // One request carries as many streams as fit in one packet beside a Re-configuration
     // Response (RFC 6525 4.1, 4.4: 16 + 2 per stream, and 12; build_packet also keeps 4 for
@@ -1801,39 +1708,33 @@ inline void association::maybe_send_reset_request(time_point now)
     // request, since only one may be outstanding (5.1.1). Without the cap, resetting some 580
     // streams at once built a chunk that never fit a packet, and none of them ever closed.
     const std::size_t room = config_.max_packet_size - common_header_size - 4 - 16 - 12 - 4;
-    const std::size_t batch = std::min(reset_wanted_.size(), room / 2);
     // RFC 6525 5.1.2: the request names the last TSN we assigned; wait until the messages
     // accepted before the reset have all been given TSNs.
-    for (std::size_t i = 0; i < batch; ++i)
-        if (!send_queue_.stream(reset_wanted_[i]).queue.empty()) return;
-    reset_in_flight_.assign(reset_wanted_.begin(), reset_wanted_.begin() + static_cast<std::ptrdiff_t>(batch));
-    reset_wanted_.erase(reset_wanted_.begin(), reset_wanted_.begin() + static_cast<std::ptrdiff_t>(batch));
-    reset_request_seq_ = next_reconfig_seq_++;
-    reset_request_last_tsn_ = rtx_.next_tsn() - 1;
-    send_reconfig_request_ = true;
-    reconfig_timer_.at = now + rto_;
+    const bool started = reset_.begin_request(room / 2, rtx_.next_tsn() - 1, [&](std::uint16_t id) {
+        return send_queue_.stream(id).queue.empty();
+    });
+    if (started) reconfig_timer_.at = now + rto_;
 }
 
 inline void association::maybe_perform_incoming_reset()
 {
-    if (!incoming_reset_pending_ || rx_tracker_.cumulative() < incoming_reset_pending_->last_tsn) return;
-    incoming_reset r = std::move(*incoming_reset_pending_);
-    incoming_reset_pending_.reset();
+    auto r = reset_.take_ready(rx_tracker_.cumulative());
+    if (!r) return;
     // RFC 6525 5.2.2: all data sent before the reset has arrived: restart the SSNs. What
     // waited on the streams goes, and its bytes go back to the window.
-    if (r.streams.empty()) {
+    if (r->streams.empty()) {
         rx_ordered_.reset_all(rx_pool_);
         rx_reassembly_.reset_all_streams(rx_pool_);
     } else {
-        for (const auto id : r.streams) {
+        for (const auto id : r->streams) {
             rx_ordered_.reset_stream(id, rx_pool_);
             rx_reassembly_.reset_stream(id, rx_pool_);
         }
     }
-    reconfig_response_ = {r.seq, reconfig_result::success_performed};
-    last_reconfig_response_ = reconfig_response_;
-    ++peer_reconfig_seq_;
-    push_event(incoming_streams_reset_event{std::move(r.streams)});
+    // DATA fragments are kept by TSN: those that can no longer complete (the reset streams'
+    // unfinished messages among them) go by TSN.
+    if (!use_i_data_) rx_reassembly_.purge_dead_data(rx_tracker_.cumulative(), rx_pool_);
+    push_event(incoming_streams_reset_event{std::move(r->streams)});
 }
 
 inline void association::handle_reconfig(time_point now, const reconfig_chunk& r)
@@ -1845,94 +1746,39 @@ inline void association::handle_reconfig(time_point now, const reconfig_chunk& r
 inline void association::handle_reconfig_parameter(time_point now, const reconfig_parameter& p)
 {
     if (const auto* request = std::get_if<outgoing_reset_request>(&p)) {
-        // RFC 6525 5.2.2: the peer resets its outgoing streams, our incoming ones.
-        const std::uint32_t seq = request->request_sequence;
-        if (seq == peer_reconfig_seq_) {
-            if (incoming_reset_pending_) {
-                reconfig_response_ = {seq, reconfig_result::in_progress};
-                return;
-            }
-            // Stream ids are checked before any per-stream state grows: a request naming a
-            // stream that was never negotiated is refused whole, with the result "Denied"
-            // (RFC 6525 4.4), and its sequence number is used up like any answered request.
-            for (const std::uint16_t id : request->streams) {
-                ++rx_work_;
-                if (id >= negotiated_inbound_) {
-                    ++peer_reconfig_seq_;
-                    last_reconfig_response_ = {seq, reconfig_result::denied};
-                    reconfig_response_ = last_reconfig_response_;
-                    return;
-                }
-            }
-            incoming_reset pending;
-            pending.seq = seq;
-            pending.last_tsn = unwrap(request->last_assigned_tsn, rx_tracker_.cumulative());
-            for (const std::uint16_t id : request->streams) pending.streams.push_back(id);
-            incoming_reset_pending_ = std::move(pending);
-            maybe_perform_incoming_reset();
-            // Not all data sent before the reset is here yet: "in progress", done later.
-            if (incoming_reset_pending_) reconfig_response_ = {seq, reconfig_result::in_progress};
-        } else if (seq + 1 == peer_reconfig_seq_ && last_reconfig_response_ && last_reconfig_response_->first == seq) {
-            reconfig_response_ = last_reconfig_response_;  // a retransmitted request
-        } else {
-            reconfig_response_ = {seq, reconfig_result::error_bad_sequence_number};
-        }
-    } else if (const auto* incoming = std::get_if<incoming_reset_request>(&p)) {
-        // We reset our outgoing streams only when our user asks (WebRTC closes channels from
-        // each side); a request to do it for the peer is declined.
-        const std::uint32_t seq = incoming->request_sequence;
-        if (seq == peer_reconfig_seq_) {
-            ++peer_reconfig_seq_;
-            last_reconfig_response_ = {seq, reconfig_result::denied};
-        }
-        reconfig_response_ = {seq, reconfig_result::denied};
-    } else if (const auto* other = std::get_if<ssn_tsn_reset_request>(&p)) {
-        reconfig_response_ = {other->request_sequence, reconfig_result::denied};
-    } else if (const auto* add = std::get_if<add_streams_request>(&p)) {
-        reconfig_response_ = {add->request_sequence, reconfig_result::denied};
+        // RFC 6525 5.2.2: the peer resets its outgoing streams, our incoming ones; performed
+        // at once when all data sent before it is here, otherwise answered "in progress".
+        reset_.on_reset_request(*request, negotiated_inbound_,
+                                unwrap(request->last_assigned_tsn, rx_tracker_.cumulative()));
+        maybe_perform_incoming_reset();
     } else if (const auto* response = std::get_if<reconfig_response>(&p)) {
-        if (!reset_request_seq_ || response->response_sequence != *reset_request_seq_) return;
-        if (response->result == reconfig_result::in_progress) {
-            // RFC 6525 5.1.1: ask again later with the same sequence number.
-            reconfig_timer_.at = now + rto_;
-            return;
-        }
-        const bool ok = response->result == reconfig_result::success_performed ||
-                        response->result == reconfig_result::success_nothing_to_do;
-        for (const auto id : reset_in_flight_) {
-            out_stream& s = send_queue_.stream(id);
-            if (ok) s.next_ssn = s.next_unordered_mid = 0;
-            s.resetting = false;
-        }
-        error_count_ = 0;
-        reset_request_seq_.reset();
-        send_reconfig_request_ = false;
-        reconfig_timer_.at.reset();
-        push_event(outgoing_streams_reset_event{std::move(reset_in_flight_), ok});
-        reset_in_flight_.clear();
-        maybe_send_reset_request(now);
+        handle_reconfig_response(now, *response);
+    } else {
+        reset_.on_other_request(p);
     }
 }
 
-inline void association::write_reconfig(byte_writer& w)
+inline void association::handle_reconfig_response(time_point now, const reconfig_response& response)
 {
-    std::optional<reconfig_parameter> first, second;
-    if (send_reconfig_request_ && reset_request_seq_) {
-        // RFC 6525 4.1: Outgoing SSN Reset Request.
-        first = outgoing_reset_request{*reset_request_seq_, peer_reconfig_seq_ - 1,
-                                       static_cast<std::uint32_t>(reset_request_last_tsn_),
-                                       wire_array<std::uint16_t>(std::span<const std::uint16_t>(reset_in_flight_))};
-        send_reconfig_request_ = false;
+    using outcome = stream_reset::response_outcome;
+    const outcome o = reset_.on_response(response);
+    if (o == outcome::ignored) return;
+    if (o == outcome::in_progress) {
+        // RFC 6525 5.1.1: ask again later with the same sequence number.
+        reconfig_timer_.at = now + rto_;
+        return;
     }
-    if (reconfig_response_) {
-        // RFC 6525 4.4: Re-configuration Response.
-        reconfig_response response;
-        response.response_sequence = reconfig_response_->first;
-        response.result = reconfig_response_->second;
-        (first ? second : first) = response;
-        reconfig_response_.reset();
+    const bool ok = o == outcome::performed;
+    std::vector<std::uint16_t> streams = reset_.finish_request();
+    for (const auto id : streams) {
+        out_stream& s = send_queue_.stream(id);
+        if (ok) s.next_ssn = s.next_unordered_mid = 0;
+        s.resetting = false;
     }
-    if (first) reconfig_chunk{*first, second}.write(w);
+    error_count_ = 0;
+    reconfig_timer_.at.reset();
+    push_event(outgoing_streams_reset_event{std::move(streams), ok});
+    maybe_send_reset_request(now);
 }
 
 // ---- heartbeats, errors, teardown -----------------------------------------------------------------
@@ -2039,7 +1885,7 @@ inline void association::handle_error_chunk(time_point now, const error_chunk& e
             state_ == association_state::cookie_echoed) {
             // RFC 9260 5.2.6: our cookie went stale on the way; start over with a new INIT.
             state_ = association_state::cookie_wait;
-            cookie_.clear();
+            handshake_.forget_cookie();
             send_init();
             t1_.at = now + rto_;
         }
@@ -2187,9 +2033,7 @@ inline std::size_t association::build_packet(time_point now, mutable_bytes out)
         if (use_i_data_) write_i_forward_tsn(w);
         else write_forward_tsn(w);
     }
-    if ((send_reconfig_request_ && reset_request_seq_) || reconfig_response_) {
-        if (w.remaining() >= 4 + 16 + 2 * reset_in_flight_.size() + 12 + 4) write_reconfig(w);
-    }
+    if (reset_.has_chunk_to_send() && w.remaining() >= reset_.chunk_size_bound()) reset_.write(w);
     if (heartbeat_ack_due_ && w.remaining() >= padded4(8 + heartbeat_ack_.size())) {
         heartbeat_chunk{true, heartbeat_ack_}.write(w);
         heartbeat_ack_due_ = false;

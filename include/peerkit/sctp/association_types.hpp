@@ -262,6 +262,12 @@ struct association_stats {
     // cut, gap blocks read, chunks visited by SACK processing, marked, retransmitted or
     // abandoned), for tests that bound the work a SACK, a timer or abandoning can cause.
     std::uint64_t tx_work = 0;
+    // Handshake (sctp/handshake.hpp): COOKIE ECHOs not taken (forged, truncated, wrong tag,
+    // stale, from the future), MACs computed (one per INIT answered or cookie checked), and
+    // replies to INITs or stale cookies not queued because max_queued_handshake_replies wait.
+    std::uint64_t cookies_refused = 0;
+    std::uint64_t handshake_work = 0;
+    std::uint64_t handshake_replies_dropped = 0;
 };
 
 }  // namespace peerkit::sctp

@@ -290,8 +290,30 @@ public:
         }
     }
 
+    // RFC 9260 6.9: the fragments of a DATA message carry consecutive TSNs. When every TSN up
+    // to `cumulative` has arrived, the only message at or below it that can still complete is
+    // the one whose fragments run from its B up to `cumulative` without an E; every other
+    // fragment at or below `cumulative` belongs to a message that never will (a gap of it was
+    // filled by another message). They go, and their bytes with them. A stream reset is when
+    // this matters (RFC 6525 5.2.2: all data sent before it has arrived, and the reset
+    // stream's unfinished message never ends). O(log n) plus one step per entry removed.
+    void purge_dead_data(tsn64 cumulative, buffer_pool& pool)
+    {
+        ++work_;
+        tsn64 keep_from = cumulative + 1;
+        auto b = begins_.upper_bound(cumulative);
+        if (b != begins_.begin()) {
+            const tsn64 first = *std::prev(b);
+            auto run = runs_.upper_bound(first);
+            const bool reaches = run != runs_.begin() && std::prev(run)->second >= cumulative;
+            auto e = ends_.lower_bound(first);
+            if (reaches && (e == ends_.end() || *e > cumulative)) keep_from = first;
+        }
+        purge_data_through(keep_from - 1, pool);
+    }
+
     // RFC 6525 5.2.2: a reset stream starts over; its partial I-DATA messages go. (DATA
-    // fragments are kept by TSN: those of the reset stream complete or are purged by TSN.)
+    // fragments are kept by TSN, not by stream: purge_dead_data() drops the unfinished ones.)
     void reset_stream(std::uint16_t stream, buffer_pool& pool)
     {
         ++work_;
