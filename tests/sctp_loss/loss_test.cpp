@@ -179,3 +179,17 @@ TEST_CASE("8 MB on a 0.2 ms RTT link at 5% and 20% loss", "[sctp][loss]")
     CHECK(twenty.sender.t3_expirations <= 1);
     CHECK(twenty.seconds < 1.0);  // >= 8.4 MB/s
 }
+
+// Not a test: a sweep for a person tuning loss recovery (run with "[.sweep]"). RTT from
+// LOSS_SWEEP_RTT_US (default 2000), loss LOSS_SWEEP (default 0.2), seeds 1..LOSS_SWEEP_SEEDS.
+TEST_CASE("sweep: 8 MB at a given loss and RTT, several seeds", "[.sweep]")
+{
+    const char* rtt = std::getenv("LOSS_SWEEP_RTT_US");
+    const char* loss = std::getenv("LOSS_SWEEP");
+    const char* seeds = std::getenv("LOSS_SWEEP_SEEDS");
+    const long rtt_us = rtt ? std::atol(rtt) : 2000;
+    const int n = seeds ? std::atoi(seeds) : 4;
+    for (int seed = 1; seed <= n; ++seed)
+        (void)transfer(loss ? std::atof(loss) : 0.2, 8u << 20, static_cast<std::uint64_t>(seed),
+                       std::chrono::microseconds(rtt_us / 2));
+}

@@ -151,6 +151,54 @@ TEST_CASE("RTO: SRTT plus the variance floor, within its bounds", "[sctp][tx]")
 
 // ---- tail loss (RFC 8985 7 style probe) -------------------------------------------------------
 
+// RFC 9260 6.3.1 C1: the handshake is the first RTT measurement. Before it was taken, a first
+// flight lost whole had no SRTT, so no probe, and waited RTO.Initial (1 s) for T3.
+TEST_CASE("start: a lost first flight waits for a probe, not 1 s", "[sctp][tx][loss]")
+{
+    pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(1)});
+    REQUIRE(h.connect_both());
+    // INIT -> INIT ACK and COOKIE ECHO -> COOKIE ACK: 2 ms each.
+    REQUIRE(h.a.srtt());
+    CHECK(*h.a.srtt() == std::chrono::milliseconds(2));
+    CHECK(h.a.rto() < std::chrono::milliseconds(300));
+    // The passive side measured INIT ACK -> COOKIE ECHO from its cookie.
+    REQUIRE(h.b.srtt());
+    CHECK(*h.b.srtt() == std::chrono::milliseconds(2));
+    const auto start = h.now;
+    REQUIRE(h.a.send(h.now, 0, 53, bytes_of(4000, 1)));  // four packets, cwnd's first flight
+    int dropped = 0;
+    h.tap = [&](endpoint from, peerkit::bytes_view p) {
+        if (from != endpoint::a || data_chunks(p).empty() || dropped == 4) return true;
+        ++dropped;
+        return false;
+    };
+    REQUIRE(h.run_until([&] { return h.count<message_event>(endpoint::b) == 1; }));
+    CHECK(dropped == 4);
+    CHECK(h.a.stats().t3_expirations == 0);
+    CHECK(h.a.stats().tail_loss_probes >= 1);
+    // The probe after 2 SRTT, its SACK, then the rest: a few round trips, not RTO.Initial.
+    CHECK(h.now - start < std::chrono::milliseconds(30));
+}
+
+// A retransmitted INIT gives no sample (Karn, 6.3.1 C5): its answer may be to either copy.
+TEST_CASE("start: no RTT sample from a retransmitted INIT", "[sctp][tx][loss]")
+{
+    pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(1)});
+    int inits_dropped = 0;
+    h.tap = [&](endpoint from, peerkit::bytes_view p) {
+        if (from == endpoint::a && inits_dropped == 0 && p.size() > 12 && p[12] == std::byte{1}) {
+            ++inits_dropped;
+            return false;
+        }
+        return true;
+    };
+    REQUIRE(h.connect_both());
+    CHECK(inits_dropped == 1);
+    // Only COOKIE ECHO -> COOKIE ACK was measured: 2 ms, not 1 s + 2 ms.
+    REQUIRE(h.a.srtt());
+    CHECK(*h.a.srtt() == std::chrono::milliseconds(2));
+}
+
 TEST_CASE("last DATA packet lost: the probe recovers it, no T3", "[sctp][tx][loss]")
 {
     pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(10)});

@@ -318,6 +318,8 @@ private:
     void write_forward_tsn(byte_writer& w);
     std::uint16_t& forward_slot(std::uint16_t stream, bool unordered);
     void update_rto(duration rtt);
+    void on_handshake_answer(time_point now);
+    void on_cookie_echo_rtt(duration since_cookie_made);
     void on_t3_expired(time_point now);
     void maybe_send_shutdown(time_point now);
     void maybe_send_reset_request(time_point now);
@@ -365,6 +367,7 @@ private:
     tx::retransmission_timeout rtt_;  // SRTT, RTTVAR and the RTO they give (6.3.1)
     int error_count_ = 0;  // RFC 9260 8.1 association error counter
     bool sack_since_t3_ = false;
+    bool reordering_seen_ = false;  // RFC 8985 RACK.reord: a chunk with a miss report arrived unsent
 
     // receive side: rx_bytes_held() = tracker + reassembly + ordered + rx_events_bytes_
     rx::data_tracker rx_tracker_;         // TSNs received, gaps, duplicates
@@ -801,6 +804,30 @@ inline void association::update_rto(duration r)
     rto_ = rtt_.rto();
 }
 
+// RFC 9260 6.3.1 C1 keeps RTO.Initial only "until an RTT measurement has been made for a packet
+// sent to the given destination"; it does not ask that the packet carry DATA, and the INIT /
+// INIT ACK and COOKIE ECHO / COOKIE ACK exchanges are such measurements (usrsctp takes both).
+// Without one, a first flight lost whole waits RTO.Initial (1 s) for T3, with no tail loss
+// probe (it needs SRTT). Called when the INIT ACK or COOKIE ACK arrives: T1 was started at
+// send time + RTO and has not expired (count 0), so the chunk was sent once (Karn, C5).
+inline void association::on_handshake_answer(time_point now)
+{
+    if (t1_.count != 0 || !t1_.at) return;
+    const time_point sent = *t1_.at - rto_;
+    if (sent <= now) update_rto(now - sent);
+}
+
+// The passive side keeps no state before the COOKIE ECHO (5.1.3), but its cookie carries the
+// time the INIT ACK was made: INIT ACK -> COOKIE ECHO is a round trip, unless the peer
+// retransmitted its COOKIE ECHO, which we cannot tell (Karn). Such a sample is one of the
+// peer's T1 (at least its RTO) too long, so only samples that give an RTO (about 3 R, C2/C3)
+// below RTO.Initial are taken: a wrong one then delays T3 no more than having no sample.
+inline void association::on_cookie_echo_rtt(duration since_cookie_made)
+{
+    if (rtt_.srtt() || since_cookie_made < duration::zero() || 3 * since_cookie_made >= config_.rto_initial) return;
+    update_rto(since_cookie_made);
+}
+
 // ---- packets -----------------------------------------------------------------------------------
 
 inline void association::finish_packet(mutable_bytes packet, bool force_crc) const
@@ -955,6 +982,7 @@ inline void association::handle_init_ack(time_point now, const init_chunk& c)
 {
     // RFC 9260 5.2.3: only meaningful in COOKIE-WAIT.
     if (state_ != association_state::cookie_wait) return;
+    on_handshake_answer(now);  // RFC 9260 6.3.1: the first RTT sample (loss/timer code)
     const init_info ack = decode_init(c);
     peer_vtag_ = ack.tag;
     cookie_.assign(ack.cookie.begin(), ack.cookie.end());
@@ -1064,6 +1092,7 @@ inline void association::handle_cookie_echo(time_point now, bytes_view value, st
         if (c.my_tag == my_vtag_ && c.peer_tag == peer_vtag_) send_cookie_ack();
         return;
     }
+    on_cookie_echo_rtt(std::chrono::nanoseconds(now_ns - c.created_ns));  // loss/timer code
     enter_established(now, c.peer_tag, c.peer_initial_tsn, c.peer_a_rwnd, c.peer_outbound, c.peer_inbound,
                       c.forward_tsn, c.reconfig, c.i_data, c.zero_checksum);
     send_cookie_ack();
@@ -1073,6 +1102,7 @@ inline void association::handle_cookie_ack(time_point now)
 {
     // RFC 9260 5.1 E.
     if (state_ != association_state::cookie_echoed) return;
+    on_handshake_answer(now);  // RFC 9260 6.3.1: an RTT sample (loss/timer code)
     const init_info& o = peer_offer_;
     enter_established(now, o.tag, o.initial_tsn, o.a_rwnd, o.outbound, o.inbound, o.forward_tsn, o.reconfig,
                       o.i_data, config_.zero_checksum_edmid != edmid_none &&
@@ -1589,8 +1619,15 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     // what it reports missing. When the SACK acknowledges our tail loss probe, the chunks it
     // still reports missing were sent at least 2 SRTT before the probe: lost, at once (the
     // reasoning of RACK, RFC 8985 7.4).
+    // RFC 8985 6.2 step 4: while in loss recovery, and as long as no reordering was seen, the
+    // reordering window is zero: one miss report (a chunk sent later was acknowledged) is a
+    // loss, not three (RFC 9260 7.2.4). At 20% loss with a window of 4 or 5 packets the
+    // third report often never comes, and the hole waited for the probe timeout instead.
+    // The first loss of a recovery still takes three reports, as RACK's DupThresh does.
+    if (acked.reordering) reordering_seen_ = true;
+    const bool lost_now = acked.probe_acked || (cc_.in_fast_recovery() && !reordering_seen_);
     bool marked = false;
-    stats_.fast_retransmissions += rtx_.mark_missing(acked, acked.probe_acked, marked, [&](tx_chunk& c) {
+    stats_.fast_retransmissions += rtx_.mark_missing(acked, lost_now, marked, [&](tx_chunk& c) {
         return check_abandon_on_retransmit(now, c);
     });
     if (marked) {
