@@ -356,9 +356,11 @@ private:
     bool fast_retransmit_now_ = false;    // RFC 9260 7.2.4 step 3: one packet beyond cwnd
     tx::congestion_control cc_;
     std::size_t peer_rwnd_ = 0;
-    // Tail loss probe (RFC 8985 7), see on_tail_loss_probe: each probe without an answer
-    // doubles the next one's timeout, up to 2^max_probe_backoff (1 ms becomes 65 s, beyond
-    // rto_max's default: a silent peer gets about 16 probes in all, however long T3 backs off).
+    // Tail loss probe (RFC 8985 7), see on_tail_loss_probe: every probes_per_backoff probes
+    // without an answer double the next ones' timeout, up to 2^max_probe_backoff (1 ms becomes
+    // 65 s, beyond rto_max's default: a silent peer gets about 4 x 16 probes in all, however
+    // long T3 backs off).
+    static constexpr int probes_per_backoff = 4;
     static constexpr int max_probe_backoff = 16;
     bool tlp_out_ = false;  // a probe was sent since the cumulative ack last moved
     int tlp_probes_ = 0;    // probes since a SACK last acknowledged new data
@@ -1671,17 +1673,21 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
 // RFC 8985 7.2: a probe timeout of 2 SRTT after the last transmission or newly acknowledging
 // SACK; with one packet in flight, plus the peer's delayed SACK time (we assume it is ours,
 // RFC 9260 6.2 allows up to 500 ms, WebRTC stacks use 200 ms), unless our DATA carries the I
-// bit (RFC 7053): then the peer does not delay its SACK. Doubled for each probe that brought
-// no acknowledgement of new data (as RTO backs off, RFC 6298 5.5). The first probe after the
-// cumulative ack moved may come as late as T3-rtx (it then rearms T3, RFC 8985 7.3); later
-// ones only before T3, which they never postpone.
+// bit (RFC 7053): then the peer does not delay its SACK. Doubled for every four probes that
+// brought no acknowledgement of new data (RTO doubles for each, RFC 6298 5.5; QUIC's PTO too,
+// RFC 9002 6.2.1): a probe or its SACK is lost as often as what it repairs (36% at 20% loss),
+// and with a doubling per probe only four or five fitted before T3 once SRTT was a few ms
+// (PTO 6 ms: 6 + 12 + 24 + 48 + 96 ms against RTO 223 ms), so T3 (220 ms and cwnd) came
+// back about once in 170 such episodes; four per doubling fit about twelve (0.36^12). The
+// first probe after the cumulative ack moved may come as late as T3-rtx (it then rearms T3,
+// RFC 8985 7.3); later ones only before T3, which they never postpone.
 inline void association::arm_tail_loss_probe(time_point now)
 {
     tlp_.at.reset();
     if (!rtt_.srtt() || rtx_.outstanding_bytes() == 0) return;
     duration pto = 2 * *rtt_.srtt();
     if (rtx_.outstanding_bytes() <= config_.max_packet_size && !immediate_sack_wanted()) pto += config_.delayed_ack_timeout;
-    pto = std::max<duration>(pto, std::chrono::milliseconds(1)) * (1 << std::min(tlp_probes_, max_probe_backoff));
+    pto = std::max<duration>(pto, std::chrono::milliseconds(1)) * (1 << std::min(tlp_probes_ / probes_per_backoff, max_probe_backoff));
     time_point at = now + pto;
     if (t3_.at && *t3_.at <= at) {
         if (tlp_out_) return;  // T3 comes first
@@ -1723,7 +1729,7 @@ inline void association::on_tail_loss_probe(time_point now)
     fast_retransmit_now_ = true;
     if (!tlp_out_) t3_.at = now + rto_;
     tlp_out_ = true;
-    ++tlp_probes_;
+    if (tlp_probes_ < probes_per_backoff * max_probe_backoff) ++tlp_probes_;
     tlp_tsn_ = *probe;
     ++stats_.tail_loss_probes;
 }
