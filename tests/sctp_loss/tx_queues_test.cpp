@@ -161,6 +161,47 @@ TEST_CASE("retransmission queue: acks, flight size and the message index", "[sct
     CHECK(r.bytes_held() == 3 * tx::retransmission_queue::chunk_cost);
 }
 
+// RFC 8985 6.2 RACK.reord: a chunk sent once that had a miss report (or was marked on one) and
+// is then acknowledged arrived late, not lost; the association then goes back to three miss
+// reports. A retransmitted chunk's ack, or one T3 marked, says nothing about reordering.
+TEST_CASE("retransmission queue: a late chunk with a miss report is reordering", "[sctp][tx]")
+{
+    tx::send_queue q;
+    tx::retransmission_queue r;
+    r.start(1);
+    for (int i = 0; i < 6; ++i) {
+        tx::out_message* m = message(q, 10);
+        q.add(0, m);
+        (void)r.add(t0, m, 0, 10, 0, 0, 0);
+    }
+    const auto none = [](tx::out_message*) {};
+    bool kept = false;
+    // TSN 2 acknowledged, 1 reported missing once.
+    const std::array<gap_block, 1> two{{{2, 2}}};
+    auto out = r.acknowledge(t0, 0, two, std::nullopt, none);
+    CHECK_FALSE(out.reordering);
+    CHECK(r.mark_missing(out, false, kept, [](tx::tx_chunk&) { return false; }) == 0);
+    // TSN 4 acknowledged, 3 declared lost at once (as in recovery): marked, not yet resent.
+    const std::array<gap_block, 2> blocks{{{2, 2}, {4, 4}}};
+    out = r.acknowledge(t0, 0, blocks, std::nullopt, none);
+    CHECK_FALSE(out.reordering);
+    CHECK(r.mark_missing(out, true, kept, [](tx::tx_chunk&) { return false; }) == 2);  // 1 and 3
+    CHECK(r.retransmit_pending() == 2);
+    // 1 is resent, then acknowledged: a retransmission's ack is not reordering.
+    REQUIRE(r.first_marked() == std::optional<tsn64>(1));
+    r.on_retransmitted(1);
+    const std::array<gap_block, 2> above_one{{{1, 1}, {3, 3}}};  // 2 and 4 again, from cum 1
+    out = r.acknowledge(t0, 1, above_one, std::nullopt, none);
+    CHECK_FALSE(out.reordering);
+    // 3 arrives before it went again: it was late, not lost.
+    out = r.acknowledge(t0, 4, std::vector<gap_block>{}, std::nullopt, none);
+    CHECK(out.reordering);
+    // After a T3 (mark_all) a late ack is not reordering either.
+    r.mark_all([](tx::tx_chunk&) { return false; });
+    out = r.acknowledge(t0, 5, std::vector<gap_block>{}, std::nullopt, none);
+    CHECK_FALSE(out.reordering);
+}
+
 TEST_CASE("retransmission queue: marked chunks go earliest first, stale skipped", "[sctp][tx]")
 {
     tx::send_queue q;

@@ -151,6 +151,51 @@ TEST_CASE("RTO: SRTT plus the variance floor, within its bounds", "[sctp][tx]")
 
 // ---- tail loss (RFC 8985 7 style probe) -------------------------------------------------------
 
+// RFC 9260 6.3.1 C1: the handshake is the first RTT measurement. Before it was taken, a first
+// flight lost whole had no SRTT, so no probe, and waited RTO.Initial (1 s) for T3.
+TEST_CASE("start: a lost first flight waits for a probe, not 1 s", "[sctp][tx][loss]")
+{
+    pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(1)});
+    REQUIRE(h.connect_both());
+    // INIT -> INIT ACK and COOKIE ECHO -> COOKIE ACK: 2 ms each.
+    CHECK(h.a.srtt() == std::optional<duration>(std::chrono::milliseconds(2)));
+    CHECK(h.a.rto() < std::chrono::milliseconds(300));
+    // The passive side measured INIT ACK -> COOKIE ECHO from its cookie.
+    CHECK(h.b.srtt() == std::optional<duration>(std::chrono::milliseconds(2)));
+    const auto start = h.now;
+    REQUIRE(h.a.send(h.now, 0, 53, bytes_of(4000, 1)));  // four packets, cwnd's first flight
+    int dropped = 0;
+    h.tap = [&](endpoint from, peerkit::bytes_view p) {
+        if (from != endpoint::a || data_chunks(p).empty() || dropped == 4) return true;
+        ++dropped;
+        return false;
+    };
+    REQUIRE(h.run_until([&] { return h.count<message_event>(endpoint::b) == 1; }));
+    CHECK(dropped == 4);
+    CHECK(h.a.stats().t3_expirations == 0);
+    CHECK(h.a.stats().tail_loss_probes >= 1);
+    // The probe after 2 SRTT, its SACK, then the rest: a few round trips, not RTO.Initial.
+    CHECK(h.now - start < std::chrono::milliseconds(30));
+}
+
+// A retransmitted INIT gives no sample (Karn, 6.3.1 C5): its answer may be to either copy.
+TEST_CASE("start: no RTT sample from a retransmitted INIT", "[sctp][tx][loss]")
+{
+    pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(1)});
+    int inits_dropped = 0;
+    h.tap = [&](endpoint from, peerkit::bytes_view p) {
+        if (from == endpoint::a && inits_dropped == 0 && p.size() > 12 && p[12] == std::byte{1}) {
+            ++inits_dropped;
+            return false;
+        }
+        return true;
+    };
+    REQUIRE(h.connect_both());
+    CHECK(inits_dropped == 1);
+    // Only COOKIE ECHO -> COOKIE ACK was measured: 2 ms, not 1 s + 2 ms.
+    CHECK(h.a.srtt() == std::optional<duration>(std::chrono::milliseconds(2)));
+}
+
 TEST_CASE("last DATA packet lost: the probe recovers it, no T3", "[sctp][tx][loss]")
 {
     pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(10)});
@@ -267,10 +312,11 @@ TEST_CASE("a silent peer gets few probes while T3 backs off", "[sctp][tx][loss]"
     for (std::uint8_t i = 0; i < 8; ++i) REQUIRE(h.a.send(h.now, 0, 53, bytes_of(16384, i)));
     REQUIRE(h.run_until([&] { return h.a.state() == association_state::closed; }, std::chrono::hours(2)));
     CHECK(h.a.stats().t3_expirations > 10);  // Association.Max.Retrans (10) ended it
-    // The first timeout doubling from 1 ms (a handful before the first T3), then about one per
-    // T3 (the first probe after a T3 may come at T3's time, RFC 8985 7.2): 18 here. A probe
-    // per PTO (1 ms) for the minutes of T3 backoff would be ~10^5.
-    CHECK(h.a.stats().tail_loss_probes <= 2 * h.a.stats().t3_expirations);
+    // The timeout doubles from 1 ms every four probes, sixteen times at most (so 64 probes),
+    // across T3s; beyond that about one per T3 (the first probe after a T3 may come at T3's
+    // time, RFC 8985 7.2): 63 here. A probe per PTO (1 ms) for the minutes of T3 backoff would
+    // be ~10^5.
+    CHECK(h.a.stats().tail_loss_probes <= 4 * 16 + 2 * h.a.stats().t3_expirations);
 }
 
 TEST_CASE("a gap makes the receiver SACK at once (RFC 9260 6.7)", "[sctp][tx][loss]")

@@ -316,6 +316,8 @@ private:
     void write_forward_tsn(byte_writer& w);
     std::uint16_t& forward_slot(std::uint16_t stream, bool unordered);
     void update_rto(duration rtt);
+    void on_handshake_answer(time_point now);
+    void on_cookie_echo_rtt(duration since_cookie_made);
     void on_t3_expired(time_point now);
     void maybe_send_shutdown(time_point now);
     void maybe_send_reset_request(time_point now);
@@ -350,9 +352,11 @@ private:
     bool fast_retransmit_now_ = false;    // RFC 9260 7.2.4 step 3: one packet beyond cwnd
     tx::congestion_control cc_;
     std::size_t peer_rwnd_ = 0;
-    // Tail loss probe (RFC 8985 7), see on_tail_loss_probe: each probe without an answer
-    // doubles the next one's timeout, up to 2^max_probe_backoff (1 ms becomes 65 s, beyond
-    // rto_max's default: a silent peer gets about 16 probes in all, however long T3 backs off).
+    // Tail loss probe (RFC 8985 7), see on_tail_loss_probe: every probes_per_backoff probes
+    // without an answer double the next ones' timeout, up to 2^max_probe_backoff (1 ms becomes
+    // 65 s, beyond rto_max's default: a silent peer gets about 4 x 16 probes in all, however
+    // long T3 backs off).
+    static constexpr int probes_per_backoff = 4;
     static constexpr int max_probe_backoff = 16;
     bool tlp_out_ = false;  // a probe was sent since the cumulative ack last moved
     int tlp_probes_ = 0;    // probes since a SACK last acknowledged new data
@@ -361,6 +365,7 @@ private:
     tx::retransmission_timeout rtt_;  // SRTT, RTTVAR and the RTO they give (6.3.1)
     int error_count_ = 0;  // RFC 9260 8.1 association error counter
     bool sack_since_t3_ = false;
+    bool reordering_seen_ = false;  // RFC 8985 RACK.reord: a chunk with a miss report arrived unsent
 
     // receive side: rx_bytes_held() = tracker + reassembly + ordered + rx_events_bytes_
     rx::data_tracker rx_tracker_;         // TSNs received, gaps, duplicates
@@ -780,6 +785,30 @@ inline void association::update_rto(duration r)
     rto_ = rtt_.rto();
 }
 
+// RFC 9260 6.3.1 C1 keeps RTO.Initial only "until an RTT measurement has been made for a packet
+// sent to the given destination"; it does not ask that the packet carry DATA, and the INIT /
+// INIT ACK and COOKIE ECHO / COOKIE ACK exchanges are such measurements (usrsctp takes both).
+// Without one, a first flight lost whole waits RTO.Initial (1 s) for T3, with no tail loss
+// probe (it needs SRTT). Called when the INIT ACK or COOKIE ACK arrives: T1 was started at
+// send time + RTO and has not expired (count 0), so the chunk was sent once (Karn, C5).
+inline void association::on_handshake_answer(time_point now)
+{
+    if (t1_.count != 0 || !t1_.at) return;
+    const time_point sent = *t1_.at - rto_;
+    if (sent <= now) update_rto(now - sent);
+}
+
+// The passive side keeps no state before the COOKIE ECHO (5.1.3), but its cookie carries the
+// time the INIT ACK was made: INIT ACK -> COOKIE ECHO is a round trip, unless the peer
+// retransmitted its COOKIE ECHO, which we cannot tell (Karn). Such a sample is one of the
+// peer's T1 (at least its RTO) too long, so only samples that give an RTO (about 3 R, C2/C3)
+// below RTO.Initial are taken: a wrong one then delays T3 no more than having no sample.
+inline void association::on_cookie_echo_rtt(duration since_cookie_made)
+{
+    if (rtt_.srtt() || since_cookie_made < duration::zero() || 3 * since_cookie_made >= config_.rto_initial) return;
+    update_rto(since_cookie_made);
+}
+
 // ---- packets -----------------------------------------------------------------------------------
 
 inline void association::finish_packet(mutable_bytes packet, bool force_crc) const
@@ -899,6 +928,7 @@ inline void association::handle_init_ack(time_point now, const init_chunk& c)
 {
     // RFC 9260 5.2.3: only meaningful in COOKIE-WAIT.
     if (state_ != association_state::cookie_wait) return;
+    on_handshake_answer(now);  // RFC 9260 6.3.1: the first RTT sample (loss/timer code)
     const init_info ack = init_info::decode(c);
     peer_vtag_ = ack.tag;
     // The association starts when the COOKIE ACK arrives (RFC 9260 5.1 E); keep the offer.
@@ -972,6 +1002,7 @@ inline void association::handle_cookie_echo(time_point now, bytes_view value, st
         my_vtag_ = c.my_tag;
         my_initial_tsn_ = c.my_initial_tsn;
     }
+    on_cookie_echo_rtt(now.time_since_epoch() - std::chrono::nanoseconds(c.created_ns));  // loss/timer code
     enter_established(now, c.peer_tag, c.peer_initial_tsn, c.peer_a_rwnd, c.peer_outbound, c.peer_inbound,
                       c.forward_tsn, c.reconfig, c.i_data, c.zero_checksum);
     queue_control_packet(make_packet(peer_vtag_, true, [](byte_writer& w) { cookie_ack_chunk{}.write(w); }));
@@ -981,6 +1012,7 @@ inline void association::handle_cookie_ack(time_point now)
 {
     // RFC 9260 5.1 E.
     if (state_ != association_state::cookie_echoed) return;
+    on_handshake_answer(now);  // RFC 9260 6.3.1: an RTT sample (loss/timer code)
     const init_info& o = handshake_.peer_offer();
     enter_established(now, o.tag, o.initial_tsn, o.a_rwnd, o.outbound, o.inbound, o.forward_tsn, o.reconfig,
                       o.i_data, handshake_.zero_checksum_agreed(o.zero_checksum_edmid));
@@ -1496,8 +1528,15 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     // what it reports missing. When the SACK acknowledges our tail loss probe, the chunks it
     // still reports missing were sent at least 2 SRTT before the probe: lost, at once (the
     // reasoning of RACK, RFC 8985 7.4).
+    // RFC 8985 6.2 step 4: while in loss recovery, and as long as no reordering was seen, the
+    // reordering window is zero: one miss report (a chunk sent later was acknowledged) is a
+    // loss, not three (RFC 9260 7.2.4). At 20% loss with a window of 4 or 5 packets the
+    // third report often never comes, and the hole waited for the probe timeout instead.
+    // The first loss of a recovery still takes three reports, as RACK's DupThresh does.
+    if (acked.reordering) reordering_seen_ = true;
+    const bool lost_now = acked.probe_acked || (cc_.in_fast_recovery() && !reordering_seen_);
     bool marked = false;
-    stats_.fast_retransmissions += rtx_.mark_missing(acked, acked.probe_acked, marked, [&](tx_chunk& c) {
+    stats_.fast_retransmissions += rtx_.mark_missing(acked, lost_now, marked, [&](tx_chunk& c) {
         return check_abandon_on_retransmit(now, c);
     });
     if (marked) {
@@ -1541,17 +1580,21 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
 // RFC 8985 7.2: a probe timeout of 2 SRTT after the last transmission or newly acknowledging
 // SACK; with one packet in flight, plus the peer's delayed SACK time (we assume it is ours,
 // RFC 9260 6.2 allows up to 500 ms, WebRTC stacks use 200 ms), unless our DATA carries the I
-// bit (RFC 7053): then the peer does not delay its SACK. Doubled for each probe that brought
-// no acknowledgement of new data (as RTO backs off, RFC 6298 5.5). The first probe after the
-// cumulative ack moved may come as late as T3-rtx (it then rearms T3, RFC 8985 7.3); later
-// ones only before T3, which they never postpone.
+// bit (RFC 7053): then the peer does not delay its SACK. Doubled for every four probes that
+// brought no acknowledgement of new data (RTO doubles for each, RFC 6298 5.5; QUIC's PTO too,
+// RFC 9002 6.2.1): a probe or its SACK is lost as often as what it repairs (36% at 20% loss),
+// and with a doubling per probe only four or five fitted before T3 once SRTT was a few ms
+// (PTO 6 ms: 6 + 12 + 24 + 48 + 96 ms against RTO 223 ms), so T3 (220 ms and cwnd) came
+// back about once in 170 such episodes; four per doubling fit about twelve (0.36^12). The
+// first probe after the cumulative ack moved may come as late as T3-rtx (it then rearms T3,
+// RFC 8985 7.3); later ones only before T3, which they never postpone.
 inline void association::arm_tail_loss_probe(time_point now)
 {
     tlp_.at.reset();
     if (!rtt_.srtt() || rtx_.outstanding_bytes() == 0) return;
     duration pto = 2 * *rtt_.srtt();
     if (rtx_.outstanding_bytes() <= config_.max_packet_size && !immediate_sack_wanted()) pto += config_.delayed_ack_timeout;
-    pto = std::max<duration>(pto, std::chrono::milliseconds(1)) * (1 << std::min(tlp_probes_, max_probe_backoff));
+    pto = std::max<duration>(pto, std::chrono::milliseconds(1)) * (1 << std::min(tlp_probes_ / probes_per_backoff, max_probe_backoff));
     time_point at = now + pto;
     if (t3_.at && *t3_.at <= at) {
         if (tlp_out_) return;  // T3 comes first
@@ -1593,7 +1636,7 @@ inline void association::on_tail_loss_probe(time_point now)
     fast_retransmit_now_ = true;
     if (!tlp_out_) t3_.at = now + rto_;
     tlp_out_ = true;
-    ++tlp_probes_;
+    if (tlp_probes_ < probes_per_backoff * max_probe_backoff) ++tlp_probes_;
     tlp_tsn_ = *probe;
     ++stats_.tail_loss_probes;
 }

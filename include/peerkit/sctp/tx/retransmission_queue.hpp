@@ -92,6 +92,9 @@ public:
         tsn64 highest_newly_acked = 0;
         std::uint64_t newest_acked = 0;  // the latest transmission among the newly acknowledged
         bool probe_acked = false;        // the chunk `probe` given to acknowledge()
+        // A chunk sent once, with a miss report, was acknowledged: it was reordered, not lost
+        // (RFC 8985 6.2 step 2, RACK.reord).
+        bool reordering = false;
         std::optional<duration> rtt;     // 6.3.1 C5: a sample from a chunk sent once
     };
 
@@ -190,7 +193,8 @@ public:
         tx_chunk& c = at(t);
         assert(c.state == tx_state::in_flight);
         c.state = tx_state::retransmit;
-        c.missing_reports = 0;
+        // missing_reports stays: a chunk marked on miss reports and then acknowledged before
+        // it went again was reordered (sack_outcome::reordering); on_retransmitted clears it.
         outstanding_ -= c.length;
         if (retransmit_pending_ == 0) marked_.clear();  // what is left is stale
         ++retransmit_pending_;
@@ -208,6 +212,7 @@ public:
             ++work_;
             tx_chunk& c = chunks_[i];
             if (c.state != tx_state::in_flight) continue;
+            c.missing_reports = 0;  // marked by the timer, not by miss reports
             mark(cum_ack_ + 1 + i);
             on_marked(c);
         }
@@ -242,6 +247,7 @@ public:
             case tx_state::acked:
             case tx_state::abandoned: return;
             }
+            if (c.transmissions == 1 && c.missing_reports != 0) r.reordering = true;
             r.bytes_acked += c.length;
             r.highest_newly_acked = t;
             r.newest_acked = std::max(r.newest_acked, c.sent_seq);
