@@ -19,6 +19,7 @@ namespace {
 
 // The agent as the router sees it, recording each view it is given before passing it on.
 struct recording_agent {
+    explicit recording_agent(agent_type& a) : agent(a) {}
     agent_type& agent;
     std::vector<bytes_view> stun_seen, relay_seen;
     std::size_t accepts_asked = 0;
@@ -265,4 +266,45 @@ TEST_CASE("router: relayed ChannelData and Data reach DTLS as views into the dat
     CHECK(r.stats().from_relay_server == 4);
     CHECK(r.stats().relayed == 4);
     CHECK(agent.stun_seen.empty());
+}
+
+TEST_CASE("agent: a check is answered at once, its triggered check due now")
+{
+    // No per-packet tick(): handle_stun does what the request requires (the answer, a
+    // triggered check back, RFC 8445 7.3.1.4) and leaves timers to handle_timeout.
+    crypto::openssl_provider provider;
+    agent_type agent(controlled_config(), seeded_crypto{5});
+    const ice::time_point t0 = ice::time_point{} + 1h;
+    const ice::local_socket s{1, ep("10.0.0.1:5000"), "eth0", false};
+    agent.gather(t0, std::span(&s, 1));
+    const std::string peer_ufrag = "PEER", peer_pwd = "peerpasswordpeerpassword";
+    REQUIRE(agent.set_remote_credentials(peer_ufrag, peer_pwd));
+    while (agent.poll_transmit()) {
+    }
+    while (agent.poll_event()) {
+    }
+    std::array<std::byte, 512> buf{};
+    stun::transaction_id id{};
+    id.bytes[0] = std::byte{7};
+    stun::message_builder b{buf, stun::binding_request, id};
+    b.add(stun::username{std::string(agent.local_ufrag()) + ":" + peer_ufrag});
+    b.add(stun::priority{1853824767u});
+    b.add(stun::ice_controlling{42});
+    b.add_message_integrity(provider.prepare_hmac_sha1(as_bytes(agent.local_pwd())));
+    b.add_fingerprint();
+    const auto check = finish(b);
+    const ice::time_point t1 = t0 + 3s;  // long after the last tick: nothing periodic is due before
+    agent.handle_stun(t1, 1, ep("10.0.0.9:9000"), check);
+    bool answered = false, checked_back = false;
+    while (auto t = agent.poll_transmit()) {
+        auto m = stun::message_view::parse(t->payload);
+        REQUIRE(m);
+        if (m->type() == stun::binding_success && m->id() == id) answered = true;
+        if (m->type() == stun::binding_request) checked_back = true;
+    }
+    CHECK(answered);
+    const auto due = agent.poll_timeout();
+    CHECK((checked_back || (due && *due <= t1)));
+    CHECK(agent.stats().requests_received == 1);
+    CHECK(agent.stats().retransmissions == 0);
 }

@@ -1158,9 +1158,9 @@ private:
         }
     }
 
-    // Relayed data from relay `t`'s peer goes on with the path of its relayed candidate; before
-    // the allocation made one there is no such path and it is dropped.
-    // STUN from the peer is ours (a check through the relay); the rest goes to `on_data`.
+    // Relayed data from relay `t`'s peer: STUN is ours (a check through the relay); the rest
+    // goes to `on_data` with the path of the relayed candidate. Before the allocation made one
+    // there is no such path, and it is dropped.
     template <class OnData>
     void pass_relayed(time_point now, std::size_t t, const turn::received& data, OnData& on_data)
     {

@@ -22,6 +22,7 @@
 #include <peerkit/peer_connection/types.hpp>
 
 #include <cstddef>
+#include <string_view>
 #include <utility>
 
 namespace peerkit::rtc {
