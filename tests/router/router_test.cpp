@@ -308,3 +308,107 @@ TEST_CASE("agent: a check is answered at once, its triggered check due now")
     CHECK(agent.stats().requests_received == 1);
     CHECK(agent.stats().retransmissions == 0);
 }
+
+namespace {
+// The agent as a permissive router would see it: every path accepted, so what a relay over a
+// stream unwraps reaches the recording DTLS session whatever its source (path validity is
+// tested above; here the question is only where the bytes live).
+struct accept_all_agent : recording_agent {
+    using recording_agent::recording_agent;
+    [[nodiscard]] bool accepts(const ice::path&, const net::endpoint&) { return true; }
+};
+}  // namespace
+
+TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
+{
+    turn_server_model server;
+    server.address = ep("192.0.2.20:3478");
+    server.relay_ip = ip("192.0.2.21");
+    const net::endpoint tcp_client = ep("10.0.0.1:40000");
+    ice::agent_config c;
+    c.policy = ice::transport_policy::relay;
+    ice::turn_server t;
+    t.username = "user";
+    t.password = "secret";
+    t.transport = ice::turn_transport::tcp;
+    t.host = "turn.example";
+    t.port = 3478;
+    t.url = "turn:turn.example?transport=tcp";
+    c.turn_servers.push_back(t);
+    agent_type a(std::move(c), seeded_crypto{7});
+    ice::time_point now = ice::time_point{} + 1h;
+    const ice::local_socket s{1, ep("10.0.0.1:5000"), "eth0", false};
+    a.gather(now, std::span<const ice::local_socket>(&s, 1));
+
+    rtc::router r;
+    accept_all_agent agent(a);
+    recording_dtls dtls;
+    std::optional<ice::connection_id> id;
+    std::vector<std::byte> to_server;
+    std::vector<std::vector<std::byte>> reads;  // what the "connection" delivered, kept alive
+    // Moves the stream both ways; each server message becomes one read through the router.
+    auto pump = [&] {
+        for (int round = 0; round < 20; ++round) {
+            bool moved = false;
+            while (auto cmd = a.poll_stream()) {
+                if (auto* o = std::get_if<ice::stream_open>(&*cmd)) {
+                    id = o->id;
+                    a.handle_stream_connected(now, *id);
+                } else if (auto* w = std::get_if<ice::stream_write>(&*cmd)) {
+                    to_server.insert(to_server.end(), w->bytes.begin(), w->bytes.end());
+                }
+                moved = true;
+            }
+            std::size_t used = 0;
+            for (;;) {
+                auto f = stun::next_stream_frame(bytes_view(to_server).subspan(used));
+                REQUIRE(f);
+                if (!f->complete()) break;
+                server.handle(tcp_client, server.address, f->message);
+                used += f->size;
+            }
+            to_server.erase(to_server.begin(), to_server.begin() + static_cast<std::ptrdiff_t>(used));
+            for (auto& o : server.out) {
+                if (o.to != tcp_client) continue;
+                auto read = o.payload;
+                if ((std::to_integer<unsigned>(read[0]) & 0xF0u) == 0x40u) read.resize(read.size() + ((4 - read.size() % 4) % 4));
+                reads.push_back(std::move(read));
+                r.route_stream(now, *id, reads.back(), agent, &dtls);
+                moved = true;
+            }
+            server.out.clear();
+            if (!moved) return;
+        }
+    };
+    pump();
+    REQUIRE(id);
+    REQUIRE(server.allocations_made == 1);
+    // A remote candidate makes the permission (RFC 8656 9) for the peer.
+    REQUIRE(a.set_remote_credentials("remoteufrag", "remotepasswordremotepass"));
+    ice::candidate remote;
+    remote.type = ice::candidate_type::host;
+    remote.address = ep("198.51.100.7:6000");
+    remote.priority = 2130706431;
+    remote.foundation = "1";
+    REQUIRE(a.add_remote_candidate(now, remote));
+    for (int i = 0; i < 10; ++i) {
+        now += 50ms;
+        a.handle_timeout(now);
+        pump();
+    }
+    REQUIRE(server.permissions_made == 1);
+    const std::size_t relayed_before = r.stats().relayed;
+
+    // The peer sends a DTLS record to our relayed address; the server passes it on over TCP.
+    auto record = std::vector<std::byte>(80, std::byte{0x5A});
+    record[0] = std::byte{22};
+    REQUIRE(!server.allocations.empty());
+    server.handle(remote.address, server.allocations.front().relayed, record);
+    pump();
+    REQUIRE(dtls.seen.size() == 1);
+    CHECK(points_into(dtls.seen[0], reads.back()));  // inside the bytes the connection delivered
+    CHECK(dtls.seen[0].size() == record.size());
+    CHECK(std::equal(dtls.seen[0].begin(), dtls.seen[0].end(), record.begin()));
+    CHECK(r.stats().relayed == relayed_before + 1);
+    CHECK(r.stats().dtls == 1);
+}
