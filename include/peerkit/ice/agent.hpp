@@ -7,15 +7,20 @@
 //   set_remote_credentials(ufrag, pwd)      from the remote description
 //   add_remote_candidate(now, c)            trickled remote candidates, in any order
 //   end_of_remote_candidates(now)
-//   handle_packet(now, socket, source, datagram)
+//   handle_stun(now, socket, source, message)            STUN (RFC 7983 first byte 0-3)
+//   handle_relay_datagram(now, socket, source, d, on_data) from a TURN server (from_relay_server)
 //   handle_timeout(now)                     when poll_timeout() is due
 //   send(now, datagram)                     application data over the selected pair
 //   handle_stream_connected/data/error      TURN servers over TCP/TLS (types.hpp, stream_open)
 // and polls poll_transmit() (datagram + local socket + destination), poll_stream() (the TCP/TLS
 // connections it wants and their bytes), poll_timeout() and poll_event() (candidates,
-// gathering/connection state, selected pair, received data, server errors).
+// gathering/connection state, selected pair, server errors).
 // Nothing must be drained right away: outputs wait in bounded queues. accepts(path, source)
-// answers whether data from a source on a path may be taken (RFC 7675 1).
+// answers whether data from a source on a path may be taken (RFC 7675 1): the question the
+// demultiplexer in front (peer_connection/router.hpp) asks before DTLS or media get a datagram;
+// relayed data reaches it through on_data as a view, never as a copy. Used alone,
+// handle_packet(now, socket, source, datagram) does that demultiplexing itself and queues
+// other data as data_received events (a copy).
 //
 // This file is the machine that ties the pieces together (docs/ice.md, "Files"):
 //   ice/checklist.hpp     candidate pairs, their states and the order of checks (RFC 8445 6.1)
@@ -232,25 +237,71 @@ public:
     }
 
     // ---- input -----------------------------------------------------------------------------
-    void handle_packet(time_point now, socket_id socket, const endpoint& source, bytes_view data)
+    // The agent takes STUN only; a demultiplexer (peer_connection/router.hpp) sorts datagrams
+    // by RFC 7983 first byte and TURN origin, gives STUN here, relayed traffic to
+    // handle_relay_datagram, and asks accepts() before it hands DTLS or media to their machines.
+    // Each input does what it requires at once (an answer, pair states, a triggered or
+    // nominating check, paced by Ta: RFC 8445 6.1.4.2) and leaves what is periodic
+    // (retransmissions, consent, TURN refreshes) to handle_timeout when poll_timeout says.
+
+    // A STUN message from `source` on local socket `socket`.
+    void handle_stun(time_point now, socket_id socket, const endpoint& source, bytes_view message)
     {
         if (closed()) return;
-        const local_socket* s = find_socket(socket);
-        if (s == nullptr) {
+        if (find_socket(socket) == nullptr) {
             PEERKIT_ICE_LOG(debug, "datagram from ", source, " dropped: socket id ", socket, " was never given to gather()");
             return;
         }
-        // Traffic from a TURN server we allocated on through this socket is the client's.
+        handle_datagram(now, host_candidate_for_socket(socket), socket, source, message);
+        settle(now);
+    }
+
+    // Is a datagram from `source` on `socket` from a TURN server we allocated on over UDP? Then
+    // it is handle_relay_datagram's, whatever its first byte (RFC 8656: responses, Data
+    // indications, ChannelData).
+    [[nodiscard]] bool from_relay_server(socket_id socket, const endpoint& source) const noexcept
+    {
+        if (closed()) return false;
+        for (const relay_type& t : turns_)
+            if (t.owns_datagram(socket, source)) return true;
+        return false;
+    }
+
+    // A datagram from that TURN server. Its client reads responses; relayed data is unwrapped
+    // into a view into `datagram` (RFC 8656 12.4: ChannelData's payload is its suffix; 10.4: a
+    // Data indication's DATA is a sub-span). Relayed STUN is handled here (the agent knows which
+    // allocation it came through; several may share a socket); anything else goes to
+    // `on_data(path, peer, inner)` with path = the relayed candidate, for the caller to route
+    // like any datagram (accepts(path, peer) first). Nothing is copied.
+    template <class OnData>
+    void handle_relay_datagram(time_point now, socket_id socket, const endpoint& source, bytes_view datagram,
+                               OnData&& on_data)
+    {
+        if (closed()) return;
         for (std::size_t t = 0; t < turns_.size(); ++t) {
             if (!turns_[t].owns_datagram(socket, source)) continue;
-            turns_[t].handle_datagram(now, data);
+            const std::optional<turn::received> data = turns_[t].handle_datagram(now, datagram);
             drain_turn(now, t);
-            tick(now);
+            if (data) pass_relayed(now, t, *data, on_data);
+            else settle(now);
             return;
         }
-        const std::optional<std::size_t> local = host_candidate_for_socket(socket);
-        handle_datagram(now, local, socket, std::nullopt, source, data);
-        tick(now);
+    }
+
+    // The standalone agent's input (without a demultiplexer in front): STUN is handled, relayed
+    // data unwrapped, and any other datagram from the remote side of a valid pair becomes a
+    // data_received event (a copy, bounded by agent_config::max_queued_data_events). The peer
+    // connection routes with peer_connection/router.hpp instead and never sees these events.
+    void handle_packet(time_point now, socket_id socket, const endpoint& source, bytes_view data)
+    {
+        if (closed()) return;
+        if (from_relay_server(socket, source)) {
+            handle_relay_datagram(now, socket, source, data, [&](const path& p, const endpoint& peer, bytes_view inner) {
+                standalone_route(now, p, peer, inner);
+            });
+            return;
+        }
+        standalone_route(now, path{socket, false}, source, data);
     }
 
     void handle_timeout(time_point now)
@@ -265,20 +316,35 @@ public:
         relay_type* t = find_stream(id);
         if (closed() || t == nullptr || t->settled || !t->handle_connected(now)) return;
         drain_turn(now, static_cast<std::size_t>(t - turns_.data()));
-        tick(now);
+        settle(now);
     }
 
     // Bytes received on the connection, in any chunking: split into STUN and ChannelData
-    // messages (RFC 8656 12.5) for the TURN client. Garbage ends the connection.
-    void handle_stream_data(time_point now, connection_id id, bytes_view bytes)
+    // messages (RFC 8656 12.5) for the TURN client. Garbage ends the connection. Relayed data
+    // goes to `on_data(path, peer, inner)` as in handle_relay_datagram (`inner` is a view into
+    // `bytes`, or into the relay's buffer when a message came in pieces).
+    template <class OnData>
+    void handle_stream_data(time_point now, connection_id id, bytes_view bytes, OnData&& on_data)
     {
         relay_type* t = find_stream(id);
         if (closed() || t == nullptr || t->dead()) return;
         const auto index = static_cast<std::size_t>(t - turns_.data());
         // `turns_` does not grow while the relay reads: drain_turn adds candidates, not relays.
-        auto garbage = t->handle_stream_bytes(now, bytes, config_.max_stream_message, [&] { drain_turn(now, index); });
+        auto garbage = t->handle_stream_bytes(now, bytes, config_.max_stream_message,
+                                              [&](const std::optional<turn::received>& data) {
+                                                  drain_turn(now, index);
+                                                  if (data && !closed()) pass_relayed(now, index, *data, on_data);
+                                              });
         if (garbage) stream_failed(index, std::move(*garbage));
-        tick(now);
+        settle(now);
+    }
+
+    // The standalone agent's stream input: relayed data as in handle_packet.
+    void handle_stream_data(time_point now, connection_id id, bytes_view bytes)
+    {
+        handle_stream_data(now, id, bytes, [&](const path& p, const endpoint& peer, bytes_view inner) {
+            standalone_route(now, p, peer, inner);
+        });
     }
 
     // The connection could not be made (refused, TLS handshake or certificate verification
@@ -288,7 +354,7 @@ public:
         relay_type* t = find_stream(id);
         if (closed() || t == nullptr || t->dead()) return;
         stream_failed(static_cast<std::size_t>(t - turns_.data()), std::string(reason));
-        tick(now);
+        settle(now);
     }
 
     std::optional<stream_command> poll_stream()
@@ -1087,20 +1153,53 @@ private:
                     stream_out_.push_back(stream_close{turns_[t].connection()});
                 }
                 maybe_gathering_complete();
-            } else if (auto* d = std::get_if<turn::data>(&*ev)) {
-                if (turns_[t].local_candidate)
-                    handle_datagram(now, turns_[t].local_candidate, turns_[t].socket(), t, d->peer, d->payload);
             }
+            // turn::data never comes: relays return relayed data as views (relay::handle_datagram).
         }
     }
 
-    // ---- inbound ---------------------------------------------------------------------------
-    void handle_datagram(time_point now, std::optional<std::size_t> local, socket_id socket,
-                         std::optional<std::size_t> via_turn, const endpoint& source, bytes_view data)
+    // Relayed data from relay `t`'s peer: STUN is ours (a check through the relay); the rest
+    // goes to `on_data` with the path of the relayed candidate. Before the allocation made one
+    // there is no such path, and it is dropped.
+    template <class OnData>
+    void pass_relayed(time_point now, std::size_t t, const turn::received& data, OnData& on_data)
     {
-        (void)via_turn;
+        if (!turns_[t].local_candidate) {
+            PEERKIT_ICE_LOG(debug, "relayed datagram of ", data.payload.size(), " bytes from ", data.peer,
+                            " dropped: the allocation has no relayed candidate yet");
+            settle(now);
+            return;
+        }
+        if (detail::looks_like_stun(data.payload)) {
+            handle_datagram(now, turns_[t].local_candidate, turns_[t].socket(), data.peer, data.payload);
+            settle(now);
+            return;
+        }
+        settle(now);
+        on_data(path{turns_[t].socket(), true}, data.peer, data.payload);
+    }
+
+    // The standalone agent's demultiplexing (handle_packet): STUN is ours, the rest is data.
+    void standalone_route(time_point now, const path& arrived, const endpoint& source, bytes_view data)
+    {
+        if (detail::looks_like_stun(data)) {
+            handle_stun(now, arrived.socket, source, data);
+            return;
+        }
+        handle_application_data(arrived, source, data);
+    }
+
+    // ---- inbound ---------------------------------------------------------------------------
+    // A STUN message arrived on `socket` (as `local`, the host or relayed candidate there, when
+    // there is one): RFC 8445 7.3 for requests, 7.2.5 for responses.
+    void handle_datagram(time_point now, std::optional<std::size_t> local, socket_id socket, const endpoint& source,
+                         bytes_view data)
+    {
         if (!detail::looks_like_stun(data)) {
-            handle_application_data(local, source, data);
+            ++stats_.malformed_stun;
+            PEERKIT_LOG_AT(config_.logger, log::component::stun, log::level::debug, "datagram of ", data.size(),
+                           " bytes from ", source, " dropped: not STUN (RFC 7983: first byte ",
+                           data.empty() ? 256u : std::to_integer<unsigned>(data[0]), ")");
             return;
         }
         auto parsed = detail::parse_ice_message(data);
@@ -1131,18 +1230,20 @@ private:
         }
     }
 
-    void handle_application_data(std::optional<std::size_t> local, const endpoint& source, bytes_view data)
+    // The standalone agent's non-STUN input (handle_packet): data from a peer with consent.
+    void handle_application_data(const path& arrived, const endpoint& source, bytes_view data)
     {
-        if (!local) {
+        if (!arrived.relayed && !host_candidate_for_socket(arrived.socket)) {
             PEERKIT_ICE_LOG(debug, "datagram of ", data.size(), " bytes from ", source,
                             " dropped: its socket has no candidate (relay-only policy)");
             return;
         }
-        if (!accepts(path{locals_[*local].socket, is_relayed(*local)}, source)) {
+        if (!accepts(arrived, source)) {
             ++stats_.data_from_unknown_source;
             // RFC 7675 1 / RFC 8445 12.2: data only from a peer that proved consent on a valid pair.
             PEERKIT_ICE_LOG(debug, "datagram of ", data.size(), " bytes from ", source,
-                            " dropped: no valid pair with that address on ", locals_[*local].address);
+                            " dropped: no valid pair with that address on socket ", arrived.socket,
+                            arrived.relayed ? " (relayed)" : "");
             return;
         }
         if (queued_data_events_ >= config_.max_queued_data_events) {
@@ -1742,6 +1843,28 @@ private:
                 (!ordinary_checks_done() && (p.state == pair_state::waiting || p.state == pair_state::frozen)))
                 return true;
         return false;
+    }
+
+    // What an input may have made due at once, without the timers: TURN output it caused,
+    // gathering completion, a nomination, triggered checks (one per Ta, RFC 8445 6.1.4.2; the
+    // rest via poll_timeout), then the state. Retransmissions, consent and TURN refreshes wait
+    // for handle_timeout (tick).
+    void settle(time_point now)
+    {
+        if (random_failed_) fail_connection(make_error(errc::random_failed, "the random source failed; credentials and "
+                                                       "transaction ids would be guessable (RFC 8445 5.3)"));
+        for (int round = 0; pending_turn_drain_ && round < 4; ++round) {
+            pending_turn_drain_ = false;
+            for (std::size_t t = 0; t < turns_.size(); ++t) drain_turn(now, t);
+        }
+        maybe_gathering_complete();
+        maybe_nominate(now);
+        schedule_check(now);
+        for (int round = 0; pending_turn_drain_ && round < 4; ++round) {
+            pending_turn_drain_ = false;
+            for (std::size_t t = 0; t < turns_.size(); ++t) drain_turn(now, t);
+        }
+        update_state(now);
     }
 
     // Everything time-driven, in RFC order: retransmissions, TURN timers, nomination, new

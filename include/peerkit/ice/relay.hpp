@@ -8,7 +8,8 @@
 // It sits beside the agent's checks: the agent holds one per configured server, gives it the
 // datagrams and stream bytes that belong to it, sends relayed data through it, and polls its
 // outputs (poll_output: bytes for the server, on the socket or the connection) and events
-// (turn::allocated, allocation_failed, data) to make candidates and read checks. It decides
+// (turn::allocated, allocation_failed) to make candidates. Relayed data is returned to the
+// caller as a view (turn::received), never queued. It decides
 // nothing about ICE: which candidate it became, and whether gathering waits for it, are the
 // agent's (`local_candidate`, `settled`).
 #pragma once
@@ -24,6 +25,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -71,7 +73,12 @@ public:
     }
 
     // ---- inputs ---------------------------------------------------------------------------------
-    void handle_datagram(time_point now, bytes_view datagram) { client_.handle_packet(now, datagram); }
+    // A datagram from the server. Relayed data (ChannelData, a Data indication) comes back as
+    // (peer, a view into `datagram`): the caller routes it on, nothing is copied or queued.
+    std::optional<turn::received> handle_datagram(time_point now, bytes_view datagram)
+    {
+        return client_.receive(now, datagram);
+    }
 
     // The runtime's connection is up: RFC 8656 7.1 over it. False when that was not expected.
     bool handle_connected(time_point now)
@@ -83,10 +90,12 @@ public:
     }
 
     // Bytes received on the connection, in any chunking. Each whole message goes to the TURN
-    // client, then `after_each()` runs (the agent drains the client's output and events); it
-    // stops early when that made the relay dead. Whole messages are read straight from `bytes`;
-    // only a partial one is kept for the next read, so relayed data is not copied once more per
-    // read in the common case. Returns why the stream is garbage (it must then be failed).
+    // client, then `after_each(received)` runs with the relayed data it carried, if any, as a
+    // view into `bytes` or into the relay's buffer of a message that came in pieces (the agent
+    // drains the client's output and events, then routes the data); it stops early when that
+    // made the relay dead. Whole messages are read straight from `bytes`; only a partial one is
+    // kept for the next read, so relayed data is not copied once more per read in the common
+    // case. Returns why the stream is garbage (it must then be failed).
     template <class AfterEach>
     std::optional<std::string> handle_stream_bytes(time_point now, bytes_view bytes, std::size_t max_message,
                                                    AfterEach&& after_each)
@@ -106,9 +115,11 @@ public:
             if (!f->complete()) break;
             // The client copies what it keeps; `input` stays valid while it runs and while
             // after_each runs (the inbox is not touched before the loop ends).
-            client_.handle_packet(now, f->message);
+            const std::optional<turn::received> data = client_.receive(now, f->message);
             used += f->size;
-            after_each();
+            // after_each() without an argument is also fine: the data is then only counted.
+            if constexpr (std::is_invocable_v<AfterEach&, const std::optional<turn::received>&>) after_each(data);
+            else after_each();
             if (dead_) break;
         }
         if (dead_) inbox_.clear();

@@ -12,11 +12,12 @@
 //   while (auto t = pc.poll_transmit()) socket(t->socket).send_to(t->destination, t->payload);
 //   while (auto e = pc.poll_event()) ...;           // icecandidate, connectionstatechange ...
 //
-// The path of a datagram (RFC 7983 demultiplexing, peerkit/net/demux.hpp): STUN and TURN
-// ChannelData go to the ICE agent (which also unwraps relayed data); what the agent hands on
-// from a peer with consent is classified again: DTLS records go to the DTLS session, whose
-// application data is SCTP (RFC 8261), whose messages are data-channel messages (RFC 8831).
-// RTP/RTCP (no media here), ZRTP and unknown first bytes are counted and dropped.
+// The path of a datagram: handle_packet gives it to the router (peer_connection/router.hpp),
+// which sorts it once: from a TURN server of ours to its relay (which unwraps relayed data as a
+// view and routes it again), STUN to the ICE agent, DTLS from a valid path (agent.accepts,
+// RFC 7675) to the DTLS session as the caller's view, RTP/RTCP reserved for media, the rest
+// counted and dropped (RFC 7983, stats::demux). DTLS application data is SCTP (RFC 8261),
+// whose messages are data-channel messages (RFC 8831).
 #pragma once
 
 #include <peerkit/bytes.hpp>
@@ -32,6 +33,7 @@
 #include <peerkit/net/demux.hpp>
 #include <peerkit/peer_connection/ice_server_url.hpp>
 #include <peerkit/peer_connection/policy.hpp>
+#include <peerkit/peer_connection/router.hpp>
 #include <peerkit/peer_connection/types.hpp>
 #include <peerkit/sctp/association.hpp>
 #include <peerkit/sdp/candidate.hpp>
@@ -326,20 +328,9 @@ public:
         if (closed_) return;
         ++stats_.packets_received;
         stats_.transport_bytes_received += datagram.size();
-        switch (net::classify(datagram)) {
-        case net::packet_kind::stun:
-        case net::packet_kind::turn_channel_data:
-        case net::packet_kind::dtls:
-            // The agent checks consent (RFC 7675) and unwraps relayed data (TURN servers send
-            // ChannelData and Data indications); application data comes back as events.
-            agent_->handle_packet(now, socket, source, datagram);
-            break;
-        case net::packet_kind::rtp_rtcp:  // no media in this peer connection
-        case net::packet_kind::zrtp:
-        case net::packet_kind::unknown:
-            ++stats_.packets_discarded;
-            return;
-        }
+        // One demultiplexer (router.hpp): STUN to the agent, a TURN server's datagrams to its
+        // relay, DTLS from a valid path to the session, each as a view into `datagram`.
+        router_.route(now, socket, source, datagram, *agent_, dtls_ ? &*dtls_ : nullptr);
         pump(now);
     }
 
@@ -392,7 +383,7 @@ public:
     {
         if (closed_) return;
         stats_.transport_bytes_received += bytes.size();
-        agent_->handle_stream_data(now, id, bytes);
+        router_.route_stream(now, id, bytes, *agent_, dtls_ ? &*dtls_ : nullptr);
         pump(now);
     }
     void handle_stream_error(time_point now, ice::connection_id id, std::string_view reason)
@@ -498,6 +489,9 @@ public:
     [[nodiscard]] rtc::stats get_stats() const
     {
         rtc::stats s = stats_;
+        s.demux = router_.stats();
+        s.packets_discarded = s.demux.dtls_not_valid_path + s.demux.dtls_no_session + s.demux.srtp_reserved +
+                              s.demux.zrtp + s.demux.unknown;
         s.received_bytes_held = held_bytes_;
         s.channel_bytes_held = channel_table_bytes();
         if (endpoint_) s.endpoint_bytes_held = endpoint_->bytes_held();
@@ -786,6 +780,7 @@ private:
     {
         limits_ = Policy::limits();
         logger_ = config.logger.any_enabled() ? config.logger : detail::policy_logger<Policy>();
+        router_ = router{logger_};
         ice::agent_config ac;
         ac.role = ice::role::controlling;
         ac.policy = config.ice_transport_policy == ice_transport_policy::relay ? ice::transport_policy::relay
@@ -1123,19 +1118,8 @@ private:
                 start_dtls(now);
         } else if (auto* ce = std::get_if<ice::candidate_error>(&e)) {
             push(ice_candidate_error_event{std::move(ce->url), ce->error_code, std::move(ce->error_text)});
-        } else if (auto* d = std::get_if<ice::data_received>(&e)) {
-            // RFC 7983 again, on what the agent passed on (relayed data arrives unwrapped).
-            if (net::classify(d->payload) != net::packet_kind::dtls || !dtls_) {
-                ++stats_.packets_discarded;
-                PEERKIT_LOG_AT(logger_, log::component::pc, log::level::debug, "datagram of ", d->payload.size(),
-                               " bytes discarded: ",
-                               dtls_ ? "not DTLS (RFC 7983)" : "no DTLS session yet");
-                return;
-            }
-            if (auto r = dtls_->handle_packet(now, d->payload); !r)
-                PEERKIT_LOG_AT(logger_, log::component::dtls, log::level::debug, "datagram of ", d->payload.size(),
-                               " bytes refused: ", r.error());
         }
+        // ice::data_received never comes: the router hands DTLS to the session directly.
     }
 
     void on_dtls_event(time_point now, dtls::event&& e)
@@ -1371,6 +1355,7 @@ private:
     std::vector<dtls::fingerprint> fingerprints_;
     std::optional<agent_type> agent_;
     std::optional<session_type> dtls_;
+    router router_;  // the receive path: which machine each datagram goes to (router.hpp)
     std::unique_ptr<sctp::association> association_;
     std::unique_ptr<endpoint_type> endpoint_;
     std::vector<ice::local_socket> sockets_;

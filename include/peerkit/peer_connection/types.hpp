@@ -242,6 +242,21 @@ using event = std::variant<ice_candidate_event, ice_gathering_state_change_event
                            channel_error_event, ice_candidate_error_event>;
 
 // ---- stats (a basic getStats) -------------------------------------------------------------------
+// Where received datagrams went (peer_connection/router.hpp, RFC 7983): one count per datagram
+// and per datagram a TURN relay unwrapped. The dropped ones reached no machine.
+struct demux_stats {
+    std::uint64_t stun = 0;                 // to the ICE agent
+    std::uint64_t from_relay_server = 0;    // from a TURN server we allocated on, to its relay
+    std::uint64_t relayed = 0;              // non-STUN data a relay unwrapped, routed again
+    std::uint64_t dtls = 0;                 // to the DTLS session
+    std::uint64_t dtls_refused = 0;         // of those, the session returned an error
+    std::uint64_t dtls_not_valid_path = 0;  // dropped: DTLS from a source without a valid pair or consent
+    std::uint64_t dtls_no_session = 0;      // dropped: DTLS before the session exists
+    std::uint64_t srtp_reserved = 0;        // dropped: 128-191, reserved for SRTP/SRTCP (no media yet)
+    std::uint64_t zrtp = 0;                 // dropped: 16-19
+    std::uint64_t unknown = 0;              // dropped: no protocol, or ChannelData not from our TURN server
+};
+
 struct stats {
     // Data channels (RTCDataChannelStats summed, RTCPeerConnectionStats).
     std::uint64_t messages_sent = 0, bytes_sent = 0;
@@ -250,8 +265,10 @@ struct stats {
     // Transport (RTCTransportStats): UDP payload bytes and datagrams each way.
     std::uint64_t packets_sent = 0, transport_bytes_sent = 0;
     std::uint64_t packets_received = 0, transport_bytes_received = 0;
-    // RFC 7983 demultiplexing: datagrams that were neither STUN, DTLS nor TURN ChannelData.
+    // RFC 7983 demultiplexing: datagrams that reached no machine (by first byte, or DTLS without a
+    // session); `demux` says where each went.
     std::uint64_t packets_discarded = 0;
+    demux_stats demux{};
     // Bytes of received messages waiting to be polled, with their bookkeeping: they count
     // against limits::receive_buffer_size, so a user who stops polling slows the sender.
     std::uint64_t received_bytes_held = 0;

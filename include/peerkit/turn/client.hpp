@@ -13,6 +13,7 @@
 //                                 through a channel when one is bound (12), else a Send indication (11)
 //   bind_channel(now, peer)       ChannelBind (12.1) for the peer of the selected ICE pair
 //   handle_packet(now, datagram)  responses, Data indications and ChannelData from the server
+//   receive(now, datagram)        the same, relayed data returned as a view into the datagram
 //   close(now)                    Refresh with LIFETIME 0: the allocation is freed (7.2)
 // Refreshes of the allocation (7.2), permissions (9: 5 minutes) and channels (12: 10 minutes)
 // happen on their own before they expire.
@@ -99,10 +100,18 @@ struct data {                    // from a peer, through a Data indication or Ch
 };
 using event = std::variant<allocated, allocation_failed, data>;
 
+// What receive() hands back: relayed data as a view into the datagram it was given (the
+// ChannelData payload is its suffix, a Data indication's DATA attribute a sub-span), valid as
+// long as that datagram is. No copy and no event.
+struct received {
+    endpoint peer;
+    bytes_view payload;
+};
+
 // What the client refused or dropped, for tests and dashboards: every remote input that leaves
 // no state behind is counted here.
 struct client_stats {
-    std::size_t data_received = 0;             // Data indications and ChannelData passed on as events
+    std::size_t data_received = 0;             // Data indications and ChannelData passed on (events or views)
     std::size_t data_without_permission = 0;   // Data indications from peers without a permission (RFC 8656 10.4)
     std::size_t data_on_unbound_channel = 0;   // ChannelData for a channel we did not bind
     std::size_t data_dropped_queue_full = 0;   // received data beyond client_config::max_queued_events
@@ -178,28 +187,42 @@ public:
         start(now, kind::channel_bind, peer, channels_.back().number);
     }
 
+    // A message from the server; relayed data becomes a `data` event (a copy).
     void handle_packet(time_point now, bytes_view datagram)
     {
-        if (state_ == client_state::closed || datagram.empty()) return;
+        if (auto d = handle_message(now, datagram)) emit_data(d->peer, d->payload);
+    }
+
+    // The same, but relayed data comes back as a view into `datagram` instead of an event:
+    // what a demultiplexer that routes the inner datagram at once uses (no copy, no queue).
+    std::optional<received> receive(time_point now, bytes_view datagram)
+    {
+        auto d = handle_message(now, datagram);
+        if (d) ++stats_.data_received;
+        return d;
+    }
+
+private:
+    // Responses act on their transaction; ChannelData and Data indications with a permission
+    // are returned as views into `datagram`.
+    std::optional<received> handle_message(time_point now, bytes_view datagram)
+    {
+        if (state_ == client_state::closed || datagram.empty()) return std::nullopt;
         const auto first = std::to_integer<unsigned>(datagram[0]);
-        if (first >= 0x40 && first <= 0x4F) {  // RFC 7983 / RFC 8656 12.4: ChannelData
-            handle_channel_data(datagram);
-            return;
-        }
+        if (first >= 0x40 && first <= 0x4F) return handle_channel_data(datagram);  // RFC 7983 / RFC 8656 12.4
         auto view = stun::message_view::parse(datagram);
         if (!view) {
             ++stats_.malformed;
             PEERKIT_TURN_LOG(debug, "message of ", datagram.size(), " bytes from ", config_.server, " dropped: ", view.error());
-            return;
+            return std::nullopt;
         }
         const stun::message_view& m = *view;
         if (m.type() == stun::data_indication) {
             auto peer = m.get<stun::xor_peer_address>();
             auto d = m.get<stun::data>();
             // RFC 8656 10.4: only from peers we gave a permission to.
-            if (peer && d && find_permission(peer->value.address()) != nullptr) {
-                emit_data(peer->value, d->value);
-            } else if (peer && d) {
+            if (peer && d && find_permission(peer->value.address()) != nullptr) return received{peer->value, d->value};
+            if (peer && d) {
                 ++stats_.data_without_permission;
                 PEERKIT_TURN_LOG(trace, "Data indication from peer ", peer->value, " dropped: no permission for it (RFC 8656 10.4)");
             } else {
@@ -207,8 +230,14 @@ public:
                 PEERKIT_TURN_LOG(debug, "Data indication from ", config_.server, " dropped: no ",
                                  peer ? "DATA" : "XOR-PEER-ADDRESS");
             }
-            return;
+            return std::nullopt;
         }
+        handle_response(now, m);
+        return std::nullopt;
+    }
+
+    void handle_response(time_point now, const stun::message_view& m)
+    {
         if (!m.is_success_response() && !m.is_error_response()) return;
         auto it = std::find_if(transactions_.begin(), transactions_.end(),
                                [&m](const transaction& t) { return t.id == m.id(); });
@@ -234,6 +263,7 @@ public:
         handle_success(now, tx, m);
     }
 
+public:
     void handle_timeout(time_point now)
     {
         for (std::size_t i = 0; i < transactions_.size();) {
@@ -671,21 +701,19 @@ private:
         (void)queue_output(std::move(buf));
     }
 
-    void handle_channel_data(bytes_view d)
+    std::optional<received> handle_channel_data(bytes_view d)
     {
         auto cd = stun::channel_data_view::parse(d);
         if (!cd) {
             ++stats_.malformed;
             PEERKIT_TURN_LOG(debug, "ChannelData of ", d.size(), " bytes dropped: ", cd.error());
-            return;
+            return std::nullopt;
         }
         for (const channel& c : channels_)
-            if (c.number == cd->channel && c.bound) {
-                emit_data(c.peer, cd->payload);
-                return;
-            }
+            if (c.number == cd->channel && c.bound) return received{c.peer, cd->payload};
         ++stats_.data_on_unbound_channel;
         PEERKIT_TURN_LOG(trace, "ChannelData on unbound channel ", hex{cd->channel, 4}, " dropped");
+        return std::nullopt;
     }
 
     client_config config_;

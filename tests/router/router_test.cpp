@@ -1,0 +1,414 @@
+// Issue 15, "one demultiplexer": rtc::router sorts each received datagram once (RFC 7983 first
+// byte, TURN origin) and hands it to one machine as the caller's view. The machines here are a
+// real ICE agent (connected in the simulated world of tests/ice) seen through a recording
+// wrapper, and a recording DTLS session: each test checks which machine saw the datagram and
+// that what it saw points into the test's own receive buffer (no copy).
+#include "../ice/harness.hpp"
+
+#include <peerkit/peer_connection/router.hpp>
+#include <peerkit/stun/attributes.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+using namespace peerkit;
+using namespace peerkit::test;
+
+namespace {
+
+// The agent as the router sees it, recording each view it is given before passing it on.
+struct recording_agent {
+    explicit recording_agent(agent_type& a) : agent(a) {}
+    agent_type& agent;
+    std::vector<bytes_view> stun_seen, relay_seen;
+    std::size_t accepts_asked = 0;
+
+    [[nodiscard]] bool from_relay_server(ice::socket_id s, const net::endpoint& source) const
+    {
+        return agent.from_relay_server(s, source);
+    }
+    void handle_stun(ice::time_point now, ice::socket_id s, const net::endpoint& source, bytes_view d)
+    {
+        stun_seen.push_back(d);
+        agent.handle_stun(now, s, source, d);
+    }
+    template <class F>
+    void handle_relay_datagram(ice::time_point now, ice::socket_id s, const net::endpoint& source, bytes_view d, F&& f)
+    {
+        relay_seen.push_back(d);
+        agent.handle_relay_datagram(now, s, source, d, std::forward<F>(f));
+    }
+    template <class F>
+    void handle_stream_data(ice::time_point now, ice::connection_id id, bytes_view d, F&& f)
+    {
+        relay_seen.push_back(d);
+        agent.handle_stream_data(now, id, d, std::forward<F>(f));
+    }
+    [[nodiscard]] bool accepts(const ice::path& p, const net::endpoint& source)
+    {
+        ++accepts_asked;
+        return agent.accepts(p, source);
+    }
+};
+
+// A DTLS session that records what it was handed.
+struct recording_dtls {
+    std::vector<bytes_view> seen;
+    result<void> handle_packet(ice::time_point, bytes_view d)
+    {
+        seen.push_back(d);
+        return {};
+    }
+};
+
+bool points_into(bytes_view view, const std::vector<std::byte>& buffer)
+{
+    return !view.empty() && view.data() >= buffer.data() && view.data() + view.size() <= buffer.data() + buffer.size();
+}
+
+std::vector<std::byte> record(std::byte first, std::size_t size)
+{
+    std::vector<std::byte> d(size, std::byte{0x5A});
+    d[0] = first;
+    return d;
+}
+
+// Two agents with host candidates, connected.
+struct connected_hosts {
+    world w;
+    peer* a;
+    peer* b;
+    connected_hosts() : w(network_config{})
+    {
+        a = &w.add_peer("a", controlling_config(), {ep("10.0.0.1:5000")});
+        b = &w.add_peer("b", controlled_config(), {ep("10.0.0.2:6000")});
+        w.start_all();
+        REQUIRE(w.run_until([&] { return w.all_connected(); }, 5s));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("router: DTLS from a valid path reaches only the session, as a view")
+{
+    connected_hosts h;
+    rtc::router r;
+    recording_agent agent{*h.a->agent};
+    recording_dtls dtls;
+    const auto requests_before = h.a->agent->stats().requests_received;
+    const auto buffer = record(std::byte{22}, 120);  // a handshake record (RFC 7983: 20-63)
+    r.route(h.w.now, 1, ep("10.0.0.2:6000"), buffer, agent, &dtls);
+    REQUIRE(dtls.seen.size() == 1);
+    CHECK(dtls.seen[0].data() == buffer.data());  // the caller's bytes, not a copy
+    CHECK(dtls.seen[0].size() == buffer.size());
+    CHECK(agent.stun_seen.empty());
+    CHECK(agent.relay_seen.empty());
+    CHECK(h.a->agent->stats().requests_received == requests_before);
+    CHECK(h.a->agent->queued_events() == 0);  // no data event, no copy in the agent
+    CHECK(r.stats().dtls == 1);
+}
+
+TEST_CASE("router: STUN reaches only the agent, as a view")
+{
+    connected_hosts h;
+    rtc::router r;
+    recording_agent agent{*h.a->agent};
+    recording_dtls dtls;
+    // A Binding indication (a keepalive, RFC 8445 11): STUN by its first byte.
+    std::array<std::byte, 64> buf{};
+    stun::message_builder b{buf, stun::binding_indication, stun::transaction_id{}};
+    b.add_fingerprint();
+    const auto buffer = finish(b);
+    r.route(h.w.now, 1, ep("10.0.0.2:6000"), buffer, agent, &dtls);
+    REQUIRE(agent.stun_seen.size() == 1);
+    CHECK(agent.stun_seen[0].data() == buffer.data());
+    CHECK(agent.stun_seen[0].size() == buffer.size());
+    CHECK(dtls.seen.empty());
+    CHECK(agent.accepts_asked == 0);
+    CHECK(r.stats().stun == 1);
+}
+
+TEST_CASE("router: a source that is not a valid path reaches no machine")
+{
+    connected_hosts h;
+    rtc::router r;
+    recording_agent agent{*h.a->agent};
+    recording_dtls dtls;
+    // The right address on another port, another host, and the peer's address on a socket of
+    // ours that it has no pair with.
+    const std::vector<net::endpoint> strangers{ep("10.0.0.2:6001"), ep("10.0.0.9:6000")};
+    const auto buffer = record(std::byte{23}, 200);
+    for (const auto& s : strangers) r.route(h.w.now, 1, s, buffer, agent, &dtls);
+    r.route(h.w.now, 7, ep("10.0.0.2:6000"), buffer, agent, &dtls);
+    CHECK(dtls.seen.empty());
+    CHECK(agent.stun_seen.empty());
+    CHECK(agent.relay_seen.empty());
+    CHECK(r.stats().dtls_not_valid_path == 3);
+    CHECK(r.stats().dtls == 0);
+    // Without a session yet, DTLS from the valid path is counted and dropped too.
+    r.route(h.w.now, 1, ep("10.0.0.2:6000"), buffer, agent, static_cast<recording_dtls*>(nullptr));
+    CHECK(r.stats().dtls_no_session == 1);
+}
+
+TEST_CASE("router: RTP, ZRTP and unknown first bytes are counted, not passed on")
+{
+    connected_hosts h;
+    rtc::router r;
+    recording_agent agent{*h.a->agent};
+    recording_dtls dtls;
+    const net::endpoint peer = ep("10.0.0.2:6000");  // a valid path: the first byte alone decides
+    for (unsigned first : {0x80u, 0x90u, 0xBFu}) r.route(h.w.now, 1, peer, record(std::byte(first), 40), agent, &dtls);
+    r.route(h.w.now, 1, peer, record(std::byte{16}, 40), agent, &dtls);
+    for (unsigned first : {8u, 70u, 100u, 200u}) r.route(h.w.now, 1, peer, record(std::byte(first), 40), agent, &dtls);
+    r.route(h.w.now, 1, peer, bytes_view{}, agent, &dtls);
+    CHECK(r.stats().srtp_reserved == 3);
+    CHECK(r.stats().zrtp == 1);
+    CHECK(r.stats().unknown == 5);  // 70 is ChannelData, but 10.0.0.2 is no TURN server of ours
+    CHECK(dtls.seen.empty());
+    CHECK(agent.stun_seen.empty());
+    CHECK(agent.relay_seen.empty());
+}
+
+TEST_CASE("router: a flood from strangers is counted once each, holds nothing")
+{
+    // Hostile input: many datagrams of every kind from sources that are no valid path. Nothing
+    // reaches DTLS, the agent learns nothing, and the work is one counter step per datagram.
+    connected_hosts h;
+    rtc::router r;
+    recording_agent agent{*h.a->agent};
+    recording_dtls dtls;
+    const auto before = h.a->agent->stats();
+    const std::size_t pairs_before = h.a->agent->pair_count();
+    const std::size_t n = 20000;
+    const std::array<std::byte, 4> firsts{std::byte{23}, std::byte{0x80}, std::byte{17}, std::byte{0xFF}};
+    for (std::size_t i = 0; i < n; ++i) {
+        const net::endpoint source{net::ip_address::v4(0x0A400000u + static_cast<std::uint32_t>(i)), 4000};
+        r.route(h.w.now, 1, source, record(firsts[i % firsts.size()], 100), agent, &dtls);
+        REQUIRE(h.a->agent->queued_events() == 0);
+        REQUIRE(h.a->agent->pair_count() == pairs_before);
+    }
+    const auto& st = r.stats();
+    CHECK(st.dtls_not_valid_path + st.srtp_reserved + st.zrtp + st.unknown == n);
+    CHECK(st.dtls_not_valid_path == n / 4);
+    CHECK(agent.accepts_asked == n / 4);  // only DTLS asks the agent, once each
+    CHECK(dtls.seen.empty());
+    CHECK(h.a->agent->stats().requests_received == before.requests_received);
+    CHECK(h.a->agent->stats().malformed_stun == before.malformed_stun);
+}
+
+TEST_CASE("router: relayed ChannelData and Data reach DTLS as views into the datagram")
+{
+    world w(network_config{});
+    auto& turn = w.add_turn_server(ep("192.0.2.20:3478"), ip("192.0.2.21"));
+    ice::agent_config ca = controlling_config();
+    ca.turn_servers = {{ep("192.0.2.20:3478"), "user", "secret"}};
+    ca.policy = ice::transport_policy::relay;
+    ice::agent_config cb = controlled_config();
+    cb.turn_servers = ca.turn_servers;
+    peer& a = w.add_peer("a", ca, {ep("10.0.0.1:5000")});
+    w.add_peer("b", cb, {ep("10.0.0.2:6000")});
+    w.start_all();
+    REQUIRE(w.run_until([&] { return w.all_connected(); }, 10s));
+    w.run_for(100ms);  // the channel for the selected pair (RFC 8656 12)
+    REQUIRE(a.selected);
+    REQUIRE(a.selected->local.type == ice::candidate_type::relay);
+    const net::endpoint peer_address = a.selected->remote.address;
+    auto* alloc = turn.find_by_client(ep("10.0.0.1:5000"));
+    REQUIRE(alloc != nullptr);
+    std::optional<std::uint16_t> channel;
+    for (const auto& [number, to] : alloc->channels)
+        if (to == peer_address) channel = number;
+    REQUIRE(channel);
+
+    rtc::router r;
+    recording_agent agent{*a.agent};
+    recording_dtls dtls;
+    // ChannelData (RFC 8656 12.4): the DTLS record is its suffix after the 4-byte header.
+    std::vector<std::byte> cd(4 + 64, std::byte{0x5A});
+    peerkit::detail::store_be16(cd.data(), *channel);
+    peerkit::detail::store_be16(cd.data() + 2, 64);
+    cd[4] = std::byte{23};
+    r.route(w.now, 1, turn.address, cd, agent, &dtls);
+    REQUIRE(agent.relay_seen.size() == 1);
+    CHECK(agent.relay_seen[0].data() == cd.data());
+    REQUIRE(dtls.seen.size() == 1);
+    CHECK(dtls.seen[0].data() == cd.data() + 4);
+    CHECK(dtls.seen[0].size() == 64);
+
+    // A Data indication (RFC 8656 11.4): the record is its DATA attribute, a sub-span.
+    std::vector<std::byte> payload(50, std::byte{0x5A});
+    payload[0] = std::byte{22};
+    std::vector<std::byte> buf(200);
+    stun::message_builder b{buf, stun::data_indication, stun::transaction_id{}};
+    b.add(stun::xor_peer_address{peer_address});
+    b.add(stun::data{payload});
+    const auto indication = finish(b);
+    r.route(w.now, 1, turn.address, indication, agent, &dtls);
+    REQUIRE(dtls.seen.size() == 2);
+    CHECK(points_into(dtls.seen[1], indication));
+    CHECK(dtls.seen[1].size() == payload.size());
+    CHECK(std::equal(dtls.seen[1].begin(), dtls.seen[1].end(), payload.begin()));
+
+    // Relayed, but from a peer that is no valid path on the relayed candidate: dropped.
+    std::vector<std::byte> buf2(200);
+    stun::message_builder b2{buf2, stun::data_indication, stun::transaction_id{}};
+    b2.add(stun::xor_peer_address{net::endpoint{peer_address.address(), static_cast<std::uint16_t>(peer_address.port() + 1)}});
+    b2.add(stun::data{payload});
+    r.route(w.now, 1, turn.address, finish(b2), agent, &dtls);
+    CHECK(dtls.seen.size() == 2);
+    CHECK(r.stats().dtls_not_valid_path == 1);
+    // RTP through the relay is reserved like RTP straight from a socket.
+    cd[4] = std::byte{0x80};
+    r.route(w.now, 1, turn.address, cd, agent, &dtls);
+    CHECK(r.stats().srtp_reserved == 1);
+    CHECK(dtls.seen.size() == 2);
+    CHECK(r.stats().from_relay_server == 4);
+    CHECK(r.stats().relayed == 4);
+    CHECK(agent.stun_seen.empty());
+}
+
+TEST_CASE("agent: a check is answered at once, its triggered check due now")
+{
+    // No per-packet tick(): handle_stun does what the request requires (the answer, a
+    // triggered check back, RFC 8445 7.3.1.4) and leaves timers to handle_timeout.
+    crypto::openssl_provider provider;
+    agent_type agent(controlled_config(), seeded_crypto{5});
+    const ice::time_point t0 = ice::time_point{} + 1h;
+    const ice::local_socket s{1, ep("10.0.0.1:5000"), "eth0", false};
+    agent.gather(t0, std::span(&s, 1));
+    const std::string peer_ufrag = "PEER", peer_pwd = "peerpasswordpeerpassword";
+    REQUIRE(agent.set_remote_credentials(peer_ufrag, peer_pwd));
+    while (agent.poll_transmit()) {
+    }
+    while (agent.poll_event()) {
+    }
+    std::array<std::byte, 512> buf{};
+    stun::transaction_id id{};
+    id.bytes[0] = std::byte{7};
+    stun::message_builder b{buf, stun::binding_request, id};
+    b.add(stun::username{std::string(agent.local_ufrag()) + ":" + peer_ufrag});
+    b.add(stun::priority{1853824767u});
+    b.add(stun::ice_controlling{42});
+    b.add_message_integrity(provider.prepare_hmac_sha1(as_bytes(agent.local_pwd())));
+    b.add_fingerprint();
+    const auto check = finish(b);
+    const ice::time_point t1 = t0 + 3s;  // long after the last tick: nothing periodic is due before
+    agent.handle_stun(t1, 1, ep("10.0.0.9:9000"), check);
+    bool answered = false, checked_back = false;
+    while (auto t = agent.poll_transmit()) {
+        auto m = stun::message_view::parse(t->payload);
+        REQUIRE(m);
+        if (m->type() == stun::binding_success && m->id() == id) answered = true;
+        if (m->type() == stun::binding_request) checked_back = true;
+    }
+    CHECK(answered);
+    const auto due = agent.poll_timeout();
+    CHECK((checked_back || (due && *due <= t1)));
+    CHECK(agent.stats().requests_received == 1);
+    CHECK(agent.stats().retransmissions == 0);
+}
+
+namespace {
+// The agent as a permissive router would see it: every path accepted, so what a relay over a
+// stream unwraps reaches the recording DTLS session whatever its source (path validity is
+// tested above; here the question is only where the bytes live).
+struct accept_all_agent : recording_agent {
+    using recording_agent::recording_agent;
+    [[nodiscard]] bool accepts(const ice::path&, const net::endpoint&) { return true; }
+};
+}  // namespace
+
+TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
+{
+    turn_server_model server;
+    server.address = ep("192.0.2.20:3478");
+    server.relay_ip = ip("192.0.2.21");
+    const net::endpoint tcp_client = ep("10.0.0.1:40000");
+    ice::agent_config c;
+    c.policy = ice::transport_policy::relay;
+    ice::turn_server t;
+    t.username = "user";
+    t.password = "secret";
+    t.transport = ice::turn_transport::tcp;
+    t.host = "turn.example";
+    t.port = 3478;
+    t.url = "turn:turn.example?transport=tcp";
+    c.turn_servers.push_back(t);
+    agent_type a(std::move(c), seeded_crypto{7});
+    ice::time_point now = ice::time_point{} + 1h;
+    const ice::local_socket s{1, ep("10.0.0.1:5000"), "eth0", false};
+    a.gather(now, std::span<const ice::local_socket>(&s, 1));
+
+    rtc::router r;
+    accept_all_agent agent(a);
+    recording_dtls dtls;
+    std::optional<ice::connection_id> id;
+    std::vector<std::byte> to_server;
+    std::vector<std::vector<std::byte>> reads;  // what the "connection" delivered, kept alive
+    // Moves the stream both ways; each server message becomes one read through the router.
+    auto pump = [&] {
+        for (int round = 0; round < 20; ++round) {
+            bool moved = false;
+            while (auto cmd = a.poll_stream()) {
+                if (auto* o = std::get_if<ice::stream_open>(&*cmd)) {
+                    id = o->id;
+                    a.handle_stream_connected(now, *id);
+                } else if (auto* w = std::get_if<ice::stream_write>(&*cmd)) {
+                    to_server.insert(to_server.end(), w->bytes.begin(), w->bytes.end());
+                }
+                moved = true;
+            }
+            std::size_t used = 0;
+            for (;;) {
+                auto f = stun::next_stream_frame(bytes_view(to_server).subspan(used));
+                REQUIRE(f);
+                if (!f->complete()) break;
+                server.handle(tcp_client, server.address, f->message);
+                used += f->size;
+            }
+            to_server.erase(to_server.begin(), to_server.begin() + static_cast<std::ptrdiff_t>(used));
+            for (auto& o : server.out) {
+                if (o.to != tcp_client) continue;
+                auto read = o.payload;
+                if ((std::to_integer<unsigned>(read[0]) & 0xF0u) == 0x40u) read.resize(read.size() + ((4 - read.size() % 4) % 4));
+                reads.push_back(std::move(read));
+                r.route_stream(now, *id, reads.back(), agent, &dtls);
+                moved = true;
+            }
+            server.out.clear();
+            if (!moved) return;
+        }
+    };
+    pump();
+    REQUIRE(id);
+    REQUIRE(server.allocations_made == 1);
+    // A remote candidate makes the permission (RFC 8656 9) for the peer.
+    REQUIRE(a.set_remote_credentials("remoteufrag", "remotepasswordremotepass"));
+    ice::candidate remote;
+    remote.type = ice::candidate_type::host;
+    remote.address = ep("198.51.100.7:6000");
+    remote.priority = 2130706431;
+    remote.foundation = "1";
+    REQUIRE(a.add_remote_candidate(now, remote));
+    for (int i = 0; i < 10; ++i) {
+        now += 50ms;
+        a.handle_timeout(now);
+        pump();
+    }
+    REQUIRE(server.permissions_made == 1);
+    const std::size_t relayed_before = r.stats().relayed;
+
+    // The peer sends a DTLS record to our relayed address; the server passes it on over TCP.
+    auto record = std::vector<std::byte>(80, std::byte{0x5A});
+    record[0] = std::byte{22};
+    REQUIRE(!server.allocations.empty());
+    server.handle(remote.address, server.allocations.front().relayed, record);
+    pump();
+    REQUIRE(dtls.seen.size() == 1);
+    CHECK(points_into(dtls.seen[0], reads.back()));  // inside the bytes the connection delivered
+    CHECK(dtls.seen[0].size() == record.size());
+    CHECK(std::equal(dtls.seen[0].begin(), dtls.seen[0].end(), record.begin()));
+    CHECK(r.stats().relayed == relayed_before + 1);
+    CHECK(r.stats().dtls == 1);
+}
