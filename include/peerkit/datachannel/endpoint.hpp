@@ -20,6 +20,7 @@
 // The association's public vocabulary (send_options, association_event): the endpoint speaks
 // the association's language so that the association plugs in without an adapter.
 #include <peerkit/sctp/association_types.hpp>
+#include <peerkit/time.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -38,7 +39,7 @@
 
 namespace peerkit::datachannel {
 
-using time_point = std::chrono::steady_clock::time_point;
+using peerkit::time_point;
 
 // What the data-channel layer needs from SCTP: send a message on a stream with a PPID and
 // reliability options, reset outgoing streams (RFC 6525), and per-stream buffered amounts.

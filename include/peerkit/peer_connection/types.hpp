@@ -6,6 +6,7 @@
 #include <peerkit/error.hpp>
 #include <peerkit/ice/types.hpp>
 #include <peerkit/log.hpp>
+#include <peerkit/time.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -63,8 +64,8 @@ inline std::error_code make_error_code(errc e) noexcept
     return {static_cast<int>(e), category_of<errc>()};
 }
 
-using clock = std::chrono::steady_clock;
-using time_point = clock::time_point;
+using peerkit::clock;
+using peerkit::time_point;
 
 // ---- configuration (RTCConfiguration) -------------------------------------------------------
 // RTCIceServer: "stun:host:port", "turn:host:port[?transport=udp|tcp]", "turns:host:port"

@@ -6,6 +6,7 @@
 #include <peerkit/bytes.hpp>
 #include <peerkit/error.hpp>
 #include <peerkit/log.hpp>
+#include <peerkit/time.hpp>
 
 #include <array>
 #include <chrono>
@@ -87,9 +88,9 @@ inline std::error_code make_error_code(association_errc e) noexcept
     return {static_cast<int>(e), peerkit::category_of<association_errc>()};
 }
 
-using clock = std::chrono::steady_clock;
-using time_point = clock::time_point;
-using duration = clock::duration;
+using peerkit::clock;
+using peerkit::duration;
+using peerkit::time_point;
 
 // RFC 9653 4: error detection method identifiers for the zero checksum extension.
 inline constexpr std::uint32_t edmid_none = 0;

@@ -28,6 +28,7 @@
 #include <peerkit/stun/channel_data.hpp>
 #include <peerkit/stun/credentials.hpp>
 #include <peerkit/stun/message.hpp>
+#include <peerkit/time.hpp>
 
 #include <algorithm>
 #include <array>
@@ -48,9 +49,9 @@
 
 namespace peerkit::turn {
 
-using clock = std::chrono::steady_clock;
-using time_point = clock::time_point;
-using duration = clock::duration;
+using peerkit::clock;
+using peerkit::duration;
+using peerkit::time_point;
 using net::endpoint;
 
 struct client_config {
