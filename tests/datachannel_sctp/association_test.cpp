@@ -23,10 +23,7 @@ static_assert(datachannel::message_transport<sctp::association>);
 namespace {
 sctp::random_source seeded(std::uint64_t seed)
 {
-    auto rng = std::make_shared<peerkit::test::deterministic_random>(seed);
-    return [rng](std::span<std::byte> out) {
-        for (auto& b : out) b = static_cast<std::byte>(rng->next());
-    };
+    return peerkit::test::seeded_random_source{seed};
 }
 
 struct stack {

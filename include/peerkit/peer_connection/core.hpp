@@ -984,15 +984,11 @@ private:
                                   : std::min<std::size_t>(limits_.max_message_size, remote_.max_message_size);
         ac.logger = logger_;
         ac.receive_buffer_size = limits_.receive_buffer_size;
-        const random_type* random = &random_;
-        bool* failed = &random_failed_;
         // A failed draw must not leave zeros: verification tags, initial TSNs and the cookie
-        // secret must be unpredictable (RFC 9260 5.1.3, 5.3.1). The association takes no error
-        // from its source, so the failure is noted here and fails the connection (checked
-        // below and after every pump).
-        association_ = std::make_unique<sctp::association>(ac, [random, failed](std::span<std::byte> out) {
-            if (!random->random_bytes(out)) *failed = true;
-        });
+        // secret must be unpredictable (RFC 9260 5.1.3, 5.3.1). The association ends with
+        // random_source_failed; the failure is also noted here so that it fails the
+        // connection with its reason (checked below and after every pump).
+        association_ = std::make_unique<sctp::association>(ac, noting_random{&random_, &random_failed_});
         check_random();
         datachannel::endpoint_config ec;
         ec.max_message_size = ac.max_message_size;
@@ -1310,6 +1306,19 @@ private:
         PEERKIT_LOG_AT(logger_, log::component::ice, log::level::warn, "remote candidate from ", from,
                        " not added: ", r.error());
     }
+
+    // The connection's random source, borrowed by the association (the core outlives it and
+    // does not move), noting a failed draw for check_random.
+    struct noting_random {
+        const random_type* random;
+        bool* failed;
+        [[nodiscard]] bool random_bytes(mutable_bytes out) const noexcept
+        {
+            if (random->random_bytes(out)) return true;
+            *failed = true;
+            return false;
+        }
+    };
 
     void check_random()
     {
