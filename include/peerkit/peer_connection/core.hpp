@@ -451,8 +451,8 @@ public:
             dtls_->close(now);
             // The goodbye (close_notify) is best effort: a refused send is one more lost datagram,
             // as DTLS does not retransmit alerts anyway; the peer's consent and SCTP timers end
-            // its side, and nothing is sent after this.
-            while (auto d = dtls_->poll_transmit()) (void)agent_->send(now, *d);
+            // its side, and nothing is sent after this. It is counted like any other.
+            while (auto d = dtls_->poll_transmit()) send_datagram(now, *d);
         }
         for (auto& [key, c] : channels_) c.closed = true;
         agent_->close(now);
@@ -1043,17 +1043,17 @@ private:
                     progress = true;
                     // A refused send is a lost packet to SCTP, which retransmits (RFC 9260 6.3.3).
                     if (dtls_)
-                        if (auto r = dtls_->send(now, *p); !r)
+                        if (auto r = dtls_->send(now, *p); !r) {
+                            ++stats_.sctp_packets_not_sent;
                             PEERKIT_LOG_AT(logger_, log::component::dtls, log::level::debug, "SCTP packet of ",
                                            p->size(), " bytes not sent: ", r.error());
+                        }
                 }
             }
             if (dtls_) {
                 while (auto d = dtls_->poll_transmit()) {
                     progress = true;
-                    if (auto r = agent_->send(now, *d); !r)
-                        PEERKIT_LOG_AT(logger_, log::component::ice, log::level::debug, "DTLS datagram of ", d->size(),
-                                       " bytes not sent: ", r.error());
+                    send_datagram(now, *d);
                 }
                 while (auto e = dtls_->poll_event()) {
                     progress = true;
@@ -1319,6 +1319,17 @@ private:
             return false;
         }
     };
+
+    // A DTLS datagram to the agent's selected pair. A refusal (no pair yet, consent lost,
+    // closed) is a lost datagram to DTLS, which retransmits what needs it (RFC 9147 5.8).
+    void send_datagram(time_point now, bytes_view datagram)
+    {
+        if (auto r = agent_->send(now, datagram); !r) {
+            ++stats_.dtls_datagrams_not_sent;
+            PEERKIT_LOG_AT(logger_, log::component::ice, log::level::debug, "DTLS datagram of ", datagram.size(),
+                           " bytes not sent: ", r.error());
+        }
+    }
 
     void check_random()
     {

@@ -271,9 +271,14 @@ struct stats {
     // Everything held on the peer's behalf by the connection: the four above.
     std::uint64_t bytes_held = 0;
     // Results the core could not act on and logged (warning or debug): remote candidates the
-    // ICE agent refused, SCTP packets the association refused.
+    // ICE agent refused, SCTP packets the association refused ...
     std::uint64_t remote_candidates_refused = 0;
     std::uint64_t sctp_packets_refused = 0;
+    // ... SCTP packets the DTLS session refused to send (not connected yet, or closed; SCTP
+    // retransmits them, RFC 9260 6.3.3) and DTLS datagrams the ICE agent refused (no selected
+    // pair yet, consent lost, or closed; DTLS retransmits its handshake, RFC 9147 5.8).
+    std::uint64_t sctp_packets_not_sent = 0;
+    std::uint64_t dtls_datagrams_not_sent = 0;
     // The selected candidate pair (RTCIceCandidatePairStats), as SDP candidate values.
     std::optional<std::string> selected_local_candidate, selected_remote_candidate;
     // Smoothed round-trip time measured by SCTP (RFC 9260 6.3.1 SRTT) over the selected pair.
