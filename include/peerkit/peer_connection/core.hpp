@@ -157,7 +157,7 @@ public:
     using random_type = typename Policy::random;
     using crypto_type = detail::crypto_with_random<typename Policy::crypto, random_type>;
     using agent_type = ice::agent<crypto_type>;
-    using endpoint_type = datachannel::endpoint<sctp::association>;
+    using endpoint_type = datachannel::endpoint;
     using configuration = basic_configuration<certificate_type>;
     using data_channel = basic_data_channel<basic_core>;
     using transmit = ice::transmit;
@@ -551,7 +551,7 @@ public:
     [[nodiscard]] std::size_t channel_buffered_amount(channel_id id) const noexcept
     {
         const auto* e = find(id);
-        return e && e->handle && !e->closed ? e->handle->buffered_amount() : 0;
+        return e && e->handle && !e->closed && association_ ? association_->buffered_amount(e->handle->id()) : 0;
     }
     void channel_set_low_threshold(channel_id id, std::size_t bytes) noexcept
     {
@@ -566,7 +566,8 @@ public:
         if (!e || e->closed) return make_error(errc::channel_error, "send on a closed or unknown data channel");
         if (!e->handle || e->handle->ready_state() != data_channel_state::open)
             return make_error(errc::channel_error, "send on data channel '", e->label, "' before it is open");
-        auto r = binary ? e->handle->send(now, data) : e->handle->send(now, as_string_view(data));
+        // The one copy on the way down: the association's send queue takes the user's bytes.
+        auto r = datachannel::send(now, *endpoint_, *association_, *e->handle, data, binary);
         if (!r) return make_error(errc::channel_error, "data channel '", e->label, "': ", r.error().message());
         ++stats_.messages_sent;
         stats_.bytes_sent += data.size();
@@ -590,7 +591,8 @@ public:
                 if (queued == 0) return make_error(errc::channel_error, "send on data channel '", e->label, "' before it is open");
                 break;
             }
-            auto r = binary ? e->handle->send(now, data) : e->handle->send(now, as_string_view(data));
+            // The one copy on the way down: the association's send queue takes the user's bytes.
+        auto r = datachannel::send(now, *endpoint_, *association_, *e->handle, data, binary);
             if (!r) {
                 if (queued == 0) return make_error(errc::channel_error, "data channel '", e->label, "': ", r.error().message());
                 break;
@@ -775,7 +777,7 @@ private:
         channel_id id{};
         std::string label, protocol;
         data_channel_init init{};
-        std::optional<datachannel::channel<sctp::association>> handle;
+        std::optional<datachannel::channel> handle;
         std::size_t low_threshold = 0;
         bool closed = false;
     };
@@ -996,7 +998,7 @@ private:
         ec.max_channels = limits_.max_data_channels;
         ec.max_partial_bytes = limits_.receive_buffer_size / 2;  // counted in the window (hold_delivered)
         endpoint_ = std::make_unique<endpoint_type>(
-            *association_, dtls_->role() == dtls::role::client ? datachannel::dtls_role::client : datachannel::dtls_role::server,
+            dtls_->role() == dtls::role::client ? datachannel::dtls_role::client : datachannel::dtls_role::server,
             ec);
         for (auto& [key, c] : channels_)
             if (!c.handle && !c.closed) {
@@ -1039,6 +1041,8 @@ private:
                 on_ice_event(now, std::move(*e));
             }
             if (association_) {
+                // What the data-channel endpoint asks of SCTP (DCEP OPEN/ACK, resets, window).
+                if (endpoint_ && datachannel::transmit_to(now, *endpoint_, *association_) != 0) progress = true;
                 while (auto p = association_->poll_transmit()) {
                     progress = true;
                     // A refused send is a lost packet to SCTP, which retransmits (RFC 9260 6.3.3).
@@ -1073,7 +1077,7 @@ private:
                 auto a = association_->poll_event();
                 if (!a) break;
                 progress = true;
-                endpoint_->handle_association_event(now, std::move(*a));
+                endpoint_->handle_association_event(now, std::move(*a), datachannel::stream_counts_of(*association_));
             }
             if (!progress) break;
         }
