@@ -621,3 +621,35 @@ TEST_CASE("open/close churn with 65,535-byte labels leaves nothing held")
     CHECK(p.b.bytes_held() == 0);
     CHECK(ids_used.size() == 1);
 }
+
+TEST_CASE("send borrows the caller's bytes; the OPEN is polled first")
+{
+    pair p;
+    p.open();
+    auto ch = p.a.create_channel(t0, "zero-copy");
+    REQUIRE(ch.has_value());
+    const std::vector<std::byte> data(100, std::byte{7});
+    // The OPEN waits in poll_transmit: data must not overtake it (RFC 8832 6).
+    auto early = ch->send(t0, bytes_view(data));
+    REQUIRE_FALSE(early);
+    CHECK(early.error() == errc::transport_error);
+    int opens = 0;
+    while (auto request = p.a.poll_transmit()) {  // a low threshold (0) for the new id, the OPEN
+        const auto* open = std::get_if<outgoing_message>(&*request);
+        if (open == nullptr) continue;
+        ++opens;
+        CHECK(open->stream == ch->id());
+        CHECK(open->ppid == 50);
+        CHECK(std::holds_alternative<open_message>(*parse_dcep(open->data)));  // valid until the next call
+    }
+    CHECK(opens == 1);
+    // Now the message: what goes to the transport is a view of the caller's buffer, so the
+    // transport's send queue makes the one copy.
+    auto m = ch->send(t0, bytes_view(data));
+    REQUIRE(m);
+    CHECK(m->data.data() == data.data());
+    CHECK(m->data.size() == data.size());
+    CHECK(m->stream == ch->id());
+    CHECK(m->ppid == 53);
+    CHECK_FALSE(m->options.unordered);
+}
