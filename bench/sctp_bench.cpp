@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -19,15 +20,22 @@ namespace {
 
 using namespace peerkit::sctp;
 
-random_source bench_random()
-{
-    auto state = std::make_shared<std::uint64_t>(0x1234567887654321ull);
-    return [state](std::span<std::byte> out) {
+// A linear congruential generator as a crypto::random_source (reproducible; never fails).
+struct lcg_random {
+    std::shared_ptr<std::uint64_t> state;
+    [[nodiscard]] bool random_bytes(std::span<std::byte> out) const noexcept
+    {
         for (auto& b : out) {
             *state = *state * 6364136223846793005ull + 1442695040888963407ull;
             b = static_cast<std::byte>(*state >> 56);
         }
-    };
+        return true;
+    }
+};
+
+random_source bench_random()
+{
+    return lcg_random{std::make_shared<std::uint64_t>(0x1234567887654321ull)};
 }
 
 association_config bench_config(bool zero_checksum)

@@ -46,9 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bytes_view input{reinterpret_cast<const std::byte*>(data), size};
     // Messages: [stream (1)] [ppid selector (1)] [length (1)] [payload...], repeated.
     sink_transport transport;
-    endpoint<sink_transport> ep{transport, (size & 1) != 0 ? dtls_role::client : dtls_role::server,
-                                endpoint_config{.max_message_size = 512, .max_partial_bytes = 1024, .max_channels = 8,
-                                                .max_streams = 16}};
+    endpoint ep{(size & 1) != 0 ? dtls_role::client : dtls_role::server,
+                endpoint_config{.max_message_size = 512, .max_partial_bytes = 1024, .max_channels = 8, .max_streams = 16}};
     const time_point now{};
     ep.handle_transport_open(now);
     static constexpr std::uint32_t ppids[8]{50, 51, 52, 53, 54, 56, 57, 99};
@@ -68,9 +67,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             ep.handle_outgoing_reset(now, ids, (data[at - 1] & 1) != 0);
             break;
         }
-        case 4: if (auto c = ep.get(stream)) (void)c->send(now, payload); break;
+        case 4: if (auto c = ep.get(stream)) (void)datachannel::send(now, ep, transport, *c, payload, true); break;
         default: ep.handle_message(now, stream, ppid, payload); break;
         }
+        transmit_to(now, ep, transport);  // the endpoint's requests, as the core moves them
         while (auto e = ep.poll_event()) {
             if (auto* msg = std::get_if<message_event>(&*e)) check(msg->data.size() <= 512);
         }
@@ -79,6 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(ep.partial_bytes_held() == transport.held && transport.held <= 1024);
     }
     ep.handle_transport_closed(now);
+    transmit_to(now, ep, transport);
     check(ep.channel_count() == 0);
     check(ep.entry_count() == 0 && transport.held == 0);
     return 0;

@@ -29,15 +29,22 @@
 namespace {
 using namespace peerkit::sctp;
 
-random_source fixed_random(std::uint64_t seed)
-{
-    auto state = std::make_shared<std::uint64_t>(seed);
-    return [state](std::span<std::byte> out) {
+// A linear congruential generator as a crypto::random_source (reproducible; never fails).
+struct lcg_random {
+    std::shared_ptr<std::uint64_t> state;
+    [[nodiscard]] bool random_bytes(std::span<std::byte> out) const noexcept
+    {
         for (auto& b : out) {
             *state = *state * 6364136223846793005ull + 1442695040888963407ull;
             b = static_cast<std::byte>(*state >> 56);
         }
-    };
+        return true;
+    }
+};
+
+random_source fixed_random(std::uint64_t seed)
+{
+    return lcg_random{std::make_shared<std::uint64_t>(seed)};
 }
 
 // FNV-1a over key and data, spread over the 32 bytes: deterministic, keyed, cheap.

@@ -41,6 +41,7 @@ TABLE = [
     # codecs: the basics every layer uses
     ("bytes.hpp", "codecs"),
     ("error.hpp", "codecs"),
+    ("time.hpp", "codecs"),
     ("log.hpp", "codecs"),
     ("log/*", "codecs"),
     ("detail/*", "codecs"),

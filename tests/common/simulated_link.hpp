@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -39,6 +40,18 @@ public:
 
 private:
     std::uint64_t state_;
+};
+
+// A crypto::random_source over a deterministic_random; copies share one stream (a machine
+// that holds its source type-erased keeps a copy). Never fails: tests of failure wrap it.
+struct seeded_random_source {
+    std::shared_ptr<deterministic_random> rng;
+    explicit seeded_random_source(std::uint64_t seed) : rng(std::make_shared<deterministic_random>(seed)) {}
+    [[nodiscard]] bool random_bytes(std::span<std::byte> out) const noexcept
+    {
+        for (auto& b : out) b = static_cast<std::byte>(rng->next());
+        return true;
+    }
 };
 
 enum class endpoint { a, b };

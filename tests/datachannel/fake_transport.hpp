@@ -67,7 +67,7 @@ struct fake_transport {
 static_assert(datachannel::message_transport<fake_transport>);
 static_assert(datachannel::holding_transport<fake_transport>);
 
-using fake_endpoint = datachannel::endpoint<fake_transport>;
+using fake_endpoint = datachannel::endpoint;
 
 // Delivers everything `from` sent to `to`'s endpoint, and completes `from`'s resets (the
 // peer sees an incoming reset, the sender a successful outgoing reset). Returns the number
@@ -75,7 +75,8 @@ using fake_endpoint = datachannel::endpoint<fake_transport>;
 inline std::size_t pump_one_way(datachannel::time_point now, fake_transport& from, fake_endpoint& from_ep,
                                 fake_endpoint& to_ep)
 {
-    std::size_t moved = 0;
+    // What the endpoint queued goes into its transport first, as the core moves it.
+    std::size_t moved = datachannel::transmit_to(now, from_ep, from);
     auto messages = std::move(from.sent);
     from.sent.clear();
     for (auto& m : messages) {

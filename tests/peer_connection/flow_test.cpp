@@ -630,3 +630,19 @@ TEST_CASE("ICE restart: new credentials both ways, checks again, the data channe
         CHECK(p->closed_channels.empty());
     }
 }
+
+TEST_CASE("a datagram the ICE agent refuses is counted, not discarded")
+{
+    // Once consent is lost (RFC 7675 5.1: no answer for 30 s) the agent has no pair to send
+    // on; SCTP still retransmits, and each DTLS datagram the agent refuses is counted.
+    pc_world<> w;
+    w.setup_default();
+    const auto id = connect_and_open(w, true);
+    const auto before = w.a.pc->get_stats();
+    CHECK(before.dtls_datagrams_not_sent == 0);  // a pair was selected before DTLS started
+    w.network.block(w.a.address.address(), w.b.address.address());
+    auto ch = *w.a.pc->find_channel(id);
+    REQUIRE(ch.send(w.now, std::string_view("into the void")));
+    REQUIRE(w.run_until([&] { return w.a.pc->get_stats().dtls_datagrams_not_sent > 0; }, 120'000ms));
+    CHECK(w.a.pc->get_stats().packets_sent >= before.packets_sent);
+}

@@ -18,10 +18,7 @@ using peerkit::test::endpoint;
 
 inline random_source seeded_random(std::uint64_t seed)
 {
-    auto rng = std::make_shared<peerkit::test::deterministic_random>(seed);
-    return [rng](std::span<std::byte> out) {
-        for (auto& b : out) b = static_cast<std::byte>(rng->next());
-    };
+    return peerkit::test::seeded_random_source{seed};
 }
 
 inline association_config default_config()

@@ -26,6 +26,7 @@
 #include <peerkit/error.hpp>
 #include <peerkit/ice/types.hpp>
 #include <peerkit/log.hpp>
+#include <peerkit/time.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -50,7 +51,7 @@
 
 namespace peerkit::asio {
 
-using steady_time = std::chrono::steady_clock::time_point;
+using steady_time = peerkit::time_point;
 
 // The runtime-facing machine: str0m's verbs over this layer's datagram types. A core
 // (Boost-free) machine is adapted by a thin wrapper that converts its addresses.

@@ -178,7 +178,8 @@ public:
             pc.resolution_ = std::make_shared<resolution_type>(ex, server_names, v4, v6, logger);
             pc.resolution_->start([weak = pc.driver_->weak(), deferred, observed](std::vector<std::vector<net::ip_address>> addresses) {
                 // The driver's strand, also after close (the held calls complete against a
-                // closed core); nothing if the driver is gone (no call was held).
+                // closed core). post_setup returns false when the driver is gone: then no call
+                // was held and no one waits for the core, so there is nothing to report.
                 (void)weak.post_setup([deferred, observed, addresses = std::move(addresses)](machine_type& m, bool closed) {
                     m.core = deferred->make(addresses, closed);
                     observed->observe(*m.core);

@@ -159,6 +159,7 @@ private:
         tls_.emplace(socket_, tls_context_->context);
         SSL* ssl = tls_->native_handle();
         boost::system::error_code not_ip;
+        // Only the error is wanted: it says whether host_ is an IP literal or a name.
         (void)boost::asio::ip::make_address(host_, not_ip);
         if (!not_ip) {
             // RFC 6125 / RFC 5280: an IP literal is matched against the iPAddress SANs; no SNI

@@ -16,7 +16,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <span>
+#include <type_traits>
+#include <utility>
 
 namespace peerkit::crypto {
 
@@ -46,6 +49,29 @@ template <class R>
 concept random_source = requires(const R& r, mutable_bytes out) {
     { r.random_bytes(out) } noexcept -> std::same_as<bool>;
 };
+
+// Any random_source behind one indirect call, for a machine that is not a template over its
+// source (the SCTP association: a template would make its 2,000 lines a template in every
+// translation unit that names it). It owns a copy of the source; an empty one fails every
+// draw. It models random_source itself, so it nests where a source is expected.
+class any_random_source {
+public:
+    any_random_source() noexcept = default;
+    template <class R>
+        requires random_source<R> && (!std::same_as<std::remove_cvref_t<R>, any_random_source>) &&
+                 std::copy_constructible<std::remove_cvref_t<R>>
+    any_random_source(R&& source)  // NOLINT(google-explicit-constructor): a source converts
+        : draw_([s = std::forward<R>(source)](mutable_bytes out) noexcept { return s.random_bytes(out); })
+    {
+    }
+
+    [[nodiscard]] bool random_bytes(mutable_bytes out) const noexcept { return draw_ && draw_(out); }
+    [[nodiscard]] explicit operator bool() const noexcept { return static_cast<bool>(draw_); }
+
+private:
+    std::function<bool(mutable_bytes)> draw_;
+};
+static_assert(random_source<any_random_source>);
 
 // The whole set. Hash functions take the input in parts, so that MD5(username ":" realm ":"
 // password) needs no concatenation buffer.

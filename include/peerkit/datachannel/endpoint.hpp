@@ -1,16 +1,20 @@
-// The data-channel layer (RFC 8831, RFC 8832) as a sans-IO machine on top of an SCTP message
-// transport: normally peerkit::sctp::association, in tests anything that models
-// datachannel::message_transport.
+// The data-channel layer (RFC 8831, RFC 8832) as a sans-IO machine above an SCTP message
+// transport (normally peerkit::sctp::association; in tests anything that models
+// datachannel::message_transport). It is polled like every other machine: it holds no
+// reference to the transport; what it asks of it (DCEP OPEN and ACK messages, stream resets,
+// receive-window holds, low thresholds) is polled with poll_transmit(), and a user message is
+// validated by send(), which returns what to pass to the transport's send.
 //
-//   datachannel::endpoint<sctp::association> dc{association, dtls_role::client, {}};
+//   datachannel::endpoint dc{dtls_role::client, {}};
 //   auto chat = dc.create_channel(now, "chat", {});          // DCEP OPEN once SCTP is up
-//   while (auto e = association.poll_event()) dc.handle_association_event(now, std::move(*e));
+//   while (auto e = association.poll_event())
+//       dc.handle_association_event(now, std::move(*e), datachannel::stream_counts_of(association));
+//   datachannel::transmit_to(now, dc, association);           // drains dc.poll_transmit()
 //   while (auto e = dc.poll_event()) ...;                       // open, message, close, error
-//   chat->send(now, "hello");
+//   datachannel::send(now, dc, association, *chat, as_bytes("hello"), false);
 //
-// The endpoint never reads a clock and sends nothing by itself except through the transport
-// it was given. Events are queued until polled and never dropped, so a channel that opened
-// before the user looked still reports "open".
+// The endpoint never reads a clock and has no timers. Events are queued until polled and never
+// dropped, so a channel that opened before the user looked still reports "open".
 #pragma once
 
 #include <peerkit/bytes.hpp>
@@ -20,6 +24,7 @@
 // The association's public vocabulary (send_options, association_event): the endpoint speaks
 // the association's language so that the association plugs in without an adapter.
 #include <peerkit/sctp/association_types.hpp>
+#include <peerkit/time.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -38,12 +43,13 @@
 
 namespace peerkit::datachannel {
 
-using time_point = std::chrono::steady_clock::time_point;
+using peerkit::time_point;
 
 // What the data-channel layer needs from SCTP: send a message on a stream with a PPID and
 // reliability options, reset outgoing streams (RFC 6525), and per-stream buffered amounts.
 // sctp::association models it; its events are fed back with handle_association_event (or
-// the handle_* verbs below for other transports).
+// the handle_* verbs below for other transports). The endpoint never calls it: the composer
+// does, with what the endpoint's poll_transmit and send return (transmit_to, send below).
 template <class T>
 concept message_transport = requires(T& t, const T& ct, time_point now, std::uint16_t stream, std::uint32_t ppid,
                                      bytes_view data, const sctp::send_options& options,
@@ -132,15 +138,52 @@ struct error_event {            // "error"
 using event = std::variant<channel_event, open_event, message_event, buffered_amount_low_event, closing_event,
                            close_event, error_event>;
 
-template <message_transport Transport>
-class endpoint;
+// ---- output (poll_transmit, send) ---------------------------------------------------------
+// One message for the transport's send(now, stream, ppid, data, options). `data` is borrowed:
+// from send(), the caller's bytes (valid as long as the caller keeps them); from
+// poll_transmit(), the endpoint's DCEP OPEN or ACK (valid until the next call of a non-const
+// member of the endpoint).
+struct outgoing_message {
+    std::uint16_t stream = 0;
+    std::uint32_t ppid = 0;
+    bytes_view data{};
+    sctp::send_options options{};
+};
+// Reset this outgoing stream (RFC 6525 5.1.2; closing a channel, RFC 8831 6.7).
+struct stream_reset {
+    std::uint16_t stream = 0;
+};
+// The stream's buffered-amount-low threshold (a reused id starts at 0).
+struct low_threshold {
+    std::uint16_t stream = 0;
+    std::size_t bytes = 0;
+};
+// Bytes the endpoint starts or stops holding on the peer's behalf (pieces of partial PPID
+// 52/54 messages), for a transport that counts them in its receive window (holding_transport:
+// hold_delivered / release_delivered).
+struct window_hold {
+    std::size_t bytes = 0;
+};
+struct window_release {
+    std::size_t bytes = 0;
+};
+using transport_request = std::variant<outgoing_message, stream_reset, low_threshold, window_hold, window_release>;
+
+// The negotiated stream counts (sctp::association::outbound_streams / inbound_streams) when
+// the transport comes up: channel ids stay below both. 0 means unknown.
+struct stream_counts {
+    std::uint32_t outbound = 0;
+    std::uint32_t inbound = 0;
+};
 
 // A handle with the browser's RTCDataChannel surface. Cheap to copy; stays valid (and reads
 // as closed) after its channel closed and even after the id was reused by a new channel.
-template <message_transport Transport>
-class channel {
+// (A template only so that its members can be read before the endpoint is complete: the
+// one instance is datachannel::channel.)
+template <class Endpoint>
+class basic_channel {
 public:
-    channel() = default;
+    basic_channel() = default;
 
     [[nodiscard]] std::uint16_t id() const noexcept { return id_; }
     [[nodiscard]] std::string_view label() const noexcept { return st() ? std::string_view(st()->label) : ""; }
@@ -160,10 +203,7 @@ public:
     {
         return st() ? st()->state : ready_state::closed;
     }
-    [[nodiscard]] std::size_t buffered_amount() const noexcept
-    {
-        return st() && st()->state != ready_state::closed ? ep_->transport().buffered_amount(id_) : 0;
-    }
+    // The buffered amount lives in the transport (sctp::association::buffered_amount(id())).
     [[nodiscard]] std::size_t buffered_amount_low_threshold() const noexcept
     {
         return st() ? st()->low_threshold : 0;
@@ -172,53 +212,51 @@ public:
     {
         if (auto* s = st()) {
             s->low_threshold = bytes;
-            ep_->transport().set_buffered_amount_low_threshold(id_, bytes);
+            ep_->queue(low_threshold{id_, bytes});
         }
     }
-    result<void> send(time_point now, std::string_view text) { return send_impl(now, as_bytes(text), false); }
-    result<void> send(time_point now, bytes_view binary) { return send_impl(now, binary, true); }
+    // Validates a message for this channel and returns what to hand to the transport's send
+    // (datachannel::send does both); nothing is copied here.
+    result<outgoing_message> send(time_point now, std::string_view text) const { return send_impl(now, as_bytes(text), false); }
+    result<outgoing_message> send(time_point now, bytes_view binary) const { return send_impl(now, binary, true); }
     result<void> close(time_point now)
     {
         if (!st()) return {};
         return ep_->close(now, id_);
     }
 
-    friend bool operator==(const channel& a, const channel& b) noexcept
+    friend bool operator==(const basic_channel& a, const basic_channel& b) noexcept
     {
         return a.ep_ == b.ep_ && a.id_ == b.id_ && a.generation_ == b.generation_;
     }
 
 private:
-    friend class endpoint<Transport>;
-    channel(endpoint<Transport>* ep, std::uint16_t id, std::uint64_t generation) noexcept
+    friend Endpoint;
+    basic_channel(Endpoint* ep, std::uint16_t id, std::uint64_t generation) noexcept
         : ep_(ep), id_(id), generation_(generation)
     {
     }
     auto* st() const noexcept { return ep_ ? ep_->find(id_, generation_) : nullptr; }
-    result<void> send_impl(time_point now, bytes_view data, bool binary)
+    result<outgoing_message> send_impl(time_point now, bytes_view data, bool binary) const
     {
         if (!st()) return make_error(errc::no_such_channel, "data channel ", id_, " no longer exists");
         return ep_->send(now, id_, data, binary);
     }
 
-    endpoint<Transport>* ep_ = nullptr;
+    Endpoint* ep_ = nullptr;
     std::uint16_t id_ = 0;
     std::uint64_t generation_ = 0;
 };
 
-template <message_transport Transport>
+class endpoint;
+using channel = basic_channel<endpoint>;
+
 class endpoint {
 public:
-    using channel_type_handle = channel<Transport>;
-
-    endpoint(Transport& transport, dtls_role role, endpoint_config config = {})
-        : transport_(&transport), role_(role), config_(config)
-    {
-    }
+    explicit endpoint(dtls_role role, endpoint_config config = {}) : role_(role), config_(config) {}
     endpoint(const endpoint&) = delete;
     endpoint& operator=(const endpoint&) = delete;
 
-    [[nodiscard]] Transport& transport() const noexcept { return *transport_; }
     [[nodiscard]] const endpoint_config& config() const noexcept { return config_; }
     [[nodiscard]] bool transport_open() const noexcept { return transport_open_; }
     // The number of channels not yet closed.
@@ -233,7 +271,8 @@ public:
         std::size_t n = 0;
         for (const auto& [id, s] : channels_)
             n += channel_entry_overhead + s.label.capacity() + s.protocol.capacity() + s.partial.capacity();
-        n += scratch_.capacity();
+        n += polled_.capacity();
+        for (const auto& r : out_) n += sizeof(queued_request) + r.bytes.capacity();
         for (const auto& e : events_) {
             n += sizeof(event);
             if (const auto* m = std::get_if<message_event>(&e)) n += m->data.capacity();
@@ -250,7 +289,7 @@ public:
 
     // createDataChannel(label, init). Before the transport is up the channel is
     // "connecting"; its DCEP OPEN goes out (or, negotiated, it opens) when it comes up.
-    result<channel<Transport>> create_channel(time_point now, std::string_view label, const channel_init& init = {})
+    result<channel> create_channel(time_point now, std::string_view label, const channel_init& init = {})
     {
         if (init.max_packet_life_time && init.max_retransmits)
             return make_error(errc::invalid_parameters,
@@ -285,15 +324,15 @@ public:
         // A refused OPEN closes the channel and erases its entry (`s` dangles then); the handle
         // still names it, and reads as closed.
         if (transport_open_) announce_local(now, id, s);
-        return channel<Transport>(this, id, generation);
+        return channel(this, id, generation);
     }
 
     // The handle of a live (not closed) channel, e.g. after a channel_event.
-    [[nodiscard]] std::optional<channel<Transport>> get(std::uint16_t id) noexcept
+    [[nodiscard]] std::optional<channel> get(std::uint16_t id) noexcept
     {
         auto it = channels_.find(id);
         if (it == channels_.end() || it->second.state == ready_state::closed) return std::nullopt;
-        return channel<Transport>(this, id, it->second.generation);
+        return channel(this, id, it->second.generation);
     }
 
     std::optional<event> poll_event()
@@ -304,13 +343,42 @@ public:
         return e;
     }
 
+    // What the endpoint asks of the transport, in order. An outgoing_message's bytes are valid
+    // until the next call of a non-const member. Drain it before passing a send() result to
+    // the transport, so that a channel's DCEP OPEN precedes its data (RFC 8832 6); send()
+    // refuses while something waits here.
+    std::optional<transport_request> poll_transmit()
+    {
+        // What the previous call lent out is done with: freed, so that an OPEN with long
+        // strings (up to 128 KiB) is not kept (each queued message has its own buffer).
+        std::vector<std::byte>().swap(polled_);
+        if (out_.empty()) return std::nullopt;
+        queued_request& q = out_.front();
+        if (auto* m = std::get_if<outgoing_message>(&q.request)) {
+            polled_ = std::move(q.bytes);
+            m->data = polled_;
+        }
+        transport_request r = q.request;
+        out_.pop_front();
+        return r;
+    }
+
+    // The transport refused what poll_transmit gave for this stream (a DCEP message or a
+    // reset): the channel fails with the reason (an error event, then close), as a browser's
+    // channel does when its transport refuses; with no channel there, the error alone.
+    void handle_transmit_failure(time_point, std::uint16_t stream, const peerkit::error& e)
+    {
+        if (channel_state* s = live(stream)) fail(stream, *s, e);
+        else events_.push_back(error_event{stream, e});
+    }
+
     // ---- input from the transport ------------------------------------------------------
     // The SCTP association is established: pending channels open.
-    void handle_transport_open(time_point now)
+    void handle_transport_open(time_point now, stream_counts counts = {})
     {
         if (transport_open_) return;
         transport_open_ = true;
-        update_max_streams();
+        update_max_streams(counts);
         // In creation order, so OPENs and open events come in the order the user created them.
         std::vector<std::pair<std::uint64_t, std::uint16_t>> pending;
         for (auto& [id, s] : channels_)
@@ -350,7 +418,7 @@ public:
         case ppid::string_partial:
         case ppid::binary_partial: break;
         default: {
-            if (auto* s = live(stream))
+            if (live(stream) != nullptr)
                 events_.push_back(error_event{stream, make_error(errc::unexpected_ppid, "message with PPID ",
                                                                  ppid_value, " on data channel ", stream,
                                                                  " dropped (RFC 8831 8)")});
@@ -418,9 +486,8 @@ public:
                 s->state = ready_state::closing;
                 events_.push_back(closing_event{id});
             }
-            // A failure is reported by request_reset (error event, channel closed), so its
-            // result needs nothing more here; it may have closed (erased) the channel.
-            if (!s->local_reset_requested) (void)request_reset(now, id, *s);
+            // request_reset may have closed (erased) the channel.
+            if (!s->local_reset_requested) request_reset(now, id, *s);
             s = live(id);
             if (s != nullptr && s->local_reset_done) finish_close(id, *s);
         };
@@ -459,13 +526,14 @@ public:
             events_.push_back(buffered_amount_low_event{stream});
     }
 
-    // Feeds one event of sctp::association (poll_event) to the endpoint.
-    void handle_association_event(time_point now, sctp::association_event&& e)
+    // Feeds one event of sctp::association (poll_event) to the endpoint, with the association's
+    // stream counts (stream_counts_of) for when it reports connected.
+    void handle_association_event(time_point now, sctp::association_event&& e, stream_counts counts = {})
     {
         if (auto* m = std::get_if<sctp::message_event>(&e)) {
             handle_message(now, m->stream, m->ppid, std::move(m->data));
         } else if (std::holds_alternative<sctp::connected_event>(e)) {
-            handle_transport_open(now);
+            handle_transport_open(now, counts);
         } else if (auto* in = std::get_if<sctp::incoming_streams_reset_event>(&e)) {
             handle_incoming_reset(now, in->streams);
         } else if (auto* out = std::get_if<sctp::outgoing_streams_reset_event>(&e)) {
@@ -480,7 +548,7 @@ public:
     }
 
 private:
-    friend class channel<Transport>;
+    friend class basic_channel<endpoint>;
 
     struct channel_state {
         std::uint64_t generation = 0;
@@ -538,16 +606,21 @@ private:
         return ids;
     }
 
-    void update_max_streams() noexcept
+    void update_max_streams(stream_counts counts) noexcept
     {
-        if constexpr (requires(const Transport& t) {
-                          { t.outbound_streams() } -> std::convertible_to<std::uint32_t>;
-                          { t.inbound_streams() } -> std::convertible_to<std::uint32_t>;
-                      }) {
-            const std::uint32_t out = transport_->outbound_streams();
-            const std::uint32_t in = transport_->inbound_streams();
-            if (out != 0 && in != 0) config_.max_streams = std::min({config_.max_streams, out, in});
-        }
+        if (counts.outbound != 0 && counts.inbound != 0)
+            config_.max_streams = std::min({config_.max_streams, counts.outbound, counts.inbound});
+    }
+
+    // What poll_transmit hands out; a DCEP message keeps its bytes here until then.
+    struct queued_request {
+        transport_request request;
+        std::vector<std::byte> bytes{};
+    };
+    void queue(transport_request r) { out_.push_back(queued_request{r}); }
+    void queue_message(std::uint16_t stream, ppid p, std::vector<std::byte>&& bytes)
+    {
+        out_.push_back(queued_request{outgoing_message{stream, static_cast<std::uint32_t>(p), {}, {}}, std::move(bytes)});
     }
 
     result<std::uint16_t> allocate_id() const
@@ -567,13 +640,13 @@ private:
         s.generation = ++generation_;
         ++live_channels_;
         // A reused stream id must not inherit the previous channel's threshold.
-        transport_->set_buffered_amount_low_threshold(id, 0);
+        queue(low_threshold{id, 0});
         return s;
     }
 
     // A locally created channel meets an open transport: negotiated ones open at once, the
     // others send DCEP OPEN (RFC 8832 6) and open too: they may send before the ACK, ordered.
-    void announce_local(time_point now, std::uint16_t id, channel_state& s)
+    void announce_local(time_point, std::uint16_t id, channel_state& s)
     {
         if (!s.negotiated) {
             open_message open;
@@ -583,20 +656,14 @@ private:
                                                  : (s.max_packet_life_time ? *s.max_packet_life_time : 0u);
             open.label = s.label;
             open.protocol = s.protocol;
-            scratch_.resize(open.size());
-            auto written = open.write(scratch_);
+            std::vector<std::byte> bytes(open.size());
+            auto written = open.write(bytes);
             if (!written) {
                 fail(id, s, written.error());
                 return;
             }
-            auto sent = transport_->send(now, id, static_cast<std::uint32_t>(ppid::dcep), bytes_view(scratch_),
-                                         sctp::send_options{});
-            // An OPEN with long strings (up to 128 KiB) does not keep its buffer.
-            if (scratch_.capacity() > scratch_kept) std::vector<std::byte>().swap(scratch_);
-            if (!sent) {
-                fail(id, s, sent.error());
-                return;
-            }
+            // Polled; a refusal comes back through handle_transmit_failure.
+            queue_message(id, ppid::dcep, std::move(bytes));
             s.awaiting_ack = true;
         }
         s.state = ready_state::open;
@@ -610,7 +677,7 @@ private:
         return static_cast<channel_type>(t);
     }
 
-    void handle_dcep(time_point now, std::uint16_t stream, const std::vector<std::byte>& data)
+    void handle_dcep(time_point, std::uint16_t stream, const std::vector<std::byte>& data)
     {
         auto msg = parse_dcep(data);
         if (!msg) {
@@ -631,15 +698,10 @@ private:
         }
         if (live_channels_ >= config_.max_channels) {
             // Refuse by resetting the stream, as a closed channel would be (RFC 8831 6.7).
-            std::uint16_t ids[1]{stream};
-            if (auto r = transport_->reset_streams(now, ids); !r)
-                // No channel to report on: the peer's channel stays half-open on its side until
-                // the association ends; what failed is in the event of a channel that exists
-                // only for this report (stream id, reason).
-                events_.push_back(error_event{stream, make_error(errc::transport_error, "refusing DATA_CHANNEL_OPEN on stream ",
-                                                                 stream, " (", config_.max_channels,
-                                                                 " channels open): stream reset failed: ",
-                                                                 r.error().message())});
+            // A refused reset comes back through handle_transmit_failure: no channel to report
+            // on, so an error event names the stream (the peer's channel stays half-open on its
+            // side until the association ends).
+            queue(stream_reset{stream});
             return;
         }
         channel_state& s = emplace(stream);
@@ -652,20 +714,18 @@ private:
         const auto clamp16 = [](std::uint32_t v) { return static_cast<std::uint16_t>(v > 0xffff ? 0xffff : v); };
         if (is_rexmit(open.type)) s.max_retransmits = clamp16(open.reliability);
         if (is_timed(open.type)) s.max_packet_life_time = clamp16(open.reliability);
-        const std::byte ack{message_type_ack};
-        auto sent = transport_->send(now, stream, static_cast<std::uint32_t>(ppid::dcep), bytes_view(&ack, 1),
-                                     sctp::send_options{});
+        // Polled; a refusal comes back through handle_transmit_failure (error, then close).
+        queue_message(stream, ppid::dcep, std::vector<std::byte>{std::byte{message_type_ack}});
         events_.push_back(channel_event{stream});
-        if (!sent) {
-            fail(stream, s, sent.error());
-            return;
-        }
         s.state = ready_state::open;
         events_.push_back(open_event{stream});
     }
 
-    result<void> send(time_point now, std::uint16_t id, bytes_view data, bool binary)
+    result<outgoing_message> send(time_point, std::uint16_t id, bytes_view data, bool binary)
     {
+        if (!out_.empty())
+            return make_error(errc::transport_error, "data channel ", id,
+                              ": poll_transmit the endpoint's queued requests first (a DCEP OPEN precedes data, RFC 8832 6)");
         channel_state* s = live(id);
         if (s == nullptr || s->state != ready_state::open)
             return make_error(errc::channel_not_open, "data channel ", id, " is ",
@@ -682,7 +742,7 @@ private:
         static constexpr std::byte zero[1]{};
         const bool empty = data.empty();
         const ppid p = binary ? (empty ? ppid::binary_empty : ppid::binary) : (empty ? ppid::string_empty : ppid::string);
-        return transport_->send(now, id, static_cast<std::uint32_t>(p), empty ? bytes_view(zero, 1) : data, options);
+        return outgoing_message{id, static_cast<std::uint32_t>(p), empty ? bytes_view(zero, 1) : data, options};
     }
 
     result<void> close(time_point now, std::uint16_t id)
@@ -696,23 +756,20 @@ private:
         s->state = ready_state::closing;
         // RFC 8831 6.7: closing is resetting our outgoing stream; the peer answers by resetting
         // its own, and the channel is closed when both are.
-        return request_reset(now, id, *s);
+        request_reset(now, id, *s);
+        return {};
     }
 
-    result<void> request_reset(time_point now, std::uint16_t id, channel_state& s)
+    // Polled (stream_reset); a refusal comes back through handle_transmit_failure, which
+    // reports it and closes the channel.
+    void request_reset(time_point, std::uint16_t id, channel_state& s)
     {
         s.local_reset_requested = true;
         if (!transport_open_) {
             finish_close(id, s);
-            return {};
+            return;
         }
-        const std::uint16_t ids[1]{id};
-        auto r = transport_->reset_streams(now, ids);
-        if (!r) {
-            events_.push_back(error_event{id, r.error()});
-            finish_close(id, s);
-        }
-        return r;
+        queue(stream_reset{id});
     }
 
     void fail(std::uint16_t id, channel_state& s, const peerkit::error& e)
@@ -738,17 +795,14 @@ private:
     {
         s.partial_held += bytes;
         partial_bytes_ += bytes;
-        if constexpr (holding_transport<Transport>) transport_->hold_delivered(bytes);
+        queue(window_hold{bytes});
     }
     void release_partial(channel_state& s)
     {
         const std::size_t bytes = s.partial_held;
         s.partial_held = 0;
         partial_bytes_ -= bytes;
-        // A reopened window's update SACK is queued by the association itself (its
-        // poll_transmit); the result only says that one is due.
-        if constexpr (holding_transport<Transport>)
-            if (bytes != 0) (void)transport_->release_delivered(bytes);
+        if (bytes != 0) queue(window_release{bytes});
     }
     void drop_partial(channel_state& s)
     {
@@ -764,7 +818,6 @@ private:
                                                      " bytes of partial messages held at once); dropped")});
     }
 
-    Transport* transport_;
     dtls_role role_;
     endpoint_config config_;
     bool transport_open_ = false;
@@ -773,8 +826,61 @@ private:
     std::size_t partial_bytes_ = 0;  // sum of channel_state::partial_held
     std::unordered_map<std::uint16_t, channel_state> channels_{};
     std::deque<event> events_{};
-    static constexpr std::size_t scratch_kept = 1024;
-    std::vector<std::byte> scratch_{};
+    std::deque<queued_request> out_{};
+    std::vector<std::byte> polled_{};  // the DCEP message poll_transmit last lent out
 };
+
+// ---- composing with a transport -------------------------------------------------------------
+template <class T>
+[[nodiscard]] stream_counts stream_counts_of(const T& transport) noexcept
+{
+    if constexpr (requires {
+                      { transport.outbound_streams() } -> std::convertible_to<std::uint32_t>;
+                      { transport.inbound_streams() } -> std::convertible_to<std::uint32_t>;
+                  })
+        return {transport.outbound_streams(), transport.inbound_streams()};
+    else
+        return {};
+}
+
+// Moves what the endpoint queued (poll_transmit) into the transport; a refused message or
+// reset goes back to the endpoint (handle_transmit_failure). Returns the requests moved.
+template <message_transport T>
+std::size_t transmit_to(time_point now, endpoint& ep, T& transport)
+{
+    std::size_t moved = 0;
+    while (auto r = ep.poll_transmit()) {
+        ++moved;
+        if (auto* m = std::get_if<outgoing_message>(&*r)) {
+            if (auto sent = transport.send(now, m->stream, m->ppid, m->data, m->options); !sent)
+                ep.handle_transmit_failure(now, m->stream, sent.error());
+        } else if (auto* reset = std::get_if<stream_reset>(&*r)) {
+            const std::uint16_t ids[1]{reset->stream};
+            if (auto done = transport.reset_streams(now, ids); !done)
+                ep.handle_transmit_failure(now, reset->stream, done.error());
+        } else if (auto* low = std::get_if<low_threshold>(&*r)) {
+            transport.set_buffered_amount_low_threshold(low->stream, low->bytes);
+        } else if (auto* hold = std::get_if<window_hold>(&*r)) {
+            if constexpr (holding_transport<T>) transport.hold_delivered(hold->bytes);
+        } else if (auto* release = std::get_if<window_release>(&*r)) {
+            // A reopened window's update SACK is queued by the association itself (its
+            // poll_transmit); the result only says that one is due.
+            if constexpr (holding_transport<T>) (void)transport.release_delivered(release->bytes);
+        }
+    }
+    return moved;
+}
+
+// One user message on `ch`: the endpoint validates it (after its queued requests went out,
+// so an OPEN precedes the data) and the transport copies it once, into its send queue. That
+// is the only copy on the way down: outgoing_message borrows the caller's bytes.
+template <message_transport T>
+result<void> send(time_point now, endpoint& ep, T& transport, const channel& ch, bytes_view data, bool binary)
+{
+    transmit_to(now, ep, transport);
+    auto m = binary ? ch.send(now, data) : ch.send(now, as_string_view(data));
+    if (!m) return m.error();
+    return transport.send(now, m->stream, m->ppid, m->data, m->options);
+}
 
 }  // namespace peerkit::datachannel

@@ -31,6 +31,7 @@
 #include <peerkit/dtls/srtp.hpp>
 #include <peerkit/error.hpp>
 #include <peerkit/log.hpp>
+#include <peerkit/time.hpp>
 
 #include <array>
 #include <chrono>
@@ -45,8 +46,8 @@
 
 namespace peerkit::dtls {
 
-using clock = std::chrono::steady_clock;
-using time_point = clock::time_point;
+using peerkit::clock;
+using peerkit::time_point;
 
 // RFC 8842 section 5: a=setup:active -> client, a=setup:passive -> server.
 enum class role : std::uint8_t { client, server };

@@ -165,7 +165,7 @@ public:
 
     // ---- outputs --------------------------------------------------------------------------------
     // Bytes for the server: a datagram from socket() to server(), or a write on connection().
-    std::optional<std::vector<std::byte>> poll_output() { return client_.poll_transmit(); }
+    std::optional<std::vector<std::byte>> poll_output() { return client_.take_transmit(); }
     std::optional<turn::event> poll_event() { return client_.poll_event(); }
 
     // ---- the agent's bookkeeping -------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 #include <peerkit/error.hpp>
 #include <peerkit/ice/candidate.hpp>
+#include <peerkit/time.hpp>
 
 #include <array>
 #include <chrono>
@@ -17,9 +18,9 @@
 
 namespace peerkit::ice {
 
-using clock = std::chrono::steady_clock;
-using time_point = clock::time_point;
-using duration = clock::duration;
+using peerkit::clock;
+using peerkit::duration;
+using peerkit::time_point;
 
 // RFC 8445 6.1.1: the offerer is controlling unless it is lite and the answerer is full.
 enum class role : std::uint8_t { controlling, controlled };

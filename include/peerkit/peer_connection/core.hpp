@@ -159,7 +159,7 @@ public:
     using random_type = typename Policy::random;
     using crypto_type = detail::crypto_with_random<typename Policy::crypto, random_type>;
     using agent_type = ice::agent<crypto_type>;
-    using endpoint_type = datachannel::endpoint<sctp::association>;
+    using endpoint_type = datachannel::endpoint;
     using configuration = basic_configuration<certificate_type>;
     using data_channel = basic_data_channel<basic_core>;
     using transmit = ice::transmit;
@@ -442,8 +442,8 @@ public:
             dtls_->close(now);
             // The goodbye (close_notify) is best effort: a refused send is one more lost datagram,
             // as DTLS does not retransmit alerts anyway; the peer's consent and SCTP timers end
-            // its side, and nothing is sent after this.
-            while (auto d = dtls_->poll_transmit()) (void)agent_->send(now, *d);
+            // its side, and nothing is sent after this. It is counted like any other.
+            while (auto d = dtls_->poll_transmit()) send_datagram(now, *d);
         }
         for (auto& [key, c] : channels_) c.closed = true;
         agent_->close(now);
@@ -545,7 +545,7 @@ public:
     [[nodiscard]] std::size_t channel_buffered_amount(channel_id id) const noexcept
     {
         const auto* e = find(id);
-        return e && e->handle && !e->closed ? e->handle->buffered_amount() : 0;
+        return e && e->handle && !e->closed && association_ ? association_->buffered_amount(e->handle->id()) : 0;
     }
     void channel_set_low_threshold(channel_id id, std::size_t bytes) noexcept
     {
@@ -560,7 +560,8 @@ public:
         if (!e || e->closed) return make_error(errc::channel_error, "send on a closed or unknown data channel");
         if (!e->handle || e->handle->ready_state() != data_channel_state::open)
             return make_error(errc::channel_error, "send on data channel '", e->label, "' before it is open");
-        auto r = binary ? e->handle->send(now, data) : e->handle->send(now, as_string_view(data));
+        // The one copy on the way down: the association's send queue takes the user's bytes.
+        auto r = datachannel::send(now, *endpoint_, *association_, *e->handle, data, binary);
         if (!r) return make_error(errc::channel_error, "data channel '", e->label, "': ", r.error().message());
         ++stats_.messages_sent;
         stats_.bytes_sent += data.size();
@@ -584,7 +585,8 @@ public:
                 if (queued == 0) return make_error(errc::channel_error, "send on data channel '", e->label, "' before it is open");
                 break;
             }
-            auto r = binary ? e->handle->send(now, data) : e->handle->send(now, as_string_view(data));
+            // The one copy on the way down: the association's send queue takes the user's bytes.
+        auto r = datachannel::send(now, *endpoint_, *association_, *e->handle, data, binary);
             if (!r) {
                 if (queued == 0) return make_error(errc::channel_error, "data channel '", e->label, "': ", r.error().message());
                 break;
@@ -769,7 +771,7 @@ private:
         channel_id id{};
         std::string label, protocol;
         data_channel_init init{};
-        std::optional<datachannel::channel<sctp::association>> handle;
+        std::optional<datachannel::channel> handle;
         std::size_t low_threshold = 0;
         bool closed = false;
     };
@@ -979,15 +981,11 @@ private:
                                   : std::min<std::size_t>(limits_.max_message_size, remote_.max_message_size);
         ac.logger = logger_;
         ac.receive_buffer_size = limits_.receive_buffer_size;
-        const random_type* random = &random_;
-        bool* failed = &random_failed_;
         // A failed draw must not leave zeros: verification tags, initial TSNs and the cookie
-        // secret must be unpredictable (RFC 9260 5.1.3, 5.3.1). The association takes no error
-        // from its source, so the failure is noted here and fails the connection (checked
-        // below and after every pump).
-        association_ = std::make_unique<sctp::association>(ac, [random, failed](std::span<std::byte> out) {
-            if (!random->random_bytes(out)) *failed = true;
-        });
+        // secret must be unpredictable (RFC 9260 5.1.3, 5.3.1). The association ends with
+        // random_source_failed; the failure is also noted here so that it fails the
+        // connection with its reason (checked below and after every pump).
+        association_ = std::make_unique<sctp::association>(ac, noting_random{&random_, &random_failed_});
         check_random();
         datachannel::endpoint_config ec;
         ec.max_message_size = ac.max_message_size;
@@ -995,7 +993,7 @@ private:
         ec.max_channels = limits_.max_data_channels;
         ec.max_partial_bytes = limits_.receive_buffer_size / 2;  // counted in the window (hold_delivered)
         endpoint_ = std::make_unique<endpoint_type>(
-            *association_, dtls_->role() == dtls::role::client ? datachannel::dtls_role::client : datachannel::dtls_role::server,
+            dtls_->role() == dtls::role::client ? datachannel::dtls_role::client : datachannel::dtls_role::server,
             ec);
         for (auto& [key, c] : channels_)
             if (!c.handle && !c.closed) {
@@ -1038,21 +1036,23 @@ private:
                 on_ice_event(now, std::move(*e));
             }
             if (association_) {
+                // What the data-channel endpoint asks of SCTP (DCEP OPEN/ACK, resets, window).
+                if (endpoint_ && datachannel::transmit_to(now, *endpoint_, *association_) != 0) progress = true;
                 while (auto p = association_->poll_transmit()) {
                     progress = true;
                     // A refused send is a lost packet to SCTP, which retransmits (RFC 9260 6.3.3).
                     if (dtls_)
-                        if (auto r = dtls_->send(now, *p); !r)
+                        if (auto r = dtls_->send(now, *p); !r) {
+                            ++stats_.sctp_packets_not_sent;
                             PEERKIT_LOG_AT(logger_, log::component::dtls, log::level::debug, "SCTP packet of ",
                                            p->size(), " bytes not sent: ", r.error());
+                        }
                 }
             }
             if (dtls_) {
                 while (auto d = dtls_->poll_transmit()) {
                     progress = true;
-                    if (auto r = agent_->send(now, *d); !r)
-                        PEERKIT_LOG_AT(logger_, log::component::ice, log::level::debug, "DTLS datagram of ", d->size(),
-                                       " bytes not sent: ", r.error());
+                    send_datagram(now, *d);
                 }
                 while (auto e = dtls_->poll_event()) {
                     progress = true;
@@ -1072,7 +1072,7 @@ private:
                 auto a = association_->poll_event();
                 if (!a) break;
                 progress = true;
-                endpoint_->handle_association_event(now, std::move(*a));
+                endpoint_->handle_association_event(now, std::move(*a), datachannel::stream_counts_of(*association_));
             }
             if (!progress) break;
         }
@@ -1293,6 +1293,30 @@ private:
         ++stats_.remote_candidates_refused;
         PEERKIT_LOG_AT(logger_, log::component::ice, log::level::warn, "remote candidate from ", from,
                        " not added: ", r.error());
+    }
+
+    // The connection's random source, borrowed by the association (the core outlives it and
+    // does not move), noting a failed draw for check_random.
+    struct noting_random {
+        const random_type* random;
+        bool* failed;
+        [[nodiscard]] bool random_bytes(mutable_bytes out) const noexcept
+        {
+            if (random->random_bytes(out)) return true;
+            *failed = true;
+            return false;
+        }
+    };
+
+    // A DTLS datagram to the agent's selected pair. A refusal (no pair yet, consent lost,
+    // closed) is a lost datagram to DTLS, which retransmits what needs it (RFC 9147 5.8).
+    void send_datagram(time_point now, bytes_view datagram)
+    {
+        if (auto r = agent_->send(now, datagram); !r) {
+            ++stats_.dtls_datagrams_not_sent;
+            PEERKIT_LOG_AT(logger_, log::component::ice, log::level::debug, "DTLS datagram of ", datagram.size(),
+                           " bytes not sent: ", r.error());
+        }
     }
 
     void check_random()

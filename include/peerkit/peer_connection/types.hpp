@@ -6,6 +6,7 @@
 #include <peerkit/error.hpp>
 #include <peerkit/ice/types.hpp>
 #include <peerkit/log.hpp>
+#include <peerkit/time.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -63,8 +64,8 @@ inline std::error_code make_error_code(errc e) noexcept
     return {static_cast<int>(e), category_of<errc>()};
 }
 
-using clock = std::chrono::steady_clock;
-using time_point = clock::time_point;
+using peerkit::clock;
+using peerkit::time_point;
 
 // ---- configuration (RTCConfiguration) -------------------------------------------------------
 // RTCIceServer: "stun:host:port", "turn:host:port[?transport=udp|tcp]", "turns:host:port"
@@ -287,9 +288,14 @@ struct stats {
     // Everything held on the peer's behalf by the connection: the four above.
     std::uint64_t bytes_held = 0;
     // Results the core could not act on and logged (warning or debug): remote candidates the
-    // ICE agent refused, SCTP packets the association refused.
+    // ICE agent refused, SCTP packets the association refused ...
     std::uint64_t remote_candidates_refused = 0;
     std::uint64_t sctp_packets_refused = 0;
+    // ... SCTP packets the DTLS session refused to send (not connected yet, or closed; SCTP
+    // retransmits them, RFC 9260 6.3.3) and DTLS datagrams the ICE agent refused (no selected
+    // pair yet, consent lost, or closed; DTLS retransmits its handshake, RFC 9147 5.8).
+    std::uint64_t sctp_packets_not_sent = 0;
+    std::uint64_t dtls_datagrams_not_sent = 0;
     // The selected candidate pair (RTCIceCandidatePairStats), as SDP candidate values.
     std::optional<std::string> selected_local_candidate, selected_remote_candidate;
     // Smoothed round-trip time measured by SCTP (RFC 9260 6.3.1 SRTT) over the selected pair.

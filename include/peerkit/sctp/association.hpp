@@ -66,7 +66,9 @@ namespace peerkit::sctp {
 class association {
 public:
     // `random` must be a cryptographically secure source (verification tags and initial
-    // TSNs are unpredictable by design, RFC 9260 5.3.1 and 8.5).
+    // TSNs are unpredictable by design, RFC 9260 5.3.1 and 8.5). When a draw fails the
+    // association fails with association_errc::random_source_failed (an aborted_event; one
+    // drawn in the constructor makes the association unable to connect or accept).
     association(association_config config, random_source random);
 
     association(const association&) = delete;
@@ -224,6 +226,7 @@ private:
     // -- helpers (definitions below)
     std::uint32_t random_u32();
     std::uint32_t random_tag();
+    void fail_random();  // a draw failed: report it and refuse to run (random_source_failed)
     void enter_established(time_point now, std::uint32_t peer_tag, std::uint32_t peer_initial_tsn,
                            std::uint32_t peer_a_rwnd, std::uint16_t peer_outbound,
                            std::uint16_t peer_inbound, bool forward_tsn, bool reconfig, bool i_data,
@@ -326,6 +329,8 @@ private:
     // ---- members -------------------------------------------------------------------------
     association_config config_;
     random_source random_;
+    bool random_failed_ = false;  // a draw failed: the association can no longer run
+    bool constructed_ = false;    // the constructor's draws are done (fail_random reports)
     association_state state_ = association_state::closed;
     bool ever_connected_ = false;
     time_point now_{};
@@ -434,19 +439,42 @@ inline association::association(association_config config, random_source random)
     const bool secret_unset =
         std::all_of(config_.cookie_secret.begin(), config_.cookie_secret.end(),
                     [](std::byte b) { return b == std::byte{0}; });
-    if (secret_unset && random_) random_(config_.cookie_secret);
+    if (secret_unset && !random_.random_bytes(config_.cookie_secret)) random_failed_ = true;
     handshake_.configure(config_);
     tx_buffer_.resize(config_.max_packet_size);
     my_vtag_ = random_tag();
     my_initial_tsn_ = random_u32();
     rto_ = std::clamp(config_.rto_initial, config_.rto_min, config_.rto_max);
     rtt_ = tx::retransmission_timeout(config_.rto_min, config_.rto_max, config_.rto_min_variance);
+    constructed_ = true;
+    if (random_failed_) fail_random();
+}
+
+inline void association::fail_random()
+{
+    // Failing beats retrying: a source that failed (an unseeded or broken CSPRNG) gives no
+    // promise that the next draw is better, and a sans-IO machine must not spin on it. Zeros
+    // in place of a tag, TSN or cookie secret would let an off-path attacker guess them (RFC
+    // 9260 5.3.1, 8.5). `ever_connected_` refuses connect() and a peer's INIT from now on.
+    random_failed_ = true;
+    ever_connected_ = true;
+    std::string reason = "the random source failed a draw (verification tag, initial TSN, cookie secret or "
+                         "heartbeat nonce; RFC 9260 5.3.1)";
+    if (state_ != association_state::closed) return fail(association_errc::random_source_failed, std::move(reason));
+    // Not open yet: fail() would end silently, but whoever polls must learn why nothing starts.
+    PEERKIT_LOG_AT(config_.logger, log::component::sctp, log::level::error, reason);
+    push_event(aborted_event{association_errc::random_source_failed, std::move(reason)});
 }
 
 inline std::uint32_t association::random_u32()
 {
     std::array<std::byte, 4> b{};
-    if (random_) random_(b);
+    // In the constructor the failure is reported once all draws are done; later (a fresh tag
+    // for a peer's INIT, a heartbeat nonce) the association ends rather than use the value.
+    if (!random_.random_bytes(b) && !random_failed_) {
+        random_failed_ = true;
+        if (constructed_) fail_random();
+    }
     return peerkit::detail::load_be32(b.data());
 }
 
@@ -897,6 +925,7 @@ inline void association::answer_init(time_point now, const init_info& init)
     const bool have_tag = state_ == association_state::cookie_wait || state_ == association_state::cookie_echoed;
     const std::uint32_t tag = have_tag ? my_vtag_ : random_tag();
     const std::uint32_t initial_tsn = have_tag ? my_initial_tsn_ : random_u32();
+    if (random_failed_) return;  // no INIT ACK with a guessable tag (random_u32 failed us)
     const handshake::cookie cookie = handshake_.make_cookie(now, init, tag, initial_tsn);
     // The INIT ACK goes to the INIT's sender tag (RFC 9260 8.5.1).
     queue_control_packet(make_packet(init.tag, true, [&](byte_writer& w) {

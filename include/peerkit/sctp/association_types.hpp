@@ -4,8 +4,10 @@
 #pragma once
 
 #include <peerkit/bytes.hpp>
+#include <peerkit/crypto/concepts.hpp>
 #include <peerkit/error.hpp>
 #include <peerkit/log.hpp>
+#include <peerkit/time.hpp>
 
 #include <array>
 #include <chrono>
@@ -43,6 +45,7 @@ enum class association_errc {
     stale_cookie,           // RFC 9260 5.1.5: a COOKIE ECHO older than the cookie lifetime
     bad_cookie,             // a COOKIE ECHO whose signature does not verify
     resource_exhausted,     // the peer exceeded a limit (message size, receive buffer)
+    random_source_failed,   // a draw of the random source failed (tags, TSNs, cookie secret)
 };
 
 }  // namespace peerkit::sctp
@@ -75,6 +78,7 @@ struct peerkit::error_traits<peerkit::sctp::association_errc> {
         case stale_cookie: return "stale SCTP state cookie";
         case bad_cookie: return "SCTP state cookie failed verification";
         case resource_exhausted: return "the peer exceeded a configured limit";
+        case random_source_failed: return "the random source failed a draw";
         }
         return "unknown SCTP association error";
     }
@@ -87,17 +91,18 @@ inline std::error_code make_error_code(association_errc e) noexcept
     return {static_cast<int>(e), peerkit::category_of<association_errc>()};
 }
 
-using clock = std::chrono::steady_clock;
-using time_point = clock::time_point;
-using duration = clock::duration;
+using peerkit::clock;
+using peerkit::duration;
+using peerkit::time_point;
 
 // RFC 9653 4: error detection method identifiers for the zero checksum extension.
 inline constexpr std::uint32_t edmid_none = 0;
 inline constexpr std::uint32_t edmid_dtls = 1;  // SCTP over DTLS (RFC 8261)
 
-// Fills the span with cryptographically secure random bytes (verification tags, initial TSNs,
-// the cookie secret). Tests pass a seeded generator.
-using random_source = std::function<void(std::span<std::byte>)>;
+// Cryptographically secure random bytes (verification tags, initial TSNs, the cookie secret,
+// heartbeat nonces): any crypto::random_source, held type-erased. A draw reports failure
+// (returns false) instead of leaving predictable bytes. Tests pass a seeded generator.
+using random_source = crypto::any_random_source;
 
 // Signs a state cookie (RFC 9260 5.1.3): out = MAC(key, data). The default is HMAC-SHA-256.
 using cookie_mac_function =

@@ -29,6 +29,7 @@
 #include <peerkit/stun/channel_data.hpp>
 #include <peerkit/stun/credentials.hpp>
 #include <peerkit/stun/message.hpp>
+#include <peerkit/time.hpp>
 
 #include <algorithm>
 #include <array>
@@ -49,9 +50,9 @@
 
 namespace peerkit::turn {
 
-using clock = std::chrono::steady_clock;
-using time_point = clock::time_point;
-using duration = clock::duration;
+using peerkit::clock;
+using peerkit::duration;
+using peerkit::time_point;
 using net::endpoint;
 
 struct client_config {
@@ -323,8 +324,18 @@ public:
         return t;
     }
 
-    // Datagrams for the server.
-    std::optional<std::vector<std::byte>> poll_transmit()
+    // The next datagram (or stream bytes) for the server, borrowed: valid until the next call
+    // of a non-const member function, as every machine's poll_transmit (docs/architecture.md).
+    std::optional<bytes_view> poll_transmit()
+    {
+        if (out_.empty()) return std::nullopt;
+        polled_ = std::move(out_.front());
+        out_.pop_front();
+        return bytes_view(polled_);
+    }
+    // The same, handed over as an owned buffer: for a composer that queues it anyway (the ICE
+    // agent's relay), so that relayed data is not copied once more.
+    std::optional<std::vector<std::byte>> take_transmit()
     {
         if (out_.empty()) return std::nullopt;
         auto d = std::move(out_.front());
@@ -729,6 +740,7 @@ private:
     std::vector<pending_send> pending_;
     std::uint16_t next_channel_ = 0x4000;  // RFC 8656 12: 0x4000-0x4FFF
     std::deque<std::vector<std::byte>> out_;
+    std::vector<std::byte> polled_;  // what poll_transmit last lent out
     std::deque<event> events_;
     client_stats stats_;
 };

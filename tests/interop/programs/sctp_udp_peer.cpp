@@ -44,14 +44,19 @@ std::vector<std::byte> pattern(std::size_t size, std::uint32_t seed)
     return v;
 }
 
-random_source os_random()
-{
-    return [](std::span<std::byte> out) {
+// /dev/urandom as a crypto::random_source; a failed read is reported to the association.
+struct os_random_source {
+    [[nodiscard]] bool random_bytes(std::span<std::byte> out) const noexcept
+    {
         FILE* f = std::fopen("/dev/urandom", "rb");
-        if (f == nullptr || std::fread(out.data(), 1, out.size(), f) != out.size()) std::abort();
+        if (f == nullptr) return false;
+        const bool ok = std::fread(out.data(), 1, out.size(), f) == out.size();
         std::fclose(f);
-    };
-}
+        return ok;
+    }
+};
+
+random_source os_random() { return os_random_source{}; }
 
 void say(const std::string& line)
 {
