@@ -193,10 +193,30 @@ struct world {
         now = end;
     }
 
-    // Runs virtual time forward until the pair is quiet: no data moved and no timer is due
-    // within a few seconds (retransmissions are due sooner; keepalives and consent later).
-    // Consent checks (RFC 7675 5.1, every 4 to 6 s) move STUN only: counting them as movement
-    // kept every settle walking its whole budget, 40 s of virtual time per input.
+    // Both associations hold nothing unsent and nothing unacknowledged (RFC 9260 6.2).
+    [[nodiscard]] bool sctp_idle() const
+    {
+        for (const core* c : {local.get(), remote.get()}) {
+            const auto* a = c->sctp_association();
+            if (a && (a->buffered_amount() != 0 || a->bytes_in_flight() != 0)) {
+                if (std::getenv("PEERKIT_FUZZ_STATS"))
+                    std::fprintf(stderr, "settle: %s association busy: buffered %zu in flight %zu peer_rwnd %zu t3 %llu\n",
+                                 c == local.get() ? "local" : "remote", static_cast<std::size_t>(a->buffered_amount()),
+                                 static_cast<std::size_t>(a->bytes_in_flight()), static_cast<std::size_t>(a->peer_rwnd()),
+                                 static_cast<unsigned long long>(a->stats().t3_expirations));
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // Runs virtual time forward until the pair is quiet: no data moved, no timer is due within
+    // a few seconds (retransmissions are due sooner; keepalives and consent later) and both
+    // associations have sent everything and seen it acknowledged. Consent checks (RFC 7675
+    // 5.1, every 4 to 6 s) move STUN only: counting them as movement kept every settle walking
+    // its whole budget, 40 s of virtual time per input. Waiting for the associations matters
+    // after a zero window: a refused zero window probe goes again only when T3 fires, backed
+    // off by then to as much as RTO.Max (RFC 9260 6.3.3 E2).
     void settle(std::chrono::milliseconds budget)
     {
         const time_point end = now + budget;
@@ -207,7 +227,7 @@ struct world {
         while (now < end) {
             auto next = local->poll_timeout();
             if (auto r = remote->poll_timeout(); r && (!next || *r < *next)) next = r;
-            if (!next || *next > end || (!moved && *next > now + 3s)) break;
+            if (!next || *next > end || (!moved && *next > now + 3s && sctp_idle())) break;
             now = std::max(now, *next);
             ++counters.wakes;
             data_moved = false;
@@ -363,9 +383,10 @@ void run(world& w, const std::uint8_t* data, std::size_t size)
         w.check_budget();
     }
 
-    // The user polls again: everything acknowledged must arrive.
+    // The user polls again: everything acknowledged must arrive, within two RTO.Max (RFC 9260
+    // 15: 60 s) of virtual time.
     w.polling = true;
-    w.settle(20s);
+    w.settle(120s);
     w.check_budget();
     for (const auto& c : w.channels) {
         // A channel the local side refused (its max_data_channels was reached) is closed by a
@@ -379,7 +400,7 @@ void run(world& w, const std::uint8_t* data, std::size_t size)
     for (auto& c : w.channels) {
         if (auto ch = w.remote->find_channel(*c.remote_id)) (void)ch->close(w.now);
     }
-    w.settle(20s);
+    w.settle(120s);
     const auto s = w.local->get_stats();
     check(s.received_bytes_held == 0);
     check(s.channel_bytes_held == w.channel_bytes_baseline);
