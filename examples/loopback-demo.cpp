@@ -342,13 +342,13 @@ int main(int argc, char** argv)
     auto signaling_pair = signaling::make_memory_pair(bnet::any_io_executor(io.get_executor()), sig_config);
     auto& sig_caller = signaling_pair.first;
     auto& sig_callee = signaling_pair.second;
+    wakeup wake;  // before the peers: their handlers use it until they are gone
+    wake.timer.emplace(io);
     peer caller, callee;
     caller.name = "caller";
     callee.name = "callee";
     caller.sig = &sig_caller;
     callee.sig = &sig_callee;
-    wakeup wake;
-    wake.timer.emplace(io);
     caller.wake = &wake;
     callee.wake = &wake;
 
