@@ -26,6 +26,14 @@ when it says so) to its exit (os.wait4's rusage); for Chromium the sum over the 
 process tree (/proc, utime+stime+cutime+cstime) from its "open" to its "done"/"sent" event. So
 start-up (Python importing aiortc, Chromium launching) is left out.
 
+--ping-pong N measures the message round trip instead (issue 15): the offerer sends a message of
+each --sizes size, waits for its echo and only then sends the next, N times; the answerer echoes
+(peerkit: `peer --offer --ping-pong N --size B` against `peer --echo`; the aiortc end has the
+same flags). Printed per case: the median, p99 and best round trip in microseconds, from the
+send call until the echo's event ran in the pinging process. Pairs: peerkit and aiortc (the
+Chromium page has no ping-pong op), default peerkit-peerkit,aiortc-aiortc,peerkit-aiortc,
+aiortc-peerkit.
+
 It is a benchmark: nothing is asserted on speed. A transfer that does not complete (a
 receiver not getting every message and byte, a process failing) is an error: printed as FAIL,
 and the exit status is 1.
@@ -51,6 +59,16 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Debian's aiortc (python3-aiortc) is installed for the system interpreter.
 AIORTC_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 RESULT_RE = re.compile(r"^RESULT peer=\S+ recv=(\d+) bytes=(\d+) secs=([\d.]+)")
+PING_PONG_RE = re.compile(r"^RESULT peer=\S+ pingpong=(\d+) size=(\d+) rtt_median_us=([\d.]+) "
+                          r"rtt_p99_us=([\d.]+) rtt_min_us=([\d.]+)")
+
+
+def percentile(sorted_values, q):
+    """Nearest rank, as peer's --ping-pong computes it."""
+    if not sorted_values:
+        return 0.0
+    rank = int(q * len(sorted_values) + 0.999999)
+    return sorted_values[min(len(sorted_values), max(rank, 1)) - 1]
 
 
 # ---- the aiortc end: a process with peer's stdio contract -----------------------------------
@@ -110,6 +128,24 @@ async def aiortc_peer(a):
         if pc.connectionState in ("failed", "closed"):
             gone.set()
 
+    async def ping_pong(ch):
+        """Message k goes once the echo of message k - 1 arrived (peer's --ping-pong)."""
+        payload = bytes(a.size)
+        rtt_us = []
+        for _ in range(a.ping_pong):
+            echoed.clear()
+            t0 = time.perf_counter()
+            ch.send(payload)
+            await echoed.wait()
+            rtt_us.append((time.perf_counter() - t0) * 1e6)
+        rtt_us.sort()
+        print(f"RESULT peer=aiortc pingpong={len(rtt_us)} size={a.size} rtt_median_us={percentile(rtt_us, 0.5):.1f} "
+              f"rtt_p99_us={percentile(rtt_us, 0.99):.1f} rtt_min_us={rtt_us[0]:.1f} open_ms=0",
+              file=sys.stderr, flush=True)
+        done.set()
+
+    echoed = asyncio.Event()
+
     async def send_all(ch):
         payload = bytes(a.size)
         low = asyncio.Event()
@@ -133,6 +169,8 @@ async def aiortc_peer(a):
             log("datachannel open")
             if a.send:
                 asyncio.ensure_future(send_all(ch))
+            if a.ping_pong:
+                asyncio.ensure_future(ping_pong(ch))
 
         def on_message(data):
             now = time.monotonic()
@@ -140,6 +178,9 @@ async def aiortc_peer(a):
             st["last"] = now
             st["received"] += 1
             st["bytes"] += len(data)
+            if a.echo:
+                ch.send(data)
+            echoed.set()
             if st["received"] == a.expect:
                 secs = st["last"] - st["first"]
                 print(f"RESULT peer=aiortc recv={st['received']} bytes={st['bytes']} secs={secs:.6f} "
@@ -173,7 +214,8 @@ async def aiortc_peer(a):
     closed = asyncio.ensure_future(stdin_closed())
     waits = [asyncio.ensure_future(done.wait()), asyncio.ensure_future(gone.wait()), closed]
     await asyncio.wait(waits, timeout=a.timeout, return_when=asyncio.FIRST_COMPLETED)
-    ok = done.is_set()
+    # An echoing end has no goal of its own: it serves until the other side leaves.
+    ok = done.is_set() or (a.echo and not a.send and not a.expect and not a.ping_pong)
     if ok and a.send and not a.expect:
         # A sender stays until the receiver has it all: the bench closes our stdin then.
         await asyncio.wait([closed, asyncio.ensure_future(gone.wait())], timeout=a.timeout)
@@ -508,6 +550,62 @@ def run_case(sender_stack, receiver_stack, count, size, browsers, timeout):
             e.close()
 
 
+def run_ping_pong_case(pinger_stack, echoer_stack, count, size, timeout):
+    """Returns (median, p99, best) round trip in microseconds; raises RuntimeError on failure."""
+    ends = []
+    stop = threading.Event()
+    try:
+        echoer = ProcessEnd(echoer_stack, ["--echo", "--timeout", str(timeout)])
+        ends.append(echoer)
+        pinger = ProcessEnd(pinger_stack, ["--offer", "--ping-pong", str(count), "--size", str(size),
+                                           "--timeout", str(timeout)])
+        ends.append(pinger)
+        for src, dst in ((pinger, echoer), (echoer, pinger)):
+            threading.Thread(target=relay, args=(src, dst, stop), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not pinger.poll() and not echoer.poll():
+            time.sleep(0.01)
+        pinger.stop(5)
+        echoer.stop(5)
+        if pinger.code != 0:
+            raise RuntimeError(f"pinger exited {pinger.code}: {' | '.join(pinger.peer.log[-3:])}")
+        for line in pinger.peer.log:
+            m = PING_PONG_RE.match(line)
+            if m:
+                if (int(m[1]), int(m[2])) != (count, size):
+                    raise RuntimeError(f"pinger reports {m[1]} x {m[2]} B, want {count} x {size}")
+                return float(m[3]), float(m[4]), float(m[5])
+        raise RuntimeError("pinger printed no result")
+    finally:
+        stop.set()
+        for e in ends:
+            e.close()
+
+
+def ping_pong_main(a, pairs, sizes):
+    failures = 0
+    rows = []
+    for size in sizes:
+        for s_stack, r_stack in pairs:
+            name = f"{s_stack}<->{r_stack}"
+            try:
+                median, p99, best = run_ping_pong_case(s_stack, r_stack, a.ping_pong, size, a.timeout)
+            except (RuntimeError, OSError) as e:
+                print(f"FAIL ping-pong {name} {size} B: {e}", flush=True)
+                failures += 1
+                continue
+            rows.append((size, name, median, p99, best))
+            print(f"ok  ping-pong {name:20s} {a.ping_pong} x {size} B: median {median:.1f} us, p99 {p99:.1f} us, "
+                  f"best {best:.1f} us", flush=True)
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    print(f"\nload average at the end: {load}")
+    print(f"{'size':>6} {'pinger<->echoer':20s} {'round trips':>11} {'median us':>10} {'p99 us':>10} {'best us':>10}")
+    for size, name, median, p99, best in rows:
+        print(f"{size:>6} {name:20s} {a.ping_pong:>11} {median:10.1f} {p99:10.1f} {best:10.1f}")
+    return 1 if failures else 0
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--build", default="build")
@@ -518,13 +616,24 @@ def main():
                    "aiortc-peerkit,peerkit-chromium,chromium-peerkit",
                    help="sender-receiver stacks, comma-separated")
     p.add_argument("--timeout", type=float, default=300, help="seconds per case")
+    p.add_argument("--ping-pong", type=int, default=0, metavar="N",
+                   help="measure N one-at-a-time message round trips per case instead of throughput")
     a = p.parse_args()
+    if a.ping_pong and "--pairs" not in sys.argv:
+        a.pairs = "peerkit-peerkit,aiortc-aiortc,peerkit-aiortc,aiortc-peerkit"
+    if a.ping_pong and "--sizes" not in sys.argv:
+        a.sizes = "16,1024"
+
     os.environ["PEERKIT_BUILD_DIR"] = os.path.abspath(a.build)
     pairs = [tuple(x.split("-")) for x in a.pairs.split(",")]
     for pr in pairs:
         if len(pr) != 2 or not set(pr) <= {"peerkit", "aiortc", "chromium"}:
             p.error(f"bad pair {'-'.join(pr)!r}: sender-receiver, each peerkit, aiortc or chromium")
     sizes = [int(x) for x in a.sizes.split(",")]
+    if a.ping_pong:
+        if any("chromium" in pr for pr in pairs):
+            p.error("--ping-pong: peerkit and aiortc only (the Chromium page has no ping-pong op)")
+        return ping_pong_main(a, pairs, sizes)
     need_chromium = any("chromium" in pr for pr in pairs)
     browsers = []
     failures = 0
@@ -576,6 +685,8 @@ if __name__ == "__main__":
         ap.add_argument("--send", type=int, default=0)
         ap.add_argument("--size", type=int, default=16384)
         ap.add_argument("--expect", type=int, default=0)
+        ap.add_argument("--echo", action="store_true")
+        ap.add_argument("--ping-pong", type=int, default=0)
         ap.add_argument("--timeout", type=float, default=60)
         sys.exit(asyncio.run(aiortc_peer(ap.parse_args())))
     from netns import run_in_namespace

@@ -4,8 +4,13 @@
 // sockets on 127.0.0.1, and the in-memory signaling pair carrying the browser's own JSON. It
 // prints the events of the flow as they happen (signaling states, gathering states, each
 // candidate, ICE and connection states, the data channel opening), exchanges messages, and
-// reports the round-trip time and the throughput of the data channel. Exits 0 on success,
-// 1 on failure, 2 on timeout.
+// reports the message round trip (median and p99 over --pings one-at-a-time ping/pong
+// messages) and the throughput of the data channel. Exits 0 on success, 1 on failure, 2 on
+// timeout.
+//
+// Nothing polls: the scenario sleeps on a timer that the event handlers (run on the
+// executor) cancel, so a round trip measures the stack and the sockets, not a timer's period
+// (a 1 ms polling timer made every round trip about 1.05 ms).
 //
 //   loopback-demo [--messages N] [--size BYTES] [--pings N] [--quiet-candidates]
 #if defined(__GNUC__) && !defined(__clang__)
@@ -18,9 +23,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -41,7 +48,7 @@ namespace {
 struct options {
     std::size_t messages = 2000;  // throughput run: binary messages caller -> callee
     std::size_t size = 16384;
-    std::size_t pings = 20;
+    std::size_t pings = 1000;
     bool quiet_candidates = false;
 };
 
@@ -56,6 +63,17 @@ void say(std::string_view who, std::string_view what)
 
 using transport = signaling::memory_transport;
 
+// The scenario's one way to wait: a timer set to its deadline that every event cancels, so
+// the scenario re-checks what it waits for as soon as something happened. One thread runs
+// the io_context, so no event can slip in between the check and the wait.
+struct wakeup {
+    std::optional<bnet::steady_timer> timer;
+    void notify()
+    {
+        if (timer) timer->cancel();
+    }
+};
+
 struct peer {
     std::string name;
     std::optional<peer_connection> pc;
@@ -65,6 +83,8 @@ struct peer {
     bool connected = false;
     bool failed = false;
     std::size_t pongs = 0;
+    std::uint64_t low_events = 0;  // bufferedamountlow on our channel
+    wakeup* wake = nullptr;
     std::size_t bulk_received = 0, bulk_bytes = 0;
     clock_type::time_point last_bulk{};
     std::vector<std::string> texts;
@@ -73,6 +93,10 @@ struct peer {
 peer_connection::event_handler make_handler(peer& p, const options& opt)
 {
     return [&p, &opt](rtc::event e) {
+        struct notify_after {
+            peer& p;
+            ~notify_after() { p.wake->notify(); }
+        } const notify{p};
         std::visit(
             [&](auto& x) {
                 using T = std::decay_t<decltype(x)>;
@@ -119,6 +143,8 @@ peer_connection::event_handler make_handler(peer& p, const options& opt)
                     }
                     say(p.name, "message: \"" + text + "\"");
                     p.texts.push_back(text);
+                } else if constexpr (std::is_same_v<T, rtc::channel_buffered_amount_low_event>) {
+                    if (p.channel && *p.channel == x.channel) ++p.low_events;
                 } else if constexpr (std::is_same_v<T, rtc::channel_close_event>) {
                     say(p.name, "datachannel close");
                 } else if constexpr (std::is_same_v<T, rtc::channel_error_event>) {
@@ -165,18 +191,26 @@ bnet::awaitable<void> signaling_loop(peer& p, bool answerer)
 }
 
 template <class Pred>
-bnet::awaitable<bool> wait_until(Pred pred, clock_type::time_point deadline)
+bnet::awaitable<bool> wait_until(wakeup& wake, Pred pred, clock_type::time_point deadline)
 {
-    bnet::steady_timer timer(co_await bnet::this_coro::executor);
     while (!pred()) {
-        if (clock_type::now() > deadline) co_return false;
-        timer.expires_after(1ms);
-        co_await timer.async_wait(bnet::use_awaitable);
+        if (clock_type::now() >= deadline) co_return false;
+        wake.timer->expires_at(deadline);
+        boost::system::error_code ec;  // operation_aborted: an event woke us
+        co_await wake.timer->async_wait(bnet::redirect_error(bnet::use_awaitable, ec));
     }
     co_return true;
 }
 
-bnet::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
+// The value below which a fraction q of the sorted samples lie (nearest rank).
+double percentile(const std::vector<double>& sorted, double q)
+{
+    if (sorted.empty()) return 0.0;
+    const auto rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size()) + 0.999999);
+    return sorted[std::min(sorted.size(), std::max<std::size_t>(rank, 1)) - 1];
+}
+
+bnet::awaitable<int> scenario(peer& caller, peer& callee, wakeup& wake, const options& opt)
 {
     const auto deadline = clock_type::now() + 60s;
     // 1. Making the call: a data channel, then the offer (setLocalDescription's implicit form).
@@ -196,7 +230,7 @@ bnet::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
     (void)caller.sig->send(to_signaling(*offer));
 
     // 2. Connection established, channel open on both sides.
-    if (!co_await wait_until([&] { return (caller.open && callee.open) || caller.failed || callee.failed; }, deadline))
+    if (!co_await wait_until(wake, [&] { return (caller.open && callee.open) || caller.failed || callee.failed; }, deadline))
         co_return 2;
     if (caller.failed || callee.failed) co_return 1;
     const auto open_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t_offer).count();
@@ -205,31 +239,35 @@ bnet::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
     // 3. Messages both ways.
     (void)co_await caller.pc->async_send(*caller.channel, "Hello from the caller!", bnet::use_awaitable);
     (void)co_await callee.pc->async_send(*callee.channel, "Hi caller, the callee here.", bnet::use_awaitable);
-    if (!co_await wait_until([&] { return caller.texts.size() == 1 && callee.texts.size() == 1; }, deadline)) co_return 2;
+    if (!co_await wait_until(wake, [&] { return caller.texts.size() == 1 && callee.texts.size() == 1; }, deadline)) co_return 2;
 
-    // 4. Round-trip time: ping/pong, one at a time.
-    double total_rtt_ms = 0, best_rtt_ms = 1e9;
+    // 4. Message round trip: ping/pong, one at a time, from the send call until the pong's
+    // event ran.
+    std::vector<double> rtt_us;
+    rtt_us.reserve(opt.pings);
     for (std::size_t i = 0; i < opt.pings; ++i) {
         const auto t0 = clock_type::now();
         const std::string ping = "ping " + std::to_string(i);
         (void)co_await caller.pc->async_send(*caller.channel, ping, bnet::use_awaitable);
-        if (!co_await wait_until([&] { return caller.pongs == i + 1; }, deadline)) co_return 2;
-        const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-        total_rtt_ms += ms;
-        best_rtt_ms = std::min(best_rtt_ms, ms);
+        if (!co_await wait_until(wake, [&] { return caller.pongs == i + 1; }, deadline)) co_return 2;
+        rtt_us.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
     }
+    std::sort(rtt_us.begin(), rtt_us.end());
 
     // 5. Throughput: binary messages, keeping at most 4 MiB buffered (bufferedAmount).
     std::vector<std::byte> payload(opt.size, std::byte{0x5a});
     const auto t_bulk = clock_type::now();
     std::size_t sent = 0;
     const auto id = *caller.channel;
+    co_await caller.pc->async_invoke([id](auto& core, auto) { core.channel_set_low_threshold(id, 2 * 1024 * 1024); },
+                                     bnet::use_awaitable);
     while (sent < opt.messages) {
+        const std::uint64_t low_before = caller.low_events;  // an event during the query counts
         const std::size_t buffered = co_await caller.pc->async_invoke(
             [id](auto& core, auto) { return core.channel_buffered_amount(id); }, bnet::use_awaitable);
         if (buffered > 4 * 1024 * 1024) {
-            bnet::steady_timer timer(co_await bnet::this_coro::executor, 1ms);
-            co_await timer.async_wait(bnet::use_awaitable);
+            // Sleep until bufferedamountlow (threshold set below), not on a timer.
+            if (!co_await wait_until(wake, [&] { return caller.low_events != low_before; }, deadline)) co_return 2;
             continue;
         }
         for (int burst = 0; burst < 32 && sent < opt.messages; ++burst, ++sent) {
@@ -241,14 +279,14 @@ bnet::awaitable<int> scenario(peer& caller, peer& callee, const options& opt)
         }
         if (clock_type::now() > deadline) co_return 2;
     }
-    if (!co_await wait_until([&] { return callee.bulk_received == opt.messages; }, deadline)) co_return 2;
+    if (!co_await wait_until(wake, [&] { return callee.bulk_received == opt.messages; }, deadline)) co_return 2;
     const double secs = std::chrono::duration<double>(callee.last_bulk - t_bulk).count();
     const double mb = static_cast<double>(callee.bulk_bytes) / 1e6;
 
     auto stats = co_await caller.pc->async_get_stats(bnet::use_awaitable);
     std::printf("\n== results\n");
-    std::printf("   round trip (data channel ping/pong, %zu pings): average %.3f ms, best %.3f ms\n", opt.pings,
-                opt.pings ? total_rtt_ms / static_cast<double>(opt.pings) : 0.0, best_rtt_ms);
+    std::printf("   message round trip (ping/pong, %zu one at a time): median %.1f us, p99 %.1f us, best %.1f us\n",
+                rtt_us.size(), percentile(rtt_us, 0.5), percentile(rtt_us, 0.99), rtt_us.empty() ? 0.0 : rtt_us.front());
     if (stats.round_trip_time)
         std::printf("   round trip (SCTP smoothed RTT):                  %.3f ms\n",
                     static_cast<double>(stats.round_trip_time->count()) / 1000.0);
@@ -304,11 +342,15 @@ int main(int argc, char** argv)
     auto signaling_pair = signaling::make_memory_pair(bnet::any_io_executor(io.get_executor()), sig_config);
     auto& sig_caller = signaling_pair.first;
     auto& sig_callee = signaling_pair.second;
+    wakeup wake;  // before the peers: their handlers use it until they are gone
+    wake.timer.emplace(io);
     peer caller, callee;
     caller.name = "caller";
     callee.name = "callee";
     caller.sig = &sig_caller;
     callee.sig = &sig_callee;
+    caller.wake = &wake;
+    callee.wake = &wake;
 
     peer_connection::configuration config;
     config.include_loopback = true;  // both peers are on this machine
@@ -330,7 +372,7 @@ int main(int argc, char** argv)
     int status = 2;
     bnet::co_spawn(io, signaling_loop(callee, true), bnet::detached);
     bnet::co_spawn(io, signaling_loop(caller, false), bnet::detached);
-    bnet::co_spawn(io, scenario(caller, callee, opt), [&](std::exception_ptr e, int s) {
+    bnet::co_spawn(io, scenario(caller, callee, wake, opt), [&](std::exception_ptr e, int s) {
         status = e ? 1 : s;
         caller.pc->shutdown();
         callee.pc->shutdown();

@@ -4,7 +4,7 @@
 //
 //   peer [--offer] [--echo] [--send N] [--size BYTES] [--expect N] [--ice-server URL]...
 //        [--relay-only] [--label NAME] [--unordered] [--max-retransmits N] [--timeout SECONDS]
-//        [--username U] [--credential C] [--check] [--turn-ca FILE]
+//        [--username U] [--credential C] [--check] [--turn-ca FILE] [--ping-pong N]
 //
 // --ice-server takes stun:, turn: (UDP, or ?transport=tcp) and turns: (TLS) URLs; --username
 // and --credential go with every one of them. --turn-ca FILE: the PEM CA certificates a turns:
@@ -19,6 +19,11 @@
 // on stderr when the N-th arrives. --echo sends every message back. --check verifies every
 // message received: a message of B bytes must be the next message of --send's pattern for B
 // bytes (see below; k counts separately for each size), else exit 1.
+// --ping-pong N (with --offer, against a peer with --echo): sends message k (k < N) of --size
+// bytes, waits for its echo, and only then sends the next; exits 0 after the N-th echo, printing
+//   RESULT peer=peerkit pingpong=N size=B rtt_median_us=M rtt_p99_us=P rtt_min_us=L open_ms=T
+// on stderr: the message round trip from the send call until the echo's event ran (the waiting
+// side sleeps until an event wakes it; nothing polls). With --check the echoes are checked.
 //
 // Exit status and RESULT:
 // - 0: done as above.
@@ -86,7 +91,7 @@ namespace {
 
 struct flags {
     bool offer = false, echo = false, relay_only = false, unordered = false, check = false;
-    std::size_t send = 0, size = 16384, expect = 0;
+    std::size_t send = 0, size = 16384, expect = 0, ping_pong = 0;
     std::optional<std::uint16_t> max_retransmits;
     std::vector<std::string> ice_servers;
     std::string username, credential, label = "bench", turn_ca;
@@ -108,6 +113,7 @@ struct state {
     std::vector<std::byte> expected;            // --check: scratch
     std::uint64_t low_events = 0;               // bufferedamountlow events seen on our channel
     bnet::steady_timer* drain_wait = nullptr;   // the sender waiting for bufferedamountlow
+    bnet::steady_timer* message_wait = nullptr; // --ping-pong waiting for the echo
     int exit_code = -1;
 };
 
@@ -200,6 +206,7 @@ peer_connection::event_handler handler(state& s)
                 else s.pc->async_send(m->channel, std::string(m->text()), on_sent);
             }
             if (s.f.expect && s.received == s.f.expect && s.exit_code < 0) report(s);
+            if (s.message_wait) s.message_wait->cancel();
         } else if (auto* low = std::get_if<rtc::channel_buffered_amount_low_event>(&e)) {
             if (s.channel && *s.channel == low->channel) {
                 ++s.low_events;
@@ -247,6 +254,56 @@ bnet::awaitable<void> signaling_loop(state& s)
             if (!r) say("addIceCandidate: " + r.error().message());
         }
     }
+}
+
+// The value below which a fraction q of the sorted samples lie (nearest rank).
+double percentile(const std::vector<double>& sorted, double q)
+{
+    if (sorted.empty()) return 0.0;
+    const auto rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size()) + 0.999999);
+    return sorted[std::min(sorted.size(), std::max<std::size_t>(rank, 1)) - 1];
+}
+
+// --ping-pong: one message at a time, each sent once the previous one's echo arrived.
+bnet::awaitable<void> ping_pong(state& s)
+{
+    const auto id = *s.channel;
+    bnet::steady_timer wait(co_await bnet::this_coro::executor);
+    s.message_wait = &wait;
+    std::vector<std::byte> message(s.f.size);
+    std::vector<double> rtt_us;
+    rtt_us.reserve(s.f.ping_pong);
+    for (std::size_t k = 0; k < s.f.ping_pong; ++k) {
+        fill_message(message, k);
+        const std::size_t before = s.received;
+        const auto t0 = clock_type::now();
+        auto r = co_await s.pc->async_send_binary(id, message, bnet::use_awaitable);
+        if (!r) {
+            say("send: " + r.error().message());
+            break;
+        }
+        while (s.received == before && s.exit_code < 0 && !s.remote_gone) {
+            // The handler cancels this wait when a message arrives; a second is a safety net
+            // (main's --timeout ends the run).
+            wait.expires_after(1s);
+            boost::system::error_code ec;
+            co_await wait.async_wait(bnet::redirect_error(bnet::use_awaitable, ec));
+        }
+        if (s.received == before) break;
+        rtt_us.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+    }
+    s.message_wait = nullptr;
+    if (s.exit_code >= 0) co_return;
+    if (rtt_us.size() < s.f.ping_pong) {
+        say("ping-pong: " + std::to_string(rtt_us.size()) + " of " + std::to_string(s.f.ping_pong) + " echoes arrived");
+        finish(s, 1);
+        co_return;
+    }
+    std::sort(rtt_us.begin(), rtt_us.end());
+    const double open_ms = s.opened ? std::chrono::duration<double, std::milli>(*s.opened - s.t0).count() : 0.0;
+    std::fprintf(stderr, "RESULT peer=peerkit pingpong=%zu size=%zu rtt_median_us=%.1f rtt_p99_us=%.1f rtt_min_us=%.1f open_ms=%.1f\n",
+                 rtt_us.size(), s.f.size, percentile(rtt_us, 0.5), percentile(rtt_us, 0.99), rtt_us.front(), open_ms);
+    finish(s, 0);
 }
 
 // True when the association has nothing queued and nothing unacknowledged.
@@ -301,6 +358,10 @@ bnet::awaitable<void> run(state& s)
         const auto st = co_await s.pc->async_get_stats(bnet::use_awaitable);
         say("selected-pair local " + st.selected_local_candidate.value_or("none") + " remote " +
             st.selected_remote_candidate.value_or("none"));
+    }
+    if (s.f.ping_pong) {
+        co_await ping_pong(s);
+        co_return;
     }
     if (!s.f.send && !s.f.expect) {
         // An echo (or idle) peer runs until the other side leaves.
@@ -422,11 +483,12 @@ int main(int argc, char** argv)
         else if (a == "--label") f.label = next();
         else if (a == "--timeout") f.timeout = std::stod(next());
         else if (a == "--turn-ca") f.turn_ca = next();
+        else if (a == "--ping-pong") f.ping_pong = std::stoul(next());
         else {
             std::fprintf(stderr,
                          "usage: peer [--offer] [--echo] [--send N] [--size BYTES] [--expect N] [--ice-server URL]...\n"
                          "            [--relay-only] [--label NAME] [--unordered] [--max-retransmits N] [--timeout SECONDS]\n"
-                         "            [--username U] [--credential C] [--check] [--turn-ca FILE]\n");
+                         "            [--username U] [--credential C] [--check] [--turn-ca FILE] [--ping-pong N]\n");
             return 1;
         }
     }
