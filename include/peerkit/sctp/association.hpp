@@ -357,6 +357,7 @@ private:
     bool fast_retransmit_now_ = false;    // RFC 9260 7.2.4 step 3: one packet beyond cwnd
     tx::congestion_control cc_;
     std::size_t peer_rwnd_ = 0;
+    std::optional<tsn64> window_probe_;  // the last chunk sent beyond the peer's window (6.1 A)
     // Tail loss probe (RFC 8985 7), see on_tail_loss_probe: every probes_per_backoff probes
     // without an answer double the next ones' timeout, up to 2^max_probe_backoff (1 ms becomes
     // 65 s, beyond rto_max's default: a silent peer gets about 4 x 16 probes in all, however
@@ -1547,7 +1548,26 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     const bool cum_advanced = acked.cum_advanced;
     const std::size_t bytes_acked = acked.bytes_acked;
     // 6.2.1 D iv: the peer's window minus what is still in flight.
+    const bool window_was_closed = peer_rwnd_ == 0;
     peer_rwnd_ = a_rwnd > rtx_.outstanding_bytes() ? a_rwnd - rtx_.outstanding_bytes() : 0;
+    // RFC 9260 6.1 A: a chunk sent into a closed window is a probe, which a receiver without
+    // room drops unacknowledged. When a SACK opens the window and the probe is still
+    // unacknowledged, it goes again now instead of at T3, which backed off while the window
+    // was closed (up to RTO.Max: a reader that paused would stall for a minute). Not a loss:
+    // cwnd is left alone. One chunk, found by its TSN: constant work whatever the peer sends;
+    // at worst a probe still in flight is sent twice.
+    if (window_was_closed && peer_rwnd_ != 0 && window_probe_) {
+        const tsn64 probe = *window_probe_;
+        window_probe_.reset();
+        if (probe > rtx_.cum_ack() && probe < rtx_.next_tsn() && rtx_.at(probe).state == tx::tx_state::in_flight) {
+            rtx_.mark(probe);
+            if (!check_abandon_on_retransmit(now, rtx_.at(probe))) {
+                fast_retransmit_now_ = true;
+                ++stats_.window_probes_resent;
+            }
+            t3_.at = now + rto_;
+        }
+    }
 
     // 7.2.4: miss indications for the TSNs this SACK reports missing (the holes between its
     // blocks). A chunk's miss counts only when a chunk sent after its last transmission is
@@ -2068,6 +2088,7 @@ inline bool association::write_new_data(time_point now, byte_writer& w, std::siz
         const tsn64 tsn = rtx_.add(now, m, static_cast<std::uint32_t>(m->offset), static_cast<std::uint32_t>(fragment),
                                    m->seq, m->next_fsn++, flags);
         write_data_chunk(w, tsn, rtx_.at(tsn));
+        if (fragment > peer_rwnd_) window_probe_ = tsn;  // beyond the window: a probe (6.1 A)
         peer_rwnd_ -= std::min(peer_rwnd_, fragment);
         bytes_in_packet += fragment;
         wrote = true;

@@ -260,6 +260,8 @@ struct association_stats {
     std::uint64_t rx_work = 0;
     // Send side: probes sent instead of waiting for T3-rtx (RFC 8985 7 style tail loss probe).
     std::uint64_t tail_loss_probes = 0;
+    // ... and zero-window probes sent again at once when the peer's window reopened (handle_sack).
+    std::uint64_t window_probes_resent = 0;
     // Send side: bytes held (queued and sent-but-not-cumulatively-acked messages, with their
     // bookkeeping); kept at or below send_buffer_size.
     std::uint64_t tx_bytes_held = 0;
