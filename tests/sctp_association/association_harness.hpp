@@ -5,6 +5,7 @@
 
 #include "simulated_link.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -90,6 +91,30 @@ struct pair_harness {
             if (*next > now) now = *next;
             if (a.poll_timeout() && *a.poll_timeout() <= now) a.handle_timeout(now);
             if (b.poll_timeout() && *b.poll_timeout() <= now) b.handle_timeout(now);
+        }
+    }
+
+    // As a runtime whose applications read nothing: packets go straight from one association
+    // to the other (no link, no tap), timers run and events stay unpolled, so the receive
+    // windows fill; until `until` (virtual time) or until stop() holds.
+    void exchange_unread(peerkit::test::sim_time until, const std::function<bool()>& stop = {})
+    {
+        while (now < until && !(stop && stop())) {
+            bool any = false;
+            while (auto p = a.poll_transmit()) {
+                any = true;
+                (void)b.handle_packet(now, *p);
+            }
+            while (auto p = b.poll_transmit()) {
+                any = true;
+                (void)a.handle_packet(now, *p);
+            }
+            if (any) continue;
+            auto t = a.poll_timeout();
+            if (auto tb = b.poll_timeout(); tb && (!t || *tb < *t)) t = tb;
+            now = t ? std::min(*t, until) : until;
+            a.handle_timeout(now);
+            b.handle_timeout(now);
         }
     }
 

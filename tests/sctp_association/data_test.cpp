@@ -302,28 +302,7 @@ TEST_CASE("receive window: a receiver that does not read stops the sender; readi
         REQUIRE(h.a.send(h.now, 0, 53, pattern(4000, i)));
         queued += 4000;
     }
-    for (int round = 0; round < 2000; ++round) {
-        bool any = false;
-        while (auto p = h.a.poll_transmit()) {
-            any = true;
-            (void)h.b.handle_packet(h.now, *p);
-        }
-        while (auto p = h.b.poll_transmit()) {
-            any = true;
-            (void)h.a.handle_packet(h.now, *p);
-        }
-        if (!any) {
-            auto t = h.a.poll_timeout();
-            auto tb = h.b.poll_timeout();
-            if (tb && (!t || *tb < *t)) t = tb;
-            if (!t) break;
-            h.now = *t;
-            h.a.handle_timeout(h.now);
-            h.b.handle_timeout(h.now);
-            if (h.now > peerkit::test::sim_time{} + std::chrono::hours(2)) break;
-        }
-        if (h.a.buffered_amount() < queued - 100000) break;
-    }
+    h.exchange_unread(h.now + std::chrono::minutes(10), [&] { return h.a.buffered_amount() < queued - 100000; });
     // The sender is stuck at roughly the receiver's window, not beyond.
     CHECK(h.a.buffered_amount() > queued - 64 * 1024 - 2 * 4000);
     CHECK(h.a.peer_rwnd() < 4 * 1200);
@@ -341,36 +320,16 @@ TEST_CASE("receive window: after a long zero window, reading resumes the flow at
     small.receive_buffer_size = 64 * 1024;
     pair_harness h({}, default_config(), small);
     REQUIRE(h.connect_both());
-    // Packets move, b's application reads nothing, until `until` (virtual time).
-    const auto run_without_reading = [&](peerkit::test::sim_time until) {
-        while (h.now < until) {
-            bool any = false;
-            while (auto p = h.a.poll_transmit()) {
-                any = true;
-                (void)h.b.handle_packet(h.now, *p);
-            }
-            while (auto p = h.b.poll_transmit()) {
-                any = true;
-                (void)h.a.handle_packet(h.now, *p);
-            }
-            if (any) continue;
-            auto t = h.a.poll_timeout();
-            if (auto tb = h.b.poll_timeout(); tb && (!t || *tb < *t)) t = tb;
-            h.now = t ? std::min(*t, until) : until;
-            h.a.handle_timeout(h.now);
-            h.b.handle_timeout(h.now);
-        }
-    };
     // One message at a time until b refuses one for room: that one is the window probe, and
     // nothing is queued behind it.
     std::uint32_t sent = 0;
     while (h.b.stats().data_chunks_refused == 0 && sent < 1000) {
         REQUIRE(h.a.send(h.now, 0, 53, pattern(1000, sent++)));
-        run_without_reading(h.now + std::chrono::milliseconds(50));
+        h.exchange_unread(h.now + std::chrono::milliseconds(50));
     }
     REQUIRE(h.b.stats().data_chunks_refused != 0);
     // Three virtual minutes of closed window: a's T3 backs off while it probes.
-    run_without_reading(h.now + std::chrono::minutes(3));
+    h.exchange_unread(h.now + std::chrono::minutes(3));
     REQUIRE(h.a.stats().t3_expirations >= 3);  // the backed-off timer this test is about
     const auto resumed = h.now;
     REQUIRE(h.run_until([&] { return h.count<message_event>(endpoint::b) == sent; }));
