@@ -149,6 +149,26 @@ TEST_CASE("RTO: SRTT plus the variance floor, within its bounds", "[sctp][tx]")
     CHECK(capped.rto() == milliseconds(1000));
 }
 
+TEST_CASE("RTO: a handshake sample stands only until DATA is measured", "[sctp][tx]")
+{
+    using std::chrono::milliseconds;
+    tx::retransmission_timeout rto(milliseconds(120), milliseconds(60000), milliseconds(220));
+    rto.observe_handshake(milliseconds(200));  // e.g. a DTLS flight retransmitted below SCTP
+    rto.observe_handshake(milliseconds(100));  // handshake samples smooth among themselves
+    CHECK(rto.from_handshake());
+    CHECK(*rto.srtt() == milliseconds(187) + std::chrono::microseconds(500));
+    // The first DATA sample starts afresh (C2) instead of decaying 187 ms by 1/8 per sample.
+    rto.observe(milliseconds(1));
+    CHECK_FALSE(rto.from_handshake());
+    CHECK(*rto.srtt() == milliseconds(1));
+    CHECK(rto.rto() == milliseconds(221));
+    // Later handshake-like samples no longer count, later DATA ones smooth (C3).
+    rto.observe_handshake(milliseconds(500));
+    CHECK(*rto.srtt() == milliseconds(1));
+    rto.observe(milliseconds(9));
+    CHECK(*rto.srtt() == milliseconds(2));
+}
+
 // ---- tail loss (RFC 8985 7 style probe) -------------------------------------------------------
 
 // RFC 9260 6.3.1 C1: the handshake is the first RTT measurement. Before it was taken, a first
@@ -194,6 +214,27 @@ TEST_CASE("start: no RTT sample from a retransmitted INIT", "[sctp][tx][loss]")
     CHECK(inits_dropped == 1);
     // Only COOKIE ECHO -> COOKIE ACK was measured: 2 ms, not 1 s + 2 ms.
     CHECK(h.a.srtt() == std::optional<duration>(std::chrono::milliseconds(2)));
+}
+
+// A COOKIE ECHO sent twice reaches the passive side one T1 late (about SRTT + 220 ms for the
+// active side's RTO), and its cookie's timestamp cannot tell (Karn). Taken, it made SRTT 224 ms
+// on a 2 ms path, and a lost first flight then waited 2 SRTT for a probe and ~0.7 s for T3
+// (seen in the 20% loss bench: two T3 and 4 s before the channel opened).
+TEST_CASE("start: a COOKIE ECHO sent twice gives the passive side no sample", "[sctp][tx][loss]")
+{
+    pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(1)});
+    int echoes_dropped = 0;
+    h.tap = [&](endpoint from, peerkit::bytes_view p) {
+        if (from == endpoint::a && echoes_dropped == 0 && p.size() > 12 && p[12] == std::byte{10}) {
+            ++echoes_dropped;
+            return false;
+        }
+        return true;
+    };
+    REQUIRE(h.connect_both());
+    CHECK(echoes_dropped == 1);
+    CHECK(h.a.srtt() == std::optional<duration>(std::chrono::milliseconds(2)));  // INIT -> INIT ACK
+    CHECK_FALSE(h.b.srtt());
 }
 
 TEST_CASE("last DATA packet lost: the probe recovers it, no T3", "[sctp][tx][loss]")

@@ -824,18 +824,25 @@ inline void association::on_handshake_answer(time_point now)
 {
     if (t1_.count != 0 || !t1_.at) return;
     const time_point sent = *t1_.at - rto_;
-    if (sent <= now) update_rto(now - sent);
+    if (sent > now) return;
+    rtt_.observe_handshake(now - sent);
+    rto_ = rtt_.rto();
 }
 
 // The passive side keeps no state before the COOKIE ECHO (5.1.3), but its cookie carries the
 // time the INIT ACK was made: INIT ACK -> COOKIE ECHO is a round trip, unless the peer
 // retransmitted its COOKIE ECHO, which we cannot tell (Karn). Such a sample is one of the
-// peer's T1 (at least its RTO) too long, so only samples that give an RTO (about 3 R, C2/C3)
-// below RTO.Initial are taken: a wrong one then delays T3 no more than having no sample.
+// peer's T1 (at least its RTO) too long. A peer with a measured RTT retransmits after about
+// SRTT + 220 ms (peerkit, dcSCTP), one without after RTO.Initial; so a sample is taken only
+// below RTO.Min (no peer retransmits sooner) and when its RTO (about 3 R, C2/C3) is below
+// RTO.Initial. A path slower than RTO.Min gets its first sample from DATA instead.
 inline void association::on_cookie_echo_rtt(duration since_cookie_made)
 {
-    if (rtt_.srtt() || since_cookie_made < duration::zero() || 3 * since_cookie_made >= config_.rto_initial) return;
-    update_rto(since_cookie_made);
+    if (rtt_.srtt() || since_cookie_made < duration::zero() || since_cookie_made >= config_.rto_min ||
+        3 * since_cookie_made >= config_.rto_initial)
+        return;
+    rtt_.observe_handshake(since_cookie_made);
+    rto_ = rtt_.rto();
 }
 
 // ---- packets -----------------------------------------------------------------------------------
