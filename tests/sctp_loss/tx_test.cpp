@@ -237,6 +237,37 @@ TEST_CASE("start: a COOKIE ECHO sent twice gives the passive side no sample", "[
     CHECK_FALSE(h.b.srtt());
 }
 
+// T1 doubles RTO for each lost INIT or COOKIE ECHO (6.3.3); the association used to keep that
+// RTO for its DATA, so after a lossy handshake a lost first flight waited 8 s (seen in the 20%
+// loss bench).
+TEST_CASE("start: a lossy handshake leaves RTO.Initial for DATA", "[sctp][tx][loss]")
+{
+    pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(1)});
+    int inits_dropped = 0, echoes_dropped = 0;
+    h.tap = [&](endpoint from, peerkit::bytes_view p) {
+        if (from != endpoint::a || p.size() <= 12) return true;
+        if (p[12] == std::byte{1} && inits_dropped < 2) return ++inits_dropped, false;
+        if (p[12] == std::byte{10} && echoes_dropped < 1) return ++echoes_dropped, false;
+        return true;
+    };
+    REQUIRE(h.connect_both());
+    CHECK(inits_dropped == 2);
+    CHECK(echoes_dropped == 1);
+    REQUIRE_FALSE(h.a.srtt());  // every exchange was retransmitted: no sample (Karn)
+    CHECK(h.a.rto() == std::chrono::seconds(1));
+    const auto start = h.now;
+    REQUIRE(h.a.send(h.now, 0, 53, bytes_of(1000, 3)));
+    int dropped = 0;
+    h.tap = [&](endpoint from, peerkit::bytes_view p) {
+        if (from != endpoint::a || data_chunks(p).empty() || dropped == 1) return true;
+        ++dropped;
+        return false;
+    };
+    REQUIRE(h.run_until([&] { return h.count<message_event>(endpoint::b) == 1; }));
+    CHECK(h.a.stats().t3_expirations == 1);
+    CHECK(h.now - start < std::chrono::milliseconds(1100));  // T3 at RTO.Initial, not 8 s
+}
+
 TEST_CASE("last DATA packet lost: the probe recovers it, no T3", "[sctp][tx][loss]")
 {
     pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(10)});

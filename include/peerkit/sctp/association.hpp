@@ -1000,6 +1000,10 @@ inline void association::enter_established(time_point now, std::uint32_t peer_ta
     cc_.start(config_.max_packet_size, peer_a_rwnd);
     peer_rwnd_ = peer_a_rwnd;
     last_advertised_rwnd_ = advertised_rwnd();
+    // T1's doublings measured the handshake's losses, not the path: data starts from the
+    // estimate if the handshake gave one, else from RTO.Initial (as RFC 6298 5.7 re-initializes
+    // TCP's RTO after a SYN timed out). Kept doubled, a lost first DATA flight waited 4-8 s.
+    rto_ = rtt_.srtt() ? rtt_.rto() : std::clamp(config_.rto_initial, config_.rto_min, config_.rto_max);
     state_ = association_state::established;
     ever_connected_ = true;
     error_count_ = 0;
