@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <functional>
 
 using namespace peerkit::sctp;
 using namespace peerkit::sctp::test;
@@ -49,6 +50,21 @@ bool has_sack(peerkit::bytes_view packet)
         if (c.is(chunk_type::sack)) return true;
     return false;
 }
+
+// Counts, per chunk type, the packets from `a` that begin with it, and drops the first
+// `drops[type]` of them (the handshake's chunks travel alone: INIT 1, COOKIE ECHO 10).
+struct handshake_dropper {
+    std::array<int, 256> drops{};
+    std::array<int, 256> dropped{};
+    bool operator()(endpoint from, peerkit::bytes_view p)
+    {
+        if (from != endpoint::a || p.size() <= 12) return true;
+        const auto type = std::to_integer<std::size_t>(p[12]);
+        if (dropped[type] == drops[type]) return true;
+        ++dropped[type];
+        return false;
+    }
+};
 
 // A SACK from the peer, as a hostile peer would craft it.
 std::vector<std::byte> make_sack(const association& to, std::uint32_t cum, std::span<const gap_block> blocks)
@@ -202,16 +218,11 @@ TEST_CASE("start: a lost first flight waits for a probe, not 1 s", "[sctp][tx][l
 TEST_CASE("start: no RTT sample from a retransmitted INIT", "[sctp][tx][loss]")
 {
     pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(1)});
-    int inits_dropped = 0;
-    h.tap = [&](endpoint from, peerkit::bytes_view p) {
-        if (from == endpoint::a && inits_dropped == 0 && p.size() > 12 && p[12] == std::byte{1}) {
-            ++inits_dropped;
-            return false;
-        }
-        return true;
-    };
+    handshake_dropper drop;
+    drop.drops[1] = 1;  // the first INIT
+    h.tap = std::ref(drop);
     REQUIRE(h.connect_both());
-    CHECK(inits_dropped == 1);
+    CHECK(drop.dropped[1] == 1);
     // Only COOKIE ECHO -> COOKIE ACK was measured: 2 ms, not 1 s + 2 ms.
     CHECK(h.a.srtt() == std::optional<duration>(std::chrono::milliseconds(2)));
 }
@@ -223,16 +234,11 @@ TEST_CASE("start: no RTT sample from a retransmitted INIT", "[sctp][tx][loss]")
 TEST_CASE("start: a COOKIE ECHO sent twice gives the passive side no sample", "[sctp][tx][loss]")
 {
     pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(1)});
-    int echoes_dropped = 0;
-    h.tap = [&](endpoint from, peerkit::bytes_view p) {
-        if (from == endpoint::a && echoes_dropped == 0 && p.size() > 12 && p[12] == std::byte{10}) {
-            ++echoes_dropped;
-            return false;
-        }
-        return true;
-    };
+    handshake_dropper drop;
+    drop.drops[10] = 1;  // the first COOKIE ECHO
+    h.tap = std::ref(drop);
     REQUIRE(h.connect_both());
-    CHECK(echoes_dropped == 1);
+    CHECK(drop.dropped[10] == 1);
     CHECK(h.a.srtt() == std::optional<duration>(std::chrono::milliseconds(2)));  // INIT -> INIT ACK
     CHECK_FALSE(h.b.srtt());
 }
@@ -243,16 +249,13 @@ TEST_CASE("start: a COOKIE ECHO sent twice gives the passive side no sample", "[
 TEST_CASE("start: a lossy handshake leaves RTO.Initial for DATA", "[sctp][tx][loss]")
 {
     pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(1)});
-    int inits_dropped = 0, echoes_dropped = 0;
-    h.tap = [&](endpoint from, peerkit::bytes_view p) {
-        if (from != endpoint::a || p.size() <= 12) return true;
-        if (p[12] == std::byte{1} && inits_dropped < 2) return ++inits_dropped, false;
-        if (p[12] == std::byte{10} && echoes_dropped < 1) return ++echoes_dropped, false;
-        return true;
-    };
+    handshake_dropper drop;
+    drop.drops[1] = 2;   // two INITs
+    drop.drops[10] = 1;  // and a COOKIE ECHO
+    h.tap = std::ref(drop);
     REQUIRE(h.connect_both());
-    CHECK(inits_dropped == 2);
-    CHECK(echoes_dropped == 1);
+    CHECK(drop.dropped[1] == 2);
+    CHECK(drop.dropped[10] == 1);
     REQUIRE_FALSE(h.a.srtt());  // every exchange was retransmitted: no sample (Karn)
     CHECK(h.a.rto() == std::chrono::seconds(1));
     const auto start = h.now;
