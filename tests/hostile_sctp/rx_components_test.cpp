@@ -61,6 +61,25 @@ TEST_CASE("data tracker: cumulative TSN, gaps, duplicates")
     CHECK(t.bytes_held() == rx::data_tracker::interval_cost);
 }
 
+TEST_CASE("data tracker: the TSN that fills the last gap is SACKed at once")
+{
+    rx::data_tracker t;
+    t.reset(base, {});
+    t.on_data_packet();
+    t.observe(base + 2);
+    CHECK(t.sack_due_now());  // a gap
+    t.on_sack_sent();
+    t.on_data_packet();
+    t.observe(base + 1);  // the retransmission: no gap left
+    CHECK(t.cumulative() == base + 2);
+    CHECK(t.interval_count() == 0);
+    CHECK(t.sack_due_now());
+    t.on_sack_sent();
+    t.on_data_packet();
+    t.observe(base + 3);  // in order again: the delayed SACK rule (every second packet)
+    CHECK_FALSE(t.sack_due_now());
+}
+
 TEST_CASE("data tracker: window and interval limits refuse, not store")
 {
     rx::data_tracker t;

@@ -84,17 +84,21 @@ public:
     }
 
     // Records t as received; check(t) said accept. RFC 9260 6.7: a TSN that is not the next
-    // one, or that leaves gaps behind, asks for an immediate SACK.
+    // one, or that leaves gaps behind, asks for an immediate SACK. So does the one that fills
+    // the last gap (usrsctp does the same; TCP's rule, RFC 5681 4.2): it is usually the
+    // sender's retransmission, and the sender's window waits on that SACK. Delayed, it waited
+    // for another packet or the SACK timer (200 ms) once cwnd was above 10 MTU (no I bit).
     void observe(tsn64 t)
     {
         ++work_;
         if (t == cum_ + 1) {
+            const bool had_gaps = !intervals_.empty();
             cum_ = t;
-            if (!intervals_.empty() && intervals_.begin()->first == cum_ + 1) {
+            if (had_gaps && intervals_.begin()->first == cum_ + 1) {
                 cum_ = intervals_.begin()->second;
                 nodes_.erase(intervals_, intervals_.begin());
             }
-            if (!intervals_.empty()) immediate_ = true;
+            if (had_gaps) immediate_ = true;
             return;
         }
         immediate_ = true;
