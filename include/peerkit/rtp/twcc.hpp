@@ -346,6 +346,9 @@ inline compound_builder& add_transport_feedback(compound_builder& builder, std::
                 previous = ticks;
             }
             const std::size_t count = std::size_t{offset(arrivals.size() - 1)} + 1;
+            if (count > 0xFFFF)
+                return make_error(errc::invalid_argument, "transport-cc feedback from ", base, " to ",
+                                  arrivals.back().sequence, " spans more than 65535 sequence numbers");
             w.write_u32(sender_ssrc);
             w.write_u32(media_ssrc);
             w.write_u16(base);
