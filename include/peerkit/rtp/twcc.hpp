@@ -177,6 +177,7 @@ public:
     }
     [[nodiscard]] std::uint8_t feedback_count() const noexcept { return std::to_integer<std::uint8_t>(fci_[7]); }
     [[nodiscard]] std::size_t chunk_count() const noexcept { return chunk_count_; }
+    [[nodiscard]] std::size_t fci_size() const noexcept { return fci_.size(); }
     [[nodiscard]] std::size_t delta_bytes() const noexcept { return delta_size_; }
 
     struct status_range {
