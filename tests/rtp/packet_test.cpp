@@ -249,3 +249,21 @@ TEST_CASE("rtp: mutable view rewrites SSRC, PT, sequence and ids", "[rtp]")
     CHECK(to_hex(*p->find_extension(1)) == "90");
     CHECK(to_hex(p->payload()) == "0102030405");
 }
+
+TEST_CASE("rtp: a one-byte id 0 is one padding byte whatever its length", "[rtp]")
+{
+    // 0x05 is id 0 with a length nibble of 5: skipped as one byte, then id 1 [aa] is found.
+    // (Found by fuzzing: the walk used to report an element with id 0.)
+    const auto bytes = from_hex("900000010000000200000003" "bede0001" "0510aa00");
+    const auto p = rtp::packet_view::parse(bytes);
+    REQUIRE(p);
+    const auto all = collect(*p);
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].id == 1);
+    CHECK(to_hex(all[0].value) == "aa");
+    std::vector<std::byte> copy = bytes;
+    auto m = rtp::mutable_packet_view::parse(copy);
+    REQUIRE(m);
+    CHECK(*m->set_extension_id(1, 2) == 1);
+    CHECK(to_hex(copy).substr(32) == "0520aa00");
+}

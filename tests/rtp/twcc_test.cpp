@@ -180,3 +180,19 @@ TEST_CASE("twcc: builder refuses what cannot be encoded", "[twcc]")
         CHECK(b.finish().error() == errc::invalid_argument);
     }
 }
+
+TEST_CASE("twcc: an empty run between chunks carries no status", "[twcc]")
+{
+    // 3 statuses: a run of 2 small, an empty run (0x0000), a run of 1 small; deltas 1, 2, 3.
+    // (Found by fuzzing: iteration used to read a status from the empty run.)
+    const auto bytes = from_hex("8fcd0007" "00000001" "00000002" "00640003" "00000000" "200200002001" "010203" "000000");
+    const auto fb = rtcp::twcc_view::parse(only_packet(bytes));
+    REQUIRE(fb);
+    CHECK(fb->chunk_count() == 3);
+    const auto s = statuses_of(*fb);
+    REQUIRE(s.size() == 3);
+    CHECK(s[0].delta_ticks == 1);
+    CHECK(s[1].delta_ticks == 2);
+    CHECK(s[2].delta_ticks == 3);
+    CHECK(s[2].sequence == 102);
+}

@@ -49,6 +49,14 @@ struct header_extension {
 };
 
 namespace detail {
+// RFC 8285 4.1-4.3: id 0 is reserved for padding. A one-byte element header with id 0 is a
+// single padding byte whatever its length nibble says (our reading: skip, do not fail); in the two-byte
+// form the padding byte is the zero id byte.
+[[nodiscard]] inline bool is_extension_padding(std::byte b, extension_form form) noexcept
+{
+    return form == extension_form::one_byte ? (std::to_integer<unsigned>(b) >> 4) == 0 : b == std::byte{0};
+}
+
 // One step of the RFC 8285 element walk over `block` (the extension data, without its 4-byte
 // header) from `pos`: skips padding bytes (value 0), then returns the element at `pos` and
 // advances past it, or nullopt at the end (or at one-byte id 15, RFC 8285 4.2). Sets
@@ -58,7 +66,7 @@ inline std::optional<header_extension> next_extension(bytes_view block, extensio
 {
     overrun = false;
     const std::size_t size = block.size();
-    while (pos < size && block[pos] == std::byte{0}) ++pos;  // RFC 8285 4.1: padding bytes
+    while (pos < size && is_extension_padding(block[pos], form)) ++pos;
     if (pos >= size) return std::nullopt;
     const auto first = std::to_integer<std::uint8_t>(block[pos]);
     std::uint8_t id = 0;
@@ -312,7 +320,7 @@ public:
             std::size_t element = pos;
             const auto e = detail::next_extension(block, form, pos, overrun);
             if (!e) break;
-            while (block[element] == std::byte{0}) ++element;  // the padding next_extension skipped
+            while (detail::is_extension_padding(block[element], form)) ++element;  // what next_extension skipped
             if (e->id != from) continue;
             if (form == extension_form::one_byte)
                 data_[base + element] = static_cast<std::byte>((unsigned{to} << 4) | (std::to_integer<unsigned>(data_[base + element]) & 0x0F));

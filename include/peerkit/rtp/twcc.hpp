@@ -74,7 +74,7 @@ public:
                 symbol_ = 0;
                 chunk_pos_ += 2;
             }
-            load();
+            load();  // skips empty runs first
             return *this;
         }
         iterator operator++(int) noexcept
@@ -92,6 +92,9 @@ public:
         }
         void load() noexcept
         {
+            // A run of length 0 is legal and carries no status (parse() checked that enough
+            // non-empty chunks follow to cover the status count).
+            while (detail::twcc_chunk_symbols(chunk()) == 0) chunk_pos_ += 2;
             const auto symbol = detail::twcc_chunk_symbol(chunk(), symbol_);
             current_.sequence = static_cast<std::uint16_t>(view_->base_sequence() + index_);
             current_.status = static_cast<twcc_status>(symbol);
