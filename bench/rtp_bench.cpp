@@ -38,6 +38,7 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 #endif
 
 using namespace peerkit;
+namespace rtcp = peerkit::rtp::rtcp;
 
 namespace {
 
