@@ -196,3 +196,19 @@ TEST_CASE("twcc: an empty run between chunks carries no status", "[twcc]")
     CHECK(s[2].delta_ticks == 3);
     CHECK(s[2].sequence == 102);
 }
+
+TEST_CASE("twcc: statuses of a temporary parse result stay valid", "[twcc]")
+{
+    // The range points into the packet's bytes, not into the result object, so iterating
+    // parse(...)->statuses() directly reads valid memory (the range-for keeps only the range).
+    const auto bytes = from_hex("8fcd0007" "00000001" "00000002" "00640003" "00000000" "200200002001" "010203" "000000");
+    const auto packet = only_packet(bytes);
+    std::int32_t sum = 0;
+    std::size_t n = 0;
+    for (const auto& s : rtcp::twcc_view::parse(packet)->statuses()) {
+        sum += s.delta_ticks;
+        ++n;
+    }
+    CHECK(n == 3);
+    CHECK(sum == 6);
+}

@@ -60,16 +60,12 @@ public:
         using value_type = twcc_packet_status;
         using difference_type = std::ptrdiff_t;
         iterator() noexcept = default;
-        iterator(const twcc_view* view, std::size_t index) noexcept : view_(view), index_(index)
-        {
-            if (index_ < view_->count_) load();
-        }
         const twcc_packet_status& operator*() const noexcept { return current_; }
         const twcc_packet_status* operator->() const noexcept { return &current_; }
         iterator& operator++() noexcept
         {
             ++index_;
-            if (index_ >= view_->count_) return *this;
+            if (index_ >= count_) return *this;
             if (++symbol_ >= detail::twcc_chunk_symbols(chunk())) {
                 symbol_ = 0;
                 chunk_pos_ += 2;
@@ -88,7 +84,7 @@ public:
     private:
         [[nodiscard]] std::uint16_t chunk() const noexcept
         {
-            return peerkit::detail::load_be16(view_->fci_.data() + chunk_pos_);
+            return peerkit::detail::load_be16(fci_.data() + chunk_pos_);
         }
         void load() noexcept
         {
@@ -96,19 +92,22 @@ public:
             // non-empty chunks follow to cover the status count).
             while (detail::twcc_chunk_symbols(chunk()) == 0) chunk_pos_ += 2;
             const auto symbol = detail::twcc_chunk_symbol(chunk(), symbol_);
-            current_.sequence = static_cast<std::uint16_t>(view_->base_sequence() + index_);
+            current_.sequence = static_cast<std::uint16_t>(peerkit::detail::load_be16(fci_.data()) + index_);
             current_.status = static_cast<twcc_status>(symbol);
             current_.delta_ticks = 0;
             if (symbol == 1) {
-                current_.delta_ticks = std::to_integer<std::int32_t>(view_->fci_[delta_pos_]);
+                current_.delta_ticks = std::to_integer<std::int32_t>(fci_[delta_pos_]);
                 delta_pos_ += 1;
             } else if (symbol == 2) {
                 current_.delta_ticks =
-                    static_cast<std::int16_t>(peerkit::detail::load_be16(view_->fci_.data() + delta_pos_));
+                    static_cast<std::int16_t>(peerkit::detail::load_be16(fci_.data() + delta_pos_));
                 delta_pos_ += 2;
             }
         }
-        const twcc_view* view_ = nullptr;
+        // Copies of the view's bounds, not a pointer to it: a range-for over
+        // twcc_view::parse(p)->statuses() outlives the temporary result.
+        bytes_view fci_{};
+        std::size_t count_ = 0;
         std::size_t index_ = 0;
         std::size_t chunk_pos_ = twcc_fci_fixed;
         unsigned symbol_ = 0;
@@ -184,26 +183,28 @@ public:
     [[nodiscard]] std::size_t delta_bytes() const noexcept { return delta_size_; }
 
     struct status_range {
-        const twcc_view* view;
+        bytes_view fci;
+        std::size_t count;
+        std::size_t delta_offset;
         [[nodiscard]] iterator begin() const noexcept
         {
             iterator it{};
-            it.view_ = view;
-            it.delta_pos_ = view->delta_offset_;
-            if (view->count_ != 0) it.load();
+            it.fci_ = fci;
+            it.count_ = count;
+            it.delta_pos_ = delta_offset;
+            if (count != 0) it.load();
             return it;
         }
         [[nodiscard]] iterator end() const noexcept
         {
             iterator it{};
-            it.view_ = view;
-            it.index_ = view->count_;
+            it.index_ = count;
             return it;
         }
     };
-    // One entry per sequence number from base_sequence(), status_count() in all. The view must
-    // outlive the range.
-    [[nodiscard]] status_range statuses() const noexcept { return {this}; }
+    // One entry per sequence number from base_sequence(), status_count() in all. The range
+    // and its iterators point into the packet's bytes only (valid while they are).
+    [[nodiscard]] status_range statuses() const noexcept { return {fci_, count_, delta_offset_}; }
 
 private:
     feedback_view fb_{};
