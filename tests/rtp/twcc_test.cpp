@@ -212,3 +212,34 @@ TEST_CASE("twcc: statuses of a temporary parse result stay valid", "[twcc]")
     CHECK(n == 3);
     CHECK(sum == 6);
 }
+
+TEST_CASE("twcc: a captured browser feedback with a padding bit", "[twcc]")
+{
+    // A transport-cc feedback as a browser sent it (published as a test packet in pion/rtcp's
+    // transport_layer_cc_test.go, "example6"): base 34108, 9 statuses, a 2-bit vector (5 small,
+    // 1 lost, 1 large), then a run of 48 "not received" of which only 2 count; deltas 155, 170,
+    // 106, 170, 123 and a large 265; one byte of RTCP padding (P bit).
+    const auto bytes = from_hex("afcd0007" "9b74f61f" "9371dcbc" "853c0009" "63f916b3" "d5520030" "9baa6aaa7b010901");
+    const auto fb = rtcp::twcc_view::parse(only_packet(bytes));
+    REQUIRE(fb);
+    CHECK(fb->sender_ssrc() == 0x9b74f61fu);
+    CHECK(fb->media_ssrc() == 0x9371dcbcu);
+    CHECK(fb->base_sequence() == 34108);
+    CHECK(fb->status_count() == 9);
+    CHECK(fb->reference_time() == 6551830);
+    CHECK(fb->feedback_count() == 179);
+    CHECK(fb->chunk_count() == 2);
+    const auto s = statuses_of(*fb);
+    REQUIRE(s.size() == 9);
+    const std::vector<std::int32_t> small{155, 170, 106, 170, 123};
+    for (std::size_t i = 0; i < 5; ++i) {
+        CHECK(s[i].status == rtcp::twcc_status::small_delta);
+        CHECK(s[i].delta_ticks == small[i]);
+    }
+    CHECK(!s[5].received());
+    CHECK(s[6].status == rtcp::twcc_status::large_delta);
+    CHECK(s[6].delta_ticks == 265);
+    CHECK(!s[7].received());
+    CHECK(!s[8].received());
+    CHECK(s[8].sequence == 34116);
+}
