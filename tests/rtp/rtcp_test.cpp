@@ -253,3 +253,25 @@ TEST_CASE("rtcp: builder refuses what cannot be encoded", "[rtcp]")
         CHECK(b.finish().error() == errc::invalid_argument);
     }
 }
+
+TEST_CASE("rtcp: 1,000 four-byte packets are walked once each", "[rtcp]")
+{
+    // Hostile framing: the smallest legal packets, back to back. parse() and iteration each
+    // visit every header once: the counts equal the packets the input carried.
+    std::vector<std::byte> bytes;
+    for (int i = 0; i < 1000; ++i)
+        for (const auto b : from_hex(i == 0 ? "80c90000" : "80cc0000")) bytes.push_back(b);
+    const auto c = rtcp::compound_view::parse(bytes, {.allow_reduced_size = false});
+    REQUIRE(c);
+    CHECK(c->packet_count() == 1000);
+    std::size_t walked = 0;
+    std::size_t held = 0;
+    for (const auto p : *c) {
+        ++walked;
+        held += p.bytes().size();
+    }
+    CHECK(walked == 1000);
+    CHECK(held == bytes.size());
+    // the RR has no room for its SSRC
+    CHECK(rtcp::report_view::parse(*c->begin()).error() == errc::bad_rtcp_packet);
+}
