@@ -4,7 +4,7 @@
 The layers (docs/architecture.md, "Layers and CMake targets"), lowest first:
 
   codecs    wire formats and the shared basics: bytes, errors, logging, addresses, STUN,
-            SDP, SCTP packets and chunks, DCEP, the crypto concept. Standard C++ only.
+            SDP, SCTP packets and chunks, DCEP, RTP/RTCP, the crypto concept. Standard C++ only.
   machines  sans-IO state machines built on codecs and on each other: ICE, TURN, the SCTP
             association, the data-channel endpoint, the DTLS concept, the peer connection core.
   adapters  what fills a machine's concept with a third-party library (OpenSSL).
@@ -61,6 +61,8 @@ TABLE = [
     ("dtls/alert.hpp", "codecs"),
     ("dtls/fingerprint.hpp", "codecs"),
     ("dtls/srtp.hpp", "codecs"),
+    ("rtp.hpp", "codecs"),
+    ("rtp/*", "codecs"),             # RTP/RTCP views and builders (docs/rtp.md)
     # machines
     ("sctp.hpp", "machines"),
     ("sctp/*", "machines"),          # the association and its rx/ tx/ detail/ parts
