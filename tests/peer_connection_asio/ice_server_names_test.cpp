@@ -222,7 +222,7 @@ TEST_CASE("ice server names: a bad configuration still fails create()")
     auto bad_query = peer_connection::create(io.get_executor(), config);
     REQUIRE(!bad_query);
     CHECK(bad_query.error() == rtc::errc::bad_configuration);
-    // Checked with a placeholder for the name: the TURN rule (credentials) still applies.
+    // Checked by validate() with the name allowed: the TURN rule (credentials) still applies.
     config.ice_servers = {{{"turn:localhost"}, "", ""}};
     auto no_credentials = peer_connection::create(io.get_executor(), config);
     REQUIRE(!no_credentials);

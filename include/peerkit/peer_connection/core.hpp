@@ -31,6 +31,7 @@
 #include <peerkit/ice/types.hpp>
 #include <peerkit/net/address.hpp>
 #include <peerkit/net/demux.hpp>
+#include <peerkit/peer_connection/configuration.hpp>
 #include <peerkit/peer_connection/ice_server_url.hpp>
 #include <peerkit/peer_connection/policy.hpp>
 #include <peerkit/peer_connection/router.hpp>
@@ -781,6 +782,8 @@ private:
     result<void> init(configuration config)
     {
         limits_ = Policy::limits();
+        // Everything that needs no machine is checked in one place (configuration.hpp).
+        if (auto r = validate(config, limits_); !r) return r;
         logger_ = config.logger.any_enabled() ? config.logger : detail::policy_logger<Policy>();
         router_ = router{logger_};
         ice::agent_config ac;
@@ -793,27 +796,19 @@ private:
         for (const auto& server : config.ice_servers) {
             for (const auto& url : server.urls) {
                 auto u = detail::parse_ice_url(url);
-                if (!u) return u.error();
-                if (u->turn) {
-                    if (server.username.empty())
-                        return make_error(errc::bad_configuration, "TURN server '", url, "' needs a username and credential");
+                if (!u) return u.error();  // validate() has refused it already
+                if (u->turn)
                     ac.turn_servers.push_back({u->address, server.username, server.credential, u->transport,
                                                u->host, u->port, url});
-                } else {
+                else
                     ac.stun_servers.push_back(u->address);
-                }
             }
         }
-        if (config.ice_transport_policy == ice_transport_policy::relay && ac.turn_servers.empty())
-            return make_error(errc::bad_configuration, "ice_transport_policy relay without a TURN server");
         if (config.certificates.empty()) {
             auto c = backend_type::generate_certificate();
             if (!c) return make_error(errc::bad_configuration, "certificate generation: ", c.error().message());
             config.certificates.push_back(std::move(*c));
         }
-        if (config.certificates.size() > limits_.max_certificates)
-            return make_error(errc::bad_configuration, config.certificates.size(), " certificates, at most ",
-                              limits_.max_certificates, " (limits::max_certificates)");
         auto backend = backend_type::create(std::span<const certificate_type>(config.certificates));
         if (!backend) return make_error(errc::bad_configuration, "DTLS backend: ", backend.error().message());
         backend_.emplace(std::move(*backend));
