@@ -98,6 +98,10 @@ TEST_CASE("validate: relay policy and certificates")
     // What only the backend can judge (an expired certificate: flow_test.cpp's case) it judges.
     const std::vector<rtc::openssl_dtls_backend::certificate> one{*cert};
     CHECK(rtc::validate_certificates<rtc::openssl_dtls_backend>(one));
+    auto same_type = rtc::validate_certificates<rtc::openssl_dtls_backend>(many.certificates);
+    REQUIRE(!same_type);
+    CHECK(same_type.error() == rtc::errc::bad_configuration);
+    CHECK(same_type.error().message().find("certificates: ") == 0);
 }
 
 TEST_CASE("validate: limits that contradict each other")
