@@ -222,11 +222,27 @@ TEST_CASE("ice server names: a bad configuration still fails create()")
     auto bad_query = peer_connection::create(io.get_executor(), config);
     REQUIRE(!bad_query);
     CHECK(bad_query.error() == rtc::errc::bad_configuration);
-    // Checked with a placeholder for the name: the TURN rule (credentials) still applies.
+    // Checked by validate() with the name allowed: the TURN rule (credentials) still applies.
     config.ice_servers = {{{"turn:localhost"}, "", ""}};
     auto no_credentials = peer_connection::create(io.get_executor(), config);
     REQUIRE(!no_credentials);
     CHECK(no_credentials.error().message().find("username") != std::string::npos);
+}
+
+TEST_CASE("ice server names: certificates the backend refuses fail create()")
+{
+    // The DTLS backend judges the certificates before the names resolve (validate_certificates),
+    // as the core would: two of one key type are refused.
+    bnet::io_context io;
+    auto cert = rtc::openssl_dtls_backend::generate_certificate();
+    REQUIRE(cert);
+    peer_connection::configuration config;
+    config.ice_servers = {{{"stun:localhost"}, "", ""}};
+    config.certificates = {*cert, *cert};
+    auto refused = peer_connection::create(io.get_executor(), config);
+    REQUIRE(!refused);
+    CHECK(refused.error() == rtc::errc::bad_configuration);
+    CHECK(refused.error().message().find("same key type") != std::string::npos);
 }
 
 TEST_CASE("ice server names: close before the names resolve completes calls")

@@ -94,8 +94,8 @@ public:
         // UDP servers named by host names are resolved asynchronously (after the sockets are
         // bound, for their address families) and the core is made once they are; until then
         // calls wait in the driver (asio/detail/ice_server_resolution.hpp). The configuration is
-        // checked now all the same, by a core made with a placeholder for each name, so that
-        // create() still reports a bad configuration at once.
+        // checked now all the same (rtc::validate with the names allowed, and the certificates by
+        // the DTLS backend), so that create() still reports a bad configuration at once.
         const auto server_names = asio::detail::udp_server_names(config.ice_servers);
         std::unique_ptr<core_type> core;
         std::shared_ptr<deferred_core_type> deferred;

@@ -18,6 +18,11 @@
 // RFC 7675) to the DTLS session as the caller's view, RTP/RTCP reserved for media, the rest
 // counted and dropped (RFC 7983, stats::demux). DTLS application data is SCTP (RFC 8261),
 // whose messages are data-channel messages (RFC 8831).
+//
+// The pieces this file composes, each with one job: configuration.hpp (validate: what create()
+// refuses), jsep_state.hpp (the signaling state machine and the four descriptions),
+// channel_table.hpp (channels by id and by stream, with their bytes), router.hpp (the receive
+// path), ice_server_url.hpp (the one URL parser), types.hpp (the vocabulary).
 #pragma once
 
 #include <peerkit/bytes.hpp>
@@ -31,7 +36,10 @@
 #include <peerkit/ice/types.hpp>
 #include <peerkit/net/address.hpp>
 #include <peerkit/net/demux.hpp>
+#include <peerkit/peer_connection/channel_table.hpp>
+#include <peerkit/peer_connection/configuration.hpp>
 #include <peerkit/peer_connection/ice_server_url.hpp>
+#include <peerkit/peer_connection/jsep_state.hpp>
 #include <peerkit/peer_connection/policy.hpp>
 #include <peerkit/peer_connection/router.hpp>
 #include <peerkit/peer_connection/types.hpp>
@@ -45,7 +53,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -192,10 +199,9 @@ public:
     [[nodiscard]] result<session_description> create_offer(bool ice_restart = false)
     {
         if (closed_) return make_error(errc::closed, "create_offer on a closed peer connection");
-        if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_local_offer)
-            return make_error(errc::invalid_state, "create_offer in signaling state ", to_string(signaling_));
+        if (auto r = jsep_.check_create(sdp_type::offer); !r) return r.error();
         sdp::jsep::offer_options options;
-        const sdp::session_description* previous = current_local_ ? &*current_local_ : nullptr;
+        const sdp::session_description* previous = jsep_.current_local() ? &*jsep_.current_local() : nullptr;
         options.previous = previous;
         auto model = local_model();
         if (previous) {
@@ -221,23 +227,25 @@ public:
     [[nodiscard]] result<session_description> create_answer()
     {
         if (closed_) return make_error(errc::closed, "create_answer on a closed peer connection");
-        if (signaling_ != rtc::signaling_state::have_remote_offer && signaling_ != rtc::signaling_state::have_local_pranswer)
-            return make_error(errc::invalid_state, "create_answer in signaling state ", to_string(signaling_));
+        if (auto r = jsep_.check_create(sdp_type::answer); !r) return r.error();
+        const auto& current_local = jsep_.current_local();
+        const auto& current_remote = jsep_.current_remote();
+        const auto& pending_remote = jsep_.pending_remote();
         sdp::jsep::answer_options options;
-        options.previous = current_local_ ? &*current_local_ : nullptr;
+        options.previous = current_local ? &*current_local : nullptr;
         auto model = local_model();
-        if (current_remote_ && current_local_) {
-            options.previous_remote_ufrag = credentials_of(*current_remote_).first;
+        if (current_remote && current_local) {
+            options.previous_remote_ufrag = credentials_of(*current_remote).first;
             // RFC 8839 4.4.1.1.1: an offer with new credentials is an ICE restart; the answer
             // carries new local credentials too (applied to the agent with the answer).
-            if (credentials_of(*pending_remote_).first != options.previous_remote_ufrag &&
-                model.ice_ufrag == credentials_of(*current_local_).first) {
+            if (credentials_of(*pending_remote).first != options.previous_remote_ufrag &&
+                model.ice_ufrag == credentials_of(*current_local).first) {
                 auto fresh = ice::generate_credentials(random_);
                 model.ice_ufrag = std::move(fresh.ufrag);
                 model.ice_pwd = std::move(fresh.pwd);
             }
         }
-        auto d = sdp::jsep::create_answer(*pending_remote_, model, options);
+        auto d = sdp::jsep::create_answer(*pending_remote, model, options);
         if (!d) return make_error(errc::negotiation_failed, "create_answer: ", d.error().message());
         return session_description{sdp_type::answer, d->to_string()};
     }
@@ -246,9 +254,7 @@ public:
     // signaling state asks.
     result<session_description> set_local_description(time_point now)
     {
-        const bool answering = signaling_ == rtc::signaling_state::have_remote_offer ||
-                               signaling_ == rtc::signaling_state::have_local_pranswer;
-        auto d = answering ? create_answer() : create_offer();
+        auto d = jsep_.answering() ? create_answer() : create_offer();
         if (!d) return d.error();
         if (auto r = set_local_description(now, *d); !r) return r.error();
         return *d;
@@ -269,7 +275,7 @@ public:
     [[nodiscard]] result<void> check_ice_candidate(const ice_candidate& c) const
     {
         if (closed_) return make_error(errc::closed, "add_ice_candidate on a closed peer connection");
-        if (!pending_remote_ && !current_remote_)
+        if (!jsep_.has_remote())
             return make_error(errc::invalid_state, "add_ice_candidate before a remote description");
         if (!c.username_fragment.empty() && c.username_fragment != remote_ufrag_)
             return make_error(errc::bad_candidate, "candidate for ufrag '", c.username_fragment,
@@ -287,7 +293,7 @@ public:
     result<data_channel> create_data_channel(time_point now, std::string_view label, const data_channel_init& init = {})
     {
         if (closed_) return make_error(errc::closed, "create_data_channel on a closed peer connection");
-        if (live_channel_count() >= limits_.max_data_channels)
+        if (channels_.live_count() >= limits_.max_data_channels)
             return make_error(errc::channel_error, "more than ", limits_.max_data_channels,
                               " data channels (limits::max_data_channels)");
         if (label.size() > 65535 || init.protocol.size() > 65535)
@@ -296,22 +302,17 @@ public:
             return make_error(errc::channel_error, "max_packet_life_time and max_retransmits are exclusive (webrtc-pc 6.2)");
         if (init.negotiated && !init.id)
             return make_error(errc::channel_error, "a negotiated channel needs an id");
-        channel_entry e;
-        e.id = channel_id{next_channel_++};
-        e.label.assign(label);
-        e.protocol = init.protocol;
-        e.init = init;
-        auto& entry = channels_.emplace(e.id.value, std::move(e)).first->second;
+        auto& entry = channels_.add(label, init);
         if (endpoint_) {
             if (auto r = open_on_endpoint(now, entry); !r) {
-                channels_.erase(entry.id.value);
+                channels_.forget(entry.id);
                 return r.error();
             }
             pump(now);
         } else if (!negotiated_data_) {
             // webrtc-pc 6.2: the first data channel needs a data section: negotiation is needed.
             negotiation_needed_ = true;
-            if (signaling_ == rtc::signaling_state::stable) fire_negotiation_needed();
+            if (jsep_.signaling() == rtc::signaling_state::stable) fire_negotiation_needed();
         }
         return data_channel{this, entry.id};
     }
@@ -413,8 +414,7 @@ public:
         if (const auto* c = std::get_if<channel_close_event>(&e)) {
             // The user has been told: the entry and its strings go (the handle then reads as
             // closed, with an empty label).
-            if (const auto it = channels_.find(c->channel.value); it != channels_.end() && it->second.closed)
-                channels_.erase(it);
+            if (const auto* entry = channels_.find(c->channel); entry && entry->closed) channels_.forget(c->channel);
         } else if (const auto* m = std::get_if<channel_message_event>(&e)) {
             const std::size_t held = held_size(*m);
             held_bytes_ -= std::min(held_bytes_, held);
@@ -445,45 +445,37 @@ public:
             // its side, and nothing is sent after this. It is counted like any other.
             while (auto d = dtls_->poll_transmit()) send_datagram(now, *d);
         }
-        for (auto& [key, c] : channels_) c.closed = true;
+        channels_.close_all();
         agent_->close(now);
         closed_ = true;
-        signaling_ = rtc::signaling_state::closed;
+        jsep_.set_signaling(rtc::signaling_state::closed);  // webrtc-pc 4.4.1.6: no event
         connection_ = rtc::connection_state::closed;
         ice_connection_ = ice::connection_state::closed;
     }
 
     // ---- observation -----------------------------------------------------------------------
-    [[nodiscard]] rtc::signaling_state signaling_state() const noexcept { return signaling_; }
+    [[nodiscard]] rtc::signaling_state signaling_state() const noexcept { return jsep_.signaling(); }
     [[nodiscard]] ice::gathering_state ice_gathering_state() const noexcept { return gathering_; }
     [[nodiscard]] ice::connection_state ice_connection_state() const noexcept { return ice_connection_; }
     [[nodiscard]] rtc::connection_state connection_state() const noexcept { return connection_; }
 
-    [[nodiscard]] std::optional<session_description> local_description() const
-    {
-        if (pending_local_) return describe(pending_local_, pending_local_type());
-        return current_local_description();
-    }
-    [[nodiscard]] std::optional<session_description> remote_description() const
-    {
-        if (pending_remote_) return describe(pending_remote_, pending_remote_type_);
-        return describe(current_remote_, current_local_is_offer_ ? sdp_type::answer : sdp_type::offer);
-    }
+    [[nodiscard]] std::optional<session_description> local_description() const { return jsep_.local_description(); }
+    [[nodiscard]] std::optional<session_description> remote_description() const { return jsep_.remote_description(); }
     [[nodiscard]] std::optional<session_description> current_local_description() const
     {
-        return describe(current_local_, current_local_is_offer_ ? sdp_type::offer : sdp_type::answer);
+        return jsep_.current_local_description();
     }
     [[nodiscard]] std::optional<session_description> current_remote_description() const
     {
-        return describe(current_remote_, current_local_is_offer_ ? sdp_type::answer : sdp_type::offer);
+        return jsep_.current_remote_description();
     }
     [[nodiscard]] std::optional<session_description> pending_local_description() const
     {
-        return describe(pending_local_, pending_local_type());
+        return jsep_.pending_local_description();
     }
     [[nodiscard]] std::optional<session_description> pending_remote_description() const
     {
-        return describe(pending_remote_, pending_remote_type_);
+        return jsep_.pending_remote_description();
     }
 
     [[nodiscard]] rtc::stats get_stats() const
@@ -493,7 +485,7 @@ public:
         s.packets_discarded = s.demux.dtls_not_valid_path + s.demux.dtls_no_session + s.demux.srtp_reserved +
                               s.demux.zrtp + s.demux.unknown;
         s.received_bytes_held = held_bytes_;
-        s.channel_bytes_held = channel_table_bytes();
+        s.channel_bytes_held = channels_.bytes_held();
         if (endpoint_) s.endpoint_bytes_held = endpoint_->bytes_held();
         if (association_) s.sctp_bytes_held = association_->stats().rx_bytes_held;  // its receive side (sctp/rx/)
         s.bytes_held = s.received_bytes_held + s.channel_bytes_held + s.endpoint_bytes_held + s.sctp_bytes_held;
@@ -603,7 +595,7 @@ public:
         auto* e = find(id);
         if (!e || e->closed) return {};
         if (!e->handle) {
-            e->closed = true;
+            channels_.mark_closed(*e);
             push(channel_close_event{id});
             return {};
         }
@@ -624,85 +616,75 @@ private:
     result<void> apply_local_description(time_point now, const session_description& desc)
     {
         if (closed_) return make_error(errc::closed, "set_local_description on a closed peer connection");
+        constexpr auto local = description_side::local;
         if (desc.type == sdp_type::rollback) {
-            if (signaling_ != rtc::signaling_state::have_local_offer)
-                return make_error(errc::invalid_state, "rollback of a local offer in signaling state ", to_string(signaling_));
-            pending_local_.reset();
+            auto next = signaling_transition(jsep_.signaling(), local, desc.type);
+            if (!next) return next.error();
+            jsep_.roll_back(local);
             // RFC 8829 5.7: a rolled-back restart offer leaves the previous credentials in place;
             // its candidates not yet surfaced are dropped (their ufrag never reached the peer).
-            if (current_local_ && credentials_of(*current_local_).first != agent_->local_ufrag()) {
+            const auto& current = jsep_.current_local();
+            if (current && credentials_of(*current).first != agent_->local_ufrag()) {
                 const std::string discarded(agent_->local_ufrag());
-                if (auto r = apply_local_credentials(now, *current_local_, true); !r) return r;
+                if (auto r = apply_local_credentials(now, *current, true); !r) return r;
                 std::erase_if(events_, [&discarded](const event& e) {
                     const auto* c = std::get_if<ice_candidate_event>(&e);
                     return c && c->candidate && c->candidate->username_fragment == discarded;
                 });
             }
-            set_signaling(now, rtc::signaling_state::stable);
+            set_signaling(now, *next);
             pump(now);
             return {};
         }
         auto parsed = sdp::session_description::parse(desc.sdp);
         if (!parsed) return make_error(errc::bad_description, "local description: ", parsed.error().message());
-        switch (desc.type) {
-        case sdp_type::offer: {
-            if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_local_offer)
-                return make_error(errc::invalid_state, "local offer in signaling state ", to_string(signaling_));
+        auto next = signaling_transition(jsep_.signaling(), local, desc.type);
+        if (!next) return next.error();
+        if (desc.type == sdp_type::offer) {
             // RFC 8445 6.1.1: the offerer's agent is controlling.
             agent_->set_role(ice::role::controlling);
             // RFC 8829 5.2.1 / RFC 8445 9: an offer with new credentials restarts ICE.
-            const bool restarting = current_local_ && credentials_of(*parsed).first != agent_->local_ufrag();
+            const bool restarting = jsep_.current_local() && credentials_of(*parsed).first != agent_->local_ufrag();
             if (auto r = apply_local_credentials(now, *parsed, false); !r) return r;
-            pending_local_ = std::move(*parsed);
-            add_gathered_to(*pending_local_);
+            add_gathered_to(*parsed);
+            jsep_.set_pending(local, std::move(*parsed));
             start_gathering(now);
-            set_signaling(now, rtc::signaling_state::have_local_offer);
+            set_signaling(now, *next);
             if (restarting) pump(now);  // the re-announced candidates (RFC 8838 4.2)
             return {};
         }
-        case sdp_type::pranswer:
-        case sdp_type::answer: {
-            if (signaling_ != rtc::signaling_state::have_remote_offer && signaling_ != rtc::signaling_state::have_local_pranswer)
-                return make_error(errc::invalid_state, "local answer in signaling state ", to_string(signaling_));
-            agent_->set_role(ice::role::controlled);
-            // RFC 8829 5.3.1 / RFC 8839 4.4.1.1.1: the answer to a restart restarts ICE here too.
-            if (auto r = apply_local_credentials(now, *parsed, true); !r) return r;
-            auto local = std::move(*parsed);
-            add_gathered_to(local);
-            if (desc.type == sdp_type::pranswer) {
-                pending_local_ = std::move(local);
-                start_gathering(now);  // after the description is in place: candidates go into it
-                set_signaling(now, rtc::signaling_state::have_local_pranswer);
-                return {};
-            }
-            current_local_ = std::move(local);
-            current_local_is_offer_ = false;
-            pending_local_.reset();
-            start_gathering(now);
-            current_remote_ = std::move(*pending_remote_);
-            pending_remote_.reset();
-            if (auto r = start_transport(now); !r) return r;
-            set_signaling(now, rtc::signaling_state::stable);
-            pump(now);
+        // A provisional or final answer.
+        agent_->set_role(ice::role::controlled);
+        // RFC 8829 5.3.1 / RFC 8839 4.4.1.1.1: the answer to a restart restarts ICE here too.
+        if (auto r = apply_local_credentials(now, *parsed, true); !r) return r;
+        add_gathered_to(*parsed);
+        if (desc.type == sdp_type::pranswer) {
+            jsep_.set_pending(local, std::move(*parsed));
+            start_gathering(now);  // after the description is in place: candidates go into it
+            set_signaling(now, *next);
             return {};
         }
-        case sdp_type::rollback: break;
-        }
+        jsep_.set_answer(local, std::move(*parsed));
+        start_gathering(now);
+        if (auto r = start_transport(now); !r) return r;
+        set_signaling(now, *next);
+        pump(now);
         return {};
     }
 
     result<void> apply_remote_description(time_point now, const session_description& desc)
     {
         if (closed_) return make_error(errc::closed, "set_remote_description on a closed peer connection");
+        constexpr auto remote = description_side::remote;
         if (desc.type == sdp_type::rollback) {
-            if (signaling_ != rtc::signaling_state::have_remote_offer)
-                return make_error(errc::invalid_state, "rollback of a remote offer in signaling state ", to_string(signaling_));
-            pending_remote_.reset();
+            auto next = signaling_transition(jsep_.signaling(), remote, desc.type);
+            if (!next) return next.error();
+            jsep_.roll_back(remote);
             // A rolled-back restart offer: the previous remote credentials again (RFC 8829 5.7).
-            if (current_remote_)
-                if (auto t = detail::read_remote(*current_remote_); t && t->ufrag != remote_ufrag_)
+            if (const auto& current = jsep_.current_remote())
+                if (auto t = detail::read_remote(*current); t && t->ufrag != remote_ufrag_)
                     if (auto r = apply_remote(now, *t); !r) return r;
-            set_signaling(now, rtc::signaling_state::stable);
+            set_signaling(now, *next);
             pump(now);
             return {};
         }
@@ -713,40 +695,29 @@ private:
         if (!parsed) return make_error(errc::bad_description, "remote description: ", parsed.error().message());
         auto transport = detail::read_remote(*parsed);
         if (!transport) return transport.error();
-        switch (desc.type) {
-        case sdp_type::offer:
-            // Implicit rollback of our own offer is not done: glare is the caller's (perfect
-            // negotiation rolls back explicitly).
-            if (signaling_ != rtc::signaling_state::stable && signaling_ != rtc::signaling_state::have_remote_offer)
-                return make_error(errc::invalid_state, "remote offer in signaling state ", to_string(signaling_));
+        // Implicit rollback of our own offer is not done: glare is the caller's (perfect
+        // negotiation rolls back explicitly).
+        auto next = signaling_transition(jsep_.signaling(), remote, desc.type);
+        if (!next) return next.error();
+        if (desc.type == sdp_type::offer) {
             agent_->set_role(ice::role::controlled);
-            pending_remote_ = std::move(*parsed);
+            jsep_.set_pending(remote, std::move(*parsed));
             if (auto r = apply_remote(now, *transport); !r) return r;
-            set_signaling(now, rtc::signaling_state::have_remote_offer);
+            set_signaling(now, *next);
             pump(now);
             return {};
-        case sdp_type::pranswer:
-        case sdp_type::answer:
-            if (signaling_ != rtc::signaling_state::have_local_offer && signaling_ != rtc::signaling_state::have_remote_pranswer)
-                return make_error(errc::invalid_state, "remote answer in signaling state ", to_string(signaling_));
-            if (auto r = apply_remote(now, *transport); !r) return r;
-            if (desc.type == sdp_type::pranswer) {
-                pending_remote_ = std::move(*parsed);
-                set_signaling(now, rtc::signaling_state::have_remote_pranswer);
-                pump(now);
-                return {};
-            }
-            current_remote_ = std::move(*parsed);
-            pending_remote_.reset();
-            current_local_ = std::move(*pending_local_);
-            current_local_is_offer_ = true;
-            pending_local_.reset();
-            if (auto r = start_transport(now); !r) return r;
-            set_signaling(now, rtc::signaling_state::stable);
-            pump(now);
-            return {};
-        case sdp_type::rollback: break;
         }
+        if (auto r = apply_remote(now, *transport); !r) return r;
+        if (desc.type == sdp_type::pranswer) {
+            jsep_.set_pending(remote, std::move(*parsed));
+            set_signaling(now, *next);
+            pump(now);
+            return {};
+        }
+        jsep_.set_answer(remote, std::move(*parsed));
+        if (auto r = start_transport(now); !r) return r;
+        set_signaling(now, *next);
+        pump(now);
         return {};
     }
 
@@ -767,20 +738,13 @@ private:
         return {};
     }
 
-    struct channel_entry {
-        channel_id id{};
-        std::string label, protocol;
-        data_channel_init init{};
-        std::optional<datachannel::channel> handle;
-        std::size_t low_threshold = 0;
-        bool closed = false;
-    };
-
     explicit basic_core(random_type random) : random_(std::move(random)) {}
 
     result<void> init(configuration config)
     {
         limits_ = Policy::limits();
+        // Everything that needs no machine is checked in one place (configuration.hpp).
+        if (auto r = validate(config, limits_); !r) return r;
         logger_ = config.logger.any_enabled() ? config.logger : detail::policy_logger<Policy>();
         router_ = router{logger_};
         ice::agent_config ac;
@@ -793,27 +757,19 @@ private:
         for (const auto& server : config.ice_servers) {
             for (const auto& url : server.urls) {
                 auto u = detail::parse_ice_url(url);
-                if (!u) return u.error();
-                if (u->turn) {
-                    if (server.username.empty())
-                        return make_error(errc::bad_configuration, "TURN server '", url, "' needs a username and credential");
+                if (!u) return u.error();  // validate() has refused it already
+                if (u->turn)
                     ac.turn_servers.push_back({u->address, server.username, server.credential, u->transport,
                                                u->host, u->port, url});
-                } else {
+                else
                     ac.stun_servers.push_back(u->address);
-                }
             }
         }
-        if (config.ice_transport_policy == ice_transport_policy::relay && ac.turn_servers.empty())
-            return make_error(errc::bad_configuration, "ice_transport_policy relay without a TURN server");
         if (config.certificates.empty()) {
             auto c = backend_type::generate_certificate();
             if (!c) return make_error(errc::bad_configuration, "certificate generation: ", c.error().message());
             config.certificates.push_back(std::move(*c));
         }
-        if (config.certificates.size() > limits_.max_certificates)
-            return make_error(errc::bad_configuration, config.certificates.size(), " certificates, at most ",
-                              limits_.max_certificates, " (limits::max_certificates)");
         auto backend = backend_type::create(std::span<const certificate_type>(config.certificates));
         if (!backend) return make_error(errc::bad_configuration, "DTLS backend: ", backend.error().message());
         backend_.emplace(std::move(*backend));
@@ -962,7 +918,7 @@ private:
     {
         negotiated_data_ = true;
         if (dtls_) return {};  // renegotiation keeps the transport (same BUNDLE transport)
-        auto role = sdp::jsep::dtls_role(*current_local_, *current_remote_);
+        auto role = sdp::jsep::dtls_role(*jsep_.current_local(), *jsep_.current_remote());
         if (!role) return make_error(errc::negotiation_failed, "DTLS role: ", role.error().message());
         dtls::session_config sc;
         sc.role = *role == sdp::setup_role::active ? dtls::role::client : dtls::role::server;
@@ -995,14 +951,14 @@ private:
         endpoint_ = std::make_unique<endpoint_type>(
             dtls_->role() == dtls::role::client ? datachannel::dtls_role::client : datachannel::dtls_role::server,
             ec);
-        for (auto& [key, c] : channels_)
-            if (!c.handle && !c.closed) {
-                if (auto r = open_on_endpoint(now, c); !r) {
-                    c.closed = true;
-                    push(channel_error_event{c.id, r.error()});
-                    push(channel_close_event{c.id});
-                }
+        channels_.for_each([&](channel_entry& c) {
+            if (c.handle || c.closed) return;
+            if (auto r = open_on_endpoint(now, c); !r) {
+                channels_.mark_closed(c);
+                push(channel_error_event{c.id, r.error()});
+                push(channel_close_event{c.id});
             }
+        });
         if (ice_connection_ == ice::connection_state::connected || ice_connection_ == ice::connection_state::completed)
             start_dtls(now);
         return {};
@@ -1012,9 +968,7 @@ private:
     {
         auto ch = endpoint_->create_channel(now, e.label, e.init);
         if (!ch) return make_error(errc::channel_error, "data channel '", e.label, "': ", ch.error().message());
-        e.handle = *ch;
-        std::string().swap(e.init.protocol);  // the endpoint has its copy; `protocol` keeps ours
-        stream_channels_[ch->id()] = e.id.value;
+        channels_.bind(e, *ch);
         if (e.low_threshold) e.handle->set_buffered_amount_low_threshold(e.low_threshold);
         return {};
     }
@@ -1088,8 +1042,7 @@ private:
             ic.sdp_mid = data_mid();
             ic.sdp_mline_index = 0;
             ic.username_fragment.assign(agent_->local_ufrag());
-            auto* d = pending_local_ ? &*pending_local_ : current_local_ ? &*current_local_ : nullptr;
-            if (d)
+            if (auto* d = jsep_.latest_local())
                 if (auto* m = first_bundled(*d)) m->add_candidate(ice::to_sdp(c->local));
             push(ice_candidate_event{std::move(ic)});
         } else if (auto* g = std::get_if<ice::gathering_state_changed>(&e)) {
@@ -1097,8 +1050,7 @@ private:
             gathering_ = g->state;
             push(ice_gathering_state_change_event{gathering_});
             if (gathering_ == ice::gathering_state::complete) {
-                auto* d = pending_local_ ? &*pending_local_ : current_local_ ? &*current_local_ : nullptr;
-                if (d)
+                if (auto* d = jsep_.latest_local())
                     if (auto* m = first_bundled(*d); m && !m->end_of_candidates()) m->add_flag("end-of-candidates");
                 push(ice_candidate_event{std::nullopt});  // webrtc-pc 4.4.1.4: the null candidate
             }
@@ -1152,14 +1104,7 @@ private:
                 if constexpr (std::is_same_v<T, datachannel::channel_event>) {
                     auto ch = endpoint_->get(x.id);
                     if (!ch) return;
-                    channel_entry c;
-                    c.id = channel_id{next_channel_++};
-                    c.label.assign(ch->label());
-                    c.protocol.assign(ch->protocol());
-                    c.handle = *ch;
-                    const channel_id id = c.id;
-                    channels_.emplace(id.value, std::move(c));
-                    stream_channels_[x.id] = id.value;
+                    const channel_id id = channels_.add_remote(*ch).id;
                     ++stats_.data_channels_opened;
                     push(data_channel_event{id});
                 } else {
@@ -1184,8 +1129,7 @@ private:
                     } else if constexpr (std::is_same_v<T, datachannel::closing_event>) {
                         push(channel_closing_event{id});
                     } else if constexpr (std::is_same_v<T, datachannel::close_event>) {
-                        entry->closed = true;
-                        stream_channels_.erase(x.id);  // the stream id may be reused (RFC 8831 6.7)
+                        channels_.mark_closed(*entry);  // the stream id may be reused (RFC 8831 6.7)
                         ++stats_.data_channels_closed;
                         push(channel_close_event{id});
                     } else if constexpr (std::is_same_v<T, datachannel::error_event>) {
@@ -1226,10 +1170,7 @@ private:
 
     void set_signaling(time_point, rtc::signaling_state s)
     {
-        if (s == rtc::signaling_state::have_remote_offer) pending_remote_type_ = sdp_type::offer;
-        if (s == rtc::signaling_state::have_remote_pranswer) pending_remote_type_ = sdp_type::pranswer;
-        if (s == signaling_) return;
-        signaling_ = s;
+        if (!jsep_.set_signaling(s)) return;
         push(signaling_state_change_event{s});
         if (s == rtc::signaling_state::stable && negotiation_needed_ && !negotiated_data_) fire_negotiation_needed();
         if (negotiated_data_) negotiation_needed_ = false;
@@ -1242,22 +1183,9 @@ private:
         push(negotiation_needed_event{});
     }
 
-    [[nodiscard]] sdp_type pending_local_type() const noexcept
-    {
-        return signaling_ == rtc::signaling_state::have_local_pranswer ? sdp_type::pranswer : sdp_type::offer;
-    }
-
-    [[nodiscard]] static std::optional<session_description> describe(const std::optional<sdp::session_description>& d,
-                                                                      sdp_type type)
-    {
-        if (!d) return std::nullopt;
-        return session_description{type, d->to_string()};
-    }
-
     [[nodiscard]] std::string data_mid() const
     {
-        const auto* d = pending_local_ ? &*pending_local_ : current_local_ ? &*current_local_ : nullptr;
-        if (d)
+        if (const auto* d = jsep_.latest_local())
             for (const auto& m : d->media)
                 if (!m.rejected())
                     if (auto mid = m.mid()) return std::string(*mid);
@@ -1265,17 +1193,6 @@ private:
     }
 
     // The first failure wins: later ones are consequences of it (webrtc-pc 4.3.3: failed is final).
-    // Bookkeeping of one channel-table entry besides its strings: the map node (three
-    // pointers, colour, key) and the stream -> id entry.
-    static constexpr std::size_t channel_entry_overhead = sizeof(channel_entry) + 4 * sizeof(void*) + sizeof(std::uint32_t) +
-                                                          (4 * sizeof(void*) + 2 * sizeof(std::uint32_t));
-    [[nodiscard]] std::size_t channel_table_bytes() const noexcept
-    {
-        std::size_t n = 0;
-        for (const auto& [key, c] : channels_) n += channel_entry_overhead + c.label.capacity() + c.protocol.capacity() + c.init.protocol.capacity();
-        return n;
-    }
-
     void add_remote(time_point now, ice::candidate c, std::string_view from)
     {
         report_remote(agent_->add_remote_candidate(now, std::move(c)), from);
@@ -1349,28 +1266,11 @@ private:
         events_.push_back(std::move(e));
     }
 
-    [[nodiscard]] std::size_t live_channel_count() const noexcept
-    {
-        return static_cast<std::size_t>(std::count_if(channels_.begin(), channels_.end(),
-                                                      [](const auto& kv) { return !kv.second.closed; }));
-    }
-    [[nodiscard]] channel_entry* find(channel_id id) noexcept
-    {
-        const auto it = channels_.find(id.value);
-        return it == channels_.end() ? nullptr : &it->second;
-    }
-    [[nodiscard]] const channel_entry* find(channel_id id) const noexcept
-    {
-        const auto it = channels_.find(id.value);
-        return it == channels_.end() ? nullptr : &it->second;
-    }
-    // The open (or opening) channel on a stream: a closed one has left this map, so a stream id
-    // reused after a close (RFC 8831 6.7) finds the new channel.
-    [[nodiscard]] channel_entry* by_stream(std::uint16_t stream) noexcept
-    {
-        const auto it = stream_channels_.find(stream);
-        return it == stream_channels_.end() ? nullptr : find(channel_id{it->second});
-    }
+    [[nodiscard]] channel_entry* find(channel_id id) noexcept { return channels_.find(id); }
+    [[nodiscard]] const channel_entry* find(channel_id id) const noexcept { return channels_.find(id); }
+    // The open (or opening) channel on a stream (channel_table.hpp: a stream id reused after a
+    // close, RFC 8831 6.7, finds the new channel).
+    [[nodiscard]] channel_entry* by_stream(std::uint16_t stream) noexcept { return channels_.by_stream(stream); }
 
     random_type random_;
     rtc::limits limits_{};
@@ -1383,26 +1283,21 @@ private:
     std::unique_ptr<sctp::association> association_;
     std::unique_ptr<endpoint_type> endpoint_;
     std::vector<ice::local_socket> sockets_;
-    // Channels by id (creation order; entries keep their address). A closed channel's entry,
-    // with its label and protocol, is freed once the user has polled its close event: a peer
-    // that opens and closes channels in a loop cannot make the table grow (issue 14).
-    std::map<std::uint32_t, channel_entry> channels_;
-    std::map<std::uint16_t, std::uint32_t> stream_channels_;  // SCTP stream -> open channel
+    // Channels by id and by stream (channel_table.hpp). A closed channel's entry, with its label
+    // and protocol, is forgotten once the user has polled its close event: a peer that opens
+    // and closes channels in a loop cannot make the table grow (issue 14).
+    channel_table channels_;
     std::deque<event> events_;
     rtc::stats stats_{};
     detail::remote_transport remote_{};
     std::string remote_ufrag_;
     std::vector<std::string> remote_trickled_;  // trickled candidates of remote_ufrag_
     bool remote_trickle_end_ = false;
-    std::optional<sdp::session_description> pending_local_, current_local_, pending_remote_, current_remote_;
-    sdp_type pending_remote_type_ = sdp_type::offer;
+    jsep_state jsep_;  // signaling state and the four descriptions (jsep_state.hpp)
     std::uint64_t session_id_ = 1;
-    std::uint32_t next_channel_ = 1;
-    rtc::signaling_state signaling_ = rtc::signaling_state::stable;
     ice::gathering_state gathering_ = ice::gathering_state::new_;
     ice::connection_state ice_connection_ = ice::connection_state::new_;
     rtc::connection_state connection_ = rtc::connection_state::new_;
-    bool current_local_is_offer_ = false;
     bool gathering_started_ = false;
     std::optional<time_point> gather_due_;
     bool negotiated_data_ = false;

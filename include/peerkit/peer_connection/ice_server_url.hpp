@@ -148,13 +148,35 @@ inline constexpr std::uint16_t default_stuns_port = 5349;
     return out;
 }
 
+// How a URL naming a UDP server by a host name is judged: the core takes IP literals only
+// for UDP servers; the runtime resolves such names before it makes the core.
+enum class server_names : std::uint8_t { refused, resolved_later };
+
+// An ice_servers URL as the core takes it: UDP servers need an IP literal here (unless the
+// runtime resolves their names first: server_names::resolved_later); a TCP or TLS TURN server
+// may be a name, which the runtime resolves when it connects and, for turns:, the name the
+// server's certificate must match (an IP literal: its IP address SAN). stuns: (STUN over TLS)
+// gives no candidate ICE over UDP can use and is refused, as is turns: with transport=udp
+// (TURN over DTLS, not implemented).
+[[nodiscard]] inline result<ice_server_url> checked_ice_url(std::string_view url, server_names names)
+{
+    auto u = parse_ice_server_url(url);
+    if (!u) return u.error();
+    if (u->scheme == ice_url_scheme::stuns)
+        return make_error(errc::bad_configuration, "ice server URL '", url,
+                          "': stuns: (STUN over TLS) gives no candidate usable by ICE over UDP; use stun: or turns:");
+    if (u->scheme == ice_url_scheme::turns && url.ends_with("?transport=udp"))
+        return make_error(errc::bad_configuration, "ice server URL '", url,
+                          "': turns: with transport=udp is TURN over DTLS, which is not supported");
+    if (names == server_names::refused && u->is_name() && u->transport == ice::turn_transport::udp)
+        return make_error(errc::bad_configuration, "ice server URL '", url, "': host '", u->host,
+                          "' is not an IP literal (the runtime resolves names before the core)");
+    return u;
+}
+
 namespace detail {
 
-// An ice_servers URL as the core takes it: UDP servers need an IP literal here (the runtime
-// resolves names before the core); a TCP or TLS TURN server may be a name, which the runtime
-// resolves when it connects and, for turns:, the name the server's certificate must match (an
-// IP literal: its IP address SAN). stuns: (STUN over TLS) gives no candidate ICE over UDP can
-// use and is refused, as is turns: with transport=udp (TURN over DTLS, not implemented).
+// What the core keeps of a checked URL (the host as a string: the URL's text may go).
 struct parsed_ice_url {
     bool turn = false;
     ice::turn_transport transport = ice::turn_transport::udp;
@@ -165,17 +187,8 @@ struct parsed_ice_url {
 
 [[nodiscard]] inline result<parsed_ice_url> parse_ice_url(std::string_view url)
 {
-    auto u = parse_ice_server_url(url);
+    auto u = checked_ice_url(url, server_names::refused);
     if (!u) return u.error();
-    if (u->scheme == ice_url_scheme::stuns)
-        return make_error(errc::bad_configuration, "ice server URL '", url,
-                          "': stuns: (STUN over TLS) gives no candidate usable by ICE over UDP; use stun: or turns:");
-    if (u->scheme == ice_url_scheme::turns && url.ends_with("?transport=udp"))
-        return make_error(errc::bad_configuration, "ice server URL '", url,
-                          "': turns: with transport=udp is TURN over DTLS, which is not supported");
-    if (u->is_name() && u->transport == ice::turn_transport::udp)
-        return make_error(errc::bad_configuration, "ice server URL '", url, "': host '", u->host,
-                          "' is not an IP literal (the runtime resolves names before the core)");
     parsed_ice_url out;
     out.turn = u->turn();
     out.transport = u->transport;

@@ -21,7 +21,9 @@
 #include <peerkit/error.hpp>
 #include <peerkit/log.hpp>
 #include <peerkit/net/address.hpp>
+#include <peerkit/peer_connection/configuration.hpp>
 #include <peerkit/peer_connection/ice_server_url.hpp>
+#include <peerkit/peer_connection/policy.hpp>
 #include <peerkit/peer_connection/types.hpp>
 
 #include <boost/asio/ip/udp.hpp>
@@ -34,6 +36,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -192,65 +195,66 @@ private:
 };
 
 // The core of a peer connection whose UDP servers have names: the configuration is checked
-// at once (create() reports a bad one) by a core made with a placeholder address per name
-// (RFC 5737 TEST-NET-1; that core gets no socket and sends nothing), and the real core is made
-// once the names are resolved. One certificate serves both (generated here if none is given).
+// at once by validate() with the names allowed (create() reports a bad one before anything
+// starts), and the core is made once the names are resolved. The certificate is generated here
+// if none is given, so that the configuration checked is the one the core gets.
 template <class Core>
 class deferred_core {
 public:
     using configuration = typename Core::configuration;
     using random_type = typename Core::random_type;
+    using policy_type = typename Core::policy_type;
 
     [[nodiscard]] static result<std::shared_ptr<deferred_core>> check(configuration config, random_type random,
                                                                       std::vector<named_ice_server> names)
     {
-        if constexpr (!std::is_copy_constructible_v<configuration>) {
-            return make_error(rtc::errc::bad_configuration,
-                              "ice servers named by host names need a copyable configuration; give IP literals");
-        } else {
-            if (config.certificates.empty()) {
-                auto c = Core::backend_type::generate_certificate();
-                if (!c) return make_error(rtc::errc::bad_configuration, "certificate generation: ", c.error().message());
-                config.certificates.push_back(std::move(*c));
-            }
-            configuration placeholder = config;
-            const auto test_net = *net::ip_address::parse("192.0.2.1");
-            for (const auto& n : names)
-                placeholder.ice_servers[n.server].urls[n.url] = resolved_url(config.ice_servers, n, test_net);
-            auto checked = Core::create(std::move(placeholder), random_type{});
-            if (!checked) return checked.error();
-            return std::make_shared<deferred_core>(std::move(config), std::move(random), std::move(names), std::move(*checked));
+        if (auto r = rtc::validate(config, policy_type::limits(), rtc::server_names::resolved_later); !r) return r.error();
+        if (config.certificates.empty()) {
+            auto c = Core::backend_type::generate_certificate();
+            if (!c) return make_error(rtc::errc::bad_configuration, "certificate generation: ", c.error().message());
+            config.certificates.push_back(std::move(*c));
         }
+        using backend_type = typename Core::backend_type;
+        if (auto r = rtc::validate_certificates<backend_type>(std::span<const typename backend_type::certificate>(config.certificates)); !r)
+            return r.error();
+        return std::make_shared<deferred_core>(std::move(config), std::move(random), std::move(names));
     }
 
-    deferred_core(configuration config, random_type random, std::vector<named_ice_server> names, std::unique_ptr<Core> checked)
-        : config_(std::move(config)), random_(std::move(random)), names_(std::move(names)), checked_(std::move(checked))
+    deferred_core(configuration config, random_type random, std::vector<named_ice_server> names)
+        : config_(std::move(config)), random_(std::move(random)), names_(std::move(names))
     {
     }
 
-    [[nodiscard]] log::logger logger() const { return checked_->logger(); }
+    // The logger the core will have (the configuration's, else the policy's).
+    [[nodiscard]] log::logger logger() const
+    {
+        return config_.logger.any_enabled() ? config_.logger : rtc::detail::policy_logger<policy_type>();
+    }
 
     // On the driver's strand, once: the core with the resolved addresses (skipped names left
     // out). Should the configuration be refused without them (relay policy and no TURN server
-    // left), the error is logged and the peer connection closes: the checked core, closed, is
-    // what the calls then see (it never had a socket). Closed also when the peer connection was
-    // closed meanwhile.
+    // left), the error is logged and the peer connection closes: a core without ICE servers,
+    // closed at once, is what the calls then see (it never had a socket). Closed also when the
+    // peer connection was closed meanwhile.
     [[nodiscard]] std::unique_ptr<Core> make(const std::vector<std::vector<net::ip_address>>& addresses, bool closed)
     {
         const auto now = std::chrono::steady_clock::now();
-        const log::logger lg = checked_->logger();
+        const log::logger lg = logger();
         config_.ice_servers = with_resolved_names(config_.ice_servers, names_, addresses);
-        auto made = Core::create(std::move(config_), std::move(random_));
         std::unique_ptr<Core> core;
-        if (made) {
+        if (auto made = Core::create(config_, std::move(random_))) {
             core = std::move(*made);
         } else {
             PEERKIT_LOG_AT(lg, log::component::runtime, log::level::error, "ice servers: the configuration without the ",
                            "servers whose names did not resolve is refused (", made.error(), "): the peer connection closes");
-            core = std::move(checked_);
+            configuration bare = std::move(config_);
+            bare.ice_servers.clear();
+            bare.ice_transport_policy = rtc::ice_transport_policy::all;
+            auto stand_in = Core::create(std::move(bare), random_type{});
+            if (!stand_in) return nullptr;  // not expected: it was valid with more in it
+            core = std::move(*stand_in);
             closed = true;
         }
-        checked_.reset();
         if (closed) core->close(now);
         return core;
     }
@@ -259,7 +263,6 @@ private:
     configuration config_;
     random_type random_;
     std::vector<named_ice_server> names_;
-    std::unique_ptr<Core> checked_;
 };
 
 }  // namespace peerkit::asio::detail
