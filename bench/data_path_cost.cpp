@@ -5,8 +5,7 @@
 // the core's handle_packet (router, DTLS, SCTP, data channel) to the message event, and from
 // the channel's send to the core's transmit.
 //
-//   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=cg.out \
-//       build-rel/bench/data_path_cost 16384 2048
+//   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=cg.out build/bench/data_path_cost 16384 256
 //   callgrind_annotate --inclusive=yes cg.out | grep -E 'receiver_side|sender_side'
 //
 // Arguments: message size in bytes, number of messages. Instrumentation starts once the
