@@ -65,7 +65,7 @@ inline std::vector<std::byte> bytes_of(std::string_view s)
     const auto b = peerkit::as_bytes(s);
     return {b.begin(), b.end()};
 }
-inline std::string string_of(const std::vector<std::byte>& b)
+inline std::string string_of(peerkit::bytes_view b)
 {
     return std::string(peerkit::as_string_view(b));
 }

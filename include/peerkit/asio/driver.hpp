@@ -315,7 +315,14 @@ private:
                            endpoint_text(destination), ": no socket of its address family (or its source) is bound");
             return;
         }
-        if (auto sent = socket->send(destination, bytes_view(t.payload)); !sent) {
+        // A payload the machine handed over as a vector is queued as it is (no copy, issue 15).
+        auto sent = [&] {
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(t.payload)>, std::vector<std::byte>>)
+                return socket->send(destination, std::move(t.payload));
+            else
+                return socket->send(destination, bytes_view(t.payload));
+        }();
+        if (!sent) {
             ++stats_.send_failures;
             PEERKIT_LOG_AT(config_.logger, log::component::runtime, log::level::debug, "driver: dropped a datagram to ",
                            endpoint_text(destination), ": ", sent.error());

@@ -445,13 +445,20 @@ public:
     template <class Token>
     auto async_send(rtc::channel_id id, std::string_view text, Token&& token)
     {
-        return invoke([id, text = std::string(text)](core_type& c, auto now) { return c.channel_send(now, id, as_bytes(text), false); },
+        // The call runs later on the driver's strand: the text is copied here, once, and that
+        // buffer becomes the SCTP send queue's (no second copy).
+        const bytes_view bytes = as_bytes(text);
+        return invoke([id, data = std::vector<std::byte>(bytes.begin(), bytes.end())](core_type& c, auto now) mutable {
+                          return c.channel_send(now, id, std::move(data), false);
+                      },
                       std::forward<Token>(token));
     }
     template <class Token>
     auto async_send_binary(rtc::channel_id id, bytes_view data, Token&& token)
     {
-        return invoke([id, data = std::vector<std::byte>(data.begin(), data.end())](core_type& c, auto now) { return c.channel_send(now, id, data, true); },
+        return invoke([id, bytes = std::vector<std::byte>(data.begin(), data.end())](core_type& c, auto now) mutable {
+                          return c.channel_send(now, id, std::move(bytes), true);
+                      },
                       std::forward<Token>(token));
     }
     // Several binary messages on one channel in one call, in order: one trip to the driver for

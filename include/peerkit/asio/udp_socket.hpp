@@ -177,10 +177,7 @@ public:
     result<void> enqueue(const udp::endpoint& to, bytes_view payload, const std::optional<boost::asio::ip::address>& from,
                          send_completion&& handler)
     {
-        if (closed_) return make_error(std::error_code(boost::system::error_code(boost::asio::error::bad_descriptor)), "udp socket: send on a closed socket");
-        if (queue_.size() >= config_.max_send_queue)
-            return make_error(std::error_code(boost::system::error_code(boost::asio::error::no_buffer_space)), "udp socket: max_send_queue (",
-                              config_.max_send_queue, ") datagrams are already queued");
+        if (auto room = check_room(); !room) return room;
         pending_send p;
         p.to = to;
         p.from = from;
@@ -189,9 +186,34 @@ public:
             pool_.pop_back();
         }
         p.data.assign(payload.begin(), payload.end());
+        p.pooled = true;
         p.handler = std::move(handler);
         queue_.push_back(std::move(p));
         schedule_flush();
+        return {};
+    }
+    // Queues `payload` itself (no copy: a datagram the machine built in a buffer of its own,
+    // issue 15). The buffer is freed once sent rather than kept in the pool, which only holds
+    // buffers that copies reuse.
+    result<void> enqueue(const udp::endpoint& to, std::vector<std::byte>&& payload,
+                         const std::optional<boost::asio::ip::address>& from, send_completion&& handler)
+    {
+        if (auto room = check_room(); !room) return room;
+        pending_send p;
+        p.to = to;
+        p.from = from;
+        p.data = std::move(payload);
+        p.handler = std::move(handler);
+        queue_.push_back(std::move(p));
+        schedule_flush();
+        return {};
+    }
+    result<void> check_room() const
+    {
+        if (closed_) return make_error(std::error_code(boost::system::error_code(boost::asio::error::bad_descriptor)), "udp socket: send on a closed socket");
+        if (queue_.size() >= config_.max_send_queue)
+            return make_error(std::error_code(boost::system::error_code(boost::asio::error::no_buffer_space)), "udp socket: max_send_queue (",
+                              config_.max_send_queue, ") datagrams are already queued");
         return {};
     }
 
@@ -281,6 +303,7 @@ private:
         udp::endpoint to;
         std::optional<boost::asio::ip::address> from;
         std::vector<std::byte> data;
+        bool pooled = false;  // taken from pool_ (a copy was made into it): goes back there
         send_completion handler;
     };
     struct alignas(cmsghdr) control_buffer {
@@ -314,7 +337,7 @@ private:
                 stats_.bytes_sent += p.data.size();
             }
             if (p.handler) p.handler.post(ec);
-            if (pool_.size() < 256) {
+            if (p.pooled && pool_.size() < 256) {
                 p.data.clear();
                 pool_.push_back(std::move(p.data));
             }
@@ -663,6 +686,13 @@ public:
                       const std::optional<boost::asio::ip::address>& from = std::nullopt)
     {
         return impl_->enqueue(to, payload, from, detail::posted_completion<boost::system::error_code>());
+    }
+
+    // Queues `payload` itself for `to`, without a copy (the buffer is freed once sent).
+    result<void> send(const endpoint_type& to, std::vector<std::byte>&& payload,
+                      const std::optional<boost::asio::ip::address>& from = std::nullopt)
+    {
+        return impl_->enqueue(to, std::move(payload), from, detail::posted_completion<boost::system::error_code>());
     }
 
     // Like send(), and completes with void(error_code) once the kernel took the datagram (or

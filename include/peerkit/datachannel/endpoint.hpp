@@ -883,4 +883,21 @@ result<void> send(time_point now, endpoint& ep, T& transport, const channel& ch,
     return transport.send(now, m->stream, m->ppid, m->data, m->options);
 }
 
+// The same with the caller's buffer handed over: when the message goes as it is (an empty one
+// goes as one byte with PPID 56 or 57 instead), a transport that takes a vector
+// (sctp::association) keeps this one as its send queue's copy, so a runtime that had to copy
+// the user's bytes for an asynchronous call copies them no further.
+template <message_transport T>
+result<void> send(time_point now, endpoint& ep, T& transport, const channel& ch, std::vector<std::byte>&& data,
+                  bool binary)
+{
+    transmit_to(now, ep, transport);
+    const bytes_view bytes(data);
+    auto m = binary ? ch.send(now, bytes) : ch.send(now, as_string_view(bytes));
+    if (!m) return m.error();
+    if (m->data.data() == bytes.data() && m->data.size() == bytes.size())
+        return transport.send(now, m->stream, m->ppid, std::move(data), m->options);
+    return transport.send(now, m->stream, m->ppid, m->data, m->options);
+}
+
 }  // namespace peerkit::datachannel

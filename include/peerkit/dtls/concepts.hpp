@@ -75,8 +75,11 @@ struct handshake_complete {
     std::optional<srtp_profile> srtp;  // the use_srtp profile, if one was negotiated
     fingerprint peer;                  // the peer certificate's fingerprint that matched
 };
+// One record's plaintext (DTLS keeps record boundaries), borrowed from the session: valid
+// until the session's next call other than poll_event (issue 15: the plaintext is not copied
+// into an event; the reader, SCTP, takes what it keeps).
 struct application_data {
-    std::vector<std::byte> data;  // one record's plaintext (DTLS keeps record boundaries)
+    bytes_view data;
 };
 struct closed {
     bool by_peer = true;  // true: the peer's close_notify arrived

@@ -369,20 +369,21 @@ public:
     // Application data over the selected pair (through the relay when it is relayed).
     result<void> send(time_point now, bytes_view data)
     {
-        if (closed()) return make_error(errc::wrong_state, "agent is closed");
-        if ((!selected_ && !parked_) || consent_lost_)
-            return make_error(errc::no_selected_pair, "no selected pair to send ",
-                              data.size(), " bytes on");
-        if (data.size() > config_.max_datagram)
-            return make_error(errc::message_too_large, "datagram of ", data.size(),
-                              " bytes exceeds agent_config::max_datagram");
-        if (!selected_) {
-            send_from(now, parked_->local, parked_->remote.address, data);
-            return {};
-        }
-        const pair& p = pairs_[*selected_];
-        send_from(now, p.local, remotes_[p.remote].address, data);
-        pairs_[*selected_].last_sent = now;
+        auto path = send_path(now, data.size());
+        if (!path) return path.error();
+        send_from(now, path->local, *path->to, data);
+        return {};
+    }
+    // The same, handing the buffer over: on a direct path it becomes the transmit's payload
+    // with no copy (issue 15); through a relay TURN wraps it, which copies it once.
+    result<void> send(time_point now, std::vector<std::byte>&& data)
+    {
+        auto path = send_path(now, data.size());
+        if (!path) return path.error();
+        if (is_relayed(path->local))
+            send_from(now, path->local, *path->to, data);
+        else
+            queue_transmit(locals_[path->local].socket, *path->to, std::move(data));
         return {};
     }
 
@@ -711,6 +712,24 @@ private:
             return;
         }
         transmits_.push_back({socket, to, std::move(payload)});
+    }
+
+    // Where application data goes: the selected pair (or the parked one during a restart).
+    struct outgoing_path {
+        std::size_t local = 0;
+        const endpoint* to = nullptr;
+    };
+    result<outgoing_path> send_path(time_point now, std::size_t size)
+    {
+        if (closed()) return make_error(errc::wrong_state, "agent is closed");
+        if ((!selected_ && !parked_) || consent_lost_)
+            return make_error(errc::no_selected_pair, "no selected pair to send ", size, " bytes on");
+        if (size > config_.max_datagram)
+            return make_error(errc::message_too_large, "datagram of ", size, " bytes exceeds agent_config::max_datagram");
+        if (!selected_) return outgoing_path{parked_->local, &parked_->remote.address};
+        pair& p = pairs_[*selected_];
+        p.last_sent = now;
+        return outgoing_path{p.local, &remotes_[p.remote].address};
     }
 
     void send_from(time_point now, std::size_t local, const endpoint& to, bytes_view payload)

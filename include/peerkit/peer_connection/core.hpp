@@ -443,7 +443,7 @@ public:
             // The goodbye (close_notify) is best effort: a refused send is one more lost datagram,
             // as DTLS does not retransmit alerts anyway; the peer's consent and SCTP timers end
             // its side, and nothing is sent after this. It is counted like any other.
-            while (auto d = dtls_->poll_transmit()) send_datagram(now, *d);
+            while (auto d = dtls_->poll_transmit()) send_datagram(now, std::move(*d));
         }
         channels_.close_all();
         agent_->close(now);
@@ -548,17 +548,13 @@ public:
     }
     result<void> channel_send(time_point now, channel_id id, bytes_view data, bool binary)
     {
-        auto* e = find(id);
-        if (!e || e->closed) return make_error(errc::channel_error, "send on a closed or unknown data channel");
-        if (!e->handle || e->handle->ready_state() != data_channel_state::open)
-            return make_error(errc::channel_error, "send on data channel '", e->label, "' before it is open");
-        // The one copy on the way down: the association's send queue takes the user's bytes.
-        auto r = datachannel::send(now, *endpoint_, *association_, *e->handle, data, binary);
-        if (!r) return make_error(errc::channel_error, "data channel '", e->label, "': ", r.error().message());
-        ++stats_.messages_sent;
-        stats_.bytes_sent += data.size();
-        pump(now);
-        return {};
+        return send_on_channel(now, id, data, binary);
+    }
+    // The same, handing over a buffer the caller owns (the runtime's copy of the user's bytes):
+    // it becomes the send queue's copy.
+    result<void> channel_send(time_point now, channel_id id, std::vector<std::byte>&& data, bool binary)
+    {
+        return send_on_channel(now, id, std::move(data), binary);
     }
     // Several messages on one channel: queued in order, then moved through SCTP, DTLS and ICE
     // once, so the association fills packets and the runtime its UDP batches across them.
@@ -1006,7 +1002,7 @@ private:
             if (dtls_) {
                 while (auto d = dtls_->poll_transmit()) {
                     progress = true;
-                    send_datagram(now, *d);
+                    send_datagram(now, std::move(*d));
                 }
                 while (auto e = dtls_->poll_event()) {
                     progress = true;
@@ -1225,13 +1221,34 @@ private:
         }
     };
 
+    template <class Bytes>
+    result<void> send_on_channel(time_point now, channel_id id, Bytes&& data, bool binary)
+    {
+        auto* e = find(id);
+        if (!e || e->closed) return make_error(errc::channel_error, "send on a closed or unknown data channel");
+        if (!e->handle || e->handle->ready_state() != data_channel_state::open)
+            return make_error(errc::channel_error, "send on data channel '", e->label, "' before it is open");
+        const std::size_t size = data.size();
+        // The one copy on the way down: the association's send queue takes the user's bytes
+        // (or the buffer handed over).
+        auto r = datachannel::send(now, *endpoint_, *association_, *e->handle, std::forward<Bytes>(data), binary);
+        if (!r) return make_error(errc::channel_error, "data channel '", e->label, "': ", r.error().message());
+        ++stats_.messages_sent;
+        stats_.bytes_sent += size;
+        pump(now);
+        return {};
+    }
+
     // A DTLS datagram to the agent's selected pair. A refusal (no pair yet, consent lost,
     // closed) is a lost datagram to DTLS, which retransmits what needs it (RFC 9147 5.8).
-    void send_datagram(time_point now, bytes_view datagram)
+    // The session's buffer is handed on (the agent queues it as the transmit's payload), so
+    // the ciphertext is copied once more only into the runtime's send batch (issue 15).
+    void send_datagram(time_point now, dtls::datagram&& datagram)
     {
-        if (auto r = agent_->send(now, datagram); !r) {
+        const std::size_t size = datagram.size();
+        if (auto r = agent_->send(now, std::move(datagram)); !r) {
             ++stats_.dtls_datagrams_not_sent;
-            PEERKIT_LOG_AT(logger_, log::component::ice, log::level::debug, "DTLS datagram of ", datagram.size(),
+            PEERKIT_LOG_AT(logger_, log::component::ice, log::level::debug, "DTLS datagram of ", size,
                            " bytes not sent: ", r.error());
         }
     }

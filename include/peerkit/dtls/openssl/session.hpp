@@ -153,7 +153,15 @@ private:
         // Why verification or the handshake failed, when we know better than OpenSSL.
         std::optional<error> verify_error;
         std::optional<error> alert_error;
-        std::vector<std::byte> read_buffer;
+        // SSL_read's target: each received record's plaintext stays here and the
+        // application_data event lends a view of it (no copy into an event of its own).
+        // Emptied at the next read once no application_data event is queued; while some are
+        // (a caller that polls late), new records go behind them, so the bytes kept are
+        // bounded by max_queued_application_bytes plus one record's room.
+        std::unique_ptr<std::byte[]> plaintext;
+        std::size_t plaintext_capacity = 0;
+        std::size_t plaintext_size = 0;
+        std::size_t queued_app_records = 0;
         std::size_t data_mtu = 0;  // max_application_data() once connected
         std::uint64_t application_records_delivered = 0;  // queued as application_data events
 
@@ -428,14 +436,75 @@ private:
             return fail(handshake_error());
         }
 
+        // The arena's first size (what the session's read buffer always was: a record of 2^14
+        // bytes, RFC 6347 4.1, with slack) and the least room SSL_read is given; a record
+        // larger than the room left is read on into room made for what OpenSSL still holds of
+        // it (SSL_pending), so a record is never split.
+        static constexpr std::size_t initial_plaintext_capacity = 16384 + 1024;
+        static constexpr std::size_t min_read_room = 2048;
+
+        // Where the first queued application_data event's bytes start (plaintext_size when
+        // none is queued): what a move of the arena must keep.
+        [[nodiscard]] std::size_t live_plaintext_offset() const noexcept
+        {
+            if (queued_app_records == 0) return plaintext_size;
+            for (const event& e : events)
+                if (const auto* a = std::get_if<application_data>(&e))
+                    return static_cast<std::size_t>(a->data.data() - plaintext.get());
+            return plaintext_size;
+        }
+
+        // Makes `room` bytes free behind the arena's used part and `partial`, the bytes of a
+        // record being read (at plaintext_size). Everything is polled: the arena starts over.
+        // Only a caller that left events unpolled makes this move bytes (their views are
+        // re-pointed; they were lent only until this call anyway).
+        void reserve_plaintext(std::size_t partial, std::size_t room)
+        {
+            if (queued_app_records == 0 && partial == 0) plaintext_size = 0;
+            const std::size_t used = plaintext_size + partial;
+            if (plaintext_capacity - used >= room) return;
+            const std::size_t live = live_plaintext_offset();
+            const std::size_t kept = used - live;
+            std::byte* from = plaintext.get();
+            std::byte* to = from;
+            std::unique_ptr<std::byte[]> retired;  // the old arena, until the views moved
+            if (plaintext_capacity < kept + room) {
+                const std::size_t capacity =
+                    std::max({2 * plaintext_capacity, kept + room, initial_plaintext_capacity});
+                auto grown = std::make_unique_for_overwrite<std::byte[]>(capacity);
+                if (kept != 0) std::memcpy(grown.get(), from + live, kept);
+                to = grown.get();
+                retired = std::exchange(plaintext, std::move(grown));
+                plaintext_capacity = capacity;
+            } else if (kept != 0 && live != 0) {
+                std::memmove(to, from + live, kept);
+            }
+            if (queued_app_records != 0)
+                for (event& e : events)
+                    if (auto* a = std::get_if<application_data>(&e)) {
+                        const auto at = static_cast<std::size_t>(a->data.data() - from) - live;
+                        a->data = bytes_view(to + at, a->data.size());
+                    }
+            plaintext_size -= live;
+        }
+
         result<void> drive_read(time_point now)
         {
-            if (read_buffer.empty()) read_buffer.resize(16384 + 1024);
+            std::size_t partial = 0;  // bytes of a record the room cut, at plaintext_size
             while (true) {
+                reserve_plaintext(partial, min_read_room);
                 begin_call();
-                const int n = SSL_read(ssl.get(), read_buffer.data(), static_cast<int>(read_buffer.size()));
+                std::byte* into = plaintext.get() + plaintext_size + partial;
+                const std::size_t room = plaintext_capacity - plaintext_size - partial;
+                const int n = SSL_read(ssl.get(), into, static_cast<int>(room));
                 if (n > 0) {
-                    deliver(std::span<const std::byte>(read_buffer.data(), static_cast<std::size_t>(n)));
+                    partial += static_cast<std::size_t>(n);
+                    if (static_cast<std::size_t>(n) == room && SSL_pending(ssl.get()) > 0) {
+                        reserve_plaintext(partial, static_cast<std::size_t>(SSL_pending(ssl.get())));
+                        continue;  // the rest of this record
+                    }
+                    deliver(bytes_view(plaintext.get() + plaintext_size, partial));
+                    partial = 0;
                     // Done when the datagram is consumed and OpenSSL holds no further record
                     // of it (one datagram may carry several, RFC 6347 4.1.1); this saves a
                     // failing SSL_read per record.
@@ -480,7 +549,9 @@ private:
             }
             ++application_records_delivered;
             queued_app_bytes += data.size();
-            events.emplace_back(application_data{std::vector<std::byte>(data.begin(), data.end())});
+            ++queued_app_records;
+            plaintext_size += data.size();  // `data` is the arena's tail: keep it
+            events.emplace_back(application_data{data});
         }
 
         void on_connected()
@@ -634,7 +705,10 @@ private:
             if (events.empty()) return std::nullopt;
             event e = std::move(events.front());
             events.pop_front();
-            if (const auto* d = std::get_if<application_data>(&e)) queued_app_bytes -= d->data.size();
+            if (const auto* d = std::get_if<application_data>(&e)) {
+                queued_app_bytes -= d->data.size();
+                --queued_app_records;
+            }
             return e;
         }
 
