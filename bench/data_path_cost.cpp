@@ -37,10 +37,10 @@ using namespace std::chrono_literals;
 namespace {
 
 struct side {
-    std::unique_ptr<rtc::core> pc;
+    std::unique_ptr<peerkit::peer_connection_core> pc;
     net::endpoint address;
     std::deque<std::vector<std::byte>> inbox;  // datagrams on their way to this side
-    std::optional<rtc::channel_id> channel;
+    std::optional<peerkit::channel_id> channel;
     bool open = false;
     std::uint64_t datagrams_received = 0;
     std::uint64_t datagrams_sent = 0;
@@ -51,7 +51,7 @@ struct side {
 struct world {
     time_point now = time_point{} + 1000s;
     side a, b;
-    std::deque<std::pair<bool, rtc::ice_candidate>> candidates;  // (to b, candidate)
+    std::deque<std::pair<bool, peerkit::ice_candidate>> candidates;  // (to b, candidate)
 };
 
 side& other(world& w, side& s) { return &s == &w.a ? w.b : w.a; }
@@ -68,14 +68,14 @@ void drain_transmits(world& w, side& s)
 void drain_events(world& w, side& s)
 {
     while (auto e = s.pc->poll_event()) {
-        if (auto* c = std::get_if<rtc::ice_candidate_event>(&*e)) {
+        if (auto* c = std::get_if<peerkit::ice_candidate_event>(&*e)) {
             if (c->candidate) w.candidates.emplace_back(&s == &w.a, *c->candidate);
-        } else if (auto* m = std::get_if<rtc::channel_message_event>(&*e)) {
+        } else if (auto* m = std::get_if<peerkit::channel_message_event>(&*e)) {
             ++s.messages_received;
             s.bytes_received += m->data.size();
-        } else if (auto* dc = std::get_if<rtc::data_channel_event>(&*e)) {
+        } else if (auto* dc = std::get_if<peerkit::data_channel_event>(&*e)) {
             s.channel = dc->channel;
-        } else if (std::holds_alternative<rtc::channel_open_event>(*e)) {
+        } else if (std::holds_alternative<peerkit::channel_open_event>(*e)) {
             s.open = true;
         }
     }
@@ -132,7 +132,7 @@ void step(world& w)
     return moved;
 }
 
-[[gnu::noinline]] bool sender_side(world& w, rtc::data_channel& ch, const std::vector<std::byte>& message,
+[[gnu::noinline]] bool sender_side(world& w, peerkit::core_data_channel& ch, const std::vector<std::byte>& message,
                                    std::uint64_t& sent, std::uint64_t count)
 {
     bool moved = false;
@@ -155,10 +155,10 @@ int main(int argc, char** argv)
     const std::uint64_t count = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1024;
 
     world w;
-    rtc::core::configuration config;
+    peerkit::peer_connection_core::configuration config;
     config.include_loopback = true;
     for (auto* s : {&w.a, &w.b}) {
-        auto pc = rtc::core::create(config);
+        auto pc = peerkit::peer_connection_core::create(config);
         if (!pc) {
             std::fprintf(stderr, "create: %s\n", pc.error().message().c_str());
             return 1;
@@ -171,13 +171,13 @@ int main(int argc, char** argv)
     auto ch = w.a.pc->create_data_channel(w.now, "bench");
     auto offer = w.a.pc->create_offer();
     if (!ch || !offer || !w.a.pc->set_local_description(w.now, *offer) ||
-        !w.b.pc->set_remote_description(w.now, {rtc::sdp_type::offer, offer->sdp})) {
+        !w.b.pc->set_remote_description(w.now, {peerkit::sdp_type::offer, offer->sdp})) {
         std::fprintf(stderr, "offer failed\n");
         return 1;
     }
     auto answer = w.b.pc->create_answer();
     if (!answer || !w.b.pc->set_local_description(w.now, *answer) ||
-        !w.a.pc->set_remote_description(w.now, {rtc::sdp_type::answer, answer->sdp})) {
+        !w.a.pc->set_remote_description(w.now, {peerkit::sdp_type::answer, answer->sdp})) {
         std::fprintf(stderr, "answer failed\n");
         return 1;
     }

@@ -119,15 +119,15 @@ struct pair_state {
 
 peer_connection::event_handler make_handler(end& e)
 {
-    return [&e](rtc::event ev) {
-        if (auto* c = std::get_if<rtc::ice_candidate_event>(&ev)) {
+    return [&e](peerkit::peer_connection_event ev) {
+        if (auto* c = std::get_if<peerkit::ice_candidate_event>(&ev)) {
             (void)e.sig->send(to_signaling(c->candidate));
-        } else if (auto* is = std::get_if<rtc::ice_connection_state_change_event>(&ev)) {
-            if (is->state == rtc::ice_connection_state::connected && !e.ice_connected) e.ice_connected = clock_type::now();
-        } else if (auto* cs = std::get_if<rtc::connection_state_change_event>(&ev)) {
-            if (cs->state == rtc::connection_state::connected && !e.connected) e.connected = clock_type::now();
-            if (cs->state == rtc::connection_state::failed) e.failed = true;
-        } else if (std::get_if<rtc::channel_open_event>(&ev)) {
+        } else if (auto* is = std::get_if<peerkit::ice_connection_state_change_event>(&ev)) {
+            if (is->state == peerkit::ice_connection_state::connected && !e.ice_connected) e.ice_connected = clock_type::now();
+        } else if (auto* cs = std::get_if<peerkit::connection_state_change_event>(&ev)) {
+            if (cs->state == peerkit::connection_state::connected && !e.connected) e.connected = clock_type::now();
+            if (cs->state == peerkit::connection_state::failed) e.failed = true;
+        } else if (std::get_if<peerkit::channel_open_event>(&ev)) {
             if (!e.opened) e.opened = clock_type::now();
         }
     };
@@ -196,7 +196,7 @@ bool create_pair(bnet::io_context& io, pair_state& p)
 // channel is open on both sides. False on failure or after 10 s.
 bnet::awaitable<bool> connect_pair(pair_state& p)
 {
-    const rtc::data_channel_init init{};  // named: g++ 12 and temporaries in co_await'ed calls
+    const peerkit::data_channel_init init{};  // named: g++ 12 and temporaries in co_await'ed calls
     auto ch = co_await p.a.pc->async_create_data_channel("bench", init, bnet::use_awaitable);
     if (!ch) co_return false;
     p.offered = clock_type::now();

@@ -252,24 +252,24 @@ bnet::awaitable<void> serve(server_state& st, std::shared_ptr<session> s)
     }
     s->pc.emplace(std::move(*pc));
     session* self = s.get();  // the handlers die with pc (shutdown() below), before the session
-    s->pc->on_ice_candidate([self](std::optional<rtc::ice_candidate> c) { (void)self->signal->send(to_signaling(c)); });
-    s->pc->on_connection_state_change([self, &st](rtc::connection_state state) {
-        self->say("connectionstatechange " + std::string(rtc::to_string(state)));
-        if (state == rtc::connection_state::connected) self->connected = true;
-        if (state == rtc::connection_state::failed || state == rtc::connection_state::closed) {
-            if (st.opt.once && state == rtc::connection_state::failed) st.finish(1);
+    s->pc->on_ice_candidate([self](std::optional<peerkit::ice_candidate> c) { (void)self->signal->send(to_signaling(c)); });
+    s->pc->on_connection_state_change([self, &st](peerkit::connection_state state) {
+        self->say("connectionstatechange " + std::string(peerkit::to_string(state)));
+        if (state == peerkit::connection_state::connected) self->connected = true;
+        if (state == peerkit::connection_state::failed || state == peerkit::connection_state::closed) {
+            if (st.opt.once && state == peerkit::connection_state::failed) st.finish(1);
             self->signal->close();  // ends the receive loop below
         }
     });
-    s->pc->on_ice_candidate_error([self](const rtc::ice_candidate_error_event& e) {
+    s->pc->on_ice_candidate_error([self](const peerkit::ice_candidate_error_event& e) {
         self->say("icecandidateerror " + e.url + " " + std::to_string(e.error_code) + " " + e.error_text);
     });
     // The browser's .local host candidates are resolved by mDNS (peer_connection_options::mdns);
     // a name that does not resolve is said here (the connection can still form, peer-reflexive).
     s->pc->on_mdns_error([self](const std::string& cand, const std::string& why) { self->say("mdns: " + cand + ": " + why); });
-    s->pc->on_data_channel([self](rtc::channel_id) { self->say("datachannel"); });
-    s->pc->on_channel_open([self](rtc::channel_id) { self->say("datachannel open"); });
-    s->pc->on_message([self](const rtc::channel_message_event& m) {
+    s->pc->on_data_channel([self](peerkit::channel_id) { self->say("datachannel"); });
+    s->pc->on_channel_open([self](peerkit::channel_id) { self->say("datachannel open"); });
+    s->pc->on_message([self](const peerkit::channel_message_event& m) {
         ++self->echoed;
         self->echoed_bytes += m.data.size();
         auto on_sent = [self](result<void> r) {

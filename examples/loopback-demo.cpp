@@ -78,7 +78,7 @@ struct peer {
     std::string name;
     std::optional<peer_connection> pc;
     transport* sig = nullptr;
-    std::optional<rtc::channel_id> channel;  // ours (caller) or the one that arrived (callee)
+    std::optional<peerkit::channel_id> channel;  // ours (caller) or the one that arrived (callee)
     bool open = false;
     bool connected = false;
     bool failed = false;
@@ -92,7 +92,7 @@ struct peer {
 
 peer_connection::event_handler make_handler(peer& p, const options& opt)
 {
-    return [&p, &opt](rtc::event e) {
+    return [&p, &opt](peerkit::peer_connection_event e) {
         struct notify_after {
             peer& p;
             ~notify_after() { p.wake->notify(); }
@@ -100,31 +100,31 @@ peer_connection::event_handler make_handler(peer& p, const options& opt)
         std::visit(
             [&](auto& x) {
                 using T = std::decay_t<decltype(x)>;
-                if constexpr (std::is_same_v<T, rtc::ice_candidate_event>) {
+                if constexpr (std::is_same_v<T, peerkit::ice_candidate_event>) {
                     // Trickle ICE: every candidate goes to the other side as it is found.
                     (void)p.sig->send(to_signaling(x.candidate));
                     if (!x.candidate) say(p.name, "icecandidate: null (end of candidates)");
                     else if (!opt.quiet_candidates) say(p.name, "icecandidate: " + x.candidate->candidate);
-                } else if constexpr (std::is_same_v<T, rtc::ice_gathering_state_change_event>) {
+                } else if constexpr (std::is_same_v<T, peerkit::ice_gathering_state_change_event>) {
                     say(p.name, "icegatheringstatechange: " + std::string(ice::to_string(x.state)));
-                } else if constexpr (std::is_same_v<T, rtc::ice_connection_state_change_event>) {
+                } else if constexpr (std::is_same_v<T, peerkit::ice_connection_state_change_event>) {
                     say(p.name, "iceconnectionstatechange: " + std::string(ice::to_string(x.state)));
-                } else if constexpr (std::is_same_v<T, rtc::connection_state_change_event>) {
-                    say(p.name, "connectionstatechange: " + std::string(rtc::to_string(x.state)));
-                    if (x.state == rtc::connection_state::connected) p.connected = true;
-                    if (x.state == rtc::connection_state::failed) p.failed = true;
-                } else if constexpr (std::is_same_v<T, rtc::signaling_state_change_event>) {
-                    say(p.name, "signalingstatechange: " + std::string(rtc::to_string(x.state)));
-                } else if constexpr (std::is_same_v<T, rtc::negotiation_needed_event>) {
+                } else if constexpr (std::is_same_v<T, peerkit::connection_state_change_event>) {
+                    say(p.name, "connectionstatechange: " + std::string(peerkit::to_string(x.state)));
+                    if (x.state == peerkit::connection_state::connected) p.connected = true;
+                    if (x.state == peerkit::connection_state::failed) p.failed = true;
+                } else if constexpr (std::is_same_v<T, peerkit::signaling_state_change_event>) {
+                    say(p.name, "signalingstatechange: " + std::string(peerkit::to_string(x.state)));
+                } else if constexpr (std::is_same_v<T, peerkit::negotiation_needed_event>) {
                     say(p.name, "negotiationneeded");
-                } else if constexpr (std::is_same_v<T, rtc::data_channel_event>) {
+                } else if constexpr (std::is_same_v<T, peerkit::data_channel_event>) {
                     say(p.name, "datachannel: the peer opened a channel");
                     p.channel = x.channel;
                     p.open = true;
-                } else if constexpr (std::is_same_v<T, rtc::channel_open_event>) {
+                } else if constexpr (std::is_same_v<T, peerkit::channel_open_event>) {
                     say(p.name, "datachannel open");
                     p.open = true;
-                } else if constexpr (std::is_same_v<T, rtc::channel_message_event>) {
+                } else if constexpr (std::is_same_v<T, peerkit::channel_message_event>) {
                     if (x.binary) {
                         ++p.bulk_received;
                         p.bulk_bytes += x.data.size();
@@ -143,11 +143,11 @@ peer_connection::event_handler make_handler(peer& p, const options& opt)
                     }
                     say(p.name, "message: \"" + text + "\"");
                     p.texts.push_back(text);
-                } else if constexpr (std::is_same_v<T, rtc::channel_buffered_amount_low_event>) {
+                } else if constexpr (std::is_same_v<T, peerkit::channel_buffered_amount_low_event>) {
                     if (p.channel && *p.channel == x.channel) ++p.low_events;
-                } else if constexpr (std::is_same_v<T, rtc::channel_close_event>) {
+                } else if constexpr (std::is_same_v<T, peerkit::channel_close_event>) {
                     say(p.name, "datachannel close");
-                } else if constexpr (std::is_same_v<T, rtc::channel_error_event>) {
+                } else if constexpr (std::is_same_v<T, peerkit::channel_error_event>) {
                     say(p.name, "datachannel error: " + x.error.message());
                 }
             },
@@ -216,7 +216,7 @@ bnet::awaitable<int> scenario(peer& caller, peer& callee, wakeup& wake, const op
     // 1. Making the call: a data channel, then the offer (setLocalDescription's implicit form).
     say("caller", "createDataChannel(\"chat\")");
     // Arguments of co_await'ed calls are named objects (g++ 12 coroutine temporaries bug).
-    const rtc::data_channel_init init{};
+    const peerkit::data_channel_init init{};
     auto ch = co_await caller.pc->async_create_data_channel("chat", init, bnet::use_awaitable);
     if (!ch) co_return 1;
     caller.channel = *ch;

@@ -104,7 +104,7 @@ struct state {
     flags f;
     std::optional<peer_connection> pc;
     std::optional<signaling::stdio_transport> sig;
-    std::optional<rtc::channel_id> channel;
+    std::optional<peerkit::channel_id> channel;
     clock_type::time_point t0 = clock_type::now();
     std::optional<clock_type::time_point> opened, first, last;
     std::size_t received = 0, bytes = 0;
@@ -154,29 +154,29 @@ void fill_message(std::vector<std::byte>& m, std::size_t k)
 
 peer_connection::event_handler handler(state& s)
 {
-    return [&s](rtc::event e) {
-        if (auto* c = std::get_if<rtc::ice_candidate_event>(&e)) {
+    return [&s](peerkit::peer_connection_event e) {
+        if (auto* c = std::get_if<peerkit::ice_candidate_event>(&e)) {
             (void)s.sig->send(to_signaling(c->candidate));
             say(c->candidate ? "icecandidate " + c->candidate->candidate : "icecandidate null");
-        } else if (auto* cs = std::get_if<rtc::connection_state_change_event>(&e)) {
-            say("connectionstatechange " + std::string(rtc::to_string(cs->state)));
-            if (cs->state == rtc::connection_state::failed) {
+        } else if (auto* cs = std::get_if<peerkit::connection_state_change_event>(&e)) {
+            say("connectionstatechange " + std::string(peerkit::to_string(cs->state)));
+            if (cs->state == peerkit::connection_state::failed) {
                 say("connection failed" + (cs->reason ? ": " + std::string(cs->reason->message()) : std::string()));
                 finish(s, 1);
             }
-            if (cs->state == rtc::connection_state::closed) s.remote_gone = true;
-        } else if (auto* ce = std::get_if<rtc::ice_candidate_error_event>(&e)) {
+            if (cs->state == peerkit::connection_state::closed) s.remote_gone = true;
+        } else if (auto* ce = std::get_if<peerkit::ice_candidate_error_event>(&e)) {
             say("icecandidateerror " + ce->url + " " + std::to_string(ce->error_code) + " " + ce->error_text);
-        } else if (auto* ss = std::get_if<rtc::signaling_state_change_event>(&e)) {
-            say("signalingstatechange " + std::string(rtc::to_string(ss->state)));
-        } else if (auto* dc = std::get_if<rtc::data_channel_event>(&e)) {
+        } else if (auto* ss = std::get_if<peerkit::signaling_state_change_event>(&e)) {
+            say("signalingstatechange " + std::string(peerkit::to_string(ss->state)));
+        } else if (auto* dc = std::get_if<peerkit::data_channel_event>(&e)) {
             say("datachannel");
             if (!s.channel) s.channel = dc->channel;
-        } else if (auto* o = std::get_if<rtc::channel_open_event>(&e)) {
+        } else if (auto* o = std::get_if<peerkit::channel_open_event>(&e)) {
             say("datachannel open");
             if (!s.channel) s.channel = o->channel;
             if (!s.opened && *s.channel == o->channel) s.opened = clock_type::now();
-        } else if (auto* m = std::get_if<rtc::channel_message_event>(&e)) {
+        } else if (auto* m = std::get_if<peerkit::channel_message_event>(&e)) {
             const auto now = clock_type::now();
             if (!s.first) s.first = now;
             s.last = now;
@@ -207,15 +207,15 @@ peer_connection::event_handler handler(state& s)
             }
             if (s.f.expect && s.received == s.f.expect && s.exit_code < 0) report(s);
             if (s.message_wait) s.message_wait->cancel();
-        } else if (auto* low = std::get_if<rtc::channel_buffered_amount_low_event>(&e)) {
+        } else if (auto* low = std::get_if<peerkit::channel_buffered_amount_low_event>(&e)) {
             if (s.channel && *s.channel == low->channel) {
                 ++s.low_events;
                 if (s.drain_wait) s.drain_wait->cancel();
             }
-        } else if (auto* cl = std::get_if<rtc::channel_close_event>(&e)) {
+        } else if (auto* cl = std::get_if<peerkit::channel_close_event>(&e)) {
             say("datachannel close");
             if (s.channel && *s.channel == cl->channel) s.remote_gone = true;
-        } else if (auto* err = std::get_if<rtc::channel_error_event>(&e)) {
+        } else if (auto* err = std::get_if<peerkit::channel_error_event>(&e)) {
             say("datachannel error: " + err->error.message());
         }
     };
@@ -326,7 +326,7 @@ bnet::awaitable<void> run(state& s)
         return timer.async_wait(bnet::use_awaitable);
     };
     if (s.f.offer) {
-        rtc::data_channel_init init;
+        peerkit::data_channel_init init;
         init.ordered = !s.f.unordered;
         init.max_retransmits = s.f.max_retransmits;
         auto ch = co_await s.pc->async_create_data_channel(s.f.label, init, bnet::use_awaitable);
@@ -501,7 +501,7 @@ int main(int argc, char** argv)
         // turn://user:pass@host form is not standard; credentials come from the flags.
         config.ice_servers.push_back({{url}, f.username, f.credential});
     }
-    if (f.relay_only) config.ice_transport_policy = rtc::ice_transport_policy::relay;
+    if (f.relay_only) config.ice_transport_policy = peerkit::ice_transport_policy::relay;
     signaling::transport_config sig_config;
     sig_config.logger = logger;
     auto sig = signaling::stdio_transport::open(io.get_executor(), 0, 1, sig_config);

@@ -45,12 +45,12 @@
 namespace {
 using namespace peerkit;
 using namespace std::chrono_literals;
-using time_point = rtc::time_point;
+using time_point = peerkit::time_point;
 
-struct fuzz_policy : rtc::openssl_policy {
-    static constexpr rtc::limits limits()
+struct fuzz_policy : peerkit::openssl_policy {
+    static constexpr peerkit::peer_connection_limits limits()
     {
-        rtc::limits l;
+        peerkit::peer_connection_limits l;
         l.max_data_channels = 16;
         l.max_message_size = 8 * 1024;
         l.receive_buffer_size = 32 * 1024;
@@ -58,7 +58,7 @@ struct fuzz_policy : rtc::openssl_policy {
         return l;
     }
 };
-using core = rtc::basic_core<fuzz_policy>;
+using core = peerkit::basic_peer_connection_core<fuzz_policy>;
 
 void check(bool ok)
 {
@@ -99,8 +99,8 @@ struct digest {
 };
 
 struct channel_record {
-    std::optional<rtc::channel_id> remote_id;  // the remote's handle
-    std::optional<rtc::channel_id> local_id;   // the local handle (from data_channel_event)
+    std::optional<peerkit::channel_id> remote_id;  // the remote's handle
+    std::optional<peerkit::channel_id> local_id;   // the local handle (from data_channel_event)
     bool ordered = true;
     bool closed = false;  // someone closed it: its bytes may legitimately be cut short
     digest sent, received;
@@ -243,9 +243,9 @@ struct world {
             any = true;
             data_moved = true;
             ++counters.events;
-            if (auto* cand = std::get_if<rtc::ice_candidate_event>(&*e)) {
+            if (auto* cand = std::get_if<peerkit::ice_candidate_event>(&*e)) {
                 if (cand->candidate) (void)(is_local ? *remote : *local).add_ice_candidate(now, *cand->candidate);
-            } else if (auto* dc = std::get_if<rtc::data_channel_event>(&*e); dc && is_local) {
+            } else if (auto* dc = std::get_if<peerkit::data_channel_event>(&*e); dc && is_local) {
                 auto ch = c.find_channel(dc->channel);
                 if (!ch) continue;
                 const std::string label(ch->label().substr(0, ch->label().find(':')));
@@ -253,10 +253,10 @@ struct world {
                     channels[it->second].local_id = dc->channel;
                     by_local[dc->channel.value] = it->second;
                 }
-            } else if (auto* m = std::get_if<rtc::channel_message_event>(&*e); m && is_local) {
+            } else if (auto* m = std::get_if<peerkit::channel_message_event>(&*e); m && is_local) {
                 if (auto it = by_local.find(m->channel.value); it != by_local.end()) channels[it->second].received.add(m->data);
-            } else if (auto* cs = std::get_if<rtc::connection_state_change_event>(&*e)) {
-                if (cs->state == rtc::connection_state::failed) std::abort();  // an honest peer never costs the connection
+            } else if (auto* cs = std::get_if<peerkit::connection_state_change_event>(&*e)) {
+                if (cs->state == peerkit::connection_state::failed) std::abort();  // an honest peer never costs the connection
             }
         }
         return any;
@@ -271,15 +271,15 @@ struct world {
         check(s.received_bytes_held <= l.receive_buffer_size + l.max_message_size + 4096);
         // Entries with labels and protocols of at most 65,535 bytes each (RFC 8832 5.1).
         check(s.channel_bytes_held <= l.max_data_channels * (2 * 65535 + 1024));
-        check(local->connection_state() == rtc::connection_state::connected);
-        check(remote->connection_state() == rtc::connection_state::connected);
+        check(local->connection_state() == peerkit::connection_state::connected);
+        check(remote->connection_state() == peerkit::connection_state::connected);
     }
 };
 
 std::unique_ptr<world> make_world()
 {
     auto w = std::make_unique<world>();
-    rtc::configuration c;
+    peerkit::configuration c;
     c.include_loopback = true;
     auto l = core::create(c);
     auto r = core::create(c);
@@ -299,7 +299,7 @@ std::unique_ptr<world> make_world()
     if (!answer || !w->local->set_local_description(w->now, *answer)) std::abort();
     if (!w->remote->set_remote_description(w->now, *answer)) std::abort();
     w->settle(30s);
-    if (w->local->connection_state() != rtc::connection_state::connected) std::abort();
+    if (w->local->connection_state() != peerkit::connection_state::connected) std::abort();
     w->channel_bytes_baseline = w->local->get_stats().channel_bytes_held;
     return w;
 }
@@ -338,7 +338,7 @@ void run(world& w, const std::uint8_t* data, std::size_t size)
             const std::string prefix = std::to_string(w.channels.size());
             std::string label = prefix + ":" + std::string(std::size_t{n} * 33, 'l');
             if (label.size() > 65535) label.resize(65535);
-            rtc::data_channel_init init;
+            peerkit::data_channel_init init;
             init.ordered = (n & 1) == 0;
             auto ch = w.remote->create_data_channel(w.now, label, init);
             if (!ch) break;  // the channel limit: refused with an error, as it should be
@@ -392,7 +392,7 @@ void run(world& w, const std::uint8_t* data, std::size_t size)
         // A channel the local side refused (its max_data_channels was reached) is closed by a
         // stream reset (RFC 8831 6.7): what the remote sent on it may be lost, and it knows.
         const auto remote_channel = w.remote->find_channel(*c.remote_id);
-        const bool still_open = remote_channel && remote_channel->ready_state() == rtc::data_channel_state::open;
+        const bool still_open = remote_channel && remote_channel->ready_state() == peerkit::data_channel_state::open;
         if (!c.closed && still_open) check(c.sent.same(c.received, c.ordered));
     }
 

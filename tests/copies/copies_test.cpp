@@ -19,7 +19,7 @@
 #include <vector>
 
 using peerkit::bytes_view;
-namespace rtc = peerkit::rtc;
+namespace rtc = peerkit;
 
 namespace {
 
@@ -176,18 +176,18 @@ namespace {
 using world = peerkit::test::pc_world<>;
 
 // Offer, answer, trickled candidates, a channel from a open on both sides.
-rtc::data_channel connect(world& w)
+peerkit::core_data_channel connect(world& w)
 {
     auto ch = w.a.pc->create_data_channel(w.now, "copies");
     REQUIRE(ch);
     auto offer = w.a.pc->create_offer();
     REQUIRE(offer);
     REQUIRE(w.a.pc->set_local_description(w.now, *offer));
-    REQUIRE(w.b.pc->set_remote_description(w.now, {rtc::sdp_type::offer, offer->sdp}));
+    REQUIRE(w.b.pc->set_remote_description(w.now, {peerkit::sdp_type::offer, offer->sdp}));
     auto answer = w.b.pc->create_answer();
     REQUIRE(answer);
     REQUIRE(w.b.pc->set_local_description(w.now, *answer));
-    REQUIRE(w.a.pc->set_remote_description(w.now, {rtc::sdp_type::answer, answer->sdp}));
+    REQUIRE(w.a.pc->set_remote_description(w.now, {peerkit::sdp_type::answer, answer->sdp}));
     REQUIRE(w.run_until([&] { return !w.a.opened.empty() && w.b.remote_channel.has_value(); }));
     // Let the handshake's stragglers (SACKs, DCEP ACK) settle.
     w.run_until([] { return false; }, 500ms);
@@ -212,13 +212,13 @@ TEST_CASE("a one-chunk message is copied once after decryption, then moved")
     // b: the datagram in, the message out. The one buffer of the message's size is the one
     // SCTP fills from the plaintext view (DTLS lends its plaintext; the endpoint, the core
     // and the event move the vector).
-    std::optional<rtc::channel_message_event> got;
+    std::optional<peerkit::channel_message_event> got;
     std::size_t allocations = 0;
     {
         const large_allocation_counter counter(size);
         w.b.pc->handle_packet(w.now, 1, w.a.address, datagrams.front());
         while (auto e = w.b.pc->poll_event())
-            if (auto* m = std::get_if<rtc::channel_message_event>(&*e)) got = std::move(*m);
+            if (auto* m = std::get_if<peerkit::channel_message_event>(&*e)) got = std::move(*m);
         allocations = counter.count();
     }
     REQUIRE(got.has_value());

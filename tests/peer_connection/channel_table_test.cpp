@@ -1,4 +1,4 @@
-// rtc::channel_table (peer_connection/channel_table.hpp): channels by id and by SCTP stream,
+// peerkit::channel_table (peer_connection/channel_table.hpp): channels by id and by SCTP stream,
 // stream ids by DTLS role (RFC 8832 6, allocated by datachannel::endpoint), reuse after close
 // (RFC 8831 6.7), the bytes it holds, and a churn that keeps table, bytes and work bounded.
 #include <peerkit/peer_connection/channel_table.hpp>
@@ -18,8 +18,8 @@ namespace {
 const time_point t0{};
 
 // A channel created in `ep` and bound to a new table entry, as the core does (open_on_endpoint).
-rtc::channel_entry& open(rtc::channel_table& table, datachannel::endpoint& ep, std::string_view label,
-                         const rtc::data_channel_init& init = {})
+peerkit::channel_entry& open(peerkit::channel_table& table, datachannel::endpoint& ep, std::string_view label,
+                         const peerkit::data_channel_init& init = {})
 {
     auto& e = table.add(label, init);
     auto ch = ep.create_channel(t0, label, init);
@@ -28,9 +28,9 @@ rtc::channel_entry& open(rtc::channel_table& table, datachannel::endpoint& ep, s
     return e;
 }
 
-std::size_t expected_bytes(const rtc::channel_entry& e)
+std::size_t expected_bytes(const peerkit::channel_entry& e)
 {
-    return rtc::channel_table::entry_overhead + e.label.capacity() + e.protocol.capacity() + e.init.protocol.capacity();
+    return peerkit::channel_table::entry_overhead + e.label.capacity() + e.protocol.capacity() + e.init.protocol.capacity();
 }
 
 }  // namespace
@@ -39,8 +39,8 @@ TEST_CASE("channel table: stream ids by DTLS role, found by id and stream")
 {
     for (const auto role : {dtls_role::client, dtls_role::server}) {
         datachannel::endpoint ep{role};
-        rtc::channel_table table;
-        std::vector<rtc::channel_id> ids;
+        peerkit::channel_table table;
+        std::vector<peerkit::channel_id> ids;
         for (int i = 0; i < 4; ++i) ids.push_back(open(table, ep, "c" + std::to_string(i)).id);
         for (std::size_t i = 0; i < ids.size(); ++i) {
             CHECK(std::size_t{ids[i].value} == i + 1);  // the core's ids: creation order from 1
@@ -53,7 +53,7 @@ TEST_CASE("channel table: stream ids by DTLS role, found by id and stream")
             CHECK(table.by_stream(stream) == e);
         }
         CHECK(table.by_stream(role == dtls_role::client ? 1 : 0) == nullptr);
-        CHECK(table.find(rtc::channel_id{99}) == nullptr);
+        CHECK(table.find(peerkit::channel_id{99}) == nullptr);
         CHECK(table.live_count() == 4);
     }
 }
@@ -61,7 +61,7 @@ TEST_CASE("channel table: stream ids by DTLS role, found by id and stream")
 TEST_CASE("channel table: a stream id reused after a close finds the new channel")
 {
     datachannel::endpoint ep{dtls_role::client};
-    rtc::channel_table table;
+    peerkit::channel_table table;
     auto& first = open(table, ep, "first");
     const auto first_id = first.id;
     REQUIRE(first.handle->id() == 0);
@@ -90,20 +90,20 @@ TEST_CASE("channel table: a stream id reused after a close finds the new channel
 TEST_CASE("channel table: bytes held follow the entries")
 {
     datachannel::endpoint ep{dtls_role::server};
-    rtc::channel_table table;
+    peerkit::channel_table table;
     CHECK(table.bytes_held() == 0);
-    rtc::data_channel_init init;
+    peerkit::data_channel_init init;
     init.protocol = std::string(300, 'p');
     auto& waiting = table.add(std::string(200, 'l'), init);  // no endpoint yet: the init is kept
     CHECK(table.bytes_held() == expected_bytes(waiting));
-    CHECK(table.bytes_held() >= rtc::channel_table::entry_overhead + 200 + 2 * 300);
+    CHECK(table.bytes_held() >= peerkit::channel_table::entry_overhead + 200 + 2 * 300);
 
     auto ch = ep.create_channel(t0, waiting.label, waiting.init);
     REQUIRE(ch);
     table.bind(waiting, *ch);  // the endpoint has the init's protocol now
     CHECK(waiting.init.protocol.empty());
     CHECK(table.bytes_held() == expected_bytes(waiting));
-    CHECK(table.bytes_held() < rtc::channel_table::entry_overhead + 200 + 2 * 300);
+    CHECK(table.bytes_held() < peerkit::channel_table::entry_overhead + 200 + 2 * 300);
 
     auto& other = open(table, ep, "x");
     CHECK(table.bytes_held() == expected_bytes(waiting) + expected_bytes(other));
@@ -121,7 +121,7 @@ TEST_CASE("channel table: bytes held follow the entries")
 TEST_CASE("channel table: open/close churn keeps table, bytes and work bounded")
 {
     datachannel::endpoint ep{dtls_role::client};
-    rtc::channel_table table;
+    peerkit::channel_table table;
     constexpr std::size_t cycles = 5000;
     const std::string label(64, 'c');
     std::size_t most_bytes = 0, most_entries = 0;
@@ -139,12 +139,12 @@ TEST_CASE("channel table: open/close churn keeps table, bytes and work bounded")
     }
     // Bounded: one entry at a time, whatever the number of cycles.
     CHECK(most_entries == 1);
-    CHECK(most_bytes <= rtc::channel_table::entry_overhead + 2 * label.capacity());
+    CHECK(most_bytes <= peerkit::channel_table::entry_overhead + 2 * label.capacity());
     CHECK(table.bytes_held() == 0);
     CHECK(table.entry_count() == 0);
     CHECK(ep.channel_count() == 0);
     // Linear: a constant number of table steps per cycle (a scan of what was ever opened would
     // make it grow with i).
     CHECK(table.work() <= 8 * cycles);
-    CHECK(table.find(rtc::channel_id{static_cast<std::uint32_t>(cycles)}) == nullptr);
+    CHECK(table.find(peerkit::channel_id{static_cast<std::uint32_t>(cycles)}) == nullptr);
 }

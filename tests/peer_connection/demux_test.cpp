@@ -18,11 +18,11 @@ void connect(pc_world<>& w)
     auto offer = w.a.pc->create_offer();
     REQUIRE(offer);
     REQUIRE(w.a.pc->set_local_description(w.now, *offer));
-    REQUIRE(w.b.pc->set_remote_description(w.now, {rtc::sdp_type::offer, offer->sdp}));
+    REQUIRE(w.b.pc->set_remote_description(w.now, {peerkit::sdp_type::offer, offer->sdp}));
     auto answer = w.b.pc->create_answer();
     REQUIRE(answer);
     REQUIRE(w.b.pc->set_local_description(w.now, *answer));
-    REQUIRE(w.a.pc->set_remote_description(w.now, {rtc::sdp_type::answer, answer->sdp}));
+    REQUIRE(w.a.pc->set_remote_description(w.now, {peerkit::sdp_type::answer, answer->sdp}));
     REQUIRE(w.run_until([&] { return !w.a.opened.empty() && !w.b.opened.empty(); }));
 }
 
@@ -40,7 +40,7 @@ TEST_CASE("core demux: DTLS flows through the router, RTP is reserved")
     pc_world<> w;
     w.setup_default();
     connect(w);
-    const rtc::stats before = w.a.pc->get_stats();
+    const peerkit::peer_connection_stats before = w.a.pc->get_stats();
     CHECK(before.demux.dtls > 0);  // the handshake and SCTP came this way
     CHECK(before.demux.stun > 0);
     CHECK(before.demux.dtls_not_valid_path == 0);
@@ -54,7 +54,7 @@ TEST_CASE("core demux: DTLS flows through the router, RTP is reserved")
     w.a.pc->handle_packet(w.now, 1, w.b.address, datagram(std::byte{16}, 60));
     w.a.pc->handle_packet(w.now, 1, w.b.address, datagram(std::byte{200}, 60));
 
-    const rtc::stats after = w.a.pc->get_stats();
+    const peerkit::peer_connection_stats after = w.a.pc->get_stats();
     CHECK(after.demux.srtp_reserved == before.demux.srtp_reserved + 3);
     CHECK(after.demux.dtls_not_valid_path == before.demux.dtls_not_valid_path + 2);
     CHECK(after.demux.zrtp == before.demux.zrtp + 1);

@@ -26,7 +26,7 @@ std::vector<std::byte> pattern(std::size_t n, unsigned seed)
 
 // The whole flow; returns the offerer's channel. `trickle` false: candidates go in the SDP.
 template <class World>
-rtc::channel_id connect_and_open(World& w, bool trickle)
+peerkit::channel_id connect_and_open(World& w, bool trickle)
 {
     w.trickle = trickle;
     auto& a = w.a;
@@ -35,13 +35,13 @@ rtc::channel_id connect_and_open(World& w, bool trickle)
     auto ch = a.pc->create_data_channel(w.now, "chat");
     REQUIRE(ch);
     w.drain_events(a);
-    CHECK(a.template count<rtc::negotiation_needed_event>() == 1);
+    CHECK(a.template count<peerkit::negotiation_needed_event>() == 1);
 
     // Making the call: createOffer, setLocalDescription, send the offer.
     auto offer = a.pc->create_offer();
     REQUIRE(offer);
     REQUIRE(a.pc->set_local_description(w.now, *offer));
-    CHECK(a.pc->signaling_state() == rtc::signaling_state::have_local_offer);
+    CHECK(a.pc->signaling_state() == peerkit::signaling_state::have_local_offer);
     CHECK(a.pc->pending_local_description());
     CHECK(!a.pc->current_local_description());
 
@@ -56,33 +56,33 @@ rtc::channel_id connect_and_open(World& w, bool trickle)
     }
 
     // Answering: setRemoteDescription, createAnswer, setLocalDescription.
-    REQUIRE(b.pc->set_remote_description(w.now, {rtc::sdp_type::offer, offer_sdp}));
-    CHECK(b.pc->signaling_state() == rtc::signaling_state::have_remote_offer);
+    REQUIRE(b.pc->set_remote_description(w.now, {peerkit::sdp_type::offer, offer_sdp}));
+    CHECK(b.pc->signaling_state() == peerkit::signaling_state::have_remote_offer);
     auto answer = b.pc->create_answer();
     REQUIRE(answer);
-    CHECK(answer->type == rtc::sdp_type::answer);
+    CHECK(answer->type == peerkit::sdp_type::answer);
     CHECK(answer->sdp.find("a=setup:active") != std::string::npos);  // RFC 8842 5.3
     CHECK(answer->sdp.find("a=sctp-port:5000") != std::string::npos);
     CHECK(answer->sdp.find("a=max-message-size:") != std::string::npos);
     REQUIRE(b.pc->set_local_description(w.now, *answer));
-    CHECK(b.pc->signaling_state() == rtc::signaling_state::stable);
+    CHECK(b.pc->signaling_state() == peerkit::signaling_state::stable);
     std::string answer_sdp = answer->sdp;
     if (!trickle) {
         REQUIRE(w.run_until([&] { return b.pc->ice_gathering_state() == ice::gathering_state::complete; }));
         answer_sdp = b.pc->local_description()->sdp;
         CHECK(answer_sdp.find("a=candidate:") != std::string::npos);
     }
-    REQUIRE(a.pc->set_remote_description(w.now, {rtc::sdp_type::answer, answer_sdp}));
-    CHECK(a.pc->signaling_state() == rtc::signaling_state::stable);
+    REQUIRE(a.pc->set_remote_description(w.now, {peerkit::sdp_type::answer, answer_sdp}));
+    CHECK(a.pc->signaling_state() == peerkit::signaling_state::stable);
     CHECK(a.pc->current_remote_description());
     CHECK(!a.pc->pending_remote_description());
 
     REQUIRE(w.run_until([&] {
-        return a.pc->connection_state() == rtc::connection_state::connected &&
-               b.pc->connection_state() == rtc::connection_state::connected && b.remote_channel &&
+        return a.pc->connection_state() == peerkit::connection_state::connected &&
+               b.pc->connection_state() == peerkit::connection_state::connected && b.remote_channel &&
                !a.opened.empty();
     }));
-    CHECK(ch->ready_state() == rtc::data_channel_state::open);
+    CHECK(ch->ready_state() == peerkit::data_channel_state::open);
     CHECK(ch->stream_id().has_value());
     CHECK(*ch->stream_id() % 2 == 1);  // a is the DTLS server (answer said active): odd ids
     return ch->id();
@@ -99,24 +99,24 @@ TEST_CASE("the MDN flow with trickle ICE: connected, messages both ways, close")
     const auto id = connect_and_open(w, true);
 
     // Events seen in the browser's order.
-    CHECK(a.connection_states == std::vector{rtc::connection_state::connecting, rtc::connection_state::connected});
-    CHECK(b.connection_states == std::vector{rtc::connection_state::connecting, rtc::connection_state::connected});
+    CHECK(a.connection_states == std::vector{peerkit::connection_state::connecting, peerkit::connection_state::connected});
+    CHECK(b.connection_states == std::vector{peerkit::connection_state::connecting, peerkit::connection_state::connected});
     CHECK(a.signaling_states ==
-          std::vector{rtc::signaling_state::have_local_offer, rtc::signaling_state::stable});
+          std::vector{peerkit::signaling_state::have_local_offer, peerkit::signaling_state::stable});
     CHECK(b.signaling_states ==
-          std::vector{rtc::signaling_state::have_remote_offer, rtc::signaling_state::stable});
+          std::vector{peerkit::signaling_state::have_remote_offer, peerkit::signaling_state::stable});
     CHECK(!a.candidates.empty());
     CHECK(a.end_of_candidates);
     CHECK(b.end_of_candidates);
     CHECK(a.candidates.front().candidate.starts_with("candidate:"));
     CHECK(a.candidates.front().sdp_mid == "0");
     CHECK(a.candidates.front().username_fragment == a.pc->local_ufrag());
-    CHECK(a.template count<rtc::ice_gathering_state_change_event>() == 2);  // gathering, complete
+    CHECK(a.template count<peerkit::ice_gathering_state_change_event>() == 2);  // gathering, complete
 
     auto ch = *a.pc->find_channel(id);
     auto remote = *b.pc->find_channel(*b.remote_channel);
     CHECK(remote.label() == "chat");
-    CHECK(remote.ready_state() == rtc::data_channel_state::open);
+    CHECK(remote.ready_state() == peerkit::data_channel_state::open);
 
     REQUIRE(ch.send(w.now, std::string_view("hello from a")));
     const auto blob = pattern(3000, 7);  // several SCTP packets
@@ -147,13 +147,13 @@ TEST_CASE("the MDN flow with trickle ICE: connected, messages both ways, close")
     // The channel closes from b's side (stream reset, RFC 8831 6.7).
     REQUIRE(remote.close(w.now));
     REQUIRE(w.run_until([&] { return !a.closed_channels.empty() && !b.closed_channels.empty(); }));
-    CHECK(ch.ready_state() == rtc::data_channel_state::closed);
+    CHECK(ch.ready_state() == peerkit::data_channel_state::closed);
 
     // Hang up: a closes, b notices (DTLS close_notify).
     a.pc->close(w.now);
-    CHECK(a.pc->signaling_state() == rtc::signaling_state::closed);
-    CHECK(a.pc->connection_state() == rtc::connection_state::closed);
-    REQUIRE(w.run_until([&] { return b.pc->connection_state() == rtc::connection_state::closed; }, 5'000ms));
+    CHECK(a.pc->signaling_state() == peerkit::signaling_state::closed);
+    CHECK(a.pc->connection_state() == peerkit::connection_state::closed);
+    REQUIRE(w.run_until([&] { return b.pc->connection_state() == peerkit::connection_state::closed; }, 5'000ms));
 }
 
 TEST_CASE("the MDN flow with all candidates in the SDP (no trickle)")
@@ -210,24 +210,24 @@ TEST_CASE("signaling state machine: rollback, implicit descriptions, wrong state
 
     // An answer cannot be created without a remote offer; an answer cannot be applied in stable.
     CHECK(!a.create_answer());
-    CHECK(a.create_answer().error().code() == rtc::errc::invalid_state);
-    CHECK(!a.set_remote_description(w.now, {rtc::sdp_type::answer, "v=0\r\n"}));
+    CHECK(a.create_answer().error().code() == peerkit::peer_connection_errc::invalid_state);
+    CHECK(!a.set_remote_description(w.now, {peerkit::sdp_type::answer, "v=0\r\n"}));
     CHECK(!a.add_ice_candidate(w.now, {}));  // no remote description yet
 
     // Implicit setLocalDescription() makes an offer; rollback returns to stable.
     auto offer = a.set_local_description(w.now);
     REQUIRE(offer);
-    CHECK(offer->type == rtc::sdp_type::offer);
-    CHECK(a.signaling_state() == rtc::signaling_state::have_local_offer);
-    REQUIRE(a.set_local_description(w.now, {rtc::sdp_type::rollback, ""}));
-    CHECK(a.signaling_state() == rtc::signaling_state::stable);
+    CHECK(offer->type == peerkit::sdp_type::offer);
+    CHECK(a.signaling_state() == peerkit::signaling_state::have_local_offer);
+    REQUIRE(a.set_local_description(w.now, {peerkit::sdp_type::rollback, ""}));
+    CHECK(a.signaling_state() == peerkit::signaling_state::stable);
     CHECK(!a.pending_local_description());
 
     // Remote offer, then rollback of it.
     REQUIRE(b.set_remote_description(w.now, *offer));
-    CHECK(b.signaling_state() == rtc::signaling_state::have_remote_offer);
-    REQUIRE(b.set_remote_description(w.now, {rtc::sdp_type::rollback, ""}));
-    CHECK(b.signaling_state() == rtc::signaling_state::stable);
+    CHECK(b.signaling_state() == peerkit::signaling_state::have_remote_offer);
+    REQUIRE(b.set_remote_description(w.now, {peerkit::sdp_type::rollback, ""}));
+    CHECK(b.signaling_state() == peerkit::signaling_state::stable);
 
     // Implicit answer.
     offer = a.set_local_description(w.now);
@@ -235,26 +235,26 @@ TEST_CASE("signaling state machine: rollback, implicit descriptions, wrong state
     REQUIRE(b.set_remote_description(w.now, *offer));
     auto answer = b.set_local_description(w.now);
     REQUIRE(answer);
-    CHECK(answer->type == rtc::sdp_type::answer);
-    CHECK(b.signaling_state() == rtc::signaling_state::stable);
+    CHECK(answer->type == peerkit::sdp_type::answer);
+    CHECK(b.signaling_state() == peerkit::signaling_state::stable);
     REQUIRE(a.set_remote_description(w.now, *answer));
 
     // Malformed input names what is wrong.
-    auto bad = b.set_remote_description(w.now, {rtc::sdp_type::offer, "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"});
+    auto bad = b.set_remote_description(w.now, {peerkit::sdp_type::offer, "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"});
     REQUIRE(!bad);
     CHECK(bad.error().message().find("data-channel") != std::string::npos);
     auto wrong_ufrag = b.add_ice_candidate(w.now, {"candidate:1 1 udp 1 10.0.0.9 9 typ host", "0", 0, "nope"});
     CHECK(!wrong_ufrag);
-    CHECK(wrong_ufrag.error().code() == rtc::errc::bad_candidate);
+    CHECK(wrong_ufrag.error().code() == peerkit::peer_connection_errc::bad_candidate);
     auto garbage = b.add_ice_candidate(w.now, {"candidate:garbage", "0", 0, ""});
     CHECK(!garbage);
 
-    REQUIRE(w.run_until([&] { return a.connection_state() == rtc::connection_state::connected; }));
+    REQUIRE(w.run_until([&] { return a.connection_state() == peerkit::connection_state::connected; }));
 }
 
 TEST_CASE("configuration: ice server URLs and relay policy")
 {
-    using rtc::detail::parse_ice_url;
+    using peerkit::detail::parse_ice_url;
     auto s = parse_ice_url("stun:192.0.2.1");
     REQUIRE(s);
     CHECK(!s->turn);
@@ -300,19 +300,19 @@ TEST_CASE("configuration: ice server URLs and relay policy")
     REQUIRE(!name);
     CHECK(name.error().message().find("IP literal") != std::string::npos);
 
-    rtc::configuration relay;
-    relay.ice_transport_policy = rtc::ice_transport_policy::relay;
-    CHECK(!rtc::core::create(relay));  // relay without a TURN server
+    peerkit::configuration relay;
+    relay.ice_transport_policy = peerkit::ice_transport_policy::relay;
+    CHECK(!peerkit::peer_connection_core::create(relay));  // relay without a TURN server
     relay.ice_servers.push_back({{"turn:192.0.2.1:3478"}, "user", "secret"});
-    CHECK(rtc::core::create(relay));
-    rtc::configuration no_credentials;
+    CHECK(peerkit::peer_connection_core::create(relay));
+    peerkit::configuration no_credentials;
     no_credentials.ice_servers.push_back({{"turn:192.0.2.1:3478"}, "", ""});
-    CHECK(!rtc::core::create(no_credentials));
+    CHECK(!peerkit::peer_connection_core::create(no_credentials));
 }
 
 namespace {
 // A copy of `c` whose notAfter is an hour ago, signed again with its key.
-rtc::core::certificate_type expired_copy(const rtc::core::certificate_type& c)
+peerkit::peer_connection_core::certificate_type expired_copy(const peerkit::peer_connection_core::certificate_type& c)
 {
     X509* x = X509_dup(c.native_certificate());
     REQUIRE(x != nullptr);
@@ -325,7 +325,7 @@ rtc::core::certificate_type expired_copy(const rtc::core::certificate_type& c)
     std::string pem(data, static_cast<std::size_t>(size));
     BIO_free(bio);
     X509_free(x);
-    auto expired = rtc::core::certificate_type::from_pem(pem, *c.private_key_pem());
+    auto expired = peerkit::peer_connection_core::certificate_type::from_pem(pem, *c.private_key_pem());
     REQUIRE(expired);
     return *expired;
 }
@@ -333,7 +333,7 @@ rtc::core::certificate_type expired_copy(const rtc::core::certificate_type& c)
 
 TEST_CASE("configuration: several certificates are all in the SDP and the handshake uses one; bad ones refused")
 {
-    using rtc::core;
+    using core = peerkit::peer_connection_core;  // a local name, for brevity
     namespace ossl = dtls::openssl;
     auto ec = ossl::certificate::generate();
     auto rsa = ossl::certificate::generate({.algorithm = ossl::key_algorithm::rsa});
@@ -345,7 +345,7 @@ TEST_CASE("configuration: several certificates are all in the SDP and the handsh
     ca.certificates = {*ec, *rsa};
     auto cb = pc_world<>::loopback_config();
     cb.certificates = {*rsa};
-    for (auto policy : {rtc::bundle_policy::balanced, rtc::bundle_policy::max_compat, rtc::bundle_policy::max_bundle}) {
+    for (auto policy : {peerkit::bundle_policy::balanced, peerkit::bundle_policy::max_compat, peerkit::bundle_policy::max_bundle}) {
         INFO("bundle policy " << static_cast<int>(policy));
         ca.bundle_policy = cb.bundle_policy = policy;
         pc_world w;
@@ -389,7 +389,7 @@ TEST_CASE("configuration: several certificates are all in the SDP and the handsh
     }
 
     auto refused = [](std::vector<core::certificate_type> certs, std::string_view why) {
-        rtc::configuration c;
+        peerkit::configuration c;
         c.certificates = std::move(certs);
         auto r = core::create(c);
         REQUIRE(!r);
@@ -403,13 +403,13 @@ TEST_CASE("configuration: several certificates are all in the SDP and the handsh
 
 TEST_CASE("turns: the core asks the runtime for a TLS connection; its failure is an icecandidateerror, not a hang")
 {
-    rtc::configuration config;
-    config.ice_transport_policy = rtc::ice_transport_policy::relay;
+    peerkit::configuration config;
+    config.ice_transport_policy = peerkit::ice_transport_policy::relay;
     config.ice_servers.push_back({{"turns:turn.example.org"}, "user", "secret"});
-    auto pc = rtc::core::create(config);
+    auto pc = peerkit::peer_connection_core::create(config);
     REQUIRE(pc);
     auto& core = **pc;
-    const auto now = rtc::clock::now();
+    const auto now = peerkit::clock::now();
     const ice::local_socket s{1, *net::endpoint::parse("192.0.2.10:5000"), "eth0", false};
     core.add_local_sockets(now, std::span<const ice::local_socket>(&s, 1));
     REQUIRE(core.create_data_channel(now, "chat"));
@@ -426,12 +426,12 @@ TEST_CASE("turns: the core asks the runtime for a TLS connection; its failure is
     CHECK_FALSE(core.poll_transmit());  // relay-only over TLS: nothing goes out on UDP
 
     core.handle_stream_error(now, open->id, "TLS certificate of turn.example.org:5349 not trusted: unable to get local issuer certificate");
-    std::optional<rtc::ice_candidate_error_event> error;
+    std::optional<peerkit::ice_candidate_error_event> error;
     bool null_candidate = false;
     while (auto e = core.poll_event()) {
-        if (auto* x = std::get_if<rtc::ice_candidate_error_event>(&*e)) error = *x;
-        if (auto* x = std::get_if<rtc::ice_candidate_event>(&*e); x && !x->candidate) null_candidate = true;
-        CHECK(!(std::holds_alternative<rtc::ice_candidate_event>(*e) && std::get<rtc::ice_candidate_event>(*e).candidate));
+        if (auto* x = std::get_if<peerkit::ice_candidate_error_event>(&*e)) error = *x;
+        if (auto* x = std::get_if<peerkit::ice_candidate_event>(&*e); x && !x->candidate) null_candidate = true;
+        CHECK(!(std::holds_alternative<peerkit::ice_candidate_event>(*e) && std::get<peerkit::ice_candidate_event>(*e).candidate));
     }
     REQUIRE(error);
     CHECK(error->url == "turns:turn.example.org");
@@ -459,7 +459,7 @@ TEST_CASE("renegotiation: a second channel and a new offer/answer keep the trans
     auto second = a.pc->create_data_channel(w.now, "second");
     REQUIRE(second);
     w.drain_events(a);
-    CHECK(a.count<rtc::negotiation_needed_event>() == 1);
+    CHECK(a.count<peerkit::negotiation_needed_event>() == 1);
 
     // A subsequent offer/answer all the same: same mid, same ICE credentials (no restart).
     auto offer = a.pc->set_local_description(w.now);
@@ -471,7 +471,7 @@ TEST_CASE("renegotiation: a second channel and a new offer/answer keep the trans
     REQUIRE(answer);
     CHECK(answer->sdp.find("a=mid:0") != std::string::npos);
     REQUIRE(a.pc->set_remote_description(w.now, *answer));
-    CHECK(a.pc->signaling_state() == rtc::signaling_state::stable);
+    CHECK(a.pc->signaling_state() == peerkit::signaling_state::stable);
 
     REQUIRE(w.run_until([&] { return a.opened.size() == 2 && b.remote_channel && !(*b.remote_channel == first_remote); }));
     auto remote_second = *b.pc->find_channel(*b.remote_channel);
@@ -487,7 +487,7 @@ TEST_CASE("renegotiation: a second channel and a new offer/answer keep the trans
     CHECK(std::find(b.texts.begin(), b.texts.end(), "on the second") != b.texts.end());
     CHECK(a.texts[0] == "back on the second");
     CHECK(a.connection_states.size() == connection_changes);
-    CHECK(a.pc->connection_state() == rtc::connection_state::connected);
+    CHECK(a.pc->connection_state() == peerkit::connection_state::connected);
 }
 
 TEST_CASE("hang-up from the answerer's side closes the caller too")
@@ -498,11 +498,11 @@ TEST_CASE("hang-up from the answerer's side closes the caller too")
     w.drain_events(w.b);
     const auto b_events = w.b.events.size();
     w.b.pc->close(w.now);
-    CHECK(w.b.pc->connection_state() == rtc::connection_state::closed);
+    CHECK(w.b.pc->connection_state() == peerkit::connection_state::closed);
     // The closing side's channels close abruptly, without events (webrtc-pc 4.4.1.6).
     w.drain_events(w.b);
     CHECK(w.b.events.size() == b_events);
-    REQUIRE(w.run_until([&] { return w.a.pc->connection_state() == rtc::connection_state::closed; }, 5'000ms));
+    REQUIRE(w.run_until([&] { return w.a.pc->connection_state() == peerkit::connection_state::closed; }, 5'000ms));
     REQUIRE(w.run_until([&] { return !w.a.closed_channels.empty(); }, 5'000ms));
 }
 
@@ -523,9 +523,9 @@ TEST_CASE("connection failure is reported when the remote never answers")
     REQUIRE(a.pc->set_remote_description(w.now, *answer));
     // Every check times out (RFC 8445 7.2.5.4 / 14.3); with end-of-candidates from the peer the
     // checklist fails and so does the connection (webrtc-pc 4.3.3).
-    REQUIRE(w.run_until([&] { return a.pc->connection_state() == rtc::connection_state::failed; }, 120'000ms));
-    CHECK(a.connection_states.front() == rtc::connection_state::connecting);
-    CHECK(a.connection_states.back() == rtc::connection_state::failed);
+    REQUIRE(w.run_until([&] { return a.pc->connection_state() == peerkit::connection_state::failed; }, 120'000ms));
+    CHECK(a.connection_states.front() == peerkit::connection_state::connecting);
+    CHECK(a.connection_states.back() == peerkit::connection_state::failed);
     CHECK(a.opened.empty());
     // The reason names the layer and keeps the agent's code (issue 13: fail fast, say why).
     const auto reason = failure_reason(a);
@@ -559,13 +559,13 @@ TEST_CASE("ICE restart: new credentials both ways, checks again, the data channe
         CHECK(a.pc->local_ufrag() == a_ufrag);  // creating it changes nothing (RFC 8829 5.2.1)
         REQUIRE(a.pc->set_local_description(w.now, *offer));
         CHECK(a.pc->local_ufrag() != a_ufrag);
-        REQUIRE(a.pc->set_local_description(w.now, {rtc::sdp_type::rollback, ""}));
-        CHECK(a.pc->signaling_state() == rtc::signaling_state::stable);
+        REQUIRE(a.pc->set_local_description(w.now, {peerkit::sdp_type::rollback, ""}));
+        CHECK(a.pc->signaling_state() == peerkit::signaling_state::stable);
         CHECK(a.pc->local_ufrag() == a_ufrag);
         REQUIRE(ch.send(w.now, std::string_view("after the rollback")));
         REQUIRE(w.run_until([&] {
             return b.texts.size() == 2 && a.pc->ice_agent().selected_pair().has_value() &&
-                   a.pc->connection_state() == rtc::connection_state::connected;
+                   a.pc->connection_state() == peerkit::connection_state::connected;
         }));
         CHECK(b.texts[1] == "after the rollback");
     }
@@ -589,8 +589,8 @@ TEST_CASE("ICE restart: new credentials both ways, checks again, the data channe
     CHECK(b_new != b_ufrag);
     CHECK(answer->sdp.find("a=ice-ufrag:" + b_new) != std::string::npos);
     REQUIRE(a.pc->set_remote_description(w.now, *answer));
-    CHECK(a.pc->signaling_state() == rtc::signaling_state::stable);
-    CHECK(b.pc->signaling_state() == rtc::signaling_state::stable);
+    CHECK(a.pc->signaling_state() == peerkit::signaling_state::stable);
+    CHECK(b.pc->signaling_state() == peerkit::signaling_state::stable);
     // The checks start over on both sides (RFC 8445 9): no pair is selected until new ones are.
     CHECK(!a.pc->ice_agent().selected_pair());
     CHECK(!b.pc->ice_agent().selected_pair());
@@ -601,8 +601,8 @@ TEST_CASE("ICE restart: new credentials both ways, checks again, the data channe
         return b.texts.size() == 3 && a.end_of_candidates && b.end_of_candidates &&
                a.candidates.size() > a_candidates && b.candidates.size() > b_candidates &&
                a.pc->ice_agent().selected_pair().has_value() && b.pc->ice_agent().selected_pair().has_value() &&
-               a.pc->connection_state() == rtc::connection_state::connected &&
-               b.pc->connection_state() == rtc::connection_state::connected;
+               a.pc->connection_state() == peerkit::connection_state::connected &&
+               b.pc->connection_state() == peerkit::connection_state::connected;
     }));
     CHECK(a.pc->local_ufrag() == a_new);
     CHECK(b.pc->local_ufrag() == b_new);
@@ -619,13 +619,13 @@ TEST_CASE("ICE restart: new credentials both ways, checks again, the data channe
     CHECK(b.texts[2] == "during the restart");
     CHECK(b.texts[3] == "after the restart");
     CHECK(a.texts.back() == "back after the restart");
-    CHECK(ch.ready_state() == rtc::data_channel_state::open);
-    CHECK(remote.ready_state() == rtc::data_channel_state::open);
+    CHECK(ch.ready_state() == peerkit::data_channel_state::open);
+    CHECK(remote.ready_state() == peerkit::data_channel_state::open);
     for (auto* p : {&a, &b}) {
         INFO(p->name);
         for (auto s : p->connection_states) {
-            CHECK(s != rtc::connection_state::failed);
-            CHECK(s != rtc::connection_state::closed);
+            CHECK(s != peerkit::connection_state::failed);
+            CHECK(s != peerkit::connection_state::closed);
         }
         CHECK(p->closed_channels.empty());
     }

@@ -62,7 +62,7 @@ std::string foreign_style(const std::string& sdp)
 }
 
 // libwebrtc treats an empty mid as absent; some stacks send no usernameFragment.
-rtc::ice_candidate foreign_candidate(rtc::ice_candidate c)
+peerkit::ice_candidate foreign_candidate(peerkit::ice_candidate c)
 {
     c.sdp_mid.clear();
     c.sdp_mline_index = 0;
@@ -98,7 +98,7 @@ TEST_CASE("a peer connection accepts what independent stacks send: session-level
     // The foreign side's trickled candidates arrive in its style.
     w.trickle = false;
     std::size_t relayed_a = 0, relayed_b = 0;
-    auto relay = [&](pc_peer<rtc::core>& from, std::size_t& relayed) {
+    auto relay = [&](pc_peer<peerkit::peer_connection_core>& from, std::size_t& relayed) {
         for (; relayed < from.candidates.size(); ++relayed) {
             auto c = from.candidates[relayed];
             if (&from == &foreign) c = foreign_candidate(c);
@@ -110,8 +110,8 @@ TEST_CASE("a peer connection accepts what independent stacks send: session-level
     REQUIRE(w.run_until([&] {
         relay(a, relayed_a);
         relay(b, relayed_b);
-        return a.pc->connection_state() == rtc::connection_state::connected &&
-               b.pc->connection_state() == rtc::connection_state::connected && b.remote_channel && !a.opened.empty();
+        return a.pc->connection_state() == peerkit::connection_state::connected &&
+               b.pc->connection_state() == peerkit::connection_state::connected && b.remote_channel && !a.opened.empty();
     }));
     CHECK(relayed_a > 0);
     CHECK(relayed_b > 0);
@@ -119,7 +119,7 @@ TEST_CASE("a peer connection accepts what independent stacks send: session-level
     // a=max-message-size:0 is no limit: our own maximum applies, both ways (it used to make
     // every send fail).
     // Messages of exactly our maximum go and arrive; one byte more is refused at send.
-    const std::size_t ours = rtc::limits{}.max_message_size;
+    const std::size_t ours = peerkit::peer_connection_limits{}.max_message_size;
     const std::vector<std::byte> big(ours, std::byte{0x5a});
     REQUIRE(ch->send(w.now, bytes_view(big)));
     auto remote = *b.pc->find_channel(*b.remote_channel);
@@ -150,14 +150,14 @@ TEST_CASE("a failed connection says which layer failed and why")
     REQUIRE(at != std::string::npos);
     const auto digit = at + std::string_view("a=fingerprint:sha-256 ").size();
     sdp[digit] = sdp[digit] == '0' ? '1' : '0';
-    REQUIRE(a.pc->set_remote_description(w.now, {rtc::sdp_type::answer, sdp}));
-    REQUIRE(w.run_until([&] { return a.pc->connection_state() == rtc::connection_state::failed; }, 60'000ms));
+    REQUIRE(a.pc->set_remote_description(w.now, {peerkit::sdp_type::answer, sdp}));
+    REQUIRE(w.run_until([&] { return a.pc->connection_state() == peerkit::connection_state::failed; }, 60'000ms));
     const auto reason = failure_reason(a);
     REQUIRE(reason);
     INFO(reason->message());
     CHECK(reason->message().starts_with("dtls: "));
     CHECK(reason->message().find("fingerprint") != std::string::npos);
-    CHECK(*reason == rtc::errc::transport_failed);
+    CHECK(*reason == peerkit::peer_connection_errc::transport_failed);
 }
 
 TEST_CASE("channels opened and closed in a loop with maximal labels leave nothing behind")
@@ -183,21 +183,21 @@ TEST_CASE("channels opened and closed in a loop with maximal labels leave nothin
 
     const std::string label(65535, 'L'), protocol(65535, 'P');  // RFC 8832 5.1 maxima
     constexpr int cycles = 40;
-    std::vector<rtc::channel_id> remote_ids;
+    std::vector<peerkit::channel_id> remote_ids;
     for (int i = 0; i < cycles; ++i) {
         auto ch = a.pc->create_data_channel(w.now, label, {.protocol = protocol});
         REQUIRE(ch);
         const std::size_t seen = b.closed_channels.size();
         const auto previous = *b.remote_channel;
         REQUIRE(w.run_until([&] {
-            return ch->ready_state() == rtc::data_channel_state::open && *b.remote_channel != previous;
+            return ch->ready_state() == peerkit::data_channel_state::open && *b.remote_channel != previous;
         }));
         remote_ids.push_back(*b.remote_channel);
         most_a = std::max(most_a, a.pc->get_stats().bytes_held);
         most_b = std::max(most_b, b.pc->get_stats().bytes_held);
         REQUIRE(ch->close(w.now));
         REQUIRE(w.run_until([&] {
-            return ch->ready_state() == rtc::data_channel_state::closed && b.closed_channels.size() == seen + 1;
+            return ch->ready_state() == peerkit::data_channel_state::closed && b.closed_channels.size() == seen + 1;
         }));
     }
     // Every closed channel's entry (with its 128 KiB of strings) is gone on both sides; the
@@ -214,7 +214,7 @@ TEST_CASE("channels opened and closed in a loop with maximal labels leave nothin
     CHECK(most_b <= baseline_b + endpoint_baseline_b + 4 * 65535 + 64 * 1024);
     CHECK(most_a <= baseline_a + endpoint_baseline_a + 4 * 65535 + 64 * 1024);
     for (const auto id : remote_ids) CHECK_FALSE(b.pc->find_channel(id));
-    CHECK(first->ready_state() == rtc::data_channel_state::open);
+    CHECK(first->ready_state() == peerkit::data_channel_state::open);
     CHECK(first->label() == "first");
     REQUIRE(first->send(w.now, std::string_view("still here")));
     REQUIRE(w.run_until([&] { return !b.texts.empty(); }));
@@ -238,10 +238,10 @@ TEST_CASE("configuration::logger: a refused description and candidate are logged
     std::vector<log_line> lines;
     auto config = pc_world<>::loopback_config();
     config.logger = log::logger{&record_line, &lines, log::levels::all(log::level::debug)};
-    auto pc = rtc::core::create(config);
+    auto pc = peerkit::peer_connection_core::create(config);
     REQUIRE(pc);
-    const auto now = rtc::clock::now();
-    auto bad = (*pc)->set_remote_description(now, {rtc::sdp_type::offer, "v=0\r\nnot an sdp\r\n"});
+    const auto now = peerkit::clock::now();
+    auto bad = (*pc)->set_remote_description(now, {peerkit::sdp_type::offer, "v=0\r\nnot an sdp\r\n"});
     REQUIRE_FALSE(bad);
     auto early = (*pc)->add_ice_candidate(now, {"candidate:1 1 udp 1 10.0.0.1 9 typ host", "0", 0, ""});
     REQUIRE_FALSE(early);
@@ -261,11 +261,11 @@ TEST_CASE("remote candidates the agent refuses are logged at warning and counted
     std::vector<log_line> lines;
     auto config = pc_world<>::loopback_config();
     config.logger = log::logger{&record_line, &lines, log::levels::all(log::level::debug)};
-    auto offerer = rtc::core::create(pc_world<>::loopback_config());
-    auto answerer = rtc::core::create(config);
+    auto offerer = peerkit::peer_connection_core::create(pc_world<>::loopback_config());
+    auto answerer = peerkit::peer_connection_core::create(config);
     REQUIRE(offerer);
     REQUIRE(answerer);
-    const auto now = rtc::clock::now();
+    const auto now = peerkit::clock::now();
     REQUIRE((*offerer)->create_data_channel(now, "chat"));
     auto offer = (*offerer)->create_offer();
     REQUIRE(offer);

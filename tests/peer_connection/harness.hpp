@@ -26,16 +26,16 @@ struct pc_peer {
     std::string name;
     std::unique_ptr<Core> pc;
     net::endpoint address;
-    std::vector<rtc::event> events;                 // everything polled, in order
-    std::vector<rtc::ice_candidate> candidates;     // trickled local candidates
+    std::vector<peerkit::peer_connection_event> events;                 // everything polled, in order
+    std::vector<peerkit::ice_candidate> candidates;     // trickled local candidates
     bool end_of_candidates = false;
     std::vector<std::string> texts;                 // text messages received
     std::vector<std::vector<std::byte>> binaries;   // binary messages received
-    std::optional<rtc::channel_id> remote_channel;  // the channel the peer opened
-    std::vector<rtc::channel_id> opened;            // channel_open events
-    std::vector<rtc::channel_id> closed_channels;
-    std::vector<rtc::connection_state> connection_states;
-    std::vector<rtc::signaling_state> signaling_states;
+    std::optional<peerkit::channel_id> remote_channel;  // the channel the peer opened
+    std::vector<peerkit::channel_id> opened;            // channel_open events
+    std::vector<peerkit::channel_id> closed_channels;
+    std::vector<peerkit::connection_state> connection_states;
+    std::vector<peerkit::signaling_state> signaling_states;
     bool poll_events = true;  // false: the test plays a user who stopped calling poll_event
 
     template <class T>
@@ -52,12 +52,12 @@ template <class Core>
 std::optional<peerkit::error> failure_reason(const pc_peer<Core>& p)
 {
     for (const auto& e : p.events)
-        if (const auto* cs = std::get_if<rtc::connection_state_change_event>(&e); cs && cs->state == rtc::connection_state::failed)
+        if (const auto* cs = std::get_if<peerkit::connection_state_change_event>(&e); cs && cs->state == peerkit::connection_state::failed)
             return cs->reason ? cs->reason : std::optional<peerkit::error>(peerkit::error{});
     return std::nullopt;
 }
 
-template <class Core = rtc::core>
+template <class Core = peerkit::peer_connection_core>
 struct pc_world {
     simulated_network network;
     sim_time now;
@@ -68,7 +68,7 @@ struct pc_world {
     struct pending_candidate {
         sim_time at;
         bool to_b;
-        rtc::ice_candidate c;
+        peerkit::ice_candidate c;
     };
     std::deque<pending_candidate> signaling;
 
@@ -119,7 +119,7 @@ struct pc_world {
             auto s = std::move(signaling.front());
             signaling.pop_front();
             auto& to = s.to_b ? b : a;
-            if (to.pc->signaling_state() != rtc::signaling_state::closed) {
+            if (to.pc->signaling_state() != peerkit::signaling_state::closed) {
                 auto r = to.pc->add_ice_candidate(now, s.c);
                 INFO(to.name << " add_ice_candidate '" << s.c.candidate << "': " << (r ? "" : r.error().message()));
                 CHECK(r);
@@ -135,25 +135,25 @@ struct pc_world {
     {
         if (!p.poll_events) return;
         while (auto e = p.pc->poll_event()) {
-            if (auto* c = std::get_if<rtc::ice_candidate_event>(&*e)) {
+            if (auto* c = std::get_if<peerkit::ice_candidate_event>(&*e)) {
                 if (c->candidate) p.candidates.push_back(*c->candidate);
                 else p.end_of_candidates = true;
                 if (trickle) {
-                    rtc::ice_candidate out = c->candidate ? *c->candidate : rtc::ice_candidate{};
+                    peerkit::ice_candidate out = c->candidate ? *c->candidate : peerkit::ice_candidate{};
                     signaling.push_back({now + signaling_delay, &p == &a, out});
                 }
-            } else if (auto* m = std::get_if<rtc::channel_message_event>(&*e)) {
+            } else if (auto* m = std::get_if<peerkit::channel_message_event>(&*e)) {
                 if (m->binary) p.binaries.push_back(m->data);
                 else p.texts.emplace_back(m->text());
-            } else if (auto* dc = std::get_if<rtc::data_channel_event>(&*e)) {
+            } else if (auto* dc = std::get_if<peerkit::data_channel_event>(&*e)) {
                 p.remote_channel = dc->channel;
-            } else if (auto* o = std::get_if<rtc::channel_open_event>(&*e)) {
+            } else if (auto* o = std::get_if<peerkit::channel_open_event>(&*e)) {
                 p.opened.push_back(o->channel);
-            } else if (auto* cl = std::get_if<rtc::channel_close_event>(&*e)) {
+            } else if (auto* cl = std::get_if<peerkit::channel_close_event>(&*e)) {
                 p.closed_channels.push_back(cl->channel);
-            } else if (auto* cs = std::get_if<rtc::connection_state_change_event>(&*e)) {
+            } else if (auto* cs = std::get_if<peerkit::connection_state_change_event>(&*e)) {
                 p.connection_states.push_back(cs->state);
-            } else if (auto* ss = std::get_if<rtc::signaling_state_change_event>(&*e)) {
+            } else if (auto* ss = std::get_if<peerkit::signaling_state_change_event>(&*e)) {
                 p.signaling_states.push_back(ss->state);
             }
             p.events.push_back(std::move(*e));

@@ -4,9 +4,9 @@
 #include <catch2/catch.hpp>
 
 using namespace peerkit;
-using rtc::ice_url_host;
-using rtc::ice_url_scheme;
-using rtc::parse_ice_server_url;
+using peerkit::ice_url_host;
+using peerkit::ice_url_scheme;
+using peerkit::parse_ice_server_url;
 
 TEST_CASE("ice server url: schemes and default ports")
 {
@@ -56,7 +56,7 @@ TEST_CASE("ice server url: ports and transports")
         INFO(bad);
         auto r = parse_ice_server_url(bad);
         REQUIRE(!r);
-        CHECK(r.error() == rtc::errc::bad_configuration);
+        CHECK(r.error() == peerkit::peer_connection_errc::bad_configuration);
     }
 }
 
@@ -107,18 +107,18 @@ TEST_CASE("ice server url: a resolved name keeps scheme, port, query")
 {
     auto u = parse_ice_server_url("turn:turn.example.org?transport=udp");
     REQUIRE(u);
-    CHECK(rtc::with_address("turn:turn.example.org?transport=udp", *u, *net::ip_address::parse("192.0.2.7")) ==
+    CHECK(peerkit::with_address("turn:turn.example.org?transport=udp", *u, *net::ip_address::parse("192.0.2.7")) ==
           "turn:192.0.2.7:3478?transport=udp");
     auto v = parse_ice_server_url("stun:localhost:5000");
     REQUIRE(v);
-    auto out = rtc::with_address("stun:localhost:5000", *v, *net::ip_address::parse("::1"));
+    auto out = peerkit::with_address("stun:localhost:5000", *v, *net::ip_address::parse("::1"));
     CHECK(out == "stun:[::1]:5000");
     CHECK(parse_ice_server_url(out)->host_kind == ice_url_host::ipv6);
 }
 
 TEST_CASE("ice server url: the core's rules on top of the syntax")
 {
-    using rtc::detail::parse_ice_url;
+    using peerkit::detail::parse_ice_url;
     CHECK(!parse_ice_url("stuns:192.0.2.1"));                 // no candidate over UDP
     CHECK(!parse_ice_url("turns:192.0.2.1?transport=udp"));   // TURN over DTLS
     CHECK(!parse_ice_url("stun:stun.example.org"));           // UDP name: the runtime resolves it

@@ -1,4 +1,4 @@
-// rtc::jsep_state (peer_connection/jsep_state.hpp): the signaling transitions of RFC 8829 3.2
+// peerkit::jsep_state (peer_connection/jsep_state.hpp): the signaling transitions of RFC 8829 3.2
 // and webrtc-pc 4.3.1, every refused one with its error, and where each description goes.
 #include <peerkit/peer_connection/jsep_state.hpp>
 
@@ -9,9 +9,9 @@
 #include <string>
 
 using namespace peerkit;
-using rtc::description_side;
-using rtc::sdp_type;
-using rtc::signaling_state;
+using peerkit::description_side;
+using peerkit::sdp_type;
+using peerkit::signaling_state;
 
 namespace {
 
@@ -54,7 +54,7 @@ sdp::session_description named(std::string_view name)
     return std::move(*d);
 }
 
-bool holds(const std::optional<rtc::session_description>& d, std::string_view name, sdp_type type)
+bool holds(const std::optional<peerkit::session_description>& d, std::string_view name, sdp_type type)
 {
     return d && d->type == type && d->sdp.find("s=" + std::string(name) + "\r\n") != std::string::npos;
 }
@@ -68,9 +68,9 @@ TEST_CASE("jsep state: every transition, allowed or refused with its error")
         for (const auto side : {description_side::local, description_side::remote})
             for (const auto type : all_types) {
                 const auto want = expected(from, side, type);
-                const auto got = rtc::signaling_transition(from, side, type);
-                INFO("from " << rtc::to_string(from) << (side == description_side::local ? " local " : " remote ")
-                             << rtc::to_string(type));
+                const auto got = peerkit::signaling_transition(from, side, type);
+                INFO("from " << peerkit::to_string(from) << (side == description_side::local ? " local " : " remote ")
+                             << peerkit::to_string(type));
                 if (want) {
                     REQUIRE(got);
                     CHECK(*got == *want);
@@ -79,28 +79,28 @@ TEST_CASE("jsep state: every transition, allowed or refused with its error")
                 }
                 REQUIRE(!got);
                 ++refused;
-                CHECK(got.error() == rtc::errc::invalid_state);
+                CHECK(got.error() == peerkit::peer_connection_errc::invalid_state);
                 // The message names the description and the state it does not fit.
                 const std::string m = got.error().message();
                 CHECK(m.find(side == description_side::local ? "local" : "remote") != std::string::npos);
-                CHECK(m.find(std::string("in signaling state ") + std::string(rtc::to_string(from))) != std::string::npos);
+                CHECK(m.find(std::string("in signaling state ") + std::string(peerkit::to_string(from))) != std::string::npos);
             }
     CHECK(allowed == 14u);
     CHECK(refused == 6u * 2u * 4u - 14u);
-    CHECK(rtc::signaling_transition(signaling_state::stable, description_side::remote, sdp_type::answer).error().message() ==
+    CHECK(peerkit::signaling_transition(signaling_state::stable, description_side::remote, sdp_type::answer).error().message() ==
           "remote answer in signaling state stable");
-    CHECK(rtc::signaling_transition(signaling_state::stable, description_side::local, sdp_type::rollback).error().message() ==
+    CHECK(peerkit::signaling_transition(signaling_state::stable, description_side::local, sdp_type::rollback).error().message() ==
           "rollback of a local offer in signaling state stable");
 }
 
 TEST_CASE("jsep state: create offer and answer fit the state")
 {
-    rtc::jsep_state j;
+    peerkit::jsep_state j;
     CHECK(j.check_create(sdp_type::offer));
     CHECK(!j.answering());
     auto answer = j.check_create(sdp_type::answer);
     REQUIRE(!answer);
-    CHECK(answer.error() == rtc::errc::invalid_state);
+    CHECK(answer.error() == peerkit::peer_connection_errc::invalid_state);
     CHECK(answer.error().message() == "create_answer in signaling state stable");
     j.set_pending(description_side::remote, named("remote-offer"));
     j.set_signaling(signaling_state::have_remote_offer);
@@ -111,7 +111,7 @@ TEST_CASE("jsep state: create offer and answer fit the state")
 
 TEST_CASE("jsep state: offer, provisional answer, answer")
 {
-    rtc::jsep_state j;
+    peerkit::jsep_state j;
     CHECK(!j.local_description());
     CHECK(!j.has_remote());
     j.set_pending(description_side::local, named("offer"));
@@ -153,7 +153,7 @@ TEST_CASE("jsep state: offer, provisional answer, answer")
 
 TEST_CASE("jsep state: rollback keeps the current descriptions")
 {
-    rtc::jsep_state j;
+    peerkit::jsep_state j;
     j.set_pending(description_side::local, named("offer"));
     j.set_signaling(signaling_state::have_local_offer);
     j.set_answer(description_side::remote, named("answer"));
@@ -163,7 +163,7 @@ TEST_CASE("jsep state: rollback keeps the current descriptions")
     j.set_pending(description_side::local, named("re-offer"));
     j.set_signaling(signaling_state::have_local_offer);
     CHECK(holds(j.local_description(), "re-offer", sdp_type::offer));
-    const auto next = rtc::signaling_transition(j.signaling(), description_side::local, sdp_type::rollback);
+    const auto next = peerkit::signaling_transition(j.signaling(), description_side::local, sdp_type::rollback);
     REQUIRE(next);
     j.roll_back(description_side::local);
     j.set_signaling(*next);
@@ -175,11 +175,11 @@ TEST_CASE("jsep state: rollback keeps the current descriptions")
     // A remote offer rolled back the same way.
     j.set_pending(description_side::remote, named("remote-offer"));
     j.set_signaling(signaling_state::have_remote_offer);
-    REQUIRE(rtc::signaling_transition(j.signaling(), description_side::remote, sdp_type::rollback));
+    REQUIRE(peerkit::signaling_transition(j.signaling(), description_side::remote, sdp_type::rollback));
     j.roll_back(description_side::remote);
     j.set_signaling(signaling_state::stable);
     CHECK(!j.pending_remote());
     CHECK(holds(j.remote_description(), "answer", sdp_type::answer));
     // Rolling back again is refused: nothing is offered.
-    CHECK(!rtc::signaling_transition(j.signaling(), description_side::remote, sdp_type::rollback));
+    CHECK(!peerkit::signaling_transition(j.signaling(), description_side::remote, sdp_type::rollback));
 }

@@ -28,18 +28,18 @@ struct seeded_random {
 static_assert(crypto::random_source<seeded_random>);
 
 struct seeded_policy {
-    using crypto = rtc::openssl_policy::crypto;
+    using crypto = peerkit::openssl_policy::crypto;
     using random = seeded_random;
-    using dtls_backend = rtc::openssl_policy::dtls_backend;
-    static constexpr rtc::limits limits()
+    using dtls_backend = peerkit::openssl_policy::dtls_backend;
+    static constexpr peerkit::peer_connection_limits limits()
     {
-        rtc::limits l;
+        peerkit::peer_connection_limits l;
         l.max_data_channels = 2;  // a limit from the policy, checked below
         return l;
     }
 };
-static_assert(rtc::policy<seeded_policy>);
-using seeded_core = rtc::basic_core<seeded_policy>;
+static_assert(peerkit::peer_connection_policy<seeded_policy>);
+using seeded_core = peerkit::basic_peer_connection_core<seeded_policy>;
 
 }  // namespace
 
@@ -63,7 +63,7 @@ auto connect_pair(pc_world<Core>& w, std::unique_ptr<Core> pa, std::unique_ptr<C
 
 TEST_CASE("a deterministic random source swapped in through the policy")
 {
-    auto cert = rtc::openssl_dtls_backend::generate_certificate();
+    auto cert = peerkit::openssl_dtls_backend::generate_certificate();
     REQUIRE(cert);
     seeded_core::configuration config;
     config.certificates.push_back(*cert);
@@ -127,17 +127,17 @@ void send_numbered(sim_time now, Channel& ch, std::size_t count, std::size_t siz
 }  // namespace
 
 namespace {
-// The default parts with a small receive buffer (rtc::limits::receive_buffer_size).
-struct small_window_policy : rtc::openssl_policy {
+// The default parts with a small receive buffer (peerkit::peer_connection_limits::receive_buffer_size).
+struct small_window_policy : peerkit::openssl_policy {
     static constexpr std::size_t window = 64 * 1024;
-    static constexpr rtc::limits limits()
+    static constexpr peerkit::peer_connection_limits limits()
     {
-        rtc::limits l;
+        peerkit::peer_connection_limits l;
         l.receive_buffer_size = window;
         return l;
     }
 };
-using small_window_core = rtc::basic_core<small_window_policy>;
+using small_window_core = peerkit::basic_peer_connection_core<small_window_policy>;
 }  // namespace
 
 TEST_CASE("a user who stops polling slows the sender: nothing acknowledged is dropped, all arrives when polling resumes")
@@ -161,7 +161,7 @@ TEST_CASE("a user who stops polling slows the sender: nothing acknowledged is dr
     CHECK(held > 0);
     // The window, plus at most the one message whose bookkeeping was added after SCTP admitted
     // its bytes.
-    CHECK(held <= small_window_policy::window + size + sizeof(rtc::event));
+    CHECK(held <= small_window_policy::window + size + sizeof(peerkit::peer_connection_event));
     const auto* sender = w.a.pc->sctp_association();
     REQUIRE(sender);
     CHECK(sender->buffered_amount() + sender->bytes_in_flight() > count * size / 2);
@@ -183,16 +183,16 @@ TEST_CASE("a user who stops polling slows the sender: nothing acknowledged is dr
 
 namespace {
 // A short event queue: the core stops taking from SCTP after 4 unpolled events.
-struct short_queue_policy : rtc::openssl_policy {
-    static constexpr rtc::limits limits()
+struct short_queue_policy : peerkit::openssl_policy {
+    static constexpr peerkit::peer_connection_limits limits()
     {
-        rtc::limits l;
+        peerkit::peer_connection_limits l;
         l.receive_buffer_size = 64 * 1024;
         l.max_queued_events = 4;
         return l;
     }
 };
-using short_queue_core = rtc::basic_core<short_queue_policy>;
+using short_queue_core = peerkit::basic_peer_connection_core<short_queue_policy>;
 }  // namespace
 
 TEST_CASE("at max_queued_events the core stops taking from SCTP, and nothing piles up in between")
@@ -216,7 +216,7 @@ TEST_CASE("at max_queued_events the core stops taking from SCTP, and nothing pil
     for (int i = 0; i < 100; ++i) {
         w.run_until([] { return false; }, 50ms);
         if (auto e = w.b.pc->poll_event())
-            if (auto* m = std::get_if<rtc::channel_message_event>(&*e)) w.b.binaries.push_back(std::move(m->data));
+            if (auto* m = std::get_if<peerkit::channel_message_event>(&*e)) w.b.binaries.push_back(std::move(m->data));
     }
     const auto* sender = w.a.pc->sctp_association();
     REQUIRE(sender);
@@ -239,12 +239,12 @@ struct failing_random {
     }
 };
 struct failing_policy {
-    using crypto = rtc::openssl_policy::crypto;
+    using crypto = peerkit::openssl_policy::crypto;
     using random = failing_random;
-    using dtls_backend = rtc::openssl_policy::dtls_backend;
-    static constexpr rtc::limits limits() { return {}; }
+    using dtls_backend = peerkit::openssl_policy::dtls_backend;
+    static constexpr peerkit::peer_connection_limits limits() { return {}; }
 };
-using failing_core = rtc::basic_core<failing_policy>;
+using failing_core = peerkit::basic_peer_connection_core<failing_policy>;
 }  // namespace
 
 TEST_CASE("a random source that fails fails the connection with the reason")
@@ -274,5 +274,5 @@ TEST_CASE("a random source that fails fails the connection with the reason")
     const auto reason = failure_reason(w.b);
     INFO(reason->message());
     CHECK(reason->message().find("random source failed") != std::string::npos);
-    CHECK(w.b.pc->connection_state() == rtc::connection_state::failed);
+    CHECK(w.b.pc->connection_state() == peerkit::connection_state::failed);
 }

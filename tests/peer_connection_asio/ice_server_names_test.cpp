@@ -103,11 +103,11 @@ struct gathering_log {
     }
     void watch(peer_connection& pc)
     {
-        pc.on_ice_candidate([this](std::optional<rtc::ice_candidate> c) { add(c ? "candidate " + c->candidate : "end"); });
-        pc.on_ice_gathering_state_change([this](rtc::ice_gathering_state s) {
-            add(s == rtc::ice_gathering_state::complete ? "complete" : "gathering");
+        pc.on_ice_candidate([this](std::optional<peerkit::ice_candidate> c) { add(c ? "candidate " + c->candidate : "end"); });
+        pc.on_ice_gathering_state_change([this](peerkit::ice_gathering_state s) {
+            add(s == peerkit::ice_gathering_state::complete ? "complete" : "gathering");
             std::lock_guard g(m);
-            if (s == rtc::ice_gathering_state::complete && !completed) {
+            if (s == peerkit::ice_gathering_state::complete && !completed) {
                 completed = true;
                 complete.set_value();
             }
@@ -167,7 +167,7 @@ TEST_CASE("ice server names: localhost resolves and srflx comes before complete"
     CHECK(host < complete);
     CHECK(srflx < complete);  // the named server's candidate came, and before gathering completed
     CHECK(complete < g.order.size());
-    CHECK(pc->ice_gathering_state() == rtc::ice_gathering_state::complete);
+    CHECK(pc->ice_gathering_state() == peerkit::ice_gathering_state::complete);
     pc->shutdown();
     server.close();
 }
@@ -221,7 +221,7 @@ TEST_CASE("ice server names: a bad configuration still fails create()")
     config.ice_servers = {{{"stun:localhost?transport=udp"}, "", ""}};
     auto bad_query = peer_connection::create(io.get_executor(), config);
     REQUIRE(!bad_query);
-    CHECK(bad_query.error() == rtc::errc::bad_configuration);
+    CHECK(bad_query.error() == peerkit::peer_connection_errc::bad_configuration);
     // Checked by validate() with the name allowed: the TURN rule (credentials) still applies.
     config.ice_servers = {{{"turn:localhost"}, "", ""}};
     auto no_credentials = peer_connection::create(io.get_executor(), config);
@@ -234,14 +234,14 @@ TEST_CASE("ice server names: certificates the backend refuses fail create()")
     // The DTLS backend judges the certificates before the names resolve (validate_certificates),
     // as the core would: two of one key type are refused.
     bnet::io_context io;
-    auto cert = rtc::openssl_dtls_backend::generate_certificate();
+    auto cert = peerkit::openssl_dtls_backend::generate_certificate();
     REQUIRE(cert);
     peer_connection::configuration config;
     config.ice_servers = {{{"stun:localhost"}, "", ""}};
     config.certificates = {*cert, *cert};
     auto refused = peer_connection::create(io.get_executor(), config);
     REQUIRE(!refused);
-    CHECK(refused.error() == rtc::errc::bad_configuration);
+    CHECK(refused.error() == peerkit::peer_connection_errc::bad_configuration);
     CHECK(refused.error().message().find("same key type") != std::string::npos);
 }
 
@@ -260,13 +260,13 @@ TEST_CASE("ice server names: close before the names resolve completes calls")
     pc->close();
     // Held while the name resolves, the call still completes (exactly once) after close().
     (void)offer.get();
-    CHECK(pc->connection_state() == rtc::connection_state::closed);
+    CHECK(pc->connection_state() == peerkit::connection_state::closed);
     server.close();
 }
 
 TEST_CASE("ice server names: resolved URLs replace the named ones in place")
 {
-    std::vector<rtc::ice_server> servers = {
+    std::vector<peerkit::ice_server> servers = {
         {{"stun:192.0.2.1", "stun:stun.example.org:3479", "turn:turn.example.org?transport=tcp"}, "", ""},
         {{"turn:relay.example.org?transport=udp"}, "u", "p"},
         {{"stun:gone.example.org"}, "", ""},
@@ -290,5 +290,5 @@ TEST_CASE("ice server names: resolved URLs replace the named ones in place")
     CHECK(out[1].urls == std::vector<std::string>{"turn:198.51.100.2:3478?transport=udp"});
     CHECK(out[1].username == "u");
     for (const auto& s : out)
-        for (const auto& u : s.urls) CHECK(rtc::detail::parse_ice_url(u));  // all acceptable to the core
+        for (const auto& u : s.urls) CHECK(peerkit::detail::parse_ice_url(u));  // all acceptable to the core
 }

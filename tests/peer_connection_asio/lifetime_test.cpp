@@ -95,7 +95,7 @@ struct probe {
 // The first call blocks until released; every call is recorded.
 peer_connection::event_handler blocking_handler(probe& p)
 {
-    return [&p, log = p.log.get()](rtc::event e) {
+    return [&p, log = p.log.get()](peerkit::peer_connection_event e) {
         if (p.ended) ++p.calls_after_end;
         log->push_back("event " + std::to_string(e.index()));
         if (++p.calls == 1) {
@@ -149,7 +149,7 @@ void end_while_handler_runs(Executor ex, ending how)
     CHECK(p.calls_after_end == 0);
     if (pc) {
         CHECK(pc->held_events() == 0);
-        CHECK(pc->signaling_state() == (how == ending::close ? rtc::signaling_state::closed : rtc::signaling_state::have_local_offer));
+        CHECK(pc->signaling_state() == (how == ending::close ? peerkit::signaling_state::closed : peerkit::signaling_state::have_local_offer));
     }
     // Nothing runs later either: give the executor the chance to run what it still has.
     std::this_thread::sleep_for(20ms);
@@ -166,8 +166,8 @@ void end_from_inside_handler(Executor ex, ending how)
     std::atomic<int> calls{0};
     std::promise<void> returned;
     auto returned_future = returned.get_future();
-    std::optional<rtc::signaling_state> state_after_close;
-    pc->on_event([&](rtc::event) {
+    std::optional<peerkit::signaling_state> state_after_close;
+    pc->on_event([&](peerkit::peer_connection_event) {
         if (++calls != 1) return;
         switch (how) {
         case ending::destroy: pc.reset(); break;
@@ -182,7 +182,7 @@ void end_from_inside_handler(Executor ex, ending how)
     REQUIRE(returned_future.wait_for(20s) == std::future_status::ready);
     std::this_thread::sleep_for(20ms);
     CHECK(calls == 1);
-    if (how == ending::close) CHECK(state_after_close == rtc::signaling_state::closed);
+    if (how == ending::close) CHECK(state_after_close == peerkit::signaling_state::closed);
     pc.reset();
 }
 
@@ -247,11 +247,11 @@ TEST_CASE("lifetime: async_close() stops delivery at once; its completion still 
     auto done = pc->async_close(bnet::use_future);
     // Setting a handler after close is ignored: nothing held is delivered.
     std::atomic<int> calls{0};
-    pc->on_event([&](rtc::event) { ++calls; });
+    pc->on_event([&](peerkit::peer_connection_event) { ++calls; });
     REQUIRE(done.wait_for(20s) == std::future_status::ready);
     std::this_thread::sleep_for(20ms);
     CHECK(calls == 0);
     CHECK(pc->held_events() == 0);
-    CHECK(pc->signaling_state() == rtc::signaling_state::closed);
-    CHECK(pc->connection_state() == rtc::connection_state::closed);
+    CHECK(pc->signaling_state() == peerkit::signaling_state::closed);
+    CHECK(pc->connection_state() == peerkit::connection_state::closed);
 }

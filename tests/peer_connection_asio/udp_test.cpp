@@ -57,7 +57,7 @@ struct side {
     std::vector<std::string> log;  // event names, in order
     std::vector<std::string> texts;
     std::vector<std::vector<std::byte>> binaries;
-    std::optional<rtc::channel_id> remote_channel, opened;
+    std::optional<peerkit::channel_id> remote_channel, opened;
     std::atomic<bool> connected{false};
     std::thread::id event_thread{};
     bool events_on_strand = true;
@@ -97,22 +97,22 @@ bnet::awaitable<void> signaling_loop(peer_connection& pc, Transport& sig, bool a
 template <class Transport>
 peer_connection::event_handler handler_for(side& s, Transport& sig)
 {
-    return [&s, &sig](rtc::event e) {
-        if (auto* c = std::get_if<rtc::ice_candidate_event>(&e)) {
+    return [&s, &sig](peerkit::peer_connection_event e) {
+        if (auto* c = std::get_if<peerkit::ice_candidate_event>(&e)) {
             (void)sig.send(to_signaling(c->candidate));
             s.add(c->candidate ? "icecandidate" : "icecandidate(null)");
-        } else if (auto* cs = std::get_if<rtc::connection_state_change_event>(&e)) {
+        } else if (auto* cs = std::get_if<peerkit::connection_state_change_event>(&e)) {
             s.add("connectionstatechange " + std::string(to_string(cs->state)));
-            if (cs->state == rtc::connection_state::connected) s.connected = true;
-        } else if (auto* ss = std::get_if<rtc::signaling_state_change_event>(&e)) {
+            if (cs->state == peerkit::connection_state::connected) s.connected = true;
+        } else if (auto* ss = std::get_if<peerkit::signaling_state_change_event>(&e)) {
             s.add("signalingstatechange " + std::string(to_string(ss->state)));
-        } else if (auto* dc = std::get_if<rtc::data_channel_event>(&e)) {
+        } else if (auto* dc = std::get_if<peerkit::data_channel_event>(&e)) {
             std::lock_guard l(s.m);
             s.remote_channel = dc->channel;
-        } else if (auto* o = std::get_if<rtc::channel_open_event>(&e)) {
+        } else if (auto* o = std::get_if<peerkit::channel_open_event>(&e)) {
             std::lock_guard l(s.m);
             s.opened = o->channel;
-        } else if (auto* msg = std::get_if<rtc::channel_message_event>(&e)) {
+        } else if (auto* msg = std::get_if<peerkit::channel_message_event>(&e)) {
             std::lock_guard l(s.m);
             if (msg->binary) s.binaries.push_back(msg->data);
             else s.texts.emplace_back(msg->text());
@@ -185,7 +185,7 @@ void run_pair(Executor ex)
         ex,
         [&]() -> bnet::awaitable<void> {
             auto offer = co_await pa->async_set_local_description(bnet::use_awaitable);
-            offered.set_value(offer && offer->type == rtc::sdp_type::offer && sig_a.send(to_signaling(*offer)));
+            offered.set_value(offer && offer->type == peerkit::sdp_type::offer && sig_a.send(to_signaling(*offer)));
         },
         bnet::detached);
     REQUIRE(offered.get_future().get());
@@ -195,7 +195,7 @@ void run_pair(Executor ex)
         std::lock_guard lb(b.m);
         return a.connected && b.connected && a.opened && b.remote_channel;
     }));
-    const rtc::channel_id remote = [&] {
+    const peerkit::channel_id remote = [&] {
         std::lock_guard l(b.m);
         return *b.remote_channel;
     }();
@@ -239,7 +239,7 @@ void run_pair(Executor ex)
     }));
     CHECK(a.binaries[4] == one);
     // A batch for a channel that does not exist is refused as a whole, with the reason.
-    const auto refused = pb->async_send_binary(rtc::channel_id{9999}, std::span<const bytes_view>(batch), bnet::use_future).get();
+    const auto refused = pb->async_send_binary(peerkit::channel_id{9999}, std::span<const bytes_view>(batch), bnet::use_future).get();
     REQUIRE_FALSE(refused);
     CHECK(refused.error().message().find("closed or unknown") != std::string::npos);
 
@@ -248,20 +248,20 @@ void run_pair(Executor ex)
         std::lock_guard la(a.m);
         return std::find(a.log.begin(), a.log.end(), "icecandidate(null)") != a.log.end();
     }));
-    CHECK(pa->signaling_state() == rtc::signaling_state::stable);
-    CHECK(pa->connection_state() == rtc::connection_state::connected);
-    CHECK(pb->connection_state() == rtc::connection_state::connected);
-    CHECK((pa->ice_connection_state() == rtc::ice_connection_state::connected ||
-           pa->ice_connection_state() == rtc::ice_connection_state::completed));
-    CHECK(pa->ice_gathering_state() == rtc::ice_gathering_state::complete);
+    CHECK(pa->signaling_state() == peerkit::signaling_state::stable);
+    CHECK(pa->connection_state() == peerkit::connection_state::connected);
+    CHECK(pb->connection_state() == peerkit::connection_state::connected);
+    CHECK((pa->ice_connection_state() == peerkit::ice_connection_state::connected ||
+           pa->ice_connection_state() == peerkit::ice_connection_state::completed));
+    CHECK(pa->ice_gathering_state() == peerkit::ice_gathering_state::complete);
     CHECK_FALSE(pa->pending_local_description());
     CHECK_FALSE(pa->pending_remote_description());
     REQUIRE(pa->current_local_description());
     REQUIRE(pa->current_remote_description());
-    CHECK(pa->local_description()->type == rtc::sdp_type::offer);
-    CHECK(pa->remote_description()->type == rtc::sdp_type::answer);
-    CHECK(pb->local_description()->type == rtc::sdp_type::answer);
-    CHECK(pb->remote_description()->type == rtc::sdp_type::offer);
+    CHECK(pa->local_description()->type == peerkit::sdp_type::offer);
+    CHECK(pa->remote_description()->type == peerkit::sdp_type::answer);
+    CHECK(pb->local_description()->type == peerkit::sdp_type::answer);
+    CHECK(pb->remote_description()->type == peerkit::sdp_type::offer);
     CHECK(pa->remote_description()->sdp == pb->local_description()->sdp.substr(0, pa->remote_description()->sdp.size()));
     // Gathered candidates are part of localDescription, as in browsers.
     CHECK(pa->local_description()->sdp.find("a=candidate:") != std::string::npos);
@@ -271,7 +271,7 @@ void run_pair(Executor ex)
         const auto at = sdp.find("a=ice-ufrag:");
         return at == std::string::npos ? std::string() : sdp.substr(at + 12, sdp.find('\r', at) - at - 12);
     };
-    auto restart = pa->async_create_offer(rtc::offer_options{.ice_restart = true}, bnet::use_future).get();
+    auto restart = pa->async_create_offer(peerkit::offer_options{.ice_restart = true}, bnet::use_future).get();
     REQUIRE(restart);
     CHECK_FALSE(ufrag_of(restart->sdp).empty());
     CHECK(ufrag_of(restart->sdp) != ufrag_of(pa->local_description()->sdp));
@@ -301,8 +301,8 @@ void run_pair(Executor ex)
 
     pa->async_close(bnet::use_future).get();
     pb->async_close(bnet::use_future).get();
-    CHECK(pa->signaling_state() == rtc::signaling_state::closed);
-    CHECK(pa->connection_state() == rtc::connection_state::closed);
+    CHECK(pa->signaling_state() == peerkit::signaling_state::closed);
+    CHECK(pa->connection_state() == peerkit::connection_state::closed);
     // No event after close (the core's closing state changes are not delivered, as in
     // browsers): what the handlers recorded is final.
     const auto log_at_close = [&] {
@@ -368,7 +368,7 @@ struct recorder {
     Ex ex;
     std::mutex m;
     std::vector<std::string> log;
-    std::optional<rtc::channel_id> remote;  // from on_data_channel
+    std::optional<peerkit::channel_id> remote;  // from on_data_channel
     std::atomic<int> off_executor{0};
     std::atomic<bool> connected{false};
 
@@ -388,13 +388,13 @@ struct recorder {
         std::lock_guard l(m);
         return std::find(log.begin(), log.end(), s) != log.end();
     }
-    std::function<void(rtc::channel_id)> channel(std::string name)
+    std::function<void(peerkit::channel_id)> channel(std::string name)
     {
-        return [this, name](rtc::channel_id id) { add(name + " " + std::to_string(id.value)); };
+        return [this, name](peerkit::channel_id id) { add(name + " " + std::to_string(id.value)); };
     }
-    std::function<void(rtc::channel_id)> data_channel()
+    std::function<void(peerkit::channel_id)> data_channel()
     {
-        return [this](rtc::channel_id id) {
+        return [this](peerkit::channel_id id) {
             {
                 std::lock_guard l(m);
                 remote = id;
@@ -402,15 +402,15 @@ struct recorder {
             add("datachannel " + std::to_string(id.value));
         };
     }
-    std::function<void(const rtc::channel_message_event&)> message()
+    std::function<void(const peerkit::channel_message_event&)> message()
     {
-        return [this](const rtc::channel_message_event& msg) {
+        return [this](const peerkit::channel_message_event& msg) {
             add("message " + std::to_string(msg.channel.value) + " " + std::string(msg.text()));
         };
     }
 };
 
-std::string named(std::string_view what, rtc::channel_id id)
+std::string named(std::string_view what, peerkit::channel_id id)
 {
     return std::string(what) + " " + std::to_string(id.value);
 }
@@ -419,20 +419,20 @@ std::string named(std::string_view what, rtc::channel_id id)
 template <class Ex, class Sig>
 void set_connection_handlers(peer_connection& pc, recorder<Ex>& r, Sig& sig)
 {
-    pc.on_ice_candidate([&r, &sig](std::optional<rtc::ice_candidate> c) {
+    pc.on_ice_candidate([&r, &sig](std::optional<peerkit::ice_candidate> c) {
         (void)sig.send(to_signaling(c));
         r.add(c ? "icecandidate" : "icecandidate(null)");
     });
     pc.on_ice_gathering_state_change(
-        [&r](rtc::ice_gathering_state s) { r.add("icegatheringstatechange " + std::string(to_string(s))); });
+        [&r](peerkit::ice_gathering_state s) { r.add("icegatheringstatechange " + std::string(to_string(s))); });
     pc.on_ice_connection_state_change(
-        [&r](rtc::ice_connection_state s) { r.add("iceconnectionstatechange " + std::string(to_string(s))); });
-    pc.on_connection_state_change([&r](rtc::connection_state s) {
+        [&r](peerkit::ice_connection_state s) { r.add("iceconnectionstatechange " + std::string(to_string(s))); });
+    pc.on_connection_state_change([&r](peerkit::connection_state s) {
         r.add("connectionstatechange " + std::string(to_string(s)));
-        if (s == rtc::connection_state::connected) r.connected = true;
+        if (s == peerkit::connection_state::connected) r.connected = true;
     });
     pc.on_signaling_state_change(
-        [&r](rtc::signaling_state s) { r.add("signalingstatechange " + std::string(to_string(s))); });
+        [&r](peerkit::signaling_state s) { r.add("signalingstatechange " + std::string(to_string(s))); });
     pc.on_negotiation_needed([&r] { r.add("negotiationneeded"); });
 }
 // The channel events other than datachannel, open and message.
@@ -442,7 +442,7 @@ void set_channel_end_handlers(peer_connection& pc, recorder<Ex>& r)
     pc.on_buffered_amount_low(r.channel("bufferedamountlow"));
     pc.on_channel_closing(r.channel("closing"));
     pc.on_channel_close(r.channel("close"));
-    pc.on_channel_error([&r](rtc::channel_id id, const peerkit::error& e) { r.add(named("error", id) + " " + e.message()); });
+    pc.on_channel_error([&r](peerkit::channel_id id, const peerkit::error& e) { r.add(named("error", id) + " " + e.message()); });
 }
 
 std::string joined(const std::vector<std::string>& log)
@@ -460,7 +460,7 @@ std::ptrdiff_t position(const std::vector<std::string>& log, std::string_view s)
 // Starts both signaling loops, creates "chat" on `a` and sends the offer; waits until `a`
 // reports the channel open. The handlers must already be set on `a`.
 template <class Ex, class Sig>
-rtc::channel_id connect(Ex ex, peer_connection& a, peer_connection& b, Sig& sig_a, Sig& sig_b, recorder<Ex>& ra)
+peerkit::channel_id connect(Ex ex, peer_connection& a, peer_connection& b, Sig& sig_a, Sig& sig_b, recorder<Ex>& ra)
 {
     bnet::co_spawn(ex, signaling_loop(b, sig_b, true), bnet::detached);
     bnet::co_spawn(ex, signaling_loop(a, sig_a, false), bnet::detached);
@@ -525,7 +525,7 @@ void run_pair_with_setters(Ex ex)
         std::lock_guard l(rb.m);
         return ra.connected && rb.connected && rb.remote;
     }));
-    const rtc::channel_id remote = [&] {
+    const peerkit::channel_id remote = [&] {
         std::lock_guard l(rb.m);
         return *rb.remote;
     }();
@@ -583,35 +583,35 @@ TEST_CASE("attributes follow the JSEP calls: have-local-offer, then rollback")
     options.bind = {{bnet::ip::address_v4::loopback(), 0}};
     auto pc = peer_connection::create(io.get_executor(), config, options);
     REQUIRE(pc);
-    CHECK(pc->signaling_state() == rtc::signaling_state::stable);
-    CHECK(pc->connection_state() == rtc::connection_state::new_);
-    CHECK(pc->ice_gathering_state() == rtc::ice_gathering_state::new_);
+    CHECK(pc->signaling_state() == peerkit::signaling_state::stable);
+    CHECK(pc->connection_state() == peerkit::connection_state::new_);
+    CHECK(pc->ice_gathering_state() == peerkit::ice_gathering_state::new_);
     CHECK_FALSE(pc->local_description());
     CHECK_FALSE(pc->remote_description());
 
-    std::optional<result<rtc::channel_id>> ch;
-    pc->async_create_data_channel("x", {}, [&](result<rtc::channel_id> r) { ch = std::move(r); });
+    std::optional<result<peerkit::channel_id>> ch;
+    pc->async_create_data_channel("x", {}, [&](result<peerkit::channel_id> r) { ch = std::move(r); });
     io.run_for(50ms);
     REQUIRE(ch);
     REQUIRE(*ch);
-    std::optional<result<rtc::session_description>> offer;
-    pc->async_set_local_description([&](result<rtc::session_description> r) { offer = std::move(r); });
+    std::optional<result<peerkit::session_description>> offer;
+    pc->async_set_local_description([&](result<peerkit::session_description> r) { offer = std::move(r); });
     io.run_for(50ms);
     REQUIRE(offer);
     REQUIRE(*offer);
-    CHECK(pc->signaling_state() == rtc::signaling_state::have_local_offer);
+    CHECK(pc->signaling_state() == peerkit::signaling_state::have_local_offer);
     REQUIRE(pc->pending_local_description());
-    CHECK(pc->pending_local_description()->type == rtc::sdp_type::offer);
+    CHECK(pc->pending_local_description()->type == peerkit::sdp_type::offer);
     CHECK_FALSE(pc->current_local_description());
     CHECK(pc->local_description()->sdp.starts_with((*offer)->sdp.substr(0, (*offer)->sdp.find("a=ice-ufrag"))));
 
     std::optional<result<void>> rolled_back;
-    pc->async_set_local_description(rtc::session_description{rtc::sdp_type::rollback, {}},
+    pc->async_set_local_description(peerkit::session_description{peerkit::sdp_type::rollback, {}},
                                     [&](result<void> r) { rolled_back = std::move(r); });
     io.run_for(50ms);
     REQUIRE(rolled_back);
     CHECK(*rolled_back);
-    CHECK(pc->signaling_state() == rtc::signaling_state::stable);
+    CHECK(pc->signaling_state() == peerkit::signaling_state::stable);
     CHECK_FALSE(pc->pending_local_description());
     CHECK_FALSE(pc->local_description());
     pc->shutdown();
@@ -633,7 +633,7 @@ TEST_CASE("completions of calls with and without a result run off the driver's s
         return stats.wait_for(5s) == std::future_status::ready;
     };
     std::promise<bool> with_result, without_result;
-    pc->async_create_data_channel("x", {}, [&](result<rtc::channel_id>) { with_result.set_value(blocks_on_stats()); });
+    pc->async_create_data_channel("x", {}, [&](result<peerkit::channel_id>) { with_result.set_value(blocks_on_stats()); });
     CHECK(with_result.get_future().get());
     pc->async_close([&] { without_result.set_value(blocks_on_stats()); });
     CHECK(without_result.get_future().get());
@@ -671,7 +671,7 @@ TEST_CASE("handlers set after the channel opened and messages arrived get every 
     std::vector<std::size_t> catch_all_kinds;
     auto pa = peer_connection::create(
         ex, loopback_config(),
-        [&](rtc::event e) {
+        [&](peerkit::peer_connection_event e) {
             std::lock_guard l(kinds_mutex);
             catch_all_kinds.push_back(e.index());
         },
@@ -724,7 +724,7 @@ TEST_CASE("handlers set after the channel opened and messages arrived get every 
     CHECK(pb->held_events() == held);
     pb->on_data_channel(rb.data_channel());
     REQUIRE(wait_for([&] { return pb->held_events() == 0 && rb.remote; }));
-    const rtc::channel_id remote = [&] {
+    const peerkit::channel_id remote = [&] {
         std::lock_guard l(rb.m);
         return *rb.remote;
     }();
@@ -749,8 +749,8 @@ TEST_CASE("handlers set after the channel opened and messages arrived get every 
         std::lock_guard l(kinds_mutex);
         CHECK(!catch_all_kinds.empty());
         for (const auto k : catch_all_kinds)
-            CHECK((k == rtc::event(rtc::ice_gathering_state_change_event{}).index() ||
-                   k == rtc::event(rtc::negotiation_needed_event{}).index()));
+            CHECK((k == peerkit::peer_connection_event(peerkit::ice_gathering_state_change_event{}).index() ||
+                   k == peerkit::peer_connection_event(peerkit::negotiation_needed_event{}).index()));
     }
     CHECK(ra.has(named("open", ch)));
     CHECK(!ra.has("negotiationneeded"));
@@ -818,7 +818,7 @@ std::pair<std::vector<std::string>, std::uint64_t> held_messages_with(peer_conne
     CHECK(before.max_queued_events_seen <= callee_options.max_queued_events);
     CHECK(before.max_queued_bytes_seen < callee_options.max_queued_bytes + peer_connection::queued_event_overhead + size + 64);
 
-    pb->on_message([&](const rtc::channel_message_event& msg) {
+    pb->on_message([&](const peerkit::channel_message_event& msg) {
         std::lock_guard l(m);
         got.emplace_back(msg.text());
     });
@@ -996,14 +996,14 @@ result<net::ip_address> resolve(asio::mdns_resolver& r, std::string name)
 struct relay {
     std::mutex m;
     bool ready = false;
-    std::vector<rtc::ice_candidate> waiting;
+    std::vector<peerkit::ice_candidate> waiting;
     peer_connection* to = nullptr;
     std::atomic<int>* failures = nullptr;
-    void send(const rtc::ice_candidate& c)
+    void send(const peerkit::ice_candidate& c)
     {
         to->async_add_ice_candidate(c, [f = failures](result<void> r) { *f += r ? 0 : 1; });
     }
-    void add(rtc::ice_candidate c)
+    void add(peerkit::ice_candidate c)
     {
         std::lock_guard l(m);
         if (!ready) return waiting.push_back(std::move(c));
@@ -1130,7 +1130,7 @@ TEST_CASE("peer connection: a peer's candidates hidden behind a .local name are 
     to_b.to = &*pb;
     to_a.to = &*pa;
     to_b.failures = to_a.failures = &failures;
-    pa->on_ice_candidate([&](std::optional<rtc::ice_candidate> c) {
+    pa->on_ice_candidate([&](std::optional<peerkit::ice_candidate> c) {
         if (!c) return;
         auto parsed = sdp::candidate::parse(c->candidate);
         if (!parsed) return void(++failures);
@@ -1139,12 +1139,12 @@ TEST_CASE("peer connection: a peer's candidates hidden behind a .local name are 
         ++hidden;
         to_b.add(std::move(*c));
     });
-    pb->on_ice_candidate([&](std::optional<rtc::ice_candidate> c) {
+    pb->on_ice_candidate([&](std::optional<peerkit::ice_candidate> c) {
         if (c) to_a.add(std::move(*c));
     });
     std::atomic<bool> a_connected{false}, b_connected{false};
-    pa->on_connection_state_change([&](rtc::connection_state s) { a_connected = s == rtc::connection_state::connected; });
-    pb->on_connection_state_change([&](rtc::connection_state s) { b_connected = s == rtc::connection_state::connected; });
+    pa->on_connection_state_change([&](peerkit::connection_state s) { a_connected = s == peerkit::connection_state::connected; });
+    pb->on_connection_state_change([&](peerkit::connection_state s) { b_connected = s == peerkit::connection_state::connected; });
 
     REQUIRE(pa->async_create_data_channel("chat", {}, bnet::use_future).get());
     auto offer = pa->async_set_local_description(bnet::use_future).get();
@@ -1175,7 +1175,7 @@ TEST_CASE("peer connection: a peer's candidates hidden behind a .local name are 
 
     // A name nobody answers: the call still completes at once; the failure is counted and
     // reported on the user's executor.
-    auto silent = rtc::ice_candidate{"candidate:1 1 udp 2122260223 nobody.local 9 typ host", "0", 0, {}};
+    auto silent = peerkit::ice_candidate{"candidate:1 1 udp 2122260223 nobody.local 9 typ host", "0", 0, {}};
     auto c = test_config(resp);
     c.timeout = 300ms;
     c.first_interval = 100ms;
@@ -1200,7 +1200,7 @@ TEST_CASE("peer connection: a peer's candidates hidden behind a .local name are 
     }
     CHECK(pc->mdns_stats().candidates_failed == 1);
     // A malformed .local candidate is refused at once, like any malformed line.
-    auto broken = rtc::ice_candidate{"candidate:1 1 udp x nobody.local 9 typ host", "0", 0, {}};
+    auto broken = peerkit::ice_candidate{"candidate:1 1 udp x nobody.local 9 typ host", "0", 0, {}};
     CHECK_FALSE(pc->async_add_ice_candidate(broken, bnet::use_future).get());
 
     // Lifetime: resolutions pending when the peer connection is moved, closed or destroyed
@@ -1317,7 +1317,7 @@ TEST_CASE("a sleeping handler slows the sender: every byte, held bytes bounded")
     // 300 ms (a handler that blocks for a while).
     std::atomic<std::size_t> received{0};
     std::atomic<std::size_t> bad{0};
-    pb->on_message([&](const rtc::channel_message_event& m) {
+    pb->on_message([&](const peerkit::channel_message_event& m) {
         const std::size_t i = received.load();
         bool ok = m.binary && m.data.size() == message_size;
         for (std::size_t k = 0; ok && k < 4; ++k) ok = m.data[k] == static_cast<std::byte>((i >> (8 * k)) & 0xff);
@@ -1398,10 +1398,10 @@ TEST_CASE("a sleeping handler slows the sender: every byte, held bytes bounded")
     // twice the message) ...
     CHECK(d.max_queued_bytes_seen <= facade_budget + 2 * message_size + peer_connection::queued_event_overhead);
     // ... and everything the receiving connection held, sampled, within the budget: the SCTP
-    // receive buffer (rtc::limits::receive_buffer_size, 8 MiB, which also counts what the core
+    // receive buffer (peerkit::peer_connection_limits::receive_buffer_size, 8 MiB, which also counts what the core
     // holds for the runtime) plus the runtime's queue, plus one message each side of the limit
     // checks, plus the channel table and endpoint (a few KiB).
-    const std::size_t budget = rtc::limits{}.receive_buffer_size + facade_budget + 4 * message_size + 64 * 1024;
+    const std::size_t budget = peerkit::peer_connection_limits{}.receive_buffer_size + facade_budget + 4 * message_size + 64 * 1024;
     CHECK(samples.load() > 10);
     CHECK(max_held.load() < budget);
     CHECK(budget < count * message_size);  // meaningful: the transfer would not fit in it

@@ -1,4 +1,4 @@
-// Issue 15, "one demultiplexer": rtc::router sorts each received datagram once (RFC 7983 first
+// Issue 15, "one demultiplexer": peerkit::router sorts each received datagram once (RFC 7983 first
 // byte, TURN origin) and hands it to one machine as the caller's view. The machines here are a
 // real ICE agent (connected in the simulated world of tests/ice) seen through a recording
 // wrapper, and a recording DTLS session: each test checks which machine saw the datagram and
@@ -93,7 +93,7 @@ struct connected_hosts {
 TEST_CASE("router: DTLS from a valid path reaches only the session, as a view")
 {
     connected_hosts h;
-    rtc::router r;
+    peerkit::router r;
     recording_agent agent{*h.a->agent};
     recording_dtls dtls;
     const auto requests_before = h.a->agent->stats().requests_received;
@@ -112,7 +112,7 @@ TEST_CASE("router: DTLS from a valid path reaches only the session, as a view")
 TEST_CASE("router: STUN reaches only the agent, as a view")
 {
     connected_hosts h;
-    rtc::router r;
+    peerkit::router r;
     recording_agent agent{*h.a->agent};
     recording_dtls dtls;
     // A Binding indication (a keepalive, RFC 8445 11): STUN by its first byte.
@@ -132,7 +132,7 @@ TEST_CASE("router: STUN reaches only the agent, as a view")
 TEST_CASE("router: a source that is not a valid path reaches no machine")
 {
     connected_hosts h;
-    rtc::router r;
+    peerkit::router r;
     recording_agent agent{*h.a->agent};
     recording_dtls dtls;
     // The right address on another port, another host, and the peer's address on a socket of
@@ -154,7 +154,7 @@ TEST_CASE("router: a source that is not a valid path reaches no machine")
 TEST_CASE("router: RTP, ZRTP and unknown first bytes are counted, not passed on")
 {
     connected_hosts h;
-    rtc::router r;
+    peerkit::router r;
     recording_agent agent{*h.a->agent};
     recording_dtls dtls;
     const net::endpoint peer = ep("10.0.0.2:6000");  // a valid path: the first byte alone decides
@@ -175,7 +175,7 @@ TEST_CASE("router: a flood from strangers is counted once each, holds nothing")
     // Hostile input: many datagrams of every kind from sources that are no valid path. Nothing
     // reaches DTLS, the agent learns nothing, and the work is one counter step per datagram.
     connected_hosts h;
-    rtc::router r;
+    peerkit::router r;
     recording_agent agent{*h.a->agent};
     recording_dtls dtls;
     const auto before = h.a->agent->stats();
@@ -221,7 +221,7 @@ TEST_CASE("router: relayed ChannelData and Data reach DTLS as views into the dat
         if (to == peer_address) channel = number;
     REQUIRE(channel);
 
-    rtc::router r;
+    peerkit::router r;
     recording_agent agent{*a.agent};
     recording_dtls dtls;
     // ChannelData (RFC 8656 12.4): the DTLS record is its suffix after the 4-byte header.
@@ -340,7 +340,7 @@ TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
     const ice::local_socket s{1, ep("10.0.0.1:5000"), "eth0", false};
     a.gather(now, std::span<const ice::local_socket>(&s, 1));
 
-    rtc::router r;
+    peerkit::router r;
     accept_all_agent agent(a);
     recording_dtls dtls;
     std::optional<ice::connection_id> id;

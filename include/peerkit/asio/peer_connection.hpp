@@ -1,13 +1,13 @@
-// peerkit::peer_connection: the peer connection core (peerkit::rtc::basic_core) run by the
+// peerkit::peer_connection: the peer connection core (peerkit::basic_peer_connection_core) run by the
 // runtime's generic driver on batched UDP sockets, on any Asio executor (io_context, strand,
 // thread_pool). The core lives on the driver's strand; every call is posted there and
 // completes through an Asio completion token (callbacks, use_future, use_awaitable), and
 // events are delivered on the user's executor, in order.
 //
 //   peerkit::peer_connection pc = *peerkit::peer_connection::create(ex, config);
-//   pc.on_ice_candidate([&](std::optional<peerkit::rtc::ice_candidate> c) { ... });
-//   pc.on_message([](const peerkit::rtc::channel_message_event& m) { ... });   // or a catch-all
-//                                     // handler given to create(): [](peerkit::rtc::event e) {}
+//   pc.on_ice_candidate([&](std::optional<peerkit::ice_candidate> c) { ... });
+//   pc.on_message([](const peerkit::channel_message_event& m) { ... });   // or a catch-all
+//                                     // handler given to create(): [](peerkit::peer_connection_event e) {}
 //   auto ch = co_await pc.async_create_data_channel("chat", {}, use_awaitable);
 //   auto offer = co_await pc.async_set_local_description(use_awaitable);   // implicit form
 //   signaling.send(...);
@@ -63,14 +63,14 @@
 
 namespace peerkit {
 
-template <rtc::policy Policy = rtc::openssl_policy, class Executor = boost::asio::any_io_executor>
+template <peerkit::peer_connection_policy Policy = peerkit::openssl_policy, class Executor = boost::asio::any_io_executor>
 class basic_peer_connection {
 public:
-    using core_type = rtc::basic_core<Policy>;
+    using core_type = peerkit::basic_peer_connection_core<Policy>;
     using configuration = typename core_type::configuration;
     using machine_type = asio::detail::core_machine<core_type>;
     using driver_type = asio::basic_driver<machine_type, Executor>;
-    using event_handler = std::function<void(rtc::event)>;
+    using event_handler = std::function<void(peerkit::peer_connection_event)>;
     using executor_type = Executor;
     using delivery_type = asio::detail::event_delivery<Executor>;
     using mdns_type = asio::detail::mdns_candidates<machine_type, Executor>;
@@ -94,7 +94,7 @@ public:
         // UDP servers named by host names are resolved asynchronously (after the sockets are
         // bound, for their address families) and the core is made once they are; until then
         // calls wait in the driver (asio/detail/ice_server_resolution.hpp). The configuration is
-        // checked now all the same (rtc::validate with the names allowed, and the certificates by
+        // checked now all the same (peerkit::validate with the names allowed, and the certificates by
         // the DTLS backend), so that create() still reports a bad configuration at once.
         const auto server_names = asio::detail::udp_server_names(config.ice_servers);
         std::unique_ptr<core_type> core;
@@ -125,7 +125,7 @@ public:
                 loopback.push_back(i.loopback);
             }
         }
-        if (bind.empty()) return make_error(rtc::errc::transport_failed, "no local address to bind");
+        if (bind.empty()) return make_error(peerkit::peer_connection_errc::transport_failed, "no local address to bind");
         auto state = std::make_shared<delivery_type>(ex, options.max_queued_events, options.max_queued_bytes,
                                                      options.drop_unhandled_events);
         auto observed = std::make_shared<asio::detail::observed_attributes>();
@@ -135,7 +135,7 @@ public:
         asio::driver_config driver_config = options.driver;
         driver_config.tls = options.turn_tls;
         auto d = driver_type::create(ex, std::move(machine), bind,
-                                     [state, observed](machine_type& m, rtc::event&& e) {
+                                     [state, observed](machine_type& m, peerkit::peer_connection_event&& e) {
                                          if (asio::detail::observed_attributes::observable(e)) observed->observe(*m.core);
                                          m.queue_has_room = state->deliver(std::move(e));
                                      },
@@ -252,64 +252,64 @@ public:
     //   running on the user's executor (a handler, or boost::asio::post to get_executor()).
     void on_event(event_handler f) { state_->set_catch_all(std::move(f)); }
     // nullopt: the null candidate (end of candidates).
-    void on_ice_candidate(std::function<void(std::optional<rtc::ice_candidate>)> f)
+    void on_ice_candidate(std::function<void(std::optional<peerkit::ice_candidate>)> f)
     {
-        set<rtc::ice_candidate_event>(std::move(f), [](const auto& g, rtc::ice_candidate_event& e) { g(std::move(e.candidate)); });
+        set<peerkit::ice_candidate_event>(std::move(f), [](const auto& g, peerkit::ice_candidate_event& e) { g(std::move(e.candidate)); });
     }
-    void on_ice_gathering_state_change(std::function<void(rtc::ice_gathering_state)> f)
+    void on_ice_gathering_state_change(std::function<void(peerkit::ice_gathering_state)> f)
     {
-        set<rtc::ice_gathering_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
+        set<peerkit::ice_gathering_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
     }
-    void on_ice_connection_state_change(std::function<void(rtc::ice_connection_state)> f)
+    void on_ice_connection_state_change(std::function<void(peerkit::ice_connection_state)> f)
     {
-        set<rtc::ice_connection_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
+        set<peerkit::ice_connection_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
     }
-    void on_connection_state_change(std::function<void(rtc::connection_state)> f)
+    void on_connection_state_change(std::function<void(peerkit::connection_state)> f)
     {
-        set<rtc::connection_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
+        set<peerkit::connection_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
     }
-    void on_signaling_state_change(std::function<void(rtc::signaling_state)> f)
+    void on_signaling_state_change(std::function<void(peerkit::signaling_state)> f)
     {
-        set<rtc::signaling_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
+        set<peerkit::signaling_state_change_event>(std::move(f), [](const auto& g, auto& e) { g(e.state); });
     }
     // icecandidateerror: a STUN/TURN server gave no candidate (url, error code, text).
-    void on_ice_candidate_error(std::function<void(const rtc::ice_candidate_error_event&)> f)
+    void on_ice_candidate_error(std::function<void(const peerkit::ice_candidate_error_event&)> f)
     {
-        set<rtc::ice_candidate_error_event>(std::move(f), [](const auto& g, auto& e) { g(std::as_const(e)); });
+        set<peerkit::ice_candidate_error_event>(std::move(f), [](const auto& g, auto& e) { g(std::as_const(e)); });
     }
     void on_negotiation_needed(std::function<void()> f)
     {
-        set<rtc::negotiation_needed_event>(std::move(f), [](const auto& g, auto&) { g(); });
+        set<peerkit::negotiation_needed_event>(std::move(f), [](const auto& g, auto&) { g(); });
     }
     // The peer opened a channel (ondatachannel).
-    void on_data_channel(std::function<void(rtc::channel_id)> f)
+    void on_data_channel(std::function<void(peerkit::channel_id)> f)
     {
-        set<rtc::data_channel_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
+        set<peerkit::data_channel_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
     }
-    void on_channel_open(std::function<void(rtc::channel_id)> f)
+    void on_channel_open(std::function<void(peerkit::channel_id)> f)
     {
-        set<rtc::channel_open_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
+        set<peerkit::channel_open_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
     }
     // The event (channel, binary, data, text()) is valid during the call.
-    void on_message(std::function<void(const rtc::channel_message_event&)> f)
+    void on_message(std::function<void(const peerkit::channel_message_event&)> f)
     {
-        set<rtc::channel_message_event>(std::move(f), [](const auto& g, auto& e) { g(std::as_const(e)); });
+        set<peerkit::channel_message_event>(std::move(f), [](const auto& g, auto& e) { g(std::as_const(e)); });
     }
-    void on_buffered_amount_low(std::function<void(rtc::channel_id)> f)
+    void on_buffered_amount_low(std::function<void(peerkit::channel_id)> f)
     {
-        set<rtc::channel_buffered_amount_low_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
+        set<peerkit::channel_buffered_amount_low_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
     }
-    void on_channel_closing(std::function<void(rtc::channel_id)> f)
+    void on_channel_closing(std::function<void(peerkit::channel_id)> f)
     {
-        set<rtc::channel_closing_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
+        set<peerkit::channel_closing_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
     }
-    void on_channel_close(std::function<void(rtc::channel_id)> f)
+    void on_channel_close(std::function<void(peerkit::channel_id)> f)
     {
-        set<rtc::channel_close_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
+        set<peerkit::channel_close_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel); });
     }
-    void on_channel_error(std::function<void(rtc::channel_id, const peerkit::error&)> f)
+    void on_channel_error(std::function<void(peerkit::channel_id, const peerkit::error&)> f)
     {
-        set<rtc::channel_error_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel, std::as_const(e.error)); });
+        set<peerkit::channel_error_event>(std::move(f), [](const auto& g, auto& e) { g(e.channel, std::as_const(e.error)); });
     }
     // Events held now for want of a handler, and events dropped so far (drop_unhandled_events).
     [[nodiscard]] std::size_t held_events() const { return state_->held_count(); }
@@ -325,25 +325,25 @@ public:
     // last event the runtime took from it, so inside a handler an attribute may already show
     // the state whose event is the next one on its way (browsers change the attribute as they
     // fire the event). Descriptions include the candidates gathered so far, as in browsers.
-    [[nodiscard]] rtc::signaling_state signaling_state() const { return observed_->observed().signaling; }
-    [[nodiscard]] rtc::ice_gathering_state ice_gathering_state() const { return observed_->observed().gathering; }
-    [[nodiscard]] rtc::ice_connection_state ice_connection_state() const { return observed_->observed().ice_connection; }
-    [[nodiscard]] rtc::connection_state connection_state() const { return observed_->observed().connection; }
+    [[nodiscard]] peerkit::signaling_state signaling_state() const { return observed_->observed().signaling; }
+    [[nodiscard]] peerkit::ice_gathering_state ice_gathering_state() const { return observed_->observed().gathering; }
+    [[nodiscard]] peerkit::ice_connection_state ice_connection_state() const { return observed_->observed().ice_connection; }
+    [[nodiscard]] peerkit::connection_state connection_state() const { return observed_->observed().connection; }
     // localDescription: the pending one while there is one, else the current one.
-    [[nodiscard]] std::optional<rtc::session_description> local_description() const
+    [[nodiscard]] std::optional<peerkit::session_description> local_description() const
     {
         auto o = observed_->observed();
         return o.pending_local ? std::move(o.pending_local) : std::move(o.current_local);
     }
-    [[nodiscard]] std::optional<rtc::session_description> remote_description() const
+    [[nodiscard]] std::optional<peerkit::session_description> remote_description() const
     {
         auto o = observed_->observed();
         return o.pending_remote ? std::move(o.pending_remote) : std::move(o.current_remote);
     }
-    [[nodiscard]] std::optional<rtc::session_description> current_local_description() const { return observed_->observed().current_local; }
-    [[nodiscard]] std::optional<rtc::session_description> current_remote_description() const { return observed_->observed().current_remote; }
-    [[nodiscard]] std::optional<rtc::session_description> pending_local_description() const { return observed_->observed().pending_local; }
-    [[nodiscard]] std::optional<rtc::session_description> pending_remote_description() const { return observed_->observed().pending_remote; }
+    [[nodiscard]] std::optional<peerkit::session_description> current_local_description() const { return observed_->observed().current_local; }
+    [[nodiscard]] std::optional<peerkit::session_description> current_remote_description() const { return observed_->observed().current_remote; }
+    [[nodiscard]] std::optional<peerkit::session_description> pending_local_description() const { return observed_->observed().pending_local; }
+    [[nodiscard]] std::optional<peerkit::session_description> pending_remote_description() const { return observed_->observed().pending_remote; }
 
     // ---- JSEP (each completes with the core's result) --------------------------------------
     // Arguments are views or const references, copied into the call: with g++ 12, temporaries
@@ -357,7 +357,7 @@ public:
     }
     // createOffer({iceRestart: true}) (RTCOfferOptions; RFC 8829 5.2.1).
     template <class Token>
-    auto async_create_offer(const rtc::offer_options& options, Token&& token)
+    auto async_create_offer(const peerkit::offer_options& options, Token&& token)
     {
         return invoke([restart = options.ice_restart](core_type& c, auto) { return c.create_offer(restart); },
                       std::forward<Token>(token));
@@ -368,7 +368,7 @@ public:
         return invoke([](core_type& c, auto) { return c.create_answer(); }, std::forward<Token>(token));
     }
     template <class Token>
-    auto async_set_local_description(const rtc::session_description& d, Token&& token)
+    auto async_set_local_description(const peerkit::session_description& d, Token&& token)
     {
         return invoke_observed([d](core_type& c, auto now) { return c.set_local_description(now, d); },
                                std::forward<Token>(token));
@@ -382,7 +382,7 @@ public:
     }
     // The description's `.local` candidates are resolved and added as they resolve (see below).
     template <class Token>
-    auto async_set_remote_description(const rtc::session_description& d, Token&& token)
+    auto async_set_remote_description(const peerkit::session_description& d, Token&& token)
     {
         return invoke_observed(
             [d, mdns = mdns_, state = mdns_state_](core_type& c, auto now) {
@@ -403,7 +403,7 @@ public:
     // candidate) waits until the pending resolutions are over, so that ICE does not conclude
     // "nothing more will come" (RFC 8838 8) before they are added.
     template <class Token>
-    auto async_add_ice_candidate(const rtc::ice_candidate& cand, Token&& token)
+    auto async_add_ice_candidate(const peerkit::ice_candidate& cand, Token&& token)
     {
         return invoke_observed(
             [cand, mdns = mdns_, state = mdns_state_](core_type& c, auto now) -> result<void> {
@@ -432,10 +432,10 @@ public:
 
     // ---- data channels -------------------------------------------------------------------------
     template <class Token>
-    auto async_create_data_channel(std::string_view label, const rtc::data_channel_init& init, Token&& token)
+    auto async_create_data_channel(std::string_view label, const peerkit::data_channel_init& init, Token&& token)
     {
         return invoke(
-            [label = std::string(label), init](core_type& c, auto now) -> result<rtc::channel_id> {
+            [label = std::string(label), init](core_type& c, auto now) -> result<peerkit::channel_id> {
                 auto ch = c.create_data_channel(now, label, init);
                 if (!ch) return ch.error();
                 return ch->id();
@@ -443,7 +443,7 @@ public:
             std::forward<Token>(token));
     }
     template <class Token>
-    auto async_send(rtc::channel_id id, std::string_view text, Token&& token)
+    auto async_send(peerkit::channel_id id, std::string_view text, Token&& token)
     {
         // The call runs later on the driver's strand: the text is copied here, once, and that
         // buffer becomes the SCTP send queue's (no second copy).
@@ -454,7 +454,7 @@ public:
                       std::forward<Token>(token));
     }
     template <class Token>
-    auto async_send_binary(rtc::channel_id id, bytes_view data, Token&& token)
+    auto async_send_binary(peerkit::channel_id id, bytes_view data, Token&& token)
     {
         return invoke([id, bytes = std::vector<std::byte>(data.begin(), data.end())](core_type& c, auto now) mutable {
                           return c.channel_send(now, id, std::move(bytes), true);
@@ -468,7 +468,7 @@ public:
     // Completes with the number of messages queued (all of them unless one was refused: the
     // batch stops there; the error itself only when the first one is refused).
     template <class Token>
-    auto async_send_binary(rtc::channel_id id, std::span<const bytes_view> messages, Token&& token)
+    auto async_send_binary(peerkit::channel_id id, std::span<const bytes_view> messages, Token&& token)
     {
         std::vector<std::byte> bytes;
         std::vector<std::size_t> sizes;
@@ -494,7 +494,7 @@ public:
             std::forward<Token>(token));
     }
     template <class Token>
-    auto async_close_channel(rtc::channel_id id, Token&& token)
+    auto async_close_channel(peerkit::channel_id id, Token&& token)
     {
         return invoke([id](core_type& c, auto now) { return c.channel_close(now, id); }, std::forward<Token>(token));
     }
@@ -561,8 +561,8 @@ private:
     {
         asio::detail::any_event_handler h;
         if (f)
-            h = std::make_shared<const std::function<void(rtc::event&)>>(
-                [f = std::move(f), call](rtc::event& e) { call(f, std::get<Event>(e)); });
+            h = std::make_shared<const std::function<void(peerkit::peer_connection_event&)>>(
+                [f = std::move(f), call](peerkit::peer_connection_event& e) { call(f, std::get<Event>(e)); });
         state_->set_handler(asio::detail::event_kind_of<Event>, std::move(h));
     }
 
@@ -644,30 +644,30 @@ private:
 using peer_connection = basic_peer_connection<>;
 
 // The browser's signaling JSON (peerkit::signaling messages) to and from the core's types.
-[[nodiscard]] inline signaling::session_description to_signaling(const rtc::session_description& d)
+[[nodiscard]] inline signaling::session_description to_signaling(const peerkit::session_description& d)
 {
     signaling::sdp_type t = signaling::sdp_type::offer;
     switch (d.type) {
-    case rtc::sdp_type::offer: t = signaling::sdp_type::offer; break;
-    case rtc::sdp_type::answer: t = signaling::sdp_type::answer; break;
-    case rtc::sdp_type::pranswer: t = signaling::sdp_type::pranswer; break;
-    case rtc::sdp_type::rollback: t = signaling::sdp_type::rollback; break;
+    case peerkit::sdp_type::offer: t = signaling::sdp_type::offer; break;
+    case peerkit::sdp_type::answer: t = signaling::sdp_type::answer; break;
+    case peerkit::sdp_type::pranswer: t = signaling::sdp_type::pranswer; break;
+    case peerkit::sdp_type::rollback: t = signaling::sdp_type::rollback; break;
     }
     return {t, d.sdp};
 }
-[[nodiscard]] inline rtc::session_description to_rtc(const signaling::session_description& d)
+[[nodiscard]] inline peerkit::session_description to_rtc(const signaling::session_description& d)
 {
-    rtc::sdp_type t = rtc::sdp_type::offer;
+    peerkit::sdp_type t = peerkit::sdp_type::offer;
     switch (d.type) {
-    case signaling::sdp_type::offer: t = rtc::sdp_type::offer; break;
-    case signaling::sdp_type::answer: t = rtc::sdp_type::answer; break;
-    case signaling::sdp_type::pranswer: t = rtc::sdp_type::pranswer; break;
-    case signaling::sdp_type::rollback: t = rtc::sdp_type::rollback; break;
+    case signaling::sdp_type::offer: t = peerkit::sdp_type::offer; break;
+    case signaling::sdp_type::answer: t = peerkit::sdp_type::answer; break;
+    case signaling::sdp_type::pranswer: t = peerkit::sdp_type::pranswer; break;
+    case signaling::sdp_type::rollback: t = peerkit::sdp_type::rollback; break;
     }
     return {t, d.sdp};
 }
 // A null candidate (end of candidates) becomes {"candidate":""}.
-[[nodiscard]] inline signaling::ice_candidate to_signaling(const std::optional<rtc::ice_candidate>& c)
+[[nodiscard]] inline signaling::ice_candidate to_signaling(const std::optional<peerkit::ice_candidate>& c)
 {
     if (!c) return signaling::end_of_candidates();
     signaling::ice_candidate out;
@@ -677,9 +677,9 @@ using peer_connection = basic_peer_connection<>;
     if (!c->username_fragment.empty()) out.username_fragment = c->username_fragment;
     return out;
 }
-[[nodiscard]] inline rtc::ice_candidate to_rtc(const signaling::ice_candidate& c)
+[[nodiscard]] inline peerkit::ice_candidate to_rtc(const signaling::ice_candidate& c)
 {
-    rtc::ice_candidate out;
+    peerkit::ice_candidate out;
     out.candidate = c.candidate;
     out.sdp_mid = c.sdp_mid.value_or("");
     out.sdp_mline_index = c.sdp_m_line_index;

@@ -41,11 +41,11 @@ struct peer_connection_options {
     // while it holds max_queued_events events or max_queued_bytes bytes (each event's
     // bookkeeping, queued_event_overhead, plus a message's payload), the driver stops taking
     // events from the core. The core then keeps what comes in: up to its own max_queued_events,
-    // then in SCTP, counted in the receive window (rtc::limits::receive_buffer_size), so a_rwnd
+    // then in SCTP, counted in the receive window (peerkit::peer_connection_limits::receive_buffer_size), so a_rwnd
     // shrinks and the sender waits (RFC 9260 6.2). Once the user's handlers have run and the
     // queue is below half of both limits (or nothing in it is deliverable), the driver is woken
     // and reads on. The limit is checked before each event is taken, so the queue may exceed
-    // max_queued_bytes by one event (a message of at most rtc::limits::max_message_size).
+    // max_queued_bytes by one event (a message of at most peerkit::peer_connection_limits::max_message_size).
     // Events held for a handler not set yet count too: a remote peer sending to a channel
     // nobody listens to fills the queue, then waits; nothing is dropped.
     // 1,024 events cover what a connection produces before a late handler is set (a few dozen

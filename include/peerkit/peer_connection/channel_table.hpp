@@ -1,4 +1,4 @@
-// rtc::channel_table: the peer connection's data channels as the user names them
+// peerkit::channel_table: the peer connection's data channels as the user names them
 // (channel_id, stable for the connection's life) and as SCTP names them (the stream id, known
 // once the DTLS role is: RFC 8832 6, the DTLS client opens on even ids and the server on odd
 // ones; datachannel::endpoint allocates them, the table records which channel has which).
@@ -26,7 +26,7 @@
 #include <string_view>
 #include <utility>
 
-namespace peerkit::rtc {
+namespace peerkit {
 
 struct channel_entry {
     channel_id id{};
@@ -170,4 +170,4 @@ private:
     mutable std::uint64_t work_ = 0;
 };
 
-}  // namespace peerkit::rtc
+}  // namespace peerkit

@@ -1,4 +1,4 @@
-// peerkit::rtc::basic_core<Policy>: the browser's RTCPeerConnection as a sans-IO
+// peerkit::basic_peer_connection_core<Policy>: the browser's RTCPeerConnection as a sans-IO
 // machine. It composes the ICE agent, a DTLS session (any backend modelling dtls::session),
 // the SCTP association and the data-channel layer, and speaks JSEP (RFC 8829) through the SDP
 // builder. It never owns a socket or reads a clock:
@@ -62,7 +62,7 @@
 #include <variant>
 #include <vector>
 
-namespace peerkit::rtc {
+namespace peerkit {
 
 namespace detail {
 
@@ -94,7 +94,7 @@ struct remote_transport {
                 for (auto b : f.digest()) digest.push_back(static_cast<std::byte>(b));
                 auto fp = dtls::fingerprint::from_digest(*h, digest);
                 if (!fp)
-                    return make_error(errc::bad_description, "a=fingerprint: ", fp.error().message());
+                    return make_error(peer_connection_errc::bad_description, "a=fingerprint: ", fp.error().message());
                 r.fingerprints.push_back(*fp);
             }
         }
@@ -104,7 +104,7 @@ struct remote_transport {
     for (const auto& m : d.media) {
         if (m.rejected()) continue;
         const auto ml = m.m_line();
-        if (!ml) return make_error(errc::bad_description, "m= line: ", ml.error().message());
+        if (!ml) return make_error(peer_connection_errc::bad_description, "m= line: ", ml.error().message());
         if (auto t = take_transport(m); !t) return t.error();
         if (!ml->is_data_channel() || r.has_data) continue;
         r.has_data = true;
@@ -115,25 +115,25 @@ struct remote_transport {
         for (const auto& c : m.candidates()) r.candidates.push_back(sdp::candidate::from(c));
         r.end_of_candidates = m.end_of_candidates();
     }
-    if (!r.has_data) return make_error(errc::bad_description, "the description has no data-channel (m=application) section");
+    if (!r.has_data) return make_error(peer_connection_errc::bad_description, "the description has no data-channel (m=application) section");
     if (r.ufrag.empty() || r.pwd.empty())
-        return make_error(errc::bad_description, "the description has no a=ice-ufrag / a=ice-pwd (RFC 8839 5.4)");
+        return make_error(peer_connection_errc::bad_description, "the description has no a=ice-ufrag / a=ice-pwd (RFC 8839 5.4)");
     if (r.fingerprints.empty())
-        return make_error(errc::bad_description, "the description has no usable a=fingerprint (RFC 8842 5.1)");
+        return make_error(peer_connection_errc::bad_description, "the description has no usable a=fingerprint (RFC 8842 5.1)");
     return r;
 }
 
 }  // namespace detail
 
-template <policy Policy>
-class basic_core;
+template <peer_connection_policy Policy>
+class basic_peer_connection_core;
 
 // RTCDataChannel: a cheap handle; calls go to the core that made it.
 template <class Core>
-class basic_data_channel {
+class basic_core_data_channel {
 public:
-    basic_data_channel() = default;
-    basic_data_channel(Core* core, channel_id id) noexcept : core_(core), id_(id) {}
+    basic_core_data_channel() = default;
+    basic_core_data_channel(Core* core, channel_id id) noexcept : core_(core), id_(id) {}
 
     [[nodiscard]] channel_id id() const noexcept { return id_; }
     [[nodiscard]] std::string_view label() const noexcept { return core_->channel_label(id_); }
@@ -146,7 +146,7 @@ public:
     result<void> send(time_point now, bytes_view binary) { return core_->channel_send(now, id_, binary, true); }
     result<void> close(time_point now) { return core_->channel_close(now, id_); }
     [[nodiscard]] bool valid() const noexcept { return core_ != nullptr; }
-    friend bool operator==(const basic_data_channel& a, const basic_data_channel& b) noexcept
+    friend bool operator==(const basic_core_data_channel& a, const basic_core_data_channel& b) noexcept
     {
         return a.core_ == b.core_ && a.id_ == b.id_;
     }
@@ -156,8 +156,8 @@ private:
     channel_id id_{};
 };
 
-template <policy Policy>
-class basic_core {
+template <peer_connection_policy Policy>
+class basic_peer_connection_core {
 public:
     using policy_type = Policy;
     using backend_type = typename Policy::dtls_backend;
@@ -168,20 +168,20 @@ public:
     using agent_type = ice::agent<crypto_type>;
     using endpoint_type = datachannel::endpoint;
     using configuration = basic_configuration<certificate_type>;
-    using data_channel = basic_data_channel<basic_core>;
+    using data_channel = basic_core_data_channel<basic_peer_connection_core>;
     using transmit = ice::transmit;
 
     // The configuration is checked by create(); the constructor is for policies whose random
     // source needs state (a seed): create(config, random).
-    [[nodiscard]] static result<std::unique_ptr<basic_core>> create(configuration config, random_type random = {})
+    [[nodiscard]] static result<std::unique_ptr<basic_peer_connection_core>> create(configuration config, random_type random = {})
     {
-        std::unique_ptr<basic_core> pc(new basic_core(std::move(random)));
+        std::unique_ptr<basic_peer_connection_core> pc(new basic_peer_connection_core(std::move(random)));
         if (auto r = pc->init(std::move(config)); !r) return r.error();
         return pc;
     }
 
-    basic_core(const basic_core&) = delete;
-    basic_core& operator=(const basic_core&) = delete;
+    basic_peer_connection_core(const basic_peer_connection_core&) = delete;
+    basic_peer_connection_core& operator=(const basic_peer_connection_core&) = delete;
 
     // ---- local sockets (the runtime's) --------------------------------------------------------
     // Gathering starts at the first set_local_description, as in browsers; sockets given
@@ -198,7 +198,7 @@ public:
     // ---- JSEP -------------------------------------------------------------------------------
     [[nodiscard]] result<session_description> create_offer(bool ice_restart = false)
     {
-        if (closed_) return make_error(errc::closed, "create_offer on a closed peer connection");
+        if (closed_) return make_error(peer_connection_errc::closed, "create_offer on a closed peer connection");
         if (auto r = jsep_.check_create(sdp_type::offer); !r) return r.error();
         sdp::jsep::offer_options options;
         const sdp::session_description* previous = jsep_.current_local() ? &*jsep_.current_local() : nullptr;
@@ -220,13 +220,13 @@ public:
             }
         }
         auto d = sdp::jsep::create_offer(model, options);
-        if (!d) return make_error(errc::negotiation_failed, "create_offer: ", d.error().message());
+        if (!d) return make_error(peer_connection_errc::negotiation_failed, "create_offer: ", d.error().message());
         return session_description{sdp_type::offer, d->to_string()};
     }
 
     [[nodiscard]] result<session_description> create_answer()
     {
-        if (closed_) return make_error(errc::closed, "create_answer on a closed peer connection");
+        if (closed_) return make_error(peer_connection_errc::closed, "create_answer on a closed peer connection");
         if (auto r = jsep_.check_create(sdp_type::answer); !r) return r.error();
         const auto& current_local = jsep_.current_local();
         const auto& current_remote = jsep_.current_remote();
@@ -246,7 +246,7 @@ public:
             }
         }
         auto d = sdp::jsep::create_answer(*pending_remote, model, options);
-        if (!d) return make_error(errc::negotiation_failed, "create_answer: ", d.error().message());
+        if (!d) return make_error(peer_connection_errc::negotiation_failed, "create_answer: ", d.error().message());
         return session_description{sdp_type::answer, d->to_string()};
     }
 
@@ -274,11 +274,11 @@ public:
     // ufrag. The runtime checks this before it resolves an mDNS name (asio/peer_connection.hpp).
     [[nodiscard]] result<void> check_ice_candidate(const ice_candidate& c) const
     {
-        if (closed_) return make_error(errc::closed, "add_ice_candidate on a closed peer connection");
+        if (closed_) return make_error(peer_connection_errc::closed, "add_ice_candidate on a closed peer connection");
         if (!jsep_.has_remote())
-            return make_error(errc::invalid_state, "add_ice_candidate before a remote description");
+            return make_error(peer_connection_errc::invalid_state, "add_ice_candidate before a remote description");
         if (!c.username_fragment.empty() && c.username_fragment != remote_ufrag_)
-            return make_error(errc::bad_candidate, "candidate for ufrag '", c.username_fragment,
+            return make_error(peer_connection_errc::bad_candidate, "candidate for ufrag '", c.username_fragment,
                               "' does not belong to the remote description (ufrag '", remote_ufrag_, "')");
         return {};
     }
@@ -292,16 +292,16 @@ public:
     // ---- data channels ----------------------------------------------------------------------
     result<data_channel> create_data_channel(time_point now, std::string_view label, const data_channel_init& init = {})
     {
-        if (closed_) return make_error(errc::closed, "create_data_channel on a closed peer connection");
+        if (closed_) return make_error(peer_connection_errc::closed, "create_data_channel on a closed peer connection");
         if (channels_.live_count() >= limits_.max_data_channels)
-            return make_error(errc::channel_error, "more than ", limits_.max_data_channels,
+            return make_error(peer_connection_errc::channel_error, "more than ", limits_.max_data_channels,
                               " data channels (limits::max_data_channels)");
         if (label.size() > 65535 || init.protocol.size() > 65535)
-            return make_error(errc::channel_error, "label and protocol are limited to 65535 bytes (RFC 8832 5.1)");
+            return make_error(peer_connection_errc::channel_error, "label and protocol are limited to 65535 bytes (RFC 8832 5.1)");
         if (init.max_packet_life_time && init.max_retransmits)
-            return make_error(errc::channel_error, "max_packet_life_time and max_retransmits are exclusive (webrtc-pc 6.2)");
+            return make_error(peer_connection_errc::channel_error, "max_packet_life_time and max_retransmits are exclusive (webrtc-pc 6.2)");
         if (init.negotiated && !init.id)
-            return make_error(errc::channel_error, "a negotiated channel needs an id");
+            return make_error(peer_connection_errc::channel_error, "a negotiated channel needs an id");
         auto& entry = channels_.add(label, init);
         if (endpoint_) {
             if (auto r = open_on_endpoint(now, entry); !r) {
@@ -312,7 +312,7 @@ public:
         } else if (!negotiated_data_) {
             // webrtc-pc 6.2: the first data channel needs a data section: negotiation is needed.
             negotiation_needed_ = true;
-            if (jsep_.signaling() == rtc::signaling_state::stable) fire_negotiation_needed();
+            if (jsep_.signaling() == peerkit::signaling_state::stable) fire_negotiation_needed();
         }
         return data_channel{this, entry.id};
     }
@@ -404,10 +404,10 @@ public:
         return t;
     }
 
-    std::optional<event> poll_event()
+    std::optional<peer_connection_event> poll_event()
     {
         if (events_.empty()) return std::nullopt;
-        event e = std::move(events_.front());
+        peer_connection_event e = std::move(events_.front());
         events_.pop_front();
         // Below the limit again: what waits in SCTP can come up at the next handle_timeout.
         if (events_.size() + 1 == limits_.max_queued_events) pump_due_ = true;
@@ -448,16 +448,16 @@ public:
         channels_.close_all();
         agent_->close(now);
         closed_ = true;
-        jsep_.set_signaling(rtc::signaling_state::closed);  // webrtc-pc 4.4.1.6: no event
-        connection_ = rtc::connection_state::closed;
+        jsep_.set_signaling(peerkit::signaling_state::closed);  // webrtc-pc 4.4.1.6: no event
+        connection_ = peerkit::connection_state::closed;
         ice_connection_ = ice::connection_state::closed;
     }
 
     // ---- observation -----------------------------------------------------------------------
-    [[nodiscard]] rtc::signaling_state signaling_state() const noexcept { return jsep_.signaling(); }
+    [[nodiscard]] peerkit::signaling_state signaling_state() const noexcept { return jsep_.signaling(); }
     [[nodiscard]] ice::gathering_state ice_gathering_state() const noexcept { return gathering_; }
     [[nodiscard]] ice::connection_state ice_connection_state() const noexcept { return ice_connection_; }
-    [[nodiscard]] rtc::connection_state connection_state() const noexcept { return connection_; }
+    [[nodiscard]] peerkit::connection_state connection_state() const noexcept { return connection_; }
 
     [[nodiscard]] std::optional<session_description> local_description() const { return jsep_.local_description(); }
     [[nodiscard]] std::optional<session_description> remote_description() const { return jsep_.remote_description(); }
@@ -478,9 +478,9 @@ public:
         return jsep_.pending_remote_description();
     }
 
-    [[nodiscard]] rtc::stats get_stats() const
+    [[nodiscard]] peerkit::peer_connection_stats get_stats() const
     {
-        rtc::stats s = stats_;
+        peerkit::peer_connection_stats s = stats_;
         s.demux = router_.stats();
         s.packets_discarded = s.demux.dtls_not_valid_path + s.demux.dtls_no_session + s.demux.srtp_reserved +
                               s.demux.zrtp + s.demux.unknown;
@@ -510,7 +510,7 @@ public:
     // the policy's logger() when that one is off); the runtime gives it to its pieces too.
     [[nodiscard]] const log::logger& logger() const noexcept { return logger_; }
 
-    // ---- data channel calls (through basic_data_channel) ----------------------------------
+    // ---- data channel calls (through basic_core_data_channel) ----------------------------------
     [[nodiscard]] std::string_view channel_label(channel_id id) const noexcept
     {
         const auto* e = find(id);
@@ -566,17 +566,17 @@ public:
         for (const bytes_view data : messages) {
             auto* e = find(id);
             if (!e || e->closed) {
-                if (queued == 0) return make_error(errc::channel_error, "send on a closed or unknown data channel");
+                if (queued == 0) return make_error(peer_connection_errc::channel_error, "send on a closed or unknown data channel");
                 break;
             }
             if (!e->handle || e->handle->ready_state() != data_channel_state::open) {
-                if (queued == 0) return make_error(errc::channel_error, "send on data channel '", e->label, "' before it is open");
+                if (queued == 0) return make_error(peer_connection_errc::channel_error, "send on data channel '", e->label, "' before it is open");
                 break;
             }
             // The one copy on the way down: the association's send queue takes the user's bytes.
         auto r = datachannel::send(now, *endpoint_, *association_, *e->handle, data, binary);
             if (!r) {
-                if (queued == 0) return make_error(errc::channel_error, "data channel '", e->label, "': ", r.error().message());
+                if (queued == 0) return make_error(peer_connection_errc::channel_error, "data channel '", e->label, "': ", r.error().message());
                 break;
             }
             ++stats_.messages_sent;
@@ -597,7 +597,7 @@ public:
         }
         auto r = e->handle->close(now);
         pump(now);
-        if (!r) return make_error(errc::channel_error, "close of data channel '", e->label, "': ", r.error().message());
+        if (!r) return make_error(peer_connection_errc::channel_error, "close of data channel '", e->label, "': ", r.error().message());
         return {};
     }
 
@@ -611,7 +611,7 @@ private:
 
     result<void> apply_local_description(time_point now, const session_description& desc)
     {
-        if (closed_) return make_error(errc::closed, "set_local_description on a closed peer connection");
+        if (closed_) return make_error(peer_connection_errc::closed, "set_local_description on a closed peer connection");
         constexpr auto local = description_side::local;
         if (desc.type == sdp_type::rollback) {
             auto next = signaling_transition(jsep_.signaling(), local, desc.type);
@@ -623,7 +623,7 @@ private:
             if (current && credentials_of(*current).first != agent_->local_ufrag()) {
                 const std::string discarded(agent_->local_ufrag());
                 if (auto r = apply_local_credentials(now, *current, true); !r) return r;
-                std::erase_if(events_, [&discarded](const event& e) {
+                std::erase_if(events_, [&discarded](const peer_connection_event& e) {
                     const auto* c = std::get_if<ice_candidate_event>(&e);
                     return c && c->candidate && c->candidate->username_fragment == discarded;
                 });
@@ -633,7 +633,7 @@ private:
             return {};
         }
         auto parsed = sdp::session_description::parse(desc.sdp);
-        if (!parsed) return make_error(errc::bad_description, "local description: ", parsed.error().message());
+        if (!parsed) return make_error(peer_connection_errc::bad_description, "local description: ", parsed.error().message());
         auto next = signaling_transition(jsep_.signaling(), local, desc.type);
         if (!next) return next.error();
         if (desc.type == sdp_type::offer) {
@@ -670,7 +670,7 @@ private:
 
     result<void> apply_remote_description(time_point now, const session_description& desc)
     {
-        if (closed_) return make_error(errc::closed, "set_remote_description on a closed peer connection");
+        if (closed_) return make_error(peer_connection_errc::closed, "set_remote_description on a closed peer connection");
         constexpr auto remote = description_side::remote;
         if (desc.type == sdp_type::rollback) {
             auto next = signaling_transition(jsep_.signaling(), remote, desc.type);
@@ -685,10 +685,10 @@ private:
             return {};
         }
         if (desc.sdp.size() > limits_.max_description_size)
-            return make_error(errc::bad_description, "remote description of ", desc.sdp.size(),
+            return make_error(peer_connection_errc::bad_description, "remote description of ", desc.sdp.size(),
                               " bytes exceeds limits::max_description_size");
         auto parsed = sdp::session_description::parse(desc.sdp);
-        if (!parsed) return make_error(errc::bad_description, "remote description: ", parsed.error().message());
+        if (!parsed) return make_error(peer_connection_errc::bad_description, "remote description: ", parsed.error().message());
         auto transport = detail::read_remote(*parsed);
         if (!transport) return transport.error();
         // Implicit rollback of our own offer is not done: glare is the caller's (perfect
@@ -727,14 +727,14 @@ private:
             return {};
         }
         auto r = agent_->add_remote_candidate(now, std::string_view(c.candidate));
-        if (!r) return make_error(errc::bad_candidate, "add_ice_candidate: ", r.error().message());
+        if (!r) return make_error(peer_connection_errc::bad_candidate, "add_ice_candidate: ", r.error().message());
         // Kept for a local ICE restart, which starts the agent's remote side over (RFC 8445 9).
         if (remote_trickled_.size() < limits_.max_remote_candidates) remote_trickled_.push_back(c.candidate);
         pump(now);
         return {};
     }
 
-    explicit basic_core(random_type random) : random_(std::move(random)) {}
+    explicit basic_peer_connection_core(random_type random) : random_(std::move(random)) {}
 
     result<void> init(configuration config)
     {
@@ -763,11 +763,11 @@ private:
         }
         if (config.certificates.empty()) {
             auto c = backend_type::generate_certificate();
-            if (!c) return make_error(errc::bad_configuration, "certificate generation: ", c.error().message());
+            if (!c) return make_error(peer_connection_errc::bad_configuration, "certificate generation: ", c.error().message());
             config.certificates.push_back(std::move(*c));
         }
         auto backend = backend_type::create(std::span<const certificate_type>(config.certificates));
-        if (!backend) return make_error(errc::bad_configuration, "DTLS backend: ", backend.error().message());
+        if (!backend) return make_error(peer_connection_errc::bad_configuration, "DTLS backend: ", backend.error().message());
         backend_.emplace(std::move(*backend));
         // RFC 8829 5.2.1: an a=fingerprint line for each of the endpoint's certificates.
         fingerprints_.clear();
@@ -776,7 +776,7 @@ private:
         agent_.emplace(std::move(ac), crypto_type{typename Policy::crypto{}, &random_});
         std::array<std::byte, 8> id{};
         if (!random_.random_bytes(id))
-            return make_error(errc::bad_configuration, "the policy's random source failed (session id)");
+            return make_error(peer_connection_errc::bad_configuration, "the policy's random source failed (session id)");
         std::uint64_t v = 0;
         for (auto b : id) v = (v << 8) | std::to_integer<std::uint64_t>(b);
         session_id_ = (v >> 2) | 1;  // RFC 8829 5.2.1: < 2^63, non-zero
@@ -856,7 +856,7 @@ private:
     result<void> apply_remote(time_point now, const detail::remote_transport& t)
     {
         if (auto r = agent_->set_remote_credentials(t.ufrag, t.pwd); !r)
-            return make_error(errc::bad_description, "remote ICE credentials: ", r.error().message());
+            return make_error(peer_connection_errc::bad_description, "remote ICE credentials: ", r.error().message());
         if (t.ufrag != remote_ufrag_) {
             // A remote ICE restart: trickled candidates of the old credentials are gone.
             remote_trickled_.clear();
@@ -896,10 +896,10 @@ private:
         const auto [ufrag, pwd] = credentials_of(d);
         if (ufrag.empty() || pwd.empty() || (ufrag == agent_->local_ufrag() && pwd == agent_->local_pwd())) return {};
         if (auto r = agent_->restart(now, ufrag, pwd); !r)
-            return make_error(errc::bad_description, "local ICE credentials: ", r.error().message());
+            return make_error(peer_connection_errc::bad_description, "local ICE credentials: ", r.error().message());
         if (keep_remote && !remote_ufrag_.empty()) {
             if (auto r = agent_->set_remote_credentials(remote_.ufrag, remote_.pwd); !r)
-                return make_error(errc::bad_description, "remote ICE credentials: ", r.error().message());
+                return make_error(peer_connection_errc::bad_description, "remote ICE credentials: ", r.error().message());
             for (const auto& c : remote_.candidates)
                 if (auto ic = ice::from_sdp(c)) add_remote(now, std::move(*ic), "the remote description (rollback)");
             for (const auto& line : remote_trickled_) add_remote(now, std::string_view(line), "trickle (rollback)");
@@ -915,13 +915,13 @@ private:
         negotiated_data_ = true;
         if (dtls_) return {};  // renegotiation keeps the transport (same BUNDLE transport)
         auto role = sdp::jsep::dtls_role(*jsep_.current_local(), *jsep_.current_remote());
-        if (!role) return make_error(errc::negotiation_failed, "DTLS role: ", role.error().message());
+        if (!role) return make_error(peer_connection_errc::negotiation_failed, "DTLS role: ", role.error().message());
         dtls::session_config sc;
         sc.role = *role == sdp::setup_role::active ? dtls::role::client : dtls::role::server;
         sc.remote_fingerprints = remote_.fingerprints;
         sc.logger = logger_;  // use_srtp is always negotiated (dtls/srtp.hpp): keys for media
         auto session = backend_->create_session(std::move(sc));
-        if (!session) return make_error(errc::transport_failed, "DTLS session: ", session.error().message());
+        if (!session) return make_error(peer_connection_errc::transport_failed, "DTLS session: ", session.error().message());
         dtls_.emplace(std::move(*session));
 
         sctp::association_config ac;
@@ -963,7 +963,7 @@ private:
     result<void> open_on_endpoint(time_point now, channel_entry& e)
     {
         auto ch = endpoint_->create_channel(now, e.label, e.init);
-        if (!ch) return make_error(errc::channel_error, "data channel '", e.label, "': ", ch.error().message());
+        if (!ch) return make_error(peer_connection_errc::channel_error, "data channel '", e.label, "': ", ch.error().message());
         channels_.bind(e, *ch);
         if (e.low_threshold) e.handle->set_buffered_amount_low_threshold(e.low_threshold);
         return {};
@@ -973,7 +973,7 @@ private:
     {
         if (!dtls_ || dtls_started_) return;
         dtls_started_ = true;
-        if (auto r = dtls_->start(now); !r) fail_transport(make_error(errc::transport_failed, "dtls: ", r.error()));
+        if (auto r = dtls_->start(now); !r) fail_transport(make_error(peer_connection_errc::transport_failed, "dtls: ", r.error()));
     }
 
     // Moves everything between the machines until nothing changes.
@@ -1088,7 +1088,7 @@ private:
         } else if (std::holds_alternative<dtls::closed>(e)) {
             dtls_closed_ = true;
         } else if (auto* f = std::get_if<dtls::failed>(&e)) {
-            fail_transport(make_error(errc::transport_failed, "dtls: ", f->reason));
+            fail_transport(make_error(peer_connection_errc::transport_failed, "dtls: ", f->reason));
         }
     }
 
@@ -1142,20 +1142,20 @@ private:
     void update_connection_state()
     {
         if (closed_) return;
-        rtc::connection_state s = rtc::connection_state::new_;
+        peerkit::connection_state s = peerkit::connection_state::new_;
         const auto ice_state = ice_connection_;
-        if (ice_state == ice::connection_state::failed || dtls_failed_) s = rtc::connection_state::failed;
-        else if (dtls_closed_) s = rtc::connection_state::closed;
-        else if (ice_state == ice::connection_state::disconnected) s = rtc::connection_state::disconnected;
+        if (ice_state == ice::connection_state::failed || dtls_failed_) s = peerkit::connection_state::failed;
+        else if (dtls_closed_) s = peerkit::connection_state::closed;
+        else if (ice_state == ice::connection_state::disconnected) s = peerkit::connection_state::disconnected;
         else if ((ice_state == ice::connection_state::connected || ice_state == ice::connection_state::completed) &&
                  dtls_connected_)
-            s = rtc::connection_state::connected;
+            s = peerkit::connection_state::connected;
         else if (ice_state != ice::connection_state::new_ || dtls_started_)
-            s = rtc::connection_state::connecting;
+            s = peerkit::connection_state::connecting;
         if (s == connection_) return;
         connection_ = s;
-        if (s == rtc::connection_state::failed) {
-            if (!failure_) failure_ = make_error(errc::transport_failed, "ice: the ICE connection failed");
+        if (s == peerkit::connection_state::failed) {
+            if (!failure_) failure_ = make_error(peer_connection_errc::transport_failed, "ice: the ICE connection failed");
             PEERKIT_LOG_AT(logger_, log::component::pc, log::level::info, "connection failed: ", *failure_);
             push(connection_state_change_event{s, failure_});
             return;
@@ -1164,11 +1164,11 @@ private:
         push(connection_state_change_event{s});
     }
 
-    void set_signaling(time_point, rtc::signaling_state s)
+    void set_signaling(time_point, peerkit::signaling_state s)
     {
         if (!jsep_.set_signaling(s)) return;
         push(signaling_state_change_event{s});
-        if (s == rtc::signaling_state::stable && negotiation_needed_ && !negotiated_data_) fire_negotiation_needed();
+        if (s == peerkit::signaling_state::stable && negotiation_needed_ && !negotiated_data_) fire_negotiation_needed();
         if (negotiated_data_) negotiation_needed_ = false;
     }
 
@@ -1225,14 +1225,14 @@ private:
     result<void> send_on_channel(time_point now, channel_id id, Bytes&& data, bool binary)
     {
         auto* e = find(id);
-        if (!e || e->closed) return make_error(errc::channel_error, "send on a closed or unknown data channel");
+        if (!e || e->closed) return make_error(peer_connection_errc::channel_error, "send on a closed or unknown data channel");
         if (!e->handle || e->handle->ready_state() != data_channel_state::open)
-            return make_error(errc::channel_error, "send on data channel '", e->label, "' before it is open");
+            return make_error(peer_connection_errc::channel_error, "send on data channel '", e->label, "' before it is open");
         const std::size_t size = data.size();
         // The one copy on the way down: the association's send queue takes the user's bytes
         // (or the buffer handed over).
         auto r = datachannel::send(now, *endpoint_, *association_, *e->handle, std::forward<Bytes>(data), binary);
-        if (!r) return make_error(errc::channel_error, "data channel '", e->label, "': ", r.error().message());
+        if (!r) return make_error(peer_connection_errc::channel_error, "data channel '", e->label, "': ", r.error().message());
         ++stats_.messages_sent;
         stats_.bytes_sent += size;
         pump(now);
@@ -1259,7 +1259,7 @@ private:
         random_reported_ = true;
         PEERKIT_LOG_AT(logger_, log::component::sctp, log::level::error,
                        "the random source failed: SCTP verification tags and TSNs cannot be drawn");
-        fail_transport(make_error(errc::transport_failed,
+        fail_transport(make_error(peer_connection_errc::transport_failed,
                                   "sctp: the random source failed (verification tag, initial TSN or cookie secret; RFC 9260 5.3.1)"));
     }
 
@@ -1272,10 +1272,10 @@ private:
     // What a queued message costs: its bytes and its place in the queue.
     [[nodiscard]] static std::size_t held_size(const channel_message_event& m) noexcept
     {
-        return m.data.size() + sizeof(event);
+        return m.data.size() + sizeof(peer_connection_event);
     }
 
-    void push(event e)
+    void push(peer_connection_event e)
     {
         if (closing_) return;
         // Messages are bounded by the receive window (held_size); other events by what causes
@@ -1290,7 +1290,7 @@ private:
     [[nodiscard]] channel_entry* by_stream(std::uint16_t stream) noexcept { return channels_.by_stream(stream); }
 
     random_type random_;
-    rtc::limits limits_{};
+    peerkit::peer_connection_limits limits_{};
     configuration config_{};
     std::optional<backend_type> backend_;
     std::vector<dtls::fingerprint> fingerprints_;
@@ -1304,8 +1304,8 @@ private:
     // and protocol, is forgotten once the user has polled its close event: a peer that opens
     // and closes channels in a loop cannot make the table grow (issue 14).
     channel_table channels_;
-    std::deque<event> events_;
-    rtc::stats stats_{};
+    std::deque<peer_connection_event> events_;
+    peerkit::peer_connection_stats stats_{};
     detail::remote_transport remote_{};
     std::string remote_ufrag_;
     std::vector<std::string> remote_trickled_;  // trickled candidates of remote_ufrag_
@@ -1314,7 +1314,7 @@ private:
     std::uint64_t session_id_ = 1;
     ice::gathering_state gathering_ = ice::gathering_state::new_;
     ice::connection_state ice_connection_ = ice::connection_state::new_;
-    rtc::connection_state connection_ = rtc::connection_state::new_;
+    peerkit::connection_state connection_ = peerkit::connection_state::new_;
     bool gathering_started_ = false;
     std::optional<time_point> gather_due_;
     bool negotiated_data_ = false;
@@ -1335,4 +1335,4 @@ private:
     bool pump_due_ = false;  // the user freed receive window or event room: handle_timeout is due
 };
 
-}  // namespace peerkit::rtc
+}  // namespace peerkit

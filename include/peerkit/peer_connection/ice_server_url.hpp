@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-namespace peerkit::rtc {
+namespace peerkit {
 
 enum class ice_url_scheme : std::uint8_t { stun, stuns, turn, turns };
 enum class ice_url_host : std::uint8_t { name, ipv4, ipv6 };
@@ -67,7 +67,7 @@ inline constexpr std::uint16_t default_stuns_port = 5349;
         out.scheme = ice_url_scheme::turns;
         rest = url.substr(6);
     } else {
-        return make_error(errc::bad_configuration, "ice server URL '", url, "' is not stun:, stuns:, turn: or turns:");
+        return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url, "' is not stun:, stuns:, turn: or turns:");
     }
     out.transport = out.secure() ? ice::turn_transport::tls : ice::turn_transport::udp;
     if (const auto q = rest.find('?'); q != std::string_view::npos) {
@@ -75,28 +75,28 @@ inline constexpr std::uint16_t default_stuns_port = 5349;
         rest = rest.substr(0, q);
         // RFC 7064 3.1: a stun: or stuns: URI has no query.
         if (!out.turn())
-            return make_error(errc::bad_configuration, "ice server URL '", url, "': stun: URLs take no query");
+            return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url, "': stun: URLs take no query");
         if (query == "transport=tcp") {
             if (!out.secure()) out.transport = ice::turn_transport::tcp;
         } else if (query == "transport=udp") {
             // turns: with transport=udp is TURN over DTLS: kept as tls/udp for the caller to judge.
         } else if (query.starts_with("transport=")) {
-            return make_error(errc::bad_configuration, "ice server URL '", url, "': transport '", query.substr(10),
+            return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url, "': transport '", query.substr(10),
                               "' is not udp or tcp (RFC 7065 3.1)");
         } else {
-            return make_error(errc::bad_configuration, "ice server URL '", url,
+            return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url,
                               "': the query must be transport=udp or transport=tcp (RFC 7065 3.1)");
         }
     }
     if (rest.starts_with('[')) {
         const auto close = rest.find(']');
         if (close == std::string_view::npos)
-            return make_error(errc::bad_configuration, "ice server URL '", url, "': unterminated IPv6 literal");
+            return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url, "': unterminated IPv6 literal");
         out.host = rest.substr(1, close - 1);
         rest = rest.substr(close + 1);
         auto ip = net::ip_address::parse(out.host);
         if (!ip || !ip->is_v6())
-            return make_error(errc::bad_configuration, "ice server URL '", url, "': '", out.host,
+            return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url, "': '", out.host,
                               "' in brackets is not an IPv6 address");
         out.host_kind = ice_url_host::ipv6;
         out.address = *ip;
@@ -105,18 +105,18 @@ inline constexpr std::uint16_t default_stuns_port = 5349;
         out.host = rest.substr(0, colon);
         rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon);
     }
-    if (out.host.empty()) return make_error(errc::bad_configuration, "ice server URL '", url, "': no host");
+    if (out.host.empty()) return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url, "': no host");
     out.port = out.secure() ? default_stuns_port : default_stun_port;
     if (!rest.empty()) {
         if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6)
-            return make_error(errc::bad_configuration, "ice server URL '", url, "': bad port");
+            return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url, "': bad port");
         unsigned value = 0;
         for (char c : rest.substr(1)) {
-            if (c < '0' || c > '9') return make_error(errc::bad_configuration, "ice server URL '", url, "': bad port");
+            if (c < '0' || c > '9') return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url, "': bad port");
             value = value * 10 + static_cast<unsigned>(c - '0');
         }
         if (value == 0 || value > 65535)
-            return make_error(errc::bad_configuration, "ice server URL '", url, "': port out of range");
+            return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url, "': port out of range");
         out.port = static_cast<std::uint16_t>(value);
         out.port_given = true;
     }
@@ -129,7 +129,7 @@ inline constexpr std::uint16_t default_stuns_port = 5349;
             // RFC 3986 3.2.2, so a bare one fails here on its colons).
             for (char c : out.host)
                 if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
-                    return make_error(errc::bad_configuration, "ice server URL '", url, "': host '", out.host,
+                    return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url, "': host '", out.host,
                                       "' is neither an IP literal nor a host name");
         }
     }
@@ -163,13 +163,13 @@ enum class server_names : std::uint8_t { refused, resolved_later };
     auto u = parse_ice_server_url(url);
     if (!u) return u.error();
     if (u->scheme == ice_url_scheme::stuns)
-        return make_error(errc::bad_configuration, "ice server URL '", url,
+        return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url,
                           "': stuns: (STUN over TLS) gives no candidate usable by ICE over UDP; use stun: or turns:");
     if (u->scheme == ice_url_scheme::turns && url.ends_with("?transport=udp"))
-        return make_error(errc::bad_configuration, "ice server URL '", url,
+        return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url,
                           "': turns: with transport=udp is TURN over DTLS, which is not supported");
     if (names == server_names::refused && u->is_name() && u->transport == ice::turn_transport::udp)
-        return make_error(errc::bad_configuration, "ice server URL '", url, "': host '", u->host,
+        return make_error(peer_connection_errc::bad_configuration, "ice server URL '", url, "': host '", u->host,
                           "' is not an IP literal (the runtime resolves names before the core)");
     return u;
 }
@@ -200,4 +200,4 @@ struct parsed_ice_url {
 
 }  // namespace detail
 
-}  // namespace peerkit::rtc
+}  // namespace peerkit

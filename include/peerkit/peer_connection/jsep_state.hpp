@@ -1,4 +1,4 @@
-// rtc::jsep_state: the JSEP half of the peer connection (RFC 8829 3.2, W3C webrtc-pc 4.3.1):
+// peerkit::jsep_state: the JSEP half of the peer connection (RFC 8829 3.2, W3C webrtc-pc 4.3.1):
 // the signaling state machine and the four descriptions (pending and current, local and
 // remote). It decides which description may be set in which state and where each one goes;
 // the core does what a description means for the machines (credentials, gathering, transport)
@@ -27,7 +27,7 @@
 #include <optional>
 #include <utility>
 
-namespace peerkit::rtc {
+namespace peerkit {
 
 enum class description_side : std::uint8_t { local, remote };
 
@@ -40,28 +40,28 @@ enum class description_side : std::uint8_t { local, remote };
     switch (type) {
     case sdp_type::rollback:
         if (from == (local ? s::have_local_offer : s::have_remote_offer)) return s::stable;
-        return make_error(errc::invalid_state, "rollback of a ", local ? "local" : "remote", " offer in signaling state ",
+        return make_error(peer_connection_errc::invalid_state, "rollback of a ", local ? "local" : "remote", " offer in signaling state ",
                           to_string(from));
     case sdp_type::offer:
         if (from == s::stable || from == (local ? s::have_local_offer : s::have_remote_offer))
             return local ? s::have_local_offer : s::have_remote_offer;
-        return make_error(errc::invalid_state, local ? "local" : "remote", " offer in signaling state ", to_string(from));
+        return make_error(peer_connection_errc::invalid_state, local ? "local" : "remote", " offer in signaling state ", to_string(from));
     case sdp_type::pranswer:
     case sdp_type::answer: {
         // An answer answers the other side's offer, after any provisional answers of its own.
         const s offered = local ? s::have_remote_offer : s::have_local_offer;
         const s provisional = local ? s::have_local_pranswer : s::have_remote_pranswer;
         if (from != offered && from != provisional)
-            return make_error(errc::invalid_state, local ? "local" : "remote", " answer in signaling state ", to_string(from));
+            return make_error(peer_connection_errc::invalid_state, local ? "local" : "remote", " answer in signaling state ", to_string(from));
         return type == sdp_type::answer ? s::stable : provisional;
     }
     }
-    return make_error(errc::invalid_state, "unknown description type");
+    return make_error(peer_connection_errc::invalid_state, "unknown description type");
 }
 
 class jsep_state {
 public:
-    [[nodiscard]] rtc::signaling_state signaling() const noexcept { return signaling_; }
+    [[nodiscard]] peerkit::signaling_state signaling() const noexcept { return signaling_; }
 
     // createOffer / createAnswer (RFC 8829 5.2, 5.3): an offer while stable or re-offering, an
     // answer while the remote offer (or our provisional answer to it) is pending.
@@ -70,10 +70,10 @@ public:
         using s = signaling_state;
         if (type == sdp_type::offer) {
             if (signaling_ == s::stable || signaling_ == s::have_local_offer) return {};
-            return make_error(errc::invalid_state, "create_offer in signaling state ", to_string(signaling_));
+            return make_error(peer_connection_errc::invalid_state, "create_offer in signaling state ", to_string(signaling_));
         }
         if (signaling_ == s::have_remote_offer || signaling_ == s::have_local_pranswer) return {};
-        return make_error(errc::invalid_state, "create_answer in signaling state ", to_string(signaling_));
+        return make_error(peer_connection_errc::invalid_state, "create_answer in signaling state ", to_string(signaling_));
     }
     // What the implicit setLocalDescription() makes (webrtc-pc 4.4.1.5): an answer while a
     // remote offer is pending, else an offer.
@@ -178,4 +178,4 @@ private:
     signaling_state signaling_ = signaling_state::stable;
 };
 
-}  // namespace peerkit::rtc
+}  // namespace peerkit

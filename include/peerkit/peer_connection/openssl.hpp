@@ -1,5 +1,5 @@
 // The default policy: OpenSSL for DTLS (peerkit::dtls::openssl), for STUN's HMAC and hashes and
-// for randomness (RAND_bytes). `peerkit::rtc::core` is the sans-IO peer connection with it.
+// for randomness (RAND_bytes). `peerkit::peer_connection_core` is the sans-IO peer connection with it.
 #pragma once
 
 #include <peerkit/crypto/openssl.hpp>
@@ -12,7 +12,7 @@
 #include <span>
 #include <utility>
 
-namespace peerkit::rtc {
+namespace peerkit {
 
 // peerkit::dtls::openssl as a dtls_backend: one SSL_CTX per configuration's certificates, shared
 // by sessions.
@@ -50,13 +50,13 @@ struct openssl_policy {
     using crypto = peerkit::crypto::openssl_provider;
     using random = peerkit::crypto::openssl_provider;
     using dtls_backend = openssl_dtls_backend;
-    static constexpr rtc::limits limits() { return {}; }
+    static constexpr peerkit::peer_connection_limits limits() { return {}; }
 };
 
-static_assert(policy<openssl_policy>);
+static_assert(peer_connection_policy<openssl_policy>);
 
-using core = basic_core<openssl_policy>;
-using data_channel = core::data_channel;
-using configuration = core::configuration;
+using peer_connection_core = basic_peer_connection_core<openssl_policy>;
+using core_data_channel = peer_connection_core::data_channel;
+using configuration = peer_connection_core::configuration;
 
-}  // namespace peerkit::rtc
+}  // namespace peerkit

@@ -4,7 +4,7 @@
 //       using crypto = crypto::openssl_provider;      // HMAC/hashes for STUN (crypto::provider)
 //       using random = my_seeded_random;              // every random number (crypto::random_source)
 //       using dtls_backend = my_dtls_backend;         // see dtls_backend below
-//       static constexpr rtc::limits limits() { return {}; }
+//       static constexpr peerkit::peer_connection_limits limits() { return {}; }
 //       static log::logger logger();                  // optional: the default logging hook
 //   };
 //
@@ -24,7 +24,7 @@
 #include <concepts>
 #include <span>
 
-namespace peerkit::rtc {
+namespace peerkit {
 
 // A DTLS backend: a certificate type and a factory of sessions modelling dtls::session.
 //   B::certificate, B::session;  B::generate_certificate() -> result<certificate>
@@ -46,7 +46,7 @@ concept dtls_backend = requires(const B& b, const typename B::certificate& cert,
 };
 
 template <class P>
-concept policy = requires {
+concept peer_connection_policy = requires {
     typename P::crypto;
     typename P::random;
     typename P::dtls_backend;
@@ -54,7 +54,7 @@ concept policy = requires {
     requires crypto::random_source<typename P::random>;
     requires std::default_initializable<typename P::random>;
     requires dtls_backend<typename P::dtls_backend>;
-    { P::limits() } -> std::convertible_to<rtc::limits>;
+    { P::limits() } -> std::convertible_to<peerkit::peer_connection_limits>;
 };
 
 namespace detail {
@@ -94,4 +94,4 @@ struct crypto_with_random {
 
 }  // namespace detail
 
-}  // namespace peerkit::rtc
+}  // namespace peerkit

@@ -1,4 +1,4 @@
-// peerkit::rtc::router: the peer connection's one demultiplexer. Every datagram the runtime
+// peerkit::router: the peer connection's one demultiplexer. Every datagram the runtime
 // received, and every datagram a TURN relay unwrapped, is sorted once and reaches one machine,
 // as the caller's view (no copy):
 //
@@ -25,7 +25,7 @@
 #include <string_view>
 #include <utility>
 
-namespace peerkit::rtc {
+namespace peerkit {
 
 class router {
 public:
@@ -135,4 +135,4 @@ private:
     demux_stats stats_{};
 };
 
-}  // namespace peerkit::rtc
+}  // namespace peerkit

@@ -18,10 +18,10 @@
 #include <variant>
 #include <vector>
 
-namespace peerkit::rtc {
+namespace peerkit {
 
 // ---- errors ---------------------------------------------------------------------------------
-enum class errc {
+enum class peer_connection_errc {
     invalid_state = 1,     // the call does not fit the signaling state (InvalidStateError)
     bad_description,       // a description that cannot be parsed or used
     bad_candidate,         // add_ice_candidate with a candidate that cannot be used
@@ -32,40 +32,37 @@ enum class errc {
     closed,                // the peer connection is closed
 };
 
-}  // namespace peerkit::rtc
+}  // namespace peerkit
 
 template <>
-struct std::is_error_code_enum<peerkit::rtc::errc> : std::true_type {};
+struct std::is_error_code_enum<peerkit::peer_connection_errc> : std::true_type {};
 
 template <>
-struct peerkit::error_traits<peerkit::rtc::errc> {
+struct peerkit::error_traits<peerkit::peer_connection_errc> {
     static constexpr const char* name = "peerkit.peer_connection";
-    static constexpr std::string_view describe(peerkit::rtc::errc e)
+    static constexpr std::string_view describe(peerkit::peer_connection_errc e)
     {
-        using peerkit::rtc::errc;
+        using peerkit::peer_connection_errc;
         switch (e) {
-        case errc::invalid_state: return "the call does not fit the signaling state";
-        case errc::bad_description: return "the session description cannot be used";
-        case errc::bad_candidate: return "the ICE candidate cannot be used";
-        case errc::bad_configuration: return "the configuration is invalid";
-        case errc::negotiation_failed: return "the offer or answer could not be built";
-        case errc::transport_failed: return "the transport could not be set up";
-        case errc::channel_error: return "the data-channel operation failed";
-        case errc::closed: return "the peer connection is closed";
+        case peer_connection_errc::invalid_state: return "the call does not fit the signaling state";
+        case peer_connection_errc::bad_description: return "the session description cannot be used";
+        case peer_connection_errc::bad_candidate: return "the ICE candidate cannot be used";
+        case peer_connection_errc::bad_configuration: return "the configuration is invalid";
+        case peer_connection_errc::negotiation_failed: return "the offer or answer could not be built";
+        case peer_connection_errc::transport_failed: return "the transport could not be set up";
+        case peer_connection_errc::channel_error: return "the data-channel operation failed";
+        case peer_connection_errc::closed: return "the peer connection is closed";
         }
         return "unknown peer connection error";
     }
 };
 
-namespace peerkit::rtc {
+namespace peerkit {
 
-inline std::error_code make_error_code(errc e) noexcept
+inline std::error_code make_error_code(peer_connection_errc e) noexcept
 {
-    return {static_cast<int>(e), category_of<errc>()};
+    return {static_cast<int>(e), category_of<peer_connection_errc>()};
 }
-
-using peerkit::clock;
-using peerkit::time_point;
 
 // ---- configuration (RTCConfiguration) -------------------------------------------------------
 // RTCIceServer: "stun:host:port", "turn:host:port[?transport=udp|tcp]", "turns:host:port"
@@ -87,8 +84,8 @@ enum class bundle_policy : std::uint8_t { balanced, max_compat, max_bundle };
 template <class Certificate>
 struct basic_configuration {
     std::vector<ice_server> ice_servers;
-    rtc::ice_transport_policy ice_transport_policy = rtc::ice_transport_policy::all;
-    rtc::bundle_policy bundle_policy = rtc::bundle_policy::balanced;
+    peerkit::ice_transport_policy ice_transport_policy = peerkit::ice_transport_policy::all;
+    peerkit::bundle_policy bundle_policy = peerkit::bundle_policy::balanced;
     // RTCConfiguration.certificates: empty means one fresh ECDSA P-256 certificate is generated.
     // Several (of different key types, e.g. ECDSA and RSA) are all offered: each gets an
     // a=fingerprint line (RFC 8829 5.2.1) and the DTLS handshake picks one. An expired one is
@@ -218,7 +215,7 @@ struct connection_state_change_event {
     // With `failed`: what failed, naming the layer ("ice: ...", "dtls: ...", "sctp: ...").
     std::optional<peerkit::error> reason{};
 };
-struct signaling_state_change_event { rtc::signaling_state state; };
+struct signaling_state_change_event { peerkit::signaling_state state; };
 struct negotiation_needed_event {};
 struct data_channel_event { channel_id channel; };  // the peer opened a channel
 struct channel_open_event { channel_id channel; };
@@ -236,7 +233,7 @@ struct channel_error_event {
     peerkit::error error;
 };
 
-using event = std::variant<ice_candidate_event, ice_gathering_state_change_event, ice_connection_state_change_event,
+using peer_connection_event = std::variant<ice_candidate_event, ice_gathering_state_change_event, ice_connection_state_change_event,
                            connection_state_change_event, signaling_state_change_event, negotiation_needed_event,
                            data_channel_event, channel_open_event, channel_message_event,
                            channel_buffered_amount_low_event, channel_closing_event, channel_close_event,
@@ -258,7 +255,7 @@ struct demux_stats {
     std::uint64_t unknown = 0;              // dropped: no protocol, or ChannelData not from our TURN server
 };
 
-struct stats {
+struct peer_connection_stats {
     // Data channels (RTCDataChannelStats summed, RTCPeerConnectionStats).
     std::uint64_t messages_sent = 0, bytes_sent = 0;
     std::uint64_t messages_received = 0, bytes_received = 0;
@@ -303,7 +300,7 @@ struct stats {
 };
 
 // Limits of the composition (each machine's own limits stay in its config).
-struct limits {
+struct peer_connection_limits {
     std::size_t max_data_channels = 1024;
     std::size_t max_message_size = 256 * 1024;      // a=max-message-size we announce
     std::size_t max_description_size = 256 * 1024;  // SDP text accepted by set_remote_description
@@ -319,4 +316,4 @@ struct limits {
     std::size_t max_certificates = 4;               // configuration::certificates (one per key type)
 };
 
-}  // namespace peerkit::rtc
+}  // namespace peerkit

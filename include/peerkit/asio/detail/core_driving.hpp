@@ -109,7 +109,7 @@ struct core_machine {
     // handler); only after a "no" is it asked again, under its lock, before the next event.
     std::function<bool()> may_take_event{};
     bool queue_has_room = true;
-    std::optional<rtc::event> poll_event()
+    std::optional<peerkit::peer_connection_event> poll_event()
     {
         if (!queue_has_room) {
             if (may_take_event && !may_take_event()) return std::nullopt;
@@ -130,11 +130,11 @@ struct core_machine {
 class observed_attributes {
 public:
     struct observation {
-        rtc::signaling_state signaling = rtc::signaling_state::stable;
-        rtc::ice_gathering_state gathering = rtc::ice_gathering_state::new_;
-        rtc::ice_connection_state ice_connection = rtc::ice_connection_state::new_;
-        rtc::connection_state connection = rtc::connection_state::new_;
-        std::optional<rtc::session_description> current_local, pending_local, current_remote, pending_remote;
+        peerkit::signaling_state signaling = peerkit::signaling_state::stable;
+        peerkit::ice_gathering_state gathering = peerkit::ice_gathering_state::new_;
+        peerkit::ice_connection_state ice_connection = peerkit::ice_connection_state::new_;
+        peerkit::connection_state connection = peerkit::connection_state::new_;
+        std::optional<peerkit::session_description> current_local, pending_local, current_remote, pending_remote;
     };
     template <class Core>
     void observe(const Core& c)
@@ -145,20 +145,20 @@ public:
         std::lock_guard lock(mutex_);
         if (closed_) {
             // A call queued before close() ran after it: only the descriptions may change.
-            o.signaling = rtc::signaling_state::closed;
-            o.connection = rtc::connection_state::closed;
-            o.ice_connection = rtc::ice_connection_state::closed;
+            o.signaling = peerkit::signaling_state::closed;
+            o.connection = peerkit::connection_state::closed;
+            o.ice_connection = peerkit::ice_connection_state::closed;
         }
         last_ = std::move(o);
     }
     // Channel events (and above all messages, the hot path) change nothing observed.
-    static bool observable(const rtc::event& e)
+    static bool observable(const peerkit::peer_connection_event& e)
     {
-        return std::holds_alternative<rtc::ice_candidate_event>(e) ||
-               std::holds_alternative<rtc::ice_gathering_state_change_event>(e) ||
-               std::holds_alternative<rtc::ice_connection_state_change_event>(e) ||
-               std::holds_alternative<rtc::connection_state_change_event>(e) ||
-               std::holds_alternative<rtc::signaling_state_change_event>(e);
+        return std::holds_alternative<peerkit::ice_candidate_event>(e) ||
+               std::holds_alternative<peerkit::ice_gathering_state_change_event>(e) ||
+               std::holds_alternative<peerkit::ice_connection_state_change_event>(e) ||
+               std::holds_alternative<peerkit::connection_state_change_event>(e) ||
+               std::holds_alternative<peerkit::signaling_state_change_event>(e);
     }
     [[nodiscard]] observation observed() const
     {
@@ -170,9 +170,9 @@ public:
     {
         std::lock_guard lock(mutex_);
         closed_ = true;
-        last_.signaling = rtc::signaling_state::closed;
-        last_.connection = rtc::connection_state::closed;
-        last_.ice_connection = rtc::ice_connection_state::closed;
+        last_.signaling = peerkit::signaling_state::closed;
+        last_.connection = peerkit::connection_state::closed;
+        last_.ice_connection = peerkit::ice_connection_state::closed;
     }
 
 private:

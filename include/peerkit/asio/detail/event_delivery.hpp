@@ -33,8 +33,8 @@
 namespace peerkit::asio::detail {
 
 // A handler as the delivery sees it; the per-event setters wrap the typed function.
-using any_event_handler = std::shared_ptr<const std::function<void(rtc::event&)>>;
-inline constexpr std::size_t event_kinds = std::variant_size_v<rtc::event>;
+using any_event_handler = std::shared_ptr<const std::function<void(peerkit::peer_connection_event&)>>;
+inline constexpr std::size_t event_kinds = std::variant_size_v<peerkit::peer_connection_event>;
 template <class T, class... Ts>
 constexpr std::size_t index_in(const std::variant<Ts...>*)
 {
@@ -42,13 +42,13 @@ constexpr std::size_t index_in(const std::variant<Ts...>*)
     const bool found = ((std::is_same_v<T, Ts> || (++i, false)) || ...);
     return found ? i : sizeof...(Ts);
 }
-// The index of an event type in rtc::event: the slot of its handler.
+// The index of an event type in peerkit::peer_connection_event: the slot of its handler.
 template <class T>
-inline constexpr std::size_t event_kind_of = index_in<T>(static_cast<const rtc::event*>(nullptr));
-static_assert(event_kind_of<rtc::channel_error_event> < event_kinds);
+inline constexpr std::size_t event_kind_of = index_in<T>(static_cast<const peerkit::peer_connection_event*>(nullptr));
+static_assert(event_kind_of<peerkit::channel_error_event> < event_kinds);
 
 // What one queued event counts against max_queued_bytes besides a message's payload.
-inline constexpr std::size_t queued_event_overhead = sizeof(rtc::event);
+inline constexpr std::size_t queued_event_overhead = sizeof(peerkit::peer_connection_event);
 
 // Events go to the user's executor in order, one at a time: `deliver` (driver strand) queues
 // them in `incoming` and one `pump` at a time runs on the user's executor, delivering up to
@@ -72,7 +72,7 @@ inline constexpr std::size_t queued_event_overhead = sizeof(rtc::event);
 // a handler may set handlers, call the peer connection, close or shut it down.
 template <class Executor>
 struct event_delivery : std::enable_shared_from_this<event_delivery<Executor>> {
-    using event_handler = std::function<void(rtc::event)>;
+    using event_handler = std::function<void(peerkit::peer_connection_event)>;
     event_delivery(const Executor& ex, std::size_t max_events, std::size_t max_bytes, bool drop)
         : user(ex), max_queued_events(std::max<std::size_t>(1, max_events)),
           max_queued_bytes(std::max<std::size_t>(1, max_bytes)), drop_unhandled(drop)
@@ -93,10 +93,10 @@ struct event_delivery : std::enable_shared_from_this<event_delivery<Executor>> {
     std::uint64_t stalls = 0, wakes = 0;
     std::function<bool()> wake_driver;  // set once by create(), under the lock
     std::size_t calls_in_flight = 0;
-    std::vector<rtc::event> waiting_for_call;
-    std::deque<rtc::event> incoming;  // released, not yet looked at by the pump
+    std::vector<peerkit::peer_connection_event> waiting_for_call;
+    std::deque<peerkit::peer_connection_event> incoming;  // released, not yet looked at by the pump
     std::uint64_t enqueued = 0, taken = 0;  // events pushed to / popped from `incoming` so far
-    std::deque<rtc::event> held;      // looked at, waiting for a handler (oldest first)
+    std::deque<peerkit::peer_connection_event> held;      // looked at, waiting for a handler (oldest first)
     std::map<std::pair<std::size_t, std::uint32_t>, std::size_t> held_keys;  // (kind, channel) -> count
     std::uint64_t dropped = 0;
     bool rescan = false;   // a handler was set or a held event dropped since the last scan
@@ -189,7 +189,7 @@ struct event_delivery : std::enable_shared_from_this<event_delivery<Executor>> {
     // Queues an event (on the driver's strand) and answers, under the same lock, whether the
     // queue has room for the next one: the driver asks may_take_event() (a second lock) only
     // after a "no", so an event costs one lock in the common case.
-    [[nodiscard]] bool deliver(rtc::event&& e)
+    [[nodiscard]] bool deliver(peerkit::peer_connection_event&& e)
     {
         std::lock_guard lock(mutex);
         if (stopped) return true;
@@ -199,8 +199,8 @@ struct event_delivery : std::enable_shared_from_this<event_delivery<Executor>> {
         max_queued_bytes_seen = std::max(max_queued_bytes_seen, queued_bytes);
         // Only what gathering produces waits; state changes keep the browser's order
         // (signalingstatechange before the call completes).
-        const bool gathering = std::holds_alternative<rtc::ice_candidate_event>(e) ||
-                               std::holds_alternative<rtc::ice_gathering_state_change_event>(e);
+        const bool gathering = std::holds_alternative<peerkit::ice_candidate_event>(e) ||
+                               std::holds_alternative<peerkit::ice_gathering_state_change_event>(e);
         if (calls_in_flight > 0 && (gathering || !waiting_for_call.empty())) {
             waiting_for_call.push_back(std::move(e));
             return !full();
@@ -236,7 +236,7 @@ struct event_delivery : std::enable_shared_from_this<event_delivery<Executor>> {
     void set_catch_all(event_handler f)
     {
         any_event_handler h;
-        if (f) h = std::make_shared<const std::function<void(rtc::event&)>>([f = std::move(f)](rtc::event& e) { f(std::move(e)); });
+        if (f) h = std::make_shared<const std::function<void(peerkit::peer_connection_event&)>>([f = std::move(f)](peerkit::peer_connection_event& e) { f(std::move(e)); });
         std::lock_guard lock(mutex);
         if (stopped) return;
         catch_all.swap(h);
@@ -294,14 +294,14 @@ struct event_delivery : std::enable_shared_from_this<event_delivery<Executor>> {
         return out;
     }
     // What one queued event counts against max_queued_bytes: its slot, and a message's payload.
-    static std::size_t cost_of(const rtc::event& e)
+    static std::size_t cost_of(const peerkit::peer_connection_event& e)
     {
-        const auto* m = std::get_if<rtc::channel_message_event>(&e);
+        const auto* m = std::get_if<peerkit::channel_message_event>(&e);
         return queued_event_overhead + (m ? m->data.capacity() : 0);
     }
 
 private:
-    static std::optional<std::uint32_t> channel_of(const rtc::event& e)
+    static std::optional<std::uint32_t> channel_of(const peerkit::peer_connection_event& e)
     {
         return std::visit(
             [](const auto& x) -> std::optional<std::uint32_t> {
@@ -310,7 +310,7 @@ private:
             },
             e);
     }
-    static std::pair<std::size_t, std::uint32_t> key_of(const rtc::event& e)
+    static std::pair<std::size_t, std::uint32_t> key_of(const peerkit::peer_connection_event& e)
     {
         return {e.index(), channel_of(e).value_or(0)};
     }
@@ -338,18 +338,18 @@ private:
     }
     // Would a held event with one of `keys` have to be delivered before `e`?
     template <class Contains>
-    static bool held_back(const rtc::event& e, Contains contains)
+    static bool held_back(const peerkit::peer_connection_event& e, Contains contains)
     {
         if (contains(key_of(e))) return true;
         const auto ch = channel_of(e);
-        return ch && contains({event_kind_of<rtc::data_channel_event>, *ch});
+        return ch && contains({event_kind_of<peerkit::data_channel_event>, *ch});
     }
-    [[nodiscard]] const any_event_handler& taker(const rtc::event& e) const
+    [[nodiscard]] const any_event_handler& taker(const peerkit::peer_connection_event& e) const
     {
         const auto& h = handlers[e.index()];
         return h ? h : catch_all;
     }
-    void push(rtc::event&& e)
+    void push(peerkit::peer_connection_event&& e)
     {
         incoming.push_back(std::move(e));
         ++enqueued;
@@ -363,7 +363,7 @@ private:
         pumping = true;
         boost::asio::post(user, [self = this->shared_from_this(), visible = enqueued] { self->pump(visible); });
     }
-    void hold(rtc::event&& e)
+    void hold(peerkit::peer_connection_event&& e)
     {
         if (drop_unhandled) {
             ++dropped;
@@ -373,13 +373,13 @@ private:
         ++held_keys[key_of(e)];
         held.push_back(std::move(e));
     }
-    void forget(const rtc::event& e)
+    void forget(const peerkit::peer_connection_event& e)
     {
         const auto k = held_keys.find(key_of(e));
         if (--k->second == 0) held_keys.erase(k);
     }
     // The next event to deliver and its handler, or nullopt; under the lock.
-    std::optional<rtc::event> next(any_event_handler& h, std::uint64_t visible)
+    std::optional<peerkit::peer_connection_event> next(any_event_handler& h, std::uint64_t visible)
     {
         if (rescan) {
             std::set<std::pair<std::size_t, std::uint32_t>> skipped;
@@ -388,7 +388,7 @@ private:
                 if (!held_back(*it, contains) && taker(*it)) {
                     h = taker(*it);
                     forget(*it);
-                    rtc::event e = std::move(*it);
+                    peerkit::peer_connection_event e = std::move(*it);
                     held.erase(it);
                     return e;  // rescan stays set: the next pump looks again
                 }
@@ -398,7 +398,7 @@ private:
         }
         const auto contains = [&](const std::pair<std::size_t, std::uint32_t>& k) { return held_keys.count(k) > 0; };
         while (!incoming.empty() && taken < visible) {
-            rtc::event e = std::move(incoming.front());
+            peerkit::peer_connection_event e = std::move(incoming.front());
             incoming.pop_front();
             ++taken;
             if (!held_back(e, contains) && taker(e)) {
@@ -415,7 +415,7 @@ private:
         for (std::size_t delivered = 1;; ++delivered) {
             {
                 delivery<any_event_handler> d(*this);
-                std::optional<rtc::event> e;
+                std::optional<peerkit::peer_connection_event> e;
                 std::size_t cost = 0;
                 {
                     std::lock_guard lock(mutex);

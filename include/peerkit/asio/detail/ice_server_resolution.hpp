@@ -54,12 +54,12 @@ struct named_ice_server {
 
 // The UDP URLs with host names; URLs that do not parse are left to the core, which reports
 // them from create().
-[[nodiscard]] inline std::vector<named_ice_server> udp_server_names(const std::vector<rtc::ice_server>& servers)
+[[nodiscard]] inline std::vector<named_ice_server> udp_server_names(const std::vector<peerkit::ice_server>& servers)
 {
     std::vector<named_ice_server> out;
     for (std::size_t s = 0; s < servers.size(); ++s)
         for (std::size_t u = 0; u < servers[s].urls.size(); ++u) {
-            auto parsed = rtc::parse_ice_server_url(servers[s].urls[u]);
+            auto parsed = peerkit::parse_ice_server_url(servers[s].urls[u]);
             if (!parsed || !parsed->is_name() || parsed->transport != ice::turn_transport::udp) continue;
             out.push_back({s, u, std::string(parsed->host), parsed->port});
         }
@@ -67,23 +67,23 @@ struct named_ice_server {
 }
 
 // The URL at `n` with its host replaced by `address` (scheme, port and query kept).
-[[nodiscard]] inline std::string resolved_url(const std::vector<rtc::ice_server>& servers, const named_ice_server& n,
+[[nodiscard]] inline std::string resolved_url(const std::vector<peerkit::ice_server>& servers, const named_ice_server& n,
                                               const net::ip_address& address)
 {
     const std::string& url = servers[n.server].urls[n.url];
-    auto parsed = rtc::parse_ice_server_url(url);
-    return parsed ? rtc::with_address(url, *parsed, address) : url;
+    auto parsed = peerkit::parse_ice_server_url(url);
+    return parsed ? peerkit::with_address(url, *parsed, address) : url;
 }
 
 // The servers with each named URL replaced by its addresses (one URL per address, in place),
 // or removed when it has none; a server left with no URL is removed.
-[[nodiscard]] inline std::vector<rtc::ice_server> with_resolved_names(const std::vector<rtc::ice_server>& servers,
+[[nodiscard]] inline std::vector<peerkit::ice_server> with_resolved_names(const std::vector<peerkit::ice_server>& servers,
                                                                       const std::vector<named_ice_server>& names,
                                                                       const std::vector<std::vector<net::ip_address>>& addresses)
 {
-    std::vector<rtc::ice_server> out;
+    std::vector<peerkit::ice_server> out;
     for (std::size_t s = 0; s < servers.size(); ++s) {
-        rtc::ice_server server = servers[s];
+        peerkit::ice_server server = servers[s];
         server.urls.clear();
         for (std::size_t u = 0; u < servers[s].urls.size(); ++u) {
             std::size_t i = 0;
@@ -208,14 +208,14 @@ public:
     [[nodiscard]] static result<std::shared_ptr<deferred_core>> check(configuration config, random_type random,
                                                                       std::vector<named_ice_server> names)
     {
-        if (auto r = rtc::validate(config, policy_type::limits(), rtc::server_names::resolved_later); !r) return r.error();
+        if (auto r = peerkit::validate(config, policy_type::limits(), peerkit::server_names::resolved_later); !r) return r.error();
         if (config.certificates.empty()) {
             auto c = Core::backend_type::generate_certificate();
-            if (!c) return make_error(rtc::errc::bad_configuration, "certificate generation: ", c.error().message());
+            if (!c) return make_error(peerkit::peer_connection_errc::bad_configuration, "certificate generation: ", c.error().message());
             config.certificates.push_back(std::move(*c));
         }
         using backend_type = typename Core::backend_type;
-        if (auto r = rtc::validate_certificates<backend_type>(std::span<const typename backend_type::certificate>(config.certificates)); !r)
+        if (auto r = peerkit::validate_certificates<backend_type>(std::span<const typename backend_type::certificate>(config.certificates)); !r)
             return r.error();
         return std::make_shared<deferred_core>(std::move(config), std::move(random), std::move(names));
     }
@@ -228,7 +228,7 @@ public:
     // The logger the core will have (the configuration's, else the policy's).
     [[nodiscard]] log::logger logger() const
     {
-        return config_.logger.any_enabled() ? config_.logger : rtc::detail::policy_logger<policy_type>();
+        return config_.logger.any_enabled() ? config_.logger : peerkit::detail::policy_logger<policy_type>();
     }
 
     // On the driver's strand, once: the core with the resolved addresses (skipped names left
@@ -249,7 +249,7 @@ public:
                            "servers whose names did not resolve is refused (", made.error(), "): the peer connection closes");
             configuration bare = std::move(config_);
             bare.ice_servers.clear();
-            bare.ice_transport_policy = rtc::ice_transport_policy::all;
+            bare.ice_transport_policy = peerkit::ice_transport_policy::all;
             auto stand_in = Core::create(std::move(bare), random_type{});
             if (!stand_in) return nullptr;  // not expected: it was valid with more in it
             core = std::move(*stand_in);

@@ -36,7 +36,7 @@ struct mdns_candidates {
     // On the driver's strand only: resolutions not yet over, and an end of candidates held
     // back until they are.
     std::size_t pending = 0;
-    std::optional<rtc::ice_candidate> deferred_end;
+    std::optional<peerkit::ice_candidate> deferred_end;
     // The driver's weak handle (set once by create()): a resolution may end after the peer
     // connection was closed, moved or destroyed.
     std::function<bool(std::function<void(Machine&)>)> to_driver;
@@ -53,7 +53,7 @@ struct mdns_candidates {
     // waits for the pending resolutions; anything else goes to the core.
     template <class Core>
     static result<void> add_candidate(const std::shared_ptr<mdns_resolver>& mdns, const std::shared_ptr<mdns_candidates>& state,
-                                      Core& c, std::chrono::steady_clock::time_point now, const rtc::ice_candidate& cand)
+                                      Core& c, std::chrono::steady_clock::time_point now, const peerkit::ice_candidate& cand)
     {
         if (auto name = mdns_name(cand.candidate)) {
             if (auto r = c.check_ice_candidate(cand); !r) return r;
@@ -91,10 +91,10 @@ struct mdns_candidates {
     // weak handle, the peer connection may have been closed, moved or destroyed) adds the rewritten candidate,
     // or reports the failure; the last resolution to finish releases a held end of candidates.
     static void resolve_then_add(const std::shared_ptr<mdns_resolver>& mdns, std::shared_ptr<mdns_candidates> state,
-                                 rtc::ice_candidate cand, std::string name)
+                                 peerkit::ice_candidate cand, std::string name)
     {
         mdns->async_resolve(std::move(name), [state, cand = std::move(cand)](result<net::ip_address> a) mutable {
-            std::optional<rtc::ice_candidate> resolved;
+            std::optional<peerkit::ice_candidate> resolved;
             std::string why;
             if (!a) {
                 why = a.error().message();
@@ -131,7 +131,7 @@ struct mdns_candidates {
         std::string mid, session_ufrag, ufrag;
         bool in_media = false;
         std::uint16_t mline = 0;
-        std::vector<rtc::ice_candidate> found;
+        std::vector<peerkit::ice_candidate> found;
         std::vector<std::size_t> section_of;
         std::vector<std::string> ufrag_of_section;
         while (!sdp_text.empty()) {
