@@ -11,6 +11,10 @@ padding, payloads of 0 to 1,200 bytes) and SRTCP packets of two SSRCs. The test 
 libsrtp's output to the exact plaintext and protects the plaintext to libsrtp's exact bytes.
 
 libsrtp numbers SRTCP from index 1; the test burns index 0 of each SSRC first.
+
+With --fuzz-seeds DIR it writes the seeds of fuzz/srtp_unprotect.cpp instead: the same packets
+protected under that target's fixed keys (master key 01 02 03 ..., salt a0 a1 ...), each
+prefixed by its selector byte (bits 0-1 profile, bit 2 RTCP), and a few plain ones.
 """
 import struct
 import sys
@@ -114,5 +118,25 @@ def main():
     w("    };\n    return all;\n}\n\n}  // namespace peerkit::test::pylibsrtp\n")
 
 
+def fuzz_seeds(directory):
+    import os
+    os.makedirs(directory, exist_ok=True)
+    n = 0
+    for index, (name, libsrtp_profile, key_len, salt_len) in enumerate(PROFILES):
+        key = bytes(range(1, key_len + 1))
+        salt = bytes(0xA0 + i for i in range(salt_len))
+        session = Session(Policy(key=key + salt, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=libsrtp_profile))
+        for is_rtcp, plain in packets()[:6] + packets()[9:11]:
+            protected = session.protect_rtcp(plain) if is_rtcp else session.protect(plain)
+            selector = bytes([index | (4 if is_rtcp else 0)])
+            for payload in (protected, plain):
+                with open(os.path.join(directory, "seed%02d" % n), "wb") as f:
+                    f.write(selector + payload)
+                n += 1
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--fuzz-seeds":
+        fuzz_seeds(sys.argv[2])
+    else:
+        main()
