@@ -57,7 +57,6 @@ using namespace peerkit;
 namespace {
 
 using context = srtp::context<crypto::openssl_provider>;
-constexpr std::size_t payload_size = 1200 - 12;  // a 1,200-byte RTP packet
 constexpr std::size_t ring = 1024;               // packets protected ahead for unprotect
 
 context make(srtp::srtp_profile profile)

@@ -186,3 +186,43 @@ TEST_CASE("srtp: RFC 7714 17.3 SRTCP GCM with E = 0, and alterations", "[srtp][r
     REQUIRE_FALSE(r);
     CHECK(r.error() == errc::replayed);
 }
+
+TEST_CASE("srtp: prepared ciphers refuse bad keys, take AAD in parts", "[srtp]")
+{
+    crypto::openssl_provider crypto;
+    std::array<std::byte, 16> iv16{};
+    std::array<std::byte, 12> iv12{};
+    std::array<std::byte, 16> tag{};
+    std::vector<std::byte> data(40, std::byte{7});
+    constexpr std::size_t bad_sizes[] = {0, 15, 24, 33};  // 24: AES-192 is no SRTP profile's
+    for (const std::size_t size : bad_sizes) {
+        INFO("key of " << size << " bytes");
+        const std::vector<std::byte> key(size, std::byte{1});
+        auto ctr = crypto.prepare_aes_ctr(key);
+        auto gcm = crypto.prepare_aes_gcm(key);
+        CHECK_FALSE(ctr.valid());
+        CHECK_FALSE(gcm.valid());
+        CHECK_FALSE(ctr.apply(iv16, data));
+        const bytes_view none[] = {bytes_view{}};
+        CHECK_FALSE(gcm.seal(iv12, none, data, tag));
+    }
+    crypto::openssl_provider::aes_gcm_key empty;
+    CHECK_FALSE(empty.valid());
+
+    // RFC 7714 16.1.1 again, with the header given as AAD in three parts and in one.
+    auto gcm = crypto.prepare_aes_gcm(from_hex(key_128));
+    const auto header = from_hex("8040f17b8041f8d35501a0b2");
+    const auto iv = from_hex("51753c6580c2726f20718414");  // 8.1: 00 00 SSRC ROC SEQ XOR salt
+    std::copy(iv.begin(), iv.end(), iv12.begin());
+    auto payload = from_hex(std::string_view(rtp_plain).substr(24));
+    const bytes_view parts[] = {bytes_view(header).first(3), bytes_view{}, bytes_view(header).subspan(3)};
+    REQUIRE(gcm.seal(iv12, parts, payload, tag));
+    CHECK(to_hex(payload) + to_hex(tag) == std::string(srtp_128.substr(24)));
+    const bytes_view whole[] = {header};
+    REQUIRE(gcm.open(iv12, whole, payload, tag));
+    CHECK(to_hex(payload) == std::string(rtp_plain.substr(24)));
+    // A moved-from key is empty; the moved-to one works.
+    auto moved = std::move(gcm);
+    CHECK(moved.valid());
+    CHECK_FALSE(gcm.valid());  // NOLINT(bugprone-use-after-move): checking exactly that
+}

@@ -84,7 +84,9 @@ inline constexpr std::size_t rtcp_index_size = 4;                             //
 }
 
 // The length of an RTP header (fixed part, CSRCs, extension), or 0 when `packet` does not hold
-// a version 2 header that fits. Header extensions stay in the clear (RFC 3711 3.1).
+// a version 2 header that fits. Header extensions stay in the clear (RFC 3711 3.1). Not
+// rtp::packet_view::parse: it checks the padding count, the last payload byte, which SRTP
+// encrypts.
 [[nodiscard]] inline std::size_t rtp_header_size(bytes_view packet) noexcept
 {
     if (packet.size() < rtp_fixed_header_size) return 0;
