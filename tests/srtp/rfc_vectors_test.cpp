@@ -221,6 +221,14 @@ TEST_CASE("srtp: prepared ciphers refuse bad keys, take AAD in parts", "[srtp]")
     const bytes_view whole[] = {header};
     REQUIRE(gcm.open(iv12, whole, payload, tag));
     CHECK(to_hex(payload) == std::string(rtp_plain.substr(24)));
+    // 16.1.3/16.1.4: the whole packet as AAD, nothing encrypted: a tag only.
+    const auto packet = from_hex(rtp_plain);
+    const bytes_view packet_aad[] = {packet};
+    REQUIRE(gcm.seal(iv12, packet_aad, mutable_bytes{}, tag));
+    CHECK(to_hex(tag) == "22493f82d2bce397e9d79e3b19aa4216");
+    CHECK(gcm.open(iv12, packet_aad, mutable_bytes{}, tag));
+    tag[0] ^= std::byte{1};
+    CHECK_FALSE(gcm.open(iv12, packet_aad, mutable_bytes{}, tag));
     // A moved-from key is empty; the moved-to one works.
     auto moved = std::move(gcm);
     CHECK(moved.valid());
