@@ -308,6 +308,13 @@ TEST_CASE("srtp: protect checks the buffer and the header", "[srtp]")
                                srtp::master_key{key, salt});
     REQUIRE_FALSE(wrong);
     CHECK(wrong.error() == errc::bad_key);
+    CHECK(wrong.error().message().find("local master key/salt of 15/14 bytes") != std::string::npos);
+    // No SSRC table at all.
+    const auto good_key = master_key_bytes(16, 1);
+    auto empty = context::make(crypto::openssl_provider{}, srtp_profile::aes128_cm_sha1_80,
+                               srtp::master_key{good_key, salt}, srtp::master_key{good_key, salt}, srtp::config{0});
+    REQUIRE_FALSE(empty);
+    CHECK(empty.error() == errc::invalid_config);
 }
 
 TEST_CASE("srtp: hostile bytes are refused with fixed state and bounded work", "[srtp][hostile]")

@@ -105,17 +105,16 @@ class context {
 public:
     using replay_type = replay_window<ReplayBits>;
 
-    // `local` protects, `remote` unprotects.
+    // `local` protects, `remote` unprotects: master keys and salts (RFC 3711 8.2), from which
+    // the session keys are derived once.
     [[nodiscard]] static result<context> make(const Crypto& crypto, srtp_profile profile, master_key local,
                                               master_key remote, config cfg = {}) noexcept
     {
-        const auto params = parameters(profile);
-        if (!params) return make_error(errc::unknown_profile, "SRTP profile ", static_cast<unsigned>(profile));
-        if (cfg.max_ssrcs == 0) return make_error(errc::bad_key, "max_ssrcs must be at least 1");
-        context c(profile, *params, cfg);
-        if (auto e = c.tx_.init(crypto, profile, local, *params, "local"); !e) return e.error();
-        if (auto e = c.rx_.init(crypto, profile, remote, *params, "remote"); !e) return e.error();
-        return c;
+        auto local_keys = derive(crypto, profile, local, "local");
+        if (!local_keys) return local_keys.error();
+        auto remote_keys = derive(crypto, profile, remote, "remote");
+        if (!remote_keys) return remote_keys.error();
+        return make(crypto, profile, *local_keys, *remote_keys, cfg);
     }
 
     // From session keys, skipping the key derivation: for test vectors stated that way
@@ -125,7 +124,7 @@ public:
     {
         const auto params = parameters(profile);
         if (!params) return make_error(errc::unknown_profile, "SRTP profile ", static_cast<unsigned>(profile));
-        if (cfg.max_ssrcs == 0) return make_error(errc::bad_key, "max_ssrcs must be at least 1");
+        if (cfg.max_ssrcs == 0) return make_error(errc::invalid_config, "max_ssrcs must be at least 1");
         context c(profile, *params, cfg);
         if (auto e = c.tx_.init(crypto, local, *params); !e) return e.error();
         if (auto e = c.rx_.init(crypto, remote, *params); !e) return e.error();
@@ -167,23 +166,28 @@ public:
     // (payload encrypted, tag appended) replaces it. Returns the protected length.
     [[nodiscard]] result<std::size_t> protect_rtp(mutable_bytes buffer, std::size_t length) noexcept
     {
-        if (length > buffer.size()) return make_error(errc::buffer_too_small, "length ", length, " beyond buffer of ", buffer.size());
+        if (length > buffer.size())
+            return make_error(errc::buffer_too_small, "length ", length, " beyond buffer of ", buffer.size());
         const mutable_bytes packet = buffer.first(length);
         const std::size_t header = rtp_header_size(packet);
         if (header == 0) return make_error(errc::bad_header, "RTP header of ", length, " bytes is malformed");
         const std::size_t tag = params_.rtp_tag;
         if (buffer.size() - length < tag)
-            return make_error(errc::buffer_too_small, "SRTP needs ", length + tag, " bytes, buffer has ", buffer.size());
+            return make_error(errc::buffer_too_small, "SRTP needs ", length + tag, " bytes, buffer has ",
+                              buffer.size());
         const std::uint32_t ssrc = peerkit::detail::load_be32(packet.data() + 8);
         const std::uint16_t seq = peerkit::detail::load_be16(packet.data() + 2);
         sent_stream* s = find(sent_, ssrc);
         if (s == nullptr && sent_.size() == config_.max_ssrcs)
-            return make_error(errc::too_many_ssrcs, "cannot send SSRC ", hex{ssrc, 8}, ": ", config_.max_ssrcs, " in use");
+            return make_error(errc::too_many_ssrcs, "cannot send SSRC ", hex{ssrc, 8}, ": ", config_.max_ssrcs,
+                              " in use");
         // The sender estimates like the receiver (RFC 3711 3.3.1): in-order numbers that wrap
         // bump the ROC, an older number (a retransmission) keeps the ROC it was sent with.
-        const std::uint64_t roc = s != nullptr && s->rtp_started ? estimate_roc(s->roc, s->s_l, seq) : (s ? s->roc : 0);
+        const std::uint64_t roc =
+            s != nullptr && s->rtp_started ? estimate_roc(s->roc, s->s_l, seq) : (s != nullptr ? s->roc : 0);
         const std::uint64_t index = (roc << 16) | seq;
-        if (index > max_rtp_index) return make_error(errc::index_exhausted, "SSRC ", hex{ssrc, 8}, " ROC exhausted");
+        if (index > max_rtp_index)
+            return make_error(errc::index_exhausted, "SSRC ", hex{ssrc, 8}, " ROC exhausted");
         const auto roc32 = static_cast<std::uint32_t>(roc);
         const mutable_bytes payload = packet.subspan(header);
         if (params_.aead) {
@@ -222,7 +226,8 @@ public:
     // appended. Returns the protected length.
     [[nodiscard]] result<std::size_t> protect_rtcp(mutable_bytes buffer, std::size_t length) noexcept
     {
-        if (length > buffer.size()) return make_error(errc::buffer_too_small, "length ", length, " beyond buffer of ", buffer.size());
+        if (length > buffer.size())
+            return make_error(errc::buffer_too_small, "length ", length, " beyond buffer of ", buffer.size());
         if (length < rtcp_header_size || (std::to_integer<unsigned>(buffer[0]) >> 6) != 2)
             return make_error(errc::bad_header, "RTCP packet of ", length, " bytes has no version 2 header");
         const std::size_t total = length + rtcp_overhead();
@@ -231,9 +236,11 @@ public:
         const std::uint32_t ssrc = peerkit::detail::load_be32(buffer.data() + 4);
         sent_stream* s = find(sent_, ssrc);
         if (s == nullptr && sent_.size() == config_.max_ssrcs)
-            return make_error(errc::too_many_ssrcs, "cannot send SSRC ", hex{ssrc, 8}, ": ", config_.max_ssrcs, " in use");
+            return make_error(errc::too_many_ssrcs, "cannot send SSRC ", hex{ssrc, 8}, ": ", config_.max_ssrcs,
+                              " in use");
         const std::uint32_t index = s != nullptr ? s->rtcp_next : 0;
-        if (index > max_rtcp_index) return make_error(errc::index_exhausted, "SSRC ", hex{ssrc, 8}, " SRTCP index exhausted");
+        if (index > max_rtcp_index)
+            return make_error(errc::index_exhausted, "SSRC ", hex{ssrc, 8}, " SRTCP index exhausted");
         std::array<std::byte, 4> e_index{};
         peerkit::detail::store_be32(e_index.data(), 0x80000000u | index);
         const mutable_bytes body = buffer.subspan(rtcp_header_size, length - rtcp_header_size);
@@ -251,7 +258,8 @@ public:
             std::copy(e_index.begin(), e_index.end(), buffer.begin() + static_cast<std::ptrdiff_t>(length));
             const bytes_view parts[] = {buffer.first(length + rtcp_index_size)};
             const auto mac = tx_.rtcp_auth.sign(parts);
-            std::copy_n(mac.begin(), params_.rtcp_tag, buffer.begin() + static_cast<std::ptrdiff_t>(length + rtcp_index_size));
+            std::copy_n(mac.begin(), params_.rtcp_tag,
+                        buffer.begin() + static_cast<std::ptrdiff_t>(length + rtcp_index_size));
         }
         stats_.crypto_bytes += length;
         if (s == nullptr) s = &add(sent_, ssrc);
@@ -280,18 +288,6 @@ private:
         std::array<std::byte, max_salt_size> rtp_salt{};
         std::array<std::byte, max_salt_size> rtcp_salt{};
 
-        result<void> init(const Crypto& crypto, srtp_profile profile, master_key master,
-                          const profile_parameters& params, const char* which) noexcept
-        {
-            if (master.key.size() != params.master_key || master.salt.size() != params.master_salt)
-                return make_error(errc::bad_key, which, " master key/salt of ", master.key.size(), "/",
-                                  master.salt.size(), " bytes, ", dtls::to_string(profile), " needs ",
-                                  params.master_key, "/", params.master_salt);
-            auto keys = derive_session_keys(crypto, profile, master.key, master.salt);
-            if (!keys) return make_error(errc::crypto_failure, "SRTP key derivation failed");
-            return init(crypto, *keys, params);
-        }
-
         result<void> init(const Crypto& crypto, const session_keys& keys, const profile_parameters& params) noexcept
         {
             if (keys.key_size != params.master_key || keys.salt_size != params.master_salt)
@@ -304,11 +300,13 @@ private:
             if (params.aead) {
                 rtp_gcm = crypto.prepare_aes_gcm(rtp_key);
                 rtcp_gcm = crypto.prepare_aes_gcm(rtcp_key);
-                if (!rtp_gcm.valid() || !rtcp_gcm.valid()) return make_error(errc::crypto_failure, "AES-GCM key setup failed");
+                if (!rtp_gcm.valid() || !rtcp_gcm.valid())
+                    return make_error(errc::crypto_failure, "AES-GCM key setup failed");
             } else {
                 rtp_ctr = crypto.prepare_aes_ctr(rtp_key);
                 rtcp_ctr = crypto.prepare_aes_ctr(rtcp_key);
-                if (!rtp_ctr.valid() || !rtcp_ctr.valid()) return make_error(errc::crypto_failure, "AES-CM key setup failed");
+                if (!rtp_ctr.valid() || !rtcp_ctr.valid())
+                    return make_error(errc::crypto_failure, "AES-CM key setup failed");
                 rtp_auth = crypto.prepare_hmac_sha1(keys.rtp_auth);
                 rtcp_auth = crypto.prepare_hmac_sha1(keys.rtcp_auth);
             }
@@ -338,6 +336,20 @@ private:
         // Reserved once: emplace_back below never reallocates (the tables never pass the limit).
         sent_.reserve(cfg.max_ssrcs);
         received_.reserve(cfg.max_ssrcs);
+    }
+
+    static result<session_keys> derive(const Crypto& crypto, srtp_profile profile, master_key master,
+                                       const char* which) noexcept
+    {
+        const auto params = parameters(profile);
+        if (!params) return make_error(errc::unknown_profile, "SRTP profile ", static_cast<unsigned>(profile));
+        if (master.key.size() != params->master_key || master.salt.size() != params->master_salt)
+            return make_error(errc::bad_key, which, " master key/salt of ", master.key.size(), "/", master.salt.size(),
+                              " bytes, ", dtls::to_string(profile), " needs ", params->master_key, "/",
+                              params->master_salt);
+        auto keys = derive_session_keys(crypto, profile, master.key, master.salt);
+        if (!keys) return make_error(errc::crypto_failure, "SRTP key derivation failed");
+        return *keys;
     }
 
     template <class Stream>
@@ -417,9 +429,11 @@ private:
             return make_error(errc::too_many_ssrcs, "SSRC ", hex{ssrc, 8}, " is new and ", config_.max_ssrcs,
                               " are in use");
         // RFC 3711 3.3.1: a new stream starts at ROC 0 with s_l its first sequence number.
-        const std::uint64_t roc = s != nullptr && s->rtp_started ? estimate_roc(s->roc, s->s_l, seq) : (s ? s->roc : 0);
+        const std::uint64_t roc =
+            s != nullptr && s->rtp_started ? estimate_roc(s->roc, s->s_l, seq) : (s != nullptr ? s->roc : 0);
         const std::uint64_t index = (roc << 16) | seq;
-        if (index > max_rtp_index) return make_error(errc::index_exhausted, "SSRC ", hex{ssrc, 8}, " ROC exhausted");
+        if (index > max_rtp_index)
+            return make_error(errc::index_exhausted, "SSRC ", hex{ssrc, 8}, " ROC exhausted");
         if (s != nullptr) {
             if (const auto verdict = s->rtp_replay.check(index); verdict != replay_verdict::fresh)
                 return replay_error(verdict, "SRTP", ssrc, index);
@@ -431,11 +445,13 @@ private:
             const auto iv = rtp_gcm_iv(rx_.rtp_salt, ssrc, roc32, seq);
             const bytes_view aad[] = {rtp.first(header)};
             if (!rx_.rtp_gcm.open(iv, aad, payload, packet.subspan(rtp.size()).template first<16>()))
-                return make_error(errc::auth_failed, "SRTP SSRC ", hex{ssrc, 8}, " index ", index, ": GCM tag mismatch");
+                return make_error(errc::auth_failed, "SRTP SSRC ", hex{ssrc, 8}, " index ", index,
+                                  ": GCM tag mismatch");
         } else {
             const auto mac = rtp_mac(rx_, rtp, roc32);
             if (!crypto::constant_time_equal(bytes_view(mac).first(tag), packet.subspan(rtp.size())))
-                return make_error(errc::auth_failed, "SRTP SSRC ", hex{ssrc, 8}, " index ", index, ": HMAC tag mismatch");
+                return make_error(errc::auth_failed, "SRTP SSRC ", hex{ssrc, 8}, " index ", index,
+                                  ": HMAC tag mismatch");
             const auto iv = cm_iv(rx_.rtp_salt, ssrc, index);
             if (!rx_.rtp_ctr.apply(iv, payload)) return make_error(errc::crypto_failure, "AES-CM failed");
         }
@@ -485,13 +501,16 @@ private:
             const bytes_view aad_clear[] = {packet.first(length), index_word};
             const bool ok = encrypted ? rx_.rtcp_gcm.open(iv, aad_encrypted, body, tag)
                                       : rx_.rtcp_gcm.open(iv, aad_clear, mutable_bytes{}, tag);
-            if (!ok) return make_error(errc::auth_failed, "SRTCP SSRC ", hex{ssrc, 8}, " index ", index, ": GCM tag mismatch");
+            if (!ok)
+                return make_error(errc::auth_failed, "SRTCP SSRC ", hex{ssrc, 8}, " index ", index,
+                                  ": GCM tag mismatch");
         } else {
             const bytes_view parts[] = {packet.first(length + rtcp_index_size)};
             const auto mac = rx_.rtcp_auth.sign(parts);
             if (!crypto::constant_time_equal(bytes_view(mac).first(params_.rtcp_tag),
                                              packet.subspan(length + rtcp_index_size)))
-                return make_error(errc::auth_failed, "SRTCP SSRC ", hex{ssrc, 8}, " index ", index, ": HMAC tag mismatch");
+                return make_error(errc::auth_failed, "SRTCP SSRC ", hex{ssrc, 8}, " index ", index,
+                                  ": HMAC tag mismatch");
             if (encrypted) {
                 const auto iv = cm_iv(rx_.rtcp_salt, ssrc, index);
                 if (!rx_.rtcp_ctr.apply(iv, body)) return make_error(errc::crypto_failure, "AES-CM failed");
@@ -508,8 +527,8 @@ private:
     {
         if (verdict == replay_verdict::replayed)
             return make_error(errc::replayed, what, " SSRC ", hex{ssrc, 8}, " index ", index, " already received");
-        return make_error(errc::too_old, what, " SSRC ", hex{ssrc, 8}, " index ", index, " is behind the replay window of ",
-                          ReplayBits);
+        return make_error(errc::too_old, what, " SSRC ", hex{ssrc, 8}, " index ", index,
+                          " is behind the replay window of ", ReplayBits);
     }
 
     srtp_profile profile_;

@@ -22,6 +22,7 @@ enum class errc {
     unknown_profile,     // a protection profile this implementation does not know
     bad_key,             // a master key or salt of the wrong length, or the cipher refused it
     crypto_failure,      // the crypto provider failed (not the packet's fault)
+    invalid_config,      // a configuration value out of range (max_ssrcs 0)
 };
 
 }  // namespace peerkit::srtp
@@ -47,6 +48,7 @@ struct peerkit::error_traits<peerkit::srtp::errc> {
         case errc::unknown_profile: return "unknown SRTP protection profile";
         case errc::bad_key: return "SRTP master key or salt is invalid";
         case errc::crypto_failure: return "SRTP crypto provider failed";
+        case errc::invalid_config: return "SRTP configuration is invalid";
         }
         return "unknown peerkit.srtp error";
     }

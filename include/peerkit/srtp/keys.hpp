@@ -100,14 +100,20 @@ template <crypto::provider Crypto>
     session_keys k;
     k.key_size = params->master_key;
     k.salt_size = params->master_salt;
-    const bool ok =
-        derive_session_value(cipher, master_salt, key_label::rtp_encryption, mutable_bytes(k.rtp_key).first(k.key_size)) &&
-        derive_session_value(cipher, master_salt, key_label::rtp_authentication, k.rtp_auth) &&
-        derive_session_value(cipher, master_salt, key_label::rtp_salt, mutable_bytes(k.rtp_salt).first(k.salt_size)) &&
-        derive_session_value(cipher, master_salt, key_label::rtcp_encryption, mutable_bytes(k.rtcp_key).first(k.key_size)) &&
-        derive_session_value(cipher, master_salt, key_label::rtcp_authentication, k.rtcp_auth) &&
-        derive_session_value(cipher, master_salt, key_label::rtcp_salt, mutable_bytes(k.rtcp_salt).first(k.salt_size));
-    if (!ok) return std::nullopt;
+    struct value {
+        key_label label;
+        mutable_bytes out;
+    };
+    const value values[] = {
+        {key_label::rtp_encryption, mutable_bytes(k.rtp_key).first(k.key_size)},
+        {key_label::rtp_authentication, k.rtp_auth},
+        {key_label::rtp_salt, mutable_bytes(k.rtp_salt).first(k.salt_size)},
+        {key_label::rtcp_encryption, mutable_bytes(k.rtcp_key).first(k.key_size)},
+        {key_label::rtcp_authentication, k.rtcp_auth},
+        {key_label::rtcp_salt, mutable_bytes(k.rtcp_salt).first(k.salt_size)},
+    };
+    for (const value& v : values)
+        if (!derive_session_value(cipher, master_salt, v.label, v.out)) return std::nullopt;
     return k;
 }
 
