@@ -63,6 +63,8 @@ TABLE = [
     ("dtls/srtp.hpp", "codecs"),
     ("rtp.hpp", "codecs"),
     ("rtp/*", "codecs"),             # RTP/RTCP views and builders (docs/rtp.md)
+    ("srtp.hpp", "codecs"),
+    ("srtp/*", "codecs"),            # SRTP/SRTCP over the crypto concept (docs/srtp.md)
     # machines
     ("sctp.hpp", "machines"),
     ("sctp/*", "machines"),          # the association and its rx/ tx/ detail/ parts

@@ -73,6 +73,35 @@ private:
 };
 static_assert(random_source<any_random_source>);
 
+// AES in counter mode (NIST SP 800-38A 6.5) under a key set once (AES-128 or AES-256 by the
+// key's length). apply() XORs into `data`, in place, the keystream that starts at the 16-byte
+// counter block `iv`; the block counter runs over all 128 bits, big-endian. SRTP uses it for
+// AES-CM (RFC 3711 4.1.1) and for its key derivation (4.3.3). Per call only the IV changes: no
+// key schedule, no allocation. It is move-only (it may own a library context); valid() is
+// false for an empty object or a key that could not be set, and apply() then returns false.
+template <class C>
+concept prepared_aes_ctr =
+    std::movable<C> && std::default_initializable<C> &&
+    requires(C& c, const C& cc, std::span<const std::byte, 16> iv, mutable_bytes data) {
+        { cc.valid() } noexcept -> std::same_as<bool>;
+        { c.apply(iv, data) } noexcept -> std::same_as<bool>;
+    };
+
+// AES-GCM (NIST SP 800-38D) under a key set once, with a 12-byte IV and a 16-byte tag, as
+// RFC 7714 uses it. seal() encrypts `data` in place and writes the tag; open() decrypts `data`
+// in place and returns false when the tag does not verify (the data then holds garbage: GCM
+// decrypts before it can check). The additional authenticated data comes in parts (SRTCP's is
+// the header and, apart from it, the index word). Per call only the IV changes.
+template <class C>
+concept prepared_aes_gcm =
+    std::movable<C> && std::default_initializable<C> &&
+    requires(C& c, const C& cc, std::span<const std::byte, 12> iv, std::span<const bytes_view> aad, mutable_bytes data,
+             std::span<std::byte, 16> tag_out, std::span<const std::byte, 16> tag) {
+        { cc.valid() } noexcept -> std::same_as<bool>;
+        { c.seal(iv, aad, data, tag_out) } noexcept -> std::same_as<bool>;
+        { c.open(iv, aad, data, tag) } noexcept -> std::same_as<bool>;
+    };
+
 // The whole set. Hash functions take the input in parts, so that MD5(username ":" realm ":"
 // password) needs no concatenation buffer.
 template <class P>
@@ -86,6 +115,13 @@ concept provider = random_source<P> && requires(const P& p, bytes_view key, std:
     { p.md5(parts) } noexcept -> std::same_as<md5_digest>;
     { p.sha1(parts) } noexcept -> std::same_as<sha1_digest>;
     { p.sha256(parts) } noexcept -> std::same_as<sha256_digest>;
+    // SRTP (srtp/): ciphers keyed from a 16- or 32-byte key.
+    typename P::aes_ctr_key;
+    typename P::aes_gcm_key;
+    requires prepared_aes_ctr<typename P::aes_ctr_key>;
+    requires prepared_aes_gcm<typename P::aes_gcm_key>;
+    { p.prepare_aes_ctr(key) } noexcept -> std::same_as<typename P::aes_ctr_key>;
+    { p.prepare_aes_gcm(key) } noexcept -> std::same_as<typename P::aes_gcm_key>;
 };
 
 // Compares MACs in time independent of where they differ (RFC 8489 9.1.4 leaves the method to

@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstring>
 #include <span>
+#include <utility>
 
 #if OPENSSL_VERSION_MAJOR < 3
 #error "peerkit::openssl needs OpenSSL 3"
@@ -39,6 +40,7 @@ inline const unsigned char* uchars(const std::byte* p) noexcept
 {
     return reinterpret_cast<const unsigned char*>(p);
 }
+inline unsigned char* uchars(std::byte* p) noexcept { return reinterpret_cast<unsigned char*>(p); }
 
 // One-shot digest over parts through EVP (not on a per-packet path: long-term keys, SHA-1 of
 // over-long HMAC keys).
@@ -241,12 +243,137 @@ using hmac_sha256_key = prepared_hmac_key<32>;
 
 #endif
 
+// An EVP_CIPHER_CTX keyed once. The cipher is fetched and the key schedule computed here,
+// once; per packet EVP_CipherInit_ex gets a NULL cipher and a NULL key and only the IV. Passing
+// the cipher again per packet makes OpenSSL 3 re-fetch it and redo the key schedule, many
+// times the cost of encrypting a packet (libsrtp#203, openssl#20625).
+class keyed_cipher_ctx {
+public:
+    keyed_cipher_ctx() noexcept = default;
+    // `cipher_name`: "AES-128-CTR" and friends; a key of another length than the cipher's
+    // leaves the context invalid.
+    keyed_cipher_ctx(const char* cipher_name, bytes_view key) noexcept
+    {
+        EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, cipher_name, nullptr);
+        if (cipher == nullptr) return;
+        ctx_ = EVP_CIPHER_CTX_new();
+        if (ctx_ != nullptr &&
+            (static_cast<std::size_t>(EVP_CIPHER_get_key_length(cipher)) != key.size() ||
+             EVP_CipherInit_ex(ctx_, cipher, nullptr, uchars(key.data()), nullptr, 1) != 1)) {
+            EVP_CIPHER_CTX_free(ctx_);
+            ctx_ = nullptr;
+        }
+        EVP_CIPHER_free(cipher);  // the context holds its own reference
+    }
+    keyed_cipher_ctx(keyed_cipher_ctx&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
+    keyed_cipher_ctx& operator=(keyed_cipher_ctx&& other) noexcept
+    {
+        if (this != &other) {
+            EVP_CIPHER_CTX_free(ctx_);
+            ctx_ = std::exchange(other.ctx_, nullptr);
+        }
+        return *this;
+    }
+    keyed_cipher_ctx(const keyed_cipher_ctx&) = delete;
+    keyed_cipher_ctx& operator=(const keyed_cipher_ctx&) = delete;
+    ~keyed_cipher_ctx() { EVP_CIPHER_CTX_free(ctx_); }
+
+    [[nodiscard]] bool valid() const noexcept { return ctx_ != nullptr; }
+    [[nodiscard]] EVP_CIPHER_CTX* get() const noexcept { return ctx_; }
+
+private:
+    EVP_CIPHER_CTX* ctx_ = nullptr;
+};
+
+class aes_ctr_key {
+public:
+    aes_ctr_key() noexcept = default;
+    explicit aes_ctr_key(bytes_view key) noexcept
+        : ctx_(key.size() == 32 ? "AES-256-CTR" : "AES-128-CTR", key)
+    {
+    }
+    [[nodiscard]] bool valid() const noexcept { return ctx_.valid(); }
+    [[nodiscard]] bool apply(std::span<const std::byte, 16> iv, mutable_bytes data) noexcept
+    {
+        if (!ctx_.valid() || data.size() > INT_MAX) return false;
+        int n = 0;
+        return EVP_CipherInit_ex(ctx_.get(), nullptr, nullptr, nullptr, uchars(iv.data()), 1) == 1 &&
+               EVP_CipherUpdate(ctx_.get(), uchars(data.data()), &n, uchars(data.data()),
+                                static_cast<int>(data.size())) == 1 &&
+               static_cast<std::size_t>(n) == data.size();
+    }
+
+private:
+    keyed_cipher_ctx ctx_;
+};
+
+class aes_gcm_key {
+public:
+    aes_gcm_key() noexcept = default;
+    // The default IV length of OpenSSL's GCM is the 12 bytes RFC 7714 uses.
+    explicit aes_gcm_key(bytes_view key) noexcept
+        : ctx_(key.size() == 32 ? "AES-256-GCM" : "AES-128-GCM", key)
+    {
+    }
+    [[nodiscard]] bool valid() const noexcept { return ctx_.valid(); }
+
+    [[nodiscard]] bool seal(std::span<const std::byte, 12> iv, std::span<const bytes_view> aad, mutable_bytes data,
+                            std::span<std::byte, 16> tag_out) noexcept
+    {
+        if (!run(1, iv, aad, data)) return false;
+        int n = 0;
+        unsigned char final_block[16];
+        return EVP_CipherFinal_ex(ctx_.get(), final_block, &n) == 1 &&
+               EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_GET_TAG, 16, tag_out.data()) == 1;
+    }
+    [[nodiscard]] bool open(std::span<const std::byte, 12> iv, std::span<const bytes_view> aad, mutable_bytes data,
+                            std::span<const std::byte, 16> tag) noexcept
+    {
+        if (!run(0, iv, aad, data)) return false;
+        unsigned char expected[16];
+        std::memcpy(expected, tag.data(), 16);
+        int n = 0;
+        unsigned char final_block[16];
+        return EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_AEAD_SET_TAG, 16, expected) == 1 &&
+               EVP_CipherFinal_ex(ctx_.get(), final_block, &n) == 1;
+    }
+
+private:
+    // One context serves both directions: GCM uses the forward cipher only, so the key
+    // schedule holds for either; `encrypt` only switches what Final does with the tag.
+    bool run(int encrypt, std::span<const std::byte, 12> iv, std::span<const bytes_view> aad,
+             mutable_bytes data) noexcept
+    {
+        if (!ctx_.valid() || data.size() > INT_MAX) return false;
+        EVP_CIPHER_CTX* c = ctx_.get();
+        if (EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, uchars(iv.data()), encrypt) != 1) return false;
+        int n = 0;
+        for (const bytes_view part : aad) {
+            if (part.empty()) continue;
+            if (part.size() > INT_MAX ||
+                EVP_CipherUpdate(c, nullptr, &n, uchars(part.data()), static_cast<int>(part.size())) != 1)
+                return false;
+        }
+        if (data.empty()) return true;
+        return EVP_CipherUpdate(c, uchars(data.data()), &n, uchars(data.data()), static_cast<int>(data.size())) == 1 &&
+               static_cast<std::size_t>(n) == data.size();
+    }
+
+    keyed_cipher_ctx ctx_;
+};
+
 }  // namespace openssl_detail
 
 // Stateless; construct one anywhere (`crypto::openssl_provider crypto;`).
 struct openssl_provider {
     using hmac_sha1_key = openssl_detail::hmac_sha1_key;
     using hmac_sha256_key = openssl_detail::hmac_sha256_key;
+    using aes_ctr_key = openssl_detail::aes_ctr_key;
+    using aes_gcm_key = openssl_detail::aes_gcm_key;
+
+    // 16 bytes: AES-128, 32 bytes: AES-256; another length gives an invalid key.
+    [[nodiscard]] aes_ctr_key prepare_aes_ctr(bytes_view key) const noexcept { return aes_ctr_key{key}; }
+    [[nodiscard]] aes_gcm_key prepare_aes_gcm(bytes_view key) const noexcept { return aes_gcm_key{key}; }
 
     [[nodiscard]] hmac_sha1_key prepare_hmac_sha1(bytes_view key) const noexcept { return hmac_sha1_key{key}; }
     [[nodiscard]] hmac_sha256_key prepare_hmac_sha256(bytes_view key) const noexcept

@@ -74,6 +74,8 @@ template <crypto::provider Crypto, crypto::random_source Random>
 struct crypto_with_random {
     using hmac_sha1_key = typename Crypto::hmac_sha1_key;
     using hmac_sha256_key = typename Crypto::hmac_sha256_key;
+    using aes_ctr_key = typename Crypto::aes_ctr_key;
+    using aes_gcm_key = typename Crypto::aes_gcm_key;
 
     Crypto crypto{};
     const Random* random = nullptr;  // owned by the peer connection core, which does not move
@@ -89,6 +91,8 @@ struct crypto_with_random {
     {
         return crypto.sha256(parts);
     }
+    [[nodiscard]] aes_ctr_key prepare_aes_ctr(bytes_view key) const noexcept { return crypto.prepare_aes_ctr(key); }
+    [[nodiscard]] aes_gcm_key prepare_aes_gcm(bytes_view key) const noexcept { return crypto.prepare_aes_gcm(key); }
     [[nodiscard]] bool random_bytes(mutable_bytes out) const noexcept { return random->random_bytes(out); }
 };
 
