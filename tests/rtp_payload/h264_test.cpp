@@ -205,6 +205,10 @@ TEST_CASE("h264: malformed payloads name what is wrong", "[rtp_payload][h264]")
         {{"7c85aa", "18000165"}, errc::bad_fragment, "STAP-A arrives inside"},
         {{"7c85aa", "7c05bb"}, errc::bad_fragment, "without its E bit"},
         {{"6588", "7c05bb"}, errc::bad_fragment, "never started"},
+        {{"650000010a"}, errc::bad_nal_unit, "start code pattern at byte 1"},
+        {{"65aa00"}, errc::bad_nal_unit, "trailing zero at byte 2"},
+        {{"18000265000002650a"}, errc::bad_nal_unit, "trailing zero"},
+        {{"7c85aa00", "7c450002"}, errc::bad_nal_unit, "start code pattern at byte 2"},  // across fragments
     };
     for (const auto& s : samples) {
         INFO(s.hex.front() << " ... " << s.names);

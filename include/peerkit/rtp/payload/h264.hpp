@@ -177,6 +177,23 @@ private:
     bool failed_ = false;
 };
 
+// ITU-T H.264 7.4.1: inside a NAL unit, 00 00 00, 00 00 01 and 00 00 02 never occur at a byte
+// position, and the last byte is not 00. Returns the offset of the first such byte pattern
+// (or of the trailing zero), or the size when the unit is clean: a unit that breaks the rule
+// would split differently in the Annex B output, so the depacketizer refuses it.
+[[nodiscard]] inline std::size_t find_start_code_emulation(bytes_view nal) noexcept
+{
+    const std::size_t n = nal.size();
+    std::size_t zeros = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto b = std::to_integer<unsigned>(nal[i]);
+        if (zeros >= 2 && b <= 2) return i - 2;
+        zeros = b == 0 ? zeros + 1 : 0;
+    }
+    if (n != 0 && nal[n - 1] == std::byte{0}) return n - 1;
+    return n;
+}
+
 }  // namespace detail
 
 // Parses an SPS NAL unit (its 1-byte header included) far enough for the picture size.
@@ -538,10 +555,21 @@ private:
                           ") belongs to the interleaved mode; packetization-mode 1 does not use it");
     }
 
+    [[nodiscard]] result<void> check_unit(bytes_view nal, std::uint8_t type) noexcept
+    {
+        assembly_.count_work(nal.size());
+        const std::size_t at = detail::find_start_code_emulation(nal);
+        if (at == nal.size()) return {};
+        return make_error(errc::bad_nal_unit, "H.264 NAL unit of type ", type, " (", nal.size(), " bytes) holds ",
+                          at + 1 == nal.size() ? "a trailing zero" : "a start code pattern", " at byte ", at,
+                          " (ITU-T H.264 7.4.1)");
+    }
+
     // Appends one whole NAL unit behind a start code and notes its type.
     [[nodiscard]] result<void> add_unit(bytes_view nal) noexcept
     {
         const auto type = h264_nal::type_of(std::to_integer<std::uint8_t>(nal[0]));
+        if (auto clean = check_unit(nal, type); !clean) return clean;
         const std::size_t at = assembly_.held_bytes() + sizeof start_code;
         if (!append(bytes_view{reinterpret_cast<const std::byte*>(start_code), sizeof start_code}) || !append(nal))
             return too_large(nal.size());
@@ -581,8 +609,8 @@ private:
         return unsupported(type);
     }
 
-    // RFC 6184 5.7.1: after the STAP-A header, 16-bit size + NAL unit, repeated. Checked whole
-    // before anything is appended.
+    // RFC 6184 5.7.1: after the STAP-A header, 16-bit size + NAL unit, repeated. The sizes and
+    // types are checked whole before anything is appended.
     [[nodiscard]] result<void> add_stap_a(bytes_view payload) noexcept
     {
         if (in_fragment_) return make_error(errc::bad_fragment, "H.264 STAP-A arrives inside an FU-A");
@@ -643,7 +671,9 @@ private:
         if (!append(body)) return too_large(body.size());
         if (last) {
             in_fragment_ = false;
-            note(type, fragment_at_, assembly_.held_bytes() - fragment_at_);
+            const bytes_view nal = assembly_.held().subspan(fragment_at_);
+            if (auto clean = check_unit(nal, type); !clean) return clean;
+            note(type, fragment_at_, nal.size());
         }
         return {};
     }
