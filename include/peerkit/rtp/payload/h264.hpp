@@ -68,19 +68,19 @@ public:
     }
 
 private:
-    // Offset of the first 00 00 01 at or after `from`, or the size.
+    // Offset of the first 00 00 01 at or after `from`, or the size. memchr finds the 01 bytes
+    // (rare in coded media), then the two bytes before are checked.
     [[nodiscard]] std::size_t find_code(std::size_t from) const noexcept
     {
         const std::size_t n = data_.size();
-        std::size_t zeros = 0;
-        for (std::size_t i = from; i < n; ++i) {
-            const auto b = data_[i];
-            if (b == std::byte{0}) {
-                ++zeros;
-            } else {
-                if (b == std::byte{1} && zeros >= 2) return i - 2;
-                zeros = 0;
-            }
+        const std::byte* base = data_.data();
+        std::size_t i = from + 2;
+        while (i < n) {
+            const void* hit = std::memchr(base + i, 1, n - i);
+            if (hit == nullptr) return n;
+            const auto k = static_cast<std::size_t>(static_cast<const std::byte*>(hit) - base);
+            if (base[k - 1] == std::byte{0} && base[k - 2] == std::byte{0}) return k - 2;
+            i = k + 1;
         }
         return n;
     }
@@ -184,13 +184,19 @@ private:
 [[nodiscard]] inline std::size_t find_start_code_emulation(bytes_view nal) noexcept
 {
     const std::size_t n = nal.size();
-    std::size_t zeros = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto b = std::to_integer<unsigned>(nal[i]);
-        if (zeros >= 2 && b <= 2) return i - 2;
-        zeros = b == 0 ? zeros + 1 : 0;
+    const std::byte* base = nal.data();
+    std::size_t i = 0;
+    while (i < n) {  // memchr to each zero byte, then look at the two after it
+        const void* hit = std::memchr(base + i, 0, n - i);
+        if (hit == nullptr) break;
+        const auto k = static_cast<std::size_t>(static_cast<const std::byte*>(hit) - base);
+        if (k + 1 == n) return k;  // the last byte is zero
+        if (base[k + 1] == std::byte{0}) {
+            if (k + 2 == n) return k + 1;
+            if (std::to_integer<unsigned>(base[k + 2]) <= 2) return k;
+        }
+        i = k + 1;
     }
-    if (n != 0 && nal[n - 1] == std::byte{0}) return n - 1;
     return n;
 }
 
