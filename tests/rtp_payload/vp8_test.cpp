@@ -152,6 +152,12 @@ TEST_CASE("vp8: key frame detection and size", "[rtp_payload][vp8]")
     REQUIRE(payload_test::feed(unpack, payload_test::packetize(pack, delta, 64).payloads, seq, 3000, &info));
     CHECK(!info.key);
     CHECK(info.width == 0);
+    // The 10-byte key frame header spread over four payloads (3 media bytes each) is still read.
+    vp8_packetizer tiny{{.max_payload_size = 4}};
+    REQUIRE(payload_test::feed(unpack, payload_test::packetize(tiny, key, 4).payloads, seq, 6000, &info));
+    CHECK(info.key);
+    CHECK(info.width == 160);
+    CHECK(info.packets == 167);
     // P clear but no start code: not a key frame a decoder would take
     auto bad = key;
     bad[4] = std::byte{0x02};
