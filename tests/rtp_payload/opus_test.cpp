@@ -1,5 +1,6 @@
 // Opus (RFC 7587): one packet per payload, the TOC byte's duration (RFC 6716 3.1-3.2) and the
 // packet rules a header can tell (RFC 6716 3.4), the size check, losses counted not dropped.
+#include "opus_vectors.hpp"
 #include "payload_test_util.hpp"
 
 #include <array>
@@ -119,4 +120,28 @@ TEST_CASE("opus: losses are counted, every packet still decodes", "[rtp_payload]
     CHECK(unpack.push({bad, seq++, ts, false}).error() == errc::bad_opus_packet);
     CHECK(unpack.stats().dropped_malformed == 1);
     CHECK(unpack.stats().dropped_too_large == 1);
+}
+
+TEST_CASE("opus: libopus packets of every duration read right", "[rtp_payload][opus]")
+{
+    std::array<std::byte, 1500> buffer{};
+    opus_depacketizer unpack{};
+    std::uint16_t seq = 0;
+    std::uint32_t ts = 0;
+    for (const auto& v : opus_vectors::packets) {
+        INFO(v.name);
+        const auto packet = from_hex(v.hex);
+        const auto toc = parse_opus_toc(packet);
+        REQUIRE(toc);
+        CHECK(toc->samples == v.samples);
+        const auto out = opus_packetize(packet, buffer);
+        REQUIRE(out);
+        const auto f = unpack.push({out->bytes, seq++, ts, out->marker});
+        REQUIRE(f);
+        REQUIRE(*f);
+        CHECK((*f)->timestamp == ts);
+        ts += unpack.last_toc().samples;  // how a sender advances its timestamps
+    }
+    CHECK(ts == 2 * (120 + 240 + 480 + 960 + 1920 + 2880 + 5760));
+    CHECK(unpack.lost_packets() == 0);
 }
