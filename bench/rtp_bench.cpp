@@ -1,8 +1,10 @@
 // RTP/RTCP codec micro-benchmarks (docs/performance.md, "## RTP/RTCP"). Budget from issue 16:
 // RTP view parse with three one-byte extensions <= 15 ns (pion/rtp: 19.1 ns), no heap
-// allocation on any codec path. Allocations are counted through a replaced global operator new
+// allocation on any codec path. Payload formats: VP8 and H.264 packetize and depacketize of a
+// 30 KB frame into 1,200-byte payloads (per frame; divide by the 26 payloads for per packet). Allocations are counted through a replaced global operator new
 // and reported as "allocs/iter" (must be 0).
 #include <peerkit/rtp.hpp>
+#include <peerkit/rtp/payload.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <span>
 #include <vector>
 
 namespace {
@@ -162,6 +165,114 @@ void BM_nack_build_40_lost(benchmark::State& state)
     }
 }
 BENCHMARK(BM_nack_build_40_lost);
+
+// A 30 KB frame's media bytes without start-code patterns (as an encoder's output is).
+std::vector<std::byte> media_bytes(std::size_t size)
+{
+    std::vector<std::byte> out(size);
+    std::uint32_t x = 12345;
+    for (auto& b : out) {
+        x = x * 1664525u + 1013904223u;
+        b = static_cast<std::byte>(4 + (x >> 24) % 250);
+    }
+    return out;
+}
+
+constexpr std::size_t frame_size = 30 * 1024;
+constexpr std::size_t payload_size = 1200;
+
+std::vector<std::byte> h264_access_unit()
+{
+    const auto body = media_bytes(frame_size);
+    std::vector<std::byte> au;
+    const auto add = [&au](std::uint8_t header, std::span<const std::byte> rest) {
+        for (const int b : {0, 0, 0, 1}) au.push_back(static_cast<std::byte>(b));
+        au.push_back(static_cast<std::byte>(header));
+        au.insert(au.end(), rest.begin(), rest.end());
+    };
+    add(0x67, std::span(body).first(20));  // SPS-sized
+    add(0x68, std::span(body).first(4));   // PPS-sized
+    add(0x65, body);                       // the IDR slice
+    return au;
+}
+
+// Packetizes a frame into `payloads` (reused buffers); returns the count.
+template <class Packetizer>
+std::size_t packetize_into(Packetizer& p, peerkit::bytes_view frame, std::vector<std::vector<std::byte>>& payloads,
+                           std::vector<std::size_t>& sizes)
+{
+    const auto count = p.start(frame);
+    std::size_t n = 0;
+    while (p.has_next()) {
+        const auto out = p.next(payloads[n]);
+        sizes[n++] = out->bytes.size();
+    }
+    return count ? n : 0;
+}
+
+template <class Packetizer>
+void packetize_bench(benchmark::State& state, const std::vector<std::byte>& frame)
+{
+    Packetizer p{{.max_payload_size = payload_size}};
+    std::vector<std::vector<std::byte>> payloads(64, std::vector<std::byte>(payload_size));
+    std::vector<std::size_t> sizes(64);
+    allocation_report allocs{state};
+    std::size_t packets = 0;
+    for (auto _ : state) {
+        packets = packetize_into(p, frame, payloads, sizes);
+        benchmark::DoNotOptimize(payloads.front().data());
+    }
+    state.counters["packets"] = static_cast<double>(packets);
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(frame.size()));
+}
+
+template <class Packetizer, class Depacketizer>
+void depacketize_bench(benchmark::State& state, const std::vector<std::byte>& frame)
+{
+    Packetizer p{{.max_payload_size = payload_size}};
+    std::vector<std::vector<std::byte>> payloads(64, std::vector<std::byte>(payload_size));
+    std::vector<std::size_t> sizes(64);
+    const std::size_t n = packetize_into(p, frame, payloads, sizes);
+    std::vector<std::byte> storage(256 * 1024);
+    Depacketizer d{storage};
+    std::uint16_t seq = 0;
+    std::uint32_t ts = 0;
+    allocation_report allocs{state};
+    for (auto _ : state) {
+        ts += 3000;
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto f = d.push({std::span(payloads[i]).first(sizes[i]), seq++, ts, i + 1 == n});
+            benchmark::DoNotOptimize(f);
+        }
+    }
+    if (d.stats().frames != static_cast<std::uint64_t>(state.iterations())) state.SkipWithError("a frame did not assemble");
+    state.counters["packets"] = static_cast<double>(n);
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(frame.size()));
+}
+
+void BM_vp8_packetize_30k(benchmark::State& state)
+{
+    packetize_bench<rtp::payload::vp8_packetizer>(state, media_bytes(frame_size));
+}
+BENCHMARK(BM_vp8_packetize_30k);
+
+void BM_vp8_depacketize_30k(benchmark::State& state)
+{
+    depacketize_bench<rtp::payload::vp8_packetizer, rtp::payload::vp8_depacketizer>(state, media_bytes(frame_size));
+}
+BENCHMARK(BM_vp8_depacketize_30k);
+
+void BM_h264_packetize_30k(benchmark::State& state)
+{
+    packetize_bench<rtp::payload::h264_packetizer>(state, h264_access_unit());
+}
+BENCHMARK(BM_h264_packetize_30k);
+
+void BM_h264_depacketize_30k(benchmark::State& state)
+{
+    depacketize_bench<rtp::payload::h264_packetizer, rtp::payload::h264_depacketizer>(state, h264_access_unit());
+}
+BENCHMARK(BM_h264_depacketize_30k);
 
 }  // namespace
 

@@ -62,6 +62,8 @@ TABLE = [
     ("dtls/fingerprint.hpp", "codecs"),
     ("dtls/srtp.hpp", "codecs"),
     ("rtp.hpp", "codecs"),
+    ("rtp/payload.hpp", "codecs"),    # payload formats: Opus, VP8, H.264 (docs/rtp.md)
+    ("rtp/payload/*", "codecs"),
     ("rtp/*", "codecs"),             # RTP/RTCP views and builders (docs/rtp.md)
     ("srtp.hpp", "codecs"),
     ("srtp/*", "codecs"),            # SRTP/SRTCP over the crypto concept (docs/srtp.md)
