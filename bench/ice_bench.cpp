@@ -4,6 +4,8 @@
 #include <peerkit/crypto/openssl.hpp>
 #include <peerkit/ice.hpp>
 
+#include "../tests/common/counting_new.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <atomic>
@@ -16,32 +18,11 @@
 #include <vector>
 
 namespace {
-std::atomic<std::size_t> g_allocations{0};
-std::atomic<std::size_t> g_bytes{0};
-std::atomic<std::size_t> g_live_bytes{0};
+// tests/common/counting_new.hpp: allocations, bytes asked for, usable bytes held.
+auto& g_allocations = peerkit_test::allocations.count;
+auto& g_bytes = peerkit_test::allocations.bytes;
+auto& g_live_bytes = peerkit_test::allocations.live_bytes;
 }  // namespace
-
-// GCC inlines these replacements into standard containers and then reasons about malloc/free
-// pairs it cannot see matched; the replacement is deliberate.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size)
-{
-    void* p = std::malloc(size == 0 ? 1 : size);
-    if (p == nullptr) throw std::bad_alloc();
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    g_bytes.fetch_add(size, std::memory_order_relaxed);
-    g_live_bytes.fetch_add(malloc_usable_size(p), std::memory_order_relaxed);
-    return p;
-}
-void operator delete(void* p) noexcept
-{
-    if (p == nullptr) return;
-    g_live_bytes.fetch_sub(malloc_usable_size(p), std::memory_order_relaxed);
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
 
 using namespace peerkit;
 using agent_type = ice::agent<crypto::openssl_provider>;
@@ -114,7 +95,8 @@ void bm_memory_10_local_50_remote(benchmark::State& state)
 {
     std::size_t allocations = 0, bytes = 0, live = 0;
     for (auto _ : state) {
-        const auto a0 = g_allocations.load(), b0 = g_bytes.load(), l0 = g_live_bytes.load();
+        const std::uint64_t a0 = g_allocations.load(), b0 = g_bytes.load();
+        const std::int64_t l0 = g_live_bytes.load();
         tp now = tp{} + std::chrono::hours(1);
         {
             ice::agent_config config;
@@ -138,7 +120,7 @@ void bm_memory_10_local_50_remote(benchmark::State& state)
             }
             allocations = g_allocations.load() - a0;
             bytes = g_bytes.load() - b0;
-            live = g_live_bytes.load() - l0 + sizeof(agent);  // heap (usable sizes) + the object
+            live = static_cast<std::size_t>(g_live_bytes.load() - l0) + sizeof(agent);  // heap (usable sizes) + the object
             benchmark::DoNotOptimize(agent.pair_count());
             state.counters["pairs"] = static_cast<double>(agent.pair_count());
         }

@@ -6,6 +6,8 @@
 #include <peerkit/rtp.hpp>
 #include <peerkit/rtp/payload.hpp>
 
+#include "../tests/common/counting_new.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <array>
@@ -18,27 +20,8 @@
 #include <vector>
 
 namespace {
-std::atomic<std::uint64_t> allocation_count{0};
+auto& allocation_count = peerkit_test::allocations.count;  // tests/common/counting_new.hpp
 }  // namespace
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size)
-{
-    allocation_count.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return ::operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 using namespace peerkit;
 namespace rtcp = peerkit::rtp::rtcp;

@@ -6,6 +6,8 @@
 
 #include <peerkit/sdp.hpp>
 
+#include "../tests/common/counting_new.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <atomic>
@@ -15,34 +17,8 @@
 #include <string_view>
 
 namespace {
-std::atomic<std::size_t> allocations{0};
+auto& allocations = peerkit_test::allocations.count;  // tests/common/counting_new.hpp
 }
-
-// g++ 12 flags free() in a replaced operator delete as mismatched with the replaced operator
-// new (which calls malloc): a false positive for replacement functions.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t size)
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace sdp = peerkit::sdp;
 

@@ -6,6 +6,8 @@
 #include <peerkit/crypto/openssl.hpp>
 #include <peerkit/srtp.hpp>
 
+#include "../tests/common/counting_openssl.hpp"
+
 #include <benchmark/benchmark.h>
 #include <openssl/crypto.h>
 
@@ -18,39 +20,10 @@
 #include <vector>
 
 namespace {
-std::atomic<std::uint64_t> allocation_count{0};
-
-void* counting_malloc(std::size_t n, const char*, int)
-{
-    allocation_count.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(n);
-}
-void* counting_realloc(void* p, std::size_t n, const char*, int)
-{
-    allocation_count.fetch_add(1, std::memory_order_relaxed);
-    return std::realloc(p, n);
-}
-void counting_free(void* p, const char*, int) { std::free(p); }
+// C++ allocations through the replaced operator new, OpenSSL's through CRYPTO_set_mem_functions,
+// into one counter (tests/common/counting_openssl.hpp).
+auto& allocation_count = peerkit_test::allocations.count;
 }  // namespace
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size)
-{
-    allocation_count.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return ::operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 using namespace peerkit;
 
@@ -159,7 +132,7 @@ BENCHMARK_CAPTURE(unprotect, aes128_cm_sha1_80, srtp::srtp_profile::aes128_cm_sh
 int main(int argc, char** argv)
 {
     // Before OpenSSL allocates anything, so that every OpenSSL allocation is counted.
-    if (CRYPTO_set_mem_functions(counting_malloc, counting_realloc, counting_free) != 1) return 1;
+    if (!peerkit_test::count_openssl_allocations()) return 1;
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

@@ -8,6 +8,8 @@
 #include <peerkit/crypto/openssl.hpp>
 #include <peerkit/stun.hpp>
 
+#include "../tests/common/counting_openssl.hpp"
+
 #include <benchmark/benchmark.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -24,43 +26,10 @@
 
 // --- allocation counting -------------------------------------------------------------------
 namespace {
-std::atomic<std::uint64_t> allocation_count{0};
+// C++ allocations through the replaced operator new, OpenSSL's through CRYPTO_set_mem_functions,
+// into one counter (tests/common/counting_openssl.hpp).
+auto& allocation_count = peerkit_test::allocations.count;
 }  // namespace
-
-// g++ 12 sees malloc in operator new and free in operator delete of this same translation unit
-// and warns that they mismatch, which is exactly what a replacement is meant to do.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size)
-{
-    allocation_count.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return ::operator new(size); }
-
-namespace {
-void* counting_crypto_malloc(std::size_t size, const char*, int)
-{
-    allocation_count.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(size);
-}
-void* counting_crypto_realloc(void* p, std::size_t size, const char*, int)
-{
-    allocation_count.fetch_add(1, std::memory_order_relaxed);
-    return std::realloc(p, size);
-}
-void counting_crypto_free(void* p, const char*, int) { std::free(p); }
-}  // namespace
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 using namespace peerkit;
 
@@ -320,7 +289,7 @@ BENCHMARK(BM_HMAC_sha1_one_shot_HMAC);
 int main(int argc, char** argv)
 {
     // Before OpenSSL allocates anything: count its allocations too.
-    CRYPTO_set_mem_functions(counting_crypto_malloc, counting_crypto_realloc, counting_crypto_free);
+    if (!peerkit_test::count_openssl_allocations()) return 1;
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

@@ -9,6 +9,7 @@
 // the DTLS session, whose buffer is the only one on the receive path that is kept.)
 #include "../dtls/dtls_harness.hpp"
 #include "../peer_connection/harness.hpp"
+#include "../common/counting_new.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,62 +20,9 @@
 #include <vector>
 
 using peerkit::bytes_view;
-namespace rtc = peerkit;
-
-namespace {
-
-bool counting = false;
-std::size_t count_from = 0;        // allocations of at least this many bytes count
-std::size_t large_allocations = 0;
-
-void* allocate(std::size_t n)
-{
-    if (counting && n >= count_from) ++large_allocations;
-    if (void* p = std::malloc(n != 0 ? n : 1)) return p;
-    throw std::bad_alloc();
-}
 
 // Counts the allocations of at least `bytes` bytes made while it lives.
-struct large_allocation_counter {
-    explicit large_allocation_counter(std::size_t bytes)
-    {
-        count_from = bytes;
-        large_allocations = 0;
-        counting = true;
-    }
-    ~large_allocation_counter() { counting = false; }
-    large_allocation_counter(const large_allocation_counter&) = delete;
-    large_allocation_counter& operator=(const large_allocation_counter&) = delete;
-    [[nodiscard]] std::size_t count() const noexcept { return large_allocations; }
-};
-
-}  // namespace
-
-// g++ 12 at -O2 inlines these into the library's nothrow new/delete pairs and warns that
-// free() meets operator new, which is what a replacement does (bench/stun_bench.cpp likewise).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) { return allocate(n); }
-void* operator new[](std::size_t n) { return allocate(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-// The nothrow forms too (the DTLS certificate is made with new (std::nothrow)): otherwise the
-// library's (or ASan's) nothrow new allocates what the delete above frees with free().
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept
-{
-    if (counting && n >= count_from) ++large_allocations;
-    return std::malloc(n != 0 ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return ::operator new(n, t); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+using large_allocation_counter = peerkit_test::allocation_window;
 
 namespace {
 
@@ -180,14 +128,7 @@ peerkit::core_data_channel connect(world& w)
 {
     auto ch = w.a.pc->create_data_channel(w.now, "copies");
     REQUIRE(ch);
-    auto offer = w.a.pc->create_offer();
-    REQUIRE(offer);
-    REQUIRE(w.a.pc->set_local_description(w.now, *offer));
-    REQUIRE(w.b.pc->set_remote_description(w.now, {peerkit::sdp_type::offer, offer->sdp}));
-    auto answer = w.b.pc->create_answer();
-    REQUIRE(answer);
-    REQUIRE(w.b.pc->set_local_description(w.now, *answer));
-    REQUIRE(w.a.pc->set_remote_description(w.now, {peerkit::sdp_type::answer, answer->sdp}));
+    w.negotiate();
     REQUIRE(w.run_until([&] { return !w.a.opened.empty() && w.b.remote_channel.has_value(); }));
     // Let the handshake's stragglers (SACKs, DCEP ACK) settle.
     w.run_until([] { return false; }, 500ms);

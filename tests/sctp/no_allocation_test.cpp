@@ -2,6 +2,8 @@
 // the global allocation functions with counting ones and checks the count around the codec.
 #include <peerkit/sctp.hpp>
 
+#include "../common/counting_new.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <array>
@@ -10,34 +12,6 @@
 #include <cstdlib>
 #include <new>
 
-namespace {
-std::atomic<std::size_t> allocations{0};
-}
-
-// noinline: g++ would otherwise see malloc/free pair up with new/delete expressions and warn
-// (-Wmismatched-new-delete) about what is in fact a matching replacement pair.
-[[gnu::noinline]] void* operator new(std::size_t size)
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new[](std::size_t size) { return operator new(size); }
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-[[gnu::noinline]] void* operator new(std::size_t size, const std::nothrow_t&) noexcept
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(size == 0 ? 1 : size);
-}
-[[gnu::noinline]] void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept
-{
-    return operator new(size, tag);
-}
-[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 using namespace peerkit;
 using namespace peerkit::sctp;
@@ -52,7 +26,7 @@ TEST_CASE("parsing and building packets allocates nothing")
     const std::array<std::uint16_t, 2> streams{1, 3};
     const std::array<std::byte, 8> cookie{};
 
-    const std::size_t before = allocations.load();
+    peerkit_test::allocation_window window;
     std::size_t chunks_seen = 0;
     for (int round = 0; round < 10; ++round) {
         packet_writer w{buffer, common_header{5000, 5000, 42, 0}};
@@ -95,15 +69,15 @@ TEST_CASE("parsing and building packets allocates nothing")
         REQUIRE(parsed.has_value());
         CHECK(parsed->params.supports(chunk_type::i_data));
     }
-    const std::size_t after = allocations.load();
+    const std::uint64_t allocated = window.count();
     CHECK(chunks_seen == 40);
-    CHECK(after == before);
+    CHECK(allocated == 0);
 }
 
 TEST_CASE("the counting allocator counts (the test above could fail)")
 {
-    const std::size_t before = allocations.load();
+    peerkit_test::allocation_window window;
     void* volatile p = ::operator new(32);  // a call, not a new-expression: cannot be elided
     ::operator delete(p);
-    CHECK(allocations.load() > before);
+    CHECK(window.count() > 0);
 }

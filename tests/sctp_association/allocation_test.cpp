@@ -1,6 +1,8 @@
 // "No heap allocation per packet in steady state": counted, not assumed. This file replaces
-// the global operator new for the whole test program; it only counts while `counting` is set.
+// the global operator new for the whole test program (tests/common/counting_new.hpp); it counts
+// inside an allocation_window only.
 #include "association_harness.hpp"
+#include "../common/counting_new.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -9,31 +11,6 @@
 #include <cstdlib>
 #include <new>
 
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-
-// g++ sees free() on what operator new returned; that is this replacement's own contract.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
-void* operator new(std::size_t size)
-{
-    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-// Every form that frees through our delete must also allocate through our new, or ASan sees
-// its own allocation released with free() (alloc-dealloc-mismatch).
-void* operator new[](std::size_t size) { return ::operator new(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return std::malloc(size == 0 ? 1 : size); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return std::malloc(size == 0 ? 1 : size); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace peerkit::sctp;
 using namespace peerkit::sctp::test;
@@ -95,14 +72,16 @@ TEST_CASE("steady state: sending, receiving and acknowledging allocate nothing p
         };
         run(2000);  // warm-up: rings, pools and windows reach their working size
         const auto packets_before = a.stats().packets_sent + b.stats().packets_sent;
-        allocations = 0;
-        counting = true;
-        run(2000);  // 32 MB, about 30000 packets
-        counting = false;
+        std::uint64_t allocations = 0;
+        {
+            peerkit_test::allocation_window window;
+            run(2000);  // 32 MB, about 30000 packets
+            allocations = window.count();
+        }
         const auto packets = a.stats().packets_sent + b.stats().packets_sent - packets_before;
         CHECK(packets > 20000);
         CHECK(delivered == 4000u * 16384u);
-        CAPTURE(allocations.load(), packets);
-        CHECK(allocations.load() == 0);
+        CAPTURE(allocations, packets);
+        CHECK(allocations == 0);
     }
 }

@@ -1,6 +1,8 @@
 // The view parser and the candidate codec allocate nothing: counted, not assumed. This file
-// replaces the global operator new of test_sdp with one that counts.
+// replaces the global operator new of test_sdp with one that counts (tests/common/counting_new.hpp).
 #include <peerkit/sdp.hpp>
+
+#include "../common/counting_new.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,34 +13,6 @@
 #include <new>
 #include <string>
 
-namespace {
-std::atomic<std::size_t> allocations{0};
-}
-
-// g++ 12 flags free() in a replaced operator delete as mismatched with the replaced operator
-// new (which calls malloc): a false positive for replacement functions.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size)
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace sdp = peerkit::sdp;
 
@@ -50,7 +24,7 @@ TEST_CASE("no allocation: parse_view, typed reads and parse_candidate")
         in.read(text.data(), static_cast<std::streamsize>(text.size()));
         INFO(e.path().filename().string());
 
-        const auto before = allocations.load();
+        peerkit_test::allocation_window window;
         auto v = sdp::parse_view(text);
         std::size_t seen = 0;
         if (v) {
@@ -70,15 +44,15 @@ TEST_CASE("no allocation: parse_view, typed reads and parse_candidate")
         auto bad = sdp::parse_view(std::string_view(text).substr(0, text.size() / 2));  // errors too
         (void)bad;
         auto c = sdp::parse_candidate("candidate:1 1 udp 2122194687 192.0.2.1 51586 typ srflx raddr 0.0.0.0 rport 0 generation 0");
-        const auto after = allocations.load();
+        const std::uint64_t allocated = window.count();
         REQUIRE(v);
         CHECK(c);
         CHECK(seen > 0);
-        CHECK(after == before);
+        CHECK(allocated == 0);
     }
     // The counter works: the owning parser does allocate.
-    const auto before = allocations.load();
+    peerkit_test::allocation_window window;
     auto d = sdp::session_description::parse("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=a session name longer than SSO\r\nt=0 0\r\n");
     REQUIRE(d);
-    CHECK(allocations.load() > before);
+    CHECK(window.count() > 0);
 }
