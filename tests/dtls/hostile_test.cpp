@@ -273,6 +273,54 @@ TEST_CASE("the event queue's byte limit holds whatever the record count")
     CHECK(std::holds_alternative<dtls::application_data>(*e));
 }
 
+TEST_CASE("a flood against a user who polls late keeps the plaintext buffer bounded")
+{
+    // Received plaintext stays in the session's buffer until its event is polled (the event
+    // lends a view). A peer that sends full records while the user polls one event for every
+    // two received keeps a backlog forever: the buffer must still stay near the byte limit,
+    // and every view polled must still show its own record after the buffer moved.
+    constexpr std::size_t limit = 100'000;
+    auto p = pair::make({}, {.role = dtls::role::server, .remote_fingerprints = {}, .max_queued_events = 100'000,
+                             .max_queued_application_bytes = limit});
+    simulated_link link;
+    REQUIRE(p.handshake(link));
+    const std::size_t size = std::min<std::size_t>(1000, p.a.max_application_data());
+    std::uint64_t max_buffer = 0, polled = 0, wrong = 0;
+    auto poll_one = [&]() -> bool {
+        while (auto e = p.b.poll_event())
+            if (auto* d = std::get_if<dtls::application_data>(&*e)) {
+                // Record k is `size` bytes of (k mod 251), so a view re-pointed to the wrong
+                // place shows up.
+                const bool intact = d->data.size() == size &&
+                                    std::all_of(d->data.begin(), d->data.end(),
+                                                [&](std::byte b) { return b == d->data.front(); });
+                if (!intact) ++wrong;
+                ++polled;
+                return true;
+            }
+        return false;
+    };
+    for (std::size_t k = 0; k < 3000; ++k) {
+        const std::vector<std::byte> body(size, static_cast<std::byte>(k % 251));
+        REQUIRE(p.a.send(p.now, body).has_value());
+        auto d = p.a.poll_transmit();
+        REQUIRE(d.has_value());
+        REQUIRE(p.b.handle_packet(p.now, *d).has_value());
+        max_buffer = std::max(max_buffer, p.b.stats().application_buffer_bytes);
+        if (k % 2 == 1) (void)poll_one();
+    }
+    while (poll_one()) {
+    }
+    CAPTURE(max_buffer, polled, p.b.stats().application_records_dropped);
+    CHECK(polled + p.b.stats().application_records_dropped == 3000);
+    CHECK(wrong == 0);
+    CHECK(p.b.stats().application_records_dropped > 0);  // the limit was reached
+    CHECK(max_buffer > 0);
+    // Twice the byte limit plus a record and the least read room, with slack: not the 3 MB
+    // the flood carried.
+    CHECK(max_buffer <= 2 * (limit + 16 * 1024 + 4 * 1024));
+}
+
 TEST_CASE("records with a broken authentication tag are dropped silently (RFC 6347 4.1.2.7)")
 {
     auto p = pair::make();

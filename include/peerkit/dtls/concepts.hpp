@@ -193,6 +193,10 @@ struct session_stats {
     std::uint64_t datagrams_dropped = 0;      // queue full
     std::uint64_t retransmissions = 0;        // timer-driven flight retransmissions
     std::uint64_t application_records_dropped = 0;  // event queue full
+    // Bytes of the buffer received plaintext is read into (its capacity): bounded by about
+    // twice max_queued_application_bytes plus one record, however the peer sends and however
+    // late the user polls (a backend without such a buffer reports 0).
+    std::uint64_t application_buffer_bytes = 0;
 };
 
 }  // namespace peerkit::dtls

@@ -476,6 +476,7 @@ private:
                 to = grown.get();
                 retired = std::exchange(plaintext, std::move(grown));
                 plaintext_capacity = capacity;
+                stats.application_buffer_bytes = capacity;
             } else if (kept != 0 && live != 0) {
                 std::memmove(to, from + live, kept);
             }
