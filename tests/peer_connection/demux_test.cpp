@@ -15,14 +15,7 @@ void connect(pc_world<>& w)
 {
     auto ch = w.a.pc->create_data_channel(w.now, "chat");
     REQUIRE(ch);
-    auto offer = w.a.pc->create_offer();
-    REQUIRE(offer);
-    REQUIRE(w.a.pc->set_local_description(w.now, *offer));
-    REQUIRE(w.b.pc->set_remote_description(w.now, {peerkit::sdp_type::offer, offer->sdp}));
-    auto answer = w.b.pc->create_answer();
-    REQUIRE(answer);
-    REQUIRE(w.b.pc->set_local_description(w.now, *answer));
-    REQUIRE(w.a.pc->set_remote_description(w.now, {peerkit::sdp_type::answer, answer->sdp}));
+    w.negotiate();
     REQUIRE(w.run_until([&] { return !w.a.opened.empty() && !w.b.opened.empty(); }));
 }
 

@@ -105,6 +105,20 @@ struct pc_world {
 
     pc_peer<Core>& other(pc_peer<Core>& p) { return &p == &a ? b : a; }
 
+    // MDN's offer/answer: a offers, b answers, each sets both descriptions (every step
+    // REQUIREd). Candidates then trickle through step_once; run_until connects.
+    void negotiate()
+    {
+        auto offer = a.pc->create_offer();
+        REQUIRE(offer);
+        REQUIRE(a.pc->set_local_description(now, *offer));
+        REQUIRE(b.pc->set_remote_description(now, {peerkit::sdp_type::offer, offer->sdp}));
+        auto answer = b.pc->create_answer();
+        REQUIRE(answer);
+        REQUIRE(b.pc->set_local_description(now, *answer));
+        REQUIRE(a.pc->set_remote_description(now, {peerkit::sdp_type::answer, answer->sdp}));
+    }
+
     // Everything due now: datagrams, timers, events, trickled candidates.
     void step_once()
     {
