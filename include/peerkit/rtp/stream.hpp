@@ -9,3 +9,4 @@
 #include <peerkit/rtp/stream/receive_statistics.hpp>
 #include <peerkit/rtp/stream/receive_stream.hpp>
 #include <peerkit/rtp/stream/send_stream.hpp>
+#include <peerkit/rtp/stream/twcc_feedback.hpp>

@@ -41,13 +41,13 @@ public:
 
     std::optional<bytes_view> poll()
     {
-        if (current_) spare_.push_back(std::move(*current_));
-        current_.reset();
+        if (current_.capacity() != 0) spare_.push_back(std::move(current_));
+        current_ = {};
         if (queue_.empty()) return std::nullopt;
         current_ = std::move(queue_.front());
         queue_.pop_front();
-        bytes_held_ -= current_->size();
-        return bytes_view{*current_};
+        bytes_held_ -= current_.size();
+        return bytes_view{current_};
     }
 
     [[nodiscard]] std::size_t size() const noexcept { return queue_.size(); }
@@ -65,7 +65,7 @@ private:
     std::size_t capacity_;
     std::deque<std::vector<std::byte>> queue_;
     std::vector<std::vector<std::byte>> spare_;
-    std::optional<std::vector<std::byte>> current_;
+    std::vector<std::byte> current_;  // the datagram poll() lent out last
     std::size_t bytes_held_ = 0;
 };
 

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <optional>
 
 namespace peerkit::rtp::stream {
 
@@ -51,6 +50,7 @@ public:
     {
         last_sr_ = compact_ntp(ntp);
         last_sr_at_ = now;
+        has_last_sr_ = true;
     }
 
     // The report block for `ssrc` (A.3): closes the interval, so call it once per report sent.
@@ -71,9 +71,9 @@ public:
         b.cumulative_lost = static_cast<std::int32_t>(std::clamp<std::int64_t>(lost(), -0x800000, 0x7FFFFF));  // 24 bits signed
         b.highest_sequence = extended_highest();
         b.jitter = jitter();
-        if (last_sr_at_) {
+        if (has_last_sr_) {
             b.last_sr = last_sr_;
-            b.delay_since_last_sr = to_compact(now - *last_sr_at_);
+            b.delay_since_last_sr = to_compact(now - last_sr_at_);
         }
         return b;
     }
@@ -166,8 +166,8 @@ private:
     {
         // A.8: arrival in timestamp units; only differences matter, so the origin is the first
         // arrival and the 32-bit wrap of both clocks cancels in the subtraction.
-        if (!first_arrival_) first_arrival_ = now;
-        const auto arrival = static_cast<std::uint32_t>(to_units(now - *first_arrival_, config_.clock_rate));
+        if (!has_transit_) first_arrival_ = now;
+        const auto arrival = static_cast<std::uint32_t>(to_units(now - first_arrival_, config_.clock_rate));
         const auto transit = static_cast<std::int32_t>(arrival - rtp_timestamp);
         if (has_transit_) {
             std::int64_t d = static_cast<std::int64_t>(transit) - last_transit_;
@@ -192,12 +192,15 @@ private:
     std::int64_t expected_prior_ = 0;
     std::uint64_t restarts_ = 0;
     std::uint64_t suspect_ = 0;
-    std::optional<time_point> first_arrival_;
+    // Plain values with flags rather than std::optional: g++ 12 -O2 reports optional<time_point>
+    // members as maybe-uninitialized (a known false positive, GCC bug 105562 family).
+    time_point first_arrival_{};
     std::int32_t last_transit_ = 0;
     bool has_transit_ = false;
     std::uint64_t jitter_scaled_ = 0;
     std::uint32_t last_sr_ = 0;
-    std::optional<time_point> last_sr_at_;
+    time_point last_sr_at_{};
+    bool has_last_sr_ = false;
 };
 
 }  // namespace peerkit::rtp::stream
