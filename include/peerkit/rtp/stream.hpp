@@ -8,5 +8,6 @@
 #include <peerkit/rtp/stream/nack_tracker.hpp>
 #include <peerkit/rtp/stream/receive_statistics.hpp>
 #include <peerkit/rtp/stream/receive_stream.hpp>
+#include <peerkit/rtp/stream/reorder_buffer.hpp>
 #include <peerkit/rtp/stream/send_stream.hpp>
 #include <peerkit/rtp/stream/twcc_feedback.hpp>
