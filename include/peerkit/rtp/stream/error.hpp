@@ -17,6 +17,7 @@ enum class errc {
     invalid_config,          // a configuration value the stream cannot work with
     packet_too_large,        // a packet above the configured maximum size
     bad_rtx_packet,          // an RTX packet without its 2-byte original sequence number
+    queue_full,              // max_queued_packets wait for poll_transmit(): poll first
 };
 
 }  // namespace peerkit::rtp::stream
@@ -36,6 +37,7 @@ struct peerkit::error_traits<peerkit::rtp::stream::errc> {
         case errc::invalid_config: return "invalid RTP stream configuration";
         case errc::packet_too_large: return "RTP packet above the configured maximum";
         case errc::bad_rtx_packet: return "RTX packet without an original sequence number";
+        case errc::queue_full: return "RTP stream output queue is full";
         }
         return "unknown peerkit.rtp.stream error";
     }

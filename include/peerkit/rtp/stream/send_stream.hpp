@@ -121,7 +121,7 @@ public:
     result<std::uint16_t> send(time_point now, const outgoing_packet& p)
     {
         if (queue_.full())
-            return make_error(errc::packet_too_large, "send stream: ", queue_.size(),
+            return make_error(errc::queue_full, "send stream: ", queue_.size(),
                               " packets wait for poll_transmit(), the configured maximum");
         slot& s = slots_[sent_total_ % slots_.size()];
         if (s.used) forget(s);
