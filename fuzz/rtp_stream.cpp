@@ -1,7 +1,7 @@
 // Fuzzes the RTP stream machines as a pair (rtp/stream/): the input is a script of operations
 // (packets built from fields or raw bytes to the receive stream, raw RTCP to both sides,
 // sends, time steps that run the timers and loop the sender's output into the receiver,
-// key-frame requests, transport-cc arrivals, reorder pushes and pops). After every operation:
+// key-frame requests, transport-cc arrivals, reorder pushes and pops, RTP-mode rewriting). After every operation:
 // each machine's bytes within its configured budget and each list within its bound; at the
 // end, the NACK and reorder work within what the operations allow. Any breach aborts.
 #include <peerkit/rtp/stream.hpp>
@@ -76,6 +76,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                        .nack_limits = {.max_entries = nack_entries}}};
     twcc_feedback twcc{{.max_pending = 100}};
     reorder_buffer reorder{{.max_packets = 16, .max_packet_size = 400}};
+    forwarder_config forward_config{.ssrc = 0x99};
+    for (std::size_t id = 1; id < 16; ++id) forward_config.extension_ids[id] = static_cast<std::uint8_t>(16 - id);
+    rtp_forwarder forward{forward_config};
     time_point now{std::chrono::seconds{1}};
     std::uint64_t operations = 0, timeouts = 0, reorder_ops = 0;
     std::array<std::byte, 600> buffer{};
@@ -91,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     while (!in.empty() && operations < 4000) {
         ++operations;
-        switch (in.u8() % 8) {
+        switch (in.u8() % 9) {
         case 0: {  // a packet from fields, media or RTX
             const bool as_rtx = (in.u8() & 1) != 0;
             const std::uint16_t seq = in.u16();
@@ -162,6 +165,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             while (reorder.pop(now)) ++reorder_ops;
             ++reorder_ops;
             break;
+        case 8: {  // RTP mode: raw bytes through the forwarder; a rewritten packet still parses
+            auto raw = in.bytes(in.u8());
+            auto ok = forward.rewrite(raw);
+            if (ok && *ok) {
+                auto v = packet_view::parse(raw);
+                require(v.has_value() && v->ssrc() == 0x99, "a rewritten packet does not parse as ours");
+            }
+            break;
+        }
         }
         check();
     }

@@ -5,6 +5,7 @@
 
 #include <peerkit/rtp/stream/clock.hpp>
 #include <peerkit/rtp/stream/error.hpp>
+#include <peerkit/rtp/stream/forwarder.hpp>
 #include <peerkit/rtp/stream/nack_tracker.hpp>
 #include <peerkit/rtp/stream/receive_statistics.hpp>
 #include <peerkit/rtp/stream/receive_stream.hpp>
