@@ -2,6 +2,7 @@
 // scripted losses produce exactly the NACKs, RTX retransmissions and RR figures the RFCs
 // define; padding-only probes are dropped; PLI on request, rate-limited; hostile sequence
 // numbers keep the receive side's lists and work bounded.
+#include <peerkit/rtp/payload/vp8.hpp>
 #include <peerkit/rtp/stream.hpp>
 
 #include "simulated_link.hpp"
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <vector>
 
@@ -34,6 +36,7 @@ struct pair_fixture {
     std::uint64_t nack_packets = 0;
     std::uint64_t nacked_numbers = 0;
     std::vector<rtcp::report_block> reports;
+    std::function<void(const packet_view&)> on_media;  // each packet the receiver hands on
 
     pair_fixture(bool rtx, bool reduced_size = true)
         : sender(*send_stream::create({.ssrc = media_ssrc, .payload_type = 96,
@@ -78,7 +81,10 @@ struct pair_fixture {
                 }
                 auto got = receiver.handle_packet(now, d->payload);
                 REQUIRE(got);
-                if (*got) delivered.push_back((*got)->sequence_number());
+                if (*got) {
+                    delivered.push_back((*got)->sequence_number());
+                    if (on_media) on_media(**got);
+                }
             } else {
                 REQUIRE(sender.handle_rtcp(now, d->payload));
             }
@@ -292,4 +298,73 @@ TEST_CASE("random loss, reordering and duplicates are all repaired", "[rtp_strea
     CHECK(f.receiver.nacks().size() == 0);
     CHECK(f.receiver.statistics().lost() <= 0);  // duplicates count as received (A.1)
     CHECK(f.reports.back().cumulative_lost <= 0);
+}
+
+TEST_CASE("a lost key frame produces a PLI", "[rtp_stream][link]")
+{
+    // VP8 through the pair: the key frame's second packet and its RTX are lost, so the
+    // depacketizer behind the reorder buffer drops the frame; the application asks for a key
+    // frame and the sender sees exactly one request.
+    pair_fixture f{true};
+    f.receiver.set_rtt(10s);  // one NACK, no second chance
+    reorder_buffer reorder{{.max_wait = 30ms}};
+    std::vector<std::byte> storage(8192);
+    payload::vp8_depacketizer unpack{storage};
+    int frames = 0, key_frames = 0;
+    std::uint64_t dropped_seen = 0;
+    const auto drain_reorder = [&] {
+        while (auto p = reorder.pop(f.now)) {
+            auto fr = unpack.push(payload::info_of(*p));
+            REQUIRE(fr);
+            if (*fr) {
+                ++frames;
+                if ((*fr)->key) ++key_frames;
+            }
+        }
+        const auto& st = unpack.stats();
+        const std::uint64_t dropped = st.dropped_lost_packet + st.dropped_missing_start + st.dropped_incomplete;
+        if (dropped > dropped_seen) {
+            dropped_seen = dropped;
+            (void)f.receiver.request_key_frame(f.now);  // rate-limited; the count is checked below
+        }
+    };
+    f.on_media = [&](const packet_view& p) { reorder.push(f.now, p); };
+    payload::vp8_packetizer pack{{.max_payload_size = 400}};
+    const std::uint16_t first = f.sender.next_sequence_number();
+    f.drop_once.insert(static_cast<std::uint16_t>(first + 1));
+    f.drop_rtx.insert(static_cast<std::uint16_t>(first + 1));
+    for (int i = 0; i < 10; ++i) {
+        // A key frame first (P=0, start code, 64x48), then delta frames (P=1).
+        std::vector<std::byte> frame(i == 0 ? 1000 : 300, std::byte{0x55});
+        if (i == 0) {
+            const std::array<std::byte, 10> header{std::byte{0x10}, std::byte{0x02}, std::byte{0x00}, std::byte{0x9d},
+                                                   std::byte{0x01}, std::byte{0x2a}, std::byte{64},   std::byte{0},
+                                                   std::byte{48},   std::byte{0}};
+            std::copy(header.begin(), header.end(), frame.begin());
+        } else {
+            frame[0] = std::byte{0x01};
+        }
+        REQUIRE(pack.start(frame));
+        while (pack.has_next()) {
+            std::array<std::byte, 400> payload{};
+            auto out = pack.next(payload);
+            REQUIRE(out);
+            REQUIRE(f.sender.send(f.now, {.marker = out->marker, .timestamp = static_cast<std::uint32_t>(i) * 3000u, .payload = out->bytes}));
+        }
+        for (int ms = 0; ms < 33; ++ms) {
+            f.step();
+            drain_reorder();
+        }
+    }
+    for (int ms = 0; ms < 200; ++ms) {
+        f.step();
+        drain_reorder();
+    }
+    CHECK(key_frames == 0);   // the key frame never assembled
+    CHECK(frames == 9);       // the delta frames did (decoding them is the application's choice)
+    CHECK(f.receiver.stats().plis_sent == 1);
+    int requested = 0;
+    while (auto e = f.sender.poll_event())
+        if (std::holds_alternative<send_events::key_frame_requested>(*e)) ++requested;
+    CHECK(requested == 1);
 }
