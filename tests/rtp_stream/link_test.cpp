@@ -37,11 +37,17 @@ struct pair_fixture {
     std::uint64_t nacked_numbers = 0;
     std::vector<rtcp::report_block> reports;
     std::function<void(const packet_view&)> on_media;  // each packet the receiver hands on
+    std::optional<transport_stamper> stamper;          // stamps each packet as it leaves
+    std::optional<twcc_feedback> twcc;                 // the receiver's transport-cc side
+    std::vector<std::uint16_t> stamped_dropped;        // transport numbers the script dropped
+    std::vector<std::byte> twcc_out;                   // the last transport-cc feedback
 
-    pair_fixture(bool rtx, bool reduced_size = true)
+    pair_fixture(bool rtx, bool reduced_size = true, bool send_time_extensions = false)
         : sender(*send_stream::create({.ssrc = media_ssrc, .payload_type = 96,
                                        .rtx = rtx ? std::optional<rtx_config>{{rtx_ssrc, 97}} : std::nullopt,
-                                       .cname = "a"},
+                                       .cname = "a",
+                                       .transport_cc_id = send_time_extensions ? std::optional<std::uint8_t>{5} : std::nullopt,
+                                       .abs_send_time_id = send_time_extensions ? std::optional<std::uint8_t>{6} : std::nullopt},
                                       test::seeded_random_source{3})),
           receiver({.ssrc = media_ssrc, .local_ssrc = 0xB1, .payload_type = 96,
                     .rtx = rtx ? std::optional<rtx_config>{{rtx_ssrc, 97}} : std::nullopt, .cname = "b",
@@ -52,12 +58,25 @@ struct pair_fixture {
     void pump()
     {
         while (auto p = sender.poll_transmit()) {
-            auto v = packet_view::parse(*p);
+            std::vector<std::byte> out(p->begin(), p->end());
+            std::optional<std::uint16_t> transport_sequence;
+            if (stamper) {
+                auto st = stamper->stamp(now, out);
+                REQUIRE(st);
+                transport_sequence = st->transport_sequence;
+            }
+            auto v = packet_view::parse(out);
             REQUIRE(v);
-            if (v->ssrc() == media_ssrc && drop_once.erase(v->sequence_number()) != 0) continue;
-            if (v->ssrc() == rtx_ssrc && drop_rtx.erase(peerkit::detail::load_be16(v->payload().data())) != 0) continue;
-            link.send(now, test::endpoint::a, *p);
+            const bool dropped = (v->ssrc() == media_ssrc && drop_once.erase(v->sequence_number()) != 0) ||
+                                 (v->ssrc() == rtx_ssrc && drop_rtx.erase(peerkit::detail::load_be16(v->payload().data())) != 0);
+            if (dropped) {
+                if (transport_sequence) stamped_dropped.push_back(*transport_sequence);
+                continue;
+            }
+            link.send(now, test::endpoint::a, out);
         }
+        if (twcc)
+            while (auto c = twcc->poll_rtcp()) twcc_out.assign(c->begin(), c->end());
         while (auto c = sender.poll_rtcp()) link.send(now, test::endpoint::a, *c);
         while (auto c = receiver.poll_rtcp()) {
             auto compound = rtcp::compound_view::parse(*c);
@@ -79,6 +98,11 @@ struct pair_fixture {
                     REQUIRE(receiver.handle_rtcp(now, d->payload));  // SR (RFC 5761 4: PT 200-207)
                     continue;
                 }
+                if (twcc) {
+                    auto v = packet_view::parse(d->payload);
+                    REQUIRE(v);
+                    (void)twcc->handle_packet(now, *v, 5);  // false for a packet without the element
+                }
                 auto got = receiver.handle_packet(now, d->payload);
                 REQUIRE(got);
                 if (*got) {
@@ -95,6 +119,8 @@ struct pair_fixture {
     {
         if (auto t = receiver.poll_timeout(); t && *t <= now) receiver.handle_timeout(now);
         if (auto t = sender.poll_timeout(); t && *t <= now) sender.handle_timeout(now);
+        if (twcc)
+            if (auto t = twcc->poll_timeout(); t && *t <= now) twcc->handle_timeout(now);
         pump();
         now += 1ms;
     }
@@ -367,4 +393,54 @@ TEST_CASE("a lost key frame produces a PLI", "[rtp_stream][link]")
     while (auto e = f.sender.poll_event())
         if (std::holds_alternative<send_events::key_frame_requested>(*e)) ++requested;
     CHECK(requested == 1);
+}
+
+TEST_CASE("transport-cc: stamped on the way out, fed back as it arrived", "[rtp_stream][link]")
+{
+    pair_fixture f{true, true, true};
+    f.stamper.emplace(transport_stamper_config{.transport_cc_id = 5, .abs_send_time_id = 6, .first_sequence = 100});
+    f.twcc.emplace(twcc_feedback_config{.sender_ssrc = 0xB1, .media_ssrc = media_ssrc, .interval = 5s});
+    const std::uint16_t first = f.sender.next_sequence_number();
+    f.drop_once.insert(static_cast<std::uint16_t>(first + 7));
+    (void)f.run(20, 1s);
+    // 20 originals and one RTX, numbered 100..120 in the order they left.
+    CHECK(f.stamper->next_sequence() == 121);
+    REQUIRE(f.stamped_dropped == std::vector<std::uint16_t>{107});
+    // One feedback (interval 5 s, flushed at the end) naming 100..120 with 107 not received.
+    f.twcc->handle_timeout(f.now + 10s);
+    f.pump();
+    REQUIRE_FALSE(f.twcc_out.empty());
+    auto compound = rtcp::compound_view::parse(f.twcc_out);
+    REQUIRE(compound);
+    auto fb = rtcp::twcc_view::parse(*compound->begin());
+    REQUIRE(fb);
+    CHECK(fb->base_sequence() == 100);
+    CHECK(fb->status_count() == 21);
+    std::vector<std::uint16_t> missing;
+    for (const auto& st : fb->statuses())
+        if (!st.received()) missing.push_back(st.sequence);
+    CHECK(missing == std::vector<std::uint16_t>{107});
+    // Every packet got there, the lost one by RTX under a transport number of its own.
+    CHECK(f.delivered.size() == 20);
+    CHECK(f.receiver.stats().rtx_unwrapped == 1);
+}
+
+TEST_CASE("abs-send-time is NTP seconds in 6.18 fixed point", "[rtp_stream][link]")
+{
+    const ntp_mapping ntp{time_point{std::chrono::seconds{10}}, (std::uint64_t{0x12345} << 32) | 0x80000000u};
+    transport_stamper stamper{{.abs_send_time_id = 6, .ntp = ntp}};
+    const std::array<std::byte, 3> zeros{};
+    const std::array<header_extension, 1> ext{{{6, zeros}}};
+    std::vector<std::byte> buffer(64);
+    auto pkt = build_packet(buffer, {.payload_type = 96, .ssrc = 1, .extensions = ext});
+    REQUIRE(pkt);
+    auto st = stamper.stamp(ntp.at + std::chrono::milliseconds{250}, *pkt);
+    REQUIRE(st);
+    CHECK_FALSE(st->transport_sequence);
+    auto v = packet_view::parse(*pkt);
+    REQUIRE(v);
+    const auto value = v->find_extension(6);
+    REQUIRE(value);
+    // 0x12345.75 s: the low 6 bits of the seconds (0x05) and 18 bits of fraction (0.75 = 0x30000).
+    CHECK(peerkit::detail::load_be24(value->data()) == ((0x05u << 18) | 0x30000u));
 }

@@ -11,4 +11,5 @@
 #include <peerkit/rtp/stream/receive_stream.hpp>
 #include <peerkit/rtp/stream/reorder_buffer.hpp>
 #include <peerkit/rtp/stream/send_stream.hpp>
+#include <peerkit/rtp/stream/transport_stamper.hpp>
 #include <peerkit/rtp/stream/twcc_feedback.hpp>

@@ -55,6 +55,9 @@ struct send_stream_config {
     std::size_t max_events = 64;
     duration report_interval = std::chrono::seconds{1};  // SR period (RFC 3550 6.2 leaves it to the profile)
     duration min_resend_interval = std::chrono::milliseconds{10};  // per packet; the RTT once measured, if larger
+    // Elements reserved (zeroed) in every packet for transport_stamper to fill as it leaves.
+    std::optional<std::uint8_t> transport_cc_id{};   // 2 bytes
+    std::optional<std::uint8_t> abs_send_time_id{};  // 3 bytes
 };
 
 struct send_stream_stats {
@@ -127,9 +130,20 @@ public:
         if (s.used) forget(s);
         s.bytes.resize(config_.max_packet_size);
         const std::uint32_t timestamp = timestamp_offset_ + p.timestamp;
+        // The caller's elements plus the reserved send-time ones (RFC 8285 allows 14 one-byte
+        // or 255 two-byte elements; 16 in all is plenty for WebRTC's extmaps).
+        std::array<header_extension, 16> extensions{};
+        if (p.extensions.size() > extensions.size() - 2)
+            return make_error(errc::invalid_config, "send stream: ", p.extensions.size(), " header extensions, at most ",
+                              extensions.size() - 2);
+        std::size_t n = 0;
+        for (const header_extension& e : p.extensions) extensions[n++] = e;
+        static constexpr std::array<std::byte, 3> zeros{};
+        if (config_.transport_cc_id) extensions[n++] = {*config_.transport_cc_id, bytes_view{zeros}.first(2)};
+        if (config_.abs_send_time_id) extensions[n++] = {*config_.abs_send_time_id, bytes_view{zeros}};
         auto built = build_packet(s.bytes, {.marker = p.marker, .payload_type = config_.payload_type,
                                             .sequence_number = next_seq_, .timestamp = timestamp,
-                                            .ssrc = config_.ssrc, .extensions = p.extensions,
+                                            .ssrc = config_.ssrc, .extensions = std::span{extensions.data(), n},
                                             .payload = p.payload, .padding = p.padding});
         if (!built) {
             if (built.error() == rtp::errc::buffer_too_small)
