@@ -1,7 +1,8 @@
 // Fuzzes the RTP stream machines as a pair (rtp/stream/): the input is a script of operations
 // (packets built from fields or raw bytes to the receive stream, raw RTCP to both sides,
 // sends, time steps that run the timers and loop the sender's output into the receiver,
-// key-frame requests, transport-cc arrivals, reorder pushes and pops, RTP-mode rewriting). After every operation:
+// key-frame requests, transport-cc arrivals, reorder pushes and pops, RTP-mode rewriting and
+// send-time stamping). After every operation:
 // each machine's bytes within its configured budget and each list within its bound; at the
 // end, the NACK and reorder work within what the operations allow. Any breach aborts.
 #include <peerkit/rtp/stream.hpp>
@@ -79,6 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     forwarder_config forward_config{.ssrc = 0x99};
     for (std::size_t id = 1; id < 16; ++id) forward_config.extension_ids[id] = static_cast<std::uint8_t>(16 - id);
     rtp_forwarder forward{forward_config};
+    transport_stamper stamper{{.transport_cc_id = 3, .abs_send_time_id = 4}};
     time_point now{std::chrono::seconds{1}};
     std::uint64_t operations = 0, timeouts = 0, reorder_ops = 0;
     std::array<std::byte, 600> buffer{};
@@ -171,6 +173,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (ok && *ok) {
                 auto v = packet_view::parse(raw);
                 require(v.has_value() && v->ssrc() == 0x99, "a rewritten packet does not parse as ours");
+                const std::uint16_t before = stamper.next_sequence();
+                auto st = stamper.stamp(now, raw);
+                require(!st || st->transport_sequence.has_value() == (stamper.next_sequence() != before),
+                        "the transport counter moved without a stamp, or the reverse");
+                require(packet_view::parse(raw).has_value(), "a stamped packet does not parse");
             }
             break;
         }
