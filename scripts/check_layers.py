@@ -64,6 +64,8 @@ TABLE = [
     ("rtp.hpp", "codecs"),
     ("rtp/payload.hpp", "codecs"),    # payload formats: Opus, VP8, H.264 (docs/rtp.md)
     ("rtp/payload/*", "codecs"),
+    ("rtp/stream.hpp", "machines"),   # RTP streams: sans-IO send/receive machines (docs/rtp.md, "Streams")
+    ("rtp/stream/*", "machines"),
     ("rtp/*", "codecs"),             # RTP/RTCP views and builders (docs/rtp.md)
     ("srtp.hpp", "codecs"),
     ("srtp/*", "codecs"),            # SRTP/SRTCP over the crypto concept (docs/srtp.md)
