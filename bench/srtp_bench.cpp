@@ -4,6 +4,8 @@
 // counted in both C++ and OpenSSL (CRYPTO_set_mem_functions, set before OpenSSL's first
 // allocation) and reported as "allocs/iter": keyed once, it must be 0 per packet.
 #include <peerkit/crypto/openssl.hpp>
+#include <peerkit/rtp/payload.hpp>
+#include <peerkit/rtp/stream/forwarder.hpp>
 #include <peerkit/srtp.hpp>
 
 #include "../tests/common/counting_openssl.hpp"
@@ -122,8 +124,143 @@ void unprotect(benchmark::State& state, srtp::srtp_profile profile)
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * 1200);
 }
 
+// Issue 16's RTP-mode budget (>= 800 k packets/s per core): what an SFU does with each packet it
+// forwards: unprotect in place, rewrite SSRC, payload type and sequence number, protect for the
+// outgoing session, in the same buffer. 1,200-byte packets, AEAD_AES_128_GCM both ways.
+void forward(benchmark::State& state)
+{
+    constexpr auto profile = srtp::srtp_profile::aead_aes_128_gcm;
+    auto sender = make(profile);
+    auto receiver = make(profile);
+    auto outgoing = make(profile);
+    rtp::stream::rtp_forwarder forwarder{{.ssrc = 0xC0FFEEu}};
+    const std::size_t size = 1200 + sender.rtp_overhead();
+    std::vector<std::byte> packets(ring * size);
+    std::uint16_t seq = 0;
+    auto refill = [&] {
+        for (std::size_t i = 0; i < ring; ++i) {
+            std::byte* p = packets.data() + i * size;
+            write_header(p, seq++);
+            for (std::size_t j = 12; j < 1200; ++j) p[j] = static_cast<std::byte>(j);
+            if (!sender.protect_rtp({p, size}, 1200)) std::abort();
+        }
+    };
+    refill();
+    std::size_t next = 0;
+    std::uint64_t failures = 0;
+    allocation_report allocations(state);
+    for (auto _ : state) {
+        if (next == ring) {
+            state.PauseTiming();
+            refill();
+            next = 0;
+            state.ResumeTiming();
+        }
+        const mutable_bytes packet{packets.data() + next++ * size, size};
+        auto plain = receiver.unprotect_rtp(packet);
+        if (!plain) {
+            ++failures;
+            continue;
+        }
+        auto rewritten = forwarder.rewrite(*plain);
+        if (!rewritten || !*rewritten) ++failures;
+        auto out = outgoing.protect_rtp(packet, plain->size());
+        if (!out) ++failures;
+        benchmark::DoNotOptimize(out);
+    }
+    if (failures != 0) state.SkipWithError("a packet failed to forward");
+    state.counters["packets/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+// Issue 16's frame-mode receive budget (<= 2 us per packet): VP8 packets of 1,200 bytes from
+// SRTP to an assembled frame: unprotect, parse the RTP header, depacketize. Frames of 30 KiB
+// (26 packets each), protected ahead in a ring and refilled outside the timing.
+void vp8_frame_receive(benchmark::State& state)
+{
+    constexpr auto profile = srtp::srtp_profile::aead_aes_128_gcm;
+    constexpr std::size_t frame_size = 30 * 1024;
+    auto sender = make(profile);
+    auto receiver = make(profile);
+    std::vector<std::byte> frame(frame_size);
+    for (std::size_t i = 0; i < frame.size(); ++i) frame[i] = static_cast<std::byte>((i * 131) >> 3);
+    rtp::payload::vp8_packetizer packetizer{{.max_payload_size = 1200 - 12}};
+    const std::size_t slot = 1200 + sender.rtp_overhead();
+    std::vector<std::byte> packets(ring * slot);
+    std::vector<std::size_t> lengths(ring);
+    std::array<std::byte, 1200> payload{};
+    std::uint16_t seq = 0;
+    std::uint32_t timestamp = 0;
+    std::uint64_t frames_sent = 0;
+    // Whole frames only, so the ring never ends inside one.
+    auto refill = [&] {
+        std::size_t n = 0;
+        while (true) {
+            if (!packetizer.start(frame)) std::abort();
+            std::size_t first = n;
+            bool fits = true;
+            while (packetizer.has_next()) {
+                auto out = packetizer.next(payload);
+                if (!out) std::abort();
+                if (n == ring) {
+                    fits = false;
+                    break;
+                }
+                std::byte* p = packets.data() + n * slot;
+                auto built = rtp::build_packet({p, slot}, {.marker = out->marker, .payload_type = 96,
+                                                           .sequence_number = seq++, .timestamp = timestamp,
+                                                           .ssrc = 0x12345678u, .payload = out->bytes});
+                if (!built) std::abort();
+                auto length = sender.protect_rtp({p, slot}, built->size());
+                if (!length) std::abort();
+                lengths[n++] = *length;
+            }
+            if (!fits) {
+                // Undo the partial frame: its sequence numbers are given again next time.
+                seq = static_cast<std::uint16_t>(seq - (n - first));
+                return n = first;
+            }
+            timestamp += 3000;
+            ++frames_sent;
+        }
+    };
+    std::size_t filled = refill();
+    std::size_t next = 0;
+    std::vector<std::byte> storage(256 * 1024);
+    rtp::payload::vp8_depacketizer depacketizer{storage};
+    std::uint64_t failures = 0, frames = 0;
+    allocation_report allocations(state);
+    for (auto _ : state) {
+        if (next == filled) {
+            state.PauseTiming();
+            filled = refill();
+            next = 0;
+            state.ResumeTiming();
+        }
+        const std::size_t at = next++;
+        auto plain = receiver.unprotect_rtp({packets.data() + at * slot, lengths[at]});
+        if (!plain) {
+            ++failures;
+            continue;
+        }
+        auto view = rtp::packet_view::parse(*plain);
+        if (!view) {
+            ++failures;
+            continue;
+        }
+        auto f = depacketizer.push(rtp::payload::info_of(*view));
+        if (!f) ++failures;
+        else if (*f) ++frames;
+        benchmark::DoNotOptimize(f);
+    }
+    if (failures != 0) state.SkipWithError("a packet failed on the receive path");
+    state.counters["frames"] = static_cast<double>(frames);
+    state.counters["packets/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 
+BENCHMARK(forward);
+BENCHMARK(vp8_frame_receive);
 BENCHMARK_CAPTURE(protect, aead_aes_128_gcm, srtp::srtp_profile::aead_aes_128_gcm);
 BENCHMARK_CAPTURE(unprotect, aead_aes_128_gcm, srtp::srtp_profile::aead_aes_128_gcm);
 BENCHMARK_CAPTURE(protect, aes128_cm_sha1_80, srtp::srtp_profile::aes128_cm_sha1_80);
