@@ -199,6 +199,7 @@ TEST_CASE("TURN over TCP: the agent asks for the connection, allocates once it i
     for (const auto& d : r.to_peers)
         if (d.from == relay.address && d.to == remote.address) check_relayed = true;
     CHECK(check_relayed);
+    CHECK(r.datagrams.empty());  // all of it went through the stream
 }
 
 TEST_CASE("TURN over TLS: a failed connection fails that server's relay gathering at once, with the reason")

@@ -428,3 +428,74 @@ TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
     CHECK(r.stats().relayed == relayed_before + 1);
     CHECK(r.stats().dtls == 1);
 }
+
+TEST_CASE("router: relayed STUN reaches the agent as a view, a stranger's TURN data no machine")
+{
+    world w(network_config{});
+    w.add_turn_server(ep("192.0.2.20:3478"), ip("192.0.2.21"));
+    ice::agent_config ca = controlling_config();
+    ca.turn_servers = {{ep("192.0.2.20:3478"), "user", "secret"}};
+    ca.policy = ice::transport_policy::relay;
+    ice::agent_config cb = controlled_config();
+    cb.turn_servers = ca.turn_servers;
+    peer& a = w.add_peer("a", ca, {ep("10.0.0.1:5000")});
+    w.add_peer("b", cb, {ep("10.0.0.2:6000")});
+    w.start_all();
+    REQUIRE(w.run_until([&] { return w.all_connected(); }, 10s));
+    REQUIRE(a.selected);
+    REQUIRE(a.selected->local.type == ice::candidate_type::relay);
+    const net::endpoint peer_address = a.selected->remote.address;
+    const net::endpoint turn_address = ep("192.0.2.20:3478");
+
+    peerkit::router r;
+    recording_agent agent{*a.agent};
+    recording_relays relays{a.ice->relays()};
+    recording_dtls dtls;
+    const std::size_t unwrapped_before = a.ice->relays().stats().datagrams_unwrapped;
+    // A Binding indication (a keepalive, RFC 8445 11) from the peer, in a Data indication from
+    // our TURN server (RFC 8656 11.4): the relays unwrap it, the agent gets a sub-span of it, on
+    // the relayed candidate's socket id.
+    std::array<std::byte, 64> keepalive_buf{};
+    stun::message_builder k{keepalive_buf, stun::binding_indication, stun::transaction_id{}};
+    k.add_fingerprint();
+    const auto keepalive = finish(k);
+    std::vector<std::byte> buf(200);
+    stun::message_builder b{buf, stun::data_indication, stun::transaction_id{}};
+    b.add(stun::xor_peer_address{peer_address});
+    b.add(stun::data{keepalive});
+    const auto indication = finish(b);
+    r.route(w.now, 1, turn_address, indication, agent, relays, &dtls);
+    REQUIRE(relays.seen.size() == 1);
+    CHECK(relays.seen[0].data() == indication.data());
+    REQUIRE(agent.stun_seen.size() == 1);
+    CHECK(points_into(agent.stun_seen[0], indication));  // a view into the caller's datagram
+    CHECK(agent.stun_seen[0].size() == keepalive.size());
+    CHECK(std::equal(agent.stun_seen[0].begin(), agent.stun_seen[0].end(), keepalive.begin()));
+    CHECK(dtls.seen.empty());
+    CHECK(r.stats().from_relay_server == 1);
+
+    // The same relayed record (ChannelData, RFC 8656 12.4) from a TURN server we did not
+    // allocate on: not the relays', not unwrapped; its first byte (64-79) names no machine.
+    const auto before = a.agent->stats();
+    const std::size_t pairs_before = a.agent->pair_count();
+    std::vector<std::byte> cd(4 + 64, std::byte{0x5A});
+    peerkit::detail::store_be16(cd.data(), 0x4000);
+    peerkit::detail::store_be16(cd.data() + 2, 64);
+    cd[4] = std::byte{23};
+    const std::size_t n = 1000;
+    for (std::size_t i = 0; i < n; ++i) {
+        r.route(w.now, 1, ep("192.0.2.99:3478"), cd, agent, relays, &dtls);
+        r.route(w.now, 1, ep("10.0.0.2:6000"), cd, agent, relays, &dtls);  // the peer's host address: no server either
+    }
+    CHECK(relays.seen.size() == 1);
+    CHECK(agent.stun_seen.size() == 1);
+    CHECK(dtls.seen.empty());
+    CHECK(agent.accepts_asked == 0);
+    CHECK(r.stats().unknown == 2 * n);
+    CHECK(r.stats().relayed == 0);
+    CHECK(r.stats().from_relay_server == 1);
+    CHECK(a.ice->relays().stats().datagrams_unwrapped == unwrapped_before + 1);  // the keepalive above only
+    CHECK(a.agent->pair_count() == pairs_before);
+    CHECK(a.agent->stats().requests_received == before.requests_received);
+    CHECK(a.agent->queued_events() == 0);
+}

@@ -155,7 +155,7 @@ public:
     // Is `socket` a relayed candidate's socket id (a transmit on it is send()'s)?
     [[nodiscard]] bool owns_socket(socket_id socket) const noexcept
     {
-        return find_relayed(socket) != nullptr;
+        return !closed_ && find_relayed(socket) != nullptr;
     }
 
     // A datagram from a TURN server (owns() said so). Its client reads responses; relayed data
