@@ -400,10 +400,9 @@ private:
 
 public:
     // Stops everything (the TURN allocations are ice::relays' to free).
-    void close(time_point now)
+    void close(time_point)
     {
         if (closed()) return;
-        (void)now;
         transactions_.clear();
         set_connection(connection_state::closed);
     }
@@ -737,10 +736,9 @@ private:
     enum class pair_origin : std::uint8_t { formed, learned_from_check };
 
     // Adds a pair if the families match and the limits allow (RFC 8445 6.1.2.2, 6.1.2.5).
-    std::optional<std::size_t> add_pair(time_point now, std::size_t local, std::size_t remote,
+    std::optional<std::size_t> add_pair(time_point, std::size_t local, std::size_t remote,
                                         pair_origin origin = pair_origin::formed)
     {
-        (void)now;
         const candidate& l = locals_[local];
         const candidate& r = remotes_[remote];
         if (l.address.family() != r.address.family()) return std::nullopt;
@@ -921,7 +919,7 @@ private:
                            ? retransmission_limits{config_.gather_max_transmits, config_.gather_rto * 8}
                            : retransmission_limits{config_.check_max_transmits, config_.check_rto_max};
             },
-            [this, now](const transaction& tx) {
+            [this](const transaction& tx) {
                 ++stats_.retransmissions;
                 if (tx.kind == transaction_kind::gather)
                     queue_transmit(tx.socket, tx.server, tx.request);
