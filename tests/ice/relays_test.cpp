@@ -162,7 +162,7 @@ TEST_CASE("relays: a TURN server we did not allocate on reaches nothing")
     CHECK(r.transmits == transmits);
     // A send on an id that is no relay's goes nowhere, counted.
     r.relays.send(r.now, relayed.socket - 1, ep("198.51.100.7:6000"), cd);
-    CHECK(r.relays.stats().sends_unknown_socket == 1);
+    CHECK(r.relays.stats().sends_dropped == 1);
     CHECK_FALSE(r.relays.poll_transmit());
 }
 
@@ -175,5 +175,52 @@ TEST_CASE("relays: close frees the allocation and stops everything")
     CHECK(r.server.deallocations == 1);  // Refresh with LIFETIME 0 (RFC 8656 7)
     CHECK_FALSE(r.relays.poll_timeout());
     CHECK_FALSE(r.relays.owns(r.socket.id, r.server.address));
-    CHECK_FALSE(r.relays.owns_socket(relayed.socket));
+    // What the agent still sends on the relayed candidate is the relays' to drop, never a
+    // transmit on a socket id the runtime does not have.
+    CHECK(r.relays.owns_socket(relayed.socket));
+    r.relays.send(r.now, relayed.socket, ep("198.51.100.7:6000"), std::vector<std::byte>(10));
+    CHECK(r.relays.stats().sends_dropped == 1);
+    CHECK_FALSE(r.relays.poll_transmit());
+}
+
+TEST_CASE("transport: what the agent queued goes out before the allocation is freed")
+{
+    // A last datagram on a relayed selected pair (a SACK, a close_notify), then close(): the
+    // relays wrap it before their Refresh with LIFETIME 0 (RFC 8656 7), in that order.
+    world w(network_config{});
+    w.add_turn_server(ep("192.0.2.20:3478"), ip("192.0.2.21"));
+    ice::agent_config ca = controlling_config();
+    ca.turn_servers = {{ep("192.0.2.20:3478"), "user", "secret"}};
+    ca.policy = ice::transport_policy::relay;
+    ice::agent_config cb = controlled_config();
+    cb.turn_servers = ca.turn_servers;
+    peer& a = w.add_peer("a", ca, {ep("10.0.0.1:5000")});
+    w.add_peer("b", cb, {ep("10.0.0.2:6000")});
+    w.start_all();
+    REQUIRE(w.run_until([&] { return w.all_connected(); }, 10s));
+    w.run_for(100ms);  // the channel for the selected pair (RFC 8656 12)
+    REQUIRE(a.selected);
+    REQUIRE(a.selected->local.type == ice::candidate_type::relay);
+    w.flush();
+
+    std::vector<std::byte> last(48, std::byte{0x5A});
+    last[0] = std::byte{21};  // a DTLS alert
+    REQUIRE(a.ice->send(w.now, last));
+    a.ice->close(w.now);
+    std::optional<std::size_t> data_at, refresh_at;
+    std::size_t i = 0;
+    while (auto t = a.ice->poll_transmit()) {
+        REQUIRE(t->socket == 1);  // every transmit on the runtime's socket, none on the relayed id
+        const unsigned first = std::to_integer<unsigned>(t->payload[0]);
+        if ((first & 0xC0u) == 0x40u) {
+            data_at = i;  // ChannelData (RFC 8656 12.4) carrying `last`
+            CHECK(std::equal(last.begin(), last.end(), t->payload.begin() + 4));
+        } else if (auto m = stun::message_view::parse(t->payload); m && m->get_method() == stun::method::refresh) {
+            refresh_at = i;
+        }
+        ++i;
+    }
+    REQUIRE(data_at);
+    REQUIRE(refresh_at);
+    CHECK(*data_at < *refresh_at);
 }

@@ -85,7 +85,7 @@ struct relays_stats {
     std::size_t datagrams_unwrapped = 0;  // relayed datagrams handed back as views
     std::size_t dropped_unallocated = 0;  // relayed data before the allocation gave a candidate
     std::size_t dropped_transmits = 0;    // outputs beyond agent_config::max_queued_transmits
-    std::size_t sends_unknown_socket = 0; // send() on a socket id that is no live relay's
+    std::size_t sends_dropped = 0;        // send() on a socket id that is no live allocation's (closed, failed, unknown)
 };
 
 #define PEERKIT_RELAYS_LOG(lvl, ...) \
@@ -152,10 +152,13 @@ public:
         return false;
     }
 
-    // Is `socket` a relayed candidate's socket id (a transmit on it is send()'s)?
+    // Is `socket` the socket id of one of our relayed candidates, live or not? A transmit on
+    // it is send()'s, never the runtime's (send drops it, counted, when the relay is gone).
     [[nodiscard]] bool owns_socket(socket_id socket) const noexcept
     {
-        return !closed_ && find_relayed(socket) != nullptr;
+        for (const relay_type& r : relays_)
+            if (r.relayed_socket() == socket) return true;
+        return false;
     }
 
     // A datagram from a TURN server (owns() said so). Its client reads responses; relayed data
@@ -220,9 +223,9 @@ public:
     {
         relay_type* r = find_relayed(relayed_socket);
         if (closed_ || r == nullptr) {
-            ++stats_.sends_unknown_socket;
+            ++stats_.sends_dropped;
             PEERKIT_RELAYS_LOG(debug, "datagram of ", payload.size(), " bytes to ", peer, " dropped: socket id ",
-                               relayed_socket, " is no allocated relay's");
+                               relayed_socket, " is no live allocation's");
             return;
         }
         r->send_to(now, peer, payload);

@@ -136,6 +136,11 @@ public:
     // socket id are handed to the relays, which wrap them (at the time of the last input).
     std::optional<transmit> poll_transmit()
     {
+        if (!direct_.empty()) {
+            transmit t = std::move(direct_.front());
+            direct_.pop_front();
+            return t;
+        }
         for (;;) {
             if (auto t = relays_.poll_transmit()) return t;
             std::optional<transmit> t = agent_.poll_transmit();
@@ -168,10 +173,16 @@ public:
         }
     }
 
-    // Frees the allocations (RFC 8656 7: Refresh with lifetime 0), then stops the agent.
+    // Frees the allocations (RFC 8656 7: Refresh with lifetime 0), then stops the agent. What
+    // the agent queued before (a last SACK, an ABORT, a close_notify) is wrapped first, so that
+    // it goes out in order before the Refresh, as it would have without the close.
     void close(time_point now)
     {
         now_ = now;
+        while (std::optional<transmit> t = agent_.poll_transmit()) {
+            if (relays_.owns_socket(t->socket)) relays_.send(now, t->socket, t->destination, t->payload);
+            else direct_.push_back(std::move(*t));
+        }
         relays_.close(now);
         agent_.close(now);
     }
@@ -197,6 +208,7 @@ private:
     relays_type relays_;
     agent_type agent_;
     std::deque<event> errors_;  // candidate_error from relay_failed, before the agent's next events
+    std::deque<transmit> direct_;  // the agent's unrelayed transmits taken out at close()
     time_point now_{};          // the time of the last input (for what poll_* hands the relays)
 };
 
