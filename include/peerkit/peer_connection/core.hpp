@@ -1,7 +1,7 @@
 // peerkit::basic_peer_connection_core<Policy>: the browser's RTCPeerConnection as a sans-IO
-// machine. It composes the ICE agent, a DTLS session (any backend modelling dtls::session),
-// the SCTP association and the data-channel layer, and speaks JSEP (RFC 8829) through the SDP
-// builder. It never owns a socket or reads a clock:
+// machine. It composes the ICE agent with its TURN relays beside it (ice::transport,
+// ice/transport.hpp), a DTLS session (any backend modelling dtls::session), the SCTP
+// association and the data-channel layer, and speaks JSEP (RFC 8829) through the SDP builder. It never owns a socket or reads a clock:
 //
 //   core pc{config};                                // Policy picks DTLS, crypto, random, limits
 //   pc.add_local_sockets(now, sockets);             // what the runtime bound (host candidates)
