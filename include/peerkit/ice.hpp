@@ -5,4 +5,6 @@
 #include <peerkit/ice/candidate.hpp>
 #include <peerkit/ice/config.hpp>
 #include <peerkit/ice/error.hpp>
+#include <peerkit/ice/relays.hpp>
+#include <peerkit/ice/transport.hpp>
 #include <peerkit/ice/types.hpp>

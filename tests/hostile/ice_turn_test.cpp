@@ -505,14 +505,15 @@ TEST_CASE("hostile TURN: forged responses leave no state")
 
 TEST_CASE("hostile TURN: over TCP, writes nobody polls stay within max_queued_transmits")
 {
-    // The agent's writes for TURN TCP/TLS connections wait for the runtime like datagrams, under
-    // the same limit: with room for one write, the second server's Allocate is dropped and
-    // counted (a lost request, as on UDP) while the first still waits. Opens are never dropped.
+    // The relays' writes for TURN TCP/TLS connections (ice/relays.hpp, beside the agent) wait for
+    // the runtime like datagrams, under the same limit: with room for one write, the second
+    // server's Allocate is dropped and counted (a lost request, as on UDP) while the first still
+    // waits. Opens are never dropped.
     ice::agent_config config = controlling_config();
     config.max_queued_transmits = 1;
     for (const char* server : {"192.0.2.20", "192.0.2.30"})
         config.turn_servers.push_back({net::endpoint{ip(server), 3478}, "user", "secret", ice::turn_transport::tcp, server, 3478, "turn:x"});
-    agent_type agent(config, seeded_crypto{5});
+    transport_type agent(config, seeded_crypto{5});
     sim_time now = sim_time{} + 1h;
     const ice::local_socket s{1, ep("10.0.0.1:5000"), "eth0", false};
     agent.gather(now, std::span(&s, 1));
@@ -520,24 +521,24 @@ TEST_CASE("hostile TURN: over TCP, writes nobody polls stay within max_queued_tr
     while (auto c = agent.poll_stream())
         if (auto* o = std::get_if<ice::stream_open>(&*c)) opened.push_back(o->id);
     REQUIRE(opened.size() == 2);
-    const auto before = agent.stats().dropped_transmits;
+    const auto before = agent.relays().stats().dropped_transmits;
     for (auto id : opened) agent.handle_stream_connected(now, id);  // each queues an Allocate
     std::size_t writes = 0;
     while (auto c = agent.poll_stream())
         if (std::holds_alternative<ice::stream_write>(*c)) ++writes;
     CHECK(writes == 1);
-    CHECK(agent.stats().dropped_transmits - before == 1);
+    CHECK(agent.relays().stats().dropped_transmits - before == 1);
 }
 
 TEST_CASE("hostile TURN: over TCP, a frame that never ends is cut at max_stream_message")
 {
-    // The agent's TURN-over-TCP framing buffer (agent::handle_stream_data): a length field
+    // The TURN-over-TCP framing buffer (relays::handle_stream_data, ice/relay.hpp): a length field
     // over the limit ends the connection at once; a frame within it that never completes
     // holds at most max_stream_message bytes.
     ice::agent_config config = controlling_config();
     config.max_stream_message = 4096;
     config.turn_servers.push_back({ep("192.0.2.20:3478"), "user", "secret", ice::turn_transport::tcp, "192.0.2.20", 3478, "turn:x"});
-    agent_type agent(config, seeded_crypto{3});
+    transport_type agent(config, seeded_crypto{3});
     sim_time now = sim_time{} + 1h;
     const ice::local_socket s{1, ep("10.0.0.1:5000"), "eth0", false};
     agent.gather(now, std::span(&s, 1));

@@ -83,7 +83,7 @@ TEST_CASE("a late wake with the peer answering stays connected")
     // The event loop stalls for 10 s (more than disconnected_timeout): nothing runs, then both
     // agents are woken at once.
     t.w.now += 10s;
-    for (auto& p : t.w.peers) p->agent->handle_timeout(t.w.now);
+    for (auto& p : t.w.peers) p->ice->handle_timeout(t.w.now);
     CHECK(up(t.a->state()));
     CHECK(up(t.b->state()));
     // The consent check sent on waking is answered.
@@ -110,7 +110,7 @@ TEST_CASE("a late wake with the peer gone: disconnected only after a missed chec
     REQUIRE(t.w.run_until([&] { return t.w.all_connected(); }, 5s));
     t.w.net.block(ip("10.0.0.1"), ip("10.0.0.2"));
     t.w.now += 10s;
-    t.a->agent->handle_timeout(t.w.now);
+    t.a->ice->handle_timeout(t.w.now);
     CHECK(up(t.a->state()));  // no check could have been missed yet
     const auto woke = t.w.now;
     REQUIRE(t.w.run_until([&] { return t.a->state() == connection_state::disconnected; }, 10s));

@@ -39,6 +39,8 @@ struct seeded_crypto : crypto::openssl_provider {
 static_assert(crypto::provider<seeded_crypto>);
 
 using agent_type = ice::agent<seeded_crypto>;
+// The agent with its TURN relays beside it (ice/transport.hpp): what a standalone user drives.
+using transport_type = ice::transport<seeded_crypto>;
 
 inline net::ip_address ip(std::string_view text) { return *net::ip_address::parse(text); }
 inline net::endpoint ep(std::string_view text) { return *net::endpoint::parse(text); }
@@ -270,10 +272,12 @@ struct turn_server_model {
     }
 };
 
-// One agent plus the sockets it owns and everything it reported.
+// One agent (with its relays) plus the sockets it owns and everything it reported. The world
+// drives `ice` (gather, datagrams, timers, outputs); tests ask `agent` (the one inside `ice`).
 struct peer {
     std::string name;
-    std::unique_ptr<agent_type> agent;
+    std::unique_ptr<transport_type> ice;
+    agent_type* agent = nullptr;
     std::vector<ice::local_socket> sockets;
     std::vector<ice::connection_state> states;
     std::optional<peerkit::error> failure;  // the reason that came with connection_state failed
@@ -316,7 +320,8 @@ struct world {
     {
         auto p = std::make_unique<peer>();
         p->name = std::move(name);
-        p->agent = std::make_unique<agent_type>(std::move(config), seeded_crypto{1000 + peers.size()});
+        p->ice = std::make_unique<transport_type>(std::move(config), seeded_crypto{1000 + peers.size()});
+        p->agent = &p->ice->agent();
         ice::socket_id id = 1;
         for (const net::endpoint& a : addresses) {
             p->sockets.push_back({id++, a, "eth" + std::to_string(id), a.address().is_loopback()});
@@ -351,7 +356,7 @@ struct world {
             peer& other = *peers[(i + 1) % peers.size()];
             REQUIRE(peers[i]->agent->set_remote_credentials(other.agent->local_ufrag(), other.agent->local_pwd()));
         }
-        for (auto& p : peers) p->agent->gather(now, p->sockets);
+        for (auto& p : peers) p->ice->gather(now, p->sockets);
         flush();
     }
 
@@ -367,8 +372,8 @@ struct world {
     {
         for (std::size_t i = 0; i < peers.size(); ++i) {
             peer& p = *peers[i];
-            while (auto t = p.agent->poll_transmit()) net.send(now, socket_address(p, t->socket), t->destination, t->payload);
-            while (auto e = p.agent->poll_event()) on_event(i, std::move(*e));
+            while (auto t = p.ice->poll_transmit()) net.send(now, socket_address(p, t->socket), t->destination, t->payload);
+            while (auto e = p.ice->poll_event()) on_event(i, std::move(*e));
         }
         for (auto& t : turn_servers) {
             for (auto& d : t->out) net.send(now, d.from, d.to, d.payload);
@@ -416,7 +421,7 @@ struct world {
             if (!t || when < *t) t = when;
         };
         for (const auto& p : peers)
-            if (auto w = p->agent->poll_timeout()) consider(*w);
+            if (auto w = p->ice->poll_timeout()) consider(*w);
         for (const auto& s : signaling) consider(s.at);
         return t;
     }
@@ -449,7 +454,7 @@ struct world {
                     to.agent->end_of_remote_candidates(now);
             }
             for (auto& p : peers)
-                if (auto w = p->agent->poll_timeout(); w && *w <= now) p->agent->handle_timeout(now);
+                if (auto w = p->ice->poll_timeout(); w && *w <= now) p->ice->handle_timeout(now);
             flush();
         }
         return true;
@@ -477,7 +482,7 @@ struct world {
         for (auto& p : peers)
             for (const auto& s : p->sockets)
                 if (s.address == d.to) {
-                    p->agent->handle_packet(now, s.id, d.from, d.payload);
+                    p->ice->handle_packet(now, s.id, d.from, d.payload);
                     return;
                 }
     }

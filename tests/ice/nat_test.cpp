@@ -156,7 +156,7 @@ TEST_CASE("relay-only policy uses only relayed local candidates and binds a chan
     REQUIRE(n.b->received.size() == 1);
     CHECK(as_string_view(n.b->received[0]) == "via channel");
     // Closing frees the allocation (RFC 8656 7.2: Refresh with lifetime 0).
-    n.a->agent->close(n.w.now);
+    n.a->ice->close(n.w.now);
     CHECK(n.a->agent->state() == connection_state::closed);
     n.w.run_for(100ms);
     CHECK(n.turn->deallocations >= 1);

@@ -33,7 +33,7 @@ TEST_CASE("accepts: only the remote side of a valid pair, on its socket")
     // A datagram the agent is given from an unknown source is dropped and counted.
     const std::size_t unknown_before = a.agent->stats().data_from_unknown_source;
     const std::array<std::byte, 4> dtls_like{std::byte{22}, std::byte{254}, std::byte{253}, std::byte{0}};
-    a.agent->handle_packet(w.now, selected_path.socket, ep("10.0.0.3:6000"), dtls_like);
+    a.ice->handle_packet(w.now, selected_path.socket, ep("10.0.0.3:6000"), dtls_like);
     CHECK(a.agent->stats().data_from_unknown_source == unknown_before + 1);
 
     // Consent expired (RFC 7675 5.1): the path is no longer accepted.

@@ -25,12 +25,13 @@ std::vector<std::byte> bytes_of(std::initializer_list<unsigned> values)
 struct stream_rig {
     turn_server_model server;
     net::endpoint tcp_client = ep("10.0.0.1:40000");  // the client's TCP address as the server sees it
-    std::unique_ptr<agent_type> agent;
+    std::unique_ptr<transport_type> agent;  // the agent with its relays (ice/transport.hpp)
     sim_time now = sim_time{} + 1h;
     std::vector<ice::event> events;
     std::vector<ice::stream_command> commands;     // every command, in order
     std::vector<std::byte> to_server, to_client;   // the two directions of the connection
     std::vector<turn_server_model::out_datagram> to_peers;
+    std::vector<ice::transmit> datagrams;  // on UDP sockets (none: the only candidate is relayed)
     std::size_t chunk = 1;                          // bytes per handle_stream_data call
     bool connected = false;
 
@@ -48,7 +49,7 @@ struct stream_rig {
         t.port = transport == ice::turn_transport::tls ? 5349 : 3478;
         t.url = transport == ice::turn_transport::tls ? "turns:turn.example" : "turn:turn.example?transport=tcp";
         c.turn_servers.push_back(t);
-        agent = std::make_unique<agent_type>(std::move(c), seeded_crypto{7});
+        agent = std::make_unique<transport_type>(std::move(c), seeded_crypto{7});
         const ice::local_socket s{1, ep("10.0.0.1:5000"), "eth0", false};
         agent->gather(now, std::span<const ice::local_socket>(&s, 1));
     }
@@ -65,6 +66,11 @@ struct stream_rig {
     {
         for (int round = 0; round < 50; ++round) {
             bool moved = false;
+            // What the agent sends on the relayed candidate: the relays wrap it into a write.
+            while (auto t = agent->poll_transmit()) {
+                datagrams.push_back(std::move(*t));
+                moved = true;
+            }
             while (auto c = agent->poll_stream()) {
                 if (auto* w = std::get_if<ice::stream_write>(&*c)) {
                     REQUIRE(connected);  // nothing is written before the connection is up
@@ -180,19 +186,20 @@ TEST_CASE("TURN over TCP: the agent asks for the connection, allocates once it i
     CHECK(r.all<ice::candidate_error>().empty());
 
     // A remote candidate: the permission and the first check go through the stream.
-    REQUIRE(r.agent->set_remote_credentials("remoteufrag", "remotepasswordremotepass"));
+    REQUIRE(r.agent->agent().set_remote_credentials("remoteufrag", "remotepasswordremotepass"));
     ice::candidate remote;
     remote.type = ice::candidate_type::host;
     remote.address = ep("198.51.100.7:6000");
     remote.priority = 2130706431;
     remote.foundation = "1";
-    REQUIRE(r.agent->add_remote_candidate(r.now, remote));
+    REQUIRE(r.agent->agent().add_remote_candidate(r.now, remote));
     r.advance(std::chrono::milliseconds(500));
     CHECK(r.server.permissions_made == 1);
     bool check_relayed = false;
     for (const auto& d : r.to_peers)
         if (d.from == relay.address && d.to == remote.address) check_relayed = true;
     CHECK(check_relayed);
+    CHECK(r.datagrams.empty());  // all of it went through the stream
 }
 
 TEST_CASE("TURN over TLS: a failed connection fails that server's relay gathering at once, with the reason")

@@ -21,34 +21,39 @@ namespace {
 struct recording_agent {
     explicit recording_agent(agent_type& a) : agent(a) {}
     agent_type& agent;
-    std::vector<bytes_view> stun_seen, relay_seen;
+    std::vector<bytes_view> stun_seen;
     std::size_t accepts_asked = 0;
 
-    [[nodiscard]] bool from_relay_server(ice::socket_id s, const net::endpoint& source) const
-    {
-        return agent.from_relay_server(s, source);
-    }
     void handle_stun(ice::time_point now, ice::socket_id s, const net::endpoint& source, bytes_view d)
     {
         stun_seen.push_back(d);
         agent.handle_stun(now, s, source, d);
     }
-    template <class F>
-    void handle_relay_datagram(ice::time_point now, ice::socket_id s, const net::endpoint& source, bytes_view d, F&& f)
-    {
-        relay_seen.push_back(d);
-        agent.handle_relay_datagram(now, s, source, d, std::forward<F>(f));
-    }
-    template <class F>
-    void handle_stream_data(ice::time_point now, ice::connection_id id, bytes_view d, F&& f)
-    {
-        relay_seen.push_back(d);
-        agent.handle_stream_data(now, id, d, std::forward<F>(f));
-    }
     [[nodiscard]] bool accepts(const ice::path& p, const net::endpoint& source)
     {
         ++accepts_asked;
         return agent.accepts(p, source);
+    }
+};
+
+// The TURN relays beside the agent (ice/relays.hpp), recording what the router hands them.
+struct recording_relays {
+    explicit recording_relays(transport_type::relays_type& r) : relays(r) {}
+    transport_type::relays_type& relays;
+    std::vector<bytes_view> seen;
+
+    [[nodiscard]] bool owns(ice::socket_id s, const net::endpoint& source) const { return relays.owns(s, source); }
+    std::optional<ice::relayed_datagram> handle_datagram(ice::time_point now, ice::socket_id s, const net::endpoint& source,
+                                                         bytes_view d)
+    {
+        seen.push_back(d);
+        return relays.handle_datagram(now, s, source, d);
+    }
+    template <class F>
+    void handle_stream_data(ice::time_point now, ice::connection_id id, bytes_view d, F&& f)
+    {
+        seen.push_back(d);
+        relays.handle_stream_data(now, id, d, std::forward<F>(f));
     }
 };
 
@@ -95,15 +100,16 @@ TEST_CASE("router: DTLS from a valid path reaches only the session, as a view")
     connected_hosts h;
     peerkit::router r;
     recording_agent agent{*h.a->agent};
+    recording_relays relays{h.a->ice->relays()};
     recording_dtls dtls;
     const auto requests_before = h.a->agent->stats().requests_received;
     const auto buffer = record(std::byte{22}, 120);  // a handshake record (RFC 7983: 20-63)
-    r.route(h.w.now, 1, ep("10.0.0.2:6000"), buffer, agent, &dtls);
+    r.route(h.w.now, 1, ep("10.0.0.2:6000"), buffer, agent, relays, &dtls);
     REQUIRE(dtls.seen.size() == 1);
     CHECK(dtls.seen[0].data() == buffer.data());  // the caller's bytes, not a copy
     CHECK(dtls.seen[0].size() == buffer.size());
     CHECK(agent.stun_seen.empty());
-    CHECK(agent.relay_seen.empty());
+    CHECK(relays.seen.empty());
     CHECK(h.a->agent->stats().requests_received == requests_before);
     CHECK(h.a->agent->queued_events() == 0);  // no data event, no copy in the agent
     CHECK(r.stats().dtls == 1);
@@ -114,13 +120,14 @@ TEST_CASE("router: STUN reaches only the agent, as a view")
     connected_hosts h;
     peerkit::router r;
     recording_agent agent{*h.a->agent};
+    recording_relays relays{h.a->ice->relays()};
     recording_dtls dtls;
     // A Binding indication (a keepalive, RFC 8445 11): STUN by its first byte.
     std::array<std::byte, 64> buf{};
     stun::message_builder b{buf, stun::binding_indication, stun::transaction_id{}};
     b.add_fingerprint();
     const auto buffer = finish(b);
-    r.route(h.w.now, 1, ep("10.0.0.2:6000"), buffer, agent, &dtls);
+    r.route(h.w.now, 1, ep("10.0.0.2:6000"), buffer, agent, relays, &dtls);
     REQUIRE(agent.stun_seen.size() == 1);
     CHECK(agent.stun_seen[0].data() == buffer.data());
     CHECK(agent.stun_seen[0].size() == buffer.size());
@@ -134,20 +141,21 @@ TEST_CASE("router: a source that is not a valid path reaches no machine")
     connected_hosts h;
     peerkit::router r;
     recording_agent agent{*h.a->agent};
+    recording_relays relays{h.a->ice->relays()};
     recording_dtls dtls;
     // The right address on another port, another host, and the peer's address on a socket of
     // ours that it has no pair with.
     const std::vector<net::endpoint> strangers{ep("10.0.0.2:6001"), ep("10.0.0.9:6000")};
     const auto buffer = record(std::byte{23}, 200);
-    for (const auto& s : strangers) r.route(h.w.now, 1, s, buffer, agent, &dtls);
-    r.route(h.w.now, 7, ep("10.0.0.2:6000"), buffer, agent, &dtls);
+    for (const auto& s : strangers) r.route(h.w.now, 1, s, buffer, agent, relays, &dtls);
+    r.route(h.w.now, 7, ep("10.0.0.2:6000"), buffer, agent, relays, &dtls);
     CHECK(dtls.seen.empty());
     CHECK(agent.stun_seen.empty());
-    CHECK(agent.relay_seen.empty());
+    CHECK(relays.seen.empty());
     CHECK(r.stats().dtls_not_valid_path == 3);
     CHECK(r.stats().dtls == 0);
     // Without a session yet, DTLS from the valid path is counted and dropped too.
-    r.route(h.w.now, 1, ep("10.0.0.2:6000"), buffer, agent, static_cast<recording_dtls*>(nullptr));
+    r.route(h.w.now, 1, ep("10.0.0.2:6000"), buffer, agent, relays, static_cast<recording_dtls*>(nullptr));
     CHECK(r.stats().dtls_no_session == 1);
 }
 
@@ -156,18 +164,19 @@ TEST_CASE("router: RTP, ZRTP and unknown first bytes are counted, not passed on"
     connected_hosts h;
     peerkit::router r;
     recording_agent agent{*h.a->agent};
+    recording_relays relays{h.a->ice->relays()};
     recording_dtls dtls;
     const net::endpoint peer = ep("10.0.0.2:6000");  // a valid path: the first byte alone decides
-    for (unsigned first : {0x80u, 0x90u, 0xBFu}) r.route(h.w.now, 1, peer, record(std::byte(first), 40), agent, &dtls);
-    r.route(h.w.now, 1, peer, record(std::byte{16}, 40), agent, &dtls);
-    for (unsigned first : {8u, 70u, 100u, 200u}) r.route(h.w.now, 1, peer, record(std::byte(first), 40), agent, &dtls);
-    r.route(h.w.now, 1, peer, bytes_view{}, agent, &dtls);
+    for (unsigned first : {0x80u, 0x90u, 0xBFu}) r.route(h.w.now, 1, peer, record(std::byte(first), 40), agent, relays, &dtls);
+    r.route(h.w.now, 1, peer, record(std::byte{16}, 40), agent, relays, &dtls);
+    for (unsigned first : {8u, 70u, 100u, 200u}) r.route(h.w.now, 1, peer, record(std::byte(first), 40), agent, relays, &dtls);
+    r.route(h.w.now, 1, peer, bytes_view{}, agent, relays, &dtls);
     CHECK(r.stats().srtp_reserved == 3);
     CHECK(r.stats().zrtp == 1);
     CHECK(r.stats().unknown == 5);  // 70 is ChannelData, but 10.0.0.2 is no TURN server of ours
     CHECK(dtls.seen.empty());
     CHECK(agent.stun_seen.empty());
-    CHECK(agent.relay_seen.empty());
+    CHECK(relays.seen.empty());
 }
 
 TEST_CASE("router: a flood from strangers is counted once each, holds nothing")
@@ -177,6 +186,7 @@ TEST_CASE("router: a flood from strangers is counted once each, holds nothing")
     connected_hosts h;
     peerkit::router r;
     recording_agent agent{*h.a->agent};
+    recording_relays relays{h.a->ice->relays()};
     recording_dtls dtls;
     const auto before = h.a->agent->stats();
     const std::size_t pairs_before = h.a->agent->pair_count();
@@ -184,7 +194,7 @@ TEST_CASE("router: a flood from strangers is counted once each, holds nothing")
     const std::array<std::byte, 4> firsts{std::byte{23}, std::byte{0x80}, std::byte{17}, std::byte{0xFF}};
     for (std::size_t i = 0; i < n; ++i) {
         const net::endpoint source{net::ip_address::v4(0x0A400000u + static_cast<std::uint32_t>(i)), 4000};
-        r.route(h.w.now, 1, source, record(firsts[i % firsts.size()], 100), agent, &dtls);
+        r.route(h.w.now, 1, source, record(firsts[i % firsts.size()], 100), agent, relays, &dtls);
         REQUIRE(h.a->agent->queued_events() == 0);
         REQUIRE(h.a->agent->pair_count() == pairs_before);
     }
@@ -223,15 +233,16 @@ TEST_CASE("router: relayed ChannelData and Data reach DTLS as views into the dat
 
     peerkit::router r;
     recording_agent agent{*a.agent};
+    recording_relays relays{a.ice->relays()};
     recording_dtls dtls;
     // ChannelData (RFC 8656 12.4): the DTLS record is its suffix after the 4-byte header.
     std::vector<std::byte> cd(4 + 64, std::byte{0x5A});
     peerkit::detail::store_be16(cd.data(), *channel);
     peerkit::detail::store_be16(cd.data() + 2, 64);
     cd[4] = std::byte{23};
-    r.route(w.now, 1, turn.address, cd, agent, &dtls);
-    REQUIRE(agent.relay_seen.size() == 1);
-    CHECK(agent.relay_seen[0].data() == cd.data());
+    r.route(w.now, 1, turn.address, cd, agent, relays, &dtls);
+    REQUIRE(relays.seen.size() == 1);
+    CHECK(relays.seen[0].data() == cd.data());
     REQUIRE(dtls.seen.size() == 1);
     CHECK(dtls.seen[0].data() == cd.data() + 4);
     CHECK(dtls.seen[0].size() == 64);
@@ -244,7 +255,7 @@ TEST_CASE("router: relayed ChannelData and Data reach DTLS as views into the dat
     b.add(stun::xor_peer_address{peer_address});
     b.add(stun::data{payload});
     const auto indication = finish(b);
-    r.route(w.now, 1, turn.address, indication, agent, &dtls);
+    r.route(w.now, 1, turn.address, indication, agent, relays, &dtls);
     REQUIRE(dtls.seen.size() == 2);
     CHECK(points_into(dtls.seen[1], indication));
     CHECK(dtls.seen[1].size() == payload.size());
@@ -255,12 +266,12 @@ TEST_CASE("router: relayed ChannelData and Data reach DTLS as views into the dat
     stun::message_builder b2{buf2, stun::data_indication, stun::transaction_id{}};
     b2.add(stun::xor_peer_address{net::endpoint{peer_address.address(), static_cast<std::uint16_t>(peer_address.port() + 1)}});
     b2.add(stun::data{payload});
-    r.route(w.now, 1, turn.address, finish(b2), agent, &dtls);
+    r.route(w.now, 1, turn.address, finish(b2), agent, relays, &dtls);
     CHECK(dtls.seen.size() == 2);
     CHECK(r.stats().dtls_not_valid_path == 1);
     // RTP through the relay is reserved like RTP straight from a socket.
     cd[4] = std::byte{0x80};
-    r.route(w.now, 1, turn.address, cd, agent, &dtls);
+    r.route(w.now, 1, turn.address, cd, agent, relays, &dtls);
     CHECK(r.stats().srtp_reserved == 1);
     CHECK(dtls.seen.size() == 2);
     CHECK(r.stats().from_relay_server == 4);
@@ -335,13 +346,14 @@ TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
     t.port = 3478;
     t.url = "turn:turn.example?transport=tcp";
     c.turn_servers.push_back(t);
-    agent_type a(std::move(c), seeded_crypto{7});
+    transport_type a(std::move(c), seeded_crypto{7});  // the agent with its relays
     ice::time_point now = ice::time_point{} + 1h;
     const ice::local_socket s{1, ep("10.0.0.1:5000"), "eth0", false};
     a.gather(now, std::span<const ice::local_socket>(&s, 1));
 
     peerkit::router r;
-    accept_all_agent agent(a);
+    accept_all_agent agent(a.agent());
+    recording_relays relays(a.relays());
     recording_dtls dtls;
     std::optional<ice::connection_id> id;
     std::vector<std::byte> to_server;
@@ -350,6 +362,10 @@ TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
     auto pump = [&] {
         for (int round = 0; round < 20; ++round) {
             bool moved = false;
+            // The agent's events and transmits, as a runtime polls them: the relayed candidate
+            // and the permission (RFC 8656 9) travel between agent and relays through these.
+            while (a.poll_event()) moved = true;
+            while (a.poll_transmit()) moved = true;
             while (auto cmd = a.poll_stream()) {
                 if (auto* o = std::get_if<ice::stream_open>(&*cmd)) {
                     id = o->id;
@@ -373,7 +389,7 @@ TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
                 auto read = o.payload;
                 if ((std::to_integer<unsigned>(read[0]) & 0xF0u) == 0x40u) read.resize(read.size() + ((4 - read.size() % 4) % 4));
                 reads.push_back(std::move(read));
-                r.route_stream(now, *id, reads.back(), agent, &dtls);
+                r.route_stream(now, *id, reads.back(), agent, relays, &dtls);
                 moved = true;
             }
             server.out.clear();
@@ -384,13 +400,13 @@ TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
     REQUIRE(id);
     REQUIRE(server.allocations_made == 1);
     // A remote candidate makes the permission (RFC 8656 9) for the peer.
-    REQUIRE(a.set_remote_credentials("remoteufrag", "remotepasswordremotepass"));
+    REQUIRE(a.agent().set_remote_credentials("remoteufrag", "remotepasswordremotepass"));
     ice::candidate remote;
     remote.type = ice::candidate_type::host;
     remote.address = ep("198.51.100.7:6000");
     remote.priority = 2130706431;
     remote.foundation = "1";
-    REQUIRE(a.add_remote_candidate(now, remote));
+    REQUIRE(a.agent().add_remote_candidate(now, remote));
     for (int i = 0; i < 10; ++i) {
         now += 50ms;
         a.handle_timeout(now);
@@ -411,4 +427,75 @@ TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
     CHECK(std::equal(dtls.seen[0].begin(), dtls.seen[0].end(), record.begin()));
     CHECK(r.stats().relayed == relayed_before + 1);
     CHECK(r.stats().dtls == 1);
+}
+
+TEST_CASE("router: relayed STUN reaches the agent as a view, a stranger's TURN data no machine")
+{
+    world w(network_config{});
+    w.add_turn_server(ep("192.0.2.20:3478"), ip("192.0.2.21"));
+    ice::agent_config ca = controlling_config();
+    ca.turn_servers = {{ep("192.0.2.20:3478"), "user", "secret"}};
+    ca.policy = ice::transport_policy::relay;
+    ice::agent_config cb = controlled_config();
+    cb.turn_servers = ca.turn_servers;
+    peer& a = w.add_peer("a", ca, {ep("10.0.0.1:5000")});
+    w.add_peer("b", cb, {ep("10.0.0.2:6000")});
+    w.start_all();
+    REQUIRE(w.run_until([&] { return w.all_connected(); }, 10s));
+    REQUIRE(a.selected);
+    REQUIRE(a.selected->local.type == ice::candidate_type::relay);
+    const net::endpoint peer_address = a.selected->remote.address;
+    const net::endpoint turn_address = ep("192.0.2.20:3478");
+
+    peerkit::router r;
+    recording_agent agent{*a.agent};
+    recording_relays relays{a.ice->relays()};
+    recording_dtls dtls;
+    const std::size_t unwrapped_before = a.ice->relays().stats().datagrams_unwrapped;
+    // A Binding indication (a keepalive, RFC 8445 11) from the peer, in a Data indication from
+    // our TURN server (RFC 8656 11.4): the relays unwrap it, the agent gets a sub-span of it, on
+    // the relayed candidate's socket id.
+    std::array<std::byte, 64> keepalive_buf{};
+    stun::message_builder k{keepalive_buf, stun::binding_indication, stun::transaction_id{}};
+    k.add_fingerprint();
+    const auto keepalive = finish(k);
+    std::vector<std::byte> buf(200);
+    stun::message_builder b{buf, stun::data_indication, stun::transaction_id{}};
+    b.add(stun::xor_peer_address{peer_address});
+    b.add(stun::data{keepalive});
+    const auto indication = finish(b);
+    r.route(w.now, 1, turn_address, indication, agent, relays, &dtls);
+    REQUIRE(relays.seen.size() == 1);
+    CHECK(relays.seen[0].data() == indication.data());
+    REQUIRE(agent.stun_seen.size() == 1);
+    CHECK(points_into(agent.stun_seen[0], indication));  // a view into the caller's datagram
+    CHECK(agent.stun_seen[0].size() == keepalive.size());
+    CHECK(std::equal(agent.stun_seen[0].begin(), agent.stun_seen[0].end(), keepalive.begin()));
+    CHECK(dtls.seen.empty());
+    CHECK(r.stats().from_relay_server == 1);
+
+    // The same relayed record (ChannelData, RFC 8656 12.4) from a TURN server we did not
+    // allocate on: not the relays', not unwrapped; its first byte (64-79) names no machine.
+    const auto before = a.agent->stats();
+    const std::size_t pairs_before = a.agent->pair_count();
+    std::vector<std::byte> cd(4 + 64, std::byte{0x5A});
+    peerkit::detail::store_be16(cd.data(), 0x4000);
+    peerkit::detail::store_be16(cd.data() + 2, 64);
+    cd[4] = std::byte{23};
+    const std::size_t n = 1000;
+    for (std::size_t i = 0; i < n; ++i) {
+        r.route(w.now, 1, ep("192.0.2.99:3478"), cd, agent, relays, &dtls);
+        r.route(w.now, 1, ep("10.0.0.2:6000"), cd, agent, relays, &dtls);  // the peer's host address: no server either
+    }
+    CHECK(relays.seen.size() == 1);
+    CHECK(agent.stun_seen.size() == 1);
+    CHECK(dtls.seen.empty());
+    CHECK(agent.accepts_asked == 0);
+    CHECK(r.stats().unknown == 2 * n);
+    CHECK(r.stats().relayed == 0);
+    CHECK(r.stats().from_relay_server == 1);
+    CHECK(a.ice->relays().stats().datagrams_unwrapped == unwrapped_before + 1);  // the keepalive above only
+    CHECK(a.agent->pair_count() == pairs_before);
+    CHECK(a.agent->stats().requests_received == before.requests_received);
+    CHECK(a.agent->queued_events() == 0);
 }

@@ -7,27 +7,32 @@
 //   set_remote_credentials(ufrag, pwd)      from the remote description
 //   add_remote_candidate(now, c)            trickled remote candidates, in any order
 //   end_of_remote_candidates(now)
-//   handle_stun(now, socket, source, message)            STUN (RFC 7983 first byte 0-3)
-//   handle_relay_datagram(now, socket, source, d, on_data) from a TURN server (from_relay_server)
+//   handle_stun(now, socket, source, message)            STUN (RFC 7983 first byte 0-3); `socket`
+//                                           may be a relayed candidate's (relayed STUN)
+//   add_relayed_candidate(now, c)           a TURN allocation's candidate (ice/relays.hpp)
+//   relays_gathering(now, n)                TURN allocations still under way (gathering waits)
 //   handle_timeout(now)                     when poll_timeout() is due
 //   send(now, datagram)                     application data over the selected pair
-//   handle_stream_connected/data/error      TURN servers over TCP/TLS (types.hpp, stream_open)
-// and polls poll_transmit() (datagram + local socket + destination), poll_stream() (the TCP/TLS
-// connections it wants and their bytes), poll_timeout() and poll_event() (candidates,
-// gathering/connection state, selected pair, server errors).
+// and polls poll_transmit() (datagram + local socket + destination), poll_timeout() and
+// poll_event() (candidates, gathering/connection state, selected pair, server errors).
 // Nothing must be drained right away: outputs wait in bounded queues. accepts(path, source)
 // answers whether data from a source on a path may be taken (RFC 7675 1): the question the
-// demultiplexer in front (peer_connection/router.hpp) asks before DTLS or media get a datagram;
-// relayed data reaches it through on_data as a view, never as a copy. Used alone,
-// handle_packet(now, socket, source, datagram) does that demultiplexing itself and queues
-// other data as data_received events (a copy).
+// demultiplexer in front (peer_connection/router.hpp) asks before DTLS or media get a datagram.
+// Used alone, handle_packet(now, socket, source, datagram) does that demultiplexing itself and
+// queues other data as data_received events (a copy).
+//
+// TURN is not in here (issue 15): ice::relays (ice/relays.hpp) sits beside the agent and owns
+// the allocations; whoever composes the two (ice/transport.hpp, the peer connection core)
+// gives the agent its relayed candidates and their completion, hands the relays every transmit
+// on a relayed candidate's socket id (the agent sends on a relayed candidate like on a host
+// one), and acts on relay_permission_wanted (RFC 8656 9) and a relayed selected pair (a
+// channel, RFC 8656 12).
 //
 // This file is the machine that ties the pieces together (docs/ice.md, "Files"):
 //   ice/checklist.hpp     candidate pairs, their states and the order of checks (RFC 8445 6.1)
 //   ice/transactions.hpp  STUN requests in flight and their retransmission (RFC 8489 6.2.1)
 //   ice/consent.hpp       consent freshness on the selected pair (RFC 7675)
 //   ice/gathering.hpp     host, server-reflexive and relayed candidates (RFC 8445 5.1)
-//   ice/relay.hpp         one TURN server, its client and its transport (RFC 8656)
 //
 // Reading order for learners: handle_request (RFC 8445 7.3) and handle_response (7.2.5) are
 // the heart; schedule_check (6.1.4.2) is the pacing; update_state maps all of it onto the
@@ -43,7 +48,6 @@
 #include <peerkit/ice/detail/stun_glue.hpp>
 #include <peerkit/ice/error.hpp>
 #include <peerkit/ice/gathering.hpp>
-#include <peerkit/ice/relay.hpp>
 #include <peerkit/ice/transactions.hpp>
 #include <peerkit/ice/types.hpp>
 #include <peerkit/log.hpp>
@@ -140,7 +144,8 @@ public:
     // ---- gathering -------------------------------------------------------------------------
     // The runtime reports its sockets, one per interface address. Host candidates come at once
     // (RFC 8445 5.1.1.1); server-reflexive ones need a STUN Binding to each configured server
-    // (5.1.1.2), relayed ones a TURN allocation. Calling again adds sockets.
+    // (5.1.1.2), relayed ones a TURN allocation (ice::relays, beside the agent, gives them with
+    // add_relayed_candidate). Calling again adds sockets.
     void gather(time_point now, std::span<const local_socket> sockets)
     {
         if (closed()) return;
@@ -159,18 +164,6 @@ public:
                     start_gather_transaction(now, s, server);
                 }
             }
-            for (const turn_server& server : config_.turn_servers) {
-                if (server.transport != turn_transport::udp) continue;
-                if (server.address.family() != s.address.family()) continue;
-                start_turn(now, s, server);
-            }
-        }
-        // TURN over TCP/TLS: one connection per server, whatever the local sockets (the
-        // runtime's TCP socket picks its own source address).
-        if (!streams_started_ && !config_.lite && !sockets_.empty()) {
-            streams_started_ = true;
-            for (const turn_server& server : config_.turn_servers)
-                if (server.transport != turn_transport::udp) start_stream_turn(now, server);
         }
         tick(now);
     }
@@ -238,70 +231,40 @@ public:
 
     // ---- input -----------------------------------------------------------------------------
     // The agent takes STUN only; a demultiplexer (peer_connection/router.hpp) sorts datagrams
-    // by RFC 7983 first byte and TURN origin, gives STUN here, relayed traffic to
-    // handle_relay_datagram, and asks accepts() before it hands DTLS or media to their machines.
+    // by RFC 7983 first byte and TURN origin, gives STUN here (relayed STUN too, once ice::relays
+    // unwrapped it), and asks accepts() before it hands DTLS or media to their machines.
     // Each input does what it requires at once (an answer, pair states, a triggered or
     // nominating check, paced by Ta: RFC 8445 6.1.4.2) and leaves what is periodic
     // (retransmissions, consent, TURN refreshes) to handle_timeout when poll_timeout says.
 
-    // A STUN message from `source` on local socket `socket`.
+    // A STUN message from `source` on local socket `socket`, or relayed from peer `source`
+    // through the relayed candidate whose socket id is `socket` (RFC 8656: ice::relays unwrapped it).
     void handle_stun(time_point now, socket_id socket, const endpoint& source, bytes_view message)
     {
         if (closed()) return;
+        if (auto relayed = relayed_candidate_for_socket(socket)) {
+            handle_datagram(now, relayed, socket, source, message);
+            settle(now);
+            return;
+        }
         if (find_socket(socket) == nullptr) {
-            PEERKIT_ICE_LOG(debug, "datagram from ", source, " dropped: socket id ", socket, " was never given to gather()");
+            PEERKIT_ICE_LOG(debug, "datagram from ", source, " dropped: socket id ", socket,
+                            " was never given to gather() and is no relayed candidate's");
             return;
         }
         handle_datagram(now, host_candidate_for_socket(socket), socket, source, message);
         settle(now);
     }
 
-    // Is a datagram from `source` on `socket` from a TURN server we allocated on over UDP? Then
-    // it is handle_relay_datagram's, whatever its first byte (RFC 8656: responses, Data
-    // indications, ChannelData).
-    [[nodiscard]] bool from_relay_server(socket_id socket, const endpoint& source) const noexcept
-    {
-        if (closed()) return false;
-        for (const relay_type& t : turns_)
-            if (t.owns_datagram(socket, source)) return true;
-        return false;
-    }
-
-    // A datagram from that TURN server. Its client reads responses; relayed data is unwrapped
-    // into a view into `datagram` (RFC 8656 12.4: ChannelData's payload is its suffix; 10.4: a
-    // Data indication's DATA is a sub-span). Relayed STUN is handled here (the agent knows which
-    // allocation it came through; several may share a socket); anything else goes to
-    // `on_data(path, peer, inner)` with path = the relayed candidate, for the caller to route
-    // like any datagram (accepts(path, peer) first). Nothing is copied.
-    template <class OnData>
-    void handle_relay_datagram(time_point now, socket_id socket, const endpoint& source, bytes_view datagram,
-                               OnData&& on_data)
-    {
-        if (closed()) return;
-        for (std::size_t t = 0; t < turns_.size(); ++t) {
-            if (!turns_[t].owns_datagram(socket, source)) continue;
-            const std::optional<turn::received> data = turns_[t].handle_datagram(now, datagram);
-            drain_turn(now, t);
-            if (data) pass_relayed(now, t, *data, on_data);
-            else settle(now);
-            return;
-        }
-    }
-
-    // The standalone agent's input (without a demultiplexer in front): STUN is handled, relayed
-    // data unwrapped, and any other datagram from the remote side of a valid pair becomes a
-    // data_received event (a copy, bounded by agent_config::max_queued_data_events). The peer
-    // connection routes with peer_connection/router.hpp instead and never sees these events.
+    // The standalone agent's input (without a demultiplexer in front): STUN is handled, and any
+    // other datagram from the remote side of a valid pair becomes a data_received event (a
+    // copy, bounded by agent_config::max_queued_data_events). `socket` may be a relayed
+    // candidate's, for what a relay unwrapped (ice/transport.hpp). The peer connection routes
+    // with peer_connection/router.hpp instead and never sees these events.
     void handle_packet(time_point now, socket_id socket, const endpoint& source, bytes_view data)
     {
         if (closed()) return;
-        if (from_relay_server(socket, source)) {
-            handle_relay_datagram(now, socket, source, data, [&](const path& p, const endpoint& peer, bytes_view inner) {
-                standalone_route(now, p, peer, inner);
-            });
-            return;
-        }
-        standalone_route(now, path{socket, false}, source, data);
+        standalone_route(now, path{socket, relayed_candidate_for_socket(socket).has_value()}, source, data);
     }
 
     void handle_timeout(time_point now)
@@ -310,60 +273,24 @@ public:
         tick(now);
     }
 
-    // ---- TURN over TCP/TLS (the runtime's connections, asked for by stream_open) ----------------
-    void handle_stream_connected(time_point now, connection_id id)
+    // ---- relayed candidates (ice::relays, beside the agent) ------------------------------------
+    // A TURN allocation succeeded (RFC 8656 7.3): its relayed candidate, with the relayed socket
+    // id what the agent sends on it goes out with (the composer hands those transmits to the
+    // relays). Pairs form with the remote candidates at once (RFC 8445 6.1.2.4).
+    void add_relayed_candidate(time_point now, candidate c)
     {
-        relay_type* t = find_stream(id);
-        if (closed() || t == nullptr || t->settled || !t->handle_connected(now)) return;
-        drain_turn(now, static_cast<std::size_t>(t - turns_.data()));
+        if (closed() || c.type != candidate_type::relay) return;
+        add_local_candidate(now, std::move(c));
         settle(now);
     }
 
-    // Bytes received on the connection, in any chunking: split into STUN and ChannelData
-    // messages (RFC 8656 12.5) for the TURN client. Garbage ends the connection. Relayed data
-    // goes to `on_data(path, peer, inner)` as in handle_relay_datagram (`inner` is a view into
-    // `bytes`, or into the relay's buffer when a message came in pieces).
-    template <class OnData>
-    void handle_stream_data(time_point now, connection_id id, bytes_view bytes, OnData&& on_data)
+    // How many TURN allocations are still under way: gathering completes when they and the
+    // server-reflexive requests are done (RFC 8445 5.1; gathering_state complete).
+    void relays_gathering(time_point now, std::size_t unsettled)
     {
-        relay_type* t = find_stream(id);
-        if (closed() || t == nullptr || t->dead()) return;
-        const auto index = static_cast<std::size_t>(t - turns_.data());
-        // `turns_` does not grow while the relay reads: drain_turn adds candidates, not relays.
-        auto garbage = t->handle_stream_bytes(now, bytes, config_.max_stream_message,
-                                              [&](const std::optional<turn::received>& data) {
-                                                  drain_turn(now, index);
-                                                  if (data && !closed()) pass_relayed(now, index, *data, on_data);
-                                              });
-        if (garbage) stream_failed(index, std::move(*garbage));
-        settle(now);
-    }
-
-    // The standalone agent's stream input: relayed data as in handle_packet.
-    void handle_stream_data(time_point now, connection_id id, bytes_view bytes)
-    {
-        handle_stream_data(now, id, bytes, [&](const path& p, const endpoint& peer, bytes_view inner) {
-            standalone_route(now, p, peer, inner);
-        });
-    }
-
-    // The connection could not be made (refused, TLS handshake or certificate verification
-    // failed) or was closed by the server: that server's relay is gone.
-    void handle_stream_error(time_point now, connection_id id, std::string_view reason)
-    {
-        relay_type* t = find_stream(id);
-        if (closed() || t == nullptr || t->dead()) return;
-        stream_failed(static_cast<std::size_t>(t - turns_.data()), std::string(reason));
-        settle(now);
-    }
-
-    std::optional<stream_command> poll_stream()
-    {
-        if (stream_out_.empty()) return std::nullopt;
-        stream_command c = std::move(stream_out_.front());
-        stream_out_.pop_front();
-        if (std::holds_alternative<stream_write>(c)) --queued_stream_writes_;
-        return c;
+        if (closed() || unsettled == relays_unsettled_) return;
+        relays_unsettled_ = unsettled;
+        if (gathering_ == gathering_state::gathering) settle(now);
     }
 
     // Application data over the selected pair (through the relay when it is relayed).
@@ -371,19 +298,16 @@ public:
     {
         auto path = send_path(now, data.size());
         if (!path) return path.error();
-        send_from(now, path->local, *path->to, data);
+        send_from(path->local, *path->to, data);
         return {};
     }
-    // The same, handing the buffer over: on a direct path it becomes the transmit's payload
-    // with no copy (issue 15); through a relay TURN wraps it, which copies it once.
+    // The same, handing the buffer over: it becomes the transmit's payload with no copy
+    // (issue 15); on a relayed candidate ice::relays then wraps it, which copies it once.
     result<void> send(time_point now, std::vector<std::byte>&& data)
     {
         auto path = send_path(now, data.size());
         if (!path) return path.error();
-        if (is_relayed(path->local))
-            send_from(now, path->local, *path->to, data);
-        else
-            queue_transmit(locals_[path->local].socket, *path->to, std::move(data));
+        queue_transmit(locals_[path->local].socket, *path->to, std::move(data));
         return {};
     }
 
@@ -430,8 +354,6 @@ public:
             deadline(*checking_since_ + config_.checking_timeout);
         if (!selected_ && !remote_end_of_candidates_ && last_remote_candidate_)
             deadline(*last_remote_candidate_ + config_.end_of_candidates_wait);
-        for (const relay_type& r : turns_)
-            if (auto when = r.poll_timeout()) consider(*when);
         return t;
     }
 
@@ -477,20 +399,10 @@ private:
     }
 
 public:
-    // Frees TURN allocations (RFC 8656 7: Refresh with lifetime 0) and stops everything.
-    void close(time_point now)
+    // Stops everything (the TURN allocations are ice::relays' to free).
+    void close(time_point)
     {
         if (closed()) return;
-        for (std::size_t t = 0; t < turns_.size(); ++t) {
-            if (turns_[t].dead()) continue;
-            turns_[t].close(now);
-            drain_turn(now, t);
-            // After the Refresh with LIFETIME 0 is written; the server reads it before the close.
-            if (turns_[t].over_stream()) {
-                turns_[t].mark_dead();
-                stream_out_.push_back(stream_close{turns_[t].connection()});
-            }
-        }
         transactions_.clear();
         set_connection(connection_state::closed);
     }
@@ -539,8 +451,6 @@ public:
 private:
     // ---- internal state ----------------------------------------------------------------------
     using pair = candidate_pair;
-
-    using relay_type = relay<Crypto>;
 
     struct host_pref {
         socket_id socket;
@@ -687,18 +597,11 @@ private:
 
     bool is_relayed(std::size_t local) const { return locals_[local].type == candidate_type::relay; }
 
-    relay_type* find_stream(connection_id id)
+    // The relayed candidate that has socket id `socket` (its own, given by ice::relays).
+    std::optional<std::size_t> relayed_candidate_for_socket(socket_id socket) const
     {
-        if (id == 0) return nullptr;
-        for (relay_type& t : turns_)
-            if (t.connection() == id) return &t;
-        return nullptr;
-    }
-
-    std::optional<std::size_t> turn_for_local(std::size_t local) const
-    {
-        for (std::size_t t = 0; t < turns_.size(); ++t)
-            if (turns_[t].local_candidate == local) return t;
+        for (std::size_t i = 0; i < locals_.size(); ++i)
+            if (locals_[i].socket == socket && locals_[i].type == candidate_type::relay) return i;
         return std::nullopt;
     }
 
@@ -732,15 +635,9 @@ private:
         return outgoing_path{p.local, &remotes_[p.remote].address};
     }
 
-    void send_from(time_point now, std::size_t local, const endpoint& to, bytes_view payload)
+    // From a host candidate's socket, or a relayed candidate's own socket id (ice::relays wraps it).
+    void send_from(std::size_t local, const endpoint& to, bytes_view payload)
     {
-        if (is_relayed(local)) {
-            if (auto t = turn_for_local(local)) {
-                turns_[*t].send_to(now, to, payload);
-                drain_turn(now, *t);
-            }
-            return;
-        }
         queue_transmit(locals_[local].socket, to, {payload.begin(), payload.end()});
     }
 
@@ -758,21 +655,6 @@ private:
         }
         if (std::holds_alternative<role_changed>(e)) role_change_queued_ = true;
         events_.push_back(std::move(e));
-    }
-
-    // Writes on a TURN TCP/TLS connection wait for the runtime like datagrams do, under the
-    // same max_queued_transmits (a runtime that stops polling must not grow the queue). Opens
-    // and closes are never dropped: at most two per configured server.
-    void queue_stream_write(connection_id connection, std::vector<std::byte> bytes)
-    {
-        if (queued_stream_writes_ >= config_.max_queued_transmits) {
-            ++stats_.dropped_transmits;
-            PEERKIT_ICE_LOG(debug, "write of ", bytes.size(), " bytes on TURN connection ", connection, " dropped: ",
-                            config_.max_queued_transmits, " not yet polled (agent_config::max_queued_transmits)");
-            return;
-        }
-        ++queued_stream_writes_;
-        stream_out_.push_back(stream_write{connection, std::move(bytes)});
     }
 
     void emit_candidate(const candidate& c) { emit(candidate_gathered{c, to_sdp_value(c)}); }
@@ -854,10 +736,9 @@ private:
     enum class pair_origin : std::uint8_t { formed, learned_from_check };
 
     // Adds a pair if the families match and the limits allow (RFC 8445 6.1.2.2, 6.1.2.5).
-    std::optional<std::size_t> add_pair(time_point now, std::size_t local, std::size_t remote,
+    std::optional<std::size_t> add_pair(time_point, std::size_t local, std::size_t remote,
                                         pair_origin origin = pair_origin::formed)
     {
-        pending_now_ = now;
         const candidate& l = locals_[local];
         const candidate& r = remotes_[remote];
         if (l.address.family() != r.address.family()) return std::nullopt;
@@ -903,12 +784,8 @@ private:
         log_pair(log::level::debug, pairs_.size() - 1, "new, ", to_string(pairs_.back().state),
                  origin == pair_origin::learned_from_check ? " (learned from the peer's check)" : "");
         // RFC 8656 9: permit the remote address on the relay now, so its checks get through
-        // even before our first check to it is sent.
-        if (is_relayed(local))
-            if (auto t = turn_for_local(local)) {
-                turns_[*t].create_permission(pending_now_, r.address.address());
-                pending_turn_drain_ = true;
-            }
+        // even before our first check to it is sent (the composer asks ice::relays).
+        if (is_relayed(local)) emit(relay_permission_wanted{l.socket, r.address});
         return pairs_.size() - 1;
     }
 
@@ -1027,7 +904,7 @@ private:
         }
         log_pair(log::level::trace, index, kind == transaction_kind::check ? "Binding request" : "consent Binding request",
                  tx.use_candidate ? " with USE-CANDIDATE" : "", " as ", to_string(role_));
-        send_from(now, tx.local, tx.destination, tx.request);
+        send_from(tx.local, tx.destination, tx.request);
         p.last_sent = now;
         transactions_.start(now, config_.check_rto, std::move(tx));
     }
@@ -1042,12 +919,12 @@ private:
                            ? retransmission_limits{config_.gather_max_transmits, config_.gather_rto * 8}
                            : retransmission_limits{config_.check_max_transmits, config_.check_rto_max};
             },
-            [this, now](const transaction& tx) {
+            [this](const transaction& tx) {
                 ++stats_.retransmissions;
                 if (tx.kind == transaction_kind::gather)
                     queue_transmit(tx.socket, tx.server, tx.request);
                 else
-                    send_from(now, tx.local, tx.destination, tx.request);
+                    send_from(tx.local, tx.destination, tx.request);
                 PEERKIT_ICE_LOG(trace, "retransmission ", tx.sent, " of ",
                                 tx.kind == transaction_kind::gather ? config_.gather_max_transmits : config_.check_max_transmits,
                                 " to ", tx.destination);
@@ -1101,101 +978,13 @@ private:
 
     std::size_t pending_gathers() const
     {
-        std::size_t n = transactions_.count(transaction_kind::gather);
-        for (const relay_type& t : turns_)
-            if (!t.settled) ++n;
-        return n;
+        return transactions_.count(transaction_kind::gather) + relays_unsettled_;
     }
 
     void maybe_gathering_complete()
     {
         if (gathering_ == gathering_state::gathering && pending_gathers() == 0)
             set_gathering(gathering_state::complete);
-    }
-
-    // ---- TURN (relayed candidates, RFC 8656) ---------------------------------------------------
-    void start_turn(time_point now, const local_socket& s, const turn_server& server)
-    {
-        turns_.push_back(relay_type::over_udp(now, s.id, server, config_.logger, crypto_));
-        drain_turn(now, turns_.size() - 1);
-    }
-
-    // RFC 8656 3.1 / RFC 7065: the runtime opens the connection; the Allocate goes out once
-    // it is up (handle_stream_connected). The relayed candidate belongs to no local socket: it
-    // gets a socket id of its own (never one the runtime bound) so that pairs on it stay apart.
-    void start_stream_turn(time_point now, const turn_server& server)
-    {
-        const connection_id id = ++last_connection_;
-        turns_.push_back(relay_type::over_stream(id, stream_socket_base - id, server, config_.logger, crypto_,
-                                                 now + config_.stream_connect_timeout));
-        stream_out_.push_back(stream_open{id, server.host, server.port, server.transport == turn_transport::tls});
-    }
-
-    void stream_failed(std::size_t t, std::string reason)
-    {
-        relay_type& e = turns_[t];
-        if (e.dead()) return;
-        e.mark_dead();
-        stream_out_.push_back(stream_close{e.connection()});
-        if (!e.settled) {
-            e.settled = true;
-            // webrtc-pc: 701 when the server could not be reached or answered nothing usable.
-            emit(candidate_error{e.url(), 701, std::move(reason)});
-            maybe_gathering_complete();
-        }
-        // An allocated relay whose connection went away is gone with it (RFC 8656 3.1: the
-        // allocation is tied to the connection); its pairs fail through consent (RFC 7675).
-    }
-
-    // Moves a TURN client's outputs into ours and acts on its events.
-    void drain_turn(time_point now, std::size_t t)
-    {
-        while (auto out = turns_[t].poll_output()) {
-            if (!turns_[t].over_stream()) queue_transmit(turns_[t].socket(), turns_[t].server(), std::move(*out));
-            else if (!turns_[t].dead()) queue_stream_write(turns_[t].connection(), std::move(*out));
-        }
-        while (auto ev = turns_[t].poll_event()) {
-            if (auto* a = std::get_if<turn::allocated>(&*ev)) {
-                const local_socket* s = find_socket(turns_[t].socket());
-                candidate c = relayed_candidate(a->relayed, a->mapped, turns_[t].socket(),
-                                                s ? s->interface_name : std::string{}, turns_[t].server(),
-                                                relay_local_preference(turns_[t].over_stream(), t));
-                turns_[t].settled = true;
-                turns_[t].local_candidate = add_local_candidate(now, std::move(c));
-                maybe_gathering_complete();
-            } else if (auto* f = std::get_if<turn::allocation_failed>(&*ev)) {
-                turns_[t].settled = true;
-                // webrtc-pc RTCPeerConnectionIceErrorEvent: the STUN error code, 701 for no answer.
-                emit(candidate_error{turns_[t].url(), f->code == 0 ? 701 : f->code, f->reason});
-                if (turns_[t].over_stream() && !turns_[t].dead()) {
-                    turns_[t].mark_dead();
-                    stream_out_.push_back(stream_close{turns_[t].connection()});
-                }
-                maybe_gathering_complete();
-            }
-            // turn::data never comes: relays return relayed data as views (relay::handle_datagram).
-        }
-    }
-
-    // Relayed data from relay `t`'s peer: STUN is ours (a check through the relay); the rest
-    // goes to `on_data` with the path of the relayed candidate. Before the allocation made one
-    // there is no such path, and it is dropped.
-    template <class OnData>
-    void pass_relayed(time_point now, std::size_t t, const turn::received& data, OnData& on_data)
-    {
-        if (!turns_[t].local_candidate) {
-            PEERKIT_ICE_LOG(debug, "relayed datagram of ", data.payload.size(), " bytes from ", data.peer,
-                            " dropped: the allocation has no relayed candidate yet");
-            settle(now);
-            return;
-        }
-        if (detail::looks_like_stun(data.payload)) {
-            handle_datagram(now, turns_[t].local_candidate, turns_[t].socket(), data.peer, data.payload);
-            settle(now);
-            return;
-        }
-        settle(now);
-        on_data(path{turns_[t].socket(), true}, data.peer, data.payload);
     }
 
     // The standalone agent's demultiplexing (handle_packet): STUN is ours, the rest is data.
@@ -1362,7 +1151,7 @@ private:
 
         // Success response with the source as XOR-MAPPED-ADDRESS (7.3.1.2), sent back from the
         // candidate the request arrived on.
-        send_from(now, local, source, detail::encode_binding_success(crypto_, local_key_, m.id, source));
+        send_from(local, source, detail::encode_binding_success(crypto_, local_key_, m.id, source));
 
         // RFC 8445 7.3.1.3: an unknown source is a peer-reflexive remote candidate, with the
         // priority from the request and a foundation of its own.
@@ -1461,7 +1250,7 @@ private:
         p.nominate_on_success = true;
     }
 
-    void reply_error(time_point now, std::size_t local, const endpoint& to, const detail::ice_message& m,
+    void reply_error(time_point, std::size_t local, const endpoint& to, const detail::ice_message& m,
                      std::uint16_t code, const hmac_key* key, std::size_t max_size)
     {
         auto out = detail::encode_binding_error(crypto_, key, m.id, code);
@@ -1470,7 +1259,7 @@ private:
             return;
         }
         ++stats_.error_responses_sent;
-        send_from(now, local, to, out);
+        send_from(local, to, out);
     }
 
     // RFC 8445 7.2.5: processing the answer to one of our checks (or gathering requests).
@@ -1697,12 +1486,8 @@ private:
                        to_string(locals_[pairs_[*best].local].type), '/', to_string(remotes_[pairs_[*best].remote].type),
                        ", nominated and valid, as ", to_string(role_), ')');
         parked_.reset();  // a restart's new pair replaces the old route
-        // RFC 8656 12: a relayed selected pair gets a channel, 36 bytes less per datagram.
-        if (is_relayed(pairs_[*best].local))
-            if (auto t = turn_for_local(pairs_[*best].local)) {
-                turns_[*t].bind_channel(now, remotes_[pairs_[*best].remote].address);
-                drain_turn(now, *t);
-            }
+        // RFC 8656 12: a relayed selected pair gets a channel; the composer binds it when it
+        // sees selected_pair_changed with a relayed local candidate.
         consent_.start(now);
         consent_lost_ = false;
         schedule_consent(now);
@@ -1744,7 +1529,7 @@ private:
         }
         pair& p = pairs_[*selected_];
         if (now >= p.last_sent + config_.keepalive_interval) {
-            send_from(now, p.local, remotes_[p.remote].address, detail::encode_binding_indication(crypto_, new_transaction_id()));
+            send_from(p.local, remotes_[p.remote].address, detail::encode_binding_indication(crypto_, new_transaction_id()));
             p.last_sent = now;
         }
     }
@@ -1864,62 +1649,33 @@ private:
         return false;
     }
 
-    // What an input may have made due at once, without the timers: TURN output it caused,
-    // gathering completion, a nomination, triggered checks (one per Ta, RFC 8445 6.1.4.2; the
+    // What an input may have made due at once, without the timers: gathering completion, a nomination, triggered checks (one per Ta, RFC 8445 6.1.4.2; the
     // rest via poll_timeout), then the state. Retransmissions, consent and TURN refreshes wait
     // for handle_timeout (tick).
     void settle(time_point now)
     {
         if (random_failed_) fail_connection(make_error(errc::random_failed, "the random source failed; credentials and "
                                                        "transaction ids would be guessable (RFC 8445 5.3)"));
-        for (int round = 0; pending_turn_drain_ && round < 4; ++round) {
-            pending_turn_drain_ = false;
-            for (std::size_t t = 0; t < turns_.size(); ++t) drain_turn(now, t);
-        }
         maybe_gathering_complete();
         maybe_nominate(now);
         schedule_check(now);
-        for (int round = 0; pending_turn_drain_ && round < 4; ++round) {
-            pending_turn_drain_ = false;
-            for (std::size_t t = 0; t < turns_.size(); ++t) drain_turn(now, t);
-        }
         update_state(now);
     }
 
-    // Everything time-driven, in RFC order: retransmissions, TURN timers, nomination, new
-    // checks, consent, then the state the browser would show.
+    // Everything time-driven, in RFC order: retransmissions, nomination, new checks, consent,
+    // then the state the browser would show (TURN timers are ice::relays').
     void tick(time_point now)
     {
         if (random_failed_) fail_connection(make_error(errc::random_failed, "the random source failed; credentials and "
                                                        "transaction ids would be guessable (RFC 8445 5.3)"));
-        if (pending_turn_drain_) {
-            pending_turn_drain_ = false;
-            for (std::size_t t = 0; t < turns_.size(); ++t) drain_turn(now, t);
-        }
         last_tick_ = now;
         ticked_ = true;
         run_transactions(now);
-        for (std::size_t t = 0; t < turns_.size(); ++t) {
-            if (turns_[t].connect_overdue(now)) {
-                stream_failed(t, "no TCP/TLS connection to the TURN server within " +
-                                          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(config_.stream_connect_timeout).count()) + " ms");
-                continue;
-            }
-            if (turns_[t].dead()) continue;
-            turns_[t].handle_timeout(now);
-            drain_turn(now, t);
-        }
         maybe_gathering_complete();
         maybe_nominate(now);
         schedule_check(now);
         run_consent(now);
-        for (int round = 0; pending_turn_drain_ && round < 4; ++round) {
-            pending_turn_drain_ = false;
-            for (std::size_t t = 0; t < turns_.size(); ++t) drain_turn(now, t);
-        }
         update_state(now);
-        // A pair whose relay will carry checks needs a permission first (RFC 8656 9); the client
-        // creates them on demand in send_to.
     }
 
     agent_config config_;
@@ -1935,14 +1691,7 @@ private:
     std::vector<candidate> remotes_;
     checklist pairs_;  // candidate pairs and the triggered queue (ice/checklist.hpp)
     transaction_table transactions_;  // STUN requests in flight (ice/transactions.hpp)
-    std::vector<relay_type> turns_;  // one per TURN server (ice/relay.hpp)
-    std::deque<stream_command> stream_out_;
-    std::size_t queued_stream_writes_ = 0;  // stream_write entries in stream_out_
-    connection_id last_connection_ = 0;
-    bool streams_started_ = false;
-    // Socket ids of relayed candidates over TCP/TLS count down from here (runtimes number their
-    // sockets from 1 up).
-    static constexpr socket_id stream_socket_base = 0xFFFFFFFFu;
+    std::size_t relays_unsettled_ = 0;  // TURN allocations under way (relays_gathering)
 
     std::deque<transmit> transmits_;
     std::deque<event> events_;
@@ -1961,8 +1710,6 @@ private:
     bool checked_once_ = false;
     time_point last_check_{};
     time_point last_tick_{};
-    time_point pending_now_{};         // the time of the add_pair call in progress
-    bool pending_turn_drain_ = false;  // a TURN client has output from add_pair
     bool ticked_ = false;
     consent_freshness consent_;  // RFC 7675 on the selected pair
     std::optional<time_point> nomination_deadline_;

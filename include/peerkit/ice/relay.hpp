@@ -1,17 +1,16 @@
-// peerkit::ice::relay: one TURN server the agent allocates a relayed candidate on (RFC 8656),
+// peerkit::ice::relay: one TURN server a relayed candidate is allocated on (RFC 8656),
 // with the transport that reaches it: UDP through one of the runtime's sockets, or a TCP/TLS
 // connection the runtime opened (RFC 8656 3.1, RFC 7065) and the stream framing that cuts its
 // bytes into STUN and ChannelData messages (RFC 8656 12.5).
 //
 // Owns: the TURN client (turn/client.hpp), which server and socket or connection it uses, the
-// connection's progress (connected, deadline, dead) and the bytes of a message not yet whole.
-// It sits beside the agent's checks: the agent holds one per configured server, gives it the
-// datagrams and stream bytes that belong to it, sends relayed data through it, and polls its
-// outputs (poll_output: bytes for the server, on the socket or the connection) and events
-// (turn::allocated, allocation_failed) to make candidates. Relayed data is returned to the
-// caller as a view (turn::received), never queued. It decides
-// nothing about ICE: which candidate it became, and whether gathering waits for it, are the
-// agent's (`local_candidate`, `settled`).
+// socket id of the relayed candidate it gives, the connection's progress (connected, deadline,
+// dead) and the bytes of a message not yet whole. ice::relays (ice/relays.hpp) holds one per
+// configured server and socket, beside the agent: it gives each the datagrams and stream bytes
+// that belong to it, sends relayed data through it, and polls its outputs (poll_output: bytes
+// for the server, on the socket or the connection) and events (turn::allocated,
+// allocation_failed). Relayed data is returned to the caller as a view (turn::received), never
+// queued. It decides nothing about ICE.
 #pragma once
 
 #include <peerkit/crypto/concepts.hpp>
@@ -34,11 +33,14 @@ namespace peerkit::ice {
 template <crypto::provider Crypto>
 class relay {
 public:
-    // Over UDP: the Allocate goes out at once (RFC 8656 7.1) through `socket`.
-    static relay over_udp(time_point now, socket_id socket, const turn_server& server, const log::logger& logger,
-                          Crypto crypto)
+    // Over UDP: the Allocate goes out at once (RFC 8656 7.1) through `socket`. The relayed
+    // candidate gets `relayed_socket`, an id of its own (never one the runtime bound), so that
+    // what is sent on it can be told from what is sent on the socket itself.
+    static relay over_udp(time_point now, socket_id socket, socket_id relayed_socket, const turn_server& server,
+                          const log::logger& logger, Crypto crypto)
     {
         relay r{socket, server, logger, std::move(crypto), /*stream=*/false};
+        r.relayed_socket_ = relayed_socket;
         r.client_.allocate(now);
         return r;
     }
@@ -50,13 +52,17 @@ public:
                              Crypto crypto, time_point connect_deadline)
     {
         relay r{socket, server, logger, std::move(crypto), /*stream=*/true};
+        r.relayed_socket_ = socket;
         r.connection_ = id;
         r.connect_deadline_ = connect_deadline;
         return r;
     }
 
     // ---- who it is -------------------------------------------------------------------------------
+    // The runtime's socket its datagrams use (over UDP); over a stream, the relayed socket id.
     [[nodiscard]] socket_id socket() const noexcept { return socket_; }
+    // The socket id of the relayed candidate: transmits on it are wrapped by this relay.
+    [[nodiscard]] socket_id relayed_socket() const noexcept { return relayed_socket_; }
     [[nodiscard]] const endpoint& server() const noexcept { return server_; }
     [[nodiscard]] const std::string& url() const noexcept { return url_; }
     // The runtime's TCP/TLS connection; 0 over UDP.
@@ -91,7 +97,7 @@ public:
 
     // Bytes received on the connection, in any chunking. Each whole message goes to the TURN
     // client, then `after_each(received)` runs with the relayed data it carried, if any, as a
-    // view into `bytes` or into the relay's buffer of a message that came in pieces (the agent
+    // view into `bytes` or into the relay's buffer of a message that came in pieces (ice::relays
     // drains the client's output and events, then routes the data); it stops early when that
     // made the relay dead. Whole messages are read straight from `bytes`; only a partial one is
     // kept for the next read, so relayed data is not copied once more per read in the common
@@ -128,7 +134,7 @@ public:
         return garbage;
     }
 
-    // The connection did not come up by its deadline (only then true: the agent fails it).
+    // The connection did not come up by its deadline (only then true: ice::relays fails it).
     [[nodiscard]] bool connect_overdue(time_point now) const noexcept
     {
         return connection_ != 0 && !connected_ && !dead_ && now >= connect_deadline_;
@@ -147,7 +153,7 @@ public:
         return t;
     }
 
-    // ---- what the agent asks of it -----------------------------------------------------------------
+    // ---- what ice::relays asks of it ------------------------------------------------------------
     void send_to(time_point now, const endpoint& peer, bytes_view payload) { client_.send_to(now, peer, payload); }
     // RFC 8656 9: checks from this address may come through before ours go out.
     void create_permission(time_point now, const net::ip_address& ip) { client_.create_permission(now, ip); }
@@ -168,9 +174,10 @@ public:
     std::optional<std::vector<std::byte>> poll_output() { return client_.take_transmit(); }
     std::optional<turn::event> poll_event() { return client_.poll_event(); }
 
-    // ---- the agent's bookkeeping -------------------------------------------------------------------
-    std::optional<std::size_t> local_candidate;  // the relayed local candidate it became (agent's index)
-    bool settled = false;                  // allocated or failed: gathering need not wait for it
+    // ---- ice::relays' bookkeeping ----------------------------------------------------------------
+    bool allocated = false;  // it gave a relayed candidate (relay_allocated was reported)
+    bool settled = false;    // allocated or failed: gathering need not wait for it
+    std::string interface_name;  // of the runtime's socket, for the candidate
 
 private:
     relay(socket_id socket, const turn_server& server, const log::logger& logger, Crypto crypto, bool stream)
@@ -190,6 +197,7 @@ private:
     }
 
     socket_id socket_ = 0;
+    socket_id relayed_socket_ = 0;
     endpoint server_{};
     std::string url_;  // for candidate_error
     turn::client<Crypto> client_;

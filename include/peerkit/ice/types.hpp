@@ -106,15 +106,17 @@ struct local_socket {
     bool loopback = false;
 };
 
-// Where a datagram arrived: on which local socket, and whether straight from the network or
-// through the TURN relay allocated over that socket (RFC 8656: a relayed candidate's path).
+// Where a datagram arrived: on which local socket, or through which TURN relay (RFC 8656: a
+// relayed candidate's path; `socket` is then the relayed candidate's own socket id, given by
+// ice::relays, and `relayed` is true).
 // agent::accepts(path, source) says whether data on it may be taken.
 struct path {
     socket_id socket = 0;
     bool relayed = false;
 };
 
-// A datagram to send: from which local socket to which address.
+// A datagram to send: from which local socket to which address. From the agent, `socket` may
+// be a relayed candidate's socket id: ice::relays (ice/relays.hpp) wraps it for its TURN server.
 struct transmit {
     socket_id socket = 0;
     endpoint destination{};
@@ -122,7 +124,7 @@ struct transmit {
 };
 
 // ---- stream connections (TURN over TCP or TLS: RFC 8656 3.1, RFC 7065 turns:) ---------------------
-// The agent asks for them; the runtime owns them. In order, from poll_stream():
+// ice::relays (ice/relays.hpp) asks for them; the runtime owns them. In order, from poll_stream():
 //   stream_open   connect to host:port (a name: the runtime resolves it), with TLS when `tls`,
 //                 verifying the server's certificate for `host` (an IP literal: its IP address
 //                 SAN); then report handle_stream_connected, or handle_stream_error
@@ -184,7 +186,17 @@ struct candidate_error {
     std::string error_text;
 };
 
+// A pair on the relayed candidate with socket id `socket` will exchange checks with `peer`:
+// whoever composes the agent with ice::relays asks that relay for a permission now (RFC 8656
+// 9), so the peer's checks get through before ours go out. ice::transport and the peer
+// connection core act on it and do not pass it on; an agent without relays never emits it.
+struct relay_permission_wanted {
+    socket_id socket = 0;
+    endpoint peer{};
+};
+
 using event = std::variant<candidate_gathered, gathering_state_changed, connection_state_changed,
-                           selected_pair_changed, role_changed, data_received, candidate_error>;
+                           selected_pair_changed, role_changed, data_received, candidate_error,
+                           relay_permission_wanted>;
 
 }  // namespace peerkit::ice

@@ -1,7 +1,7 @@
 // peerkit::basic_peer_connection_core<Policy>: the browser's RTCPeerConnection as a sans-IO
-// machine. It composes the ICE agent, a DTLS session (any backend modelling dtls::session),
-// the SCTP association and the data-channel layer, and speaks JSEP (RFC 8829) through the SDP
-// builder. It never owns a socket or reads a clock:
+// machine. It composes the ICE agent with its TURN relays beside it (ice::transport,
+// ice/transport.hpp), a DTLS session (any backend modelling dtls::session), the SCTP
+// association and the data-channel layer, and speaks JSEP (RFC 8829) through the SDP builder. It never owns a socket or reads a clock:
 //
 //   core pc{config};                                // Policy picks DTLS, crypto, random, limits
 //   pc.add_local_sockets(now, sockets);             // what the runtime bound (host candidates)
@@ -13,8 +13,8 @@
 //   while (auto e = pc.poll_event()) ...;           // icecandidate, connectionstatechange ...
 //
 // The path of a datagram: handle_packet gives it to the router (peer_connection/router.hpp),
-// which sorts it once: from a TURN server of ours to its relay (which unwraps relayed data as a
-// view and routes it again), STUN to the ICE agent, DTLS from a valid path (agent.accepts,
+// which sorts it once: from a TURN server of ours to the relays beside the agent (ice/relays.hpp,
+// which unwrap relayed data as a view, routed again), STUN to the ICE agent, DTLS from a valid path (agent.accepts,
 // RFC 7675) to the DTLS session as the caller's view, RTP/RTCP reserved for media, the rest
 // counted and dropped (RFC 7983, stats::demux). DTLS application data is SCTP (RFC 8261),
 // whose messages are data-channel messages (RFC 8831).
@@ -31,6 +31,7 @@
 #include <peerkit/dtls/fingerprint.hpp>
 #include <peerkit/error.hpp>
 #include <peerkit/ice/agent.hpp>
+#include <peerkit/ice/transport.hpp>
 #include <peerkit/ice/candidate.hpp>
 #include <peerkit/ice/config.hpp>
 #include <peerkit/ice/types.hpp>
@@ -166,6 +167,7 @@ public:
     using random_type = typename Policy::random;
     using crypto_type = detail::crypto_with_random<typename Policy::crypto, random_type>;
     using agent_type = ice::agent<crypto_type>;
+    using transport_type = ice::transport<crypto_type>;
     using endpoint_type = datachannel::endpoint;
     using configuration = basic_configuration<certificate_type>;
     using data_channel = basic_core_data_channel<basic_peer_connection_core>;
@@ -189,8 +191,8 @@ public:
     void add_local_sockets(time_point now, std::span<const ice::local_socket> sockets)
     {
         sockets_.insert(sockets_.end(), sockets.begin(), sockets.end());
-        if (gathering_started_ && agent_) {
-            agent_->gather(now, sockets);
+        if (gathering_started_ && ice_) {
+            ice_->gather(now, sockets);
             pump(now);
         }
     }
@@ -331,7 +333,7 @@ public:
         stats_.transport_bytes_received += datagram.size();
         // One demultiplexer (router.hpp): STUN to the agent, a TURN server's datagrams to its
         // relay, DTLS from a valid path to the session, each as a view into `datagram`.
-        router_.route(now, socket, source, datagram, *agent_, dtls_ ? &*dtls_ : nullptr);
+        router_.route(now, socket, source, datagram, agent(), ice_->relays(), dtls_ ? &*dtls_ : nullptr);
         pump(now);
     }
 
@@ -340,7 +342,7 @@ public:
         if (closed_) return;
         pump_due_ = false;  // the pump below sends it
         run_gathering(now);
-        agent_->handle_timeout(now);
+        ice_->handle_timeout(now);
         if (dtls_) {
             if (auto t = dtls_->poll_timeout(); t && *t <= now) dtls_->handle_timeout(now);
         }
@@ -354,7 +356,7 @@ public:
     {
         if (closed_) return std::nullopt;
         if (pump_due_) return time_point{};  // due now: a reopened receive window
-        std::optional<time_point> t = agent_->poll_timeout();
+        std::optional<time_point> t = ice_->poll_timeout();
         if (gather_due_ && (!t || *gather_due_ < *t)) t = gather_due_;
         auto consider = [&t](std::optional<time_point> x) {
             if (x && (!t || *x < *t)) t = x;
@@ -369,7 +371,7 @@ public:
     // reports back with the three handle_stream_* calls.
     std::optional<ice::stream_command> poll_stream()
     {
-        auto c = agent_->poll_stream();
+        auto c = ice_->poll_stream();
         if (c)
             if (auto* w = std::get_if<ice::stream_write>(&*c)) stats_.transport_bytes_sent += w->bytes.size();
         return c;
@@ -377,26 +379,26 @@ public:
     void handle_stream_connected(time_point now, ice::connection_id id)
     {
         if (closed_) return;
-        agent_->handle_stream_connected(now, id);
+        ice_->handle_stream_connected(now, id);
         pump(now);
     }
     void handle_stream_data(time_point now, ice::connection_id id, bytes_view bytes)
     {
         if (closed_) return;
         stats_.transport_bytes_received += bytes.size();
-        router_.route_stream(now, id, bytes, *agent_, dtls_ ? &*dtls_ : nullptr);
+        router_.route_stream(now, id, bytes, agent(), ice_->relays(), dtls_ ? &*dtls_ : nullptr);
         pump(now);
     }
     void handle_stream_error(time_point now, ice::connection_id id, std::string_view reason)
     {
         if (closed_) return;
-        agent_->handle_stream_error(now, id, reason);
+        ice_->handle_stream_error(now, id, reason);
         pump(now);
     }
 
     std::optional<transmit> poll_transmit()
     {
-        auto t = agent_->poll_transmit();
+        auto t = ice_->poll_transmit();
         if (t) {
             ++stats_.packets_sent;
             stats_.transport_bytes_sent += t->payload.size();
@@ -446,7 +448,7 @@ public:
             while (auto d = dtls_->poll_transmit()) send_datagram(now, std::move(*d));
         }
         channels_.close_all();
-        agent_->close(now);
+        ice_->close(now);
         closed_ = true;
         jsep_.set_signaling(peerkit::signaling_state::closed);  // webrtc-pc 4.4.1.6: no event
         connection_ = peerkit::connection_state::closed;
@@ -489,7 +491,7 @@ public:
         if (endpoint_) s.endpoint_bytes_held = endpoint_->bytes_held();
         if (association_) s.sctp_bytes_held = association_->stats().rx_bytes_held;  // its receive side (sctp/rx/)
         s.bytes_held = s.received_bytes_held + s.channel_bytes_held + s.endpoint_bytes_held + s.sctp_bytes_held;
-        if (auto p = agent_->selected_pair()) {
+        if (auto p = agent().selected_pair()) {
             s.selected_local_candidate = ice::to_sdp_value(p->local);
             s.selected_remote_candidate = ice::to_sdp_value(p->remote);
         }
@@ -501,8 +503,8 @@ public:
     // The first certificate's fingerprint; local_fingerprints() has one per certificate.
     [[nodiscard]] const dtls::fingerprint& local_fingerprint() const noexcept { return fingerprints_.front(); }
     [[nodiscard]] std::span<const dtls::fingerprint> local_fingerprints() const noexcept { return fingerprints_; }
-    [[nodiscard]] std::string_view local_ufrag() const noexcept { return agent_->local_ufrag(); }
-    [[nodiscard]] const agent_type& ice_agent() const noexcept { return *agent_; }
+    [[nodiscard]] std::string_view local_ufrag() const noexcept { return agent().local_ufrag(); }
+    [[nodiscard]] const agent_type& ice_agent() const noexcept { return agent(); }
     [[nodiscard]] const session_type* dtls_session() const noexcept { return dtls_ ? &*dtls_ : nullptr; }
     [[nodiscard]] const sctp::association* sctp_association() const noexcept { return association_.get(); }
     [[nodiscard]] const random_type& random() const noexcept { return random_; }
@@ -620,8 +622,8 @@ private:
             // RFC 8829 5.7: a rolled-back restart offer leaves the previous credentials in place;
             // its candidates not yet surfaced are dropped (their ufrag never reached the peer).
             const auto& current = jsep_.current_local();
-            if (current && credentials_of(*current).first != agent_->local_ufrag()) {
-                const std::string discarded(agent_->local_ufrag());
+            if (current && credentials_of(*current).first != agent().local_ufrag()) {
+                const std::string discarded(agent().local_ufrag());
                 if (auto r = apply_local_credentials(now, *current, true); !r) return r;
                 std::erase_if(events_, [&discarded](const peer_connection_event& e) {
                     const auto* c = std::get_if<ice_candidate_event>(&e);
@@ -638,9 +640,9 @@ private:
         if (!next) return next.error();
         if (desc.type == sdp_type::offer) {
             // RFC 8445 6.1.1: the offerer's agent is controlling.
-            agent_->set_role(ice::role::controlling);
+            agent().set_role(ice::role::controlling);
             // RFC 8829 5.2.1 / RFC 8445 9: an offer with new credentials restarts ICE.
-            const bool restarting = jsep_.current_local() && credentials_of(*parsed).first != agent_->local_ufrag();
+            const bool restarting = jsep_.current_local() && credentials_of(*parsed).first != agent().local_ufrag();
             if (auto r = apply_local_credentials(now, *parsed, false); !r) return r;
             add_gathered_to(*parsed);
             jsep_.set_pending(local, std::move(*parsed));
@@ -650,7 +652,7 @@ private:
             return {};
         }
         // A provisional or final answer.
-        agent_->set_role(ice::role::controlled);
+        agent().set_role(ice::role::controlled);
         // RFC 8829 5.3.1 / RFC 8839 4.4.1.1.1: the answer to a restart restarts ICE here too.
         if (auto r = apply_local_credentials(now, *parsed, true); !r) return r;
         add_gathered_to(*parsed);
@@ -696,7 +698,7 @@ private:
         auto next = signaling_transition(jsep_.signaling(), remote, desc.type);
         if (!next) return next.error();
         if (desc.type == sdp_type::offer) {
-            agent_->set_role(ice::role::controlled);
+            agent().set_role(ice::role::controlled);
             jsep_.set_pending(remote, std::move(*parsed));
             if (auto r = apply_remote(now, *transport); !r) return r;
             set_signaling(now, *next);
@@ -722,11 +724,11 @@ private:
         if (auto r = check_ice_candidate(c); !r) return r;
         if (c.candidate.empty()) {
             remote_trickle_end_ = true;
-            agent_->end_of_remote_candidates(now);
+            agent().end_of_remote_candidates(now);
             pump(now);
             return {};
         }
-        auto r = agent_->add_remote_candidate(now, std::string_view(c.candidate));
+        auto r = agent().add_remote_candidate(now, std::string_view(c.candidate));
         if (!r) return make_error(peer_connection_errc::bad_candidate, "add_ice_candidate: ", r.error().message());
         // Kept for a local ICE restart, which starts the agent's remote side over (RFC 8445 9).
         if (remote_trickled_.size() < limits_.max_remote_candidates) remote_trickled_.push_back(c.candidate);
@@ -773,7 +775,7 @@ private:
         fingerprints_.clear();
         for (const auto& c : config.certificates) fingerprints_.push_back(backend_type::fingerprint_of(c));
         config_ = std::move(config);
-        agent_.emplace(std::move(ac), crypto_type{typename Policy::crypto{}, &random_});
+        ice_.emplace(std::move(ac), crypto_type{typename Policy::crypto{}, &random_});
         std::array<std::byte, 8> id{};
         if (!random_.random_bytes(id))
             return make_error(peer_connection_errc::bad_configuration, "the policy's random source failed (session id)");
@@ -788,8 +790,8 @@ private:
     {
         sdp::jsep::local_description l;
         l.session_id = session_id_;
-        l.ice_ufrag.assign(agent_->local_ufrag());
-        l.ice_pwd.assign(agent_->local_pwd());
+        l.ice_ufrag.assign(agent().local_ufrag());
+        l.ice_pwd.assign(agent().local_pwd());
         for (const auto& fp : fingerprints_) {
             sdp::fingerprint f;
             f.hash_function = dtls::to_string(fp.hash());
@@ -804,7 +806,7 @@ private:
         l.sctp_port = 5000;
         l.max_message_size = limits_.max_message_size;
         // RFC 8829 5.2.1: candidates gathered so far are in the description.
-        for (const auto& c : agent_->local_candidates()) l.candidates.push_back(ice::to_sdp(c));
+        for (const auto& c : agent().local_candidates()) l.candidates.push_back(ice::to_sdp(c));
         l.end_of_candidates = gathering_ == ice::gathering_state::complete;
         sdp::jsep::local_media m;
         m.kind = sdp::jsep::media_kind::data;
@@ -819,7 +821,7 @@ private:
     {
         auto* m = first_bundled(d);
         if (!m) return;
-        for (const auto& c : agent_->local_candidates()) {
+        for (const auto& c : agent().local_candidates()) {
             const auto value = ice::to_sdp_value(c);
             bool present = false;
             for (const auto& existing : m->candidates())
@@ -850,12 +852,12 @@ private:
         if (!gather_due_ || now < *gather_due_) return;
         gather_due_.reset();
         gathering_started_ = true;
-        agent_->gather(now, sockets_);
+        ice_->gather(now, sockets_);
     }
 
     result<void> apply_remote(time_point now, const detail::remote_transport& t)
     {
-        if (auto r = agent_->set_remote_credentials(t.ufrag, t.pwd); !r)
+        if (auto r = agent().set_remote_credentials(t.ufrag, t.pwd); !r)
             return make_error(peer_connection_errc::bad_description, "remote ICE credentials: ", r.error().message());
         if (t.ufrag != remote_ufrag_) {
             // A remote ICE restart: trickled candidates of the old credentials are gone.
@@ -869,7 +871,7 @@ private:
             if (!ic) continue;  // RFC 8839 5.1: candidates we cannot use are ignored
             add_remote(now, std::move(*ic), "the remote description");
         }
-        if (t.end_of_candidates) agent_->end_of_remote_candidates(now);
+        if (t.end_of_candidates) agent().end_of_remote_candidates(now);
         return {};
     }
 
@@ -894,16 +896,16 @@ private:
     result<void> apply_local_credentials(time_point now, const sdp::session_description& d, bool keep_remote)
     {
         const auto [ufrag, pwd] = credentials_of(d);
-        if (ufrag.empty() || pwd.empty() || (ufrag == agent_->local_ufrag() && pwd == agent_->local_pwd())) return {};
-        if (auto r = agent_->restart(now, ufrag, pwd); !r)
+        if (ufrag.empty() || pwd.empty() || (ufrag == agent().local_ufrag() && pwd == agent().local_pwd())) return {};
+        if (auto r = agent().restart(now, ufrag, pwd); !r)
             return make_error(peer_connection_errc::bad_description, "local ICE credentials: ", r.error().message());
         if (keep_remote && !remote_ufrag_.empty()) {
-            if (auto r = agent_->set_remote_credentials(remote_.ufrag, remote_.pwd); !r)
+            if (auto r = agent().set_remote_credentials(remote_.ufrag, remote_.pwd); !r)
                 return make_error(peer_connection_errc::bad_description, "remote ICE credentials: ", r.error().message());
             for (const auto& c : remote_.candidates)
                 if (auto ic = ice::from_sdp(c)) add_remote(now, std::move(*ic), "the remote description (rollback)");
             for (const auto& line : remote_trickled_) add_remote(now, std::string_view(line), "trickle (rollback)");
-            if (remote_.end_of_candidates || remote_trickle_end_) agent_->end_of_remote_candidates(now);
+            if (remote_.end_of_candidates || remote_trickle_end_) agent().end_of_remote_candidates(now);
         }
         return {};
     }
@@ -981,7 +983,7 @@ private:
     {
         for (int round = 0; round < 1000; ++round) {
             bool progress = false;
-            while (auto e = agent_->poll_event()) {
+            while (auto e = ice_->poll_event()) {
                 progress = true;
                 on_ice_event(now, std::move(*e));
             }
@@ -1037,7 +1039,7 @@ private:
             ic.candidate = "candidate:" + c->sdp;
             ic.sdp_mid = data_mid();
             ic.sdp_mline_index = 0;
-            ic.username_fragment.assign(agent_->local_ufrag());
+            ic.username_fragment.assign(agent().local_ufrag());
             if (auto* d = jsep_.latest_local())
                 if (auto* m = first_bundled(*d)) m->add_candidate(ice::to_sdp(c->local));
             push(ice_candidate_event{std::move(ic)});
@@ -1191,11 +1193,11 @@ private:
     // The first failure wins: later ones are consequences of it (webrtc-pc 4.3.3: failed is final).
     void add_remote(time_point now, ice::candidate c, std::string_view from)
     {
-        report_remote(agent_->add_remote_candidate(now, std::move(c)), from);
+        report_remote(agent().add_remote_candidate(now, std::move(c)), from);
     }
     void add_remote(time_point now, std::string_view line, std::string_view from)
     {
-        report_remote(agent_->add_remote_candidate(now, line), from);
+        report_remote(agent().add_remote_candidate(now, line), from);
     }
     // The agent refuses a candidate it cannot use (its limit, a family we have no socket for,
     // a duplicate): the connection goes on with the others (RFC 8839 5.1), and the reason is
@@ -1246,7 +1248,7 @@ private:
     void send_datagram(time_point now, dtls::datagram&& datagram)
     {
         const std::size_t size = datagram.size();
-        if (auto r = agent_->send(now, std::move(datagram)); !r) {
+        if (auto r = ice_->send(now, std::move(datagram)); !r) {
             ++stats_.dtls_datagrams_not_sent;
             PEERKIT_LOG_AT(logger_, log::component::ice, log::level::debug, "DTLS datagram of ", size,
                            " bytes not sent: ", r.error());
@@ -1294,7 +1296,11 @@ private:
     configuration config_{};
     std::optional<backend_type> backend_;
     std::vector<dtls::fingerprint> fingerprints_;
-    std::optional<agent_type> agent_;
+    // The ICE agent and its TURN relays side by side (ice/transport.hpp: the one place that
+    // wires them); the router routes to each.
+    std::optional<transport_type> ice_;
+    agent_type& agent() noexcept { return ice_->agent(); }
+    const agent_type& agent() const noexcept { return ice_->agent(); }
     std::optional<session_type> dtls_;
     router router_;  // the receive path: which machine each datagram goes to (router.hpp)
     std::unique_ptr<sctp::association> association_;

@@ -2,9 +2,10 @@
 // received, and every datagram a TURN relay unwrapped, is sorted once and reaches one machine,
 // as the caller's view (no copy):
 //
-//   from a TURN server we allocated on (socket + source)  -> that relay (agent.handle_relay_datagram),
-//        which unwraps ChannelData / Data indications into (peer, view into the same buffer);
-//        the inner datagram is routed below with path = the relayed candidate
+//   from a TURN server we allocated on (socket + source)  -> the relays (ice/relays.hpp, beside the
+//        agent: relays.owns, relays.handle_datagram), which unwrap ChannelData / Data indications
+//        into (path of the relayed candidate, peer, view into the same buffer); the inner datagram
+//        is routed below: relayed STUN to the agent on the relayed candidate's socket id
 //   first byte 0-3    STUN       -> the ICE agent (agent.handle_stun)
 //   first byte 20-63  DTLS       -> agent.accepts(path, source)? the DTLS session : dropped
 //   first byte 128-191 RTP/RTCP  -> reserved for SRTP/SRTCP (the media machine plugs in here)
@@ -20,6 +21,7 @@
 #include <peerkit/net/address.hpp>
 #include <peerkit/net/demux.hpp>
 #include <peerkit/peer_connection/types.hpp>
+#include <peerkit/stun/message.hpp>
 
 #include <cstddef>
 #include <string_view>
@@ -34,20 +36,17 @@ public:
     [[nodiscard]] const demux_stats& stats() const noexcept { return stats_; }
 
     // A datagram from `source` on local socket `socket`. `agent` is the ICE agent
-    // (handle_stun, from_relay_server, handle_relay_datagram, accepts); `dtls` the DTLS session
-    // (anything with handle_packet(now, bytes_view) -> result<void>), or null before there is
-    // one. The machines get `datagram` itself or a sub-span of it.
-    template <class Agent, class Dtls>
+    // (handle_stun, accepts); `relays` its TURN relays (owns, handle_datagram: ice/relays.hpp);
+    // `dtls` the DTLS session (anything with handle_packet(now, bytes_view) -> result<void>), or
+    // null before there is one. The machines get `datagram` itself or a sub-span of it.
+    template <class Agent, class Relays, class Dtls>
     void route(ice::time_point now, ice::socket_id socket, const net::endpoint& source, bytes_view datagram,
-               Agent& agent, Dtls* dtls)
+               Agent& agent, Relays& relays, Dtls* dtls)
     {
-        if (agent.from_relay_server(socket, source)) {
+        if (relays.owns(socket, source)) {
             ++stats_.from_relay_server;
-            agent.handle_relay_datagram(now, socket, source, datagram,
-                                        [&](const ice::path& relayed, const net::endpoint& peer, bytes_view inner) {
-                                            ++stats_.relayed;
-                                            route_data(now, relayed, peer, inner, agent, dtls);
-                                        });
+            if (auto inner = relays.handle_datagram(now, socket, source, datagram))
+                route_relayed(now, inner->arrived, inner->peer, inner->payload, agent, dtls);
             return;
         }
         if (net::classify(datagram) == net::packet_kind::stun) {
@@ -61,17 +60,30 @@ public:
     // Bytes on a TCP/TLS connection to a TURN server: the relay frames them (RFC 8656 12.5) and
     // the relayed data it unwraps is routed like a relayed datagram (a view into `bytes`, or
     // into the relay's buffer of a message that came in pieces).
-    template <class Agent, class Dtls>
-    void route_stream(ice::time_point now, ice::connection_id id, bytes_view bytes, Agent& agent, Dtls* dtls)
+    template <class Agent, class Relays, class Dtls>
+    void route_stream(ice::time_point now, ice::connection_id id, bytes_view bytes, Agent& agent, Relays& relays,
+                      Dtls* dtls)
     {
-        agent.handle_stream_data(now, id, bytes,
-                                 [&](const ice::path& relayed, const net::endpoint& peer, bytes_view inner) {
-                                     ++stats_.relayed;
-                                     route_data(now, relayed, peer, inner, agent, dtls);
-                                 });
+        relays.handle_stream_data(now, id, bytes, [&](const auto& inner) {
+            route_relayed(now, inner.arrived, inner.peer, inner.payload, agent, dtls);
+        });
     }
 
 private:
+    // What a relay unwrapped: STUN (a check through the relay) to the agent on the relayed
+    // candidate's socket id, the rest routed like any datagram on the relayed path.
+    template <class Agent, class Dtls>
+    void route_relayed(ice::time_point now, const ice::path& arrived, const net::endpoint& peer, bytes_view inner,
+                       Agent& agent, Dtls* dtls)
+    {
+        if (stun::message_view::looks_like_stun(inner)) {
+            agent.handle_stun(now, arrived.socket, peer, inner);
+            return;
+        }
+        ++stats_.relayed;
+        route_data(now, arrived, peer, inner, agent, dtls);
+    }
+
     // Anything but STUN from a socket, and whatever a relay unwrapped (relayed STUN stays with
     // the agent, which knows the allocation it came through).
     template <class Agent, class Dtls>

@@ -1,4 +1,4 @@
-// An ICE peer for interop tests: peerkit's agent on one real UDP socket on 127.0.0.1, with
+// An ICE peer for interop tests: peerkit's agent with its TURN relays (ice::transport) on one real UDP socket on 127.0.0.1, with
 // credentials and candidates exchanged as lines on stdin/stdout.
 //
 //   ice_peer --role controlling|controlled [--turn 127.0.0.1:3478 --turn-user U --turn-pass P]
@@ -94,11 +94,13 @@ int main(int argc, char** argv)
     socklen_t bound_len = sizeof bound;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
 
-    ice::agent<crypto::openssl_provider> agent{config};
+    // The agent with its TURN relays beside it (ice/transport.hpp); `agent` answers ICE questions.
+    ice::transport<crypto::openssl_provider> ice{config};
+    auto& agent = ice.agent();
     say("ufrag " + std::string(agent.local_ufrag()));
     say("pwd " + std::string(agent.local_pwd()));
     const ice::local_socket sock{1, from_sockaddr(bound), "lo", true};
-    agent.gather(steady::now(), std::span(&sock, 1));
+    ice.gather(steady::now(), std::span(&sock, 1));
 
     std::string remote_ufrag, remote_pwd, input;
     const auto deadline = steady::now() + std::chrono::seconds(timeout_seconds);
@@ -106,11 +108,11 @@ int main(int argc, char** argv)
     std::array<std::byte, 65536> buffer{};
 
     auto flush = [&] {
-        while (auto t = agent.poll_transmit()) {
+        while (auto t = ice.poll_transmit()) {
             const sockaddr_in to = to_sockaddr(t->destination);
             ::sendto(fd, t->payload.data(), t->payload.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
         }
-        while (auto e = agent.poll_event()) {
+        while (auto e = ice.poll_event()) {
             if (auto* c = std::get_if<ice::candidate_gathered>(&*e)) {
                 say("candidate candidate:" + c->sdp);
             } else if (auto* g = std::get_if<ice::gathering_state_changed>(&*e)) {
@@ -125,7 +127,7 @@ int main(int argc, char** argv)
                 say("data " + text);
                 if (!text.starts_with("echo:")) {
                     const std::string reply = "echo:" + text;
-                    (void)agent.send(steady::now(), as_bytes(reply));
+                    (void)ice.send(steady::now(), as_bytes(reply));
                 }
             }
         }
@@ -141,7 +143,7 @@ int main(int argc, char** argv)
         } else if (line == "end-of-candidates") {
             agent.end_of_remote_candidates(now);
         } else if (line.starts_with("send ")) {
-            auto r = agent.send(now, as_bytes(line.substr(5)));
+            auto r = ice.send(now, as_bytes(line.substr(5)));
             if (!r) say("error " + std::string(r.error().message()));
         } else if (line == "quit") {
             running = false;
@@ -155,7 +157,7 @@ int main(int argc, char** argv)
     flush();
     while (running && steady::now() < deadline) {
         int wait_ms = 200;
-        if (auto t = agent.poll_timeout()) {
+        if (auto t = ice.poll_timeout()) {
             const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*t - steady::now()).count();
             wait_ms = static_cast<int>(std::clamp<long long>(ms + 1, 0, 200));
         }
@@ -166,7 +168,7 @@ int main(int argc, char** argv)
             socklen_t from_len = sizeof from;
             const auto n = ::recvfrom(fd, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
             if (n > 0)
-                agent.handle_packet(steady::now(), 1, from_sockaddr(from),
+                ice.handle_packet(steady::now(), 1, from_sockaddr(from),
                                     bytes_view(buffer.data(), static_cast<std::size_t>(n)));
         }
         if ((fds[1].revents & (POLLIN | POLLHUP)) != 0) {
@@ -184,10 +186,10 @@ int main(int argc, char** argv)
                 }
             }
         }
-        if (auto t = agent.poll_timeout(); t && *t <= steady::now()) agent.handle_timeout(steady::now());
+        if (auto t = ice.poll_timeout(); t && *t <= steady::now()) ice.handle_timeout(steady::now());
         flush();
     }
-    agent.close(steady::now());
+    ice.close(steady::now());
     flush();
     ::close(fd);
     return 0;
