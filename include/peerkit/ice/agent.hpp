@@ -312,6 +312,13 @@ public:
     }
 
     // ---- output ----------------------------------------------------------------------------
+    // Datagrams queue_transmit would still take before it drops (max_queued_transmits minus
+    // those waiting): a sender above the agent stops there and keeps its data, rather than
+    // handing on datagrams that would be lost here.
+    [[nodiscard]] std::size_t transmit_room() const noexcept
+    {
+        return config_.max_queued_transmits - std::min(config_.max_queued_transmits, transmits_.size());
+    }
     std::optional<transmit> poll_transmit()
     {
         if (transmits_.empty()) return std::nullopt;

@@ -132,6 +132,9 @@ public:
     }
 
     // ---- outputs --------------------------------------------------------------------------------
+    // How many more datagrams send() takes before the agent's queue drops them (ice::agent::
+    // transmit_room); relayed ones are wrapped from that same queue, so it is the one bound.
+    [[nodiscard]] std::size_t transmit_room() const noexcept { return agent_.transmit_room(); }
     // The relays' datagrams to their servers, then the agent's: those on a relayed candidate's
     // socket id are handed to the relays, which wrap them (at the time of the last input).
     std::optional<transmit> poll_transmit()

@@ -935,6 +935,11 @@ private:
                                   : std::min<std::size_t>(limits_.max_message_size, remote_.max_message_size);
         ac.logger = logger_;
         ac.receive_buffer_size = limits_.receive_buffer_size;
+        // RFC 9653: SCTP runs over DTLS, whose record MAC already protects every packet, so
+        // we announce that we accept zero checksums for that method and send them to a peer
+        // that announced the same (libwebrtc's dcSCTP does); towards any other peer the
+        // CRC32c stays (the extension is one-way, per direction).
+        ac.zero_checksum_edmid = sctp::edmid_dtls;
         // A failed draw must not leave zeros: verification tags, initial TSNs and the cookie
         // secret must be unpredictable (RFC 9260 5.1.3, 5.3.1). The association ends with
         // random_source_failed; the failure is also noted here so that it fails the
@@ -990,16 +995,27 @@ private:
             if (association_) {
                 // What the data-channel endpoint asks of SCTP (DCEP OPEN/ACK, resets, window).
                 if (endpoint_ && datachannel::transmit_to(now, *endpoint_, *association_) != 0) progress = true;
-                while (auto p = association_->poll_transmit()) {
+                // One SCTP packet at a time, through DTLS into the agent's queue at once, and only
+                // while that queue has room: the rest stays in the association (its cwnd and
+                // queues count it) until the runtime has taken what waits (pump_due_). Pulling
+                // a whole cwnd first overflowed the DTLS and agent queues, and every datagram
+                // dropped there was a loss to SCTP: a fast retransmit and a halved cwnd on a
+                // clean path.
+                while (ice_->transmit_room() > 0) {
+                    auto p = association_->poll_transmit();
+                    if (!p) break;
                     progress = true;
                     // A refused send is a lost packet to SCTP, which retransmits (RFC 9260 6.3.3).
-                    if (dtls_)
+                    if (dtls_) {
                         if (auto r = dtls_->send(now, *p); !r) {
                             ++stats_.sctp_packets_not_sent;
                             PEERKIT_LOG_AT(logger_, log::component::dtls, log::level::debug, "SCTP packet of ",
                                            p->size(), " bytes not sent: ", r.error());
                         }
+                        while (auto d = dtls_->poll_transmit()) send_datagram(now, std::move(*d));
+                    }
                 }
+                if (ice_->transmit_room() == 0) pump_due_ = true;  // more may wait in SCTP
             }
             if (dtls_) {
                 while (auto d = dtls_->poll_transmit()) {
@@ -1338,7 +1354,7 @@ private:
     std::optional<peerkit::error> failure_;
     log::logger logger_{};
     std::size_t held_bytes_ = 0;        // queued channel messages (held_size), not yet polled
-    bool pump_due_ = false;  // the user freed receive window or event room: handle_timeout is due
+    bool pump_due_ = false;  // receive window or event room freed, or SCTP held back by a full agent queue: handle_timeout is due
 };
 
 }  // namespace peerkit
