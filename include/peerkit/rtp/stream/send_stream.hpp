@@ -217,6 +217,9 @@ public:
     }
 
     [[nodiscard]] std::optional<bytes_view> poll_transmit() { return queue_.poll(); }
+    // Packets send() can still queue before poll_transmit() must run (a frame sender checks a
+    // whole frame fits before sending its first packet).
+    [[nodiscard]] std::size_t queue_room() const noexcept { return config_.max_queued_packets - queue_.size(); }
     [[nodiscard]] std::optional<bytes_view> poll_rtcp() { return rtcp_.poll(); }
     [[nodiscard]] std::optional<send_event> poll_event()
     {
