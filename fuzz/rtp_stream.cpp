@@ -1,10 +1,12 @@
 // Fuzzes the RTP stream machines as a pair (rtp/stream/): the input is a script of operations
 // (packets built from fields or raw bytes to the receive stream, raw RTCP to both sides,
 // sends, time steps that run the timers and loop the sender's output into the receiver,
-// key-frame requests, transport-cc arrivals, reorder pushes and pops, RTP-mode rewriting and
-// send-time stamping). After every operation:
+// key-frame requests, transport-cc arrivals, reorder pushes and pops, a VP8 frame receiver
+// fed the same packets, RTP-mode rewriting and send-time stamping, raw RTCP translated back
+// for the forwarder's sources). After every operation:
 // each machine's bytes within its configured budget and each list within its bound; at the
 // end, the NACK and reorder work within what the operations allow. Any breach aborts.
+#include <peerkit/rtp/payload/vp8.hpp>
 #include <peerkit/rtp/stream.hpp>
 
 #include <array>
@@ -77,6 +79,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                        .nack_limits = {.max_entries = nack_entries}}};
     twcc_feedback twcc{{.max_pending = 100}};
     reorder_buffer reorder{{.max_packets = 16, .max_packet_size = 400}};
+    std::array<std::byte, 2048> frame_storage{};
+    frame_receiver frames{payload::vp8_depacketizer{frame_storage},
+                          {.reorder = {.max_packets = 16, .max_packet_size = 400}, .max_events = 4}};
+    std::uint64_t frame_ops = 0;
     forwarder_config forward_config{.ssrc = 0x99};
     for (std::size_t id = 1; id < 16; ++id) forward_config.extension_ids[id] = static_cast<std::uint8_t>(16 - id);
     rtp_forwarder forward{forward_config};
@@ -92,6 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require(tx.queued_bytes() <= 32 * 1500, "send queue above its bound");
         require(twcc.bytes_held() <= twcc.byte_budget(), "twcc feedback above its budget");
         require(reorder.bytes_held() <= reorder.byte_budget(), "reorder buffer above its budget");
+        require(frames.bytes_held() <= frames.byte_budget(), "frame receiver above its budget");
+        require(frames.depacketizer().held_bytes() <= frame_storage.size(), "frame above its storage");
     };
 
     while (!in.empty() && operations < 4000) {
@@ -110,6 +118,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (got && *got) {
                 reorder.push(now, **got);
                 ++reorder_ops;
+                (void)frames.handle_packet(now, **got);
+                ++frame_ops;
             }
             break;
         }
@@ -122,6 +132,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             auto raw = in.bytes(in.u16() % 1500);
             (void)tx.handle_rtcp(now, raw);
             (void)rx.handle_rtcp(now, raw);
+            // RTP mode: feedback translated for the sources is well-formed feedback only.
+            std::array<std::byte, 1500> translated{};
+            if (auto t = forward.translate_feedback(raw, translated); t && *t) {
+                auto compound = rtcp::compound_view::parse(**t);
+                require(compound.has_value(), "translated feedback does not parse");
+                for (const rtcp::packet_view q : *compound)
+                    require(rtcp::nack_view::parse(q).has_value() || rtcp::pli_view::parse(q).has_value() ||
+                                rtcp::fir_view::parse(q).has_value(),
+                            "translated feedback holds something other than NACK, PLI or FIR");
+            }
             break;
         }
         case 3: {  // a NACK from numbers
@@ -166,6 +186,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 7:
             while (reorder.pop(now)) ++reorder_ops;
             ++reorder_ops;
+            frames.handle_timeout(now);
+            while (auto f = frames.poll_frame()) require(f->data.size() <= frame_storage.size(), "frame above its storage");
+            while (frames.poll_event()) {
+            }
+            ++frame_ops;
             break;
         case 8: {  // RTP mode: raw bytes through the forwarder; a rewritten packet still parses
             auto raw = in.bytes(in.u8());
@@ -187,5 +212,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(rx.nacks().stats().work <= operations * 2 * nack_entries + (timeouts + operations) * nack_entries,
             "NACK work beyond the bound");
     require(reorder.stats().work <= (reorder_ops + operations) * (2 * 16 + 2), "reorder work beyond the bound");
+    // Each packet is pushed once and popped once; each poll ends with one pop that finds nothing.
+    require(frames.reorder().stats().work <= (2 * frame_ops + operations) * (2 * 16 + 2), "frame receiver work beyond the bound");
     return 0;
 }

@@ -9,10 +9,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <set>
+#include <variant>
 #include <vector>
 
 using namespace peerkit;
@@ -443,4 +445,85 @@ TEST_CASE("abs-send-time is NTP seconds in 6.18 fixed point", "[rtp_stream][link
     REQUIRE(value);
     // 0x12345.75 s: the low 6 bits of the seconds (0x05) and 18 bits of fraction (0.75 = 0x30000).
     CHECK(peerkit::detail::load_be24(value->data()) == ((0x05u << 18) | 0x30000u));
+}
+
+TEST_CASE("request_key_frame sends a FIR with a new command sequence number each time", "[rtp_stream][link]")
+{
+    pair_fixture f{true};
+    f.receiver = receive_stream{{.ssrc = media_ssrc, .local_ssrc = 0xB1, .payload_type = 96,
+                                 .rtx = std::optional<rtx_config>{{rtx_ssrc, 97}}, .cname = "b",
+                                 .key_frame_request = key_frame_feedback::fir}};
+    (void)f.run(5, 100ms);
+    std::vector<std::uint8_t> numbers;
+    int requested = 0;
+    const auto exchange = [&] {
+        // Read the FIRs on their way (a copy of what pump() sends), then deliver them.
+        while (auto c = f.receiver.poll_rtcp()) {
+            auto compound = rtcp::compound_view::parse(*c);
+            REQUIRE(compound);
+            for (const rtcp::packet_view p : *compound)
+                if (auto fir = rtcp::fir_view::parse(p)) {
+                    REQUIRE(fir->entry_count() == 1);
+                    CHECK(fir->entry(0).ssrc == media_ssrc);
+                    CHECK(fir->sender_ssrc() == 0xB1);
+                    numbers.push_back(fir->entry(0).sequence);
+                }
+            f.link.send(f.now, test::endpoint::b, *c);
+        }
+        f.now += 50ms;
+        f.pump();
+        while (auto e = f.sender.poll_event())
+            if (auto* k = std::get_if<send_events::key_frame_requested>(&*e)) {
+                CHECK(k->full_intra_request);
+                ++requested;
+            }
+    };
+    CHECK(f.receiver.request_key_frame(f.now));
+    CHECK_FALSE(f.receiver.request_key_frame(f.now + 100ms));  // rate-limited like a PLI
+    exchange();
+    f.now += 300ms;
+    CHECK(f.receiver.request_key_frame(f.now));
+    exchange();
+    CHECK(numbers == std::vector<std::uint8_t>{0, 1});
+    CHECK(requested == 2);
+    CHECK(f.receiver.stats().firs_sent == 2);
+    CHECK(f.receiver.stats().plis_sent == 0);
+}
+
+TEST_CASE("a repeated FIR is not a new key frame request", "[rtp_stream][link]")
+{
+    auto sender = send_stream::create({.ssrc = media_ssrc, .payload_type = 96, .cname = "a"}, test::seeded_random_source{8});
+    REQUIRE(sender);
+    std::vector<std::byte> buffer(100);
+    const auto fir = [&](std::uint32_t requester, std::uint8_t sequence) {
+        rtcp::compound_builder b{buffer};
+        const std::array<rtcp::fir_entry, 1> entry{{{media_ssrc, sequence}}};
+        b.add_fir(requester, entry);
+        auto out = b.finish();
+        REQUIRE(out);
+        REQUIRE(sender->handle_rtcp(t0, *out));
+        int requested = 0;
+        while (auto e = sender->poll_event()) requested += std::holds_alternative<send_events::key_frame_requested>(*e) ? 1 : 0;
+        return requested;
+    };
+    CHECK(fir(0xB1, 4) == 1);
+    CHECK(fir(0xB1, 4) == 0);  // RFC 5104 4.3.1.2: a repetition
+    CHECK(fir(0xB1, 5) == 1);
+    CHECK(fir(0xB2, 5) == 1);  // another requester
+}
+
+TEST_CASE("send_remb reaches the sender as its bitrate, rounded to the REMB form", "[rtp_stream][link]")
+{
+    pair_fixture f{true};
+    (void)f.run(5, 100ms);
+    // 1,234,567 bit/s: 18-bit mantissa 154,320 (1,234,567 >> 3), exponent 3 -> 1,234,560.
+    CHECK(f.receiver.send_remb(f.now, 1'234'567));
+    f.pump();
+    f.now += 50ms;
+    f.pump();
+    std::vector<std::uint64_t> bitrates;
+    while (auto e = f.sender.poll_event())
+        if (auto* r = std::get_if<send_events::remb>(&*e)) bitrates.push_back(r->bitrate);
+    CHECK(bitrates == std::vector<std::uint64_t>{1'234'560});
+    CHECK(f.receiver.stats().rembs_sent == 1);
 }

@@ -6,6 +6,8 @@
 #include <peerkit/rtp/stream/clock.hpp>
 #include <peerkit/rtp/stream/error.hpp>
 #include <peerkit/rtp/stream/forwarder.hpp>
+#include <peerkit/rtp/stream/frame_receiver.hpp>
+#include <peerkit/rtp/stream/frame_sender.hpp>
 #include <peerkit/rtp/stream/nack_tracker.hpp>
 #include <peerkit/rtp/stream/receive_statistics.hpp>
 #include <peerkit/rtp/stream/receive_stream.hpp>

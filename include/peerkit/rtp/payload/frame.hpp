@@ -121,8 +121,9 @@ public:
     explicit frame_assembly(mutable_bytes storage) noexcept : storage_(storage) {}
 
     // The first step of every push: a sequence discontinuity drops the frame in progress, a
-    // new timestamp ends a discard (or drops a frame whose marker never came).
-    void observe(const packet_info& p) noexcept
+    // new timestamp ends a discard (or drops a frame whose marker never came). False when the
+    // packet belongs to a frame being discarded: it is counted and the push ends there.
+    [[nodiscard]] bool accept(const packet_info& p) noexcept
     {
         ++stats_.packets;
         if (has_last_ && p.sequence_number != static_cast<std::uint16_t>(last_sequence_ + 1)) {
@@ -132,24 +133,37 @@ public:
         last_sequence_ = p.sequence_number;
         if (state_ == state::assembling && p.timestamp != current_.timestamp) drop(drop_reason::incomplete);
         if (state_ == state::discarding && p.timestamp != discard_timestamp_) state_ = state::idle;
+        if (state_ != state::discarding) return true;
+        ++stats_.discarded_packets;
+        return false;
+    }
+
+    // The second step, once the codec knows whether the packet can start a frame: joins the
+    // packet to the frame in progress, or begins a frame with it, or (no frame in progress and
+    // it cannot start one) drops it as its frame's start went missing.
+    enum class entry : std::uint8_t {
+        joined,   // added to the frame in progress
+        began,    // began a new frame: the codec resets its per-frame state
+        skipped,  // counted as discarded: the push ends there
+    };
+    [[nodiscard]] entry enter(const packet_info& p, bool can_start) noexcept
+    {
+        entry e = entry::joined;
+        if (state_ != state::assembling) {
+            if (!can_start) {
+                drop_unstarted(p, drop_reason::missing_start);
+                ++stats_.discarded_packets;
+                return entry::skipped;
+            }
+            begin(p);
+            e = entry::began;
+        }
+        ++current_.packets;
+        current_.last_sequence = p.sequence_number;
+        return e;
     }
 
     [[nodiscard]] state current_state() const noexcept { return state_; }
-
-    void begin(const packet_info& p) noexcept
-    {
-        state_ = state::assembling;
-        size_ = 0;
-        current_ = {};
-        current_.timestamp = p.timestamp;
-        current_.first_sequence = p.sequence_number;
-    }
-    // Counts one packet into the frame in progress.
-    void add_packet(const packet_info& p) noexcept
-    {
-        ++current_.packets;
-        current_.last_sequence = p.sequence_number;
-    }
 
     // Appends to the frame; false (nothing written) when it would pass the budget.
     [[nodiscard]] bool append(bytes_view data) noexcept
@@ -182,15 +196,13 @@ public:
         case drop_reason::too_large: ++stats_.dropped_too_large; break;
         }
     }
-    // For a packet that cannot start a frame while none is in progress: the frame it belongs
-    // to lost its start.
-    void drop_unstarted(const packet_info& p, drop_reason why) noexcept
+    // Drops the frame `p` belongs to, whether it was begun or not (a payload that failed to
+    // parse before the codec could tell).
+    void drop_frame_of(const packet_info& p, drop_reason why) noexcept
     {
-        current_ = {};
-        current_.timestamp = p.timestamp;
-        drop(why);
+        if (state_ == state::assembling) drop(why);
+        else drop_unstarted(p, why);
     }
-    void discard_packet() noexcept { ++stats_.discarded_packets; }
 
     // The frame in progress is whole: returns it and goes idle.
     [[nodiscard]] frame finish() noexcept
@@ -209,6 +221,23 @@ public:
     void count_work(std::size_t n) noexcept { stats_.work += n; }
 
 private:
+    void begin(const packet_info& p) noexcept
+    {
+        state_ = state::assembling;
+        size_ = 0;
+        current_ = {};
+        current_.timestamp = p.timestamp;
+        current_.first_sequence = p.sequence_number;
+    }
+    // For a packet that cannot start a frame while none is in progress: the frame it belongs
+    // to lost its start.
+    void drop_unstarted(const packet_info& p, drop_reason why) noexcept
+    {
+        current_ = {};
+        current_.timestamp = p.timestamp;
+        drop(why);
+    }
+
     mutable_bytes storage_;
     std::size_t size_ = 0;
     frame current_{};

@@ -480,32 +480,23 @@ public:
 
     result<std::optional<frame>> push(const packet_info& p) noexcept
     {
-        using state = detail::frame_assembly::state;
-        assembly_.observe(p);
-        if (assembly_.current_state() == state::discarding) {
-            assembly_.discard_packet();
-            return std::optional<frame>{};
-        }
+        if (!assembly_.accept(p)) return std::optional<frame>{};
         if (p.payload.empty()) {
-            drop_current(p, drop_reason::malformed);
+            assembly_.drop_frame_of(p, drop_reason::malformed);
             return make_error(errc::truncated, "H.264 payload is empty (no NAL unit header)");
         }
         const auto header = std::to_integer<std::uint8_t>(p.payload[0]);
         const auto type = h264_nal::type_of(header);
+        // An FU-A without S cannot begin an access unit: its first packets were lost.
         const bool fu_continuation = type == h264_nal::fu_a && p.payload.size() >= 2 &&
                                      (std::to_integer<std::uint8_t>(p.payload[1]) & 0x80) == 0;
-        if (assembly_.current_state() != state::assembling) {
-            if (fu_continuation) {  // the access unit's first packets were lost
-                assembly_.drop_unstarted(p, drop_reason::missing_start);
-                assembly_.discard_packet();
-                return std::optional<frame>{};
-            }
-            assembly_.begin(p);
+        const auto entry = assembly_.enter(p, !fu_continuation);
+        if (entry == detail::frame_assembly::entry::skipped) return std::optional<frame>{};
+        if (entry == detail::frame_assembly::entry::began) {
             info_ = {};
             in_fragment_ = false;
             sps_offset_.reset();
         }
-        assembly_.add_packet(p);
         auto added = add_payload(p.payload, type);
         if (!added) {
             const bool too_large = added.error() == errc::frame_too_large;
@@ -539,14 +530,6 @@ public:
 
 private:
     static constexpr std::uint8_t start_code[4] = {0, 0, 0, 1};
-
-    void drop_current(const packet_info& p, drop_reason why) noexcept
-    {
-        if (assembly_.current_state() == detail::frame_assembly::state::assembling)
-            assembly_.drop(why);
-        else
-            assembly_.drop_unstarted(p, why);
-    }
 
     [[nodiscard]] result<void> unsupported(std::uint8_t type) const noexcept
     {

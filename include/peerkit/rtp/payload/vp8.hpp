@@ -230,30 +230,19 @@ public:
     result<std::optional<frame>> push(const packet_info& p) noexcept
     {
         using state = detail::frame_assembly::state;
-        assembly_.observe(p);
-        if (assembly_.current_state() == state::discarding) {
-            assembly_.discard_packet();
-            return std::optional<frame>{};
-        }
+        if (!assembly_.accept(p)) return std::optional<frame>{};
         auto parsed = parse_vp8_descriptor(p.payload);
         assembly_.count_work(parsed ? parsed->size : 1);
         if (!parsed) {
-            drop_current(p, drop_reason::malformed);
+            assembly_.drop_frame_of(p, drop_reason::malformed);
             return parsed.error();
         }
         const auto& d = parsed->descriptor;
         const bool starts_frame = d.start_of_partition && d.partition_id == 0;
         if (starts_frame && assembly_.current_state() == state::assembling) assembly_.drop(drop_reason::incomplete);
-        if (assembly_.current_state() != state::assembling) {
-            if (!starts_frame) {
-                assembly_.drop_unstarted(p, drop_reason::missing_start);
-                assembly_.discard_packet();
-                return std::optional<frame>{};
-            }
-            assembly_.begin(p);
-            descriptor_ = d;
-        }
-        assembly_.add_packet(p);
+        const auto entry = assembly_.enter(p, starts_frame);
+        if (entry == detail::frame_assembly::entry::skipped) return std::optional<frame>{};
+        if (entry == detail::frame_assembly::entry::began) descriptor_ = d;
         const bytes_view media = p.payload.subspan(parsed->size);
         if (!assembly_.append(media)) {
             const std::size_t held = assembly_.held_bytes();
@@ -282,14 +271,6 @@ public:
     [[nodiscard]] std::size_t capacity() const noexcept { return assembly_.capacity(); }
 
 private:
-    void drop_current(const packet_info& p, drop_reason why) noexcept
-    {
-        if (assembly_.current_state() == detail::frame_assembly::state::assembling)
-            assembly_.drop(why);
-        else
-            assembly_.drop_unstarted(p, why);
-    }
-
     detail::frame_assembly assembly_;
     vp8_descriptor descriptor_{};
 };

@@ -4,6 +4,11 @@
 // `max_age`, or when its sends are used up. The list is bounded (`max_entries`): a gap wider
 // than that tracks only its newest numbers and counts the others as given up, so the work one
 // packet causes never exceeds the bound whatever sequence number it carries.
+//
+// The list is one array sorted by extended sequence number, reserved for `max_entries` when
+// the tracker is made: no allocation per packet. New numbers are always above the ones held
+// (a gap opens only above the highest), so insertion is an append, eviction takes the front,
+// and a recovered number is found by binary search (usually near the back: the newest loss).
 #pragma once
 
 #include <peerkit/time.hpp>
@@ -12,9 +17,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <span>
+#include <vector>
 
 namespace peerkit::rtp::stream {
 
@@ -39,10 +44,7 @@ struct nack_stats {
 
 class nack_tracker {
 public:
-    // Approximate bytes of one tracked number (the map node and its entry), for bytes_held().
-    static constexpr std::size_t entry_cost = 64;
-
-    explicit nack_tracker(nack_config config = {}) noexcept : config_(config) {}
+    explicit nack_tracker(nack_config config = {}) : config_(config) { missing_.reserve(config_.max_entries); }
 
     // A packet with `seq` arrived (a new one, a late one or a recovered one).
     void handle_packet(time_point now, std::uint16_t seq)
@@ -53,9 +55,12 @@ public:
             return;
         }
         if (ext <= *highest_) {
-            if (missing_.erase(ext) != 0) {
+            const auto it = find(ext);
+            if (it != missing_.end()) {
+                // The entries after it move down one: they are visited.
+                stats_.work += 1 + static_cast<std::uint64_t>(missing_.end() - it - 1);
+                missing_.erase(it);
                 ++stats_.recovered;
-                ++stats_.work;
             }
             return;
         }
@@ -63,14 +68,17 @@ public:
         const auto cap = static_cast<std::int64_t>(config_.max_entries);
         const std::int64_t tracked = std::min(gap, cap);
         stats_.given_up += static_cast<std::uint64_t>(gap - tracked);
-        for (std::int64_t s = ext - tracked; s < ext; ++s) {
-            missing_.emplace_hint(missing_.end(), s, entry{now, now, 0});
-            ++stats_.tracked;
-            ++stats_.work;
+        // The oldest go first, so that the newest max_entries numbers stay.
+        const std::size_t room = config_.max_entries - missing_.size();
+        if (static_cast<std::size_t>(tracked) > room) {
+            const std::size_t evicted = static_cast<std::size_t>(tracked) - room;
+            stats_.given_up += evicted;
+            stats_.work += missing_.size();  // evicted, and the rest moved to the front
+            missing_.erase(missing_.begin(), missing_.begin() + static_cast<std::ptrdiff_t>(evicted));
         }
-        while (missing_.size() > config_.max_entries) {  // the oldest go first
-            missing_.erase(missing_.begin());
-            ++stats_.given_up;
+        for (std::int64_t s = ext - tracked; s < ext; ++s) {
+            missing_.push_back({s, now, now, 0});
+            ++stats_.tracked;
             ++stats_.work;
         }
         highest_ = ext;
@@ -96,43 +104,53 @@ public:
     {
         std::size_t n = 0;
         const std::size_t limit = std::min(out.size(), config_.max_per_feedback);
-        for (auto it = missing_.begin(); it != missing_.end();) {
+        // One pass that also closes up the entries it drops (kept ones move down in place).
+        auto kept = missing_.begin();
+        for (entry& e : missing_) {
             ++stats_.work;
-            entry& e = it->second;
             const bool aged = now - e.missed_at > config_.max_age;
             const bool exhausted = e.sends >= config_.max_sends && now - e.last_sent >= config_.rtt;
             if (aged || exhausted) {
-                it = missing_.erase(it);
                 ++stats_.expired;
                 continue;
             }
             const bool due = e.sends == 0 ? now - e.missed_at >= config_.reorder_wait
                                           : e.sends < config_.max_sends && now - e.last_sent >= config_.rtt;
             if (due && n < limit) {
-                out[n++] = static_cast<std::uint16_t>(it->first);
+                out[n++] = static_cast<std::uint16_t>(e.sequence);
                 ++e.sends;
                 e.last_sent = now;
                 ++stats_.nacked;
             }
-            ++it;
+            *kept++ = e;
         }
+        missing_.erase(kept, missing_.end());
         if (missing_.empty()) next_check_.reset();
         else next_check_ = now + config_.check_interval;
         return n;
     }
 
     [[nodiscard]] std::size_t size() const noexcept { return missing_.size(); }
-    [[nodiscard]] std::size_t bytes_held() const noexcept { return missing_.size() * entry_cost; }
-    [[nodiscard]] std::size_t byte_budget() const noexcept { return config_.max_entries * entry_cost; }
+    // The list is allocated once, whole: what it holds is what it may hold.
+    [[nodiscard]] std::size_t bytes_held() const noexcept { return missing_.capacity() * sizeof(entry); }
+    [[nodiscard]] std::size_t byte_budget() const noexcept { return config_.max_entries * sizeof(entry); }
     [[nodiscard]] const nack_stats& stats() const noexcept { return stats_; }
     [[nodiscard]] const nack_config& config() const noexcept { return config_; }
 
 private:
     struct entry {
+        std::int64_t sequence;  // extended
         time_point missed_at;
         time_point last_sent;
         std::uint8_t sends;
     };
+
+    [[nodiscard]] std::vector<entry>::iterator find(std::int64_t ext)
+    {
+        const auto it = std::lower_bound(missing_.begin(), missing_.end(), ext,
+                                         [](const entry& e, std::int64_t s) { return e.sequence < s; });
+        return it != missing_.end() && it->sequence == ext ? it : missing_.end();
+    }
 
     // 16-bit sequence to a 64-bit count, nearest to the highest seen (RFC 3550 A.1's idea).
     [[nodiscard]] std::int64_t extend(std::uint16_t seq) const noexcept
@@ -143,7 +161,7 @@ private:
     }
 
     nack_config config_;
-    std::map<std::int64_t, entry> missing_;
+    std::vector<entry> missing_;  // sorted by sequence, capacity max_entries (reserved once)
     std::optional<std::int64_t> highest_;
     std::optional<time_point> next_check_;
     nack_stats stats_;

@@ -2,13 +2,15 @@
 // A.1/A.3/A.8 statistics and receiver reports on a timer, NACK generation (RFC 4585 6.2.1),
 // RTX unwrapping (RFC 4588 4: the original sequence number restored, the RTX SSRC and payload
 // type mapped back to the media stream's), padding-only packets dropped (Chromium's probes),
-// and a PLI (RFC 4585 6.3.1) when the application asks for a key frame, rate-limited.
+// a PLI (RFC 4585 6.3.1) or a FIR (RFC 5104 4.3.1) when the application asks for a key frame,
+// rate-limited, and a REMB (draft-alvestrand-rmcat-remb-03) with the bitrate the application's
+// estimator gives.
 //
 //   rtp::stream::receive_stream r{{.ssrc = remote, .local_ssrc = mine, .rtx = {{remote_rtx, 97}}}};
 //   auto pkt = r.handle_packet(now, datagram);   // after SRTP; datagram is the caller's buffer
 //   if (pkt && *pkt) depacketize(**pkt);         // the media packet (RTX unwrapped in place)
 //   r.handle_rtcp(now, compound);                // the sender's SR (for LSR/DLSR)
-//   while (auto c = r.poll_rtcp()) socket.send(*c);  // RR, NACK, PLI
+//   while (auto c = r.poll_rtcp()) socket.send(*c);  // RR, NACK, PLI or FIR, REMB
 //
 // handle_packet returns the packet rather than queueing an event: an unwrapped RTX packet is
 // rewritten inside the caller's buffer, so handing it back saves the copy a queue would need.
@@ -32,6 +34,10 @@
 
 namespace peerkit::rtp::stream {
 
+// How a key frame is asked for: PLI (RFC 4585 6.3.1, a=rtcp-fb nack pli, what browsers
+// use) or FIR (RFC 5104 4.3.1, a=rtcp-fb ccm fir).
+enum class key_frame_feedback : std::uint8_t { pli, fir };
+
 struct receive_stream_config {
     std::uint32_t ssrc = 0;                  // the remote media SSRC
     std::uint32_t local_ssrc = 1;            // the sender SSRC of our RTCP (RFC 4585 6.1)
@@ -46,6 +52,7 @@ struct receive_stream_config {
     duration key_frame_interval = std::chrono::milliseconds{300};  // at most one PLI per this
     std::size_t max_packet_size = 1500;      // of our RTCP
     std::size_t max_queued_rtcp = 16;
+    key_frame_feedback key_frame_request = key_frame_feedback::pli;
 };
 
 struct receive_stream_stats {
@@ -58,6 +65,8 @@ struct receive_stream_stats {
     std::uint64_t plis_rate_limited = 0;
     std::uint64_t reports_sent = 0;
     std::uint64_t rtcp_dropped = 0;         // RTCP not queued (queue full)
+    std::uint64_t firs_sent = 0;            // FIRs queued (key_frame_request = fir)
+    std::uint64_t rembs_sent = 0;
 };
 
 class receive_stream {
@@ -120,19 +129,47 @@ public:
         return {};
     }
 
-    // Asks the sender for a key frame (a PLI), at most once per key_frame_interval. True when
-    // a PLI was queued.
+    // Asks the sender for a key frame (a PLI, or a FIR with key_frame_request = fir), at most
+    // once per key_frame_interval. True when the request was queued.
     bool request_key_frame(time_point now)
     {
         if (last_pli_ && now - *last_pli_ < config_.key_frame_interval) {
             ++stats_.plis_rate_limited;
             return false;
         }
-        const bool queued = queue_feedback(now, [&](rtcp::compound_builder& b) { b.add_pli(config_.local_ssrc, config_.ssrc); });
+        const bool fir = config_.key_frame_request == key_frame_feedback::fir;
+        const bool queued = queue_feedback(now, [&](rtcp::compound_builder& b) {
+            if (!fir) {
+                b.add_pli(config_.local_ssrc, config_.ssrc);
+                return;
+            }
+            // RFC 5104 4.3.1.2: one command sequence number per media SSRC, advanced for each new
+            // request (this stream has one SSRC; it never repeats a request, it makes a new one).
+            const std::array<rtcp::fir_entry, 1> entry{{{config_.ssrc, fir_sequence_}}};
+            b.add_fir(config_.local_ssrc, entry);
+        });
         if (!queued) return false;
         last_pli_ = now;
-        ++stats_.plis_sent;
+        if (fir) {
+            ++fir_sequence_;
+            ++stats_.firs_sent;
+        } else {
+            ++stats_.plis_sent;
+        }
         return true;
+    }
+
+    // Tells the sender the bitrate this receiver estimates it can take, in bit/s: a REMB
+    // (draft-alvestrand-rmcat-remb-03 2.2) for this stream's SSRC, the bitrate rounded down
+    // to an 18-bit mantissa and 6-bit exponent. How often is the estimator's business
+    // (libwebrtc: on a drop of 3% or more, else once a second). True when queued.
+    bool send_remb(time_point now, std::uint64_t bitrate)
+    {
+        const std::array<std::uint32_t, 1> ssrcs{config_.ssrc};
+        const bool queued =
+            queue_feedback(now, [&](rtcp::compound_builder& b) { b.add_remb(config_.local_ssrc, bitrate, ssrcs); });
+        if (queued) ++stats_.rembs_sent;
+        return queued;
     }
 
     // The RTT the NACK spacing uses (from the local send stream's report blocks, say).
@@ -229,7 +266,8 @@ private:
     nack_tracker nack_;
     datagram_queue rtcp_;
     std::optional<time_point> next_report_;
-    std::optional<time_point> last_pli_;
+    std::optional<time_point> last_pli_;  // the last key frame request (PLI or FIR)
+    std::uint8_t fir_sequence_ = 0;       // RFC 5104 4.3.1.2, for the next FIR
     receive_stream_stats stats_;
 };
 

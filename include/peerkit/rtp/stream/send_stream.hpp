@@ -186,11 +186,16 @@ public:
             } else if (auto pli = rtcp::pli_view::parse(p)) {
                 if (pli->media_ssrc() == config_.ssrc) push_event(send_events::key_frame_requested{false});
             } else if (auto fir = rtcp::fir_view::parse(p)) {
-                for (std::size_t i = 0; i < fir->entry_count(); ++i)
-                    if (fir->entry(i).ssrc == config_.ssrc) {
-                        push_event(send_events::key_frame_requested{true});
-                        break;
-                    }
+                for (std::size_t i = 0; i < fir->entry_count(); ++i) {
+                    const rtcp::fir_entry e = fir->entry(i);
+                    if (e.ssrc != config_.ssrc) continue;
+                    // RFC 5104 4.3.1.2: a repetition (same requester, same command sequence
+                    // number) is not a new request.
+                    const fir_request request{fir->sender_ssrc(), e.sequence};
+                    if (last_fir_ != request) push_event(send_events::key_frame_requested{true});
+                    last_fir_ = request;
+                    break;
+                }
             } else if (auto report = rtcp::report_view::parse(p)) {
                 for (std::size_t i = 0; i < report->block_count(); ++i) {
                     const rtcp::report_block b = report->block(i);
@@ -217,6 +222,9 @@ public:
     }
 
     [[nodiscard]] std::optional<bytes_view> poll_transmit() { return queue_.poll(); }
+    // Packets send() can still queue before poll_transmit() must run (a frame sender checks a
+    // whole frame fits before sending its first packet).
+    [[nodiscard]] std::size_t queue_room() const noexcept { return config_.max_queued_packets - queue_.size(); }
     [[nodiscard]] std::optional<bytes_view> poll_rtcp() { return rtcp_.poll(); }
     [[nodiscard]] std::optional<send_event> poll_event()
     {
@@ -271,6 +279,11 @@ private:
         std::uint16_t sequence = 0;
         bool used = false;
         std::optional<time_point> last_resent;
+    };
+    struct fir_request {
+        std::uint32_t requester = 0;
+        std::uint8_t sequence = 0;
+        friend bool operator==(const fir_request&, const fir_request&) noexcept = default;
     };
 
     explicit send_stream(send_stream_config config)
@@ -381,6 +394,7 @@ private:
     datagram_queue queue_;
     datagram_queue rtcp_;
     std::deque<send_event> events_;
+    std::optional<fir_request> last_fir_;  // RFC 5104 4.3.1.2: to tell a repetition from a new request
     send_stream_stats stats_;
 };
 

@@ -4,6 +4,10 @@
 // RTPFB FMT 15 packets built with `rtcp::add_transport_feedback`. Without it Chromium's send
 // bitrate does not ramp up (docs/rtp.md, "Streams"). One per transport (BUNDLE group), not
 // per stream: the sequence number is transport-wide. A sans-IO machine like the streams.
+//
+// Pending arrivals are one array sorted by extended sequence number, reserved for
+// `max_pending` when the generator is made: no allocation per packet. Arrivals come mostly in
+// order, so an insertion is an append or a short move of the few numbers it overtakes.
 #pragma once
 
 #include <peerkit/rtp/packet.hpp>
@@ -17,8 +21,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
+#include <vector>
 
 namespace peerkit::rtp::stream {
 
@@ -44,10 +48,11 @@ struct twcc_feedback_stats {
 
 class twcc_feedback {
 public:
-    // Approximate bytes of one pending arrival (map node and value), for bytes_held().
-    static constexpr std::size_t entry_cost = 64;
-
-    explicit twcc_feedback(twcc_feedback_config config = {}) : config_(config), rtcp_(config_.max_queued_rtcp) {}
+    explicit twcc_feedback(twcc_feedback_config config = {}) : config_(config), rtcp_(config_.max_queued_rtcp)
+    {
+        config_.max_pending = std::max<std::size_t>(config_.max_pending, 1);
+        pending_.reserve(config_.max_pending);
+    }
 
     // A packet with transport-wide sequence number `seq` arrived at `now`.
     void handle_arrival(time_point now, std::uint16_t seq)
@@ -60,10 +65,13 @@ public:
             return;
         }
         const auto arrival_us = std::chrono::duration_cast<std::chrono::microseconds>(now - *epoch_).count();
-        if (!pending_.emplace(ext, arrival_us).second) {
+        const auto at = std::lower_bound(pending_.begin(), pending_.end(), ext,
+                                         [](const arrival& a, std::int64_t s) { return a.sequence < s; });
+        if (at != pending_.end() && at->sequence == ext) {
             ++stats_.duplicates;
             return;
         }
+        pending_.insert(at, {ext, arrival_us});  // within the reserved capacity: flushed at max_pending
         ++stats_.arrivals;
         ++stats_.work;
         if (!next_feedback_) next_feedback_ = now + config_.interval;
@@ -91,13 +99,22 @@ public:
 
     [[nodiscard]] std::optional<bytes_view> poll_rtcp() { return rtcp_.poll(); }
     [[nodiscard]] const twcc_feedback_stats& stats() const noexcept { return stats_; }
-    [[nodiscard]] std::size_t bytes_held() const noexcept { return pending_.size() * entry_cost + rtcp_.bytes_held(); }
+    // The pending list is allocated once, whole.
+    [[nodiscard]] std::size_t bytes_held() const noexcept
+    {
+        return pending_.capacity() * sizeof(arrival) + rtcp_.bytes_held();
+    }
     [[nodiscard]] std::size_t byte_budget() const noexcept
     {
-        return config_.max_pending * entry_cost + config_.max_queued_rtcp * config_.max_packet_size;
+        return config_.max_pending * sizeof(arrival) + config_.max_queued_rtcp * config_.max_packet_size;
     }
 
 private:
+    struct arrival {
+        std::int64_t sequence;    // extended
+        std::int64_t arrival_us;  // since the first arrival
+    };
+
     // Feedback for everything pending, in groups the format can carry: at most
     // max_per_feedback arrivals, a span under 2^16 sequence numbers, deltas within the signed
     // 16-bit range of 250 us ticks (draft 3.1.5).
@@ -129,7 +146,7 @@ private:
             n = 0;
         };
         constexpr std::int64_t max_delta_us = 0x7FFF * rtcp::twcc_delta_tick_us - rtcp::twcc_delta_tick_us;
-        for (const auto& [ext, arrival_us] : pending_) {
+        for (const auto& [ext, arrival_us] : pending_) {  // in sequence order
             ++stats_.work;
             if (n > 0 && (n == per || ext - first_ext >= 0xFFFF ||
                           arrival_us - group[n - 1].arrival_us > max_delta_us ||
@@ -139,7 +156,7 @@ private:
             group[n++] = {static_cast<std::uint16_t>(ext), arrival_us};
         }
         emit();
-        if (!pending_.empty()) reported_up_to_ = pending_.rbegin()->first;
+        if (!pending_.empty()) reported_up_to_ = pending_.back().sequence;
         pending_.clear();
     }
 
@@ -153,7 +170,7 @@ private:
 
     twcc_feedback_config config_;
     datagram_queue rtcp_;
-    std::map<std::int64_t, std::int64_t> pending_;  // extended sequence -> arrival (us since epoch)
+    std::vector<arrival> pending_;  // sorted by sequence, capacity max_pending (reserved once)
     std::optional<time_point> epoch_;
     std::optional<std::int64_t> highest_;
     std::optional<std::int64_t> reported_up_to_;
