@@ -213,20 +213,11 @@ TEST_CASE("router: a flood from strangers is counted once each, holds nothing")
 
 TEST_CASE("router: relayed ChannelData and Data reach DTLS as views into the datagram")
 {
-    world w(network_config{});
-    auto& turn = w.add_turn_server(ep("192.0.2.20:3478"), ip("192.0.2.21"));
-    ice::agent_config ca = controlling_config();
-    ca.turn_servers = {{ep("192.0.2.20:3478"), "user", "secret"}};
-    ca.policy = ice::transport_policy::relay;
-    ice::agent_config cb = controlled_config();
-    cb.turn_servers = ca.turn_servers;
-    peer& a = w.add_peer("a", ca, {ep("10.0.0.1:5000")});
-    w.add_peer("b", cb, {ep("10.0.0.2:6000")});
-    w.start_all();
-    REQUIRE(w.run_until([&] { return w.all_connected(); }, 10s));
+    relay_only_world rw;
+    world& w = rw.w;
+    turn_server_model& turn = rw.turn;
+    peer& a = rw.a;
     w.run_for(100ms);  // the channel for the selected pair (RFC 8656 12)
-    REQUIRE(a.selected);
-    REQUIRE(a.selected->local.type == ice::candidate_type::relay);
     const net::endpoint peer_address = a.selected->remote.address;
     auto* alloc = turn.find_by_client(ep("10.0.0.1:5000"));
     REQUIRE(alloc != nullptr);
@@ -550,21 +541,11 @@ TEST_CASE("router: what a TCP read teaches the relays is the agent's before the 
 
 TEST_CASE("router: relayed STUN reaches the agent as a view, a stranger's TURN data no machine")
 {
-    world w(network_config{});
-    w.add_turn_server(ep("192.0.2.20:3478"), ip("192.0.2.21"));
-    ice::agent_config ca = controlling_config();
-    ca.turn_servers = {{ep("192.0.2.20:3478"), "user", "secret"}};
-    ca.policy = ice::transport_policy::relay;
-    ice::agent_config cb = controlled_config();
-    cb.turn_servers = ca.turn_servers;
-    peer& a = w.add_peer("a", ca, {ep("10.0.0.1:5000")});
-    w.add_peer("b", cb, {ep("10.0.0.2:6000")});
-    w.start_all();
-    REQUIRE(w.run_until([&] { return w.all_connected(); }, 10s));
-    REQUIRE(a.selected);
-    REQUIRE(a.selected->local.type == ice::candidate_type::relay);
+    relay_only_world rw;
+    world& w = rw.w;
+    peer& a = rw.a;
     const net::endpoint peer_address = a.selected->remote.address;
-    const net::endpoint turn_address = ep("192.0.2.20:3478");
+    const net::endpoint turn_address = rw.turn.address;
 
     peerkit::router r;
     recording_agent agent{*a.agent};
