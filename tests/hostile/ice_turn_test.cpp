@@ -503,14 +503,14 @@ TEST_CASE("hostile TURN: forged responses leave no state")
     CHECK(r.client->state() == turn::client_state::allocated);
 }
 
-TEST_CASE("hostile TURN: over TCP, writes nobody polls stay within max_queued_transmits")
+TEST_CASE("hostile TURN: over TCP, writes nobody polls stay within max_queued_relay_transmits")
 {
     // The relays' writes for TURN TCP/TLS connections (ice/relays.hpp, beside the agent) wait for
-    // the runtime like datagrams, under the same limit: with room for one write, the second
+    // the runtime like their datagrams, under the same limit: with room for one write, the second
     // server's Allocate is dropped and counted (a lost request, as on UDP) while the first still
     // waits. Opens are never dropped.
     ice::agent_config config = controlling_config();
-    config.max_queued_transmits = 1;
+    config.max_queued_relay_transmits = 1;
     for (const char* server : {"192.0.2.20", "192.0.2.30"})
         config.turn_servers.push_back({net::endpoint{ip(server), 3478}, "user", "secret", ice::turn_transport::tcp, server, 3478, "turn:x"});
     transport_type agent(config, seeded_crypto{5});

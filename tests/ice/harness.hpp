@@ -517,4 +517,33 @@ inline ice::agent_config controlled_config()
     return c;
 }
 
+// Two peers connected through one TURN server (192.0.2.20:3478, relayed addresses on
+// 192.0.2.21): `a` may use relayed candidates only (transport_policy::relay), `b` has the same
+// server and every candidate type. On return a's selected pair is relayed. The world the
+// relay tests of tests/ice and tests/router share.
+struct relay_only_world {
+    world w{network_config{}};
+    turn_server_model& turn;
+    peer& a;
+    peer& b;
+
+    relay_only_world()
+        : turn(w.add_turn_server(ep("192.0.2.20:3478"), ip("192.0.2.21"))),
+          a(w.add_peer("a", with_turn(controlling_config(), ice::transport_policy::relay), {ep("10.0.0.1:5000")})),
+          b(w.add_peer("b", with_turn(controlled_config(), ice::transport_policy::all), {ep("10.0.0.2:6000")}))
+    {
+        w.start_all();
+        REQUIRE(w.run_until([&] { return w.all_connected(); }, 10s));
+        REQUIRE(a.selected);
+        REQUIRE(a.selected->local.type == ice::candidate_type::relay);
+    }
+
+    static ice::agent_config with_turn(ice::agent_config c, ice::transport_policy policy)
+    {
+        c.turn_servers = {{ep("192.0.2.20:3478"), "user", "secret"}};
+        c.policy = policy;
+        return c;
+    }
+};
+
 }  // namespace peerkit::test

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 using namespace peerkit;
@@ -39,7 +40,8 @@ struct relays_rig {
         return c;
     }
 
-    relays_rig() : relays(config_for(ep("192.0.2.20:3478")), seeded_crypto{3})
+    explicit relays_rig(ice::agent_config config = config_for(ep("192.0.2.20:3478")))
+        : relays(std::move(config), seeded_crypto{3})
     {
         server.address = ep("192.0.2.20:3478");
         server.relay_ip = ip("192.0.2.21");
@@ -166,6 +168,40 @@ TEST_CASE("relays: a TURN server we did not allocate on reaches nothing")
     CHECK_FALSE(r.relays.poll_transmit());
 }
 
+TEST_CASE("relays: outputs nobody polls stay within max_queued_relay_transmits, the agent's limit apart")
+{
+    // The relays' queue has its own limit: an agent allowed one unpolled transmit does not
+    // shrink it, and the relays never hold more than theirs (ice/config.hpp).
+    ice::agent_config config = relays_rig::config_for(ep("192.0.2.20:3478"));
+    config.max_queued_transmits = 1;
+    config.max_queued_relay_transmits = 8;
+    relays_rig r(config);
+    const ice::candidate relayed = r.allocate();
+    const net::endpoint peer = ep("198.51.100.7:6000");
+    r.relays.create_permission(r.now, relayed.socket, peer.address());  // RFC 8656 9
+    r.pump();
+    REQUIRE(r.server.permissions_made == 1);
+    REQUIRE(r.relays.queued_transmits() == 0);
+    const std::size_t dropped_before = r.relays.stats().dropped_transmits;
+
+    // 20 sends wrapped (RFC 8656 10.1) with nobody polling: 8 wait, 12 are dropped and counted.
+    const std::vector<std::byte> payload(40, std::byte{0x17});
+    for (int i = 0; i < 20; ++i) {
+        r.relays.send(r.now, relayed.socket, peer, payload);
+        REQUIRE(r.relays.queued_transmits() <= config.max_queued_relay_transmits);
+    }
+    CHECK(r.relays.queued_transmits() == 8);
+    CHECK(r.relays.stats().dropped_transmits - dropped_before == 12);
+    std::size_t polled = 0;
+    while (r.relays.poll_transmit()) ++polled;
+    CHECK(polled == 8);
+    CHECK(r.relays.queued_transmits() == 0);
+    // Room again: the next send waits to be polled.
+    r.relays.send(r.now, relayed.socket, peer, payload);
+    CHECK(r.relays.queued_transmits() == 1);
+    CHECK(r.relays.stats().dropped_transmits - dropped_before == 12);
+}
+
 TEST_CASE("relays: close frees the allocation and stops everything")
 {
     relays_rig r;
@@ -187,20 +223,10 @@ TEST_CASE("transport: what the agent queued goes out before the allocation is fr
 {
     // A last datagram on a relayed selected pair (a SACK, a close_notify), then close(): the
     // relays wrap it before their Refresh with LIFETIME 0 (RFC 8656 7), in that order.
-    world w(network_config{});
-    w.add_turn_server(ep("192.0.2.20:3478"), ip("192.0.2.21"));
-    ice::agent_config ca = controlling_config();
-    ca.turn_servers = {{ep("192.0.2.20:3478"), "user", "secret"}};
-    ca.policy = ice::transport_policy::relay;
-    ice::agent_config cb = controlled_config();
-    cb.turn_servers = ca.turn_servers;
-    peer& a = w.add_peer("a", ca, {ep("10.0.0.1:5000")});
-    w.add_peer("b", cb, {ep("10.0.0.2:6000")});
-    w.start_all();
-    REQUIRE(w.run_until([&] { return w.all_connected(); }, 10s));
+    relay_only_world rw;
+    world& w = rw.w;
+    peer& a = rw.a;
     w.run_for(100ms);  // the channel for the selected pair (RFC 8656 12)
-    REQUIRE(a.selected);
-    REQUIRE(a.selected->local.type == ice::candidate_type::relay);
     w.flush();
 
     std::vector<std::byte> last(48, std::byte{0x5A});

@@ -4,12 +4,16 @@
 // wrapper, and a recording DTLS session: each test checks which machine saw the datagram and
 // that what it saw points into the test's own receive buffer (no copy).
 #include "../ice/harness.hpp"
+#include "../ice/scripted_peer.hpp"
 
 #include <peerkit/peer_connection/router.hpp>
 #include <peerkit/stun/attributes.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <functional>
+#include <utility>
 #include <vector>
 
 using namespace peerkit;
@@ -209,20 +213,11 @@ TEST_CASE("router: a flood from strangers is counted once each, holds nothing")
 
 TEST_CASE("router: relayed ChannelData and Data reach DTLS as views into the datagram")
 {
-    world w(network_config{});
-    auto& turn = w.add_turn_server(ep("192.0.2.20:3478"), ip("192.0.2.21"));
-    ice::agent_config ca = controlling_config();
-    ca.turn_servers = {{ep("192.0.2.20:3478"), "user", "secret"}};
-    ca.policy = ice::transport_policy::relay;
-    ice::agent_config cb = controlled_config();
-    cb.turn_servers = ca.turn_servers;
-    peer& a = w.add_peer("a", ca, {ep("10.0.0.1:5000")});
-    w.add_peer("b", cb, {ep("10.0.0.2:6000")});
-    w.start_all();
-    REQUIRE(w.run_until([&] { return w.all_connected(); }, 10s));
+    relay_only_world rw;
+    world& w = rw.w;
+    turn_server_model& turn = rw.turn;
+    peer& a = rw.a;
     w.run_for(100ms);  // the channel for the selected pair (RFC 8656 12)
-    REQUIRE(a.selected);
-    REQUIRE(a.selected->local.type == ice::candidate_type::relay);
     const net::endpoint peer_address = a.selected->remote.address;
     auto* alloc = turn.find_by_client(ep("10.0.0.1:5000"));
     REQUIRE(alloc != nullptr);
@@ -328,42 +323,65 @@ struct accept_all_agent : recording_agent {
     using recording_agent::recording_agent;
     [[nodiscard]] bool accepts(const ice::path&, const net::endpoint&) { return true; }
 };
-}  // namespace
 
-TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
-{
+// One transport (agent and relays) with a TURN server over TCP, driven as the core drives it:
+// the runtime's reads go through a router, which hands the relays' bytes to the transport
+// (ice/transport.hpp: owns, handle_datagram, handle_stream_data).
+struct tcp_relay_rig {
     turn_server_model server;
-    server.address = ep("192.0.2.20:3478");
-    server.relay_ip = ip("192.0.2.21");
     const net::endpoint tcp_client = ep("10.0.0.1:40000");
-    ice::agent_config c;
-    c.policy = ice::transport_policy::relay;
-    ice::turn_server t;
-    t.username = "user";
-    t.password = "secret";
-    t.transport = ice::turn_transport::tcp;
-    t.host = "turn.example";
-    t.port = 3478;
-    t.url = "turn:turn.example?transport=tcp";
-    c.turn_servers.push_back(t);
-    transport_type a(std::move(c), seeded_crypto{7});  // the agent with its relays
+    transport_type a;
     ice::time_point now = ice::time_point{} + 1h;
-    const ice::local_socket s{1, ep("10.0.0.1:5000"), "eth0", false};
-    a.gather(now, std::span<const ice::local_socket>(&s, 1));
-
+    const ice::local_socket socket{1, ep("10.0.0.1:5000"), "eth0", false};
     peerkit::router r;
-    accept_all_agent agent(a.agent());
-    recording_relays relays(a.relays());
+    accept_all_agent agent;
     recording_dtls dtls;
     std::optional<ice::connection_id> id;
     std::vector<std::byte> to_server;
-    std::vector<std::vector<std::byte>> reads;  // what the "connection" delivered, kept alive
-    // Moves the stream both ways; each server message becomes one read through the router.
-    auto pump = [&] {
+    std::vector<std::vector<std::byte>> reads;     // what the "connection" delivered, kept alive
+    std::vector<std::vector<std::byte>> to_peers;  // what the server relayed on to peers
+    // While this holds, the server's messages to us are kept in `held` instead of read, so that
+    // a test can deliver several of them in one read.
+    std::function<bool()> hold = [] { return false; };
+    std::vector<std::byte> held;
+
+    static ice::agent_config config_for_tcp_server()
+    {
+        ice::agent_config c = controlled_config();
+        c.policy = ice::transport_policy::relay;
+        ice::turn_server t;
+        t.username = "user";
+        t.password = "secret";
+        t.transport = ice::turn_transport::tcp;
+        t.host = "turn.example";
+        t.port = 3478;
+        t.url = "turn:turn.example?transport=tcp";
+        c.turn_servers.push_back(t);
+        return c;
+    }
+
+    tcp_relay_rig() : a(config_for_tcp_server(), seeded_crypto{7}), agent(a.agent())
+    {
+        server.address = ep("192.0.2.20:3478");
+        server.relay_ip = ip("192.0.2.21");
+    }
+
+    void gather() { a.gather(now, std::span<const ice::local_socket>(&socket, 1)); }
+
+    // One read on the connection, through the router as the core routes it.
+    void read(std::vector<std::byte> bytes)
+    {
+        reads.push_back(std::move(bytes));
+        r.route_stream(now, *id, reads.back(), agent, a, &dtls);
+    }
+
+    // Moves the stream both ways; each server message becomes one read (unless held).
+    void pump()
+    {
         for (int round = 0; round < 20; ++round) {
             bool moved = false;
-            // The agent's events and transmits, as a runtime polls them: the relayed candidate
-            // and the permission (RFC 8656 9) travel between agent and relays through these.
+            // The agent's events and transmits, as a runtime polls them: the permission
+            // (RFC 8656 9) travels from the agent to the relays through these.
             while (a.poll_event()) moved = true;
             while (a.poll_transmit()) moved = true;
             while (auto cmd = a.poll_stream()) {
@@ -384,68 +402,150 @@ TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
                 used += f->size;
             }
             to_server.erase(to_server.begin(), to_server.begin() + static_cast<std::ptrdiff_t>(used));
-            for (auto& o : server.out) {
-                if (o.to != tcp_client) continue;
-                auto read = o.payload;
-                if ((std::to_integer<unsigned>(read[0]) & 0xF0u) == 0x40u) read.resize(read.size() + ((4 - read.size() % 4) % 4));
-                reads.push_back(std::move(read));
-                r.route_stream(now, *id, reads.back(), agent, relays, &dtls);
+            auto out = std::move(server.out);
+            server.out.clear();
+            for (auto& o : out) {
+                if (o.to != tcp_client) {
+                    to_peers.push_back(std::move(o.payload));
+                    continue;
+                }
+                // RFC 8656 12.5: ChannelData over TCP is padded to a multiple of 4.
+                auto bytes = std::move(o.payload);
+                if ((std::to_integer<unsigned>(bytes[0]) & 0xF0u) == 0x40u) bytes.resize(bytes.size() + ((4 - bytes.size() % 4) % 4));
+                if (hold()) held.insert(held.end(), bytes.begin(), bytes.end());
+                else read(std::move(bytes));
                 moved = true;
             }
-            server.out.clear();
             if (!moved) return;
         }
-    };
-    pump();
-    REQUIRE(id);
-    REQUIRE(server.allocations_made == 1);
+    }
+};
+
+// The peer's Binding request to the relayed candidate (RFC 8445 7.2), in a Data indication from
+// the TURN server (RFC 8656 11.4).
+std::vector<std::byte> relayed_check(const scripted_peer& peer, const stun::transaction_id& id, const net::endpoint& from)
+{
+    const auto check = peer.build_check(id, false);
+    std::vector<std::byte> buf(check.size() + 64);
+    stun::message_builder b{buf, stun::data_indication, stun::transaction_id{}};
+    b.add(stun::xor_peer_address{from});
+    b.add(stun::data{check});
+    return finish(b);
+}
+}  // namespace
+
+TEST_CASE("router: data from a TURN server over TCP reaches DTLS as a view")
+{
+    tcp_relay_rig rig;
+    rig.gather();
+    rig.pump();
+    REQUIRE(rig.id);
+    REQUIRE(rig.server.allocations_made == 1);
     // A remote candidate makes the permission (RFC 8656 9) for the peer.
-    REQUIRE(a.agent().set_remote_credentials("remoteufrag", "remotepasswordremotepass"));
+    REQUIRE(rig.a.agent().set_remote_credentials("remoteufrag", "remotepasswordremotepass"));
     ice::candidate remote;
     remote.type = ice::candidate_type::host;
     remote.address = ep("198.51.100.7:6000");
     remote.priority = 2130706431;
     remote.foundation = "1";
-    REQUIRE(a.agent().add_remote_candidate(now, remote));
+    REQUIRE(rig.a.agent().add_remote_candidate(rig.now, remote));
     for (int i = 0; i < 10; ++i) {
-        now += 50ms;
-        a.handle_timeout(now);
-        pump();
+        rig.now += 50ms;
+        rig.a.handle_timeout(rig.now);
+        rig.pump();
     }
-    REQUIRE(server.permissions_made == 1);
-    const std::size_t relayed_before = r.stats().relayed;
+    REQUIRE(rig.server.permissions_made == 1);
+    const std::size_t relayed_before = rig.r.stats().relayed;
 
     // The peer sends a DTLS record to our relayed address; the server passes it on over TCP.
     auto record = std::vector<std::byte>(80, std::byte{0x5A});
     record[0] = std::byte{22};
-    REQUIRE(!server.allocations.empty());
-    server.handle(remote.address, server.allocations.front().relayed, record);
-    pump();
-    REQUIRE(dtls.seen.size() == 1);
-    CHECK(points_into(dtls.seen[0], reads.back()));  // inside the bytes the connection delivered
-    CHECK(dtls.seen[0].size() == record.size());
-    CHECK(std::equal(dtls.seen[0].begin(), dtls.seen[0].end(), record.begin()));
-    CHECK(r.stats().relayed == relayed_before + 1);
-    CHECK(r.stats().dtls == 1);
+    REQUIRE(!rig.server.allocations.empty());
+    rig.server.handle(remote.address, rig.server.allocations.front().relayed, record);
+    rig.pump();
+    REQUIRE(rig.dtls.seen.size() == 1);
+    CHECK(points_into(rig.dtls.seen[0], rig.reads.back()));  // inside the bytes the connection delivered
+    CHECK(rig.dtls.seen[0].size() == record.size());
+    CHECK(std::equal(rig.dtls.seen[0].begin(), rig.dtls.seen[0].end(), record.begin()));
+    CHECK(rig.r.stats().relayed == relayed_before + 1);
+    CHECK(rig.r.stats().dtls == 1);
+}
+
+TEST_CASE("router: what a TCP read teaches the relays is the agent's before the rest of the read")
+{
+    // The core hands the relays' bytes to ice::transport, which moves a relay's events into the
+    // agent before it hands on the relayed data that follows in the same read, without waiting
+    // for the next poll_event.
+    tcp_relay_rig rig;
+    scripted_peer peer;
+    peer.agent_ufrag = std::string(rig.a.agent().local_ufrag());
+    peer.agent_pwd = std::string(rig.a.agent().local_pwd());
+    const net::endpoint peer_address = ep("198.51.100.7:6000");
+    REQUIRE(rig.a.agent().set_remote_credentials(peer.ufrag, peer.pwd));
+    rig.gather();
+    auto has_relayed_candidate = [&] {
+        const auto& local = rig.a.agent().local_candidates();
+        return std::any_of(local.begin(), local.end(), [](const ice::candidate& c) { return c.type == ice::candidate_type::relay; });
+    };
+
+    // One read: the Allocate success (RFC 8656 7.3), then the peer's check in a Data indication.
+    rig.hold = [&] { return rig.server.allocations_made > 0; };
+    rig.pump();
+    REQUIRE(rig.server.allocations_made == 1);
+    REQUIRE(!rig.held.empty());
+    REQUIRE_FALSE(has_relayed_candidate());
+    stun::transaction_id first{};
+    first.bytes[0] = std::byte{1};
+    auto read = std::exchange(rig.held, {});
+    const auto early = relayed_check(peer, first, peer_address);
+    read.insert(read.end(), early.begin(), early.end());
+    rig.hold = [] { return false; };
+    rig.read(std::move(read));
+    CHECK(has_relayed_candidate());  // no poll_event in between
+    // That check gets no further: the client has no permission for the peer yet, and drops it
+    // (RFC 8656 11.4; a server relays nothing before a CreatePermission, 9).
+    CHECK(rig.agent.stun_seen.empty());
+    CHECK(rig.a.relays().stats().datagrams_unwrapped == 0);
+
+    // The peer's candidate makes the permission; its success and the peer's check in one read:
+    // the check is answered at once, through the relay, with no timer in between.
+    ice::candidate remote;
+    remote.type = ice::candidate_type::host;
+    remote.address = peer_address;
+    remote.priority = 2130706431;
+    remote.foundation = "1";
+    REQUIRE(rig.a.agent().add_remote_candidate(rig.now, remote));
+    rig.hold = [&] { return rig.server.permissions_made > 0; };
+    rig.pump();
+    REQUIRE(rig.server.permissions_made == 1);
+    REQUIRE(!rig.held.empty());
+    stun::transaction_id second{};
+    second.bytes[0] = std::byte{2};
+    read = std::exchange(rig.held, {});
+    const auto check = relayed_check(peer, second, peer_address);
+    read.insert(read.end(), check.begin(), check.end());
+    rig.hold = [] { return false; };
+    const std::size_t requests_before = rig.a.agent().stats().requests_received;
+    rig.to_peers.clear();
+    rig.read(std::move(read));
+    CHECK(rig.a.agent().stats().requests_received == requests_before + 1);
+    REQUIRE(rig.agent.stun_seen.size() == 1);
+    CHECK(rig.r.stats().stun == 1);  // relayed STUN is counted where it goes: the agent
+    CHECK(rig.r.stats().relayed == 0);
+    rig.pump();  // no time passes
+    bool answered = false;
+    for (const auto& d : rig.to_peers)
+        if (auto m = stun::message_view::parse(d); m && m->type() == stun::binding_success && m->id() == second) answered = true;
+    CHECK(answered);
 }
 
 TEST_CASE("router: relayed STUN reaches the agent as a view, a stranger's TURN data no machine")
 {
-    world w(network_config{});
-    w.add_turn_server(ep("192.0.2.20:3478"), ip("192.0.2.21"));
-    ice::agent_config ca = controlling_config();
-    ca.turn_servers = {{ep("192.0.2.20:3478"), "user", "secret"}};
-    ca.policy = ice::transport_policy::relay;
-    ice::agent_config cb = controlled_config();
-    cb.turn_servers = ca.turn_servers;
-    peer& a = w.add_peer("a", ca, {ep("10.0.0.1:5000")});
-    w.add_peer("b", cb, {ep("10.0.0.2:6000")});
-    w.start_all();
-    REQUIRE(w.run_until([&] { return w.all_connected(); }, 10s));
-    REQUIRE(a.selected);
-    REQUIRE(a.selected->local.type == ice::candidate_type::relay);
+    relay_only_world rw;
+    world& w = rw.w;
+    peer& a = rw.a;
     const net::endpoint peer_address = a.selected->remote.address;
-    const net::endpoint turn_address = ep("192.0.2.20:3478");
+    const net::endpoint turn_address = rw.turn.address;
 
     peerkit::router r;
     recording_agent agent{*a.agent};
@@ -473,6 +573,7 @@ TEST_CASE("router: relayed STUN reaches the agent as a view, a stranger's TURN d
     CHECK(std::equal(agent.stun_seen[0].begin(), agent.stun_seen[0].end(), keepalive.begin()));
     CHECK(dtls.seen.empty());
     CHECK(r.stats().from_relay_server == 1);
+    CHECK(r.stats().stun == 1);  // counted where it went: the agent
 
     // The same relayed record (ChannelData, RFC 8656 12.4) from a TURN server we did not
     // allocate on: not the relays', not unwrapped; its first byte (64-79) names no machine.

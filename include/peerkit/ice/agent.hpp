@@ -31,8 +31,14 @@
 // This file is the machine that ties the pieces together (docs/ice.md, "Files"):
 //   ice/checklist.hpp     candidate pairs, their states and the order of checks (RFC 8445 6.1)
 //   ice/transactions.hpp  STUN requests in flight and their retransmission (RFC 8489 6.2.1)
+//   ice/requests.hpp      the rules for answering a check: authentication, role conflicts,
+//                         triggered checks (RFC 8445 7.3)
+//   ice/nomination.hpp    which pair to nominate, what the peer's USE-CANDIDATE does (RFC 8445 8)
 //   ice/consent.hpp       consent freshness on the selected pair (RFC 7675)
+//   ice/states.hpp        RFC 8445 processing -> webrtc-pc RTCIceConnectionState, and why a
+//                         connection failed
 //   ice/gathering.hpp     host, server-reflexive and relayed candidates (RFC 8445 5.1)
+// The pieces decide; the agent holds the state they decide on, acts, logs and counts.
 //
 // Reading order for learners: handle_request (RFC 8445 7.3) and handle_response (7.2.5) are
 // the heart; schedule_check (6.1.4.2) is the pacing; update_state maps all of it onto the
@@ -48,6 +54,9 @@
 #include <peerkit/ice/detail/stun_glue.hpp>
 #include <peerkit/ice/error.hpp>
 #include <peerkit/ice/gathering.hpp>
+#include <peerkit/ice/nomination.hpp>
+#include <peerkit/ice/requests.hpp>
+#include <peerkit/ice/states.hpp>
 #include <peerkit/ice/transactions.hpp>
 #include <peerkit/ice/types.hpp>
 #include <peerkit/log.hpp>
@@ -1080,80 +1089,39 @@ private:
         if (random_failed_) return;  // our password may be guessable: answer nothing
         PEERKIT_ICE_LOG(trace, "Binding request ", source, " -> ", to, m.use_candidate ? " with USE-CANDIDATE" : "");
         // RFC 8445 7.3 / RFC 8489 9.1.3: FINGERPRINT, USERNAME and MESSAGE-INTEGRITY are required.
-        // An unauthenticated request gets at most an error response no larger than itself, so
-        // nobody can use us to amplify traffic towards a spoofed source.
-        if (!m.has_fingerprint) {
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " dropped: no FINGERPRINT (RFC 8445 7.3)");
-            return;
-        }
-        if (!m.has_integrity || !m.username) {
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 400: no ",
-                            m.username ? "MESSAGE-INTEGRITY" : "USERNAME", " (RFC 8445 7.3)");
-            reply_error(now, local, source, m, 400, nullptr, raw.size());
-            return;
-        }
-        // USERNAME is "our-ufrag:their-ufrag" (RFC 8445 7.2.2).
-        const std::string_view user = *m.username;
-        const auto colon = user.find(':');
-        if (colon == std::string_view::npos || user.substr(0, colon) != local_ufrag_) {
-            ++stats_.auth_failures;
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 401: USERNAME '", user,
-                            "' does not start with our ufrag '", local_ufrag_, ":'");
-            reply_error(now, local, source, m, 401, nullptr, raw.size());
-            return;
-        }
-        if (!detail::verify_integrity(local_key_, raw)) {
-            ++stats_.auth_failures;
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to,
-                            " refused with 401: MESSAGE-INTEGRITY does not match our password (wrong password)");
-            reply_error(now, local, source, m, 401, nullptr, raw.size());
-            return;
-        }
-        if (!remote_ufrag_.empty() && user.substr(colon + 1) != remote_ufrag_) {
-            ++stats_.auth_failures;
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 401: USERNAME '", user,
-                            "' names remote ufrag '", user.substr(colon + 1), "', not '", remote_ufrag_, "'");
-            reply_error(now, local, source, m, 401, nullptr, raw.size());
-            return;
-        }
-        if (m.unknown_required) {
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to,
-                            " refused with 420: unknown comprehension-required attributes");
-            reply_error(now, local, source, m, 420, &local_key_, raw.size() + 64);
-            return;
-        }
-        if (!m.priority) {
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 400: no PRIORITY (RFC 8445 7.1.1)");
-            reply_error(now, local, source, m, 400, &local_key_, raw.size());
+        if (const request_refusal refusal = check_request(m, raw, local_ufrag_, local_key_, remote_ufrag_);
+            refusal != request_refusal::none) {
+            refuse_request(now, local, source, raw, m, refusal);
             return;
         }
 
         // RFC 8445 7.3.1.1: role conflicts, decided by the tie-breaker.
-        if (!config_.lite) {
-            if (role_ == role::controlling && m.ice_controlling) {
-                ++stats_.role_conflicts;
-                if (tie_breaker_ >= *m.ice_controlling) {
-                    PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlling, our tie-breaker wins;"
-                                    " we stay controlling and answer 487 (RFC 8445 7.3.1.1)");
-                    reply_error(now, local, source, m, 487, &local_key_, raw.size() + 64);
-                    return;
-                }
-                PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlling, theirs wins;"
-                                " we switch to controlled (RFC 8445 7.3.1.1)");
-                switch_role(role::controlled, true);
-            } else if (role_ == role::controlled && m.ice_controlled) {
-                ++stats_.role_conflicts;
-                if (tie_breaker_ >= *m.ice_controlled) {
-                    PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlled, our tie-breaker wins;"
-                                    " we switch to controlling (RFC 8445 7.3.1.1)");
-                    switch_role(role::controlling, true);
-                } else {
-                    PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlled, theirs wins;"
-                                    " we stay controlled and answer 487 (RFC 8445 7.3.1.1)");
-                    reply_error(now, local, source, m, 487, &local_key_, raw.size() + 64);
-                    return;
-                }
-            }
+        const role_conflict conflict = resolve_role_conflict(role_, config_.lite, tie_breaker_, m);
+        if (conflict != role_conflict::none) ++stats_.role_conflicts;
+        switch (conflict) {
+        case role_conflict::none: break;
+        case role_conflict::both_controlling_we_win:
+            PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlling, our tie-breaker wins;"
+                            " we stay controlling and answer 487 (RFC 8445 7.3.1.1)");
+            break;
+        case role_conflict::both_controlling_they_win:
+            PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlling, theirs wins;"
+                            " we switch to controlled (RFC 8445 7.3.1.1)");
+            switch_role(role::controlled, true);
+            break;
+        case role_conflict::both_controlled_we_win:
+            PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlled, our tie-breaker wins;"
+                            " we switch to controlling (RFC 8445 7.3.1.1)");
+            switch_role(role::controlling, true);
+            break;
+        case role_conflict::both_controlled_they_win:
+            PEERKIT_ICE_LOG(debug, "role conflict with ", source, ": both controlled, theirs wins;"
+                            " we stay controlled and answer 487 (RFC 8445 7.3.1.1)");
+            break;
+        }
+        if (answered_with_487(conflict)) {
+            reply_error(now, local, source, m, 487, &local_key_, raw.size() + 64);
+            return;
         }
 
         // Success response with the source as XOR-MAPPED-ADDRESS (7.3.1.2), sent back from the
@@ -1214,19 +1182,16 @@ private:
                             " no triggered check", m.use_candidate ? ", its nomination is lost" : "");
             return;
         }
-        pair& p = pairs_[*index];
-        switch (p.state) {
-        case pair_state::succeeded:
+        switch (triggered_check_for(pairs_[*index].state)) {
+        case triggered_check::none:
             break;  // nothing to check; nomination below
-        case pair_state::in_progress:
+        case triggered_check::cancel_and_check:
             // Cancel the in-flight transaction's retransmissions and check again now.
             transactions_.cancel_checks_on(*index);
             set_pair_state(*index, pair_state::waiting, "triggered check replaces the one in progress (RFC 8445 7.3.1.4)");
             enqueue_triggered(*index);
             break;
-        case pair_state::waiting:
-        case pair_state::frozen:
-        case pair_state::failed:
+        case triggered_check::check:
             set_pair_state(*index, pair_state::waiting, "triggered check (RFC 8445 7.3.1.4)");
             enqueue_triggered(*index);
             break;
@@ -1235,23 +1200,70 @@ private:
         if (m.use_candidate && role_ == role::controlled) nominated_by_peer(now, *index);
     }
 
-    // RFC 8445 7.3.1.5: a Succeeded pair's valid pair is nominated at once; otherwise the
-    // nomination waits for the success of the triggered check (7.2.5.3.4). A Succeeded pair
-    // whose valid pair has left the valid list (its check failed since) is checked again.
+    // A request check_request refused (ice/requests.hpp): logged with the reason, answered as
+    // answer_for says (an unauthenticated one at most with an error no larger than itself).
+    void refuse_request(time_point now, std::size_t local, const endpoint& source, bytes_view raw,
+                        const detail::ice_message& m, request_refusal refusal)
+    {
+        const endpoint& to = locals_[local].address;
+        const refusal_answer answer = answer_for(refusal);
+        if (answer.auth_failure) ++stats_.auth_failures;
+        const std::string_view user = m.username.value_or(std::string_view{});
+        const std::string_view their_ufrag = user.substr(std::min(user.size(), user.find(':') + 1));
+        switch (refusal) {
+        case request_refusal::none: return;
+        case request_refusal::no_fingerprint:
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " dropped: no FINGERPRINT (RFC 8445 7.3)");
+            break;
+        case request_refusal::no_integrity:
+        case request_refusal::no_username:
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 400: no ",
+                            m.username ? "MESSAGE-INTEGRITY" : "USERNAME", " (RFC 8445 7.3)");
+            break;
+        case request_refusal::wrong_local_ufrag:
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 401: USERNAME '", user,
+                            "' does not start with our ufrag '", local_ufrag_, ":'");
+            break;
+        case request_refusal::wrong_password:
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to,
+                            " refused with 401: MESSAGE-INTEGRITY does not match our password (wrong password)");
+            break;
+        case request_refusal::wrong_remote_ufrag:
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 401: USERNAME '", user,
+                            "' names remote ufrag '", their_ufrag, "', not '", remote_ufrag_, "'");
+            break;
+        case request_refusal::unknown_required:
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to,
+                            " refused with 420: unknown comprehension-required attributes");
+            break;
+        case request_refusal::no_priority:
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 400: no PRIORITY (RFC 8445 7.1.1)");
+            break;
+        }
+        if (answer.code != 0)
+            reply_error(now, local, source, m, answer.code, answer.signed_with_our_key ? &local_key_ : nullptr,
+                        raw.size() + answer.allowance);
+    }
+
+    // RFC 8445 7.3.1.5 (ice/nomination.hpp): a Succeeded pair's valid pair is nominated at once;
+    // otherwise the nomination waits for the success of the triggered check (7.2.5.3.4). A
+    // Succeeded pair whose valid pair has left the valid list (its check failed since) is
+    // checked again.
     void nominated_by_peer(time_point now, std::size_t index)
     {
-        pair& p = pairs_[index];
-        if (p.state == pair_state::succeeded) {
-            const std::size_t v = p.valid_pair ? *p.valid_pair : index;
-            if (pairs_[v].valid) {
-                if (!pairs_[v].nominated) log_pair(log::level::debug, v, "nominated by the controlling peer (RFC 8445 7.3.1.5)");
-                pairs_[v].nominated = true;
-                select_best_nominated(now);
-                return;
-            }
+        const use_candidate_effect effect = use_candidate_on(pairs_, index);
+        if (effect.nominate) {
+            const std::size_t v = *effect.nominate;
+            if (!pairs_[v].nominated) log_pair(log::level::debug, v, "nominated by the controlling peer (RFC 8445 7.3.1.5)");
+            pairs_[v].nominated = true;
+            select_best_nominated(now);
+            return;
+        }
+        if (effect.check_again) {
             set_pair_state(index, pair_state::waiting, "nominated but not valid any more: checked again");
             enqueue_triggered(index);
         }
+        pair& p = pairs_[index];
         if (!p.nominate_on_success)
             log_pair(log::level::debug, index, "USE-CANDIDATE received: nominated once our triggered check succeeds (RFC 8445 7.3.1.5)");
         p.nominate_on_success = true;
@@ -1448,38 +1460,23 @@ private:
 
     bool any_nominated() const { return pairs_.any_nominated(); }
 
-    // RFC 8445 8.1.1, regular nomination: once the best valid pair cannot be beaten by a pair
-    // still being checked (or nomination_wait has passed), check it again with USE-CANDIDATE.
+    // RFC 8445 8.1.1, regular nomination (ice/nomination.hpp): once the best valid pair cannot
+    // be beaten by a pair still being checked (or nomination_wait has passed), check it again
+    // with USE-CANDIDATE.
     void maybe_nominate(time_point now)
     {
         if (role_ != role::controlling || config_.lite || !checks_allowed()) return;
-        if (any_nominated() || transactions_.size() >= config_.max_in_flight) return;
-        for (const pair& p : pairs_)
-            if (p.use_candidate) return;  // a nomination is under way
-        const std::optional<std::size_t> best = pairs_.best_valid();
-        if (!best) return;
-        bool better_pending = false;
-        for (const pair& p : pairs_)
-            if (!p.valid && p.state != pair_state::failed && p.state != pair_state::succeeded &&
-                p.priority > pairs_[*best].priority)
-                better_pending = true;
+        if (transactions_.size() >= config_.max_in_flight) return;
         const bool waited = nomination_deadline_ && now >= *nomination_deadline_;
-        if (better_pending && !waited) return;
-        // RFC 8445 8.1.1: repeat the check that produced the valid pair, now with USE-CANDIDATE
-        // (the valid pair itself when it was checked; with a local peer-reflexive candidate it
-        // is the pair from the base that was checked).
-        std::size_t generating = *best;
-        for (std::size_t i = 0; i < pairs_.size(); ++i)
-            if (pairs_[i].valid_pair == *best && pairs_[i].state == pair_state::succeeded) {
-                generating = i;
-                break;
-            }
-        log_pair(log::level::debug, *best, "nominating it (RFC 8445 8.1.1)", better_pending ? " after nomination_wait" : "");
-        pairs_[generating].use_candidate = true;
-        set_pair_state(generating, pair_state::waiting, "to be checked with USE-CANDIDATE");
+        const std::optional<nomination_choice> choice = pair_to_nominate(pairs_, waited);
+        if (!choice) return;
+        log_pair(log::level::debug, choice->best, "nominating it (RFC 8445 8.1.1)",
+                 choice->better_pending ? " after nomination_wait" : "");
+        pairs_[choice->generating].use_candidate = true;
+        set_pair_state(choice->generating, pair_state::waiting, "to be checked with USE-CANDIDATE");
         nomination_deadline_.reset();
         // The nominating check goes out at once, ahead of pacing (8.1.1 lets it be triggered).
-        send_check(now, generating);
+        send_check(now, choice->generating);
     }
 
     // RFC 8445 8.1.1 / 12.1: the selected pair is the highest-priority nominated valid pair.
@@ -1541,38 +1538,43 @@ private:
         }
     }
 
-    // ---- the browser's states -------------------------------------------------------------------
+    // ---- the browser's states (ice/states.hpp) ----------------------------------------------------
     void update_state(time_point now)
     {
         if (closed()) return;
         if (selected_) {
             const consent_verdict verdict =
                 consent_.assess(now, {config_.disconnected_timeout, config_.consent_timeout}, sends_consent_checks());
-            if (verdict == consent_verdict::expired) {
+            const bool done = gathering_ == gathering_state::complete && remote_end_of_candidates_ &&
+                              !has_pending_checks();
+            switch (state_with_selected_pair(verdict, done)) {
+            case connection_state::failed: {
                 // RFC 7675 5.1: consent expired; stop sending on the pair.
                 consent_lost_ = true;
                 const pair& p = pairs_[*selected_];
-                fail_connection(make_error(errc::consent_expired, "no consent response for ", seconds_of(config_.consent_timeout),
+                fail_connection(make_error(errc::consent_expired, "no consent response for ", whole_seconds(config_.consent_timeout),
                                            " s on ", locals_[p.local].address.to_string(), " -> ",
                                            remotes_[p.remote].address.to_string(), " (RFC 7675 5.1)"));
                 return;
             }
-            if (verdict == consent_verdict::disconnected) {
+            case connection_state::disconnected:
                 if (state_ != connection_state::disconnected) {
                     set_connection(connection_state::disconnected);
                     schedule_consent(now);
                 }
                 return;
-            }
-            const bool done = gathering_ == gathering_state::complete && remote_end_of_candidates_ &&
-                              !has_pending_checks();
-            // Browsers report "connected" on the way to "completed" (webrtc-pc 5.6,
-            // RTCIceConnectionState): code waiting for connected must see it even when the
-            // checks finish in the same step.
-            if (done && state_ != connection_state::connected && state_ != connection_state::completed)
+            case connection_state::completed:
+                // Browsers report "connected" on the way to "completed" (webrtc-pc 5.6,
+                // RTCIceConnectionState): code waiting for connected must see it even when the
+                // checks finish in the same step.
+                if (state_ != connection_state::connected && state_ != connection_state::completed)
+                    set_connection(connection_state::connected);
+                set_connection(connection_state::completed);
+                return;
+            default:
                 set_connection(connection_state::connected);
-            set_connection(done ? connection_state::completed : connection_state::connected);
-            return;
+                return;
+            }
         }
         // A restart under way over a working route: the state stays until the new pair is up.
         if (parked_) return;
@@ -1586,65 +1588,20 @@ private:
                                  (state_ == connection_state::new_ && !remote_pwd_.empty() && gathering_ != gathering_state::new_);
         if (!could_check) return;
         if (!checking_since_) checking_since_ = now;
-        // RFC 8445 7.2.5.4 / 8.1.2 with RFC 8838 8: the checklist failed when every pair failed
-        // and none can be added any more (we finished gathering, the peer sent end-of-candidates
-        // or was silent for end_of_candidates_wait). With no pair at all we wait for the peer's
-        // checks instead (they make pairs, 7.3.1.4), until checking_timeout.
-        const bool no_more = gathering_ == gathering_state::complete &&
-                             (remote_end_of_candidates_ ||
-                              (last_remote_candidate_ && now >= *last_remote_candidate_ + config_.end_of_candidates_wait));
-        // Gathering ended without a single local candidate (relay-only and every TURN server
-        // failed, or no usable interface): no pair can ever form, not even from the peer's
-        // checks (a peer-reflexive remote still pairs with one of ours, RFC 8445 7.3.1.4).
-        if (!config_.lite && gathering_ == gathering_state::complete && locals_.empty() && pairs_.empty()) {
-            fail_connection(make_error(errc::checks_failed,
-                                       "gathering ended with no local candidate (every STUN/TURN server failed, or "
-                                       "no usable interface under this transport policy): no pair can form"));
-            return;
-        }
-        if (!config_.lite && no_more && !pairs_.empty()) {
-            std::size_t timed_out = 0, refused = 0, other = 0;
-            bool all_failed = true;
-            for (const pair& p : pairs_) {
-                if (p.state != pair_state::failed) all_failed = false;
-                if (p.failure == pair_failure::timeout) ++timed_out;
-                else if (p.failure == pair_failure::error_response) ++refused;
-                else ++other;
-            }
-            if (all_failed) {
-                fail_connection(make_error(errc::checks_failed, "all ", pairs_.size(), " candidate pairs failed (", timed_out,
-                                           " without an answer, ", refused, " refused, ", other,
-                                           " non-symmetric) and no more candidates can come"));
-                return;
-            }
-        }
-        // The bound on it all: no valid nominated pair checking_timeout after checks began.
-        if (now >= *checking_since_ + config_.checking_timeout) {
-            std::size_t valid = 0;
-            for (const pair& p : pairs_)
-                if (p.valid) ++valid;
-            const auto secs = seconds_of(config_.checking_timeout);
-            if (pairs_.empty())
-                fail_connection(make_error(errc::checking_timeout, "no candidate pair after ", secs, " s: ", remotes_.size(),
-                                           " remote candidates could be paired, no check from the peer reached us"));
-            else if (valid == 0 && nominations_failed_ == 0)
-                fail_connection(make_error(errc::checking_timeout, "no valid pair after ", secs, " s: none of the ",
-                                           pairs_.size(), " candidate pairs succeeded"));
-            else if (role_ == role::controlling)
-                fail_connection(make_error(errc::checking_timeout, "no valid nominated pair after ", secs, " s: ", valid,
-                                           " valid pairs, none of our nominations succeeded (", nominations_failed_, " failed)"));
-            else if (nominations_failed_ > 0)
-                fail_connection(make_error(errc::checking_timeout, "no valid nominated pair after ", secs, " s: ", valid,
-                                           " valid pairs, the checks for the peer's ", nominations_failed_, " nominations failed"));
-            else
-                fail_connection(make_error(errc::checking_timeout, "no valid nominated pair after ", secs, " s: ", valid,
-                                           " valid pairs, the controlling peer nominated none of them"));
-        }
-    }
-
-    static long long seconds_of(duration d)
-    {
-        return static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+        checklist_facts facts;
+        facts.now = now;
+        facts.lite = config_.lite;
+        facts.role = role_;
+        facts.gathering = gathering_;
+        facts.remote_end_of_candidates = remote_end_of_candidates_;
+        facts.last_remote_candidate = last_remote_candidate_;
+        facts.checking_since = *checking_since_;
+        facts.local_candidates = locals_.size();
+        facts.remote_candidates = remotes_.size();
+        facts.nominations_failed = nominations_failed_;
+        facts.end_of_candidates_wait = config_.end_of_candidates_wait;
+        facts.checking_timeout = config_.checking_timeout;
+        if (std::optional<peerkit::error> why = checklist_failure(facts, pairs_)) fail_connection(std::move(*why));
     }
 
     bool has_pending_checks() const

@@ -110,7 +110,12 @@ struct agent_config {
     std::size_t max_pairs = 100;              // RFC 8445 6.1.2.5 suggests 100
     std::size_t max_in_flight = 32;           // STUN transactions awaiting an answer
     std::size_t max_triggered = 64;           // the triggered-check queue
-    std::size_t max_queued_transmits = 1024;  // outputs not yet polled; extra ones are dropped
+    std::size_t max_queued_transmits = 1024;  // the agent's outputs not yet polled; extra ones are dropped
+    // The TURN relays' outputs not yet polled (ice/relays.hpp): datagrams for the servers and
+    // writes on TCP/TLS connections together, the agent's datagrams they wrapped included;
+    // extra ones are dropped (relays_stats::dropped_transmits). An ice::transport holds at
+    // most max_queued_transmits + max_queued_relay_transmits outputs.
+    std::size_t max_queued_relay_transmits = 1024;
     std::size_t max_queued_data_events = 256; // received datagrams not yet polled
     std::size_t max_datagram = 65507;
     // TURN over TCP/TLS: the longest message accepted from the server (padding included). The

@@ -84,7 +84,7 @@ struct relayed_datagram {
 struct relays_stats {
     std::size_t datagrams_unwrapped = 0;  // relayed datagrams handed back as views
     std::size_t dropped_unallocated = 0;  // relayed data before the allocation gave a candidate
-    std::size_t dropped_transmits = 0;    // outputs beyond agent_config::max_queued_transmits
+    std::size_t dropped_transmits = 0;    // outputs beyond agent_config::max_queued_relay_transmits
     std::size_t sends_dropped = 0;        // send() on a socket id that is no live allocation's (closed, failed, unknown)
 };
 
@@ -325,6 +325,8 @@ public:
     // ---- observation -----------------------------------------------------------------------------
     [[nodiscard]] const relays_stats& stats() const noexcept { return stats_; }
     [[nodiscard]] std::size_t size() const noexcept { return relays_.size(); }
+    // Datagrams and TCP/TLS writes not yet polled (at most max_queued_relay_transmits).
+    [[nodiscard]] std::size_t queued_transmits() const noexcept { return transmits_.size() + queued_stream_writes_; }
 
 private:
     using relay_type = relay<Crypto>;
@@ -368,26 +370,34 @@ private:
         return relayed_datagram{path{relays_[i].relayed_socket(), true}, data.peer, data.payload};
     }
 
+    // Datagrams for the servers and writes on TCP/TLS connections wait for the runtime under
+    // one limit, max_queued_relay_transmits (a runtime that stops polling must not grow
+    // either); beyond it they are lost, like datagrams on a full socket buffer. Opens and
+    // closes are never dropped: at most two per configured server.
+    [[nodiscard]] bool output_full() const noexcept
+    {
+        return queued_transmits() >= config_.max_queued_relay_transmits;
+    }
+
     void queue_transmit(socket_id socket, const endpoint& to, std::vector<std::byte> payload)
     {
-        if (transmits_.size() >= config_.max_queued_transmits) {
-            ++stats_.dropped_transmits;  // like a full socket buffer: the datagram is lost
-            PEERKIT_RELAYS_LOG(debug, "datagram to TURN server ", to, " dropped: ", config_.max_queued_transmits,
-                               " not yet polled (agent_config::max_queued_transmits)");
+        if (output_full()) {
+            ++stats_.dropped_transmits;
+            PEERKIT_RELAYS_LOG(debug, "datagram of ", payload.size(), " bytes to TURN server ", to, " dropped: ",
+                               config_.max_queued_relay_transmits,
+                               " not yet polled (agent_config::max_queued_relay_transmits)");
             return;
         }
         transmits_.push_back({socket, to, std::move(payload)});
     }
 
-    // Writes on a TURN TCP/TLS connection wait for the runtime like datagrams do, under the
-    // same max_queued_transmits (a runtime that stops polling must not grow the queue). Opens
-    // and closes are never dropped: at most two per configured server.
     void queue_stream_write(connection_id connection, std::vector<std::byte> bytes)
     {
-        if (queued_stream_writes_ >= config_.max_queued_transmits) {
+        if (output_full()) {
             ++stats_.dropped_transmits;
             PEERKIT_RELAYS_LOG(debug, "write of ", bytes.size(), " bytes on TURN connection ", connection, " dropped: ",
-                               config_.max_queued_transmits, " not yet polled (agent_config::max_queued_transmits)");
+                               config_.max_queued_relay_transmits,
+                               " not yet polled (agent_config::max_queued_relay_transmits)");
             return;
         }
         ++queued_stream_writes_;

@@ -2,8 +2,9 @@
 // RTCIceTransport), for whoever drives ICE without a peer connection: the agent answers ICE
 // questions (ice/agent.hpp), ice::relays owns the allocations (ice/relays.hpp), and this class
 // is the one place that wires the two together (issue 15). The peer connection core owns one
-// and routes received datagrams to agent() and relays() through its router
-// (peer_connection/router.hpp); used alone, handle_packet does that routing itself.
+// and its router (peer_connection/router.hpp) hands received datagrams to agent() and the
+// TURN servers' to the transport itself (owns, handle_datagram, handle_stream_data), which
+// passes them to the relays; used alone, handle_packet does that routing itself.
 //
 // The wiring, all of it:
 //   - gather(): the relays start their allocations, the agent learns how many are under way
@@ -14,8 +15,11 @@
 //   - relay_permission_wanted -> relays.create_permission (RFC 8656 9); selected_pair_changed
 //     with a relayed local candidate -> relays.bind_channel (RFC 8656 12);
 //   - relayed data (a view) -> the agent, on the relayed candidate's path.
-// Relay events are moved into the agent after each input and whenever poll_event finds the
-// agent's queue empty; outputs are moved lazily in poll_transmit, so nothing is queued twice.
+// Relay events are moved into the agent after each input (within a TCP/TLS read, before each
+// relayed datagram of it) and whenever poll_event finds the agent's queue empty; outputs are
+// moved lazily in poll_transmit, so nothing is queued twice. A demultiplexer of its own (the
+// peer connection's router) hands the relays' datagrams to the transport (owns,
+// handle_datagram, handle_stream_data with a callback), never to relays() directly.
 #pragma once
 
 #include <peerkit/bytes.hpp>
@@ -48,7 +52,8 @@ public:
     }
 
     // The two machines, for everything that is only theirs (credentials, candidates, pairs,
-    // accepts, stats) and for a demultiplexer that routes to each (peer_connection/router.hpp).
+    // accepts, stats). A demultiplexer gives STUN and accepts() questions to agent(), and the
+    // TURN servers' datagrams to this transport (below), not to relays().
     [[nodiscard]] agent_type& agent() noexcept { return agent_; }
     [[nodiscard]] const agent_type& agent() const noexcept { return agent_; }
     [[nodiscard]] relays_type& relays() noexcept { return relays_; }
@@ -71,13 +76,42 @@ public:
     void handle_packet(time_point now, socket_id socket, const endpoint& source, bytes_view datagram)
     {
         now_ = now;
-        if (relays_.owns(socket, source)) {
-            const std::optional<relayed_datagram> inner = relays_.handle_datagram(now, socket, source, datagram);
-            absorb_relay_events(now);
-            if (inner) agent_.handle_packet(now, inner->arrived.socket, inner->peer, inner->payload);
+        if (owns(socket, source)) {
+            if (const std::optional<relayed_datagram> inner = handle_datagram(now, socket, source, datagram))
+                agent_.handle_packet(now, inner->arrived.socket, inner->peer, inner->payload);
             return;
         }
         agent_.handle_packet(now, socket, source, datagram);
+    }
+
+    // ---- the relays' input, for a demultiplexer of its own (peer_connection/router.hpp) --------
+    // The same three calls as ice::relays, so that a router hands the transport what is the
+    // relays': what they learn from it (a relayed candidate, a failure, how many allocations
+    // are left) is the agent's before the relayed data they unwrapped is handed on, and the
+    // time is the transport's for what poll_transmit wraps.
+    [[nodiscard]] bool owns(socket_id socket, const endpoint& source) const noexcept
+    {
+        return relays_.owns(socket, source);
+    }
+    std::optional<relayed_datagram> handle_datagram(time_point now, socket_id socket, const endpoint& source,
+                                                    bytes_view datagram)
+    {
+        now_ = now;
+        std::optional<relayed_datagram> inner = relays_.handle_datagram(now, socket, source, datagram);
+        absorb_relay_events(now);
+        return inner;
+    }
+    // `on_data(const relayed_datagram&)` runs for each relayed datagram of the read, after what
+    // the messages before it in the same read taught the agent (an allocation's success).
+    template <class OnData>
+    void handle_stream_data(time_point now, connection_id id, bytes_view bytes, OnData&& on_data)
+    {
+        now_ = now;
+        relays_.handle_stream_data(now, id, bytes, [&](const relayed_datagram& inner) {
+            absorb_relay_events(now);
+            on_data(inner);
+        });
+        absorb_relay_events(now);
     }
 
     void handle_timeout(time_point now)
@@ -117,12 +151,9 @@ public:
     }
     void handle_stream_data(time_point now, connection_id id, bytes_view bytes)
     {
-        now_ = now;
-        relays_.handle_stream_data(now, id, bytes, [&](const relayed_datagram& inner) {
-            absorb_relay_events(now);  // an allocation read just before is the agent's first
+        handle_stream_data(now, id, bytes, [&](const relayed_datagram& inner) {
             agent_.handle_packet(now, inner.arrived.socket, inner.peer, inner.payload);
         });
-        absorb_relay_events(now);
     }
     void handle_stream_error(time_point now, connection_id id, std::string_view reason)
     {

@@ -333,7 +333,7 @@ public:
         stats_.transport_bytes_received += datagram.size();
         // One demultiplexer (router.hpp): STUN to the agent, a TURN server's datagrams to its
         // relay, DTLS from a valid path to the session, each as a view into `datagram`.
-        router_.route(now, socket, source, datagram, agent(), ice_->relays(), dtls_ ? &*dtls_ : nullptr);
+        router_.route(now, socket, source, datagram, agent(), *ice_, dtls_ ? &*dtls_ : nullptr);
         pump(now);
     }
 
@@ -386,7 +386,7 @@ public:
     {
         if (closed_) return;
         stats_.transport_bytes_received += bytes.size();
-        router_.route_stream(now, id, bytes, agent(), ice_->relays(), dtls_ ? &*dtls_ : nullptr);
+        router_.route_stream(now, id, bytes, agent(), *ice_, dtls_ ? &*dtls_ : nullptr);
         pump(now);
     }
     void handle_stream_error(time_point now, ice::connection_id id, std::string_view reason)

@@ -3,9 +3,10 @@
 // as the caller's view (no copy):
 //
 //   from a TURN server we allocated on (socket + source)  -> the relays (ice/relays.hpp, beside the
-//        agent: relays.owns, relays.handle_datagram), which unwrap ChannelData / Data indications
-//        into (path of the relayed candidate, peer, view into the same buffer); the inner datagram
-//        is routed below: relayed STUN to the agent on the relayed candidate's socket id
+//        agent), through ice::transport (owns, handle_datagram), which tells the agent what they
+//        learned; they unwrap ChannelData / Data indications into (path of the relayed
+//        candidate, peer, view into the same buffer); the inner datagram is routed below:
+//        relayed STUN to the agent on the relayed candidate's socket id (counted as stun)
 //   first byte 0-3    STUN       -> the ICE agent (agent.handle_stun)
 //   first byte 20-63  DTLS       -> agent.accepts(path, source)? the DTLS session : dropped
 //   first byte 128-191 RTP/RTCP  -> reserved for SRTP/SRTCP (the media machine plugs in here)
@@ -36,7 +37,9 @@ public:
     [[nodiscard]] const demux_stats& stats() const noexcept { return stats_; }
 
     // A datagram from `source` on local socket `socket`. `agent` is the ICE agent
-    // (handle_stun, accepts); `relays` its TURN relays (owns, handle_datagram: ice/relays.hpp);
+    // (handle_stun, accepts); `relays` the input of its TURN relays (owns, handle_datagram,
+    // handle_stream_data): the ice::transport that holds both, so that what the relays learn
+    // (an allocation's relayed candidate) is the agent's before their relayed data is routed;
     // `dtls` the DTLS session (anything with handle_packet(now, bytes_view) -> result<void>), or
     // null before there is one. The machines get `datagram` itself or a sub-span of it.
     template <class Agent, class Relays, class Dtls>
@@ -77,6 +80,7 @@ private:
                        Agent& agent, Dtls* dtls)
     {
         if (stun::message_view::looks_like_stun(inner)) {
+            ++stats_.stun;
             agent.handle_stun(now, arrived.socket, peer, inner);
             return;
         }

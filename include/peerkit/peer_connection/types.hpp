@@ -243,7 +243,7 @@ using peer_connection_event = std::variant<ice_candidate_event, ice_gathering_st
 // Where received datagrams went (peer_connection/router.hpp, RFC 7983): one count per datagram
 // and per datagram a TURN relay unwrapped. The dropped ones reached no machine.
 struct demux_stats {
-    std::uint64_t stun = 0;                 // to the ICE agent
+    std::uint64_t stun = 0;                 // to the ICE agent, from a socket or unwrapped by a relay
     std::uint64_t from_relay_server = 0;    // from a TURN server we allocated on, to the relays (ice/relays.hpp)
     std::uint64_t relayed = 0;              // non-STUN data a relay unwrapped, routed again
     std::uint64_t dtls = 0;                 // to the DTLS session
