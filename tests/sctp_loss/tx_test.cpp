@@ -1,9 +1,11 @@
-// The send side's parts on their own (tx/gap_blocks.hpp, tx/congestion_control.hpp), the tail
+// The send side's parts on their own (tx/gap_blocks.hpp, tx/congestion_control.hpp,
+// tx/retransmission_timeout.hpp, tx/loss_recovery.hpp), the tail
 // cases of loss recovery, and a hostile peer's SACKs (G9: bytes held, G10: work per SACK).
 #include "../sctp_association/association_harness.hpp"
 
 #include <peerkit/sctp/tx/congestion_control.hpp>
 #include <peerkit/sctp/tx/gap_blocks.hpp>
+#include <peerkit/sctp/tx/loss_recovery.hpp>
 #include <peerkit/sctp/tx/retransmission_timeout.hpp>
 
 #include <catch2/catch.hpp>
@@ -189,6 +191,65 @@ TEST_CASE("RTO: a handshake sample stands only until DATA is measured", "[sctp][
 
 // RFC 9260 6.3.1 C1: the handshake is the first RTT measurement. Before it was taken, a first
 // flight lost whole had no SRTT, so no probe, and waited RTO.Initial (1 s) for T3.
+TEST_CASE("loss recovery: one report is a loss only in recovery without reordering, or behind an acked probe",
+          "[sctp][tx]")
+{
+    tx::loss_recovery r;
+    CHECK_FALSE(r.lost_at_one_report(false, false, false));  // outside recovery: three reports (7.2.4)
+    CHECK(r.lost_at_one_report(false, false, true));         // in recovery, no reordering seen (RFC 8985 6.2)
+    CHECK(r.lost_at_one_report(false, true, false));         // the probe was acknowledged (7.4)
+    CHECK_FALSE(r.lost_at_one_report(true, false, true));    // reordering seen: the window opens for good
+    CHECK_FALSE(r.lost_at_one_report(false, false, true));
+    CHECK(r.lost_at_one_report(false, true, true));
+}
+
+TEST_CASE("loss recovery: the probe timeout, its backoff, and T3 first", "[sctp][tx]")
+{
+    using namespace std::chrono_literals;
+    using tx::loss_recovery;
+    loss_recovery r;
+    const time_point now{1000s};
+    const std::size_t mtu = 1200;
+    // No SRTT or nothing in flight: no probe.
+    CHECK_FALSE(r.next_probe(now, std::nullopt, 5000, mtu, false, 200ms, std::nullopt));
+    CHECK_FALSE(r.next_probe(now, 10ms, 0, mtu, false, 200ms, std::nullopt));
+    // 2 SRTT; with one packet in flight the peer's delayed SACK too, unless the I bit asks.
+    CHECK(r.next_probe(now, 10ms, 5000, mtu, false, 200ms, std::nullopt) == now + 20ms);
+    CHECK(r.next_probe(now, 10ms, 1000, mtu, false, 200ms, std::nullopt) == now + 220ms);
+    CHECK(r.next_probe(now, 10ms, 1000, mtu, true, 200ms, std::nullopt) == now + 20ms);
+    CHECK(r.next_probe(now, 100us, 5000, mtu, false, 200ms, std::nullopt) == now + 1ms);  // at least 1 ms
+    // T3 earlier than the probe: the first probe of an episode takes T3's place ...
+    CHECK(r.next_probe(now, 10ms, 5000, mtu, false, 200ms, now + 5ms) == now + 5ms);
+    // ... and rearms T3; a later one does not, and none comes after T3.
+    CHECK(r.on_probe_sent(77));
+    CHECK(r.is_probe(77));
+    CHECK(r.probe_in_flight() == 77u);
+    CHECK_FALSE(r.on_probe_sent(78));
+    CHECK_FALSE(r.next_probe(now, 10ms, 5000, mtu, false, 200ms, now + 5ms));
+    // Every probes_per_backoff unanswered probes double the timeout.
+    for (int i = 2; i < loss_recovery::probes_per_backoff; ++i) (void)r.on_probe_sent(79);
+    CHECK(r.probes() == loss_recovery::probes_per_backoff);
+    CHECK(r.next_probe(now, 10ms, 5000, mtu, false, 200ms, std::nullopt) == now + 40ms);
+    // A gap ack of nothing new changes nothing; newly acknowledged bytes end the backoff; the
+    // cumulative ack moving ends the episode (the next probe may rearm T3 again).
+    r.on_sack(false, 0);
+    CHECK(r.probes() == loss_recovery::probes_per_backoff);
+    r.on_sack(false, 1200);
+    CHECK(r.probes() == 0);
+    CHECK(r.probe_in_flight());
+    r.on_sack(true, 1200);
+    CHECK_FALSE(r.probe_in_flight());
+    CHECK(r.on_probe_sent(80));
+    // T3 ends the episode but keeps the backoff (it ends only with an answer); the backoff
+    // is bounded at 2^max_probe_backoff however many probes go unanswered.
+    for (int i = 0; i < 1000; ++i) (void)r.on_probe_sent(81);
+    r.on_t3_expired();
+    CHECK_FALSE(r.probe_in_flight());
+    CHECK(r.probes() == loss_recovery::probes_per_backoff * loss_recovery::max_probe_backoff);
+    CHECK(r.next_probe(now, 10ms, 5000, mtu, false, 200ms, std::nullopt) ==
+          now + 20ms * (1 << loss_recovery::max_probe_backoff));
+}
+
 TEST_CASE("start: a lost first flight waits for a probe, not 1 s", "[sctp][tx][loss]")
 {
     pair_harness h(peerkit::test::link_config{.delay = std::chrono::milliseconds(1)});

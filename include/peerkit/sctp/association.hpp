@@ -15,9 +15,10 @@
 //   receiving   RFC 9260 6.2 (TSN tracking, delayed SACK), 6.5 (streams), 6.9 (reassembly),
 //               in sctp/rx/: data_tracker, reassembly_queue, ordered_streams
 //   sending     RFC 9260 6.1 (cwnd, rwnd), 6.9 (fragmentation), 6.3 (RTO, T3-rtx),
-//               7.2 (congestion control), 7.2.4 (fast retransmit),
+//               7.2 (congestion control), 7.2.4 (fast retransmit), RFC 8985 (RACK's
+//               reordering window, tail loss probes),
 //               in sctp/tx/: send_queue, retransmission_queue, gap_blocks, congestion_control,
-//               retransmission_timeout
+//               retransmission_timeout, loss_recovery
 //   extensions  RFC 3758 (FORWARD-TSN), RFC 6525 (stream reset, in sctp/stream_reset.hpp:
 //               request numbers, the request in flight, the peer's waiting request),
 //               RFC 9653 (zero checksum)
@@ -43,6 +44,7 @@
 #include <peerkit/sctp/rx/reassembly_queue.hpp>
 #include <peerkit/sctp/tx/congestion_control.hpp>
 #include <peerkit/sctp/tx/gap_blocks.hpp>
+#include <peerkit/sctp/tx/loss_recovery.hpp>
 #include <peerkit/sctp/tx/retransmission_queue.hpp>
 #include <peerkit/sctp/tx/retransmission_timeout.hpp>
 #include <peerkit/sctp/tx/send_queue.hpp>
@@ -358,20 +360,12 @@ private:
     tx::congestion_control cc_;
     std::size_t peer_rwnd_ = 0;
     std::optional<tsn64> window_probe_;  // the last chunk sent beyond the peer's window (6.1 A)
-    // Tail loss probe (RFC 8985 7), see on_tail_loss_probe: every probes_per_backoff probes
-    // without an answer double the next ones' timeout, up to 2^max_probe_backoff (1 ms becomes
-    // 65 s, beyond rto_max's default: a silent peer gets about 4 x 16 probes in all, however
-    // long T3 backs off).
-    static constexpr int probes_per_backoff = 4;
-    static constexpr int max_probe_backoff = 16;
-    bool tlp_out_ = false;  // a probe was sent since the cumulative ack last moved
-    int tlp_probes_ = 0;    // probes since a SACK last acknowledged new data
-    tsn64 tlp_tsn_ = 0;
+    // Tail loss probes and RACK's reordering window (RFC 8985): tx/loss_recovery.hpp.
+    tx::loss_recovery recovery_;
     duration rto_{};
     tx::retransmission_timeout rtt_;  // SRTT, RTTVAR and the RTO they give (6.3.1)
     int error_count_ = 0;  // RFC 9260 8.1 association error counter
     bool sack_since_t3_ = false;
-    bool reordering_seen_ = false;  // RFC 8985 RACK.reord: a chunk with a miss report arrived unsent
 
     // receive side: rx_bytes_held() = tracker + reassembly + ordered + rx_events_bytes_
     rx::data_tracker rx_tracker_;         // TSNs received, gaps, duplicates
@@ -778,11 +772,11 @@ inline void association::on_t3_expired(time_point now)
                    std::chrono::duration_cast<std::chrono::microseconds>(rto_).count(), " us, srtt ",
                    std::chrono::duration_cast<std::chrono::microseconds>(rtt_.srtt().value_or(duration::zero())).count(),
                    " us, cwnd ", cc_.cwnd(), ", flight ", rtx_.outstanding_bytes(), ", marked ", rtx_.retransmit_pending(),
-                   ", chunks held ", rtx_.size(), ", probes ", tlp_probes_);
+                   ", chunks held ", rtx_.size(), ", probes ", recovery_.probes());
     // E1: ssthresh = max(cwnd/2, 4*MTU), cwnd = 1*MTU (RFC 9260 7.2.3).
     cc_.on_t3_expired();
     tlp_.at.reset();
-    tlp_out_ = false;  // tlp_probes_ stays: the probes' backoff ends only with an answer
+    recovery_.on_t3_expired();
     // E2: back off the timer.
     rto_ = std::min(rto_ * 2, config_.rto_max);
     // RFC 9260 8.1 / 8.2: count the failure, except for zero window probes the peer keeps
@@ -1553,7 +1547,7 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     // tx/retransmission_queue.hpp: the cumulative ack and the gap blocks (G10: merged, settled
     // runs skipped), Karn's RTT sample (6.3.1 C5).
     const auto acked = rtx_.acknowledge(now, cum, sack.gap_blocks,
-                                        tlp_out_ ? std::optional<tsn64>(tlp_tsn_) : std::nullopt,
+                                        recovery_.probe_in_flight(),
                                         [&](out_message* m) { send_queue_.release(m); });
     if (acked.rtt) update_rto(*acked.rtt);
     const bool cum_advanced = acked.cum_advanced;
@@ -1585,16 +1579,8 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     // newly acknowledged: HTNA for first transmissions, and a lost retransmission is found
     // the same way (RFC 8985 6.2). This also covers 7.2.4's rule for Fast Recovery (count the
     // holes when the cumulative ack advances): that advance is a retransmission, sent after
-    // what it reports missing. When the SACK acknowledges our tail loss probe, the chunks it
-    // still reports missing were sent at least 2 SRTT before the probe: lost, at once (the
-    // reasoning of RACK, RFC 8985 7.4).
-    // RFC 8985 6.2 step 4: while in loss recovery, and as long as no reordering was seen, the
-    // reordering window is zero: one miss report (a chunk sent later was acknowledged) is a
-    // loss, not three (RFC 9260 7.2.4). At 20% loss with a window of 4 or 5 packets the
-    // third report often never comes, and the hole waited for the probe timeout instead.
-    // The first loss of a recovery still takes three reports, as RACK's DupThresh does.
-    if (acked.reordering) reordering_seen_ = true;
-    const bool lost_now = acked.probe_acked || (cc_.in_fast_recovery() && !reordering_seen_);
+    // what it reports missing. When one report is already a loss: tx/loss_recovery.hpp.
+    const bool lost_now = recovery_.lost_at_one_report(acked.reordering, acked.probe_acked, cc_.in_fast_recovery());
     bool marked = false;
     stats_.fast_retransmissions += rtx_.mark_missing(acked, lost_now, marked, [&](tx_chunk& c) {
         return check_abandon_on_retransmit(now, c);
@@ -1610,13 +1596,10 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     // ACK), not by gap acks: gap-acked data is not yet delivered (6.2.1, the receiver may
     // still drop it), and a peer that gap-acks forever while never acknowledging our oldest
     // chunk must end in Association.Max.Retrans, not hold our data for ever (G9).
+    if (cum_advanced) error_count_ = 0;
     // Only the first probe after the cumulative ack moved rearms T3 (on_tail_loss_probe), so
     // a peer that gap-acks every probe cannot keep pushing T3 back.
-    if (cum_advanced) {
-        error_count_ = 0;
-        tlp_out_ = false;
-    }
-    if (bytes_acked != 0) tlp_probes_ = 0;  // progress: the probe timeout backs off no more
+    recovery_.on_sack(cum_advanced, bytes_acked);
     // 6.3.2 R2 / R3: stop T3 when all is acked, restart it when the cumulative ack advanced.
     if (rtx_.outstanding_bytes() == 0 && rtx_.retransmit_pending() == 0) {
         t3_.at.reset();
@@ -1637,37 +1620,19 @@ inline void association::handle_sack(time_point now, const sack_chunk& sack)
     maybe_send_reset_request(now);
 }
 
-// RFC 8985 7.2: a probe timeout of 2 SRTT after the last transmission or newly acknowledging
-// SACK; with one packet in flight, plus the peer's delayed SACK time (we assume it is ours,
-// RFC 9260 6.2 allows up to 500 ms, WebRTC stacks use 200 ms), unless our DATA carries the I
-// bit (RFC 7053): then the peer does not delay its SACK. Doubled for every four probes that
-// brought no acknowledgement of new data (RTO doubles for each, RFC 6298 5.5; QUIC's PTO too,
-// RFC 9002 6.2.1): a probe or its SACK is lost as often as what it repairs (36% at 20% loss),
-// and with a doubling per probe only four or five fitted before T3 once SRTT was a few ms
-// (PTO 6 ms: 6 + 12 + 24 + 48 + 96 ms against RTO 223 ms), so T3 (220 ms and cwnd) came
-// back about once in 170 such episodes; four per doubling fit about twelve (0.36^12). The
-// first probe after the cumulative ack moved may come as late as T3-rtx (it then rearms T3,
-// RFC 8985 7.3); later ones only before T3, which they never postpone.
+// RFC 8985 7.2: when the next probe is due (tx/loss_recovery.hpp), armed after each
+// transmission and newly acknowledging SACK.
 inline void association::arm_tail_loss_probe(time_point now)
 {
-    tlp_.at.reset();
-    if (!rtt_.srtt() || rtx_.outstanding_bytes() == 0) return;
-    duration pto = 2 * *rtt_.srtt();
-    if (rtx_.outstanding_bytes() <= config_.max_packet_size && !immediate_sack_wanted()) pto += config_.delayed_ack_timeout;
-    pto = std::max<duration>(pto, std::chrono::milliseconds(1)) * (1 << std::min(tlp_probes_ / probes_per_backoff, max_probe_backoff));
-    time_point at = now + pto;
-    if (t3_.at && *t3_.at <= at) {
-        if (tlp_out_) return;  // T3 comes first
-        at = *t3_.at;
-    }
-    tlp_.at = at;
+    tlp_.at = recovery_.next_probe(now, rtt_.srtt(), rtx_.outstanding_bytes(), config_.max_packet_size,
+                                   immediate_sack_wanted(), config_.delayed_ack_timeout, t3_.at);
 }
 
 // RFC 8985 7.3: the probe retransmits the highest chunk still in flight, even beyond cwnd.
 // Its SACK either acknowledges it (the tail was lost: the chunks below it are then found lost,
 // see handle_sack) or reports it a duplicate (only the SACK was lost).
 // RFC 8985 sends one probe, then waits for the RTO. We keep probing, the timeout doubling
-// each time (arm_tail_loss_probe), as long as T3 has not expired: the probe and its SACK face
+// (tx/loss_recovery.hpp), as long as T3 has not expired: the probe and its SACK face
 // the same loss as what they repair (at 20% loss one of the two is lost 36% of the time),
 // while a T3 costs RTO (at least rto_min_variance, 220 ms: 1000 round trips on a LAN) and
 // collapses cwnd. With at most three probes per cumulative-ack advance, a loopback run at 20%
@@ -1694,10 +1659,7 @@ inline void association::on_tail_loss_probe(time_point now)
         if (check_abandon_on_retransmit(now, rtx_.at(*probe))) return;
     }
     fast_retransmit_now_ = true;
-    if (!tlp_out_) t3_.at = now + rto_;
-    tlp_out_ = true;
-    if (tlp_probes_ < probes_per_backoff * max_probe_backoff) ++tlp_probes_;
-    tlp_tsn_ = *probe;
+    if (recovery_.on_probe_sent(*probe)) t3_.at = now + rto_;
     ++stats_.tail_loss_probes;
 }
 
@@ -2007,7 +1969,7 @@ inline void association::write_data_chunk(byte_writer& w, tsn64 tsn, const tx_ch
     // probe (its answer is all it is for), and while cwnd is small
     // (immediate_sack_below_cwnd_packets), where every SACK drives what we may send next and
     // brings the miss indications of fast retransmit sooner.
-    const bool immediate = (tlp_out_ && tsn == tlp_tsn_) || immediate_sack_wanted();
+    const bool immediate = recovery_.is_probe(tsn) || immediate_sack_wanted();
     if (use_i_data_) {
         // RFC 8260 2.1.
         i_data_chunk d;
