@@ -72,12 +72,12 @@ private:
     std::atomic<std::size_t> requests_{0};
 };
 
-struct log_lines {
+struct message_lines {
     std::mutex m;
     std::vector<std::string> lines;
     static void sink(void* context, log::level, log::component, std::string_view message) noexcept
     {
-        auto* self = static_cast<log_lines*>(context);
+        auto* self = static_cast<message_lines*>(context);
         std::lock_guard g(self->m);
         self->lines.emplace_back(message);
     }
@@ -141,11 +141,11 @@ TEST_CASE("ice server names: localhost resolves and srflx comes before complete"
 {
     running_io r;
     stun_responder server(r.io);
-    log_lines captured;
+    message_lines captured;
     peer_connection::configuration config;
     config.include_loopback = true;
     config.ice_servers = {{{"stun:localhost:" + std::to_string(server.port())}, "", ""}};
-    config.logger = log::logger{&log_lines::sink, &captured, log::levels{}.set(log::component::runtime, log::level::info)};
+    config.logger = log::logger{&message_lines::sink, &captured, log::levels{}.set(log::component::runtime, log::level::info)};
     peer_connection_options options;
     options.bind = {{bnet::ip::address_v4::loopback(), 0}};
     auto pc = peer_connection::create(r.io.get_executor(), config, options);
@@ -191,11 +191,11 @@ TEST_CASE("ice server names: no address of a local family is skipped")
     }
     running_io r;
     stun_responder server(r.io);
-    log_lines captured;
+    message_lines captured;
     peer_connection::configuration config;
     config.include_loopback = true;
     config.ice_servers = {{{"stun:localhost:" + std::to_string(server.port()), "stun:127.0.0.1:9"}, "", ""}};
-    config.logger = log::logger{&log_lines::sink, &captured, log::levels{}.set(log::component::runtime, log::level::info)};
+    config.logger = log::logger{&message_lines::sink, &captured, log::levels{}.set(log::component::runtime, log::level::info)};
     peer_connection_options options;
     options.bind = {{bnet::ip::address_v6::loopback(), 0}};
     auto pc = peer_connection::create(r.io.get_executor(), config, options);

@@ -13,6 +13,8 @@
 #endif
 #include <peerkit/asio/peer_connection.hpp>
 
+#include "io_thread.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -48,21 +50,7 @@ bool eventually(F f, std::chrono::milliseconds budget = 20s)
     return true;
 }
 
-// An io_context run by one thread of its own, stopped and joined at the end of the scope.
-struct io_thread {
-    bnet::io_context io;
-    bnet::executor_work_guard<bnet::io_context::executor_type> guard{io.get_executor()};
-    std::thread t{[this] { io.run(); }};
-    io_thread() = default;
-    io_thread(const io_thread&) = delete;
-    io_thread& operator=(const io_thread&) = delete;
-    ~io_thread()
-    {
-        guard.reset();
-        io.stop();
-        t.join();
-    }
-};
+using peerkit::test::io_thread;
 
 // A peer connection holding at least three events no handler took yet: negotiationneeded
 // (the channel), signalingstatechange and the gathering events (the offer).

@@ -11,6 +11,8 @@
 #include <peerkit/sdp/candidate.hpp>
 #include <peerkit/signaling/memory.hpp>
 
+#include "io_thread.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "mdns_answer.hpp"
@@ -345,21 +347,7 @@ struct scope_exit {
     ~scope_exit() { f(); }
     F f;
 };
-// An io_context run by one thread, stopped and joined at the end of the scope.
-struct io_thread {
-    bnet::io_context io;
-    bnet::executor_work_guard<bnet::io_context::executor_type> guard{io.get_executor()};
-    std::thread t{[this] { io.run(); }};
-    io_thread() = default;
-    io_thread(const io_thread&) = delete;
-    io_thread& operator=(const io_thread&) = delete;
-    ~io_thread()
-    {
-        guard.reset();
-        io.stop();
-        t.join();
-    }
-};
+using peerkit::test::io_thread;
 
 // What one side's handlers saw, in order, and whether each ran on the user's executor.
 template <class Ex>

@@ -141,6 +141,15 @@ struct pair_harness {
     std::function<void(endpoint, association_event&)> on_event;
 };
 
+// The messages among one side's events, in the order they were delivered.
+inline std::vector<message_event> messages(pair_harness& h, endpoint e)
+{
+    std::vector<message_event> out;
+    for (auto& ev : h.events(e))
+        if (auto* m = std::get_if<message_event>(&ev)) out.push_back(*m);
+    return out;
+}
+
 inline send_options unordered()
 {
     send_options o;

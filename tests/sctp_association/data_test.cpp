@@ -10,16 +10,6 @@ using namespace peerkit::sctp;
 using namespace peerkit::sctp::test;
 using peerkit::test::endpoint;
 
-namespace {
-std::vector<message_event> messages(pair_harness& h, endpoint e)
-{
-    std::vector<message_event> out;
-    for (auto& ev : h.events(e))
-        if (auto* m = std::get_if<message_event>(&ev)) out.push_back(*m);
-    return out;
-}
-}  // namespace
-
 TEST_CASE("message sizes: 1, 1199, 1200, 64 KiB, 256 KiB arrive intact; 0 and too large are refused")
 {
     pair_harness h;

@@ -12,13 +12,6 @@ using namespace peerkit::sctp::test;
 using peerkit::test::endpoint;
 
 namespace {
-std::vector<message_event> messages(pair_harness& h, endpoint e)
-{
-    std::vector<message_event> out;
-    for (auto& ev : h.events(e))
-        if (auto* m = std::get_if<message_event>(&ev)) out.push_back(*m);
-    return out;
-}
 send_options max_rtx(std::uint16_t n, bool unordered_delivery = false)
 {
     send_options o;

@@ -17,13 +17,6 @@ association_config interleaving()
     c.interleaving = true;
     return c;
 }
-std::vector<message_event> messages(pair_harness& h, endpoint e)
-{
-    std::vector<message_event> out;
-    for (auto& ev : h.events(e))
-        if (auto* m = std::get_if<message_event>(&ev)) out.push_back(*m);
-    return out;
-}
 std::set<std::uint8_t> data_chunk_types(pair_harness& h, bool both)
 {
     std::set<std::uint8_t> types;
