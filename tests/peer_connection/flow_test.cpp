@@ -684,3 +684,45 @@ TEST_CASE("a transfer larger than the sender's queues loses nothing inside the s
     // The window did grow past both queues, so the bound was exercised, not avoided.
     CHECK(w.a.pc->sctp_association()->cwnd() > 1024 * 1200);
 }
+
+// The other half of that bound: a runtime that has not polled the agent's full queue is not
+// woken again and again for the SCTP packets held back; once it has polled, the core is due
+// at once and sends them.
+TEST_CASE("SCTP held back by a full agent queue wakes the runtime only after it polled")
+{
+    pc_world<> w{{.delay = 1ms}};
+    w.setup_default();
+    const auto id = connect_and_open(w, true);
+    auto ch = *w.a.pc->find_channel(id);
+    auto& pc = *w.a.pc;
+    // Open the congestion window first: a clean transfer of 16 MB.
+    const std::vector<std::byte> message(1024, std::byte{0x5a});
+    std::size_t sent = 0;
+    REQUIRE(w.run_until(
+        [&] {
+            while (sent < 16'000 && ch.buffered_amount() < 4 * 1024 * 1024) {
+                REQUIRE(ch.send(w.now, bytes_view(message)));
+                ++sent;
+            }
+            w.b.binaries.clear();
+            return w.b.pc->get_stats().messages_received == 16'000;
+        },
+        120'000ms));
+    REQUIRE(pc.sctp_association()->cwnd() > 1024 * 1200);
+    // Now more than the agent's queue (1,024 datagrams) at once, and nobody polls transmits.
+    for (int i = 0; i < 3000; ++i) REQUIRE(ch.send(w.now, bytes_view(message)));
+    REQUIRE(pc.ice_agent().transmit_room() == 0);
+    REQUIRE(pc.sctp_association()->buffered_amount() > 0);
+    const auto t = pc.poll_timeout();
+    CHECK((!t || *t > w.now));  // not due: the queue it would fill is still full
+    // The runtime polls: due now, and the next handle_timeout sends what SCTP held.
+    std::size_t polled = 0;
+    while (pc.poll_transmit()) ++polled;
+    CHECK(polled == 1024);
+    const auto due = pc.poll_timeout();
+    REQUIRE(due);
+    CHECK(*due <= w.now);
+    pc.handle_timeout(w.now);
+    CHECK(pc.ice_agent().transmit_room() < 1024);
+    CHECK(pc.ice_agent().stats().dropped_transmits == 0);
+}

@@ -341,6 +341,7 @@ public:
     {
         if (closed_) return;
         pump_due_ = false;  // the pump below sends it
+        sctp_held_back_ = false;  // and takes what SCTP holds while there is room
         run_gathering(now);
         ice_->handle_timeout(now);
         if (dtls_) {
@@ -356,6 +357,9 @@ public:
     {
         if (closed_) return std::nullopt;
         if (pump_due_) return time_point{};  // due now: a reopened receive window
+        // SCTP was held back by a full agent queue: due once the runtime has polled some of
+        // it (not before, so a caller that does not poll transmits is not woken in a loop).
+        if (sctp_held_back_ && ice_->transmit_room() > 0) return time_point{};
         std::optional<time_point> t = ice_->poll_timeout();
         if (gather_due_ && (!t || *gather_due_ < *t)) t = gather_due_;
         auto consider = [&t](std::optional<time_point> x) {
@@ -935,11 +939,11 @@ private:
                                   : std::min<std::size_t>(limits_.max_message_size, remote_.max_message_size);
         ac.logger = logger_;
         ac.receive_buffer_size = limits_.receive_buffer_size;
-        // RFC 9653: SCTP runs over DTLS, whose record MAC already protects every packet, so
-        // we announce that we accept zero checksums for that method and send them to a peer
-        // that announced the same (libwebrtc's dcSCTP does); towards any other peer the
-        // CRC32c stays (the extension is one-way, per direction).
-        ac.zero_checksum_edmid = sctp::edmid_dtls;
+        // RFC 9653 zero checksums stay off (edmid_none: no Zero Checksum Acceptable in our
+        // INIT): Pion 3.1.56 (Debian's, tests/interop/pc_pion.py) never completes an
+        // association whose INIT or INIT ACK carries that parameter, though RFC 9260 3.2.1 says
+        // to skip an unknown 0x8001 (seen 2026-12-08: with it on, no channel opened in either
+        // role; without it, both cases pass). Peers that old are still deployed.
         // A failed draw must not leave zeros: verification tags, initial TSNs and the cookie
         // secret must be unpredictable (RFC 9260 5.1.3, 5.3.1). The association ends with
         // random_source_failed; the failure is also noted here so that it fails the
@@ -997,11 +1001,15 @@ private:
                 if (endpoint_ && datachannel::transmit_to(now, *endpoint_, *association_) != 0) progress = true;
                 // One SCTP packet at a time, through DTLS into the agent's queue at once, and only
                 // while that queue has room: the rest stays in the association (its cwnd and
-                // queues count it) until the runtime has taken what waits (pump_due_). Pulling
+                // queues count it) until the runtime has taken what waits (sctp_held_back_). Pulling
                 // a whole cwnd first overflowed the DTLS and agent queues, and every datagram
                 // dropped there was a loss to SCTP: a fast retransmit and a halved cwnd on a
                 // clean path.
-                while (ice_->transmit_room() > 0) {
+                for (;;) {
+                    if (ice_->transmit_room() == 0) {
+                        sctp_held_back_ = true;  // more may wait in SCTP
+                        break;
+                    }
                     auto p = association_->poll_transmit();
                     if (!p) break;
                     progress = true;
@@ -1015,7 +1023,6 @@ private:
                         while (auto d = dtls_->poll_transmit()) send_datagram(now, std::move(*d));
                     }
                 }
-                if (ice_->transmit_room() == 0) pump_due_ = true;  // more may wait in SCTP
             }
             if (dtls_) {
                 while (auto d = dtls_->poll_transmit()) {
@@ -1354,7 +1361,8 @@ private:
     std::optional<peerkit::error> failure_;
     log::logger logger_{};
     std::size_t held_bytes_ = 0;        // queued channel messages (held_size), not yet polled
-    bool pump_due_ = false;  // receive window or event room freed, or SCTP held back by a full agent queue: handle_timeout is due
+    bool pump_due_ = false;  // the user freed receive window or event room: handle_timeout is due
+    bool sctp_held_back_ = false;  // the pump stopped at a full agent queue: due when it has room
 };
 
 }  // namespace peerkit
