@@ -61,6 +61,7 @@ TABLE = [
     ("dtls/alert.hpp", "codecs"),
     ("dtls/fingerprint.hpp", "codecs"),
     ("dtls/srtp.hpp", "codecs"),
+    ("dtls/record_protection.hpp", "codecs"),  # DTLS 1.2 records and their AES-GCM protection
     ("rtp.hpp", "codecs"),
     ("rtp/payload.hpp", "codecs"),    # payload formats: Opus, VP8, H.264 (docs/rtp.md)
     ("rtp/payload/*", "codecs"),

@@ -193,6 +193,10 @@ struct session_stats {
     std::uint64_t datagrams_dropped = 0;      // queue full
     std::uint64_t retransmissions = 0;        // timer-driven flight retransmissions
     std::uint64_t application_records_dropped = 0;  // event queue full
+    // Received application data records the backend's own record layer refused: failed
+    // authentication, replayed or behind the replay window (RFC 6347 4.1.2.6/4.1.2.7). A
+    // backend that leaves records to its TLS library, which drops them silently, reports 0.
+    std::uint64_t application_records_refused = 0;
     // Bytes of the buffer received plaintext is read into (its capacity): bounded by about
     // twice max_queued_application_bytes plus one record, however the peer sends and however
     // late the user polls (a backend without such a buffer reports 0).

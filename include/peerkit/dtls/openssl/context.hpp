@@ -49,6 +49,11 @@ struct context_config {
     // another OpenSSL, leaves expiry to OpenSSL's wall clock (the session then defers a
     // deadline its clock has not reached yet).
     bool retransmit_on_caller_clock = true;
+    // Protect application data with peerkit's record layer once the handshake is done (AES-GCM
+    // suites; see dtls/openssl/session.hpp): about half the instructions per record of
+    // OpenSSL's SSL_write/SSL_read. false leaves every record to OpenSSL (tests use it to play
+    // a peer whose records are OpenSSL's own).
+    bool peerkit_application_records = true;
 };
 
 class session;

@@ -34,9 +34,20 @@
 //   callback), refused datagrams, records OpenSSL dropped, queue drops, fingerprint
 //   mismatches and failures at debug; the negotiated profile and cipher at info;
 //   retransmissions at trace. Nothing is formatted unless the level is on.
+// - Application data after the handshake (context_config::peerkit_application_records, on by
+//   default): with an AES-GCM suite the session protects and opens application data records
+//   itself (dtls/record_protection.hpp), keyed from the TLS 1.2 key block (RFC 5246 6.3), and
+//   leaves OpenSSL the handshake, alerts and close_notify. OpenSSL's per-record cost is most
+//   of the data path's CPU (docs/performance.md). Two things keep one key's nonces unique:
+//   our sequence numbers start after the last one OpenSSL wrote in the epoch (its Finished),
+//   and every record OpenSSL writes in that epoch afterwards (a retransmitted Finished, an
+//   alert) is opened and sealed again under our next number before it leaves
+//   (gcm_record_protection::reseal). Received records other than application data go to
+//   OpenSSL. Other suites (ChaCha20-Poly1305, CBC) leave every record to OpenSSL.
 #pragma once
 
 #include <peerkit/bytes.hpp>
+#include <peerkit/crypto/openssl.hpp>
 #include <peerkit/dtls/alert.hpp>
 #include <peerkit/dtls/concepts.hpp>
 #include <peerkit/dtls/error.hpp>
@@ -44,6 +55,8 @@
 #include <peerkit/dtls/openssl/certificate.hpp>
 #include <peerkit/dtls/openssl/context.hpp>
 #include <peerkit/dtls/openssl/detail/handles.hpp>
+#include <peerkit/dtls/openssl/detail/record_keys.hpp>
+#include <peerkit/dtls/record_protection.hpp>
 #include <peerkit/dtls/srtp.hpp>
 #include <peerkit/error.hpp>
 #include <peerkit/log.hpp>
@@ -115,6 +128,10 @@ public:
     [[nodiscard]] const std::optional<fingerprint>& peer_fingerprint() const noexcept { return state_->peer_fp; }
     // The negotiated cipher suite's OpenSSL name, e.g. "ECDHE-ECDSA-AES128-GCM-SHA256".
     [[nodiscard]] std::string_view cipher_name() const noexcept { return state_->cipher(); }
+    // Whether application data records are protected by peerkit's record layer rather than
+    // OpenSSL's (see the header comment): false before the handshake, with the option off,
+    // or with a suite other than AES-GCM.
+    [[nodiscard]] bool application_records_by_peerkit() const noexcept { return state_->records.has_value(); }
     [[nodiscard]] const session_stats& stats() const noexcept { return state_->stats; }
     [[nodiscard]] const session_config& config() const noexcept { return state_->config; }
     // Whether retransmissions follow the caller's clock (see the header comment).
@@ -164,6 +181,19 @@ private:
         std::size_t queued_app_records = 0;
         std::size_t data_mtu = 0;  // max_application_data() once connected
         std::uint64_t application_records_delivered = 0;  // queued as application_data events
+        // peerkit's record layer for application data, once connected with an AES-GCM suite.
+        std::optional<gcm_record_protection<crypto::openssl_provider::aes_gcm_key>> records;
+        // The highest epoch OpenSSL has written in and the next sequence number after the
+        // last record it wrote there: where our own sequence numbers start.
+        std::uint16_t written_epoch = 0;
+        std::uint64_t written_next_sequence = 0;
+        // Sequence numbers of application data records (epoch > 0) received during the
+        // handshake: OpenSSL opens those itself, so our replay window learns them at take-over.
+        static constexpr std::size_t max_early_application_records = 256;
+        std::vector<std::uint64_t> early_application_sequences;
+        // The records of a datagram that go to OpenSSL while peerkit reads application data
+        // (alerts, handshake retransmissions): rare, gathered here in their order.
+        std::vector<std::byte> library_records;
 
         impl(std::shared_ptr<const context> c, session_config cfg) : ctx(std::move(c)), config(std::move(cfg)) {}
         impl(const impl&) = delete;
@@ -188,6 +218,19 @@ private:
             pending_rx = {};
             return static_cast<int>(n);
         }
+        // The bounded transmit queue (session_config::max_queued_datagrams).
+        void queue_datagram(datagram&& d)
+        {
+            if (transmit_queue.size() >= config.max_queued_datagrams) {
+                ++stats.datagrams_dropped;  // as if lost on the wire; DTLS recovers
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                               ": dropped an outgoing datagram of ", d.size(), " bytes: transmit queue full (",
+                               config.max_queued_datagrams, " datagrams, max_queued_datagrams)");
+                return;
+            }
+            transmit_queue.push_back(std::move(d));
+            ++stats.datagrams_sent;
+        }
         void on_bio_write(const char* data, int size) noexcept override
         {
             if (transmit_queue.size() >= config.max_queued_datagrams) {
@@ -199,7 +242,47 @@ private:
             }
             const auto* p = reinterpret_cast<const std::byte*>(data);
             transmit_queue.emplace_back(p, p + size);
+            if (records) {
+                if (!reseal_library_records(transmit_queue.back())) {
+                    transmit_queue.pop_back();
+                    ++stats.datagrams_dropped;
+                    return;
+                }
+            } else {
+                note_written_sequences(transmit_queue.back());
+            }
             ++stats.datagrams_sent;
+        }
+        // Where OpenSSL's sequence numbers are (RFC 6347 4.1: per epoch, from 0).
+        void note_written_sequences(bytes_view d) noexcept
+        {
+            (void)for_each_record(d, [&](const record_header& h, bytes_view) {
+                if (h.epoch > written_epoch) {
+                    written_epoch = h.epoch;
+                    written_next_sequence = h.sequence + 1;
+                } else if (h.epoch == written_epoch) {
+                    written_next_sequence = std::max(written_next_sequence, h.sequence + 1);
+                }
+                return true;
+            });
+        }
+        // OpenSSL wrote in our epoch after we took over: its sequence numbers (and GCM nonces)
+        // may be ones we used, so each such record is sealed again under our next number.
+        bool reseal_library_records(datagram& d) noexcept
+        {
+            bool ok = true;
+            const bytes_view whole(d);
+            (void)for_each_record(whole, [&](const record_header& h, bytes_view record) {
+                if (h.epoch != records->epoch()) return true;  // epoch 0: a ChangeCipherSpec
+                const auto offset = static_cast<std::size_t>(record.data() - whole.data());
+                ok = records->reseal(mutable_bytes(d.data() + offset, record.size()));
+                return ok;
+            });
+            if (!ok)
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                               ": dropped an outgoing datagram of ", d.size(),
+                               " bytes: a record OpenSSL wrote after the handshake could not be sealed again");
+            return ok;
         }
         int on_verify_peer(X509* peer) noexcept override
         {
@@ -364,9 +447,15 @@ private:
             const bool was_connected = status == session_state::connected;
             const std::size_t application_records = inspect ? inspect_records(data) : 0;
             const std::uint64_t delivered_before = application_records_delivered + stats.application_records_dropped;
-            pending_rx = data;
-            result<void> r = status == session_state::handshaking ? drive_handshake(now) : drive_read(now);
-            pending_rx = {};
+            if (status == session_state::handshaking) note_early_application_records(data);
+            result<void> r;
+            if (status == session_state::connected && records) {
+                r = read_records(now, data);
+            } else {
+                pending_rx = data;
+                r = status == session_state::handshaking ? drive_handshake(now) : drive_read(now);
+                pending_rx = {};
+            }
             if (inspect && was_connected && status == session_state::connected) {
                 // RFC 6347 4.1.2.6/4.1.2.7: OpenSSL silently discards records that fail
                 // authentication or the replay check; the difference shows how many it did.
@@ -416,6 +505,111 @@ private:
                 offset += header_size + length;
             }
             return application_records;
+        }
+
+        void note_early_application_records(bytes_view data)
+        {
+            (void)for_each_record(data, [&](const record_header& h, bytes_view) {
+                if (h.type == static_cast<std::uint8_t>(content_type::application_data) && h.epoch != 0 &&
+                    early_application_sequences.size() < max_early_application_records)
+                    early_application_sequences.push_back(h.sequence);
+                return true;
+            });
+        }
+
+        // At the end of the handshake: key peerkit's record layer from OpenSSL's key block,
+        // if the option is on and the suite is AES-GCM.
+        void take_over_application_records()
+        {
+            if (!ctx->config().peerkit_application_records) return;
+            std::optional<detail::gcm_record_keys> keys = detail::derive_gcm_record_keys(ssl.get());
+            // The prepared AEAD keys hold the schedule; the raw keys need not outlive this call.
+            struct cleanse_on_exit {
+                std::optional<detail::gcm_record_keys>& k;
+                ~cleanse_on_exit()
+                {
+                    if (k) OPENSSL_cleanse(&*k, sizeof *k);
+                }
+            } cleanse{keys};
+            if (!keys || written_epoch == 0) {
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                               ": application records stay with OpenSSL (cipher ", cipher(),
+                               keys ? "; no record of ours in a protected epoch seen)" : " is not AES-GCM)");
+                return;
+            }
+            const bool client = config.role == dtls::role::client;
+            const gcm_direction_keys& mine = client ? keys->client_write : keys->server_write;
+            const gcm_direction_keys& theirs = client ? keys->server_write : keys->client_write;
+            records.emplace(crypto::openssl_provider::aes_gcm_key(bytes_view(mine.key.data(), mine.key_size)),
+                            mine.salt,
+                            crypto::openssl_provider::aes_gcm_key(bytes_view(theirs.key.data(), theirs.key_size)),
+                            theirs.salt, written_epoch, written_next_sequence);
+            if (!records->valid()) {
+                records.reset();
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                               ": application records stay with OpenSSL: the AES-GCM keys could not be set");
+                return;
+            }
+            for (const std::uint64_t sequence : early_application_sequences) records->mark_received(sequence);
+            early_application_sequences = {};
+            PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                           ": application records protected by peerkit (", cipher(), ", epoch ", written_epoch,
+                           " from sequence number ", written_next_sequence, ")");
+        }
+
+        // A datagram while peerkit reads application data: those records are opened here, in
+        // the order they come; the others go to OpenSSL (alerts, a retransmitted Finished).
+        result<void> read_records(time_point now, bytes_view data)
+        {
+            library_records.clear();
+            result<void> r;
+            const bool whole = for_each_record(data, [&](const record_header& h, bytes_view record) {
+                if (h.type != static_cast<std::uint8_t>(content_type::application_data)) {
+                    library_records.insert(library_records.end(), record.begin(), record.end());
+                    return true;
+                }
+                if (!library_records.empty()) {
+                    r = pass_to_library(now);
+                    if (!r || status != session_state::connected) return false;
+                }
+                open_application_record(record);
+                return true;
+            });
+            if (r && !library_records.empty() && status == session_state::connected) r = pass_to_library(now);
+            if (!whole)
+                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
+                               ": dropped the rest of a datagram of ", data.size(),
+                               " bytes: a record runs past its end (RFC 6347 4.1.2.7)");
+            return r;
+        }
+
+        result<void> pass_to_library(time_point now)
+        {
+            pending_rx = bytes_view(library_records);
+            result<void> r = drive_read(now);
+            pending_rx = {};
+            library_records.clear();
+            return r;
+        }
+
+        // Decrypts in the plaintext arena, so the event lends a view of it as OpenSSL's path
+        // does; records failing authentication or the replay check are dropped without a word
+        // (RFC 6347 4.1.2.6, 4.1.2.7), counted in stats.
+        void open_application_record(bytes_view record)
+        {
+            reserve_plaintext(0, record.size());
+            std::byte* into = plaintext.get() + plaintext_size;
+            std::memcpy(into, record.data(), record.size());
+            mutable_bytes clear;
+            const open_verdict v = records->open(mutable_bytes(into, record.size()), clear);
+            if (v != open_verdict::opened) {
+                ++stats.application_records_refused;
+                return;
+            }
+            if (clear.empty()) return;  // an empty record carries nothing
+            // deliver() keeps the arena's tail from plaintext_size: skip the header and nonce.
+            plaintext_size += static_cast<std::size_t>(clear.data() - into);
+            deliver(clear);
         }
 
         result<void> drive_handshake(time_point now)
@@ -564,13 +758,17 @@ private:
             handshake_deadline.reset();
             if (const SRTP_PROTECTION_PROFILE* p = SSL_get_selected_srtp_profile(ssl.get()))
                 srtp = srtp_profile_from_id(static_cast<std::uint16_t>(p->id));
+            take_over_application_records();
+            const std::string_view records_by = records ? "peerkit" : "OpenSSL";
             if (srtp)
                 PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::info, to_string(config.role),
-                               ": connected, cipher ", cipher(), ", SRTP profile ", to_string(*srtp));
+                               ": connected, cipher ", cipher(), ", SRTP profile ", to_string(*srtp),
+                               ", application records by ", records_by);
             else
                 PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::info, to_string(config.role),
                                ": connected, cipher ", cipher(),
-                               ", no SRTP profile (the peer offered none of ours, or no use_srtp)");
+                               ", no SRTP profile (the peer offered none of ours, or no use_srtp), application records by ",
+                               records_by);
             handshake_complete done;
             done.srtp = srtp;
             if (peer_fp) done.peer = *peer_fp;
@@ -742,6 +940,16 @@ private:
                                   " bytes exceeds the ", limit, " bytes one record can carry within the MTU ",
                                   config.mtu);
             if (data.empty()) return {};  // an empty record carries nothing; send none
+            if (records) {
+                datagram d(data.size() + gcm_record_overhead);
+                if (records->seal(content_type::application_data, data, d) != d.size())
+                    return fail(make_error(errc::backend_error, "sealing an application data record failed (",
+                                           records->next_write_sequence() > max_record_sequence
+                                               ? "the epoch's sequence numbers are used up, RFC 6347 4.1)"
+                                               : "the cipher failed)"));
+                queue_datagram(std::move(d));
+                return {};
+            }
             begin_call();
             const int n = SSL_write(ssl.get(), data.data(), static_cast<int>(data.size()));
             if (n <= 0) return fail(detail::openssl_error(errc::backend_error, "SSL_write failed"));
