@@ -755,6 +755,8 @@ private:
                                                                                : ice::transport_policy::all;
         ac.gathering.include_loopback = config.include_loopback;
         ac.max_remote_candidates = limits_.max_remote_candidates;
+        ac.max_queued_transmits = limits_.max_queued_transmits;
+        ac.max_queued_relay_transmits = limits_.max_queued_relay_transmits;
         ac.logger = logger_;
         for (const auto& server : config.ice_servers) {
             for (const auto& url : server.urls) {
