@@ -476,10 +476,10 @@ private:
         return carry_out(now, *applied);
     }
 
-    // The core's part of an applied description, in the order browsers show it: candidate
-    // events of a rolled-back offer go, gathering is due, the transport starts (its channel
-    // events come before the signaling state's), the signaling state changes, the pump moves
-    // what the agent's new state caused.
+    // The core's part of an applied description, in this order: candidate events of a
+    // rolled-back offer go, gathering is due, the transport starts (its channel events come
+    // before the signaling state's; a failure leaves the signaling state as it was), the
+    // signaling state changes, the pump moves what the agent's new state caused.
     result<void> carry_out(time_point now, const description_applied& applied)
     {
         if (applied.discarded_ufrag) {
