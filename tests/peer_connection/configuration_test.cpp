@@ -119,6 +119,9 @@ TEST_CASE("validate: limits that contradict each other")
     refused([](peerkit::peer_connection_limits& l) { l.max_data_channels = 65536; }, "limits::max_data_channels is 65536");
     refused([](peerkit::peer_connection_limits& l) { l.max_description_size = 0; }, "limits::max_description_size is 0");
     refused([](peerkit::peer_connection_limits& l) { l.max_certificates = 0; }, "limits::max_certificates is 0");
+    refused([](peerkit::peer_connection_limits& l) { l.max_queued_transmits = 0; }, "limits::max_queued_transmits is 0");
+    refused([](peerkit::peer_connection_limits& l) { l.max_queued_relay_transmits = 0; },
+            "limits::max_queued_relay_transmits is 0");
     peerkit::peer_connection_limits most;
     most.max_data_channels = 65535;
     CHECK(peerkit::validate(most));

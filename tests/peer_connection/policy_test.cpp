@@ -228,6 +228,51 @@ TEST_CASE("at max_queued_events the core stops taking from SCTP, and nothing pil
 }
 
 namespace {
+// The ICE agent's two queue limits, smaller than the agent's defaults, from the policy.
+struct short_transmit_queues_policy : peerkit::openssl_policy {
+    static constexpr peerkit::peer_connection_limits limits()
+    {
+        peerkit::peer_connection_limits l;
+        l.max_queued_transmits = 16;
+        l.max_queued_relay_transmits = 2;
+        return l;
+    }
+};
+using short_transmit_queues_core = peerkit::basic_peer_connection_core<short_transmit_queues_policy>;
+}  // namespace
+
+TEST_CASE("max_queued_transmits and max_queued_relay_transmits reach the ICE agent and its TURN relays")
+{
+    // Unchanged, they are the agent's own defaults (ice/config.hpp).
+    CHECK(peerkit::peer_connection_limits{}.max_queued_transmits == ice::agent_config{}.max_queued_transmits);
+    CHECK(peerkit::peer_connection_limits{}.max_queued_relay_transmits == ice::agent_config{}.max_queued_relay_transmits);
+
+    // Three TURN servers over UDP: gathering on one socket sends each an Allocate request at
+    // once (RFC 8656 7.1), three datagrams into the relays' queue, which holds two.
+    short_transmit_queues_core::configuration config;
+    for (const char* url : {"turn:192.0.2.21:3478", "turn:192.0.2.22:3478", "turn:192.0.2.23:3478"})
+        config.ice_servers.push_back({{url}, "user", "secret"});
+    auto pc = short_transmit_queues_core::create(config);
+    REQUIRE(pc);
+    auto& core = **pc;
+    // The agent's queue has room for the policy's 16, not the agent's default 1024.
+    CHECK(core.ice_agent().transmit_room() == 16);
+
+    const auto now = peerkit::clock::now();
+    const ice::local_socket s{1, *net::endpoint::parse("192.0.2.10:5000"), "eth0", false};
+    core.add_local_sockets(now, std::span<const ice::local_socket>(&s, 1));
+    REQUIRE(core.create_data_channel(now, "chat"));
+    REQUIRE(core.set_local_description(now));
+    core.handle_timeout(now);  // gathering starts
+    std::size_t allocate_requests = 0;
+    while (auto t = core.poll_transmit()) {
+        CHECK(t->destination.port() == 3478);  // nothing but the requests to the TURN servers
+        ++allocate_requests;
+    }
+    CHECK(allocate_requests == 2);  // the third was dropped at the relays' limit
+}
+
+namespace {
 // A random source that fails every draw once `failing` is set.
 struct failing_random {
     std::shared_ptr<deterministic_random> state = std::make_shared<deterministic_random>(7);

@@ -47,6 +47,11 @@ namespace peerkit {
         return make_error(peer_connection_errc::bad_configuration, "limits::max_description_size is 0: no remote description fits");
     if (l.max_certificates == 0)
         return make_error(peer_connection_errc::bad_configuration, "limits::max_certificates is 0: the connection needs one certificate");
+    if (l.max_queued_transmits == 0)
+        return make_error(peer_connection_errc::bad_configuration, "limits::max_queued_transmits is 0: no datagram could be sent");
+    if (l.max_queued_relay_transmits == 0)
+        return make_error(peer_connection_errc::bad_configuration,
+                          "limits::max_queued_relay_transmits is 0: no datagram could reach a TURN server");
     return {};
 }
 

@@ -1,8 +1,8 @@
 // peerkit::jsep_state: the JSEP half of the peer connection (RFC 8829 3.2, W3C webrtc-pc 4.3.1):
 // the signaling state machine and the four descriptions (pending and current, local and
 // remote). It decides which description may be set in which state and where each one goes;
-// the core does what a description means for the machines (credentials, gathering, transport)
-// between the check and the commit.
+// jsep_application.hpp does what a description means for the ICE agent between the check and
+// the commit, and the core what it means for gathering and the transport after it.
 //
 //   signaling state      local offer  local pranswer/answer  remote offer  remote pranswer/answer
 //   stable               have-local-offer  refused           have-remote-offer  refused

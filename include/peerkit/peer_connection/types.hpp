@@ -314,6 +314,13 @@ struct peer_connection_limits {
     // counted in its window, which then slows the peer); nothing is dropped.
     std::size_t max_queued_events = 65536;
     std::size_t max_certificates = 4;               // configuration::certificates (one per key type)
+    // The ICE agent's datagrams not yet polled (ice::agent_config::max_queued_transmits, the
+    // same default). The SCTP transport hands it one packet at a time and stops while it is
+    // full, so this is also how far the sender runs ahead of the runtime's polling.
+    std::size_t max_queued_transmits = 1024;
+    // The TURN relays' datagrams and TCP/TLS writes not yet polled
+    // (ice::agent_config::max_queued_relay_transmits, the same default).
+    std::size_t max_queued_relay_transmits = 1024;
 };
 
 }  // namespace peerkit
