@@ -132,6 +132,27 @@ TEST_CASE("record protection: a sealed record opens on the other side, once, and
     CHECK(client.open(own, plaintext) == dtls::open_verdict::unauthentic);
 }
 
+TEST_CASE("record protection: open_into leaves the record as it is and decrypts where it is told")
+{
+    auto [client, server] = facing_protections();
+    const auto record = sealed(client, "elsewhere");
+    const auto original = record;
+    CHECK(protection::plaintext_size(record) == 9);
+    std::array<std::byte, 16> into{};
+    peerkit::mutable_bytes plaintext;
+    REQUIRE(server.open_into(record, into, plaintext) == dtls::open_verdict::opened);
+    CHECK(plaintext.data() == into.data());
+    CHECK(std::string(peerkit::as_string_view(plaintext)) == "elsewhere");
+    CHECK(record == original);
+    CHECK(server.open_into(record, into, plaintext) == dtls::open_verdict::replayed);
+    auto forged = sealed(client, "x");
+    forged[forged.size() - 3] ^= std::byte{4};
+    CHECK(server.open_into(forged, into, plaintext) == dtls::open_verdict::unauthentic);
+    // Too little room is refused before anything is written.
+    auto big = sealed(client, "seventeen bytes!!");
+    CHECK(server.open_into(big, into, plaintext) == dtls::open_verdict::malformed);
+}
+
 TEST_CASE("record protection: the replay window refuses what fell behind it and takes reordering within it")
 {
     auto [client, server] = facing_protections();

@@ -195,6 +195,44 @@ public:
         return open_verdict::opened;
     }
 
+    // As open(), but the record stays where it is (a receive buffer the caller may not write)
+    // and only its ciphertext is copied, to the start of `into`, and decrypted there: on
+    // `opened`, `plaintext` is `into`'s first bytes. `into` must hold the record's plaintext
+    // (plaintext_size(record) bytes).
+    [[nodiscard]] open_verdict open_into(bytes_view record, mutable_bytes into, mutable_bytes& plaintext) noexcept
+    {
+        const auto h = read_record_header(record);
+        if (!h || h->epoch != epoch_ || record.size() != record_header_size + h->length ||
+            h->length < gcm_explicit_nonce_size + gcm_tag_size)
+            return open_verdict::malformed;
+        const std::size_t size = h->length - gcm_explicit_nonce_size - gcm_tag_size;
+        if (into.size() < size) return open_verdict::malformed;
+        switch (window_.check(h->sequence)) {
+        case srtp::replay_verdict::replayed: return open_verdict::replayed;
+        case srtp::replay_verdict::too_old: return open_verdict::too_old;
+        case srtp::replay_verdict::fresh: break;
+        }
+        const std::byte* nonce_at = record.data() + record_header_size;
+        const mutable_bytes body = into.first(size);
+        if (size != 0) std::memcpy(body.data(), nonce_at + gcm_explicit_nonce_size, size);
+        const auto nonce = make_nonce(read_salt_, nonce_at);
+        const auto aad = make_aad(*h, size);
+        const std::array<bytes_view, 1> aad_parts{bytes_view(aad)};
+        const auto tag = record.subspan(record_header_size + gcm_explicit_nonce_size + size).template first<gcm_tag_size>();
+        if (!read_.open(nonce, aad_parts, body, tag)) return open_verdict::unauthentic;
+        window_.accept(h->sequence);
+        plaintext = body;
+        return open_verdict::opened;
+    }
+
+    // The plaintext size a record claims (0 for one too short to be protected).
+    [[nodiscard]] static std::size_t plaintext_size(bytes_view record) noexcept
+    {
+        const auto h = read_record_header(record);
+        if (!h || h->length < gcm_explicit_nonce_size + gcm_tag_size) return 0;
+        return h->length - gcm_explicit_nonce_size - gcm_tag_size;
+    }
+
     // Marks a sequence number as received without a record: for records the TLS library
     // opened itself before this object existed, so that a replay of them is refused here too.
     void mark_received(std::uint64_t sequence) noexcept

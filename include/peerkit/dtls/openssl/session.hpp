@@ -592,23 +592,22 @@ private:
             return r;
         }
 
-        // Decrypts in the plaintext arena, so the event lends a view of it as OpenSSL's path
-        // does; records failing authentication or the replay check are dropped without a word
-        // (RFC 6347 4.1.2.6, 4.1.2.7), counted in stats.
+        // Decrypts into the plaintext arena, so the event lends a view of it as OpenSSL's path
+        // does, with records packed one after the other (one copy: the ciphertext into the
+        // arena, decrypted there); records failing authentication or the replay check are
+        // dropped without a word (RFC 6347 4.1.2.6, 4.1.2.7), counted in stats.
         void open_application_record(bytes_view record)
         {
-            reserve_plaintext(0, record.size());
-            std::byte* into = plaintext.get() + plaintext_size;
-            std::memcpy(into, record.data(), record.size());
+            const std::size_t size = gcm_record_protection<crypto::openssl_provider::aes_gcm_key>::plaintext_size(record);
+            reserve_plaintext(0, std::max<std::size_t>(size, 1));
             mutable_bytes clear;
-            const open_verdict v = records->open(mutable_bytes(into, record.size()), clear);
+            const open_verdict v = records->open_into(
+                record, mutable_bytes(plaintext.get() + plaintext_size, plaintext_capacity - plaintext_size), clear);
             if (v != open_verdict::opened) {
                 ++stats.application_records_refused;
                 return;
             }
             if (clear.empty()) return;  // an empty record carries nothing
-            // deliver() keeps the arena's tail from plaintext_size: skip the header and nonce.
-            plaintext_size += static_cast<std::size_t>(clear.data() - into);
             deliver(clear);
         }
 
