@@ -13,6 +13,7 @@
 
 #include <array>
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -269,4 +270,19 @@ TEST_CASE("states: why a connection without a selected pair failed, with the rea
     why = ice::checklist_failure(f, pairs);
     REQUIRE(why);
     CHECK(why->message().find("the checks for the peer's 2 nominations failed") != std::string::npos);
+}
+
+TEST_CASE("requests: each refusal's log reason is its own and names its rule")
+{
+    using peerkit::ice::request_refusal;
+    std::set<std::string_view> seen;
+    for (const auto r : {request_refusal::no_fingerprint, request_refusal::no_username, request_refusal::no_integrity,
+                         request_refusal::wrong_local_ufrag, request_refusal::wrong_password,
+                         request_refusal::wrong_remote_ufrag, request_refusal::unknown_required,
+                         request_refusal::no_priority}) {
+        const std::string_view text = peerkit::ice::describe(r);
+        INFO(text);
+        CHECK(seen.insert(text).second);
+        CHECK((text.find("RFC ") != std::string_view::npos || r == request_refusal::wrong_password));
+    }
 }

@@ -1208,37 +1208,17 @@ private:
         const endpoint& to = locals_[local].address;
         const refusal_answer answer = answer_for(refusal);
         if (answer.auth_failure) ++stats_.auth_failures;
-        const std::string_view user = m.username.value_or(std::string_view{});
-        const std::string_view their_ufrag = user.substr(std::min(user.size(), user.find(':') + 1));
-        switch (refusal) {
-        case request_refusal::none: return;
-        case request_refusal::no_fingerprint:
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " dropped: no FINGERPRINT (RFC 8445 7.3)");
-            break;
-        case request_refusal::no_integrity:
-        case request_refusal::no_username:
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 400: no ",
-                            m.username ? "MESSAGE-INTEGRITY" : "USERNAME", " (RFC 8445 7.3)");
-            break;
-        case request_refusal::wrong_local_ufrag:
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 401: USERNAME '", user,
-                            "' does not start with our ufrag '", local_ufrag_, ":'");
-            break;
-        case request_refusal::wrong_password:
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to,
-                            " refused with 401: MESSAGE-INTEGRITY does not match our password (wrong password)");
-            break;
-        case request_refusal::wrong_remote_ufrag:
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 401: USERNAME '", user,
-                            "' names remote ufrag '", their_ufrag, "', not '", remote_ufrag_, "'");
-            break;
-        case request_refusal::unknown_required:
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to,
-                            " refused with 420: unknown comprehension-required attributes");
-            break;
-        case request_refusal::no_priority:
-            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with 400: no PRIORITY (RFC 8445 7.1.1)");
-            break;
+        if (refusal == request_refusal::none) return;
+        if (answer.code == 0) {
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " dropped: ", describe(refusal));
+        } else if (refusal == request_refusal::wrong_local_ufrag || refusal == request_refusal::wrong_remote_ufrag) {
+            // The names are what someone debugging mixed-up credentials needs to see.
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with ", answer.code, ": ",
+                            describe(refusal), ": USERNAME '", m.username.value_or(std::string_view{}),
+                            "', our ufrag '", local_ufrag_, "', the peer's '", remote_ufrag_, "'");
+        } else {
+            PEERKIT_ICE_LOG(debug, "Binding request ", source, " -> ", to, " refused with ", answer.code, ": ",
+                            describe(refusal));
         }
         if (answer.code != 0)
             reply_error(now, local, source, m, answer.code, answer.signed_with_our_key ? &local_key_ : nullptr,

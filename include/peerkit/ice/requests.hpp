@@ -40,6 +40,23 @@ enum class request_refusal : std::uint8_t {
     no_priority,         // RFC 8445 7.1.1: 400
 };
 
+// Why, in a log line: the rule and where it comes from (the agent adds addresses and names).
+[[nodiscard]] constexpr std::string_view describe(request_refusal r) noexcept
+{
+    switch (r) {
+    case request_refusal::none: return "none: answered";
+    case request_refusal::no_fingerprint: return "no FINGERPRINT (RFC 8445 7.3)";
+    case request_refusal::no_username: return "no USERNAME (RFC 8489 9.1.3)";
+    case request_refusal::no_integrity: return "no MESSAGE-INTEGRITY (RFC 8489 9.1.3)";
+    case request_refusal::wrong_local_ufrag: return "USERNAME does not start with our ufrag (RFC 8445 7.2.2)";
+    case request_refusal::wrong_password: return "MESSAGE-INTEGRITY does not match our password (wrong password)";
+    case request_refusal::wrong_remote_ufrag: return "USERNAME names another remote ufrag than the peer's (RFC 8445 7.2.2)";
+    case request_refusal::unknown_required: return "unknown comprehension-required attributes (RFC 8489 14)";
+    case request_refusal::no_priority: return "no PRIORITY (RFC 8445 7.1.1)";
+    }
+    return "unknown refusal";
+}
+
 // The first reason not to answer `m` (whose bytes are `raw`) with a success. The ufrag check
 // comes before the password's, so that a stranger's request costs no HMAC. An empty
 // `remote_ufrag` (the peer's credentials not known yet) accepts any remote ufrag.
