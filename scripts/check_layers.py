@@ -62,6 +62,7 @@ TABLE = [
     ("dtls/fingerprint.hpp", "codecs"),
     ("dtls/srtp.hpp", "codecs"),
     ("dtls/record_protection.hpp", "codecs"),  # DTLS 1.2 records and their AES-GCM protection
+    ("media_file/*", "codecs"),      # IVF and Ogg Opus readers (docs/media_file.md)
     ("rtp.hpp", "codecs"),
     ("rtp/payload.hpp", "codecs"),    # payload formats: Opus, VP8, H.264 (docs/rtp.md)
     ("rtp/payload/*", "codecs"),

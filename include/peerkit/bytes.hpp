@@ -48,6 +48,20 @@ namespace detail {
 {
     return (static_cast<std::uint64_t>(load_be32(p)) << 32) | load_be32(p + 4);
 }
+// Little-endian fields: media containers (IVF, Ogg) write them so; network formats never do.
+[[nodiscard]] inline std::uint16_t load_le16(const std::byte* p) noexcept
+{
+    return static_cast<std::uint16_t>(std::to_integer<unsigned>(p[0]) | (std::to_integer<unsigned>(p[1]) << 8));
+}
+[[nodiscard]] inline std::uint32_t load_le32(const std::byte* p) noexcept
+{
+    return std::to_integer<std::uint32_t>(p[0]) | (std::to_integer<std::uint32_t>(p[1]) << 8) |
+           (std::to_integer<std::uint32_t>(p[2]) << 16) | (std::to_integer<std::uint32_t>(p[3]) << 24);
+}
+[[nodiscard]] inline std::uint64_t load_le64(const std::byte* p) noexcept
+{
+    return static_cast<std::uint64_t>(load_le32(p)) | (static_cast<std::uint64_t>(load_le32(p + 4)) << 32);
+}
 inline void store_be16(std::byte* p, std::uint16_t v) noexcept
 {
     p[0] = static_cast<std::byte>(v >> 8);
