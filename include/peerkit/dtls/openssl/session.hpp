@@ -233,25 +233,15 @@ private:
         }
         void on_bio_write(const char* data, int size) noexcept override
         {
-            if (transmit_queue.size() >= config.max_queued_datagrams) {
-                ++stats.datagrams_dropped;  // as if lost on the wire; DTLS recovers
-                PEERKIT_LOG_AT(config.logger, log::component::dtls, log::level::debug, to_string(config.role),
-                               ": dropped an outgoing datagram of ", size, " bytes: transmit queue full (",
-                               config.max_queued_datagrams, " datagrams, max_queued_datagrams)");
+            const auto* p = reinterpret_cast<const std::byte*>(data);
+            datagram d(p, p + size);
+            if (!records) {
+                note_written_sequences(d);
+            } else if (!reseal_library_records(d)) {
+                ++stats.datagrams_dropped;
                 return;
             }
-            const auto* p = reinterpret_cast<const std::byte*>(data);
-            transmit_queue.emplace_back(p, p + size);
-            if (records) {
-                if (!reseal_library_records(transmit_queue.back())) {
-                    transmit_queue.pop_back();
-                    ++stats.datagrams_dropped;
-                    return;
-                }
-            } else {
-                note_written_sequences(transmit_queue.back());
-            }
-            ++stats.datagrams_sent;
+            queue_datagram(std::move(d));
         }
         // Where OpenSSL's sequence numbers are (RFC 6347 4.1: per epoch, from 0).
         void note_written_sequences(bytes_view d) noexcept
