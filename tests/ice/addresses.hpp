@@ -1,5 +1,6 @@
-// Addresses from text, for the ICE tests: the one place the tests of tests/ice/ (the agent's
-// pieces alone and the simulated worlds of harness.hpp) write an address literally.
+// Addresses from text for the ICE tests, defined once: the tests of the agent's pieces alone and
+// the simulated worlds of harness.hpp both use them (two copies clash when tests/ice/ is compiled
+// as one unit, tests/CMakeLists.txt).
 #pragma once
 
 #include <peerkit/net/address.hpp>
