@@ -41,8 +41,8 @@
 #include <vector>
 
 using namespace std::chrono_literals;
-namespace net = boost::asio;
-using net::ip::tcp;
+namespace asio = boost::asio;
+using asio::ip::tcp;
 namespace sig = peerkit::signaling;
 
 namespace {
@@ -56,15 +56,15 @@ std::size_t resident_bytes()
     return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
-using ex_t = net::io_context::executor_type;
+using ex_t = asio::io_context::executor_type;
 using ws_server_t = sig::basic_websocket_server<ex_t>;
 using ws_t = sig::basic_websocket_transport<ex_t>;
 
 // An io_context run by a thread of its own, so that the test can use blocking sockets as the
 // hostile peer. stop() joins it before anything it serves is destroyed.
 struct running_io {
-    net::io_context io;
-    net::executor_work_guard<ex_t> guard = net::make_work_guard(io);
+    asio::io_context io;
+    asio::executor_work_guard<ex_t> guard = asio::make_work_guard(io);
     std::thread thread{[this] { io.run(); }};
     ~running_io() { stop(); }
     void stop()
@@ -79,21 +79,21 @@ struct running_io {
 // A WebSocket client written by hand on a blocking socket: it can send what Beast's client
 // never would, and not read at all.
 struct raw_ws_client {
-    net::io_context io;
+    asio::io_context io;
     tcp::socket socket{io};
 
     explicit raw_ws_client(std::uint16_t port)
     {
-        socket.connect({net::ip::address_v4::loopback(), port});
+        socket.connect({asio::ip::address_v4::loopback(), port});
         timeval tv{15, 0};  // a hang fails the test instead of blocking it
         ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         const std::string upgrade =
             "GET /room HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        net::write(socket, net::buffer(upgrade));
-        net::streambuf response;
-        net::read_until(socket, response, "\r\n\r\n");
-        const std::string head(net::buffers_begin(response.data()), net::buffers_end(response.data()));
+        asio::write(socket, asio::buffer(upgrade));
+        asio::streambuf response;
+        asio::read_until(socket, response, "\r\n\r\n");
+        const std::string head(asio::buffers_begin(response.data()), asio::buffers_end(response.data()));
         REQUIRE(head.rfind("HTTP/1.1 101", 0) == 0);
         REQUIRE(response.size() == head.find("\r\n\r\n") + 4);  // nothing after the header yet
     }
@@ -123,10 +123,10 @@ struct raw_ws_client {
         std::array<std::uint8_t, 4096> buf{};
         for (;;) {
             boost::system::error_code ec;
-            const std::size_t n = socket.read_some(net::buffer(buf), ec);
+            const std::size_t n = socket.read_some(asio::buffer(buf), ec);
             all.insert(all.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
             if (ec) {
-                eof = ec == net::error::eof || ec == net::error::connection_reset;
+                eof = ec == asio::error::eof || ec == asio::error::connection_reset;
                 return all;
             }
         }
@@ -152,7 +152,7 @@ TEST_CASE("hostile signaling: a 1 GB WebSocket frame is refused at its header")
     running_io r;
     sig::websocket_server_config config;
     config.websocket.transport.codec.max_message_size = 64 * 1024;
-    auto server = ws_server_t::listen(r.io.get_executor(), {net::ip::address_v4::loopback(), 0}, config);
+    auto server = ws_server_t::listen(r.io.get_executor(), {asio::ip::address_v4::loopback(), 0}, config);
     REQUIRE(server);
     const auto port = server->local_endpoint().port();
 
@@ -170,10 +170,10 @@ TEST_CASE("hostile signaling: a 1 GB WebSocket frame is refused at its header")
     const std::size_t before = resident_bytes();
     // The header says 2^30 bytes; 64 KiB of it follow (masked junk), then nothing.
     const auto header = raw_ws_client::frame_header(std::uint64_t{1} << 30);
-    net::write(client->socket, net::buffer(header));
+    asio::write(client->socket, asio::buffer(header));
     boost::system::error_code ec;
     const std::vector<std::uint8_t> some(64 * 1024, 0x5A);
-    net::write(client->socket, net::buffer(some), ec);  // may fail once the server has closed
+    asio::write(client->socket, asio::buffer(some), ec);  // may fail once the server has closed
 
     REQUIRE(got.wait_for(10s) == std::future_status::ready);
     auto m = got.get();
@@ -202,25 +202,25 @@ TEST_CASE("hostile signaling: an HTTP request header without end is cut")
     running_io r;
     sig::websocket_server_config config;
     config.websocket.max_request_header = 1024;
-    auto server = ws_server_t::listen(r.io.get_executor(), {net::ip::address_v4::loopback(), 0}, config);
+    auto server = ws_server_t::listen(r.io.get_executor(), {asio::ip::address_v4::loopback(), 0}, config);
     REQUIRE(server);
-    net::io_context client_io;
+    asio::io_context client_io;
     tcp::socket socket{client_io};
-    socket.connect({net::ip::address_v4::loopback(), server->local_endpoint().port()});
+    socket.connect({asio::ip::address_v4::loopback(), server->local_endpoint().port()});
     timeval tv{15, 0};
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     const std::string request = "GET /room HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + std::string(1024 * 1024, 'a');
     boost::system::error_code ec;
-    net::write(socket, net::buffer(request), ec);  // fails once the server has closed
+    asio::write(socket, asio::buffer(request), ec);  // fails once the server has closed
     std::array<char, 256> buf{};
     std::size_t total = 0;
     for (;;) {
-        const std::size_t n = socket.read_some(net::buffer(buf), ec);
+        const std::size_t n = socket.read_some(asio::buffer(buf), ec);
         total += n;
         if (ec) break;
     }
     // Closed by the server (not our 15 s receive timeout), having answered nothing.
-    CHECK((ec == net::error::eof || ec == net::error::connection_reset));
+    CHECK((ec == asio::error::eof || ec == asio::error::connection_reset));
     CHECK(total == 0);
     r.stop();
 }
@@ -231,7 +231,7 @@ TEST_CASE("hostile signaling: a WebSocket peer that never reads")
     sig::websocket_server_config config;
     config.websocket.transport.codec.max_message_size = 64 * 1024;
     config.websocket.transport.max_queued_sends = 4;
-    auto server = ws_server_t::listen(r.io.get_executor(), {net::ip::address_v4::loopback(), 0}, config);
+    auto server = ws_server_t::listen(r.io.get_executor(), {asio::ip::address_v4::loopback(), 0}, config);
     REQUIRE(server);
     const auto port = server->local_endpoint().port();
     std::unique_ptr<raw_ws_client> client;
@@ -273,7 +273,7 @@ TEST_CASE("hostile signaling: frames for a user who never receives")
     running_io r;
     sig::websocket_server_config config;
     config.websocket.transport.max_queued_receives = 8;
-    auto server = ws_server_t::listen(r.io.get_executor(), {net::ip::address_v4::loopback(), 0}, config);
+    auto server = ws_server_t::listen(r.io.get_executor(), {asio::ip::address_v4::loopback(), 0}, config);
     REQUIRE(server);
     const auto port = server->local_endpoint().port();
     std::unique_ptr<raw_ws_client> client;
@@ -290,7 +290,7 @@ TEST_CASE("hostile signaling: frames for a user who never receives")
             all.insert(all.end(), f.begin(), f.end());
         }
         boost::system::error_code ec;
-        net::write(client->socket, net::buffer(all), ec);
+        asio::write(client->socket, asio::buffer(all), ec);
     });
     std::size_t most = 0;
     for (int i = 0; i < 3000 && accepted->queued_receives() < 8; ++i) std::this_thread::sleep_for(1ms);
@@ -326,9 +326,9 @@ TEST_CASE("hostile signaling: frames for a user who never receives")
 
 namespace {
 
-using stdio_t = sig::basic_stdio_transport<net::io_context::executor_type>;
+using stdio_t = sig::basic_stdio_transport<asio::io_context::executor_type>;
 
-std::vector<peerkit::result<sig::message>> receive_all(net::io_context& io, stdio_t& t, std::size_t count)
+std::vector<peerkit::result<sig::message>> receive_all(asio::io_context& io, stdio_t& t, std::size_t count)
 {
     std::vector<peerkit::result<sig::message>> got;
     std::function<void()> next = [&] {
@@ -347,7 +347,7 @@ std::vector<peerkit::result<sig::message>> receive_all(net::io_context& io, stdi
 
 TEST_CASE("hostile signaling: a stdio line with no end is cut, not held")
 {
-    net::io_context io;
+    asio::io_context io;
     int in[2] = {-1, -1}, out[2] = {-1, -1};
     REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
     REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
@@ -423,7 +423,7 @@ struct neighbour {
 
 // Runs the io_context until `done` or a bounded number of short turns.
 template <class F>
-bool run_until(net::io_context& io, F done)
+bool run_until(asio::io_context& io, F done)
 {
     for (int i = 0; i < 2000 && !done(); ++i) {
         io.restart();
@@ -436,11 +436,11 @@ bool run_until(net::io_context& io, F done)
 
 TEST_CASE("hostile mDNS: answer floods for unknown and for many names")
 {
-    net::io_context io;
+    asio::io_context io;
     neighbour n;
     peerkit::asio::mdns_config config;
-    config.group = {net::ip::address_v4::loopback(), n.port()};
-    config.bind = {net::ip::address_v4::loopback(), 0};
+    config.group = {asio::ip::address_v4::loopback(), n.port()};
+    config.bind = {asio::ip::address_v4::loopback(), 0};
     config.max_concurrent = 4;
     config.max_cache_entries = 4;
     config.timeout = 60s;  // the answers come from the test, never the timer

@@ -1,13 +1,12 @@
+#include "addresses.hpp"
+
 #include <peerkit/ice/candidate.hpp>
 
 #include <catch2/catch.hpp>
 
 using namespace peerkit;
 using namespace peerkit::ice;
-
-namespace {
-endpoint ep(std::string_view text) { return *net::endpoint::parse(text); }
-}  // namespace
+using peerkit::test::ep;
 
 TEST_CASE("candidate priority follows RFC 8445 5.1.2.1")
 {

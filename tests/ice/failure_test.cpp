@@ -32,9 +32,6 @@ void check_event_matches(const scripted_rig& r)
     CHECK(r.states.back().reason->detail() == r.agent->failure_reason()->detail());
 }
 
-const net::endpoint local = ep("10.0.0.1:5000");
-const net::endpoint remote = ep("10.0.0.9:9000");
-
 }  // namespace
 
 TEST_CASE("the default checking_timeout is 30 s, like browsers")
@@ -46,7 +43,7 @@ TEST_CASE("failure: the remote never answers, end-of-candidates given: all pairs
 {
     const auto role = GENERATE(ice::role::controlling, ice::role::controlled);
     CAPTURE(ice::to_string(role));
-    scripted_rig r{config_for(role), {{1, local, "eth0", false}, {2, ep("10.0.1.1:5000"), "eth1", false}}, {remote}};
+    scripted_rig r{config_for(role), {{1, agent_host, "eth0", false}, {2, ep("10.0.1.1:5000"), "eth1", false}}, {scripted_host}};
     r.peer.answer_checks = false;
     r.signal_candidate("candidate:1 1 udp 2130706431 10.0.0.9 9000 typ host");
     r.end_of_candidates();
@@ -73,7 +70,7 @@ TEST_CASE("failure: the remote never answers nor ends its candidates: checking_t
     CAPTURE(ice::to_string(role));
     auto config = config_for(role);
     config.end_of_candidates_wait = std::chrono::minutes(10);  // so that only the timeout is left
-    scripted_rig r{config, {{1, local, "eth0", false}}, {remote}};
+    scripted_rig r{config, {{1, agent_host, "eth0", false}}, {scripted_host}};
     r.peer.answer_checks = false;
     r.signal_candidate("candidate:1 1 udp 2130706431 10.0.0.9 9000 typ host");
     r.run_for(29900ms);
@@ -87,10 +84,10 @@ TEST_CASE("failure: the remote never answers nor ends its candidates: checking_t
 
 TEST_CASE("failure: controlled, the remote answers but never nominates: failed after 30 s")
 {
-    scripted_rig r{controlled_config(), {{1, local, "eth0", false}}, {remote}};
+    scripted_rig r{controlled_config(), {{1, agent_host, "eth0", false}}, {scripted_host}};
     r.signal_candidate("candidate:1 1 udp 2130706431 10.0.0.9 9000 typ host");
     r.end_of_candidates();
-    r.peer_check(remote, local, false);  // plain checks only, answered both ways
+    r.peer_check(scripted_host, agent_host, false);  // plain checks only, answered both ways
     r.run_for(1s);
     REQUIRE(r.agent->pairs().size() == 1);
     CHECK(r.agent->pairs()[0].valid);
@@ -109,18 +106,18 @@ TEST_CASE("failure: controlling, none of our nominations succeeds: failed after 
 {
     auto config = controlling_config();
     config.end_of_candidates_wait = std::chrono::minutes(10);  // the peer never ends its candidates
-    scripted_rig r{config, {{1, local, "eth0", false}}, {remote}};
+    scripted_rig r{config, {{1, agent_host, "eth0", false}}, {scripted_host}};
     r.peer.controlling = false;            // a controlled peer ...
     r.peer.answer_use_candidate = false;   // ... that drops every check carrying USE-CANDIDATE
     r.signal_candidate("candidate:1 1 udp 2130706431 10.0.0.9 9000 typ host");
     // It keeps checking us, as a live peer does, which revives the pair each time.
     for (int i = 0; i < 58; ++i) {
-        r.peer_check(remote, local, false);
+        r.peer_check(scripted_host, agent_host, false);
         r.run_for(500ms);
         REQUIRE(r.agent->state() == connection_state::checking);
     }
     CHECK_FALSE(r.agent->selected_pair());
-    r.peer_check(remote, local, false);
+    r.peer_check(scripted_host, agent_host, false);
     r.run_for(1100ms);
     REQUIRE(r.agent->state() == connection_state::failed);
     CHECK(*r.agent->failure_reason() == ice::errc::checking_timeout);
@@ -136,10 +133,10 @@ TEST_CASE("failure: checking_timeout is a config field and restarts with an ICE 
 {
     auto config = controlled_config();
     config.checking_timeout = 5s;
-    scripted_rig r{config, {{1, local, "eth0", false}}, {remote}};
+    scripted_rig r{config, {{1, agent_host, "eth0", false}}, {scripted_host}};
     r.signal_candidate("candidate:1 1 udp 2130706431 10.0.0.9 9000 typ host");
     r.end_of_candidates();
-    r.peer_check(remote, local, false);
+    r.peer_check(scripted_host, agent_host, false);
     r.run_for(5100ms);
     REQUIRE(r.agent->state() == connection_state::failed);
     CHECK(contains(r.agent->failure_reason(), "after 5 s"));
@@ -154,7 +151,7 @@ TEST_CASE("failure: checking_timeout is a config field and restarts with an ICE 
     r.flush();
     CHECK(r.agent->state() == connection_state::checking);
     CHECK_FALSE(r.agent->failure_reason());
-    r.peer_check(remote, local, true);
+    r.peer_check(scripted_host, agent_host, true);
     r.run_for(4s);
     CHECK(r.connected());
 }
@@ -177,7 +174,7 @@ TEST_CASE("failure: consent lost gives its reason (RFC 7675)")
 
 TEST_CASE("failure: no remote candidate and no check ever arrives: failed from new after 30 s")
 {
-    scripted_rig r{controlled_config(), {{1, local, "eth0", false}}, {remote}};
+    scripted_rig r{controlled_config(), {{1, agent_host, "eth0", false}}, {scripted_host}};
     CHECK(r.agent->state() == connection_state::new_);
     r.run_for(29900ms);
     CHECK(r.agent->state() == connection_state::new_);

@@ -3,6 +3,7 @@
 // order, all on one virtual clock.
 #pragma once
 
+#include "addresses.hpp"
 #include "simulated_network.hpp"
 
 #include <catch2/catch.hpp>
@@ -41,9 +42,6 @@ static_assert(crypto::provider<seeded_crypto>);
 using agent_type = ice::agent<seeded_crypto>;
 // The agent with its TURN relays beside it (ice/transport.hpp): what a standalone user drives.
 using transport_type = ice::transport<seeded_crypto>;
-
-inline net::ip_address ip(std::string_view text) { return *net::ip_address::parse(text); }
-inline net::endpoint ep(std::string_view text) { return *net::endpoint::parse(text); }
 
 inline std::vector<std::byte> finish(stun::message_builder& b)
 {

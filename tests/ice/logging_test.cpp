@@ -31,9 +31,6 @@ struct capture {
     }
 };
 
-const net::endpoint local = ep("10.0.0.1:5000");
-const net::endpoint remote = ep("10.0.0.9:9000");
-
 }  // namespace
 
 TEST_CASE("log: a check with a wrong password is refused with a line that says so")
@@ -41,9 +38,9 @@ TEST_CASE("log: a check with a wrong password is refused with a line that says s
     capture log;
     auto config = controlled_config();
     config.logger = log.logger();
-    scripted_rig r{config, {{1, local, "eth0", false}}, {remote}};
+    scripted_rig r{config, {{1, agent_host, "eth0", false}}, {scripted_host}};
     r.peer.agent_pwd = "not-the-agents-password-at-all";
-    r.peer_check(remote, local, true);
+    r.peer_check(scripted_host, agent_host, true);
     r.run_for(10ms);
     CAPTURE(log.lines);
     const auto line = log.find({"ice debug: ", "10.0.0.9:9000", "refused with 401", "wrong password"});
@@ -55,7 +52,7 @@ TEST_CASE("log: our check refused by the peer (wrong remote password) is named, 
     capture log;
     auto config = controlling_config();
     config.logger = log.logger();
-    scripted_rig r{config, {{1, local, "eth0", false}}, {remote}};
+    scripted_rig r{config, {{1, agent_host, "eth0", false}}, {scripted_host}};
     r.peer.pwd = "the-peer-uses-another-password";  // the agent signs with what it was given
     r.signal_candidate("candidate:1 1 udp 2130706431 10.0.0.9 9000 typ host");
     r.run_for(5s);
@@ -88,9 +85,9 @@ TEST_CASE("log: the selected pair at info, the failure at warn; off means silent
     capture log;
     auto config = controlled_config();
     config.logger = log.logger(log::level::info);
-    scripted_rig r{config, {{1, local, "eth0", false}}, {remote}};
+    scripted_rig r{config, {{1, agent_host, "eth0", false}}, {scripted_host}};
     r.signal_candidate("candidate:1 1 udp 2130706431 10.0.0.9 9000 typ host");
-    r.peer_check(remote, local, true);
+    r.peer_check(scripted_host, agent_host, true);
     r.run_for(200ms);
     REQUIRE(r.connected());
     CAPTURE(log.lines);

@@ -1,5 +1,7 @@
 // The agent's pieces alone: the checklist (RFC 8445 6.1.2, 6.1.4), the transaction table
 // (RFC 8489 6.2.1) and the candidate builders of gathering (RFC 8445 5.1).
+#include "addresses.hpp"
+
 #include <peerkit/ice/checklist.hpp>
 #include <peerkit/ice/gathering.hpp>
 #include <peerkit/ice/transactions.hpp>
@@ -12,6 +14,7 @@
 using namespace peerkit;
 using namespace std::chrono_literals;
 using ice::pair_state;
+using peerkit::test::ep;
 
 namespace {
 ice::candidate_pair make_pair(std::size_t local, std::size_t remote, std::uint64_t priority, std::string foundation,
@@ -26,9 +29,7 @@ ice::candidate_pair make_pair(std::size_t local, std::size_t remote, std::uint64
     return p;
 }
 
-net::endpoint endpoint_of(std::string_view text) { return *net::endpoint::parse(text); }
-
-const ice::time_point t0{std::chrono::hours(1)};
+const ice::time_point pieces_start{std::chrono::hours(1)};
 }  // namespace
 
 TEST_CASE("checklist: new pairs are Waiting per foundation, else Frozen")
@@ -115,7 +116,7 @@ TEST_CASE("transactions: RTO doubles to its cap, then the request times out")
     ice::transaction_table table;
     ice::transaction tx;
     tx.id.bytes[0] = std::byte{1};
-    table.start(t0, 100ms, tx);
+    table.start(pieces_start, 100ms, tx);
     const ice::retransmission_limits limits{7, 400ms};
     std::vector<ice::duration> sent_at;
     std::size_t timeouts = 0, rounds = 0;
@@ -123,11 +124,11 @@ TEST_CASE("transactions: RTO doubles to its cap, then the request times out")
         REQUIRE(++rounds < 20);
         table.run(
             *when, [&](const ice::transaction&) { return limits; },
-            [&](const ice::transaction&) { sent_at.push_back(*when - t0); },
+            [&](const ice::transaction&) { sent_at.push_back(*when - pieces_start); },
             [&](ice::transaction&& dead) {
                 ++timeouts;
                 CHECK(dead.sent == 7u);
-                CHECK(*when - t0 == 2300ms);  // the last wait is one more capped RTO
+                CHECK(*when - pieces_start == 2300ms);  // the last wait is one more capped RTO
             });
     }
     // RFC 8489 6.2.1: 100, 200, then 400 ms capped between transmissions.
@@ -144,12 +145,12 @@ TEST_CASE("transactions: cancelled checks are not retransmitted")
     a.pair = 4;
     b.id.bytes[0] = std::byte{2};
     b.kind = ice::transaction_kind::gather;
-    table.start(t0, 100ms, a);
-    table.start(t0, 200ms, b);
+    table.start(pieces_start, 100ms, a);
+    table.start(pieces_start, 200ms, b);
     table.cancel_checks_on(4);
     std::size_t retransmits = 0, timeouts = 0;
     table.run(
-        t0 + 100ms, [](const ice::transaction&) { return ice::retransmission_limits{}; },
+        pieces_start + 100ms, [](const ice::transaction&) { return ice::retransmission_limits{}; },
         [&](const ice::transaction&) { ++retransmits; }, [&](ice::transaction&&) { ++timeouts; });
     CHECK(retransmits == 0);
     CHECK(timeouts == 1);  // the cancelled check left; the gather request waits
@@ -168,7 +169,7 @@ TEST_CASE("transactions: a removed pair takes its transactions along")
         ice::transaction tx;
         tx.id.bytes[0] = static_cast<std::byte>(p + 1);
         tx.pair = p;
-        table.start(t0, 100ms, tx);
+        table.start(pieces_start, 100ms, tx);
     }
     table.forget_pair(1);
     CHECK(table.size() == 2);
@@ -180,9 +181,9 @@ TEST_CASE("transactions: a removed pair takes its transactions along")
 
 TEST_CASE("gathering: candidates of each type and their ranks")
 {
-    const ice::local_socket v4{1, endpoint_of("10.0.0.1:5000"), "eth0", false};
-    const ice::local_socket v6{2, endpoint_of("[2001:db8::1]:5000"), "eth0", false};
-    const ice::local_socket v4b{3, endpoint_of("10.0.1.1:5000"), "eth1", false};
+    const ice::local_socket v4{1, ep("10.0.0.1:5000"), "eth0", false};
+    const ice::local_socket v6{2, ep("[2001:db8::1]:5000"), "eth0", false};
+    const ice::local_socket v4b{3, ep("10.0.1.1:5000"), "eth1", false};
     const std::vector<ice::local_socket> sockets{v4, v6, v4b};
     // RFC 8421 4: IPv6 first, families interleaved.
     const auto p4 = ice::host_preference_among(sockets, v4);
@@ -195,15 +196,15 @@ TEST_CASE("gathering: candidates of each type and their ranks")
     CHECK(host.address == v4.address);
     CHECK(host.socket == 1u);
     // No NAT: no server-reflexive candidate (RFC 8445 5.1.3).
-    const auto server = endpoint_of("192.0.2.10:3478");
+    const auto server = ep("192.0.2.10:3478");
     CHECK_FALSE(ice::server_reflexive_candidate(v4, v4.address, server, p4));
-    const auto srflx = ice::server_reflexive_candidate(v4, endpoint_of("198.51.100.7:40000"), server, p4);
+    const auto srflx = ice::server_reflexive_candidate(v4, ep("198.51.100.7:40000"), server, p4);
     REQUIRE(srflx);
     CHECK(srflx->base == v4.address);
     CHECK(srflx->priority < host.priority);
     // A relay over UDP ranks above one over TCP/TLS; both below server-reflexive.
-    const auto udp = ice::relayed_candidate(endpoint_of("203.0.113.1:50000"), srflx->address, 1, "eth0", server, ice::relay_local_preference(false, 0));
-    const auto tcp = ice::relayed_candidate(endpoint_of("203.0.113.1:50001"), srflx->address, 0xFFFFFFFEu, "", server,
+    const auto udp = ice::relayed_candidate(ep("203.0.113.1:50000"), srflx->address, 1, "eth0", server, ice::relay_local_preference(false, 0));
+    const auto tcp = ice::relayed_candidate(ep("203.0.113.1:50001"), srflx->address, 0xFFFFFFFEu, "", server,
                                             ice::relay_local_preference(true, 1));
     CHECK(udp.priority > tcp.priority);
     CHECK(srflx->priority > udp.priority);

@@ -73,14 +73,14 @@ ice::candidate_pair make_pair(std::uint64_t priority, pair_state state, bool val
     return p;
 }
 
-const ice::time_point t0{std::chrono::hours(1)};
+const ice::time_point rules_start{std::chrono::hours(1)};
 
 ice::checklist_facts checking_facts()
 {
     ice::checklist_facts f;
-    f.now = t0;
+    f.now = rules_start;
     f.gathering = ice::gathering_state::complete;
-    f.checking_since = t0;
+    f.checking_since = rules_start;
     f.local_candidates = 1;
     f.remote_candidates = 1;
     f.end_of_candidates_wait = 10s;
@@ -247,7 +247,7 @@ TEST_CASE("states: why a connection without a selected pair failed, with the rea
     pairs.add(make_pair(20, pair_state::failed));
     pairs[1].failure = ice::pair_failure::error_response;
     CHECK_FALSE(ice::checklist_failure(f, pairs));
-    f.last_remote_candidate = t0 - 10s;  // RFC 8838 8: silent for end_of_candidates_wait
+    f.last_remote_candidate = rules_start - 10s;  // RFC 8838 8: silent for end_of_candidates_wait
     why = ice::checklist_failure(f, pairs);
     REQUIRE(why);
     CHECK(why->message().find("all 2 candidate pairs failed (1 without an answer, 1 refused, 0 non-symmetric)") != std::string::npos);
@@ -255,9 +255,9 @@ TEST_CASE("states: why a connection without a selected pair failed, with the rea
     f = checking_facts();
     pairs[1].state = pair_state::succeeded;
     pairs[1].valid = true;
-    f.now = t0 + 29s;
+    f.now = rules_start + 29s;
     CHECK_FALSE(ice::checklist_failure(f, pairs));
-    f.now = t0 + 30s;
+    f.now = rules_start + 30s;
     why = ice::checklist_failure(f, pairs);
     REQUIRE(why);
     CHECK(why->code() == ice::errc::checking_timeout);

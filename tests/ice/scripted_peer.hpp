@@ -14,6 +14,10 @@ namespace peerkit::test {
 
 enum class nomination_style { aggressive, regular };
 
+// The two hosts of most scripted tests: peerkit's agent and the scripted peer.
+inline const net::endpoint agent_host = ep("10.0.0.1:5000");
+inline const net::endpoint scripted_host = ep("10.0.0.9:9000");
+
 struct scripted_peer {
     std::string ufrag = "SCRIPTED";
     std::string pwd = "scriptedpasswordscripted";

@@ -10,7 +10,7 @@ using ice::connection_state;
 
 namespace {
 
-crypto::openssl_provider provider;
+crypto::openssl_provider integrity_crypto;
 
 struct check_spec {
     std::string username;
@@ -39,7 +39,7 @@ std::vector<std::byte> make_check(const check_spec& s, stun::transaction_id id)
     if (s.controlling) b.add(stun::ice_controlling{*s.controlling});
     if (s.controlled) b.add(stun::ice_controlled{*s.controlled});
     if (s.use_candidate) b.add(stun::use_candidate{});
-    if (!s.password.empty()) b.add_message_integrity(provider.prepare_hmac_sha1(as_bytes(s.password)));
+    if (!s.password.empty()) b.add_message_integrity(integrity_crypto.prepare_hmac_sha1(as_bytes(s.password)));
     if (s.fingerprint) b.add_fingerprint();
     return finish(b);
 }
@@ -159,7 +159,7 @@ TEST_CASE("aggressive nomination from the controlling peer is accepted (RFC 8445
     REQUIRE(replies.size() == 1);
     auto ok = stun::message_view::parse(replies[0].payload);
     REQUIRE(ok->is_success_response());
-    CHECK(ok->check_message_integrity(provider.prepare_hmac_sha1(as_bytes(r.agent.local_pwd()))));
+    CHECK(ok->check_message_integrity(integrity_crypto.prepare_hmac_sha1(as_bytes(r.agent.local_pwd()))));
     CHECK(ok->get<stun::xor_mapped_address>()->value == r.peer_address);
     // The peer is peer-reflexive for us, and a triggered check goes straight back to it.
     CHECK(r.agent.remote_candidate_count() == 1);
@@ -172,7 +172,7 @@ TEST_CASE("aggressive nomination from the controlling peer is accepted (RFC 8445
     CHECK(triggered->destination == r.peer_address);
     auto check = stun::message_view::parse(triggered->payload);
     CHECK(check->get<stun::username>()->value == r.peer_ufrag + ":" + std::string(r.agent.local_ufrag()));
-    CHECK(check->check_message_integrity(provider.prepare_hmac_sha1(as_bytes(r.peer_pwd))));
+    CHECK(check->check_message_integrity(integrity_crypto.prepare_hmac_sha1(as_bytes(r.peer_pwd))));
     CHECK(check->contains<stun::ice_controlled>());
     CHECK(r.agent.state() == connection_state::checking);
 
@@ -181,7 +181,7 @@ TEST_CASE("aggressive nomination from the controlling peer is accepted (RFC 8445
         std::array<std::byte, 256> buf{};
         stun::message_builder b{buf, stun::binding_success, check->id()};
         b.add(stun::xor_mapped_address{ep("10.0.0.1:5000")});
-        b.add_message_integrity(provider.prepare_hmac_sha1(as_bytes(std::string_view("forged-password-forged-pw"))));
+        b.add_message_integrity(integrity_crypto.prepare_hmac_sha1(as_bytes(std::string_view("forged-password-forged-pw"))));
         b.add_fingerprint();
         r.agent.handle_packet(r.now, 1, r.peer_address, finish(b));
         CHECK(r.agent.state() == connection_state::checking);
@@ -191,7 +191,7 @@ TEST_CASE("aggressive nomination from the controlling peer is accepted (RFC 8445
     std::array<std::byte, 256> buf{};
     stun::message_builder b{buf, stun::binding_success, check->id()};
     b.add(stun::xor_mapped_address{ep("10.0.0.1:5000")});
-    b.add_message_integrity(provider.prepare_hmac_sha1(as_bytes(r.peer_pwd)));
+    b.add_message_integrity(integrity_crypto.prepare_hmac_sha1(as_bytes(r.peer_pwd)));
     b.add_fingerprint();
     r.agent.handle_packet(r.now, 1, r.peer_address, finish(b));
     CHECK(r.agent.state() == connection_state::connected);
@@ -215,7 +215,7 @@ TEST_CASE("a response from an unexpected address fails the pair (RFC 8445 7.2.5.
     std::array<std::byte, 256> buf{};
     stun::message_builder b{buf, stun::binding_success, check->id()};
     b.add(stun::xor_mapped_address{ep("10.0.0.1:5000")});
-    b.add_message_integrity(provider.prepare_hmac_sha1(as_bytes(r.peer_pwd)));
+    b.add_message_integrity(integrity_crypto.prepare_hmac_sha1(as_bytes(r.peer_pwd)));
     b.add_fingerprint();
     r.agent.handle_packet(r.now, 1, ep("10.0.0.99:9000"), finish(b));
     const auto pairs = r.agent.pairs();

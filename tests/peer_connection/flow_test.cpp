@@ -88,6 +88,25 @@ peerkit::channel_id connect_and_open(World& w, bool trickle)
     return ch->id();
 }
 
+// Sends `count` copies of `message` on a's channel `ch`, keeping at most 4 MiB buffered, and
+// runs until b has received them all (within 120 s of virtual time); whether it did. b's
+// messages are counted in its stats, not kept: 16 MB of copies would only slow the test.
+template <class World, class Channel>
+bool transfer(World& w, Channel& ch, bytes_view message, std::size_t count)
+{
+    std::size_t sent = 0;
+    return w.run_until(
+        [&] {
+            while (sent < count && ch.buffered_amount() < 4 * 1024 * 1024) {
+                REQUIRE(ch.send(w.now, message));
+                ++sent;
+            }
+            w.b.binaries.clear();
+            return w.b.pc->get_stats().messages_received == count;
+        },
+        120'000ms);
+}
+
 }  // namespace
 
 TEST_CASE("the MDN flow with trickle ICE: connected, messages both ways, close")
@@ -660,17 +679,7 @@ TEST_CASE("a transfer larger than the sender's queues loses nothing inside the s
     auto ch = *w.a.pc->find_channel(id);
     const std::vector<std::byte> message(1024, std::byte{0x5a});
     constexpr std::size_t count = 16'000;  // 16 MB: cwnd grows to thousands of packets
-    std::size_t sent = 0;
-    REQUIRE(w.run_until(
-        [&] {
-            while (sent < count && ch.buffered_amount() < 4 * 1024 * 1024) {
-                REQUIRE(ch.send(w.now, bytes_view(message)));
-                ++sent;
-            }
-            w.b.binaries.clear();  // counted in the stats, not kept: 16 MB of copies would only slow the test
-            return w.b.pc->get_stats().messages_received == count;
-        },
-        120'000ms));
+    REQUIRE(transfer(w, ch, message, count));
     CHECK(w.b.pc->get_stats().messages_received == count);
     const auto& sctp = w.a.pc->sctp_association()->stats();
     INFO("sctp: retransmissions " << sctp.retransmissions << ", fast " << sctp.fast_retransmissions << ", t3 "
@@ -697,17 +706,7 @@ TEST_CASE("SCTP held back by a full agent queue wakes the runtime only after it 
     auto& pc = *w.a.pc;
     // Open the congestion window first: a clean transfer of 16 MB.
     const std::vector<std::byte> message(1024, std::byte{0x5a});
-    std::size_t sent = 0;
-    REQUIRE(w.run_until(
-        [&] {
-            while (sent < 16'000 && ch.buffered_amount() < 4 * 1024 * 1024) {
-                REQUIRE(ch.send(w.now, bytes_view(message)));
-                ++sent;
-            }
-            w.b.binaries.clear();
-            return w.b.pc->get_stats().messages_received == 16'000;
-        },
-        120'000ms));
+    REQUIRE(transfer(w, ch, message, 16'000));
     REQUIRE(pc.sctp_association()->cwnd() > 1024 * 1200);
     // Now more than the agent's queue (1,024 datagrams) at once, and nobody polls transmits.
     for (int i = 0; i < 3000; ++i) REQUIRE(ch.send(w.now, bytes_view(message)));

@@ -42,8 +42,8 @@ TEST_CASE("payload formats inside RTP packets, as the docs show", "[rtp_payload]
     std::vector<std::byte> storage(64 * 1024);
     rtp::payload::h264_depacketizer unpack{storage};
     std::optional<rtp::payload::frame> got;
-    for (const auto& bytes : packets) {
-        const auto view = rtp::packet_view::parse(bytes);
+    for (const auto& packet_bytes : packets) {
+        const auto view = rtp::packet_view::parse(packet_bytes);
         REQUIRE(view);
         const auto f = unpack.push(rtp::payload::info_of(*view));
         REQUIRE(f);

@@ -24,7 +24,7 @@ using namespace peerkit::rtp::stream;
 using namespace std::chrono_literals;
 
 namespace {
-const time_point t0{std::chrono::seconds{20}};
+const time_point frame_mode_start{std::chrono::seconds{20}};
 using bytes = std::vector<std::byte>;
 
 // A VP8 frame of `size` bytes: a key frame has P=0 and the start code 9d 01 2a with a
@@ -124,7 +124,7 @@ TEST_CASE("frame receiver: reordered packets give every frame whole, in order", 
     bytes storage(8192);
     frame_receiver rx{payload::vp8_depacketizer{storage}};
     std::vector<received> got;
-    time_point now = t0;
+    time_point now = frame_mode_start;
     for (const auto& p : packets) {
         give(rx, now, p.data);
         drain(rx, got);
@@ -153,7 +153,7 @@ TEST_CASE("frame receiver: a packet lost inside a frame drops it, deltas wait fo
     bytes storage(4096);
     frame_receiver rx{payload::vp8_depacketizer{storage}, {.reorder = {.max_wait = 40ms}}};
     std::vector<received> got;
-    time_point now = t0;
+    time_point now = frame_mode_start;
     bool dropped_one = false;
     bool needed_before_key = false;
     for (const auto& p : packets) {
@@ -197,7 +197,7 @@ TEST_CASE("frame receiver: a whole frame lost between two is reported; padding i
     bytes storage(4096);
     frame_receiver rx{payload::vp8_depacketizer{storage}, {.reorder = {.max_wait = 30ms}, .hold_until_key_frame = false}};
     std::vector<received> got;
-    time_point now = t0;
+    time_point now = frame_mode_start;
     const auto renumbered = [&](std::size_t f) {
         bytes p = packets[f].data;
         auto m = mutable_packet_view::parse(p);
@@ -231,7 +231,7 @@ TEST_CASE("frame receiver: Opus packets are frames; a gap loses one", "[rtp_stre
 {
     frame_receiver rx{payload::opus_depacketizer{}};
     std::vector<received> got;
-    time_point now = t0;
+    time_point now = frame_mode_start;
     for (std::uint16_t s = 0; s < 10; ++s) {
         if (s == 4) continue;
         const std::array<std::byte, 6> opus{std::byte{0xF8}, std::byte{1}, std::byte{2}, std::byte{3}, std::byte{4},
@@ -261,7 +261,7 @@ TEST_CASE("frame receiver: hostile sequence numbers stay within the byte budget"
     bytes storage(2048);
     frame_receiver rx{payload::vp8_depacketizer{storage}, {.reorder = {.max_packets = 32, .max_packet_size = 300}}};
     test::deterministic_random rng{11};
-    time_point now = t0;
+    time_point now = frame_mode_start;
     std::uint64_t frames = 0;
     for (int i = 0; i < 20'000; ++i) {
         bytes payload(1 + rng.next() % 200);
@@ -306,7 +306,7 @@ struct frame_pair {
     receive_stream rx;
     bytes storage = bytes(16384);
     frame_receiver<payload::vp8_depacketizer> frames;
-    time_point now = t0;
+    time_point now = frame_mode_start;
     std::set<std::uint16_t> drop_originals;  // sequence numbers the link loses (first copy)
     bool drop_all_rtx = false;
     std::vector<received> got;

@@ -23,15 +23,15 @@ using namespace peerkit::rtp::stream;
 using namespace std::chrono_literals;
 
 namespace {
-const time_point t0{std::chrono::seconds{1000}};
-constexpr std::uint32_t media_ssrc = 0xA1;
-constexpr std::uint32_t rtx_ssrc = 0xA2;
+const time_point link_start{std::chrono::seconds{1000}};
+constexpr std::uint32_t sender_media_ssrc = 0xA1;
+constexpr std::uint32_t sender_rtx_ssrc = 0xA2;
 
 struct pair_fixture {
     test::simulated_link link{{.delay = 20ms}};
     send_stream sender;
     receive_stream receiver;
-    time_point now = t0;
+    time_point now = link_start;
     std::set<std::uint16_t> drop_once;    // originals (by sequence number) the link loses
     std::set<std::uint16_t> drop_rtx;     // OSNs whose first RTX copy is lost too
     std::vector<std::uint16_t> delivered;  // sequence numbers handed on by the receiver
@@ -45,14 +45,14 @@ struct pair_fixture {
     std::vector<std::byte> twcc_out;                   // the last transport-cc feedback
 
     pair_fixture(bool rtx, bool reduced_size = true, bool send_time_extensions = false)
-        : sender(*send_stream::create({.ssrc = media_ssrc, .payload_type = 96,
-                                       .rtx = rtx ? std::optional<rtx_config>{{rtx_ssrc, 97}} : std::nullopt,
+        : sender(*send_stream::create({.ssrc = sender_media_ssrc, .payload_type = 96,
+                                       .rtx = rtx ? std::optional<rtx_config>{{sender_rtx_ssrc, 97}} : std::nullopt,
                                        .cname = "a",
                                        .transport_cc_id = send_time_extensions ? std::optional<std::uint8_t>{5} : std::nullopt,
                                        .abs_send_time_id = send_time_extensions ? std::optional<std::uint8_t>{6} : std::nullopt},
                                       test::seeded_random_source{3})),
-          receiver({.ssrc = media_ssrc, .local_ssrc = 0xB1, .payload_type = 96,
-                    .rtx = rtx ? std::optional<rtx_config>{{rtx_ssrc, 97}} : std::nullopt, .cname = "b",
+          receiver({.ssrc = sender_media_ssrc, .local_ssrc = 0xB1, .payload_type = 96,
+                    .rtx = rtx ? std::optional<rtx_config>{{sender_rtx_ssrc, 97}} : std::nullopt, .cname = "b",
                     .reduced_size = reduced_size})
     {
     }
@@ -69,8 +69,8 @@ struct pair_fixture {
             }
             auto v = packet_view::parse(out);
             REQUIRE(v);
-            const bool dropped = (v->ssrc() == media_ssrc && drop_once.erase(v->sequence_number()) != 0) ||
-                                 (v->ssrc() == rtx_ssrc && drop_rtx.erase(peerkit::detail::load_be16(v->payload().data())) != 0);
+            const bool dropped = (v->ssrc() == sender_media_ssrc && drop_once.erase(v->sequence_number()) != 0) ||
+                                 (v->ssrc() == sender_rtx_ssrc && drop_rtx.erase(peerkit::detail::load_be16(v->payload().data())) != 0);
             if (dropped) {
                 if (transport_sequence) stamped_dropped.push_back(*transport_sequence);
                 continue;
@@ -135,7 +135,7 @@ struct pair_fixture {
         const time_point end = now + count * 20ms + tail;
         int next = 0;
         while (now < end) {
-            if (next < count && now >= t0 + next * 20ms) {
+            if (next < count && now >= link_start + next * 20ms) {
                 auto seq = sender.send(now, {.timestamp = static_cast<std::uint32_t>(next) * 1800u, .payload = data});
                 REQUIRE(seq);
                 sent.push_back(*seq);
@@ -218,25 +218,25 @@ TEST_CASE("unrepaired loss shows in the RR (A.3)", "[rtp_stream][link]")
 
 TEST_CASE("padding-only packets are dropped and counted", "[rtp_stream][link]")
 {
-    receive_stream r{{.ssrc = media_ssrc, .rtx = rtx_config{rtx_ssrc, 97}}};
+    receive_stream r{{.ssrc = sender_media_ssrc, .rtx = rtx_config{sender_rtx_ssrc, 97}}};
     std::vector<std::byte> buffer(200);
     const std::array<std::byte, 1> one{std::byte{1}};
     for (std::uint16_t seq = 1; seq <= 3; ++seq) {
-        auto pkt = build_packet(buffer, {.payload_type = 96, .sequence_number = seq, .ssrc = media_ssrc, .payload = one});
+        auto pkt = build_packet(buffer, {.payload_type = 96, .sequence_number = seq, .ssrc = sender_media_ssrc, .payload = one});
         REQUIRE(pkt);
-        auto got = r.handle_packet(t0, *pkt);
+        auto got = r.handle_packet(link_start, *pkt);
         REQUIRE(got);
         CHECK(got->has_value());
     }
     // A probe on the RTX SSRC (no OSN) and one on the media SSRC (counted in the sequence).
-    auto probe = build_packet(buffer, {.payload_type = 97, .sequence_number = 500, .ssrc = rtx_ssrc, .padding = 200 - 12 - 56});
+    auto probe = build_packet(buffer, {.payload_type = 97, .sequence_number = 500, .ssrc = sender_rtx_ssrc, .padding = 200 - 12 - 56});
     REQUIRE(probe);
-    auto got = r.handle_packet(t0, *probe);
+    auto got = r.handle_packet(link_start, *probe);
     REQUIRE(got);
     CHECK_FALSE(got->has_value());
-    auto media_probe = build_packet(buffer, {.payload_type = 96, .sequence_number = 4, .ssrc = media_ssrc, .padding = 100});
+    auto media_probe = build_packet(buffer, {.payload_type = 96, .sequence_number = 4, .ssrc = sender_media_ssrc, .padding = 100});
     REQUIRE(media_probe);
-    got = r.handle_packet(t0, *media_probe);
+    got = r.handle_packet(link_start, *media_probe);
     REQUIRE(got);
     CHECK_FALSE(got->has_value());
     CHECK(r.stats().padding_dropped == 2);
@@ -245,10 +245,10 @@ TEST_CASE("padding-only packets are dropped and counted", "[rtp_stream][link]")
     // Another SSRC is refused by name; an RTX packet of one byte has no OSN.
     auto other = build_packet(buffer, {.payload_type = 96, .sequence_number = 5, .ssrc = 0xDEAD, .payload = one});
     REQUIRE(other);
-    CHECK(r.handle_packet(t0, *other).error() == stream::errc::wrong_ssrc);
-    auto short_rtx = build_packet(buffer, {.payload_type = 97, .sequence_number = 501, .ssrc = rtx_ssrc, .payload = one});
+    CHECK(r.handle_packet(link_start, *other).error() == stream::errc::wrong_ssrc);
+    auto short_rtx = build_packet(buffer, {.payload_type = 97, .sequence_number = 501, .ssrc = sender_rtx_ssrc, .payload = one});
     REQUIRE(short_rtx);
-    CHECK(r.handle_packet(t0, *short_rtx).error() == stream::errc::bad_rtx_packet);
+    CHECK(r.handle_packet(link_start, *short_rtx).error() == stream::errc::bad_rtx_packet);
 }
 
 TEST_CASE("request_key_frame sends a PLI, rate-limited", "[rtp_stream][link]")
@@ -272,12 +272,12 @@ TEST_CASE("request_key_frame sends a PLI, rate-limited", "[rtp_stream][link]")
 
 TEST_CASE("hostile sequence numbers keep the receiver bounded", "[rtp_stream][link][hostile]")
 {
-    receive_stream r{{.ssrc = media_ssrc, .nack_limits = {.max_entries = 500}}};
+    receive_stream r{{.ssrc = sender_media_ssrc, .nack_limits = {.max_entries = 500}}};
     const std::size_t budget = r.nacks().byte_budget() + 16 * 1500;
     test::deterministic_random rng{9};
     std::vector<std::byte> buffer(100);
     const std::array<std::byte, 4> data{};
-    time_point now = t0;
+    time_point now = link_start;
     std::uint64_t packets = 0, timeouts = 0;
     std::uint16_t seq = 0;
     for (int i = 0; i < 20'000; ++i) {
@@ -285,7 +285,7 @@ TEST_CASE("hostile sequence numbers keep the receiver bounded", "[rtp_stream][li
         const auto kind = rng.next() % 10;
         seq = static_cast<std::uint16_t>(kind < 6 ? seq + 2999 : kind < 8 ? seq + 30'000 : rng.next());
         auto pkt = build_packet(buffer, {.payload_type = 96, .sequence_number = seq, .timestamp = static_cast<std::uint32_t>(rng.next()),
-                                         .ssrc = media_ssrc, .payload = data});
+                                         .ssrc = sender_media_ssrc, .payload = data});
         REQUIRE(pkt);
         REQUIRE(r.handle_packet(now, *pkt));
         ++packets;
@@ -401,7 +401,7 @@ TEST_CASE("transport-cc: stamped on the way out, fed back as it arrived", "[rtp_
 {
     pair_fixture f{true, true, true};
     f.stamper.emplace(transport_stamper_config{.transport_cc_id = 5, .abs_send_time_id = 6, .first_sequence = 100});
-    f.twcc.emplace(twcc_feedback_config{.sender_ssrc = 0xB1, .media_ssrc = media_ssrc, .interval = 5s});
+    f.twcc.emplace(twcc_feedback_config{.sender_ssrc = 0xB1, .media_ssrc = sender_media_ssrc, .interval = 5s});
     const std::uint16_t first = f.sender.next_sequence_number();
     f.drop_once.insert(static_cast<std::uint16_t>(first + 7));
     (void)f.run(20, 1s);
@@ -450,8 +450,8 @@ TEST_CASE("abs-send-time is NTP seconds in 6.18 fixed point", "[rtp_stream][link
 TEST_CASE("request_key_frame sends a FIR with a new command sequence number each time", "[rtp_stream][link]")
 {
     pair_fixture f{true};
-    f.receiver = receive_stream{{.ssrc = media_ssrc, .local_ssrc = 0xB1, .payload_type = 96,
-                                 .rtx = std::optional<rtx_config>{{rtx_ssrc, 97}}, .cname = "b",
+    f.receiver = receive_stream{{.ssrc = sender_media_ssrc, .local_ssrc = 0xB1, .payload_type = 96,
+                                 .rtx = std::optional<rtx_config>{{sender_rtx_ssrc, 97}}, .cname = "b",
                                  .key_frame_request = key_frame_feedback::fir}};
     (void)f.run(5, 100ms);
     std::vector<std::uint8_t> numbers;
@@ -464,7 +464,7 @@ TEST_CASE("request_key_frame sends a FIR with a new command sequence number each
             for (const rtcp::packet_view p : *compound)
                 if (auto fir = rtcp::fir_view::parse(p)) {
                     REQUIRE(fir->entry_count() == 1);
-                    CHECK(fir->entry(0).ssrc == media_ssrc);
+                    CHECK(fir->entry(0).ssrc == sender_media_ssrc);
                     CHECK(fir->sender_ssrc() == 0xB1);
                     numbers.push_back(fir->entry(0).sequence);
                 }
@@ -492,16 +492,16 @@ TEST_CASE("request_key_frame sends a FIR with a new command sequence number each
 
 TEST_CASE("a repeated FIR is not a new key frame request", "[rtp_stream][link]")
 {
-    auto sender = send_stream::create({.ssrc = media_ssrc, .payload_type = 96, .cname = "a"}, test::seeded_random_source{8});
+    auto sender = send_stream::create({.ssrc = sender_media_ssrc, .payload_type = 96, .cname = "a"}, test::seeded_random_source{8});
     REQUIRE(sender);
     std::vector<std::byte> buffer(100);
     const auto fir = [&](std::uint32_t requester, std::uint8_t sequence) {
         rtcp::compound_builder b{buffer};
-        const std::array<rtcp::fir_entry, 1> entry{{{media_ssrc, sequence}}};
+        const std::array<rtcp::fir_entry, 1> entry{{{sender_media_ssrc, sequence}}};
         b.add_fir(requester, entry);
         auto out = b.finish();
         REQUIRE(out);
-        REQUIRE(sender->handle_rtcp(t0, *out));
+        REQUIRE(sender->handle_rtcp(link_start, *out));
         int requested = 0;
         while (auto e = sender->poll_event()) requested += std::holds_alternative<send_events::key_frame_requested>(*e) ? 1 : 0;
         return requested;

@@ -15,7 +15,7 @@ using namespace peerkit::rtp::stream;
 using namespace std::chrono_literals;
 
 namespace {
-const time_point t0{std::chrono::seconds{1000}};
+const time_point statistics_start{std::chrono::seconds{1000}};
 
 // Feeds seq numbers 20 ms apart with 90 kHz timestamps that match the arrivals (no jitter).
 void feed(receive_statistics& s, std::uint16_t first, int count, time_point& now)
@@ -31,23 +31,23 @@ void feed(receive_statistics& s, std::uint16_t first, int count, time_point& now
 TEST_CASE("probation: the first packet waits, the second validates", "[rtp_stream][stats]")
 {
     receive_statistics s;
-    CHECK(s.update(t0, 100, 0) == sequence_verdict::probation);
+    CHECK(s.update(statistics_start, 100, 0) == sequence_verdict::probation);
     CHECK_FALSE(s.valid());
-    CHECK(s.update(t0, 101, 0) == sequence_verdict::accepted);
+    CHECK(s.update(statistics_start, 101, 0) == sequence_verdict::accepted);
     CHECK(s.valid());
     CHECK(s.expected() == 1);  // A.1: the base is the packet that ended probation
     CHECK(s.received() == 1);
     // An out-of-order second packet restarts probation.
     receive_statistics r;
-    CHECK(r.update(t0, 7, 0) == sequence_verdict::probation);
-    CHECK(r.update(t0, 9, 0) == sequence_verdict::probation);
-    CHECK(r.update(t0, 10, 0) == sequence_verdict::accepted);
+    CHECK(r.update(statistics_start, 7, 0) == sequence_verdict::probation);
+    CHECK(r.update(statistics_start, 9, 0) == sequence_verdict::probation);
+    CHECK(r.update(statistics_start, 10, 0) == sequence_verdict::accepted);
 }
 
 TEST_CASE("extended sequence across 65535", "[rtp_stream][stats]")
 {
     receive_statistics s;
-    time_point now = t0;
+    time_point now = statistics_start;
     feed(s, 65530, 12, now);  // 65530..65535, 0..5
     CHECK(s.extended_highest() == 65536u + 5u);
     CHECK(s.expected() == 11);  // base 65531
@@ -63,7 +63,7 @@ TEST_CASE("extended sequence across 65535", "[rtp_stream][stats]")
 TEST_CASE("duplicates count and can make the loss negative", "[rtp_stream][stats]")
 {
     receive_statistics s;
-    time_point now = t0;
+    time_point now = statistics_start;
     feed(s, 1, 5, now);  // 2..5 counted
     CHECK(s.update(now, 5, 5 * 1800) == sequence_verdict::late);
     CHECK(s.update(now, 3, 3 * 1800) == sequence_verdict::late);
@@ -76,7 +76,7 @@ TEST_CASE("duplicates count and can make the loss negative", "[rtp_stream][stats
 TEST_CASE("reordering is not loss", "[rtp_stream][stats]")
 {
     receive_statistics s;
-    time_point now = t0;
+    time_point now = statistics_start;
     for (const std::uint16_t seq : std::initializer_list<std::uint16_t>{10, 11, 13, 12, 14, 16, 15}) {
         s.update(now, seq, seq * 1800u);
         now += 20ms;
@@ -90,7 +90,7 @@ TEST_CASE("reordering is not loss", "[rtp_stream][stats]")
 TEST_CASE("fraction lost per interval (A.3)", "[rtp_stream][stats]")
 {
     receive_statistics s;
-    time_point now = t0;
+    time_point now = statistics_start;
     s.update(now, 0, 0);  // probation
     // 1..100 with every tenth missing: 100 expected, 90 received.
     for (std::uint16_t seq = 1; seq <= 100; ++seq)
@@ -115,7 +115,7 @@ TEST_CASE("fraction lost per interval (A.3)", "[rtp_stream][stats]")
 TEST_CASE("a large jump is suspect until the next packet follows it", "[rtp_stream][stats]")
 {
     receive_statistics s;  // MAX_DROPOUT 3000, MAX_MISORDER 100
-    time_point now = t0;
+    time_point now = statistics_start;
     feed(s, 100, 11, now);  // base 101, highest 110
     CHECK(s.update(now, 20'000, 0) == sequence_verdict::suspect);
     CHECK(s.extended_highest() == 110);  // nothing moved
@@ -142,7 +142,7 @@ TEST_CASE("jitter follows A.8 on a known arrival pattern", "[rtp_stream][stats]"
     receive_statistics s{{.clock_rate = 8000}};
     double reference = 0;
     for (int i = 0; i < 200; ++i) {
-        const time_point arrival = t0 + i * 20ms + (i % 2 == 1 ? 10ms : 0ms);
+        const time_point arrival = statistics_start + i * 20ms + (i % 2 == 1 ? 10ms : 0ms);
         s.update(arrival, static_cast<std::uint16_t>(i), static_cast<std::uint32_t>(i) * 160u);
         if (i >= 2) reference += (80.0 - reference) / 16.0;  // i = 0 probation, i = 1 first transit
         // The report truncates J/16 and A.8's integer form rounds each step: within 2 units.
@@ -151,14 +151,14 @@ TEST_CASE("jitter follows A.8 on a known arrival pattern", "[rtp_stream][stats]"
     CHECK(s.jitter() >= 79);
     CHECK(s.jitter() <= 80);
     // A steady stream decays towards 0.
-    for (int i = 200; i < 400; ++i) s.update(t0 + i * 20ms, static_cast<std::uint16_t>(i), static_cast<std::uint32_t>(i) * 160u);
+    for (int i = 200; i < 400; ++i) s.update(statistics_start + i * 20ms, static_cast<std::uint16_t>(i), static_cast<std::uint32_t>(i) * 160u);
     CHECK(s.jitter() <= 1);
 }
 
 TEST_CASE("huge jitter saturates and never wraps", "[rtp_stream][stats]")
 {
     receive_statistics s{{.clock_rate = 90'000}};
-    time_point now = t0;
+    time_point now = statistics_start;
     for (int i = 0; i < 1000; ++i) {
         // timestamps jumping by 2^31 each packet: |D| near 2^31 every time
         s.update(now, static_cast<std::uint16_t>(i), (i % 2) != 0 ? 0x80000000u : 0u);
@@ -171,7 +171,7 @@ TEST_CASE("huge jitter saturates and never wraps", "[rtp_stream][stats]")
 TEST_CASE("LSR and DLSR from the last SR (6.4.1)", "[rtp_stream][stats]")
 {
     receive_statistics s;
-    time_point now = t0;
+    time_point now = statistics_start;
     feed(s, 1, 3, now);
     CHECK(s.make_report_block(now, 5).last_sr == 0);  // no SR yet: both zero
     const std::uint64_t ntp = (std::uint64_t{0x12345678} << 32) | 0x9ABCDEF0u;

@@ -20,7 +20,7 @@ using namespace peerkit::rtp::stream;
 using namespace std::chrono_literals;
 
 namespace {
-const time_point t0{std::chrono::seconds{3}};
+const time_point reorder_start{std::chrono::seconds{3}};
 
 std::vector<std::byte> packet(std::uint16_t seq, std::size_t payload = 10)
 {
@@ -33,8 +33,8 @@ std::vector<std::byte> packet(std::uint16_t seq, std::size_t payload = 10)
 
 void push(reorder_buffer& r, time_point now, std::uint16_t seq)
 {
-    const auto bytes = packet(seq);
-    auto v = packet_view::parse(bytes);
+    const auto packet_bytes = packet(seq);
+    auto v = packet_view::parse(packet_bytes);
     REQUIRE(v);
     r.push(now, *v);
 }
@@ -50,15 +50,15 @@ std::vector<std::uint16_t> pop_all(reorder_buffer& r, time_point now)
 TEST_CASE("reorder buffer: order restored, duplicates and late ones dropped", "[rtp_stream][reorder]")
 {
     reorder_buffer r;
-    for (std::uint16_t s : std::initializer_list<std::uint16_t>{65534, 65535}) push(r, t0, s);
-    CHECK(pop_all(r, t0) == std::vector<std::uint16_t>{65534, 65535});
-    push(r, t0, 1);
-    CHECK(pop_all(r, t0).empty());  // 0 missing, not yet waited for
-    push(r, t0, 1);
+    for (std::uint16_t s : std::initializer_list<std::uint16_t>{65534, 65535}) push(r, reorder_start, s);
+    CHECK(pop_all(r, reorder_start) == std::vector<std::uint16_t>{65534, 65535});
+    push(r, reorder_start, 1);
+    CHECK(pop_all(r, reorder_start).empty());  // 0 missing, not yet waited for
+    push(r, reorder_start, 1);
     CHECK(r.stats().duplicates == 1);
-    push(r, t0 + 5ms, 0);
-    CHECK(pop_all(r, t0 + 5ms) == std::vector<std::uint16_t>{0, 1});
-    push(r, t0 + 6ms, 65535);
+    push(r, reorder_start + 5ms, 0);
+    CHECK(pop_all(r, reorder_start + 5ms) == std::vector<std::uint16_t>{0, 1});
+    push(r, reorder_start + 6ms, 65535);
     CHECK(r.stats().late == 1);
     CHECK(r.stats().lost == 0);
 }
@@ -66,16 +66,16 @@ TEST_CASE("reorder buffer: order restored, duplicates and late ones dropped", "[
 TEST_CASE("reorder buffer: a gap is skipped after max_wait", "[rtp_stream][reorder]")
 {
     reorder_buffer r{{.max_wait = 50ms}};
-    push(r, t0, 10);
-    push(r, t0 + 1ms, 12);
-    push(r, t0 + 2ms, 14);
-    CHECK(pop_all(r, t0 + 2ms) == std::vector<std::uint16_t>{10});
-    REQUIRE(r.poll_timeout() == t0 + 1ms + 50ms);
-    CHECK(pop_all(r, t0 + 50ms).empty());
-    CHECK(pop_all(r, t0 + 51ms) == std::vector<std::uint16_t>{12});
-    CHECK(pop_all(r, t0 + 52ms) == std::vector<std::uint16_t>{14});
+    push(r, reorder_start, 10);
+    push(r, reorder_start + 1ms, 12);
+    push(r, reorder_start + 2ms, 14);
+    CHECK(pop_all(r, reorder_start + 2ms) == std::vector<std::uint16_t>{10});
+    REQUIRE(r.poll_timeout() == reorder_start + 1ms + 50ms);
+    CHECK(pop_all(r, reorder_start + 50ms).empty());
+    CHECK(pop_all(r, reorder_start + 51ms) == std::vector<std::uint16_t>{12});
+    CHECK(pop_all(r, reorder_start + 52ms) == std::vector<std::uint16_t>{14});
     CHECK(r.stats().lost == 2);
-    push(r, t0 + 60ms, 11);
+    push(r, reorder_start + 60ms, 11);
     CHECK(r.stats().late == 1);
     CHECK(r.held() == 0);
 }
@@ -83,17 +83,17 @@ TEST_CASE("reorder buffer: a gap is skipped after max_wait", "[rtp_stream][reord
 TEST_CASE("reorder buffer: a far jump releases the window in order", "[rtp_stream][reorder]")
 {
     reorder_buffer r{{.max_packets = 16}};
-    push(r, t0, 100);
-    CHECK(pop_all(r, t0) == std::vector<std::uint16_t>{100});
-    for (std::uint16_t s = 102; s < 110; ++s) push(r, t0, s);  // 101 missing
-    push(r, t0, 30'000);
+    push(r, reorder_start, 100);
+    CHECK(pop_all(r, reorder_start) == std::vector<std::uint16_t>{100});
+    for (std::uint16_t s = 102; s < 110; ++s) push(r, reorder_start, s);  // 101 missing
+    push(r, reorder_start, 30'000);
     std::vector<std::uint16_t> expected;
     for (std::uint16_t s = 102; s < 110; ++s) expected.push_back(s);
-    CHECK(pop_all(r, t0) == expected);
+    CHECK(pop_all(r, reorder_start) == expected);
     // 30000 is now the window's last number; 29985..29999 have not come yet.
     CHECK(r.stats().lost == 1 + (29'985 - 110));
-    push(r, t0 + 1ms, 29'999);
-    CHECK(pop_all(r, t0 + 100ms) == std::vector<std::uint16_t>{29'999, 30'000});
+    push(r, reorder_start + 1ms, 29'999);
+    CHECK(pop_all(r, reorder_start + 100ms) == std::vector<std::uint16_t>{29'999, 30'000});
     CHECK(r.stats().work <= 64);
 }
 
@@ -130,7 +130,7 @@ TEST_CASE("reorder buffer feeds the VP8 depacketizer in order", "[rtp_stream][re
     std::vector<std::byte> storage(4096);
     payload::vp8_depacketizer unpack{storage};
     std::vector<std::vector<std::byte>> got;
-    time_point now = t0;
+    time_point now = reorder_start;
     for (const auto& p : packets) {
         auto v = packet_view::parse(p);
         REQUIRE(v);
@@ -150,7 +150,7 @@ TEST_CASE("reorder buffer: hostile numbers stay within budget", "[rtp_stream][re
 {
     reorder_buffer r{{.max_packets = 32}};
     test::deterministic_random rng{11};
-    time_point now = t0;
+    time_point now = reorder_start;
     std::uint64_t pushes = 0, pops = 0;
     for (int i = 0; i < 20'000; ++i) {
         push(r, now, static_cast<std::uint16_t>(rng.next()));

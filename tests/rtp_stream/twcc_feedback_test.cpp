@@ -18,7 +18,7 @@ using namespace peerkit::rtp::stream;
 using namespace std::chrono_literals;
 
 namespace {
-const time_point t0{std::chrono::seconds{7}};
+const time_point twcc_start{std::chrono::seconds{7}};
 
 struct parsed_feedback {
     std::map<std::uint16_t, std::int64_t> received;  // sequence -> arrival in 250 us ticks
@@ -54,7 +54,7 @@ TEST_CASE("twcc feedback matches the arrivals", "[rtp_stream][twcc]")
     twcc_feedback f{{.sender_ssrc = 5, .media_ssrc = 6}};
     // 65530..65535, 0..9 with 65533, 2 and 3 lost; 5 and 6 swapped; arrivals 1.25 ms apart.
     std::map<std::uint16_t, time_point> sent;
-    time_point now = t0;
+    time_point now = twcc_start;
     std::vector<std::uint16_t> order;
     for (std::uint32_t s = 65530; s < 65536 + 10; ++s) order.push_back(static_cast<std::uint16_t>(s));
     std::swap(order[11], order[12]);
@@ -64,7 +64,7 @@ TEST_CASE("twcc feedback matches the arrivals", "[rtp_stream][twcc]")
         f.handle_arrival(now, s);
         sent[s] = now;
     }
-    REQUIRE(f.poll_timeout() == t0 + 1250us + 100ms);
+    REQUIRE(f.poll_timeout() == twcc_start + 1250us + 100ms);
     f.handle_timeout(*f.poll_timeout());
     parsed_feedback got;
     read_all(f, got);
@@ -90,7 +90,7 @@ TEST_CASE("twcc feedback matches the arrivals", "[rtp_stream][twcc]")
 TEST_CASE("twcc feedback splits at max_per_feedback and long gaps", "[rtp_stream][twcc]")
 {
     twcc_feedback f{{.max_per_feedback = 100}};
-    time_point now = t0;
+    time_point now = twcc_start;
     for (std::uint16_t s = 0; s < 250; ++s) f.handle_arrival(now += 1ms, s);
     f.handle_arrival(now += 20s, 250);  // a delta beyond 16 bits of 250 us ticks
     f.handle_timeout(now + 1s);
@@ -105,7 +105,7 @@ TEST_CASE("a flood of random transport sequence numbers stays bounded", "[rtp_st
 {
     twcc_feedback f{{.max_pending = 300}};
     test::deterministic_random rng{4};
-    time_point now = t0;
+    time_point now = twcc_start;
     std::uint64_t arrivals = 0;
     for (int i = 0; i < 50'000; ++i) {
         f.handle_arrival(now, static_cast<std::uint16_t>(rng.next()));

@@ -12,7 +12,7 @@ namespace sdp = peerkit::sdp;
 namespace jsep = peerkit::sdp::jsep;
 
 namespace {
-std::string read_file(const std::string& name)
+std::string read_corpus_file(const std::string& name)
 {
     const std::filesystem::path p = std::string(PEERKIT_TEST_DATA_DIR "/sdp/") + name;
     std::ifstream in(p, std::ios::binary);
@@ -139,7 +139,7 @@ TEST_CASE("jsep: audio+video+data offer")
 
 TEST_CASE("jsep: answering Chromium's audio+video+data offer")
 {
-    const auto offer_text = read_file("chromium_offer_av_data.sdp");
+    const auto offer_text = read_corpus_file("chromium_offer_av_data.sdp");
     auto offer = sdp::parse_view(offer_text);
     REQUIRE(offer);
     auto answer = jsep::create_answer(*offer, local_side({jsep::media_kind::audio, jsep::media_kind::video, jsep::media_kind::data}));
@@ -176,7 +176,7 @@ TEST_CASE("jsep: answering Chromium's audio+video+data offer")
 
 TEST_CASE("jsep: sections we cannot take are rejected with port 0, keeping their mids")
 {
-    const auto offer_text = read_file("chromium_offer_av_data.sdp");
+    const auto offer_text = read_corpus_file("chromium_offer_av_data.sdp");
     auto offer = sdp::parse_view(offer_text);
     REQUIRE(offer);
     auto answer = jsep::create_answer(*offer, local_side({jsep::media_kind::data}));

@@ -15,7 +15,7 @@ namespace sdp = peerkit::sdp;
 namespace detail = peerkit::sdp::detail;
 
 namespace {
-constexpr std::string_view head = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+constexpr std::string_view session_head = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
 
 const char* naive_line_break(const char* p, const char* end)
 {
@@ -127,7 +127,7 @@ TEST_CASE("scan: a stray CR or a NUL is found at any position of a long line, wi
         for (char bad : {'\r', '\0'}) {
             std::string value(40, 'y');
             value[at] = bad;
-            const std::string text = std::string(head) + "a=x-" + value + "\r\na=ok\r\n";
+            const std::string text = std::string(session_head) + "a=x-" + value + "\r\na=ok\r\n";
             const auto v = sdp::parse_view(text);
             const auto m = sdp::session_description::parse(text);
             INFO("at " << at << " byte " << int(bad));
@@ -137,7 +137,7 @@ TEST_CASE("scan: a stray CR or a NUL is found at any position of a long line, wi
             CHECK(m.error().detail() == v.error().detail());
         }
     // CR CR LF: the first CR is stray.
-    const std::string crcr = std::string(head) + "a=x\r\r\n";
+    const std::string crcr = std::string(session_head) + "a=x\r\r\n";
     CHECK(sdp::parse_view(crcr).error().detail() == "line 5: stray CR in line");
 }
 

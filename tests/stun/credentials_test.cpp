@@ -1,4 +1,5 @@
 // Keys (RFC 8489 9.1, 9.2.2, 14.4) and the client side of the long-term 401/438 exchange.
+#include "openssl_crypto.hpp"
 #include "test_util.hpp"
 
 #include <peerkit/crypto/openssl.hpp>
@@ -12,11 +13,11 @@
 #include <vector>
 
 using namespace peerkit;
+using stun_test::crypto_provider;
 using stun_test::to_hex;
 
 namespace {
 
-const crypto::openssl_provider crypto_provider;
 using client = stun::long_term_client<crypto::openssl_provider>;
 
 stun::transaction_id new_id()

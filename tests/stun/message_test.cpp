@@ -1,5 +1,6 @@
 // Header, attribute walk and integrity/fingerprint rules of message_view and message_builder,
 // and every error they report.
+#include "openssl_crypto.hpp"
 #include "test_util.hpp"
 
 #include <peerkit/crypto/openssl.hpp>
@@ -12,12 +13,11 @@
 #include <vector>
 
 using namespace peerkit;
+using stun_test::crypto_provider;
 using stun_test::bytes;
 using stun_test::to_hex;
 
 namespace {
-
-const crypto::openssl_provider crypto_provider;
 
 stun::transaction_id fixed_id()
 {

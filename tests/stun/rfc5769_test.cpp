@@ -2,6 +2,7 @@
 // MESSAGE-INTEGRITY and FINGERPRINT verify with the RFC's credentials, and rebuilding it from
 // the parsed attributes (same order, same transaction id, the RFC's padding bytes) yields the
 // same bytes.
+#include "openssl_crypto.hpp"
 #include "test_util.hpp"
 
 #include <peerkit/crypto/openssl.hpp>
@@ -14,12 +15,12 @@
 #include <vector>
 
 using namespace peerkit;
+using stun_test::crypto_provider;
 using stun_test::bytes;
 using stun_test::to_hex;
 
 namespace {
 
-const crypto::openssl_provider crypto_provider;
 constexpr std::string_view short_term_password = "VOkJxbRl1RmTxUk/WvJxBt";
 
 // RFC 5769 2.1: Sample Request. Software "STUN test client", username "evtj:h6vY".
