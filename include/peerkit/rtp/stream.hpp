@@ -5,6 +5,7 @@
 
 #include <peerkit/rtp/stream/clock.hpp>
 #include <peerkit/rtp/stream/error.hpp>
+#include <peerkit/rtp/stream/bundle_demultiplexer.hpp>
 #include <peerkit/rtp/stream/forwarder.hpp>
 #include <peerkit/rtp/stream/frame_receiver.hpp>
 #include <peerkit/rtp/stream/frame_sender.hpp>
