@@ -3,7 +3,7 @@
 // sends, time steps that run the timers and loop the sender's output into the receiver,
 // key-frame requests, transport-cc arrivals, reorder pushes and pops, a VP8 frame receiver
 // fed the same packets, RTP-mode rewriting and send-time stamping, raw RTCP translated back
-// for the forwarder's sources). After every operation:
+// for the forwarder's sources, raw packets through a BUNDLE demultiplexer). After every operation:
 // each machine's bytes within its configured budget and each list within its bound; at the
 // end, the NACK and reorder work within what the operations allow. Any breach aborts.
 #include <peerkit/rtp/payload/vp8.hpp>
@@ -87,6 +87,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::size_t id = 1; id < 16; ++id) forward_config.extension_ids[id] = static_cast<std::uint8_t>(16 - id);
     rtp_forwarder forward{forward_config};
     transport_stamper stamper{{.transport_cc_id = 3, .abs_send_time_id = 4}};
+    // A BUNDLE group of three sections (two share payload types), learning bounded at 4 each.
+    bundle_demultiplexer demux;
+    {
+        std::array<bundle_section, 3> sections{};
+        sections[0].mid = "0";
+        sections[0].payload_types.set(111);
+        sections[0].ssrcs = {0x30};
+        sections[1].mid = "1";
+        sections[1].payload_types.set(96).set(97);
+        sections[2].mid = "v2";
+        sections[2].payload_types.set(96).set(97).set(98);
+        require(demux.set_sections(sections, {.mid_extension_id = 4, .max_ssrcs_per_section = 4}).has_value(),
+                "demultiplexer set-up failed");
+    }
     time_point now{std::chrono::seconds{1}};
     std::uint64_t operations = 0, timeouts = 0, reorder_ops = 0;
     std::array<std::byte, 600> buffer{};
@@ -126,6 +140,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 1: {  // raw bytes as RTP
             auto raw = in.bytes(in.u8());
             (void)rx.handle_packet(now, raw);  // errors are expected; the bounds are what is checked
+            if (auto v = packet_view::parse(raw)) {
+                const auto r = demux.route(*v);
+                require(!r || r->section < 3, "demultiplexer routed to a section that does not exist");
+                require(demux.known_ssrcs() <= 1 + 3 * 4, "demultiplexer learned beyond its bound");
+            }
             break;
         }
         case 2: {  // raw bytes as RTCP to both sides
