@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -361,4 +362,53 @@ TEST_CASE("jsep: the local description is checked")
     auto r = jsep::create_answer(*sdp::parse_view(no_mid), local_side({jsep::media_kind::data}));
     REQUIRE_FALSE(r);
     CHECK(r.error().detail() == "offered application section has no a=mid (RFC 8843 requires one)");
+}
+
+TEST_CASE("jsep: an offer gives each header extension URI one id across the BUNDLE group, kept at renegotiation")
+{
+    const std::string audio_level = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+    const std::string mid = "urn:ietf:params:rtp-hdrext:sdes:mid";
+    const std::string abs_send_time = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+    const std::string transport_cc = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+    auto local = local_side({jsep::media_kind::audio, jsep::media_kind::video});
+    local.media[0].header_extensions = {audio_level, mid};
+    local.media[1].header_extensions = {mid, abs_send_time, transport_cc};
+    auto offer = jsep::create_offer(local);
+    REQUIRE(offer);
+    std::string keep;
+    const auto v = reparse(*offer, keep);
+    // Every (id, URI) of every section: one URI per id and one id per URI (RFC 8843 9.1.2;
+    // Chromium refuses an offer that maps one id to two URIs).
+    std::map<std::uint16_t, std::string> uri_of;
+    std::map<std::string, std::uint16_t> id_of;
+    std::size_t seen = 0;
+    for (const auto& m : v.media())
+        for (const auto& e : m.extmaps()) {
+            ++seen;
+            const auto [it, fresh] = uri_of.emplace(e.id, std::string(e.uri));
+            CHECK(it->second == e.uri);
+            const auto [jt, fresh_uri] = id_of.emplace(std::string(e.uri), e.id);
+            CHECK(jt->second == e.id);
+        }
+    CHECK(seen == 5);
+    CHECK(uri_of.size() == 4);
+    CHECK(id_of.at(mid) == 2);  // the audio section named it second, so the group's id for it is 2
+
+    // Renegotiation: a new video transceiver with its own list; the ids already given stay.
+    const auto mids = mids_of(v);
+    local.media[0].mid = mids[0];
+    local.media[1].mid = mids[1];
+    jsep::local_media more = local.media[1];
+    more.mid.clear();
+    more.header_extensions = {transport_cc, "urn:3gpp:video-orientation"};
+    local.media.push_back(more);
+    auto again = jsep::create_offer(local, {.previous = &*offer});
+    REQUIRE(again);
+    std::string keep2;
+    const auto v2 = reparse(*again, keep2);
+    for (const auto& m : v2.media())
+        for (const auto& e : m.extmaps()) {
+            if (id_of.count(std::string(e.uri)) != 0) CHECK(e.id == id_of.at(std::string(e.uri)));
+            else CHECK(uri_of.count(e.id) == 0);  // a new URI takes an id nobody had
+        }
 }

@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace peerkit::sdp::jsep {
@@ -206,9 +207,46 @@ template <class Description>
 [[nodiscard]] inline result<media_line> m_line_of(const media_view& m) noexcept { return m.m_line(); }
 [[nodiscard]] inline result<media_line> m_line_of(const media_description& m) noexcept { return m.m_line(); }
 
+// The header extension ids of an offer: one id per URI across the whole BUNDLE group (RFC 8843
+// 9.1.2: an id means one extension for every section on the transport; Chromium refuses an offer
+// that maps one id to two URIs), kept from the previous description (RFC 8829 5.2.2).
+class extension_ids {
+public:
+    // Learns the ids the previous description used, then gives the URIs of `media` the lowest
+    // free ids in the order they appear.
+    extension_ids(const std::vector<local_media>& media, const session_description* previous)
+    {
+        if (previous != nullptr)
+            for (const auto& m : previous->media)
+                for (const auto& e : m.extmaps())
+                    if (e.id != 0 && !id_of(e.uri) && !taken(e.id)) ids_.push_back({e.id, std::string(e.uri)});
+        for (const auto& m : media)
+            for (const auto& uri : m.header_extensions) {
+                if (id_of(uri)) continue;
+                std::uint16_t id = 1;
+                while (taken(id)) ++id;
+                ids_.push_back({id, uri});
+            }
+    }
+    [[nodiscard]] std::optional<std::uint16_t> id_of(std::string_view uri) const noexcept
+    {
+        for (const auto& [id, u] : ids_)
+            if (u == uri) return id;
+        return std::nullopt;
+    }
+
+private:
+    [[nodiscard]] bool taken(std::uint16_t id) const noexcept
+    {
+        return std::any_of(ids_.begin(), ids_.end(), [&](const auto& e) { return e.first == id; });
+    }
+    std::vector<std::pair<std::uint16_t, std::string>> ids_;
+};
+
 // An offered section for one local transceiver or the data channel.
 [[nodiscard]] inline media_description offer_section(const local_media& lm, std::string_view mid, std::string_view ufrag,
-                                                     std::string_view pwd, const local_description& local)
+                                                     std::string_view pwd, const local_description& local,
+                                                     const extension_ids& extensions)
 {
     if (lm.kind == media_kind::data) {
         media_description m{media_line{"application", 9, {}, "UDP/DTLS/SCTP", token_list{"webrtc-datachannel"}}};
@@ -227,8 +265,8 @@ template <class Description>
     m.add(sdp::rtcp{9, "IN", "IP4", "0.0.0.0"});  // RFC 8829 5.2.1: dummy a=rtcp with rtcp-mux
     add_transport(m, ufrag, pwd, local, setup_role::actpass);
     m.set_mid(mid);
-    std::uint16_t id = 1;
-    for (const auto& uri : lm.header_extensions) m.add(sdp::extmap{id++, {}, uri, {}});
+    for (const auto& uri : lm.header_extensions)
+        if (const auto id = extensions.id_of(uri)) m.add(sdp::extmap{*id, {}, uri, {}});
     m.add_flag(to_string(lm.direction));
     add_sender(m, lm, lm.direction);
     m.add_flag("rtcp-mux");  // RFC 8829 5.2.1, RFC 8858
@@ -312,6 +350,7 @@ inline void add_bundle_group(session_description& d)
     const auto& [ufrag, pwd] = *creds;
 
     auto d = detail::make_session(local, options.previous);
+    const detail::extension_ids extensions(local.media, options.previous);
     std::vector<bool> used(local.media.size(), false);
     std::vector<std::string> mids;
     for (const auto& m : local.media)
@@ -352,7 +391,7 @@ inline void add_bundle_group(session_description& d)
                 d.media.push_back(detail::rejected_copy(*ml, mid));
                 continue;
             }
-            d.media.push_back(detail::offer_section(local.media[*owner[p]], mid, ufrag, pwd, local));
+            d.media.push_back(detail::offer_section(local.media[*owner[p]], mid, ufrag, pwd, local, extensions));
         }
     }
     for (std::size_t i = 0; i < local.media.size(); ++i) {
@@ -362,7 +401,7 @@ inline void add_bundle_group(session_description& d)
             mid = detail::next_mid(mids);
             mids.push_back(mid);
         }
-        d.media.push_back(detail::offer_section(local.media[i], mid, ufrag, pwd, local));
+        d.media.push_back(detail::offer_section(local.media[i], mid, ufrag, pwd, local, extensions));
     }
     if (d.media.empty()) return make_error(errc::negotiation_failed, "an offer needs at least one m= section");
 
