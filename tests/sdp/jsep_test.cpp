@@ -377,8 +377,8 @@ TEST_CASE("jsep: an offer gives each header extension URI one id across the BUND
     REQUIRE(offer);
     std::string keep;
     const auto v = reparse(*offer, keep);
-    // Every (id, URI) of every section: one URI per id and one id per URI (RFC 8843 9.1.2;
-    // Chromium refuses an offer that maps one id to two URIs).
+    // Every (id, URI) of every section: one URI per id and one id per URI (one RTP session,
+    // RFC 8843 9.1, RFC 8285 5; Chromium refuses an offer that maps one id to two URIs).
     std::map<std::uint16_t, std::string> uri_of;
     std::map<std::string, std::uint16_t> id_of;
     std::size_t seen = 0;

@@ -207,9 +207,9 @@ template <class Description>
 [[nodiscard]] inline result<media_line> m_line_of(const media_view& m) noexcept { return m.m_line(); }
 [[nodiscard]] inline result<media_line> m_line_of(const media_description& m) noexcept { return m.m_line(); }
 
-// The header extension ids of an offer: one id per URI across the whole BUNDLE group (RFC 8843
-// 9.1.2: an id means one extension for every section on the transport; Chromium refuses an offer
-// that maps one id to two URIs), kept from the previous description (RFC 8829 5.2.2).
+// The header extension ids of an offer: one id per URI across the whole BUNDLE group (the group
+// is one RTP session, RFC 8843 9.1, and RFC 8285 5 maps ids per session; Chromium refuses an
+// offer that maps one id to two URIs), kept from the previous description (RFC 8829 5.2.2).
 class extension_ids {
 public:
     // Learns the ids the previous description used, then gives the URIs of `media` the lowest
