@@ -412,3 +412,63 @@ TEST_CASE("jsep: an offer gives each header extension URI one id across the BUND
             else CHECK(uri_of.count(e.id) == 0);  // a new URI takes an id nobody had
         }
 }
+
+TEST_CASE("h264: profile-level-id is read as ITU-T H.264 A.2 profiles and A.3 levels")
+{
+    using sdp::h264_profile;
+    const auto profile_of = [](std::string_view text) { return sdp::parse_h264_profile_level_id(text); };
+    CHECK(profile_of("42e01f")->profile == h264_profile::constrained_baseline);  // Chromium's and aiortc's
+    CHECK(profile_of("42c01f")->profile == h264_profile::constrained_baseline);
+    CHECK(profile_of("42001f")->profile == h264_profile::baseline);
+    CHECK(profile_of("4d001f")->profile == h264_profile::main);
+    CHECK(profile_of("4d801f")->profile == h264_profile::constrained_baseline);  // Main obeying Baseline's constraints
+    CHECK(profile_of("58c01f")->profile == h264_profile::constrained_baseline);
+    CHECK(profile_of("58801f")->profile == h264_profile::baseline);
+    CHECK(profile_of("640c1f")->profile == h264_profile::constrained_high);
+    CHECK(profile_of("64001f")->profile == h264_profile::high);
+    CHECK(profile_of("f4001f")->profile == h264_profile::predictive_high_444);
+    CHECK(profile_of("42E01F")->level_idc == 31);
+    CHECK(profile_of("42f00b")->level_idc == 9);   // level 1b: level_idc 11 with constraint_set3 (A.3.1)
+    CHECK(profile_of("64100b")->level_idc == 11);  // not so in High, where 1b is level_idc 9
+    CHECK_FALSE(profile_of("42e01"));              // five digits
+    CHECK_FALSE(profile_of("42e01g"));
+    CHECK_FALSE(profile_of("2ae01f"));             // profile_idc 42 is no profile
+    CHECK_FALSE(profile_of("42e11f"));             // reserved bits of profile-iop set
+}
+
+TEST_CASE("jsep: H.264 payload types match by packetization-mode and profile, not by level (RFC 6184 8.2.2)")
+{
+    auto local = local_side({jsep::media_kind::video});
+    local.media[0].codecs = {jsep::codec{102, "H264", 90000, 0, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", {"nack"}}};
+    // The offer: Baseline (42001f), then Constrained Baseline at another level (42e034), then
+    // packetization-mode 0: only 108 is ours.
+    sdp::session_description mine;
+    {
+        // Build a one-section offer by hand, so that the formats are exactly these.
+        jsep::local_description remote = local_side({jsep::media_kind::video});
+        remote.ice_ufrag = "RmUf";
+        remote.media[0].codecs = {
+            jsep::codec{100, "H264", 90000, 0, "packetization-mode=1;profile-level-id=42001f", {}},
+            jsep::codec{108, "H264", 90000, 0, "packetization-mode=1;profile-level-id=42e034", {}},
+            jsep::codec{109, "H264", 90000, 0, "packetization-mode=0;profile-level-id=42e01f", {}},
+        };
+        auto o = jsep::create_offer(remote);
+        REQUIRE(o);
+        mine = *o;
+    }
+    auto answer = jsep::create_answer(mine, local);
+    REQUIRE(answer);
+    std::string keep;
+    const auto v = reparse(*answer, keep);
+    REQUIRE(v.media().size() == 1);
+    const auto section = *v.media().begin();
+    const auto ml = section.m_line();
+    std::vector<std::string> formats;
+    for (const auto f : ml.formats) formats.emplace_back(f);
+    CHECK(formats == std::vector<std::string>{"108"});
+    // Nothing compatible: rejected.
+    local.media[0].codecs[0].fmtp = "packetization-mode=1;profile-level-id=640c1f";
+    auto none = jsep::create_answer(mine, local);
+    REQUIRE(none);
+    CHECK(none->media[0].port() == 0);
+}

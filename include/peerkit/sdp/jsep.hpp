@@ -25,6 +25,7 @@
 #include <peerkit/sdp/detail/text.hpp>
 #include <peerkit/sdp/error.hpp>
 #include <peerkit/sdp/fields.hpp>
+#include <peerkit/sdp/h264_profile.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -426,13 +427,20 @@ namespace detail {
            (c.channels == 0 || !r.channels || c.channels == *r.channels);
 }
 
-// RFC 6184 8.2.2: H.264 payloads only match with the same packetization-mode.
+// RFC 6184 8.2.2: H.264 payloads match only with the same packetization-mode and the same
+// profile (profile-level-id read as ITU-T H.264 A.2 defines profiles, h264_profile.hpp); the
+// level may differ. A profile-level-id we cannot read matches nothing.
 [[nodiscard]] inline bool fmtp_compatible(const codec& c, std::string_view offered) noexcept
 {
     if (!sdp::detail::iequals(c.name, "H264")) return true;
-    const auto mine = parameter_list{c.fmtp}.find("packetization-mode").value_or("0");
-    const auto theirs = parameter_list{offered}.find("packetization-mode").value_or("0");
-    return mine == theirs;
+    const parameter_list mine_list{c.fmtp};
+    const parameter_list theirs_list{offered};
+    if (mine_list.find("packetization-mode").value_or("0") != theirs_list.find("packetization-mode").value_or("0"))
+        return false;
+    const auto mine = parse_h264_profile_level_id(mine_list.find("profile-level-id").value_or(h264_default_profile_level_id));
+    const auto theirs =
+        parse_h264_profile_level_id(theirs_list.find("profile-level-id").value_or(h264_default_profile_level_id));
+    return mine && theirs && mine->profile == theirs->profile;
 }
 
 // Answers one offered audio/video section with the local transceiver `lm`; nullopt when no
