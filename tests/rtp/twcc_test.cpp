@@ -16,7 +16,7 @@ using rtp_test::from_hex;
 
 namespace {
 
-rtcp::packet_view only_packet(const std::vector<std::byte>& bytes)
+rtcp::packet_view first_packet(const std::vector<std::byte>& bytes)
 {
     const auto c = rtcp::compound_view::parse(bytes);
     REQUIRE(c);
@@ -39,7 +39,7 @@ TEST_CASE("twcc: run-length, 1-bit and 2-bit chunks decode", "[twcc]")
     // 2-bit vector: one large (0xE000). Deltas 1..9 (one byte each), then -100 (two bytes).
     const auto bytes = from_hex("8fcd0009" "00000001" "00000002" "00640014" "00000105" "2005ac01e000"
                                 "010203040506070809ff9c" "000000");
-    const auto fb = rtcp::twcc_view::parse(only_packet(bytes));
+    const auto fb = rtcp::twcc_view::parse(first_packet(bytes));
     REQUIRE(fb);
     CHECK(fb->sender_ssrc() == 1);
     CHECK(fb->media_ssrc() == 2);
@@ -70,7 +70,7 @@ TEST_CASE("twcc: malformed feedback names its error", "[twcc]")
 {
     const auto check = [](std::string_view hex) {
         const auto bytes = from_hex(hex);
-        const auto fb = rtcp::twcc_view::parse(only_packet(bytes));
+        const auto fb = rtcp::twcc_view::parse(first_packet(bytes));
         INFO(hex);
         REQUIRE(!fb);
         CHECK(fb.error() == errc::bad_twcc);
@@ -93,7 +93,7 @@ TEST_CASE("twcc: a short feedback declaring 65535 statuses", "[twcc]")
     // the 9 chunks, not the statuses; iteration yields exactly the declared count, none received.
     const auto bytes = from_hex("8fcd0009" "00000001" "00000002" "0000ffff" "00000000"
                                 "1fff1fff1fff1fff" "1fff1fff1fff1fff" "0007" "0000");
-    const auto fb = rtcp::twcc_view::parse(only_packet(bytes));
+    const auto fb = rtcp::twcc_view::parse(first_packet(bytes));
     REQUIRE(fb);
     CHECK(fb->chunk_count() == 9);
     std::size_t n = 0;
@@ -186,7 +186,7 @@ TEST_CASE("twcc: an empty run between chunks carries no status", "[twcc]")
     // 3 statuses: a run of 2 small, an empty run (0x0000), a run of 1 small; deltas 1, 2, 3.
     // (Found by fuzzing: iteration used to read a status from the empty run.)
     const auto bytes = from_hex("8fcd0007" "00000001" "00000002" "00640003" "00000000" "200200002001" "010203" "000000");
-    const auto fb = rtcp::twcc_view::parse(only_packet(bytes));
+    const auto fb = rtcp::twcc_view::parse(first_packet(bytes));
     REQUIRE(fb);
     CHECK(fb->chunk_count() == 3);
     const auto s = statuses_of(*fb);
@@ -202,7 +202,7 @@ TEST_CASE("twcc: statuses of a temporary parse result stay valid", "[twcc]")
     // The range points into the packet's bytes, not into the result object, so iterating
     // parse(...)->statuses() directly reads valid memory (the range-for keeps only the range).
     const auto bytes = from_hex("8fcd0007" "00000001" "00000002" "00640003" "00000000" "200200002001" "010203" "000000");
-    const auto packet = only_packet(bytes);
+    const auto packet = first_packet(bytes);
     std::int32_t sum = 0;
     std::size_t n = 0;
     for (const auto& s : rtcp::twcc_view::parse(packet)->statuses()) {
@@ -220,7 +220,7 @@ TEST_CASE("twcc: a captured browser feedback with a padding bit", "[twcc]")
     // 1 lost, 1 large), then a run of 48 "not received" of which only 2 count; deltas 155, 170,
     // 106, 170, 123 and a large 265; one byte of RTCP padding (P bit).
     const auto bytes = from_hex("afcd0007" "9b74f61f" "9371dcbc" "853c0009" "63f916b3" "d5520030" "9baa6aaa7b010901");
-    const auto fb = rtcp::twcc_view::parse(only_packet(bytes));
+    const auto fb = rtcp::twcc_view::parse(first_packet(bytes));
     REQUIRE(fb);
     CHECK(fb->sender_ssrc() == 0x9b74f61fu);
     CHECK(fb->media_ssrc() == 0x9371dcbcu);
