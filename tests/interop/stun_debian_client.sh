@@ -19,19 +19,26 @@ pk_require_program turnutils_stunclient coturn
 
 # start_server ADDRESS: starts stun-server (with the options in start_server_args) on a
 # kernel-chosen port; sets server_pid, server_port and server_log (its --verbose stderr).
+# Each start writes to files of its own: a second server on the same address used to reuse the
+# first one's output file, and when the shell looked before the new process had truncated it,
+# it saw the old line, then read the emptied file (a CI rehearsal under ASan, 2026-12-08).
+server_starts=0
 start_server() {
-  local address=$1 out=$pk_tmp/server-$1.out
-  server_log=$pk_tmp/server-$1.log
+  server_starts=$((server_starts + 1))
+  local address=$1 out=$pk_tmp/server-$server_starts-$1.out
+  server_log=$pk_tmp/server-$server_starts-$1.log
   "$server" --port 0 --address "$address" --verbose "${start_server_args[@]}" >"$out" 2>"$server_log" &
   server_pid=$!
   pk_pids+=("$server_pid")
-  for _ in $(seq 50); do
+  # Up to 20 s for the first line: sanitized builds beside other tests start slowly.
+  for _ in $(seq 200); do
     [[ -s "$out" ]] && break
     sleep 0.1
   done
   local line
   line=$(head -n 1 "$out")
-  [[ $line =~ ^listening\ on\ (.+):([0-9]+)$ ]] || pk_die "stun-server did not print 'listening on IP:PORT' (got '$line')"
+  [[ $line =~ ^listening\ on\ (.+):([0-9]+)$ ]] ||
+    pk_die "stun-server did not print 'listening on IP:PORT' within 20 s (got '$line'; its stderr: $(tail -n 5 "$server_log" | tr '\n' ' '))"
   server_port=${BASH_REMATCH[2]}
   pk_log "stun-server (pid $server_pid): $line"
 }
